@@ -1,0 +1,278 @@
+//! The demo agency: a believable fire/EMS department built through the same use cases as
+//! the API, so the demo exercises real code.
+
+use credence_domain::credential_type::RequirementKind;
+use credence_domain::{ExpirationRounding, RenewalPolicy, Role};
+use credence_store::identity;
+
+use crate::courses::NewCourse;
+use crate::credential_types::{LifecycleAction, NewCredentialType, RequirementInput};
+use crate::{Actor, App, Result};
+
+pub const DEMO_SLUG: &str = "demo";
+pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.credence.test";
+
+/// What `credence demo` prints.
+#[derive(Debug, Clone)]
+pub struct DemoAccess {
+    pub created: bool,
+    pub admin_email: String,
+    pub admin_password: String,
+    pub admin_token: String,
+}
+
+struct CourseSpec(
+    &'static str,
+    &'static str,
+    f64,
+    Option<&'static str>,
+    Option<f64>,
+);
+
+const COURSES: [CourseSpec; 12] = [
+    CourseSpec(
+        "CPR-BLS",
+        "CPR / BLS for Healthcare Providers",
+        4.0,
+        Some("Medical"),
+        Some(80.0),
+    ),
+    CourseSpec(
+        "HAZ-AWR",
+        "Hazardous Materials Awareness",
+        8.0,
+        Some("Hazmat"),
+        Some(70.0),
+    ),
+    CourseSpec(
+        "HAZ-OPS",
+        "Hazardous Materials Operations",
+        16.0,
+        Some("Hazmat"),
+        Some(70.0),
+    ),
+    CourseSpec(
+        "EMS-AIRWAY",
+        "Airway Management Refresher",
+        2.0,
+        Some("CE"),
+        None,
+    ),
+    CourseSpec(
+        "EMS-TRAUMA",
+        "Trauma Assessment Refresher",
+        3.0,
+        Some("CE"),
+        None,
+    ),
+    CourseSpec("EMS-CARDIO", "Cardiology Update", 3.0, Some("CE"), None),
+    CourseSpec("EMS-PEDS", "Pediatric Emergencies", 4.0, Some("CE"), None),
+    CourseSpec("EMS-OBGYN", "Obstetric Emergencies", 2.0, Some("CE"), None),
+    CourseSpec(
+        "EVOC",
+        "Emergency Vehicle Operations",
+        16.0,
+        Some("Driver"),
+        Some(75.0),
+    ),
+    CourseSpec("PUMP-OPS", "Pump Operations", 8.0, Some("Driver"), None),
+    CourseSpec(
+        "FI-1",
+        "Fire Instructor I",
+        40.0,
+        Some("Instructor"),
+        Some(70.0),
+    ),
+    CourseSpec(
+        "ICS-200",
+        "Incident Command System 200",
+        6.0,
+        Some("Command"),
+        None,
+    ),
+];
+
+fn course_req(course_id: &str) -> RequirementInput {
+    RequirementInput {
+        id: None,
+        kind: RequirementKind::Course,
+        course_id: Some(course_id.into()),
+        min_grade: None,
+        hours: None,
+        category: None,
+        title: None,
+    }
+}
+
+fn hours_req(hours: f64, category: &str) -> RequirementInput {
+    RequirementInput {
+        id: None,
+        kind: RequirementKind::Hours,
+        course_id: None,
+        min_grade: None,
+        hours: Some(hours),
+        category: Some(category.into()),
+        title: Some(format!("{hours} hours of {category}")),
+    }
+}
+
+fn checklist_req(title: &str) -> RequirementInput {
+    RequirementInput {
+        id: None,
+        kind: RequirementKind::Checklist,
+        course_id: None,
+        min_grade: None,
+        hours: None,
+        category: None,
+        title: Some(title.into()),
+    }
+}
+
+fn new_type(code: &str, name: &str, description: &str) -> NewCredentialType {
+    NewCredentialType {
+        code: code.into(),
+        name: name.into(),
+        description: Some(description.into()),
+        invisible: None,
+        effective_from: None,
+        due_date: None,
+        grace_period_days: None,
+        validity_months: None,
+        expiration_rounding: None,
+        auto_issue: None,
+        renewal: None,
+        renewal_window_days: None,
+        number_pattern: None,
+        requirements: None,
+        enrolment_group_ids: None,
+    }
+}
+
+impl App {
+    /// Creates the demo agency once; on every run, sets a fresh admin password and token so
+    /// the printed access always works.
+    pub async fn ensure_demo(&self) -> Result<DemoAccess> {
+        let existing = {
+            let mut tx = self.store.read().await?;
+            identity::agency_by_slug(&mut tx, DEMO_SLUG).await?
+        };
+        let password = crate::auth::new_secret("")[..16].to_string();
+        let (agency_id, created) = match existing {
+            Some(a) => {
+                self.reset_password(DEMO_ADMIN_EMAIL, &password).await?;
+                (a.id, false)
+            }
+            None => {
+                let agency = self
+                    .create_agency("Riverside Fire & EMS", Some(DEMO_SLUG), "America/Chicago")
+                    .await?;
+                self.create_user(agency.id, DEMO_ADMIN_EMAIL, Role::Admin, &password, None)
+                    .await?;
+                self.build_demo(agency.id).await?;
+                (agency.id, true)
+            }
+        };
+        let token = self
+            .create_token(agency_id, Role::Admin, None, Some("demo"))
+            .await?;
+        Ok(DemoAccess {
+            created,
+            admin_email: DEMO_ADMIN_EMAIL.into(),
+            admin_password: password,
+            admin_token: token,
+        })
+    }
+
+    async fn build_demo(&self, agency_id: i64) -> Result<()> {
+        let actor = Actor {
+            agency_id,
+            role: Role::Admin,
+            member_id: None,
+            label: "system:demo".into(),
+        };
+        self.seed_members(DEMO_SLUG, 60).await?;
+        let mut course_ids = std::collections::HashMap::new();
+        for CourseSpec(code, name, hours, category, passing) in COURSES {
+            let c = self
+                .create_course(
+                    &actor,
+                    NewCourse {
+                        code: code.into(),
+                        name: name.into(),
+                        hours: Some(hours),
+                        category: category.map(Into::into),
+                        graded: Some(passing.is_some()),
+                        passing_grade: passing,
+                    },
+                )
+                .await?;
+            course_ids.insert(code, c.id);
+        }
+        let course = |code: &str| course_req(&course_ids[code]);
+
+        let mut emt = new_type(
+            "EMT-B",
+            "EMT-Basic",
+            "State EMT-Basic certification; 24 hours of continuing education every two years.",
+        );
+        emt.validity_months = Some(24);
+        emt.expiration_rounding = Some(ExpirationRounding::EndOfMonth);
+        emt.renewal = Some(RenewalPolicy::Auto);
+        emt.renewal_window_days = Some(365);
+        emt.requirements = Some(vec![hours_req(24.0, "CE"), course("CPR-BLS")]);
+
+        let mut cpr = new_type(
+            "CPR",
+            "CPR / BLS Provider",
+            "Cardiopulmonary resuscitation for healthcare providers.",
+        );
+        cpr.validity_months = Some(24);
+        cpr.auto_issue = Some(true);
+        cpr.renewal_window_days = Some(90);
+        cpr.requirements = Some(vec![course("CPR-BLS")]);
+
+        let mut hazmat = new_type(
+            "HAZMAT-A",
+            "Hazmat Awareness",
+            "First responder awareness level, renewed yearly.",
+        );
+        hazmat.validity_months = Some(12);
+        hazmat.grace_period_days = Some(30);
+        hazmat.requirements = Some(vec![course("HAZ-AWR")]);
+
+        let mut driver = new_type(
+            "DO",
+            "Driver/Operator",
+            "Apparatus driver/operator: EVOC, pump operations and a skills check-off.",
+        );
+        driver.validity_months = Some(36);
+        driver.renewal = Some(RenewalPolicy::Manual);
+        driver.requirements = Some(vec![
+            course("EVOC"),
+            course("PUMP-OPS"),
+            checklist_req("Apparatus skills check-off"),
+            checklist_req("Hydrant hook-up and pump test"),
+        ]);
+
+        let mut instructor = new_type("FI-1", "Fire Instructor I", "State fire instructor certification, tracked for records; does not automatically renew.");
+        instructor.validity_months = Some(36);
+        instructor.renewal = Some(RenewalPolicy::Manual);
+        instructor.expiration_rounding = Some(ExpirationRounding::EndOfYear);
+        instructor.requirements = Some(vec![course("FI-1")]);
+
+        let mut ics = new_type(
+            "ICS-200",
+            "ICS-200 (one-time)",
+            "Incident Command System, one-time completion due by year end.",
+        );
+        ics.due_date = chrono::NaiveDate::from_ymd_opt(2026, 12, 31);
+        ics.requirements = Some(vec![course("ICS-200")]);
+
+        for t in [emt, cpr, hazmat, driver, instructor, ics] {
+            let created = self.create_credential_type(&actor, t).await?;
+            self.publish_credential_type(&actor, &created.id, LifecycleAction::default())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! Credence's use cases. Each module is one workflow or resource; every public method takes
+//! the acting [`Actor`], checks what their role allows, decides with the domain crate,
+//! writes through the store in one transaction, and records an audit event for each change.
+
+pub mod audit;
+pub mod auth;
+mod clock;
+pub mod courses;
+pub mod credential_types;
+pub mod demo;
+mod error;
+pub mod groups;
+pub mod ids;
+mod input;
+pub mod members;
+pub mod page;
+pub mod seed;
+
+pub use clock::Clock;
+pub use credence_domain::Role;
+pub use credence_store::{Backend, Store};
+pub use error::{AppError, Result};
+
+/// Who is acting: resolved from an API token or a web session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub agency_id: i64,
+    pub role: Role,
+    /// The member this login or token speaks for (required for the member role).
+    pub member_id: Option<i64>,
+    /// How the audit log names them: `user:ada@example.org` or `token:12`.
+    pub label: String,
+}
+
+impl Actor {
+    /// Fails with 403 unless the role may read the whole agency.
+    pub fn require_reader(&self) -> Result<()> {
+        self.require(self.role.reads_agency())
+    }
+
+    pub fn require_admin(&self) -> Result<()> {
+        self.require(self.role.administers())
+    }
+
+    pub fn require_officer(&self) -> Result<()> {
+        self.require(self.role.manages_credentials())
+    }
+
+    fn require(&self, allowed: bool) -> Result<()> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "the {} role may not do this",
+                self.role.as_str()
+            )))
+        }
+    }
+}
+
+/// The application: a store and a clock. Cheap to clone; handlers share one.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub clock: Clock,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Clock) -> App {
+        App { store, clock }
+    }
+}
+
+/// Serialises a view for the audit log.
+pub(crate) fn audit_json<T: serde::Serialize>(value: &T) -> Option<String> {
+    serde_json::to_string(value).ok()
+}

@@ -1,0 +1,160 @@
+//! Configuration, read once at start: command-line flags and `CREDENCE_*` variables over an
+//! optional TOML file over defaults that run the demo with nothing set.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use chrono::NaiveDate;
+use clap::Args;
+use serde::Deserialize;
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Holds the SQLite file and uploads.
+    #[arg(long, global = true, env = "CREDENCE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://…; defaults to SQLite in the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDENCE_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// A TOML file with the same settings (snake_case keys); flags and variables win.
+    #[arg(long, global = true, env = "CREDENCE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Fixes "today" for every agency (YYYY-MM-DD), for demos, tests and training.
+    #[arg(long, global = true, env = "CREDENCE_TODAY")]
+    pub today: Option<NaiveDate>,
+    /// Skip bringing the database schema up to date.
+    #[arg(long, global = true)]
+    pub no_migrate: bool,
+    /// Log format: text or json.
+    #[arg(long, global = true, env = "CREDENCE_LOG_FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    bind: Option<String>,
+    today: Option<NaiveDate>,
+    log_format: Option<String>,
+}
+
+/// The settings in force.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub bind: Option<SocketAddr>,
+    pub today: Option<NaiveDate>,
+    pub migrate: bool,
+    pub json_logs: bool,
+}
+
+impl Config {
+    pub fn load(args: &GlobalArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./credence-data"));
+        let database_url = match args.database_url.clone().or(file.database_url) {
+            Some(url) => url,
+            None => sqlite_url(&data_dir),
+        };
+        let bind = match std::env::var("CREDENCE_BIND").ok().or(file.bind) {
+            Some(b) => Some(b.parse().with_context(|| {
+                format!("CREDENCE_BIND {b:?} is not an address like 127.0.0.1:8080")
+            })?),
+            None => None,
+        };
+        let log_format = args
+            .log_format
+            .clone()
+            .or(file.log_format)
+            .unwrap_or_else(|| "text".into());
+        if !matches!(log_format.as_str(), "text" | "json") {
+            bail!("log format must be text or json, not {log_format:?}");
+        }
+        Ok(Config {
+            data_dir,
+            database_url,
+            bind,
+            today: args.today.or(file.today),
+            migrate: !args.no_migrate,
+            json_logs: log_format == "json",
+        })
+    }
+
+    /// Whether the database is the embedded SQLite file (which lives in the data directory).
+    pub fn uses_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("credence.sqlite3").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> GlobalArgs {
+        GlobalArgs {
+            data_dir: None,
+            database_url: None,
+            config: None,
+            today: None,
+            no_migrate: false,
+            log_format: None,
+        }
+    }
+
+    #[test]
+    fn defaults_run_sqlite_in_the_data_dir() {
+        let c = Config::load(&args()).unwrap();
+        assert_eq!(c.database_url, "sqlite://./credence-data/credence.sqlite3");
+        assert!(c.uses_sqlite() && c.migrate && !c.json_logs);
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("credence-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("credence.toml");
+        std::fs::write(
+            &file,
+            "data_dir = \"/srv/credence\"\ntoday = \"2026-01-02\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(file.clone());
+        a.today = Some("2026-03-04".parse().unwrap());
+        let c = Config::load(&a).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/srv/credence"));
+        assert_eq!(c.today, Some("2026-03-04".parse().unwrap()));
+        assert!(c.json_logs);
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        assert!(Config::load(&a).is_err(), "unknown keys are refused");
+    }
+}

@@ -1,0 +1,331 @@
+//! `credence`: one binary that serves the web UI and API, runs the demo, and does the
+//! operator's chores (migrations, agencies, logins, tokens, bulk data).
+
+mod config;
+
+use std::io::Read;
+use std::net::SocketAddr;
+
+use anyhow::{anyhow, Context};
+use clap::{Parser, Subcommand};
+use credence_app::{App, Clock, Role, Store};
+use credence_store::migrate;
+
+use crate::config::{Config, GlobalArgs, DEFAULT_BIND};
+
+#[derive(Parser)]
+#[command(
+    name = "credence",
+    version,
+    about = "Credential and certification tracking for agencies that must prove their people are qualified."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create (once) the demo agency with realistic data, then serve it.
+    Demo {
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Serve the web UI and API.
+    Serve {
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+    },
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage agencies.
+    Agency {
+        #[command(subcommand)]
+        command: AgencyCommand,
+    },
+    /// Manage logins for the web UI.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Add realistic bulk data to an agency for load tests.
+    Seed {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        members: usize,
+        #[arg(long, default_value_t = 0)]
+        credentials_per_member: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgencyCommand {
+    /// Create an agency and print its slug.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: Option<String>,
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a login; prints a generated password unless one is read from stdin.
+    Create {
+        #[arg(long)]
+        agency: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// For the member role: the e-mail of the member this login speaks for.
+        #[arg(long)]
+        member: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token and print it (and nothing else).
+    Create {
+        #[arg(long)]
+        agency: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// For the member role: the e-mail of the member the token speaks for.
+        #[arg(long)]
+        member: Option<String>,
+    },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| "must be admin, officer, auditor or member".to_string())
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(&cli.global)?;
+    init_logging(config.json_logs);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli.command, config))
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CREDENCE_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<App> {
+    if config.uses_sqlite() {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url)
+        .await
+        .context("opening the database")?;
+    if config.migrate {
+        migrate::run(&store)
+            .await
+            .context("migrating the database")?;
+    }
+    let clock = match config.today {
+        Some(today) => {
+            tracing::warn!(%today, "CREDENCE_TODAY is set: every agency's today is fixed to this date");
+            Clock::fixed(today)
+        }
+        None => Clock::system(),
+    };
+    Ok(App::new(store, clock))
+}
+
+fn app_err(err: credence_app::AppError) -> anyhow::Error {
+    match err {
+        credence_app::AppError::Invalid(invalid) => {
+            let lines: Vec<String> = invalid
+                .errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
+            anyhow!("{}", lines.join("; "))
+        }
+        credence_app::AppError::NotFound => anyhow!("not found"),
+        other => anyhow!("{other}"),
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    let app = open(&config).await?;
+    match command {
+        Command::Migrate => println!("database is up to date"),
+        Command::Demo { bind } => {
+            let access = app.ensure_demo().await.map_err(app_err)?;
+            let addr = bind.or(config.bind).unwrap_or(DEFAULT_BIND.parse()?);
+            let verb = if access.created { "created" } else { "ready" };
+            println!("Credence demo agency {verb}.");
+            println!("  URL:       http://{addr}/");
+            println!("  API docs:  http://{addr}/api/docs");
+            println!("  admin:     {}", access.admin_email);
+            println!(
+                "  password:  {}   (new on every start of the demo)",
+                access.admin_password
+            );
+            println!("  API token: {}", access.admin_token);
+            serve(app.clone(), addr).await?;
+        }
+        Command::Serve { bind } => {
+            let addr = bind.or(config.bind).unwrap_or(DEFAULT_BIND.parse()?);
+            serve(app.clone(), addr).await?;
+        }
+        Command::Agency {
+            command:
+                AgencyCommand::Create {
+                    name,
+                    slug,
+                    time_zone,
+                },
+        } => {
+            let agency = app
+                .create_agency(&name, slug.as_deref(), &time_zone)
+                .await
+                .map_err(app_err)?;
+            println!("{}", agency.slug);
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    agency,
+                    email,
+                    role,
+                    password_stdin,
+                    member,
+                },
+        } => {
+            let agency = app
+                .agency_by_slug(&agency)
+                .await
+                .map_err(|_| anyhow!("no agency with slug {agency:?}"))?;
+            let member_id = match member {
+                Some(m) => Some(
+                    app.member_id_by_email(agency.id, &m)
+                        .await
+                        .map_err(app_err)?,
+                ),
+                None => None,
+            };
+            let (password, generated) = if password_stdin {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text)?;
+                (text.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (credence_app::auth::new_secret("")[..16].to_string(), true)
+            };
+            app.create_user(agency.id, &email, role, &password, member_id)
+                .await
+                .map_err(app_err)?;
+            if generated {
+                println!("{password}");
+            }
+        }
+        Command::Token {
+            command:
+                TokenCommand::Create {
+                    agency,
+                    role,
+                    member,
+                },
+        } => {
+            let agency = app
+                .agency_by_slug(&agency)
+                .await
+                .map_err(|_| anyhow!("no agency with slug {agency:?}"))?;
+            let member_id = match member {
+                Some(m) => Some(
+                    app.member_id_by_email(agency.id, &m)
+                        .await
+                        .map_err(app_err)?,
+                ),
+                None => None,
+            };
+            let token = app
+                .create_token(agency.id, role, member_id, Some("cli"))
+                .await
+                .map_err(app_err)?;
+            println!("{token}");
+        }
+        Command::Seed {
+            agency,
+            members,
+            credentials_per_member,
+        } => {
+            let started = std::time::Instant::now();
+            let report = app.seed_members(&agency, members).await.map_err(app_err)?;
+            if credentials_per_member > 0 {
+                eprintln!("note: --credentials-per-member needs the credential lifecycle; only members were seeded");
+            }
+            println!(
+                "seeded {} members and {} group memberships in {:.2}s",
+                report.members,
+                report.memberships,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    app.store.close().await;
+    Ok(())
+}
+
+async fn serve(app: App, addr: SocketAddr) -> anyhow::Result<()> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .ok();
+    let router = credence_web::router(app, metrics);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, "serving");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,17 @@
+//! Credence's rules as plain functions over plain types.
+//!
+//! Nothing here does I/O or knows about SQL or HTTP: the store persists what these
+//! functions decide, the app layer calls them, and nothing else re-implements a rule.
+
+pub mod credential_type;
+pub mod dates;
+pub mod numbering;
+pub mod progress;
+pub mod role;
+pub mod status;
+pub mod validation;
+
+pub use credential_type::{ExpirationRounding, RenewalPolicy, TypeState};
+pub use role::Role;
+pub use status::{CredentialFacts, IssuanceFacts, PeriodFacts, Status};
+pub use validation::{FieldError, Invalid};

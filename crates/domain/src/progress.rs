@@ -1,0 +1,229 @@
+//! Progress toward a period's requirements: the mean over requirements of their fraction
+//! done, 0–100. Hours count partially; courses and checklist items are done or not.
+
+use chrono::NaiveDate;
+
+/// What one requirement asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    /// A training record for the course, scoring at least `min_grade` when set.
+    Course {
+        course_id: i64,
+        min_grade: Option<f64>,
+    },
+    /// `hours` of training in `category`.
+    Hours { hours: f64, category: String },
+    /// An item an evaluator signs off.
+    Checklist,
+}
+
+/// A requirement and its id, so sign-offs can point at it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Requirement {
+    pub id: i64,
+    pub rule: Rule,
+}
+
+/// One training record as progress sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub course_id: Option<i64>,
+    pub completed_on: NaiveDate,
+    pub score: Option<f64>,
+    pub hours: f64,
+    pub category: Option<String>,
+}
+
+/// One sign-off of a checklist requirement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignOff {
+    pub requirement_id: i64,
+    pub signed_on: NaiveDate,
+}
+
+/// How far one requirement is, 0.0–1.0.
+pub fn fraction(
+    requirement: &Requirement,
+    records: &[Record],
+    sign_offs: &[SignOff],
+    window: (NaiveDate, NaiveDate),
+) -> f64 {
+    let in_window = |d: NaiveDate| window.0 <= d && d <= window.1;
+    match &requirement.rule {
+        Rule::Course {
+            course_id,
+            min_grade,
+        } => {
+            let passed = records.iter().any(|r| {
+                r.course_id == Some(*course_id)
+                    && in_window(r.completed_on)
+                    && min_grade.is_none_or(|min| r.score.is_some_and(|s| s >= min))
+            });
+            if passed {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Rule::Hours { hours, category } => {
+            if *hours <= 0.0 {
+                return 1.0;
+            }
+            let earned: f64 = records
+                .iter()
+                .filter(|r| in_window(r.completed_on) && r.category.as_deref() == Some(category))
+                .map(|r| r.hours.max(0.0))
+                .sum();
+            (earned / hours).min(1.0)
+        }
+        Rule::Checklist => {
+            let signed = sign_offs
+                .iter()
+                .any(|s| s.requirement_id == requirement.id && in_window(s.signed_on));
+            if signed {
+                1.0
+            } else {
+                0.0
+            }
+        }
+    }
+}
+
+/// Progress as a whole number 0–100, rounded down so 100 means every requirement is done.
+/// A type without requirements is complete as soon as it is assigned.
+pub fn progress(fractions: &[f64]) -> u8 {
+    if fractions.is_empty() {
+        return 100;
+    }
+    let mean = fractions.iter().map(|f| f.clamp(0.0, 1.0)).sum::<f64>() / fractions.len() as f64;
+    let all_done = fractions.iter().all(|f| *f >= 1.0);
+    if all_done {
+        100
+    } else {
+        ((mean * 100.0).floor() as u8).min(99)
+    }
+}
+
+/// Progress of a set of requirements in one call.
+pub fn progress_of(
+    requirements: &[Requirement],
+    records: &[Record],
+    sign_offs: &[SignOff],
+    window: (NaiveDate, NaiveDate),
+) -> u8 {
+    let fractions: Vec<f64> = requirements
+        .iter()
+        .map(|r| fraction(r, records, sign_offs, window))
+        .collect();
+    progress(&fractions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn emt_requirements() -> Vec<Requirement> {
+        vec![
+            Requirement {
+                id: 1,
+                rule: Rule::Course {
+                    course_id: 10,
+                    min_grade: Some(80.0),
+                },
+            },
+            Requirement {
+                id: 2,
+                rule: Rule::Hours {
+                    hours: 24.0,
+                    category: "CE".into(),
+                },
+            },
+            Requirement {
+                id: 3,
+                rule: Rule::Checklist,
+            },
+        ]
+    }
+
+    fn record(course: Option<i64>, on: &str, score: Option<f64>, hours: f64, cat: &str) -> Record {
+        Record {
+            course_id: course,
+            completed_on: d(on),
+            score,
+            hours,
+            category: Some(cat.into()),
+        }
+    }
+
+    const WINDOW: (&str, &str) = ("2026-01-01", "2026-12-31");
+
+    fn window() -> (NaiveDate, NaiveDate) {
+        (d(WINDOW.0), d(WINDOW.1))
+    }
+
+    #[test]
+    fn hours_count_partially_and_grades_must_pass() {
+        let reqs = emt_requirements();
+        let records = vec![
+            record(Some(10), "2026-02-01", Some(75.0), 4.0, "CE"),
+            record(None, "2026-03-01", None, 8.0, "CE"),
+        ];
+        // course failed (75 < 80): 0; hours 12/24: 0.5; checklist: 0 → 16
+        assert_eq!(progress_of(&reqs, &records, &[], window()), 16);
+        let mut more = records.clone();
+        more.push(record(Some(10), "2026-04-01", Some(92.0), 12.0, "CE"));
+        let signed = [SignOff {
+            requirement_id: 3,
+            signed_on: d("2026-04-02"),
+        }];
+        assert_eq!(progress_of(&reqs, &more, &signed, window()), 100);
+    }
+
+    #[test]
+    fn records_outside_the_window_do_not_count() {
+        let reqs = emt_requirements();
+        let records = vec![record(Some(10), "2025-12-31", Some(99.0), 30.0, "CE")];
+        assert_eq!(progress_of(&reqs, &records, &[], window()), 0);
+    }
+
+    #[test]
+    fn no_requirements_is_complete() {
+        assert_eq!(progress(&[]), 100);
+        assert_eq!(progress(&[1.0, 0.999]), 99);
+    }
+
+    fn arb_record() -> impl Strategy<Value = Record> {
+        (
+            proptest::option::of(9i64..12),
+            0i64..500,
+            proptest::option::of(0.0f64..=100.0),
+            0.0f64..20.0,
+            prop_oneof![Just("CE"), Just("Fire")],
+        )
+            .prop_map(|(course, day, score, hours, cat)| Record {
+                course_id: course,
+                completed_on: d("2025-10-01") + chrono::Duration::days(day),
+                score,
+                hours,
+                category: Some(cat.to_string()),
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn progress_stays_in_range_and_never_falls(records in proptest::collection::vec(arb_record(), 0..20), extra in arb_record()) {
+            let reqs = emt_requirements();
+            let before = progress_of(&reqs, &records, &[], window());
+            let mut more = records.clone();
+            more.push(extra);
+            let after = progress_of(&reqs, &more, &[], window());
+            prop_assert!(before <= 100 && after <= 100);
+            prop_assert!(after >= before);
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Field-level validation results shared by every rule that checks user input.
+
+use serde::Serialize;
+
+/// One offending field and what is wrong with it, in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// A set of field errors; empty means the input is valid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invalid {
+    pub errors: Vec<FieldError>,
+}
+
+impl Invalid {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let mut invalid = Self::new();
+        invalid.add(field, message);
+        invalid
+    }
+
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    }
+
+    /// Records `message` against `field` when `ok` is false.
+    pub fn check(&mut self, ok: bool, field: &str, message: &str) {
+        if !ok {
+            self.add(field, message);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// `Ok(())` when nothing was recorded, otherwise the collected errors.
+    pub fn into_result(self) -> Result<(), Invalid> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Adds another set's errors with `prefix` before their field names (`items[3].`).
+    pub fn extend_prefixed(&mut self, prefix: &str, other: Invalid) {
+        for e in other.errors {
+            self.add(format!("{prefix}{}", e.field), e.message);
+        }
+    }
+}
+
+/// A required human-readable text: present after trimming and not absurdly long.
+pub fn check_text(invalid: &mut Invalid, field: &str, value: &str, max: usize) {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        invalid.add(field, "must not be empty");
+    } else if trimmed.chars().count() > max {
+        invalid.add(field, format!("must be at most {max} characters"));
+    }
+}
+
+/// Codes are short identifiers shown on certificates and in CSVs: letters, digits, `-`, `_`, `.`.
+pub fn check_code(invalid: &mut Invalid, field: &str, value: &str) {
+    if value.is_empty() {
+        invalid.add(field, "must not be empty");
+    } else if value.len() > 40 {
+        invalid.add(field, "must be at most 40 characters");
+    } else if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        invalid.add(field, "may contain only letters, digits, '-', '_' and '.'");
+    }
+}
+
+/// A plausible e-mail address: one `@` with text on both sides and a dot in the domain.
+pub fn is_plausible_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !value.contains(char::is_whitespace)
+        && !domain.contains('@')
+        && value.len() <= 254
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert!(is_plausible_email("a.b@station1.example.org"));
+        assert!(!is_plausible_email("nobody"));
+        assert!(!is_plausible_email("a@b"));
+        assert!(!is_plausible_email("a b@c.org"));
+        assert!(!is_plausible_email("@c.org"));
+    }
+
+    #[test]
+    fn codes_and_texts() {
+        let mut invalid = Invalid::new();
+        check_code(&mut invalid, "code", "EMT-B");
+        check_text(&mut invalid, "name", "EMT Basic", 200);
+        assert!(invalid.is_empty());
+        check_code(&mut invalid, "code", "EMT B");
+        check_text(&mut invalid, "name", "   ", 200);
+        assert_eq!(invalid.errors.len(), 2);
+        assert_eq!(invalid.errors[1].field, "name");
+    }
+}

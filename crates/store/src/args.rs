@@ -1,0 +1,102 @@
+//! Dynamic SQL: a tiny builder that numbers `$n` placeholders and keeps their values, for
+//! queries whose filters depend on the request (lists, bulk writes).
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A bound value. Each variant carries an `Option` so NULLs keep their SQL type, which
+/// PostgreSQL needs to plan the statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    I64(Option<i64>),
+    F64(Option<f64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+    Date(Option<NaiveDate>),
+    Timestamp(Option<DateTime<Utc>>),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Arg { fn from(v: $t) -> Arg { Arg::$v(Some(v.into())) } }
+        impl From<Option<$t>> for Arg { fn from(v: Option<$t>) -> Arg { Arg::$v(v.map(Into::into)) } }
+    )*};
+}
+arg_from!(i64 => I64, f64 => F64, String => Text, &str => Text, bool => Bool, NaiveDate => Date, DateTime<Utc> => Timestamp);
+
+/// Binds a slice of [`Arg`]s onto a sqlx query or query_as, for either database.
+#[macro_export]
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                $crate::Arg::I64(v) => q.bind(*v),
+                $crate::Arg::F64(v) => q.bind(*v),
+                $crate::Arg::Text(v) => q.bind(v.clone()),
+                $crate::Arg::Bool(v) => q.bind(*v),
+                $crate::Arg::Date(v) => q.bind(*v),
+                $crate::Arg::Timestamp(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+/// SQL text plus its arguments, with placeholders numbered as they are pushed.
+#[derive(Debug, Default, Clone)]
+pub struct SqlBuilder {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl SqlBuilder {
+    pub fn new(sql: impl Into<String>) -> Self {
+        SqlBuilder {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends raw SQL.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.sql.push('$');
+        self.sql.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends `(a, b, c)` with one placeholder per value.
+    pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        self.sql.push('(');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.bind(v);
+        }
+        self.sql.push(')');
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_in_order() {
+        let mut b = SqlBuilder::new("SELECT * FROM members WHERE agency_id = ");
+        b.bind(7i64).push(" AND id IN ").bind_list([1i64, 2, 3]);
+        assert_eq!(
+            b.sql,
+            "SELECT * FROM members WHERE agency_id = $1 AND id IN ($2, $3, $4)"
+        );
+        assert_eq!(b.args.len(), 4);
+    }
+}

@@ -1,0 +1,220 @@
+//! Groups (stations, shifts, ranks…) and courses: the catalogue credential types refer to.
+
+use chrono::{DateTime, Utc};
+
+use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const GROUP_COLUMNS: &str = "id, name, kind, version, created_at, updated_at";
+
+pub async fn insert_group(tx: &mut Tx, agency_id: i64, name: &str, kind: &str) -> Result<Group> {
+    let sql = format!(
+        "INSERT INTO agency_groups (agency_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {GROUP_COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(name).bind(kind).bind(now()).fetch_one(c).await).map_err(db)
+}
+
+pub async fn update_group(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+    version: i64,
+    name: &str,
+    kind: &str,
+) -> Result<Option<Group>> {
+    let sql = format!(
+        "UPDATE agency_groups SET name = $1, kind = $2, version = version + 1, updated_at = $3
+         WHERE agency_id = $4 AND id = $5 AND version = $6 RETURNING {GROUP_COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(name).bind(kind).bind(now()).bind(agency_id).bind(id).bind(version)
+        .fetch_optional(c).await).map_err(db)
+}
+
+pub async fn group(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Group>> {
+    let sql = format!("SELECT {GROUP_COLUMNS} FROM agency_groups WHERE agency_id = $1 AND id = $2");
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
+}
+
+pub async fn groups_page(
+    tx: &mut Tx,
+    agency_id: i64,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Group>> {
+    let sql = format!("SELECT {GROUP_COLUMNS} FROM agency_groups WHERE agency_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(after_id.unwrap_or(0)).bind(limit).fetch_all(c).await).map_err(db)
+}
+
+/// Of `ids`, those that are groups of the agency.
+pub async fn existing_group_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlBuilder::new("SELECT id FROM agency_groups WHERE agency_id = ");
+    q.bind(agency_id)
+        .push(" AND id IN ")
+        .bind_list(ids.iter().copied());
+    on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
+        .map_err(db)
+}
+
+pub async fn group_member_ids(tx: &mut Tx, agency_id: i64, group_id: i64) -> Result<Vec<i64>> {
+    on_conn!(tx, c => sqlx::query_scalar(
+        "SELECT member_id FROM group_memberships WHERE agency_id = $1 AND group_id = $2 ORDER BY member_id")
+        .bind(agency_id).bind(group_id).fetch_all(c).await).map_err(db)
+}
+
+/// Makes the group's members exactly `member_ids`, as two set-based statements; returns the
+/// members that were added.
+pub async fn replace_group_members(
+    tx: &mut Tx,
+    agency_id: i64,
+    group_id: i64,
+    member_ids: &[i64],
+) -> Result<Vec<i64>> {
+    let current = group_member_ids(tx, agency_id, group_id).await?;
+    let wanted: std::collections::BTreeSet<i64> = member_ids.iter().copied().collect();
+    let removed: Vec<i64> = current
+        .iter()
+        .copied()
+        .filter(|m| !wanted.contains(m))
+        .collect();
+    let added: Vec<i64> = wanted
+        .iter()
+        .copied()
+        .filter(|m| current.binary_search(m).is_err())
+        .collect();
+    for chunk in removed.chunks(5000) {
+        let mut q = SqlBuilder::new("DELETE FROM group_memberships WHERE agency_id = ");
+        q.bind(agency_id)
+            .push(" AND group_id = ")
+            .bind(group_id)
+            .push(" AND member_id IN ")
+            .bind_list(chunk.iter().copied());
+        on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    }
+    add_memberships(
+        tx,
+        agency_id,
+        &added.iter().map(|m| (group_id, *m)).collect::<Vec<_>>(),
+    )
+    .await?;
+    Ok(added)
+}
+
+/// Inserts `(group_id, member_id)` memberships in multi-row batches.
+pub async fn add_memberships(tx: &mut Tx, agency_id: i64, pairs: &[(i64, i64)]) -> Result<()> {
+    let at = now();
+    for chunk in pairs.chunks(2000) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO group_memberships (agency_id, group_id, member_id, created_at) VALUES ",
+        );
+        for (i, (g, m)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .bind(agency_id)
+                .push(", ")
+                .bind(*g)
+                .push(", ")
+                .bind(*m)
+                .push(", ")
+                .bind(at)
+                .push(")");
+        }
+        on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Course {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub hours: f64,
+    pub category: Option<String>,
+    pub graded: bool,
+    pub passing_grade: Option<f64>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CourseFields {
+    pub code: String,
+    pub name: String,
+    pub hours: f64,
+    pub category: Option<String>,
+    pub graded: bool,
+    pub passing_grade: Option<f64>,
+}
+
+const COURSE_COLUMNS: &str =
+    "id, code, name, hours, category, graded, passing_grade, version, created_at, updated_at";
+
+pub async fn insert_course(tx: &mut Tx, agency_id: i64, f: &CourseFields) -> Result<Course> {
+    let sql = format!(
+        "INSERT INTO courses (agency_id, code, name, hours, category, graded, passing_grade, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COURSE_COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(&f.code).bind(&f.name).bind(f.hours).bind(&f.category)
+        .bind(f.graded).bind(f.passing_grade).bind(now()).fetch_one(c).await).map_err(db)
+}
+
+pub async fn update_course(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+    version: i64,
+    f: &CourseFields,
+) -> Result<Option<Course>> {
+    let sql = format!(
+        "UPDATE courses SET code = $1, name = $2, hours = $3, category = $4, graded = $5, passing_grade = $6,
+             version = version + 1, updated_at = $7
+         WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COURSE_COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(&f.code).bind(&f.name).bind(f.hours).bind(&f.category).bind(f.graded)
+        .bind(f.passing_grade).bind(now()).bind(agency_id).bind(id).bind(version).fetch_optional(c).await).map_err(db)
+}
+
+pub async fn course(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Course>> {
+    let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = $1 AND id = $2");
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
+}
+
+pub async fn courses_page(
+    tx: &mut Tx,
+    agency_id: i64,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Course>> {
+    let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(after_id.unwrap_or(0)).bind(limit).fetch_all(c).await).map_err(db)
+}
+
+/// Of `ids`, those that are courses of the agency.
+pub async fn existing_course_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlBuilder::new("SELECT id FROM courses WHERE agency_id = ");
+    q.bind(agency_id)
+        .push(" AND id IN ")
+        .bind_list(ids.iter().copied());
+    on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
+        .map_err(db)
+}

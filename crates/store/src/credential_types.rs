@@ -1,0 +1,266 @@
+//! Credential types, their requirements and enrolment groups.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CredentialType {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub invisible: bool,
+    pub effective_from: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub grace_period_days: i64,
+    pub validity_months: Option<i64>,
+    pub expiration_rounding: String,
+    pub auto_issue: bool,
+    pub renewal: String,
+    pub renewal_window_days: Option<i64>,
+    pub number_pattern: String,
+    pub certificate_template_id: Option<i64>,
+    pub state: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The editable fields of a type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TypeFields {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub invisible: bool,
+    pub effective_from: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub grace_period_days: i64,
+    pub validity_months: Option<i64>,
+    pub expiration_rounding: String,
+    pub auto_issue: bool,
+    pub renewal: String,
+    pub renewal_window_days: Option<i64>,
+    pub number_pattern: String,
+    pub certificate_template_id: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, code, name, description, invisible, effective_from, due_date, grace_period_days,
+    validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days, number_pattern,
+    certificate_template_id, state, version, created_at, updated_at";
+
+pub async fn insert_type(tx: &mut Tx, agency_id: i64, f: &TypeFields) -> Result<CredentialType> {
+    let sql = format!(
+        "INSERT INTO credential_types (agency_id, code, name, description, invisible, effective_from, due_date,
+             grace_period_days, validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days,
+             number_pattern, certificate_template_id, state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $16)
+         RETURNING {COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql)
+        .bind(agency_id).bind(&f.code).bind(&f.name).bind(&f.description).bind(f.invisible)
+        .bind(f.effective_from).bind(f.due_date).bind(f.grace_period_days).bind(f.validity_months)
+        .bind(&f.expiration_rounding).bind(f.auto_issue).bind(&f.renewal).bind(f.renewal_window_days)
+        .bind(&f.number_pattern).bind(f.certificate_template_id).bind(now())
+        .fetch_one(c).await).map_err(db)
+}
+
+/// Writes the fields and state when the row is still at `version`.
+pub async fn update_type(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+    version: i64,
+    f: &TypeFields,
+    state: &str,
+) -> Result<Option<CredentialType>> {
+    let sql = format!(
+        "UPDATE credential_types SET code = $1, name = $2, description = $3, invisible = $4, effective_from = $5,
+             due_date = $6, grace_period_days = $7, validity_months = $8, expiration_rounding = $9,
+             auto_issue = $10, renewal = $11, renewal_window_days = $12, number_pattern = $13,
+             certificate_template_id = $14, state = $15, version = version + 1, updated_at = $16
+         WHERE agency_id = $17 AND id = $18 AND version = $19 RETURNING {COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql)
+        .bind(&f.code).bind(&f.name).bind(&f.description).bind(f.invisible).bind(f.effective_from)
+        .bind(f.due_date).bind(f.grace_period_days).bind(f.validity_months).bind(&f.expiration_rounding)
+        .bind(f.auto_issue).bind(&f.renewal).bind(f.renewal_window_days).bind(&f.number_pattern)
+        .bind(f.certificate_template_id).bind(state).bind(now()).bind(agency_id).bind(id).bind(version)
+        .fetch_optional(c).await).map_err(db)
+}
+
+pub async fn credential_type(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+) -> Result<Option<CredentialType>> {
+    let sql = format!("SELECT {COLUMNS} FROM credential_types WHERE agency_id = $1 AND id = $2");
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
+}
+
+pub async fn types_page(
+    tx: &mut Tx,
+    agency_id: i64,
+    state: Option<&str>,
+    visible_only: bool,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<CredentialType>> {
+    let mut q = SqlBuilder::new(format!(
+        "SELECT {COLUMNS} FROM credential_types WHERE agency_id = "
+    ));
+    q.bind(agency_id)
+        .push(" AND id > ")
+        .bind(after_id.unwrap_or(0));
+    if let Some(s) = state {
+        q.push(" AND state = ").bind(s);
+    }
+    if visible_only {
+        q.push(" AND invisible = ").bind(false);
+    }
+    q.push(" ORDER BY id LIMIT ").bind(limit);
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Requirement {
+    pub id: i64,
+    pub credential_type_id: i64,
+    pub position: i64,
+    pub kind: String,
+    pub course_id: Option<i64>,
+    pub min_grade: Option<f64>,
+    pub hours: Option<f64>,
+    pub category: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A requirement to keep (with its id) or add (without).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequirementFields {
+    pub id: Option<i64>,
+    pub kind: String,
+    pub course_id: Option<i64>,
+    pub min_grade: Option<f64>,
+    pub hours: Option<f64>,
+    pub category: Option<String>,
+    pub title: Option<String>,
+}
+
+/// The active requirements of the given types, in their order.
+pub async fn requirements_of(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_ids: &[i64],
+) -> Result<Vec<Requirement>> {
+    if type_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlBuilder::new(
+        "SELECT id, credential_type_id, position, kind, course_id, min_grade, hours, category, title
+         FROM requirements WHERE active = TRUE AND agency_id = ",
+    );
+    q.bind(agency_id)
+        .push(" AND credential_type_id IN ")
+        .bind_list(type_ids.iter().copied());
+    q.push(" ORDER BY credential_type_id, position");
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+/// Makes `reqs` the type's requirements: listed ids are updated in place, new ones inserted,
+/// and unlisted ones deactivated (never deleted: sign-offs may point at them).
+pub async fn replace_requirements(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    reqs: &[RequirementFields],
+) -> Result<()> {
+    let kept: Vec<i64> = reqs.iter().filter_map(|r| r.id).collect();
+    let mut q = SqlBuilder::new("UPDATE requirements SET active = FALSE WHERE agency_id = ");
+    q.bind(agency_id)
+        .push(" AND credential_type_id = ")
+        .bind(type_id);
+    if !kept.is_empty() {
+        q.push(" AND id NOT IN ").bind_list(kept.iter().copied());
+    }
+    on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    for (position, r) in reqs.iter().enumerate() {
+        let position = position as i64;
+        match r.id {
+            Some(id) => {
+                on_conn!(tx, c => sqlx::query(
+                    "UPDATE requirements SET position = $1, kind = $2, course_id = $3, min_grade = $4, hours = $5,
+                         category = $6, title = $7, active = TRUE
+                     WHERE agency_id = $8 AND credential_type_id = $9 AND id = $10")
+                    .bind(position).bind(&r.kind).bind(r.course_id).bind(r.min_grade).bind(r.hours)
+                    .bind(&r.category).bind(&r.title).bind(agency_id).bind(type_id).bind(id)
+                    .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+            }
+            None => {
+                on_conn!(tx, c => sqlx::query(
+                    "INSERT INTO requirements (agency_id, credential_type_id, position, kind, course_id, min_grade, hours, category, title)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(agency_id).bind(type_id).bind(position).bind(&r.kind).bind(r.course_id)
+                    .bind(r.min_grade).bind(r.hours).bind(&r.category).bind(&r.title)
+                    .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ids of all requirements (active or not) that belong to the type.
+pub async fn requirement_ids_of_type(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+) -> Result<Vec<i64>> {
+    on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM requirements WHERE agency_id = $1 AND credential_type_id = $2")
+        .bind(agency_id).bind(type_id).fetch_all(c).await).map_err(db)
+}
+
+/// `(credential_type_id, group_id)` for the given types.
+pub async fn enrolment_groups_of(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_ids: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    if type_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlBuilder::new(
+        "SELECT credential_type_id, group_id FROM enrolment_groups WHERE agency_id = ",
+    );
+    q.bind(agency_id)
+        .push(" AND credential_type_id IN ")
+        .bind_list(type_ids.iter().copied());
+    q.push(" ORDER BY credential_type_id, group_id");
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+pub async fn replace_enrolment_groups(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    group_ids: &[i64],
+) -> Result<()> {
+    on_conn!(tx, c => sqlx::query("DELETE FROM enrolment_groups WHERE agency_id = $1 AND credential_type_id = $2")
+        .bind(agency_id).bind(type_id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    for g in group_ids {
+        on_conn!(tx, c => sqlx::query("INSERT INTO enrolment_groups (agency_id, credential_type_id, group_id) VALUES ($1, $2, $3)")
+            .bind(agency_id).bind(type_id).bind(*g).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Whether any credential exists for the type (then its code and requirements' meaning are
+/// part of history).
+pub async fn type_in_use(tx: &mut Tx, agency_id: i64, type_id: i64) -> Result<bool> {
+    let n: i64 = on_conn!(tx, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM credentials WHERE agency_id = $1 AND credential_type_id = $2 LIMIT 1) t")
+        .bind(agency_id).bind(type_id).fetch_one(c).await).map_err(db)?;
+    Ok(n > 0)
+}

@@ -1,0 +1,186 @@
+//! Members and their group memberships.
+
+use chrono::{DateTime, Utc};
+
+use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Member {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub active: bool,
+    pub sort_name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, first_name, last_name, email, employee_number, active, sort_name, version, created_at, updated_at";
+
+/// The key members are listed and searched by: "last, first" folded to lower case.
+pub fn sort_name(first_name: &str, last_name: &str) -> String {
+    format!("{}, {}", last_name.trim(), first_name.trim()).to_lowercase()
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberFields {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub active: bool,
+}
+
+pub async fn insert_member(tx: &mut Tx, agency_id: i64, m: &MemberFields) -> Result<Member> {
+    let sql = format!(
+        "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql)
+        .bind(agency_id).bind(&m.first_name).bind(&m.last_name).bind(&m.email)
+        .bind(&m.employee_number).bind(m.active).bind(sort_name(&m.first_name, &m.last_name)).bind(now())
+        .fetch_one(c).await).map_err(db)
+}
+
+/// Writes new field values when the row is still at `version`; `None` when it is not.
+pub async fn update_member(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+    version: i64,
+    m: &MemberFields,
+) -> Result<Option<Member>> {
+    let sql = format!(
+        "UPDATE members SET first_name = $1, last_name = $2, email = $3, employee_number = $4, active = $5,
+             sort_name = $6, version = version + 1, updated_at = $7
+         WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COLUMNS}"
+    );
+    let sort = sort_name(&m.first_name, &m.last_name);
+    let updated: Option<Member> = on_conn!(tx, c => sqlx::query_as(&sql)
+        .bind(&m.first_name).bind(&m.last_name).bind(&m.email).bind(&m.employee_number).bind(m.active)
+        .bind(&sort).bind(now()).bind(agency_id).bind(id).bind(version)
+        .fetch_optional(c).await).map_err(db)?;
+    if updated.is_some() {
+        // The credentials list sorts by member without a join.
+        on_conn!(tx, c => sqlx::query("UPDATE credentials SET member_sort_name = $1 WHERE agency_id = $2 AND member_id = $3")
+            .bind(&sort).bind(agency_id).bind(id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    }
+    Ok(updated)
+}
+
+pub async fn member(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Member>> {
+    let sql = format!("SELECT {COLUMNS} FROM members WHERE agency_id = $1 AND id = $2");
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    /// Only this member (a member's own view).
+    pub only_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub active: Option<bool>,
+    /// Matches the start of the sort name, the e-mail or the employee number.
+    pub q: Option<String>,
+}
+
+/// A page ordered by name; `after` is the last row's `(sort_name, id)`.
+pub async fn members_page(
+    tx: &mut Tx,
+    agency_id: i64,
+    filter: &MemberFilter,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let mut q = SqlBuilder::new(format!(
+        "SELECT {COLUMNS} FROM members m WHERE agency_id = "
+    ));
+    q.bind(agency_id);
+    if let Some(id) = filter.only_id {
+        q.push(" AND id = ").bind(id);
+    }
+    if let Some(g) = filter.group_id {
+        q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = m.agency_id AND gm.member_id = m.id AND gm.group_id = ")
+            .bind(g)
+            .push(")");
+    }
+    if let Some(a) = filter.active {
+        q.push(" AND active = ").bind(a);
+    }
+    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let lower = text.to_lowercase();
+        q.push(" AND (sort_name LIKE ")
+            .bind(format!("{}%", escape_like(&lower)))
+            .push(" ESCAPE '\\'");
+        q.push(" OR lower(first_name) LIKE ")
+            .bind(format!("{}%", escape_like(&lower)))
+            .push(" ESCAPE '\\'");
+        q.push(" OR lower(email) = ").bind(lower.clone());
+        q.push(" OR employee_number = ")
+            .bind(text.to_string())
+            .push(")");
+    }
+    if let Some((name, id)) = after {
+        q.push(" AND (sort_name > ")
+            .bind(name.clone())
+            .push(" OR (sort_name = ")
+            .bind(name)
+            .push(" AND id > ")
+            .bind(id)
+            .push("))");
+    }
+    q.push(" ORDER BY sort_name, id LIMIT ").bind(limit);
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally in LIKE.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// `(member_id, group_id)` pairs for the given members.
+pub async fn memberships_of(
+    tx: &mut Tx,
+    agency_id: i64,
+    member_ids: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    if member_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q =
+        SqlBuilder::new("SELECT member_id, group_id FROM group_memberships WHERE agency_id = ");
+    q.bind(agency_id)
+        .push(" AND member_id IN ")
+        .bind_list(member_ids.iter().copied());
+    q.push(" ORDER BY member_id, group_id");
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+/// Of `ids`, those that are members of the agency (bound in chunks to stay under the
+/// databases' parameter limits).
+pub async fn existing_member_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5000) {
+        let mut q = SqlBuilder::new("SELECT id FROM members WHERE agency_id = ");
+        q.bind(agency_id)
+            .push(" AND id IN ")
+            .bind_list(chunk.iter().copied());
+        let rows: Vec<i64> =
+            on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        found.extend(rows);
+    }
+    Ok(found)
+}
+
+/// The member of the agency with this e-mail, if any.
+pub async fn member_id_by_email(tx: &mut Tx, agency_id: i64, email: &str) -> Result<Option<i64>> {
+    on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM members WHERE agency_id = $1 AND email = $2")
+        .bind(agency_id).bind(email.trim().to_lowercase()).fetch_optional(c).await).map_err(db)
+}

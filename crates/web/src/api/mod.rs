@@ -1,0 +1,41 @@
+//! The JSON API under `/api/v1`. One module per resource, named after its route; every
+//! handler only parses, authenticates and calls the app layer.
+
+pub mod audit;
+pub mod courses;
+pub mod credential_types;
+pub mod groups;
+pub mod members;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use credence_app::App;
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<App> {
+    OpenApiRouter::new()
+        .routes(routes!(members::list, members::create))
+        .routes(routes!(members::get, members::update, members::deactivate))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get, groups::update))
+        .routes(routes!(groups::set_members))
+        .routes(routes!(courses::list, courses::create))
+        .routes(routes!(courses::get, courses::update))
+        .routes(routes!(credential_types::list, credential_types::create))
+        .routes(routes!(credential_types::get, credential_types::update))
+        .routes(routes!(credential_types::publish))
+        .routes(routes!(credential_types::retire))
+        .routes(routes!(audit::list))
+}
+
+/// 201 with the new resource and its address.
+pub fn created<T: Serialize>(collection: &str, id: &str, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/{collection}/{id}")) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
