@@ -177,26 +177,22 @@ impl App {
         member_id: Option<i64>,
     ) -> Result<()> {
         match member_id {
-            Some(m) => {
+            Some(m)
                 if credence_store::members::member(tx, agency_id, m)
                     .await?
-                    .is_none()
-                {
-                    return Err(AppError::invalid(
-                        "member",
-                        "is not a member of this agency",
-                    ));
-                }
-            }
-            None if role == Role::Member => {
-                return Err(AppError::invalid(
+                    .is_none() =>
+            {
+                Err(AppError::invalid(
                     "member",
-                    "a member token or login must name its member",
-                ));
+                    "is not a member of this agency",
+                ))
             }
-            None => {}
+            None if role == Role::Member => Err(AppError::invalid(
+                "member",
+                "a member token or login must name its member",
+            )),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     /// Creates an API token and returns the secret, which is shown once and stored hashed.

@@ -84,20 +84,17 @@ fn validate(f: &CourseFields) -> Result<()> {
             "must be at most 60 characters",
         );
     }
-    match f.passing_grade {
-        Some(g) => {
-            invalid.check(
-                (0.0..=100.0).contains(&g),
-                "passing_grade",
-                "must be between 0 and 100",
-            );
-            invalid.check(
-                f.graded,
-                "passing_grade",
-                "only a graded course has a passing grade",
-            );
-        }
-        None => {}
+    if let Some(g) = f.passing_grade {
+        invalid.check(
+            (0.0..=100.0).contains(&g),
+            "passing_grade",
+            "must be between 0 and 100",
+        );
+        invalid.check(
+            f.graded,
+            "passing_grade",
+            "only a graded course has a passing grade",
+        );
     }
     Ok(invalid.into_result()?)
 }

@@ -257,15 +257,15 @@ mod tests {
             status(&waiting, d("2025-12-02")),
             Status::ActiveRenewalInProgress
         );
-        assert_eq!(status(&waiting, d("2026-02-01")), Status::NotStarted);
-        assert_eq!(status(&waiting, d("2026-02-02")), Status::Overdue);
+        // The renewal period ends with the issuance: the day after, the member is overdue.
+        assert_eq!(status(&waiting, d("2026-02-01")), Status::Overdue);
     }
 
     #[test]
     fn expiring_soon_uses_the_window() {
         let f = facts(Some(("2024-01-01", "2026-03-01", false)), None, 0);
-        assert!(!expiring_soon(&f, d("2025-12-31"), 60));
-        assert!(expiring_soon(&f, d("2026-01-01"), 60));
+        assert!(!expiring_soon(&f, d("2025-12-30"), 60));
+        assert!(expiring_soon(&f, d("2025-12-31"), 60));
         assert!(expiring_soon(&f, d("2026-03-01"), 60));
         assert!(!expiring_soon(&f, d("2026-03-02"), 60));
     }

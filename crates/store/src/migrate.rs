@@ -52,6 +52,22 @@ const MIGRATIONS: &[Migration] = &[
     per_dialect!(7, "0007_audit_append_only"),
 ];
 
+/// A fingerprint of every migration's text: test harnesses name their template databases
+/// after it, so a schema change gets a fresh template.
+pub fn fingerprint() -> u64 {
+    // FNV-1a: stable across builds, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in MIGRATIONS {
+        for text in [m.common, m.sqlite, m.postgres].into_iter().flatten() {
+            for byte in text.bytes() {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+    }
+    hash
+}
+
 fn render(sql: &str, backend: Backend) -> String {
     let (id, date, ts) = match backend {
         Backend::Sqlite => ("INTEGER PRIMARY KEY", "TEXT", "TEXT"),

@@ -1,0 +1,208 @@
+//! Roles and tenancy: every role × endpoint cell, and no read across agencies.
+
+use axum::http::Method;
+use credence_app::Role;
+use serde_json::json;
+
+use crate::both_databases;
+use crate::credential_types::emt_type;
+use crate::harness::TestApp;
+use crate::members::create_member;
+
+struct Fixture {
+    member: String,
+    other_member: String,
+    group: String,
+    course: String,
+    ty: String,
+}
+
+async fn fixture(t: &TestApp) -> Fixture {
+    let ty = emt_type(t).await;
+    let member = create_member(t, "Ava", "Smith").await;
+    let other_member = create_member(t, "Liam", "Brown").await;
+    let group = t.get("/api/v1/groups").await.expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let course = t.get("/api/v1/courses").await.expect(200)["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    Fixture {
+        member: member["id"].as_str().unwrap().into(),
+        other_member: other_member["id"].as_str().unwrap().into(),
+        group,
+        course,
+        ty: ty["id"].as_str().unwrap().into(),
+    }
+}
+
+/// (method, path, body, who may: [admin, officer, auditor, member])
+fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool; 4])> {
+    let read_all = [true, true, true, false];
+    let admin_only = [true, false, false, false];
+    vec![
+        (Method::GET, "/api/v1/groups".into(), None, read_all),
+        (
+            Method::GET,
+            format!("/api/v1/groups/{}", f.group),
+            None,
+            read_all,
+        ),
+        (Method::GET, "/api/v1/courses".into(), None, read_all),
+        (
+            Method::GET,
+            format!("/api/v1/courses/{}", f.course),
+            None,
+            read_all,
+        ),
+        (Method::GET, "/api/v1/audit-events".into(), None, read_all),
+        (
+            Method::GET,
+            format!("/api/v1/members/{}", f.member),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::GET,
+            "/api/v1/members".into(),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::GET,
+            "/api/v1/credential-types".into(),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::POST,
+            "/api/v1/members".into(),
+            Some(json!({"first_name": "N", "last_name": "M"})),
+            admin_only,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/members/{}", f.other_member),
+            Some(json!({"version": 1})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            "/api/v1/groups".into(),
+            Some(json!({"name": "G2"})),
+            admin_only,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/groups/{}", f.group),
+            Some(json!({"version": 1})),
+            admin_only,
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/groups/{}/members", f.group),
+            Some(json!({"member_ids": []})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            "/api/v1/courses".into(),
+            Some(json!({"code": "N1", "name": "N"})),
+            admin_only,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/courses/{}", f.course),
+            Some(json!({"version": 1})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            "/api/v1/credential-types".into(),
+            Some(json!({"code": "N2", "name": "N"})),
+            admin_only,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/credential-types/{}", f.ty),
+            Some(json!({"version": 1})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/credential-types/{}/publish", f.ty),
+            Some(json!({})),
+            admin_only,
+        ),
+    ]
+}
+
+both_databases! {
+    async fn every_role_gets_exactly_its_rights(t) {
+        let f = fixture(t).await;
+        let tokens = [
+            t.token(Role::Admin, None).await,
+            t.token(Role::Officer, None).await,
+            t.token(Role::Auditor, None).await,
+            t.token(Role::Member, Some(&f.member)).await,
+        ];
+        for (method, path, body, allowed) in matrix(&f) {
+            // Writers go last so earlier rows see unchanged data: run non-admins first.
+            for (i, token) in tokens.iter().enumerate().rev() {
+                let r = t.send(method.clone(), &path, Some(token), body.clone()).await;
+                let status = r.status.as_u16();
+                if allowed[i] {
+                    assert!(status < 300, "role {i} should be allowed {method} {path}, got {status}: {}", r.text);
+                } else {
+                    assert_eq!(status, 403, "role {i} on {method} {path}: {}", r.text);
+                }
+            }
+        }
+    }
+
+    async fn a_member_sees_only_themselves(t) {
+        let f = fixture(t).await;
+        let token = t.token(Role::Member, Some(&f.member)).await;
+        let list = t.send(Method::GET, "/api/v1/members", Some(&token), None).await.expect(200);
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+        assert_eq!(list["items"][0]["id"], f.member.as_str());
+        t.send(Method::GET, &format!("/api/v1/members/{}", f.other_member), Some(&token), None).await.problem(404);
+        // Drafts and invisible types are hidden from members.
+        t.send(Method::GET, &format!("/api/v1/credential-types/{}", f.ty), Some(&token), None).await.problem(404);
+        assert_eq!(t.send(Method::GET, "/api/v1/credential-types", Some(&token), None).await.expect(200)["items"], json!([]));
+    }
+
+    async fn another_agency_sees_nothing(t) {
+        let f = fixture(t).await;
+        let other = t.other_agency_admin().await;
+        for path in [
+            format!("/api/v1/members/{}", f.member),
+            format!("/api/v1/groups/{}", f.group),
+            format!("/api/v1/courses/{}", f.course),
+            format!("/api/v1/credential-types/{}", f.ty),
+        ] {
+            t.send(Method::GET, &path, Some(&other), None).await.problem(404);
+            t.send(Method::PATCH, &path, Some(&other), Some(json!({"version": 1}))).await.problem(404);
+        }
+        t.send(Method::PUT, &format!("/api/v1/groups/{}/members", f.group), Some(&other), Some(json!({"member_ids": []}))).await.problem(404);
+        t.send(Method::POST, &format!("/api/v1/credential-types/{}/publish", f.ty), Some(&other), Some(json!({}))).await.problem(404);
+        t.send(Method::DELETE, &format!("/api/v1/members/{}", f.member), Some(&other), None).await.problem(404);
+        for list in ["/api/v1/members", "/api/v1/groups", "/api/v1/courses", "/api/v1/credential-types", "/api/v1/audit-events"] {
+            assert_eq!(t.send(Method::GET, list, Some(&other), None).await.expect(200)["items"], json!([]), "{list}");
+        }
+        // And a member of this agency cannot be put in the other agency's group.
+        let their_group = t.send(Method::POST, "/api/v1/groups", Some(&other), Some(json!({"name": "Theirs"}))).await.expect(201);
+        let fields = t.send(Method::PUT, &format!("/api/v1/groups/{}/members", their_group["id"].as_str().unwrap()), Some(&other),
+            Some(json!({"member_ids": [f.member]}))).await.invalid_fields();
+        assert_eq!(fields, ["member_ids"]);
+    }
+
+    async fn missing_or_wrong_tokens_are_401(t) {
+        t.send(Method::GET, "/api/v1/members", None, None).await.problem(401);
+        let r = t.send(Method::GET, "/api/v1/members", Some("cred_not-a-real-token"), None).await;
+        assert_eq!(r.headers["www-authenticate"], "Bearer");
+        r.problem(401);
+    }
+}

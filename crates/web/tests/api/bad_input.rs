@@ -1,0 +1,60 @@
+//! Malformed, mistyped, oversized and unknown input: a clear 4xx problem, nothing written.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use serde_json::json;
+
+use crate::both_databases;
+use crate::harness::TestApp;
+
+async fn raw(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> crate::harness::Resp {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", t.admin))
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    t.send_request(req).await
+}
+
+both_databases! {
+    async fn malformed_json_is_400(t) {
+        let p = raw(t, Method::POST, "/api/v1/members", "application/json", b"{\"first_name\": ".to_vec()).await.problem(400);
+        assert!(p["detail"].as_str().unwrap().contains("not valid JSON"));
+        raw(t, Method::POST, "/api/v1/members", "text/plain", b"{}".to_vec()).await.problem(415);
+    }
+
+    async fn unknown_fields_and_wrong_types_name_the_field(t) {
+        assert_eq!(t.post("/api/v1/members", json!({"first_name": "A", "last_name": "B", "nickname": "C"})).await.invalid_fields(), ["nickname"]);
+        assert_eq!(t.post("/api/v1/courses", json!({"code": "A", "name": "B", "hours": "four"})).await.invalid_fields(), ["hours"]);
+        assert_eq!(t.post("/api/v1/credential-types", json!({"code": "A", "name": "B", "effective_from": "2026-02-30"})).await.invalid_fields(), ["effective_from"]);
+        assert_eq!(t.post("/api/v1/credential-types", json!({"code": "A", "name": "B", "requirements": [{"kind": "quiz"}]})).await.invalid_fields(), ["requirements[0].kind"]);
+        let missing = t.post("/api/v1/members", json!({"last_name": "B"})).await.problem(422);
+        assert_eq!(missing["errors"][0]["field"], "body");
+        assert!(missing["errors"][0]["message"].as_str().unwrap().contains("first_name"));
+        assert_eq!(t.get("/api/v1/members?limit=many").await.invalid_fields(), ["limit"]);
+        assert_eq!(t.get("/api/v1/members?limit=0").await.invalid_fields(), ["limit"]);
+        assert_eq!(t.get("/api/v1/members?cursor=garbage").await.invalid_fields(), ["cursor"]);
+        assert_eq!(t.get("/api/v1/members").await.expect(200)["items"], json!([]), "nothing was written");
+    }
+
+    async fn oversized_bodies_are_413(t) {
+        let big = format!("{{\"first_name\": \"{}\", \"last_name\": \"B\"}}", "x".repeat(credence_web::BODY_LIMIT + 1));
+        raw(t, Method::POST, "/api/v1/members", "application/json", big.into_bytes()).await.problem(413);
+    }
+
+    async fn unknown_and_malformed_ids_are_404(t) {
+        for path in ["/api/v1/members/mem_424242", "/api/v1/members/42", "/api/v1/members/grp_1", "/api/v1/groups/grp_x",
+                     "/api/v1/courses/crs_0", "/api/v1/credential-types/ctp_99999999999999999999"] {
+            t.get(path).await.problem(404);
+        }
+        t.patch("/api/v1/courses/crs_77", json!({"version": 1})).await.problem(404);
+    }
+}

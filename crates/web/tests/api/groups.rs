@@ -1,0 +1,39 @@
+use serde_json::json;
+
+use crate::both_databases;
+use crate::members::create_member;
+
+both_databases! {
+    async fn groups_are_created_renamed_and_given_members(t) {
+        let g = t.post("/api/v1/groups", json!({"name": "A Shift", "kind": "shift"})).await.expect(201);
+        let id = g["id"].as_str().unwrap();
+        assert_eq!(t.get(&format!("/api/v1/groups/{id}")).await.expect(200), g);
+        let renamed = t.patch(&format!("/api/v1/groups/{id}"), json!({"version": 1, "name": "A-Shift"})).await.expect(200);
+        assert_eq!((renamed["name"].as_str(), renamed["version"].as_i64()), (Some("A-Shift"), Some(2)));
+        t.patch(&format!("/api/v1/groups/{id}"), json!({"version": 1, "name": "Z"})).await.problem(409);
+
+        let a = create_member(t, "Ava", "Smith").await;
+        let b = create_member(t, "Liam", "Brown").await;
+        let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        let set = t.put(&format!("/api/v1/groups/{id}/members"), json!({"member_ids": [a, b, a]})).await.expect(200);
+        assert_eq!(set["member_ids"].as_array().unwrap().len(), 2);
+        let set = t.put(&format!("/api/v1/groups/{id}/members"), json!({"member_ids": [b]})).await.expect(200);
+        assert_eq!(set["member_ids"], json!([b]));
+        assert_eq!(t.get(&format!("/api/v1/members/{a}")).await.expect(200)["group_ids"], json!([]));
+        assert_eq!(t.get(&format!("/api/v1/members/{b}")).await.expect(200)["group_ids"], json!([id]));
+
+        let fields = t.put(&format!("/api/v1/groups/{id}/members"), json!({"member_ids": [b, "mem_987654"]})).await.invalid_fields();
+        assert_eq!(fields, ["member_ids"]);
+        assert_eq!(t.get(&format!("/api/v1/members/{b}")).await.expect(200)["group_ids"], json!([id]), "nothing changed");
+
+        let list = t.get("/api/v1/groups").await.expect(200);
+        assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    }
+
+    async fn group_names_are_unique_and_kinds_known(t) {
+        t.post("/api/v1/groups", json!({"name": "Station 2", "kind": "station"})).await.expect(201);
+        assert_eq!(t.post("/api/v1/groups", json!({"name": "Station 2", "kind": "station"})).await.invalid_fields(), ["name"]);
+        assert_eq!(t.post("/api/v1/groups", json!({"name": "X", "kind": "planet"})).await.invalid_fields(), ["kind"]);
+        assert_eq!(t.post("/api/v1/groups", json!({"name": "  "})).await.invalid_fields(), ["name"]);
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP integration tests: every endpoint, on SQLite and PostgreSQL, each test on a database
+//! of its own.
+
+mod harness;
+
+mod audit;
+mod authorization;
+mod bad_input;
+mod courses;
+mod credential_types;
+mod groups;
+mod members;
+mod ops;

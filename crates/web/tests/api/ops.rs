@@ -1,0 +1,35 @@
+use axum::http::Method;
+use serde_json::json;
+
+use crate::both_databases;
+
+both_databases! {
+    async fn health_ready_metrics_and_docs_answer(t) {
+        let health = t.send(Method::GET, "/healthz", None, None).await;
+        assert_eq!((health.status.as_u16(), health.text.as_str()), (200, "ok"));
+        assert_eq!(t.send(Method::GET, "/readyz", None, None).await.status, 200);
+        assert_eq!(t.send(Method::GET, "/metrics", None, None).await.status, 200);
+        let docs = t.send(Method::GET, "/api/docs", None, None).await;
+        assert!(docs.text.contains("Credence API reference"));
+    }
+
+    async fn openapi_lists_every_endpoint(t) {
+        let spec = t.send(Method::GET, "/api/openapi.json", None, None).await.expect(200);
+        assert_eq!(spec["openapi"], "3.1.0");
+        let paths = spec["paths"].as_object().unwrap();
+        for (path, method) in [
+            ("/api/v1/members", "get"), ("/api/v1/members", "post"), ("/api/v1/members/{id}", "patch"),
+            ("/api/v1/members/{id}", "delete"), ("/api/v1/groups/{id}/members", "put"), ("/api/v1/courses/{id}", "get"),
+            ("/api/v1/credential-types", "post"), ("/api/v1/credential-types/{id}/publish", "post"),
+            ("/api/v1/credential-types/{id}/retire", "post"), ("/api/v1/audit-events", "get"),
+        ] {
+            assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the spec");
+        }
+        assert!(spec["components"]["schemas"]["Problem"].is_object());
+    }
+
+    async fn unknown_routes_and_methods_are_problems(t) {
+        t.get("/api/v1/nothing-here").await.problem(404);
+        t.send(Method::DELETE, "/api/v1/courses", Some(&t.admin), Some(json!({}))).await.problem(405);
+    }
+}
