@@ -583,6 +583,14 @@ impl App {
             Some(&after),
         )
         .await?;
+        if next == TypeState::Published {
+            // Enrolment groups: their members are assigned as the type goes live.
+            let ctx = self.ctx(&mut tx, actor).await?;
+            let rules = crate::lifecycle::load_rules(&mut tx, actor.agency_id, &[type_id]).await?;
+            let members = store::enrolment_member_ids(&mut tx, actor.agency_id, type_id).await?;
+            self.enrol(&mut tx, &ctx, &rules[&type_id], &members)
+                .await?;
+        }
         tx.commit().await?;
         Ok(after)
     }

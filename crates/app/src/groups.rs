@@ -198,7 +198,10 @@ impl App {
             .into_iter()
             .map(|m| ids::encode(Kind::Member, m))
             .collect();
-        store::replace_group_members(&mut tx, actor.agency_id, group.id, &member_ids).await?;
+        let added =
+            store::replace_group_members(&mut tx, actor.agency_id, group.id, &member_ids).await?;
+        self.enrol_joiners(&mut tx, actor, &[group.id], &added)
+            .await?;
         let after: Vec<String> = member_ids
             .iter()
             .map(|m| ids::encode(Kind::Member, *m))

@@ -2,19 +2,27 @@
 //! the acting [`Actor`], checks what their role allows, decides with the domain crate,
 //! writes through the store in one transaction, and records an audit event for each change.
 
+pub mod assign;
 pub mod audit;
 pub mod auth;
 mod clock;
 pub mod courses;
 pub mod credential_types;
+pub mod credentials;
 pub mod demo;
 mod error;
 pub mod groups;
 pub mod ids;
+pub mod import;
 mod input;
+pub mod issue;
+mod lifecycle;
 pub mod members;
 pub mod page;
+pub mod renew;
 pub mod seed;
+pub mod sweep;
+pub mod training;
 
 pub use clock::Clock;
 pub use credence_domain::Role;

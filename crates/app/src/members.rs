@@ -234,6 +234,8 @@ impl App {
         let member_id = m.id;
         let pairs: Vec<(i64, i64)> = group_ids.iter().map(|g| (*g, member_id)).collect();
         credence_store::catalog::add_memberships(&mut tx, actor.agency_id, &pairs).await?;
+        self.enrol_joiners(&mut tx, actor, &group_ids, &[member_id])
+            .await?;
         let created = view(m, group_ids);
         record(
             &mut tx,

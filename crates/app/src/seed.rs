@@ -1,9 +1,16 @@
 //! Realistic bulk data for load tests and the demo: members spread over stations and shifts.
 
+use chrono::{Days, Months};
+use credence_domain::credential_type::RequirementKind;
+use credence_domain::Role;
+use credence_store::credentials::PeriodDates;
 use credence_store::seed::{insert_members, SeedMember};
 use credence_store::{catalog, identity};
 
-use crate::{App, AppError, Result};
+use crate::assign::{create_tracks, Plan};
+use crate::credential_types::{LifecycleAction, NewCredentialType, RequirementInput};
+use crate::lifecycle::load_rules;
+use crate::{Actor, App, AppError, Result};
 
 const FIRST_NAMES: [&str; 32] = [
     "Ava", "Liam", "Noah", "Emma", "Olivia", "Mason", "Sofia", "Lucas", "Mia", "Ethan", "Amara",
@@ -26,6 +33,7 @@ pub const SHIFTS: [&str; 3] = ["A Shift", "B Shift", "C Shift"];
 pub struct SeedReport {
     pub members: usize,
     pub memberships: usize,
+    pub credentials: usize,
 }
 
 /// The i-th seeded person: deterministic, varied, and unique by employee number.
@@ -86,6 +94,110 @@ impl App {
         Ok(SeedReport {
             members: ids.len(),
             memberships: pairs.len(),
+            credentials: 0,
         })
+    }
+
+    /// Seeds members, then gives each `per_member` credentials of load-test types, spread
+    /// over the statuses a real agency has (in progress, active, renewal due, overdue),
+    /// through the same set-based assignment path the API uses.
+    pub async fn seed(
+        &self,
+        agency_slug: &str,
+        members: usize,
+        per_member: usize,
+    ) -> Result<SeedReport> {
+        let mut report = self.seed_members(agency_slug, members).await?;
+        if per_member == 0 {
+            return Ok(report);
+        }
+        let agency = self.agency_by_slug(agency_slug).await?;
+        let actor = Actor {
+            agency_id: agency.id,
+            role: Role::Admin,
+            member_id: None,
+            label: "system:seed".into(),
+        };
+        let member_ids = {
+            let mut tx = self.store.read().await?;
+            credence_store::seed::newest_member_ids(&mut tx, agency.id, members as i64).await?
+        };
+        let stamp = chrono::Utc::now().timestamp_millis() % 1_000_000;
+        for k in 0..per_member {
+            let ty = self
+                .create_credential_type(
+                    &actor,
+                    NewCredentialType {
+                        code: format!("LOAD-{stamp}-{k}"),
+                        name: format!("Load test credential {k}"),
+                        description: None,
+                        invisible: None,
+                        effective_from: None,
+                        due_date: None,
+                        grace_period_days: None,
+                        validity_months: Some(24),
+                        expiration_rounding: None,
+                        auto_issue: None,
+                        renewal: None,
+                        renewal_window_days: Some(180),
+                        number_pattern: None,
+                        requirements: Some(vec![RequirementInput {
+                            id: None,
+                            kind: RequirementKind::Checklist,
+                            course_id: None,
+                            min_grade: None,
+                            hours: None,
+                            category: None,
+                            title: Some("Skills check-off".into()),
+                        }]),
+                        enrolment_group_ids: None,
+                    },
+                )
+                .await?;
+            self.publish_credential_type(&actor, &ty.id, LifecycleAction::default())
+                .await?;
+            let type_id =
+                crate::ids::decode(crate::ids::Kind::CredentialType, &ty.id).unwrap_or_default();
+            let mut tx = self.store.begin().await?;
+            let ctx = self.ctx(&mut tx, &actor).await?;
+            let rules = load_rules(&mut tx, agency.id, &[type_id]).await?;
+            let rule = &rules[&type_id];
+            let today = ctx.today;
+            let month = |n: u32| today.checked_sub_months(Months::new(n)).unwrap_or(today);
+            // Four cohorts, rotated per type so every member has a mix.
+            let plans = [
+                Plan::Period(PeriodDates {
+                    start: month(1),
+                    end: today + Days::new(180),
+                    due: today + Days::new(180),
+                }),
+                Plan::Active {
+                    issue_date: month(4),
+                    expiration_date: rule.expiration_for(month(4)),
+                },
+                Plan::Active {
+                    issue_date: month(22),
+                    expiration_date: rule.expiration_for(month(22)),
+                },
+                Plan::Period(PeriodDates {
+                    start: month(8),
+                    end: month(2),
+                    due: month(2),
+                }),
+            ];
+            for (i, plan) in plans.iter().enumerate() {
+                let cohort: Vec<i64> = member_ids
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| (j + k) % plans.len() == i)
+                    .map(|(_, m)| *m)
+                    .collect();
+                report.credentials += create_tracks(&mut tx, &ctx, rule, &cohort, plan, "seed")
+                    .await?
+                    .len();
+            }
+            tx.commit().await?;
+        }
+        Ok(report)
     }
 }

@@ -64,6 +64,25 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         credentials_per_member: usize,
     },
+    /// Import a CSV file, all or nothing.
+    Import {
+        #[arg(value_enum)]
+        kind: ImportKind,
+        file: std::path::PathBuf,
+        #[arg(long)]
+        agency: String,
+    },
+    /// Run the daily date-driven sweep now.
+    Sweep {
+        #[arg(long)]
+        agency: String,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportKind {
+    /// Columns: member (employee number or e-mail), course (code), completed_on, score, hours, category.
+    TrainingRecords,
 }
 
 #[derive(Subcommand)]
@@ -282,14 +301,38 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             credentials_per_member,
         } => {
             let started = std::time::Instant::now();
-            let report = app.seed_members(&agency, members).await.map_err(app_err)?;
-            if credentials_per_member > 0 {
-                eprintln!("note: --credentials-per-member needs the credential lifecycle; only members were seeded");
-            }
+            let report = app
+                .seed(&agency, members, credentials_per_member)
+                .await
+                .map_err(app_err)?;
             println!(
-                "seeded {} members and {} group memberships in {:.2}s",
+                "seeded {} members, {} group memberships and {} credentials in {:.2}s",
                 report.members,
                 report.memberships,
+                report.credentials,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Import {
+            kind: ImportKind::TrainingRecords,
+            file,
+            agency,
+        } => {
+            let reader = std::fs::File::open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            let count = app
+                .import_training_records(&agency, reader)
+                .await
+                .map_err(app_err)?;
+            println!("imported {count} training records");
+        }
+        Command::Sweep { agency } => {
+            let started = std::time::Instant::now();
+            let report = app.sweep(&agency).await.map_err(app_err)?;
+            println!(
+                "swept {} credentials ({} issued automatically) in {:.2}s",
+                report.examined,
+                report.auto_issued,
                 started.elapsed().as_secs_f64()
             );
         }
@@ -299,6 +342,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(app: App, addr: SocketAddr) -> anyhow::Result<()> {
+    tokio::spawn(daily_jobs(app.clone()));
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
@@ -311,6 +355,17 @@ async fn serve(app: App, addr: SocketAddr) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Catches up at start, then checks every minute whether an agency's local day has turned.
+async fn daily_jobs(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.run_daily_jobs().await {
+            tracing::error!(error = %e, "daily jobs failed; retrying in a minute");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -104,6 +104,16 @@ pub fn progress(fractions: &[f64]) -> u8 {
     }
 }
 
+/// Progress of a credential with no unclosed period: complete while it holds an unrevoked
+/// issuance, nothing otherwise.
+pub fn progress_without_period(has_unrevoked_issuance: bool) -> u8 {
+    if has_unrevoked_issuance {
+        100
+    } else {
+        0
+    }
+}
+
 /// Progress of a set of requirements in one call.
 pub fn progress_of(
     requirements: &[Requirement],
@@ -116,6 +126,66 @@ pub fn progress_of(
         .map(|r| fraction(r, records, sign_offs, window))
         .collect();
     progress(&fractions)
+}
+
+/// The day a requirement became done within the window, if it is done.
+fn done_on(
+    requirement: &Requirement,
+    records: &[Record],
+    sign_offs: &[SignOff],
+    window: (NaiveDate, NaiveDate),
+) -> Option<NaiveDate> {
+    let in_window = |d: NaiveDate| window.0 <= d && d <= window.1;
+    match &requirement.rule {
+        Rule::Course {
+            course_id,
+            min_grade,
+        } => records
+            .iter()
+            .filter(|r| {
+                r.course_id == Some(*course_id)
+                    && in_window(r.completed_on)
+                    && min_grade.is_none_or(|min| r.score.is_some_and(|s| s >= min))
+            })
+            .map(|r| r.completed_on)
+            .min(),
+        Rule::Hours { hours, category } => {
+            let mut counted: Vec<&Record> = records
+                .iter()
+                .filter(|r| in_window(r.completed_on) && r.category.as_deref() == Some(category))
+                .collect();
+            counted.sort_by_key(|r| r.completed_on);
+            let mut earned = 0.0;
+            if *hours <= 0.0 {
+                return Some(window.0);
+            }
+            counted.into_iter().find_map(|r| {
+                earned += r.hours.max(0.0);
+                (earned >= *hours).then_some(r.completed_on)
+            })
+        }
+        Rule::Checklist => sign_offs
+            .iter()
+            .filter(|s| s.requirement_id == requirement.id && in_window(s.signed_on))
+            .map(|s| s.signed_on)
+            .min(),
+    }
+}
+
+/// The date of the completion that finished every requirement (the automatic issue date),
+/// or `None` while something is still missing.
+pub fn completion_date(
+    requirements: &[Requirement],
+    records: &[Record],
+    sign_offs: &[SignOff],
+    window: (NaiveDate, NaiveDate),
+) -> Option<NaiveDate> {
+    let mut last = None;
+    for r in requirements {
+        let day = done_on(r, records, sign_offs, window)?;
+        last = last.max(Some(day));
+    }
+    last.or(Some(window.0))
 }
 
 #[cfg(test)]
@@ -192,6 +262,26 @@ mod tests {
     }
 
     #[test]
+    fn the_completion_that_finishes_dates_the_issue() {
+        let reqs = emt_requirements();
+        let records = vec![
+            record(Some(10), "2026-02-01", Some(90.0), 0.0, "CE"),
+            record(None, "2026-03-01", None, 20.0, "CE"),
+            record(None, "2026-05-01", None, 4.0, "CE"),
+            record(None, "2026-06-01", None, 8.0, "CE"),
+        ];
+        let signed = [SignOff {
+            requirement_id: 3,
+            signed_on: d("2026-04-02"),
+        }];
+        assert_eq!(
+            completion_date(&reqs, &records, &signed, window()),
+            Some(d("2026-05-01"))
+        );
+        assert_eq!(completion_date(&reqs, &records, &[], window()), None);
+    }
+
+    #[test]
     fn no_requirements_is_complete() {
         assert_eq!(progress(&[]), 100);
         assert_eq!(progress(&[1.0, 0.999]), 99);
@@ -224,6 +314,7 @@ mod tests {
             let after = progress_of(&reqs, &more, &[], window());
             prop_assert!(before <= 100 && after <= 100);
             prop_assert!(after >= before);
+            prop_assert_eq!(after == 100, completion_date(&reqs, &more, &[], window()).is_some());
         }
     }
 }

@@ -68,6 +68,21 @@ impl Status {
         Status::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
+    /// Sort order for "by status": what needs attention first.
+    pub fn rank(self) -> i64 {
+        match self {
+            Status::Overdue => 0,
+            Status::Expired => 1,
+            Status::Revoked => 2,
+            Status::ReadyToBeIssued => 3,
+            Status::NotStarted => 4,
+            Status::InProgress => 5,
+            Status::ActiveReadyToRenew => 6,
+            Status::ActiveRenewalInProgress => 7,
+            Status::Active => 8,
+        }
+    }
+
     /// Holds a valid issuance.
     pub fn is_active(self) -> bool {
         matches!(

@@ -16,6 +16,7 @@ CREATE TABLE credentials (
     member_id BIGINT NOT NULL REFERENCES members (id),
     credential_type_id BIGINT NOT NULL REFERENCES credential_types (id),
     status TEXT NOT NULL,
+    status_rank BIGINT NOT NULL DEFAULT 0,
     progress BIGINT NOT NULL DEFAULT 0,
     expiring_soon BOOLEAN NOT NULL DEFAULT FALSE,
     status_changes_on {DATE},
@@ -34,6 +35,7 @@ CREATE TABLE credentials (
     CONSTRAINT credentials_member_type_key UNIQUE (agency_id, member_id, credential_type_id)
 );
 CREATE INDEX credentials_status_idx ON credentials (agency_id, status, id);
+CREATE INDEX credentials_status_rank_idx ON credentials (agency_id, status_rank, id);
 CREATE INDEX credentials_type_status_idx ON credentials (agency_id, credential_type_id, status, id);
 CREATE INDEX credentials_member_idx ON credentials (agency_id, member_id);
 CREATE INDEX credentials_member_sort_idx ON credentials (agency_id, member_sort_name, id);

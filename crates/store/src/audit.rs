@@ -60,3 +60,49 @@ pub async fn events_page(
     q.push(" ORDER BY id DESC LIMIT ").bind(limit);
     on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
 }
+
+/// One event per subject, all with the same action and `after`, in multi-row statements
+/// (bulk workflows audit every credential they touch without a query per row).
+pub async fn record_many(
+    tx: &mut Tx,
+    agency_id: i64,
+    actor: &str,
+    action: &str,
+    subject_type: &str,
+    subject_ids: &[i64],
+    after: Option<&str>,
+) -> Result<()> {
+    let at = now();
+    for chunk in subject_ids.chunks(4000) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO audit_events (agency_id, at, actor, action, subject_type, subject_id, after_json) VALUES ",
+        );
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            // Shared values are bound once and referenced by number from every row.
+            if i == 0 {
+                q.push("(")
+                    .bind(agency_id)
+                    .push(", ")
+                    .bind(at)
+                    .push(", ")
+                    .bind(actor)
+                    .push(", ")
+                    .bind(action);
+                q.push(", ")
+                    .bind(subject_type)
+                    .push(", ")
+                    .bind(*id)
+                    .push(", ")
+                    .bind(after)
+                    .push(")");
+            } else {
+                q.push("($1, $2, $3, $4, $5, ").bind(*id).push(", $7)");
+            }
+        }
+        on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    }
+    Ok(())
+}

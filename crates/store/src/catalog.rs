@@ -218,3 +218,21 @@ pub async fn existing_course_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Re
     on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
         .map_err(db)
 }
+
+/// The agency's courses among `ids`.
+pub async fn courses_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<Course>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(5000) {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = "
+        ));
+        q.bind(agency_id)
+            .push(" AND id IN ")
+            .bind_list(chunk.iter().copied());
+        let rows: Vec<Course> =
+            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}

@@ -264,3 +264,34 @@ pub async fn type_in_use(tx: &mut Tx, agency_id: i64, type_id: i64) -> Result<bo
         .bind(agency_id).bind(type_id).fetch_one(c).await).map_err(db)?;
     Ok(n > 0)
 }
+
+/// Published types that enrol members of any of these groups.
+pub async fn published_types_enrolling(
+    tx: &mut Tx,
+    agency_id: i64,
+    group_ids: &[i64],
+) -> Result<Vec<i64>> {
+    if group_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = SqlBuilder::new(
+        "SELECT DISTINCT t.id FROM enrolment_groups e JOIN credential_types t ON t.id = e.credential_type_id
+         WHERE t.state = 'published' AND e.agency_id = ",
+    );
+    q.bind(agency_id)
+        .push(" AND e.group_id IN ")
+        .bind_list(group_ids.iter().copied())
+        .push(" ORDER BY t.id");
+    on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
+        .map_err(db)
+}
+
+/// Members of the type's enrolment groups.
+pub async fn enrolment_member_ids(tx: &mut Tx, agency_id: i64, type_id: i64) -> Result<Vec<i64>> {
+    on_conn!(tx, c => sqlx::query_scalar(
+        "SELECT DISTINCT gm.member_id FROM enrolment_groups e
+         JOIN group_memberships gm ON gm.agency_id = e.agency_id AND gm.group_id = e.group_id
+         WHERE e.agency_id = $1 AND e.credential_type_id = $2 ORDER BY gm.member_id")
+        .bind(agency_id).bind(type_id).fetch_all(c).await)
+    .map_err(db)
+}

@@ -9,10 +9,12 @@ mod args;
 pub mod audit;
 pub mod catalog;
 pub mod credential_types;
+pub mod credentials;
 pub mod identity;
 pub mod members;
 pub mod migrate;
 pub mod seed;
+pub mod training;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -278,6 +280,32 @@ impl Tx {
 /// Current instant, as stored in `{TIMESTAMP}` columns.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
+}
+
+/// Takes a transaction-scoped lock named by `key` if no one else holds it. PostgreSQL uses an
+/// advisory lock; SQLite's write transaction already excludes every other writer.
+pub async fn try_lock(tx: &mut Tx, key: i64) -> Result<bool> {
+    match tx {
+        Tx::Sqlite(_) => Ok(true),
+        Tx::Postgres(t) => Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(key)
+            .fetch_one(&mut **t)
+            .await?),
+    }
+}
+
+/// Records that a daily job ran for `day`; false when it already had (another instance, or
+/// an earlier start the same day).
+pub async fn claim_daily_job(
+    tx: &mut Tx,
+    agency_id: i64,
+    job: &str,
+    day: chrono::NaiveDate,
+) -> Result<bool> {
+    let inserted = on_conn!(tx, c => sqlx::query(
+        "INSERT INTO job_runs (agency_id, job, ran_for, finished_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+        .bind(agency_id).bind(job).bind(day).bind(now()).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    Ok(inserted == 1)
 }
 
 #[cfg(test)]

@@ -184,3 +184,32 @@ pub async fn member_id_by_email(tx: &mut Tx, agency_id: i64, email: &str) -> Res
     on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM members WHERE agency_id = $1 AND email = $2")
         .bind(agency_id).bind(email.trim().to_lowercase()).fetch_optional(c).await).map_err(db)
 }
+
+/// `(member_id, employee_number)` of the given members that have one.
+pub async fn employee_numbers(
+    tx: &mut Tx,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(5000) {
+        let mut q = SqlBuilder::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND agency_id = ");
+        q.bind(agency_id)
+            .push(" AND id IN ")
+            .bind_list(chunk.iter().copied());
+        let rows: Vec<(i64, String)> =
+            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Every member's id, e-mail and employee number: the lookup table of an import.
+pub async fn member_keys(
+    tx: &mut Tx,
+    agency_id: i64,
+) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
+    on_conn!(tx, c => sqlx::query_as("SELECT id, email, employee_number FROM members WHERE agency_id = $1")
+        .bind(agency_id).fetch_all(c).await).map_err(db)
+}

@@ -56,3 +56,11 @@ pub async fn insert_members(
     }
     Ok(ids)
 }
+
+/// The `count` most recently added members (the ones a seed run just created).
+pub async fn newest_member_ids(tx: &mut Tx, agency_id: i64, count: i64) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM members WHERE agency_id = $1 ORDER BY id DESC LIMIT $2")
+        .bind(agency_id).bind(count).fetch_all(c).await).map_err(db)?;
+    ids.reverse();
+    Ok(ids)
+}

@@ -1,11 +1,15 @@
 //! The JSON API under `/api/v1`. One module per resource, named after its route; every
 //! handler only parses, authenticates and calls the app layer.
 
+pub mod assignments;
 pub mod audit;
 pub mod courses;
 pub mod credential_types;
+pub mod credentials;
 pub mod groups;
 pub mod members;
+pub mod renewals;
+pub mod training_records;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -29,6 +33,16 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(credential_types::publish))
         .routes(routes!(credential_types::retire))
         .routes(routes!(audit::list))
+        .routes(routes!(assignments::create))
+        .routes(routes!(credentials::list))
+        .routes(routes!(credentials::bulk_update))
+        .routes(routes!(credentials::get))
+        .routes(routes!(credentials::issue))
+        .routes(routes!(credentials::sign_off))
+        .routes(routes!(credentials::revoke))
+        .routes(routes!(training_records::list, training_records::create))
+        .routes(routes!(training_records::bulk))
+        .routes(routes!(renewals::create))
 }
 
 /// 201 with the new resource and its address.

@@ -9,5 +9,6 @@ mod bad_input;
 mod courses;
 mod credential_types;
 mod groups;
+mod lifecycle;
 mod members;
 mod ops;

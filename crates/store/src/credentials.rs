@@ -1,0 +1,808 @@
+//! Credentials, their completion periods and issuances.
+//!
+//! History rows (periods, issuances) are only ever added or closed; the credential row keeps a
+//! denormalised copy of the facts its status depends on (latest issuance, unclosed period),
+//! refreshed from history by [`sync_facts`], plus the computed status written by
+//! [`set_computed`]. Everything here works on sets of ids, in chunks that stay under both
+//! databases' parameter limits.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{bind_args, db, now, on_conn, Arg, Result, SqlBuilder, Tx};
+
+/// Ids per statement: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+pub const CHUNK: usize = 5000;
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CredentialRow {
+    pub id: i64,
+    pub member_id: i64,
+    pub credential_type_id: i64,
+    pub status: String,
+    pub progress: i64,
+    pub expiring_soon: bool,
+    pub status_changes_on: Option<NaiveDate>,
+    pub issuance_id: Option<i64>,
+    pub issue_date: Option<NaiveDate>,
+    pub expiration_date: Option<NaiveDate>,
+    pub revoked: bool,
+    pub period_id: Option<i64>,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub version: i64,
+    pub member_sort_name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A credential with its current issuance's details, as lists show it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CredentialListRow {
+    #[sqlx(flatten)]
+    pub credential: CredentialRow,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+    pub status_rank: i64,
+}
+
+const COLUMNS: &str = "c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
+    c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
+    c.version, c.member_sort_name, c.created_at, c.updated_at";
+
+const LIST_COLUMNS: &str = "i.credential_number, i.issuing_officer, i.status_reason, c.status_rank";
+
+/// Runs `build` once per chunk of `ids`, appending ` IN (…)` where it asks.
+async fn for_chunks<T>(
+    tx: &mut Tx,
+    ids: &[i64],
+    build: impl Fn(&[i64]) -> SqlBuilder,
+    mut each: impl FnMut(Vec<T>),
+) -> Result<()>
+where
+    T: Send,
+    for<'r> T: sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Unpin
+        + Send,
+{
+    for chunk in ids.chunks(CHUNK) {
+        let q = build(chunk);
+        let rows: Vec<T> =
+            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        each(rows);
+    }
+    Ok(())
+}
+
+async fn execute(tx: &mut Tx, q: &SqlBuilder) -> Result<u64> {
+    on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)
+}
+
+pub async fn credentials_by_ids(
+    tx: &mut Tx,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<CredentialRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for_chunks(
+        tx,
+        ids,
+        |chunk| {
+            let mut q = SqlBuilder::new(format!(
+                "SELECT {COLUMNS} FROM credentials c WHERE c.agency_id = "
+            ));
+            q.bind(agency_id)
+                .push(" AND c.id IN ")
+                .bind_list(chunk.iter().copied())
+                .push(" ORDER BY c.id");
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}
+
+pub async fn credential(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<CredentialListRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id
+         WHERE c.agency_id = $1 AND c.id = $2"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
+}
+
+/// Ids of the credentials of `type_id` held by `member_ids`, as `(member_id, credential_id)`.
+pub async fn credentials_of_members(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    member_ids: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    let mut out = Vec::new();
+    for_chunks(
+        tx,
+        member_ids,
+        |chunk| {
+            let mut q = SqlBuilder::new("SELECT member_id, id FROM credentials WHERE agency_id = ");
+            q.bind(agency_id)
+                .push(" AND credential_type_id = ")
+                .bind(type_id);
+            q.push(" AND member_id IN ")
+                .bind_list(chunk.iter().copied());
+            q
+        },
+        |rows: Vec<(i64, i64)>| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// Credentials with an unclosed period held by the given members: those a new training
+/// record can move.
+pub async fn tracking_credentials_of_members(
+    tx: &mut Tx,
+    agency_id: i64,
+    member_ids: &[i64],
+) -> Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for_chunks(
+        tx,
+        member_ids,
+        |chunk| {
+            let mut q = SqlBuilder::new("SELECT id FROM credentials WHERE agency_id = ");
+            q.bind(agency_id)
+                .push(" AND period_id IS NOT NULL AND member_id IN ")
+                .bind_list(chunk.iter().copied());
+            q
+        },
+        |rows: Vec<(i64,)>| out.extend(rows.into_iter().map(|(id,)| id)),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// Who an assignment is for.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    Members(Vec<i64>),
+    Groups(Vec<i64>),
+    All,
+}
+
+/// Active members the selection names, as `(member_id, already holds the type)`.
+pub async fn selected_members(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    selection: &Selection,
+) -> Result<Vec<(i64, bool, bool)>> {
+    let mut q = SqlBuilder::new(
+        "SELECT m.id, m.active, EXISTS (SELECT 1 FROM credentials c WHERE c.agency_id = m.agency_id AND c.member_id = m.id AND c.credential_type_id = ",
+    );
+    q.bind(type_id)
+        .push(") FROM members m WHERE m.agency_id = ")
+        .bind(agency_id);
+    match selection {
+        Selection::All => {
+            q.push(" AND m.active = ").bind(true);
+        }
+        Selection::Groups(groups) => {
+            q.push(" AND m.active = ").bind(true);
+            q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = m.agency_id AND gm.member_id = m.id AND gm.group_id IN ")
+                .bind_list(groups.iter().copied())
+                .push(")");
+        }
+        Selection::Members(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(CHUNK) {
+                let mut c = q.clone();
+                c.push(" AND m.id IN ").bind_list(chunk.iter().copied());
+                let rows: Vec<(i64, bool, bool)> =
+                    on_conn!(tx, conn => bind_args!(sqlx::query_as(&c.sql), &c.args).fetch_all(conn).await).map_err(db)?;
+                out.extend(rows);
+            }
+            return Ok(out);
+        }
+    }
+    q.push(" ORDER BY m.id");
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+/// Creates a credential of `type_id` for each member in one statement per chunk; returns
+/// `(credential_id, member_id)`.
+pub async fn insert_credentials(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    member_ids: &[i64],
+    status: &str,
+) -> Result<Vec<(i64, i64)>> {
+    let at = now();
+    let mut out = Vec::with_capacity(member_ids.len());
+    for_chunks(
+        tx,
+        member_ids,
+        |chunk| {
+            let mut q = SqlBuilder::new(
+                "INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at)
+                 SELECT agency_id, id, ",
+            );
+            q.bind(type_id).push(", ").bind(status).push(", sort_name, ").bind(at).push(", ").bind(at);
+            q.push(" FROM members WHERE agency_id = ").bind(agency_id).push(" AND id IN ").bind_list(chunk.iter().copied());
+            q.push(" RETURNING id, member_id");
+            q
+        },
+        |rows: Vec<(i64, i64)>| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// The dates of a new completion period.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeriodDates {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub due: NaiveDate,
+}
+
+/// Opens the same period for every credential; with `opened_by_current_issuance`, records
+/// the credential's current issuance as the one that opened it (a renewal period).
+pub async fn open_periods(
+    tx: &mut Tx,
+    agency_id: i64,
+    credential_ids: &[i64],
+    dates: PeriodDates,
+    opened_by_current_issuance: bool,
+    renewal_plan_id: Option<i64>,
+) -> Result<()> {
+    let at = now();
+    for chunk in credential_ids.chunks(CHUNK) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at)
+             SELECT agency_id, id, ",
+        );
+        q.bind(dates.start)
+            .push(", ")
+            .bind(dates.end)
+            .push(", ")
+            .bind(dates.due)
+            .push(", ");
+        q.push(if opened_by_current_issuance {
+            "issuance_id"
+        } else {
+            "NULL"
+        })
+        .push(", ");
+        q.bind(renewal_plan_id).push(", ").bind(at);
+        q.push(" FROM credentials WHERE agency_id = ")
+            .bind(agency_id)
+            .push(" AND id IN ")
+            .bind_list(chunk.iter().copied());
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// One period per credential, each with its own dates (renewal plans, auto renewal).
+pub async fn open_period_each(
+    tx: &mut Tx,
+    agency_id: i64,
+    items: &[(i64, PeriodDates)],
+    opened_by_current_issuance: bool,
+    renewal_plan_id: Option<i64>,
+) -> Result<()> {
+    let at = now();
+    for chunk in items.chunks(2000) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at) VALUES ",
+        );
+        for (i, (credential_id, d)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .bind(agency_id)
+                .push(", ")
+                .bind(*credential_id)
+                .push(", ")
+                .bind(d.start)
+                .push(", ")
+                .bind(d.end);
+            q.push(", ").bind(d.due).push(", ");
+            if opened_by_current_issuance {
+                q.push("(SELECT issuance_id FROM credentials WHERE id = ")
+                    .bind(*credential_id)
+                    .push(")");
+            } else {
+                q.push("NULL");
+            }
+            q.push(", ")
+                .bind(renewal_plan_id)
+                .push(", ")
+                .bind(at)
+                .push(")");
+        }
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// Closes the unclosed periods of these credentials (issuing closes the period it answers).
+pub async fn close_periods(
+    tx: &mut Tx,
+    agency_id: i64,
+    credential_ids: &[i64],
+    closed_by_latest_issuance: bool,
+) -> Result<()> {
+    for chunk in credential_ids.chunks(CHUNK) {
+        let mut q = SqlBuilder::new("UPDATE completion_periods SET closed_at = ");
+        q.bind(now());
+        if closed_by_latest_issuance {
+            q.push(", closed_by_issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.credential_id = completion_periods.credential_id)");
+        }
+        q.push(" WHERE agency_id = ")
+            .bind(agency_id)
+            .push(" AND closed_at IS NULL AND credential_id IN ")
+            .bind_list(chunk.iter().copied());
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// A new issuance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIssuance {
+    pub credential_id: i64,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+pub async fn insert_issuances(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    items: &[NewIssuance],
+    created_by: &str,
+) -> Result<()> {
+    let at = now();
+    for chunk in items.chunks(1000) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO issuances (agency_id, credential_id, credential_type_id, issue_date, expiration_date, credential_number,
+                 issuing_officer, status_reason, created_by, created_at) VALUES ",
+        );
+        for (i, n) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .bind(agency_id)
+                .push(", ")
+                .bind(n.credential_id)
+                .push(", ")
+                .bind(type_id)
+                .push(", ")
+                .bind(n.issue_date);
+            q.push(", ")
+                .bind(n.expiration_date)
+                .push(", ")
+                .bind(n.credential_number.clone())
+                .push(", ");
+            q.bind(n.issuing_officer.clone())
+                .push(", ")
+                .bind(n.status_reason.clone())
+                .push(", ")
+                .bind(created_by)
+                .push(", ")
+                .bind(at)
+                .push(")");
+        }
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// The same issuance for many credentials (assignment of existing credentials).
+pub async fn insert_same_issuance(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    credential_ids: &[i64],
+    issue_date: NaiveDate,
+    expiration_date: Option<NaiveDate>,
+    created_by: &str,
+) -> Result<()> {
+    let at = now();
+    for chunk in credential_ids.chunks(CHUNK) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO issuances (agency_id, credential_id, credential_type_id, issue_date, expiration_date, created_by, created_at)
+             SELECT agency_id, id, credential_type_id, ",
+        );
+        q.bind(issue_date)
+            .push(", ")
+            .bind(expiration_date)
+            .push(", ")
+            .bind(created_by)
+            .push(", ")
+            .bind(at);
+        q.push(" FROM credentials WHERE agency_id = ")
+            .bind(agency_id)
+            .push(" AND credential_type_id = ")
+            .bind(type_id);
+        q.push(" AND id IN ").bind_list(chunk.iter().copied());
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// Changes fields of existing issuances in place (a correction, not a new issuance).
+pub async fn amend_issuance(
+    tx: &mut Tx,
+    agency_id: i64,
+    issuance_id: i64,
+    fields: &[(&str, Arg)],
+) -> Result<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let mut q = SqlBuilder::new("UPDATE issuances SET ");
+    for (i, (column, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push(column).push(" = ").bind(value.clone());
+    }
+    q.push(" WHERE agency_id = ")
+        .bind(agency_id)
+        .push(" AND id = ")
+        .bind(issuance_id);
+    execute(tx, &q).await?;
+    Ok(())
+}
+
+pub async fn revoke_issuance(
+    tx: &mut Tx,
+    agency_id: i64,
+    issuance_id: i64,
+    reason: &str,
+) -> Result<()> {
+    on_conn!(tx, c => sqlx::query("UPDATE issuances SET revoked_at = $1, revoke_reason = $2 WHERE agency_id = $3 AND id = $4")
+        .bind(now()).bind(reason).bind(agency_id).bind(issuance_id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    Ok(())
+}
+
+/// Reserves `count` consecutive numbers of the type's sequence; returns the first.
+pub async fn reserve_numbers(tx: &mut Tx, agency_id: i64, type_id: i64, count: i64) -> Result<i64> {
+    let next: i64 = on_conn!(tx, c => sqlx::query_scalar(
+        "UPDATE credential_types SET next_number = next_number + $1 WHERE agency_id = $2 AND id = $3 RETURNING next_number")
+        .bind(count).bind(agency_id).bind(type_id).fetch_one(c).await).map_err(db)?;
+    Ok(next - count)
+}
+
+/// Of `numbers`, those already used by an issuance of the type.
+pub async fn used_numbers(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    numbers: &[String],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in numbers.chunks(CHUNK) {
+        let mut q = SqlBuilder::new("SELECT credential_number FROM issuances WHERE agency_id = ");
+        q.bind(agency_id)
+            .push(" AND credential_type_id = ")
+            .bind(type_id)
+            .push(" AND credential_number IN ");
+        q.bind_list(chunk.iter().map(String::as_str));
+        let rows: Vec<String> =
+            on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Copies the latest issuance and the unclosed period of each credential onto its row.
+pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
+    for chunk in credential_ids.chunks(CHUNK) {
+        let mut q = SqlBuilder::new(
+            "UPDATE credentials SET
+                 issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = credentials.agency_id AND i.credential_id = credentials.id),
+                 period_id = (SELECT MAX(p.id) FROM completion_periods p
+                              WHERE p.agency_id = credentials.agency_id AND p.credential_id = credentials.id AND p.closed_at IS NULL)
+             WHERE agency_id = ",
+        );
+        q.bind(agency_id)
+            .push(" AND id IN ")
+            .bind_list(chunk.iter().copied());
+        execute(tx, &q).await?;
+        let mut q = SqlBuilder::new(
+            "UPDATE credentials SET
+                 issue_date = (SELECT i.issue_date FROM issuances i WHERE i.id = credentials.issuance_id),
+                 expiration_date = (SELECT i.expiration_date FROM issuances i WHERE i.id = credentials.issuance_id),
+                 revoked = COALESCE((SELECT i.revoked_at IS NOT NULL FROM issuances i WHERE i.id = credentials.issuance_id), FALSE),
+                 period_start = (SELECT p.start_date FROM completion_periods p WHERE p.id = credentials.period_id),
+                 period_end = (SELECT p.end_date FROM completion_periods p WHERE p.id = credentials.period_id),
+                 due_date = (SELECT p.due_date FROM completion_periods p WHERE p.id = credentials.period_id)
+             WHERE agency_id = ",
+        );
+        q.bind(agency_id)
+            .push(" AND id IN ")
+            .bind_list(chunk.iter().copied());
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// The computed part of a credential row.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Computed {
+    pub status: String,
+    pub status_rank: i64,
+    pub progress: i64,
+    pub expiring_soon: bool,
+    pub status_changes_on: Option<NaiveDate>,
+}
+
+/// Writes computed values; credentials sharing the same values go in one statement.
+pub async fn set_computed(
+    tx: &mut Tx,
+    agency_id: i64,
+    groups: &[(Computed, Vec<i64>)],
+) -> Result<()> {
+    let at = now();
+    for (c, ids) in groups {
+        for chunk in ids.chunks(CHUNK) {
+            let mut q = SqlBuilder::new("UPDATE credentials SET status = ");
+            q.bind(c.status.as_str())
+                .push(", status_rank = ")
+                .bind(c.status_rank)
+                .push(", progress = ")
+                .bind(c.progress);
+            q.push(", expiring_soon = ")
+                .bind(c.expiring_soon)
+                .push(", status_changes_on = ")
+                .bind(c.status_changes_on);
+            q.push(", version = version + 1, updated_at = ").bind(at);
+            q.push(" WHERE agency_id = ")
+                .bind(agency_id)
+                .push(" AND id IN ")
+                .bind_list(chunk.iter().copied());
+            execute(tx, &q).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ids of credentials whose stored status may be stale on `today`.
+pub async fn due_for_sweep(
+    tx: &mut Tx,
+    agency_id: i64,
+    today: NaiveDate,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    on_conn!(tx, c => sqlx::query_scalar(
+        "SELECT id FROM credentials WHERE agency_id = $1 AND status_changes_on <= $2 AND id > $3 ORDER BY id LIMIT $4")
+        .bind(agency_id).bind(today).bind(after_id).bind(limit).fetch_all(c).await).map_err(db)
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PeriodRow {
+    pub id: i64,
+    pub credential_id: i64,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub opened_by_issuance_id: Option<i64>,
+    pub renewal_plan_id: Option<i64>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by_issuance_id: Option<i64>,
+    pub opened_by_issue_date: Option<NaiveDate>,
+}
+
+/// Periods by id, with the issue date of the issuance that opened each.
+pub async fn periods_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<PeriodRow>> {
+    let mut out = Vec::new();
+    for_chunks(
+        tx,
+        ids,
+        |chunk| period_query(agency_id, "p.id", chunk),
+        |rows| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}
+
+pub async fn periods_of(tx: &mut Tx, agency_id: i64, credential_id: i64) -> Result<Vec<PeriodRow>> {
+    let q = period_query(agency_id, "p.credential_id", &[credential_id]);
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+fn period_query(agency_id: i64, column: &str, ids: &[i64]) -> SqlBuilder {
+    let mut q = SqlBuilder::new(
+        "SELECT p.id, p.credential_id, p.start_date, p.end_date, p.due_date, p.opened_by_issuance_id, p.renewal_plan_id,
+             p.closed_at, p.closed_by_issuance_id, i.issue_date AS opened_by_issue_date
+         FROM completion_periods p LEFT JOIN issuances i ON i.id = p.opened_by_issuance_id
+         WHERE p.agency_id = ",
+    );
+    q.bind(agency_id)
+        .push(" AND ")
+        .push(column)
+        .push(" IN ")
+        .bind_list(ids.iter().copied())
+        .push(" ORDER BY p.id");
+    q
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IssuanceRow {
+    pub id: i64,
+    pub credential_id: i64,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn issuances_of(
+    tx: &mut Tx,
+    agency_id: i64,
+    credential_id: i64,
+) -> Result<Vec<IssuanceRow>> {
+    on_conn!(tx, c => sqlx::query_as(
+        "SELECT id, credential_id, issue_date, expiration_date, credential_number, issuing_officer, status_reason,
+             revoked_at, revoke_reason, created_by, created_at
+         FROM issuances WHERE agency_id = $1 AND credential_id = $2 ORDER BY id")
+        .bind(agency_id).bind(credential_id).fetch_all(c).await).map_err(db)
+}
+
+/// How the credentials list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Member,
+    Status,
+    ExpirationDate,
+    Progress,
+}
+
+/// The last row of a page, to continue after.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum After {
+    Text(String, i64),
+    Int(i64, i64),
+    Date(Option<NaiveDate>, i64),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CredentialFilter {
+    pub statuses: Vec<String>,
+    pub credential_type_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub group_id: Option<i64>,
+    /// Valid issuances expiring between these dates inclusive.
+    pub expiring_between: Option<(NaiveDate, NaiveDate)>,
+    pub q: Option<String>,
+    /// Hide invisible types (a member's own view).
+    pub visible_only: bool,
+}
+
+/// A keyset page of credentials: filters on indexed columns, ordered by `sort` then id.
+pub async fn credentials_page(
+    tx: &mut Tx,
+    agency_id: i64,
+    filter: &CredentialFilter,
+    sort: SortKey,
+    descending: bool,
+    after: Option<&After>,
+    limit: i64,
+) -> Result<Vec<CredentialListRow>> {
+    let mut q = SqlBuilder::new(format!(
+        "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = "
+    ));
+    q.bind(agency_id);
+    push_filter(&mut q, agency_id, filter);
+    let (cmp, dir) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let column = match sort {
+        SortKey::Member => "c.member_sort_name",
+        SortKey::Status => "c.status_rank",
+        SortKey::ExpirationDate => "c.expiration_date",
+        SortKey::Progress => "c.progress",
+    };
+    match after {
+        Some(After::Text(v, id)) => {
+            q.push(&format!(" AND ({column} {cmp} ")).bind(v.as_str());
+            q.push(&format!(" OR ({column} = "))
+                .bind(v.as_str())
+                .push(&format!(" AND c.id {cmp} "))
+                .bind(*id)
+                .push("))");
+        }
+        Some(After::Int(v, id)) => {
+            q.push(&format!(" AND ({column} {cmp} ")).bind(*v);
+            q.push(&format!(" OR ({column} = "))
+                .bind(*v)
+                .push(&format!(" AND c.id {cmp} "))
+                .bind(*id)
+                .push("))");
+        }
+        // Credentials never issued have no expiration and come last in either direction.
+        Some(After::Date(Some(v), id)) => {
+            q.push(&format!(" AND ({column} {cmp} ")).bind(*v);
+            q.push(&format!(" OR ({column} = "))
+                .bind(*v)
+                .push(&format!(" AND c.id {cmp} "))
+                .bind(*id);
+            q.push(&format!(") OR {column} IS NULL)"));
+        }
+        Some(After::Date(None, id)) => {
+            q.push(&format!(" AND {column} IS NULL AND c.id {cmp} "))
+                .bind(*id);
+        }
+        None => {}
+    }
+    if sort == SortKey::ExpirationDate {
+        q.push(&format!(
+            " ORDER BY ({column} IS NULL), {column} {dir}, c.id {dir} LIMIT "
+        ));
+    } else {
+        q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "));
+    }
+    q.bind(limit);
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+fn push_filter(q: &mut SqlBuilder, agency_id: i64, f: &CredentialFilter) {
+    if !f.statuses.is_empty() {
+        q.push(" AND c.status IN ")
+            .bind_list(f.statuses.iter().map(String::as_str));
+    }
+    if let Some(t) = f.credential_type_id {
+        q.push(" AND c.credential_type_id = ").bind(t);
+    }
+    if let Some(m) = f.member_id {
+        q.push(" AND c.member_id = ").bind(m);
+    }
+    if let Some(g) = f.group_id {
+        q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = c.agency_id AND gm.member_id = c.member_id AND gm.group_id = ")
+            .bind(g)
+            .push(")");
+    }
+    if let Some((from, to)) = f.expiring_between {
+        q.push(" AND c.revoked = ").bind(false);
+        q.push(" AND c.expiration_date >= ")
+            .bind(from)
+            .push(" AND c.expiration_date <= ")
+            .bind(to);
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let prefix = format!("{}%", crate::members::escape_like(&text.to_lowercase()));
+        q.push(" AND (c.member_sort_name LIKE ")
+            .bind(prefix)
+            .push(" ESCAPE '\\'");
+        q.push(" OR c.member_id IN (SELECT id FROM members WHERE agency_id = ")
+            .bind(agency_id);
+        q.push(" AND employee_number = ").bind(text).push("))");
+    }
+    if f.visible_only {
+        q.push(" AND c.credential_type_id IN (SELECT id FROM credential_types WHERE agency_id = ")
+            .bind(agency_id);
+        q.push(" AND invisible = ").bind(false).push(")");
+    }
+}
