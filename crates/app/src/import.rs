@@ -116,14 +116,20 @@ impl App {
                 );
                 continue;
             };
+            let before = invalid.errors.len();
+            let score = number("score", row.score.as_deref(), line, &mut invalid);
+            let hours = number("hours", row.hours.as_deref(), line, &mut invalid);
+            if invalid.errors.len() > before {
+                continue;
+            }
             inputs.push((
                 line,
                 NewTrainingRecord {
                     member_id: ids::encode(Kind::Member, *member),
                     course_id: course,
                     completed_on,
-                    score: number("score", row.score.as_deref(), line, &mut invalid),
-                    hours: number("hours", row.hours.as_deref(), line, &mut invalid),
+                    score,
+                    hours,
                     category: row.category.filter(|c| !c.is_empty()),
                     source: Some("import".into()),
                 },

@@ -363,3 +363,24 @@ both_databases! {
         assert_eq!(later.sweep("test").await.unwrap().examined, 0, "idempotent: nothing more is due today");
     }
 }
+
+both_databases! {
+    async fn csv_import_is_all_or_nothing_and_updates_progress(t) {
+        let (ty, _) = emt(t).await;
+        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "employee_number": "E-7"})).await.expect(201);
+        let cid = t.post("/api/v1/assignments", json!({"credential_type_id": ty, "mode": "completion_period", "period_end": "2026-12-31", "member_ids": [id(&m)]}))
+            .await.expect(200)["created"][0].as_str().unwrap().to_string();
+        let bad = "member,course,completed_on,score,hours,category\nE-7,CPR,2026-03-01,91,,\nE-8,CPR,2026-03-01,91,,\nE-7,,2026-03-01,,four,CE\n";
+        let err = t.app.import_training_records("test", bad.as_bytes()).await.unwrap_err();
+        let credence_app::AppError::Invalid(invalid) = err else { panic!("expected a validation error") };
+        let fields: Vec<&str> = invalid.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["line 3: member", "line 4: hours"]);
+        assert_eq!(t.get("/api/v1/training-records").await.expect(200)["items"], json!([]), "nothing imported");
+
+        let good = "member,course,completed_on,score,hours,category\nE-7,CPR,2026-03-01,91,,\nava.smith@nowhere.test,,2026-02-01,,1,CE\n";
+        assert!(t.app.import_training_records("test", good.as_bytes()).await.is_err(), "unknown e-mail");
+        let good = "member,course,completed_on,score,hours,category\nE-7,CPR,2026-03-01,91,,\nE-7,,2026-03-01,,8,CE\n";
+        assert_eq!(t.app.import_training_records("test", good.as_bytes()).await.unwrap(), 2);
+        assert_eq!(status_of(t, &cid).await, ("ready_to_be_issued".into(), 100));
+    }
+}

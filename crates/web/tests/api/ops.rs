@@ -22,6 +22,11 @@ both_databases! {
             ("/api/v1/members/{id}", "delete"), ("/api/v1/groups/{id}/members", "put"), ("/api/v1/courses/{id}", "get"),
             ("/api/v1/credential-types", "post"), ("/api/v1/credential-types/{id}/publish", "post"),
             ("/api/v1/credential-types/{id}/retire", "post"), ("/api/v1/audit-events", "get"),
+            ("/api/v1/assignments", "post"), ("/api/v1/credentials", "get"), ("/api/v1/credentials/{id}", "get"),
+            ("/api/v1/credentials/{id}/issue", "post"), ("/api/v1/credentials/bulk-update", "post"),
+            ("/api/v1/credentials/{id}/requirements/{requirement_id}/sign-off", "post"), ("/api/v1/credentials/{id}/revoke", "post"),
+            ("/api/v1/training-records", "get"), ("/api/v1/training-records", "post"), ("/api/v1/training-records/bulk", "post"),
+            ("/api/v1/renewals", "post"),
         ] {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the spec");
         }
