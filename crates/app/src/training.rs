@@ -221,6 +221,7 @@ impl App {
         actor: &Actor,
         input: BulkTrainingRecords,
     ) -> Result<BulkResult> {
+        actor.require_officer()?;
         if input.records.is_empty() {
             return Err(AppError::invalid("records", "must not be empty"));
         }

@@ -138,6 +138,72 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             Some(json!({})),
             admin_only,
         ),
+        (
+            Method::GET,
+            "/api/v1/credentials".into(),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::GET,
+            "/api/v1/training-records".into(),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::POST,
+            "/api/v1/assignments".into(),
+            Some(
+                json!({"credential_type_id": f.ty, "mode": "completion_period", "all_members": true}),
+            ),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/training-records".into(),
+            Some(
+                json!({"member_id": f.member, "completed_on": "2026-03-01", "hours": 1, "category": "CE"}),
+            ),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/training-records/bulk".into(),
+            Some(json!({"records": []})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/renewals".into(),
+            Some(
+                json!({"credential_type_id": f.ty, "member_ids": [], "period_start": "2026-03-01", "period_end": "2026-04-01"}),
+            ),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/credentials/bulk-update".into(),
+            Some(json!({"credential_ids": ["crd_1"], "fields": {"status_reason": "x"}})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/credentials/crd_1/issue".into(),
+            Some(json!({"issue_date": "2026-03-01"})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/credentials/crd_1/revoke".into(),
+            Some(json!({"reason": "x"})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/credentials/crd_1/requirements/req_1/sign-off".into(),
+            Some(json!({"signed_on": "2026-03-01", "evaluator": "x"})),
+            officers,
+        ),
     ]
 }
 

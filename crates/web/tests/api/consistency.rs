@@ -213,7 +213,7 @@ async fn assert_consistent(t: &TestApp) {
             progress: expected_progress,
             auto_issue: false,
         };
-        let context = format!("{}", serde_json::to_string_pretty(&d).unwrap());
+        let context = serde_json::to_string_pretty(&d).unwrap();
         assert_eq!(
             d["progress"].as_i64().unwrap(),
             i64::from(expected_progress),
