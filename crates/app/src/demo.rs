@@ -5,8 +5,13 @@ use credence_domain::credential_type::RequirementKind;
 use credence_domain::{ExpirationRounding, RenewalPolicy, Role};
 use credence_store::identity;
 
+use chrono::{Datelike, Days, NaiveDate};
+
+use crate::assign::{AssignMode, Assignment};
 use crate::courses::NewCourse;
 use crate::credential_types::{LifecycleAction, NewCredentialType, RequirementInput};
+use crate::page::PageParams;
+use crate::training::{BulkTrainingRecords, NewTrainingRecord};
 use crate::{Actor, App, Result};
 
 pub const DEMO_SLUG: &str = "demo";
@@ -263,16 +268,171 @@ impl App {
         let mut ics = new_type(
             "ICS-200",
             "ICS-200 (one-time)",
-            "Incident Command System, one-time completion due by year end.",
+            "Incident Command System, a one-time completion due by the end of June.",
         );
-        ics.due_date = chrono::NaiveDate::from_ymd_opt(2026, 12, 31);
+        let today = self.clock.today("America/Chicago");
+        ics.due_date = NaiveDate::from_ymd_opt(today.year() + 1, 6, 30);
         ics.requirements = Some(vec![course("ICS-200")]);
 
+        let mut type_ids = Vec::new();
         for t in [emt, cpr, hazmat, driver, instructor, ics] {
             let created = self.create_credential_type(&actor, t).await?;
             self.publish_credential_type(&actor, &created.id, LifecycleAction::default())
                 .await?;
+            type_ids.push(created.id);
         }
+        self.demo_history(&actor, &type_ids, &course_ids).await
+    }
+
+    /// A year of believable history: credentials in every status, training recorded,
+    /// some issued, some lapsing.
+    async fn demo_history(
+        &self,
+        actor: &Actor,
+        types: &[String],
+        courses: &std::collections::HashMap<&str, String>,
+    ) -> Result<()> {
+        let members: Vec<String> = self
+            .members(
+                actor,
+                &Default::default(),
+                &PageParams {
+                    limit: Some(500),
+                    cursor: None,
+                },
+            )
+            .await?
+            .items
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        let today = self.clock.today("America/Chicago");
+        let ago = |days: u64| today - Days::new(days);
+        let ahead = |days: u64| today + Days::new(days);
+        let slice = |from: usize, to: usize| {
+            members[from.min(members.len())..to.min(members.len())].to_vec()
+        };
+        let (emt, cpr, hazmat, driver, instructor, ics) = (
+            &types[0], &types[1], &types[2], &types[3], &types[4], &types[5],
+        );
+
+        // EMT-Basic: most hold it, at different points of their two-year cycle.
+        for (who, issued) in [
+            (slice(0, 15), ago(100)),
+            (slice(15, 25), ago(600)),
+            (slice(25, 30), ago(760)),
+        ] {
+            self.assign(actor, active(emt, issued, who)).await?;
+        }
+        self.assign(actor, period(emt, ago(30), ahead(150), slice(30, 40)))
+            .await?;
+        // CPR issues itself when the graded course is passed.
+        self.assign(actor, period(cpr, ago(60), ahead(120), slice(0, 60)))
+            .await?;
+        let mut records = Vec::new();
+        for (i, m) in members.iter().enumerate().take(40) {
+            let score = if i % 7 == 0 {
+                72.0
+            } else {
+                84.0 + (i % 15) as f64
+            };
+            records.push(record(
+                m,
+                Some(&courses["CPR-BLS"]),
+                ago(5 + (i as u64 % 50)),
+                Some(score),
+                None,
+            ));
+        }
+        for (i, m) in members.iter().enumerate().skip(30).take(10) {
+            records.push(record(
+                m,
+                None,
+                ago(10 + i as u64),
+                None,
+                Some(6.0 + (i % 3) as f64 * 4.0),
+            ));
+        }
+        // Hazmat: one station, some done, a few already late.
+        self.assign(actor, period(hazmat, ago(90), ahead(30), slice(40, 50)))
+            .await?;
+        self.assign(actor, period(hazmat, ago(200), ago(20), slice(50, 55)))
+            .await?;
+        for m in slice(40, 46) {
+            records.push(record(
+                &m,
+                Some(&courses["HAZ-AWR"]),
+                ago(12),
+                Some(88.0),
+                None,
+            ));
+        }
+        // Driver/Operator: course work plus skills sign-offs.
+        self.assign(actor, period(driver, ago(45), ahead(200), slice(20, 28)))
+            .await?;
+        for m in slice(20, 26) {
+            records.push(record(
+                &m,
+                Some(&courses["EVOC"]),
+                ago(20),
+                Some(90.0),
+                None,
+            ));
+            records.push(record(&m, Some(&courses["PUMP-OPS"]), ago(15), None, None));
+        }
+        self.record_training_bulk(actor, BulkTrainingRecords { records })
+            .await?;
+        // Fire Instructor I: logged, does not renew by itself; some have lapsed.
+        self.assign(actor, active(instructor, ago(400), slice(55, 58)))
+            .await?;
+        self.assign(actor, active(instructor, ago(1500), slice(58, 60)))
+            .await?;
+        let mut ics_period = period(ics, today, today, slice(0, 20));
+        ics_period.period_end = None;
+        self.assign(actor, ics_period).await?;
         Ok(())
+    }
+}
+
+fn active(type_id: &str, issue_date: NaiveDate, members: Vec<String>) -> Assignment {
+    Assignment {
+        credential_type_id: type_id.into(),
+        mode: AssignMode::ActiveWithPeriod,
+        period_start: None,
+        period_end: None,
+        due_date: None,
+        issue_date: Some(issue_date),
+        expiration_date: None,
+        member_ids: Some(members),
+        group_ids: None,
+        all_members: None,
+    }
+}
+
+fn period(type_id: &str, start: NaiveDate, end: NaiveDate, members: Vec<String>) -> Assignment {
+    Assignment {
+        mode: AssignMode::CompletionPeriod,
+        period_start: Some(start),
+        period_end: Some(end),
+        issue_date: None,
+        ..active(type_id, start, members)
+    }
+}
+
+fn record(
+    member: &str,
+    course: Option<&String>,
+    on: NaiveDate,
+    score: Option<f64>,
+    hours: Option<f64>,
+) -> NewTrainingRecord {
+    NewTrainingRecord {
+        member_id: member.into(),
+        course_id: course.cloned(),
+        completed_on: on,
+        score,
+        hours,
+        category: hours.map(|_| "CE".into()),
+        source: Some("manual".into()),
     }
 }
