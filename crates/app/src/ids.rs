@@ -14,10 +14,12 @@ pub enum Kind {
     Issuance,
     TrainingRecord,
     AuditEvent,
+    RenewalPlan,
+    Message,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Agency,
         Kind::Member,
         Kind::Group,
@@ -29,6 +31,8 @@ impl Kind {
         Kind::Issuance,
         Kind::TrainingRecord,
         Kind::AuditEvent,
+        Kind::RenewalPlan,
+        Kind::Message,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -44,6 +48,8 @@ impl Kind {
             Kind::Issuance => "iss",
             Kind::TrainingRecord => "trn",
             Kind::AuditEvent => "evt",
+            Kind::RenewalPlan => "plan",
+            Kind::Message => "msg",
         }
     }
 
@@ -61,6 +67,8 @@ impl Kind {
             Kind::Issuance => "issuance",
             Kind::TrainingRecord => "training_record",
             Kind::AuditEvent => "audit_event",
+            Kind::RenewalPlan => "renewal_plan",
+            Kind::Message => "message",
         }
     }
 }

@@ -19,7 +19,10 @@ pub mod issue;
 mod lifecycle;
 pub mod members;
 pub mod page;
+pub mod reminders;
 pub mod renew;
+pub mod renewal_plan;
+pub mod reports;
 pub mod seed;
 pub mod sweep;
 pub mod training;
@@ -66,16 +69,22 @@ impl Actor {
     }
 }
 
-/// The application: a store and a clock. Cheap to clone; handlers share one.
+/// The application: a store, a clock and, when configured, a mailer. Cheap to clone;
+/// handlers share one.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
     pub clock: Clock,
+    mailer: Option<std::sync::Arc<reminders::Mailer>>,
 }
 
 impl App {
     pub fn new(store: Store, clock: Clock) -> App {
-        App { store, clock }
+        App {
+            store,
+            clock,
+            mailer: None,
+        }
     }
 }
 

@@ -95,7 +95,8 @@ impl App {
 }
 
 impl App {
-    /// Runs the sweep for every agency whose local day has turned since its last sweep. The
+    /// Runs the sweep, then queues reminders, for every agency whose local day has turned
+    /// since its last run. The
     /// server calls this at start (catching up) and every minute after.
     pub async fn run_daily_jobs(&self) -> Result<usize> {
         let agencies = {
@@ -110,7 +111,8 @@ impl App {
             tx.commit().await?;
             if claimed {
                 let report = self.sweep_agency(a.id).await?;
-                tracing::info!(agency = %a.slug, %today, examined = report.examined, auto_issued = report.auto_issued, "daily sweep");
+                let queued = self.queue_reminders(a.id).await?;
+                tracing::info!(agency = %a.slug, %today, examined = report.examined, auto_issued = report.auto_issued, reminders = queued, "daily jobs");
                 ran += 1;
             }
         }

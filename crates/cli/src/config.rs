@@ -34,6 +34,12 @@ pub struct GlobalArgs {
     /// Skip bringing the database schema up to date.
     #[arg(long, global = true)]
     pub no_migrate: bool,
+    /// Where e-mail goes: smtp://host:port. Without it, messages stay in the outbox.
+    #[arg(long, global = true, env = "CREDENCE_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of Credence's e-mail.
+    #[arg(long, global = true, env = "CREDENCE_SMTP_FROM")]
+    pub smtp_from: Option<String>,
     /// Log format: text or json.
     #[arg(long, global = true, env = "CREDENCE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -47,6 +53,8 @@ struct FileConfig {
     bind: Option<String>,
     today: Option<NaiveDate>,
     log_format: Option<String>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
 }
 
 /// The settings in force.
@@ -58,6 +66,8 @@ pub struct Config {
     pub today: Option<NaiveDate>,
     pub migrate: bool,
     pub json_logs: bool,
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
 }
 
 impl Config {
@@ -96,6 +106,12 @@ impl Config {
             today: args.today.or(file.today),
             migrate: !args.no_migrate,
             json_logs: log_format == "json",
+            smtp_url: args.smtp_url.clone().or(file.smtp_url),
+            smtp_from: args
+                .smtp_from
+                .clone()
+                .or(file.smtp_from)
+                .unwrap_or_else(|| "credence@localhost".into()),
         })
     }
 
@@ -127,6 +143,8 @@ mod tests {
             today: None,
             no_migrate: false,
             log_format: None,
+            smtp_url: None,
+            smtp_from: None,
         }
     }
 

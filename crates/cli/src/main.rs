@@ -178,7 +178,14 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         }
         None => Clock::system(),
     };
-    Ok(App::new(store, clock))
+    let app = App::new(store, clock);
+    Ok(match &config.smtp_url {
+        Some(url) => app.with_mailer(
+            credence_app::reminders::Mailer::from_url(url, &config.smtp_from)
+                .map_err(|e| anyhow!(e))?,
+        ),
+        None => app,
+    })
 }
 
 fn app_err(err: credence_app::AppError) -> anyhow::Error {
@@ -343,6 +350,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 
 async fn serve(app: App, addr: SocketAddr) -> anyhow::Result<()> {
     tokio::spawn(daily_jobs(app.clone()));
+    tokio::spawn(deliver_mail(app.clone()));
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
@@ -364,6 +372,17 @@ async fn daily_jobs(app: App) {
         tick.tick().await;
         if let Err(e) = app.run_daily_jobs().await {
             tracing::error!(error = %e, "daily jobs failed; retrying in a minute");
+        }
+    }
+}
+
+/// Sends queued e-mail every few seconds; failures back off per message.
+async fn deliver_mail(app: App) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+    loop {
+        tick.tick().await;
+        if let Err(e) = app.deliver_outbox().await {
+            tracing::error!(error = %e, "delivering e-mail failed");
         }
     }
 }

@@ -7,6 +7,8 @@ pub mod credential_type;
 pub mod dates;
 pub mod numbering;
 pub mod progress;
+pub mod reminders;
+pub mod renewal;
 pub mod role;
 pub mod status;
 pub mod validation;

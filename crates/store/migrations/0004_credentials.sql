@@ -42,6 +42,8 @@ CREATE INDEX credentials_member_sort_idx ON credentials (agency_id, member_sort_
 CREATE INDEX credentials_expiration_idx ON credentials (agency_id, expiration_date, id);
 CREATE INDEX credentials_progress_idx ON credentials (agency_id, progress, id);
 CREATE INDEX credentials_changes_idx ON credentials (agency_id, status_changes_on);
+CREATE INDEX credentials_type_expiration_idx ON credentials (agency_id, credential_type_id, expiration_date);
+CREATE INDEX credentials_due_idx ON credentials (agency_id, due_date);
 
 CREATE TABLE completion_periods (
     id {ID},

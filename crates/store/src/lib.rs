@@ -13,6 +13,9 @@ pub mod credentials;
 pub mod identity;
 pub mod members;
 pub mod migrate;
+pub mod outbox;
+pub mod renewal_plans;
+pub mod reports;
 pub mod seed;
 pub mod training;
 

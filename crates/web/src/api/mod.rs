@@ -8,7 +8,10 @@ pub mod credential_types;
 pub mod credentials;
 pub mod groups;
 pub mod members;
+pub mod outbox;
+pub mod renewal_plans;
 pub mod renewals;
+pub mod reports;
 pub mod training_records;
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -43,6 +46,11 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(training_records::list, training_records::create))
         .routes(routes!(training_records::bulk))
         .routes(routes!(renewals::create))
+        .routes(routes!(renewal_plans::candidates))
+        .routes(routes!(renewal_plans::create))
+        .routes(routes!(renewal_plans::get))
+        .routes(routes!(outbox::list))
+        .routes(routes!(reports::compliance))
 }
 
 /// 201 with the new resource and its address.

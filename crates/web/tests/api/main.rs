@@ -10,6 +10,7 @@ mod consistency;
 mod courses;
 mod credential_types;
 mod groups;
+mod keeping_current;
 mod lifecycle;
 mod members;
 mod ops;

@@ -26,7 +26,9 @@ both_databases! {
             ("/api/v1/credentials/{id}/issue", "post"), ("/api/v1/credentials/bulk-update", "post"),
             ("/api/v1/credentials/{id}/requirements/{requirement_id}/sign-off", "post"), ("/api/v1/credentials/{id}/revoke", "post"),
             ("/api/v1/training-records", "get"), ("/api/v1/training-records", "post"), ("/api/v1/training-records/bulk", "post"),
-            ("/api/v1/renewals", "post"),
+            ("/api/v1/renewals", "post"), ("/api/v1/credential-types/{id}/renewal-candidates", "get"),
+            ("/api/v1/renewal-plans", "post"), ("/api/v1/renewal-plans/{id}", "get"), ("/api/v1/outbox", "get"),
+            ("/api/v1/reports/compliance", "get"),
         ] {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the spec");
         }

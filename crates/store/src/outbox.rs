@@ -1,0 +1,218 @@
+//! The outbox: every e-mail is a row first. A unique `dedupe_key` makes "each reminder
+//! once" a constraint; delivery claims rows in short transactions (with `FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL), so any number of instances share the work and a crash only
+//! delays a message until its claim expires.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::{bind_args, db, now, on_conn, Backend, Result, SqlBuilder, Tx};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub kind: String,
+    pub subject_id: Option<i64>,
+    pub dedupe_key: String,
+}
+
+/// Queues messages; ones whose key was queued before are ignored. Returns how many are new.
+pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Result<u64> {
+    let at = now();
+    let mut added = 0;
+    for chunk in messages.chunks(1000) {
+        let mut q = SqlBuilder::new(
+            "INSERT INTO outbox (agency_id, recipient, subject, body, kind, subject_id, dedupe_key, status, attempts, next_attempt_at, created_at) VALUES ",
+        );
+        for (i, m) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .bind(agency_id)
+                .push(", ")
+                .bind(m.recipient.as_str())
+                .push(", ")
+                .bind(m.subject.as_str());
+            q.push(", ")
+                .bind(m.body.as_str())
+                .push(", ")
+                .bind(m.kind.as_str())
+                .push(", ")
+                .bind(m.subject_id);
+            q.push(", ")
+                .bind(m.dedupe_key.as_str())
+                .push(", 'queued', 0, ")
+                .bind(at)
+                .push(", ")
+                .bind(at)
+                .push(")");
+        }
+        q.push(" ON CONFLICT (agency_id, dedupe_key) DO NOTHING");
+        added += on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    }
+    Ok(added)
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Message {
+    pub id: i64,
+    pub agency_id: i64,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub kind: String,
+    pub subject_id: Option<i64>,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, agency_id, recipient, subject, body, kind, subject_id, status, attempts, last_error, sent_at, created_at";
+
+/// Claims up to `limit` messages that are due, for `lease` (a crashed sender's claim
+/// expires and the message is tried again).
+pub async fn claim(tx: &mut Tx, limit: i64, lease: Duration) -> Result<Vec<Message>> {
+    let at = now();
+    let lock = if tx.backend() == Backend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', next_attempt_at = $1
+         WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $2
+                      ORDER BY next_attempt_at, id LIMIT $3{lock})
+         RETURNING {COLUMNS}"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(at + lease).bind(at).bind(limit).fetch_all(c).await)
+        .map_err(db)
+}
+
+pub async fn mark_sent(tx: &mut Tx, id: i64) -> Result<()> {
+    on_conn!(tx, c => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
+        .bind(now()).bind(id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried after `retry_in`, or given up (`failed`) when `give_up`.
+pub async fn mark_failed(
+    tx: &mut Tx,
+    id: i64,
+    error: &str,
+    retry_in: Duration,
+    give_up: bool,
+) -> Result<()> {
+    let status = if give_up { "failed" } else { "queued" };
+    on_conn!(tx, c => sqlx::query("UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
+        .bind(status).bind(error).bind(now() + retry_in).bind(id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    Ok(())
+}
+
+/// Newest first.
+pub async fn messages_page(
+    tx: &mut Tx,
+    agency_id: i64,
+    status: Option<&str>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Message>> {
+    let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM outbox WHERE agency_id = "));
+    q.bind(agency_id);
+    if let Some(s) = status {
+        q.push(" AND status = ").bind(s);
+    }
+    if let Some(b) = before_id {
+        q.push(" AND id < ").bind(b);
+    }
+    q.push(" ORDER BY id DESC LIMIT ").bind(limit);
+    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+/// A credential with a date a reminder may be about.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Approaching {
+    pub credential_id: i64,
+    pub member_id: i64,
+    pub email: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub type_name: String,
+    pub date: NaiveDate,
+    pub period_id: Option<i64>,
+}
+
+/// Valid issuances expiring between `from` and `to` (index on agency, expiration date).
+pub async fn expiring_between(
+    tx: &mut Tx,
+    agency_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Approaching>> {
+    approaching(
+        tx,
+        agency_id,
+        "c.expiration_date",
+        "c.revoked = FALSE",
+        from,
+        to,
+    )
+    .await
+}
+
+/// Open periods not yet complete whose due date falls between `from` and `to`, unless the
+/// due date is the expiration date.
+pub async fn periods_due_between(
+    tx: &mut Tx,
+    agency_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Approaching>> {
+    // When the period ends with the issuance, the expiration reminder already says it.
+    approaching(
+        tx,
+        agency_id,
+        "c.due_date",
+        "c.progress < 100 AND (c.expiration_date IS NULL OR c.due_date <> c.expiration_date)",
+        from,
+        to,
+    )
+    .await
+}
+
+async fn approaching(
+    tx: &mut Tx,
+    agency_id: i64,
+    column: &str,
+    condition: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Approaching>> {
+    let sql = format!(
+        "SELECT c.id AS credential_id, c.member_id, m.email, m.first_name, m.last_name, t.name AS type_name,
+             {column} AS date, c.period_id
+         FROM credentials c
+         JOIN members m ON m.id = c.member_id
+         JOIN credential_types t ON t.id = c.credential_type_id
+         WHERE c.agency_id = $1 AND {column} >= $2 AND {column} <= $3 AND {condition} AND m.active = TRUE
+         ORDER BY {column}, c.id"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(from).bind(to).fetch_all(c).await)
+        .map_err(db)
+}
+
+/// E-mail addresses of the agency's active admin logins.
+pub async fn admin_emails(tx: &mut Tx, agency_id: i64) -> Result<Vec<String>> {
+    on_conn!(tx, c => sqlx::query_scalar("SELECT email FROM users WHERE agency_id = $1 AND role = 'admin' AND active = TRUE ORDER BY email")
+        .bind(agency_id).fetch_all(c).await).map_err(db)
+}
+
+/// The agency's reminder offsets text ("90,60,30,7,0").
+pub async fn reminder_offsets(tx: &mut Tx, agency_id: i64) -> Result<String> {
+    on_conn!(tx, c => sqlx::query_scalar("SELECT reminder_offsets FROM agencies WHERE id = $1")
+        .bind(agency_id).fetch_one(c).await)
+    .map_err(db)
+}
