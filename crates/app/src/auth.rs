@@ -261,6 +261,95 @@ impl App {
     }
 }
 
+/// Failed logins allowed per e-mail in [`LOGIN_WINDOW_MINUTES`] before refusing more.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+/// How long a web session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// A new web session: the secret for the cookie (stored only as a hash) and the CSRF token
+/// every form must carry.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub secret: String,
+    pub csrf_token: String,
+}
+
+/// A resolved web session.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub actor: Actor,
+    pub email: String,
+    pub csrf_token: String,
+}
+
+impl App {
+    /// Checks e-mail and password and opens a session; too many recent failures for the
+    /// e-mail are refused before the password is even checked.
+    pub async fn login(&self, email: &str, password: &str) -> Result<NewSession> {
+        let email = email.trim().to_lowercase();
+        let since = chrono::Utc::now() - chrono::Duration::minutes(LOGIN_WINDOW_MINUTES);
+        {
+            let mut tx = self.store.read().await?;
+            if identity::failed_logins_since(&mut tx, &email, since).await? >= MAX_FAILED_LOGINS {
+                return Err(AppError::RateLimited(format!(
+                    "too many failed attempts; try again in {LOGIN_WINDOW_MINUTES} minutes"
+                )));
+            }
+        }
+        let outcome = self.authenticate_password(&email, password).await;
+        let mut tx = self.store.begin().await?;
+        identity::record_login_attempt(&mut tx, &email, outcome.is_ok()).await?;
+        let session = match outcome {
+            Ok(_) => {
+                let user = identity::user_by_email(&mut tx, &email)
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
+                let secret = new_secret("");
+                let csrf_token = new_secret("");
+                let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+                identity::insert_session(
+                    &mut tx,
+                    &token_hash(&secret),
+                    &user,
+                    &csrf_token,
+                    expires,
+                )
+                .await?;
+                Ok(NewSession { secret, csrf_token })
+            }
+            Err(e) => Err(e),
+        };
+        tx.commit().await?;
+        session
+    }
+
+    pub async fn web_session(&self, secret: &str) -> Result<WebSession> {
+        let mut tx = self.store.read().await?;
+        let grant = identity::session(&mut tx, &token_hash(secret))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let role = Role::parse(&grant.role).ok_or(AppError::Unauthenticated)?;
+        Ok(WebSession {
+            actor: Actor {
+                agency_id: grant.agency_id,
+                role,
+                member_id: grant.member_id,
+                label: format!("user:{}", grant.email),
+            },
+            email: grant.email,
+            csrf_token: grant.csrf_token,
+        })
+    }
+
+    pub async fn logout(&self, secret: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        identity::delete_session(&mut tx, &token_hash(secret)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

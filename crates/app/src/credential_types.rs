@@ -255,7 +255,14 @@ async fn checked_requirements(
             min_grade,
             hours: r.hours,
             category: clean(r.category.clone()),
-            title: clean(r.title.clone()).or_else(|| course_id.as_ref().map(|c| c.name.clone())),
+            title: clean(r.title.clone())
+                .or_else(|| course_id.as_ref().map(|c| c.name.clone()))
+                .or_else(|| match (r.kind, r.hours, clean(r.category.clone())) {
+                    (RequirementKind::Hours, Some(h), Some(cat)) => {
+                        Some(format!("{h} hours of {cat}"))
+                    }
+                    _ => None,
+                }),
         });
     }
     let draft = TypeDraft {

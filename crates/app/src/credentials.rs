@@ -407,3 +407,55 @@ mod tests {
         assert!(parse_sort(Some("colour")).is_err());
     }
 }
+
+/// Display names for lists: members by id and every credential type of the agency.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub members: std::collections::HashMap<String, String>,
+    pub types: std::collections::HashMap<String, String>,
+}
+
+impl Names {
+    pub fn member(&self, id: &str) -> String {
+        self.members
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    pub fn type_name(&self, id: &str) -> String {
+        self.types
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+impl App {
+    pub async fn names(&self, actor: &Actor, member_ids: &[String]) -> Result<Names> {
+        let ids: Vec<i64> = member_ids
+            .iter()
+            .filter_map(|m| ids::decode(Kind::Member, m))
+            .collect();
+        let mut tx = self.store.read().await?;
+        let members = credence_store::reports::member_names(&mut tx, actor.agency_id, &ids)
+            .await?
+            .into_iter()
+            .filter(|(id, ..)| actor.role.reads_agency() || actor.member_id == Some(*id))
+            .map(|(id, first, last, _)| (ids::encode(Kind::Member, id), format!("{last}, {first}")))
+            .collect();
+        let types = credence_store::credential_types::types_page(
+            &mut tx,
+            actor.agency_id,
+            None,
+            false,
+            None,
+            10_000,
+        )
+        .await?
+        .into_iter()
+        .map(|t| (ids::encode(Kind::CredentialType, t.id), t.name))
+        .collect();
+        Ok(Names { members, types })
+    }
+}

@@ -17,6 +17,8 @@ pub enum AppError {
     Invalid(Invalid),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    RateLimited(String),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -434,3 +434,11 @@ async fn employee_numbers(
             .collect(),
     )
 }
+
+impl App {
+    /// The actor's agency's today.
+    pub async fn today(&self, actor: &Actor) -> Result<NaiveDate> {
+        let mut tx = self.store.read().await?;
+        Ok(self.ctx(&mut tx, actor).await?.today)
+    }
+}

@@ -112,3 +112,57 @@ pub async fn token_by_hash(tx: &mut Tx, token_hash: &str) -> Result<Option<Token
         "SELECT id, agency_id, role, member_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
         .bind(token_hash).fetch_optional(c).await).map_err(db)
 }
+
+/// A live web session and the login behind it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionGrant {
+    pub agency_id: i64,
+    pub user_id: i64,
+    pub email: String,
+    pub role: String,
+    pub member_id: Option<i64>,
+    pub csrf_token: String,
+}
+
+pub async fn insert_session(
+    tx: &mut Tx,
+    id_hash: &str,
+    user: &User,
+    csrf_token: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    on_conn!(tx, c => sqlx::query(
+        "INSERT INTO sessions (id, agency_id, user_id, csrf_token, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(id_hash).bind(user.agency_id).bind(user.id).bind(csrf_token).bind(expires_at).bind(now())
+        .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    Ok(())
+}
+
+/// The session with this id hash, if it has not expired and its login is active.
+pub async fn session(tx: &mut Tx, id_hash: &str) -> Result<Option<SessionGrant>> {
+    on_conn!(tx, c => sqlx::query_as(
+        "SELECT s.agency_id, s.user_id, u.email, u.role, u.member_id, s.csrf_token
+         FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.id = $1 AND s.expires_at > $2 AND u.active = TRUE")
+        .bind(id_hash).bind(now()).fetch_optional(c).await)
+    .map_err(db)
+}
+
+pub async fn delete_session(tx: &mut Tx, id_hash: &str) -> Result<()> {
+    on_conn!(tx, c => sqlx::query("DELETE FROM sessions WHERE id = $1 OR expires_at < $2")
+        .bind(id_hash).bind(now()).execute(c).await.map(|r| r.rows_affected()))
+    .map_err(db)?;
+    Ok(())
+}
+
+pub async fn record_login_attempt(tx: &mut Tx, email: &str, succeeded: bool) -> Result<()> {
+    on_conn!(tx, c => sqlx::query("INSERT INTO login_attempts (email, at, succeeded) VALUES ($1, $2, $3)")
+        .bind(email).bind(now()).bind(succeeded).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    Ok(())
+}
+
+/// Failed attempts for `email` since `since`.
+pub async fn failed_logins_since(tx: &mut Tx, email: &str, since: DateTime<Utc>) -> Result<i64> {
+    on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = FALSE")
+        .bind(email).bind(since).fetch_one(c).await).map_err(db)
+}

@@ -130,3 +130,10 @@ pub async fn member_names(
     }
     Ok(out)
 }
+
+/// `(credential_type_id, status, count)` over the whole agency (each credential once).
+pub async fn type_status_counts(tx: &mut Tx, agency_id: i64) -> Result<Vec<(i64, String, i64)>> {
+    on_conn!(tx, c => sqlx::query_as(
+        "SELECT credential_type_id, status, COUNT(*) FROM credentials WHERE agency_id = $1 GROUP BY credential_type_id, status ORDER BY credential_type_id, status")
+        .bind(agency_id).fetch_all(c).await).map_err(db)
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod extract;
 mod ops;
+mod pages;
 pub mod problem;
 
 use std::time::Duration;
@@ -62,6 +63,7 @@ pub fn router(app: App, metrics: Option<PrometheusHandle>) -> Router {
     Router::new()
         .merge(api_router)
         .merge(ops)
+        .merge(pages::routes())
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -91,6 +91,12 @@ impl From<AppError> for Problem {
             }
             AppError::Invalid(invalid) => Problem::validation(invalid.errors),
             AppError::BadRequest(why) => Problem::bad_request(why),
+            AppError::RateLimited(why) => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                why,
+            ),
             AppError::Internal(why) => {
                 tracing::error!(error = %why, "internal error");
                 Problem::new(

@@ -1,0 +1,226 @@
+//! The dashboard: compliance by credential type and by group as bar charts (SVG drawn on
+//! the server: no chart script to load), what expires in the next 90 days, overdue
+//! periods, and recent activity.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use credence_app::audit::{AuditEventView, AuditFilter};
+use credence_app::credentials::{CredentialListFilter, CredentialView, Names};
+use credence_app::page::PageParams;
+use credence_app::reports::ComplianceParams;
+use credence_app::App;
+
+use super::{render, Layout, PageResult, WebUser};
+
+/// One horizontal stacked bar.
+pub struct Bar {
+    pub name: String,
+    pub total: i64,
+    pub compliant_percent: f64,
+    /// (x, width, colour, count, label) in percent of the bar.
+    pub segments: Vec<(f64, f64, &'static str, i64, &'static str)>,
+}
+
+const BUCKETS: [(&str, &str, &[&str]); 3] = [
+    (
+        "Compliant",
+        "#16a34a",
+        &[
+            "active",
+            "active_renewal_in_progress",
+            "active_ready_to_renew",
+        ],
+    ),
+    (
+        "Working toward it",
+        "#60a5fa",
+        &["not_started", "in_progress", "ready_to_be_issued"],
+    ),
+    ("Lapsed", "#dc2626", &["overdue", "expired", "revoked"]),
+];
+
+fn bar(name: String, counts: &BTreeMap<String, i64>) -> Bar {
+    let total: i64 = counts.values().sum();
+    let mut x = 0.0;
+    let mut segments = Vec::new();
+    for (label, colour, statuses) in BUCKETS {
+        let n: i64 = statuses.iter().filter_map(|s| counts.get(*s)).sum();
+        let width = if total == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / total as f64
+        };
+        segments.push((x, width, colour, n, label));
+        x += width;
+    }
+    let compliant = segments[0].3;
+    Bar {
+        name,
+        total,
+        compliant_percent: if total == 0 {
+            0.0
+        } else {
+            (compliant as f64 * 1000.0 / total as f64).round() / 10.0
+        },
+        segments,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    total: i64,
+    compliant_percent: f64,
+    overdue_count: usize,
+    expiring_count: usize,
+    by_type: Vec<Bar>,
+    by_group: Vec<Bar>,
+    expiring: Vec<CredentialView>,
+    overdue: Vec<CredentialView>,
+    activity: Vec<AuditEventView>,
+    names: Names,
+    legend: Vec<(&'static str, &'static str)>,
+}
+
+pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
+    if !user.actor.role.reads_agency() {
+        return Ok(axum::response::Redirect::to("/me").into_response_page());
+    }
+    let actor = &user.actor;
+    let report = app.compliance(actor, &ComplianceParams::default()).await?;
+    let groups = app
+        .groups(
+            actor,
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?;
+    let group_names: BTreeMap<String, String> =
+        groups.items.into_iter().map(|g| (g.id, g.name)).collect();
+    let per_type = app.counts_by_type(actor).await?;
+    let mut per_group: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for row in &report.rows {
+        let group = row
+            .group_id
+            .as_ref()
+            .and_then(|g| group_names.get(g))
+            .cloned()
+            .unwrap_or_else(|| "No group".into());
+        for (status, n) in &row.counts {
+            *per_group
+                .entry(group.clone())
+                .or_default()
+                .entry(status.clone())
+                .or_default() += n;
+        }
+    }
+    let page = PageParams {
+        limit: Some(10),
+        cursor: None,
+    };
+    let expiring = app
+        .credentials(
+            actor,
+            &CredentialListFilter {
+                expiring_within_days: Some(90),
+                sort: Some("expiration_date".into()),
+                ..Default::default()
+            },
+            &page,
+        )
+        .await?
+        .items;
+    let overdue = app
+        .credentials(
+            actor,
+            &CredentialListFilter {
+                status: vec!["overdue".into()],
+                ..Default::default()
+            },
+            &page,
+        )
+        .await?
+        .items;
+    let expiring_count = app
+        .credentials(
+            actor,
+            &CredentialListFilter {
+                expiring_within_days: Some(90),
+                ..Default::default()
+            },
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items
+        .len();
+    let overdue_count = app
+        .credentials(
+            actor,
+            &CredentialListFilter {
+                status: vec!["overdue".into()],
+                ..Default::default()
+            },
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items
+        .len();
+    let activity = app
+        .audit_events(actor, &AuditFilter::default(), &page)
+        .await?
+        .items;
+    let member_ids: Vec<String> = expiring
+        .iter()
+        .chain(overdue.iter())
+        .map(|c| c.member_id.clone())
+        .collect();
+    let names = app.names(actor, &member_ids).await?;
+    let by_type: Vec<Bar> = per_type
+        .iter()
+        .map(|(t, counts)| bar(names.type_name(t), counts))
+        .collect();
+    let total: i64 = by_type.iter().map(|b| b.total).sum();
+    let compliant: i64 = by_type.iter().map(|b| b.segments[0].3).sum();
+    Ok(render(&DashboardPage {
+        layout: Layout::new(&user, "Dashboard", "dashboard"),
+        total,
+        compliant_percent: if total == 0 {
+            0.0
+        } else {
+            (compliant as f64 * 1000.0 / total as f64).round() / 10.0
+        },
+        overdue_count,
+        expiring_count,
+        by_type,
+        by_group: per_group
+            .iter()
+            .map(|(g, counts)| bar(g.clone(), counts))
+            .collect(),
+        expiring,
+        overdue,
+        activity,
+        names,
+        legend: BUCKETS.iter().map(|(l, c, _)| (*l, *c)).collect(),
+    }))
+}
+
+trait IntoPage {
+    fn into_response_page(self) -> axum::response::Response;
+}
+
+impl IntoPage for axum::response::Redirect {
+    fn into_response_page(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}

@@ -1,0 +1,44 @@
+//! A member's own view: their visible credentials, progress and due dates.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect};
+use credence_app::credentials::{CredentialDetail, CredentialListFilter};
+use credence_app::page::PageParams;
+use credence_app::App;
+
+use super::{render, Layout, PageResult, WebUser};
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    layout: Layout,
+    credentials: Vec<(CredentialDetail, String)>,
+}
+
+pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
+    let actor = &user.actor;
+    if actor.member_id.is_none() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    let list = app
+        .credentials(
+            actor,
+            &CredentialListFilter::default(),
+            &PageParams {
+                limit: Some(200),
+                cursor: None,
+            },
+        )
+        .await?;
+    let names = app.names(actor, &[]).await?;
+    let mut credentials = Vec::new();
+    for c in list.items {
+        let type_name = names.type_name(&c.credential_type_id);
+        credentials.push((app.credential(actor, &c.id).await?, type_name));
+    }
+    Ok(render(&MePage {
+        layout: Layout::new(&user, "My credentials", "me"),
+        credentials,
+    }))
+}

@@ -1,0 +1,223 @@
+//! The web application: server-rendered pages (askama templates, compile-time checked) that
+//! call the same app functions as the API. Sessions live in the database; every form
+//! carries a CSRF token; htmx and a few lines of script only enhance pages that work
+//! without them.
+
+mod assets;
+mod credential_types;
+mod credentials;
+mod dashboard;
+mod login;
+mod me;
+mod members;
+mod renewals;
+mod session;
+
+use askama::Template;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use credence_app::{App, AppError};
+
+pub use session::WebUser;
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route("/assets/{file}", get(assets::serve))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/", get(dashboard::page))
+        .route("/credentials", get(credentials::list))
+        .route("/credentials.csv", get(credentials::export))
+        .route(
+            "/credentials/assign",
+            get(credentials::assign_form).post(credentials::assign),
+        )
+        .route(
+            "/credentials/action",
+            get(credentials::action_form).post(credentials::action),
+        )
+        .route("/credentials/{id}", get(credentials::detail))
+        .route("/credentials/{id}/issue", post(credentials::issue))
+        .route("/credentials/{id}/sign-off", post(credentials::sign_off))
+        .route("/members/{id}", get(members::page))
+        .route("/members/{id}/training", post(members::record_training))
+        .route(
+            "/credential-types",
+            get(credential_types::list).post(credential_types::create),
+        )
+        .route("/credential-types/new", get(credential_types::new_form))
+        .route(
+            "/credential-types/{id}",
+            get(credential_types::edit_form).post(credential_types::update),
+        )
+        .route(
+            "/credential-types/{id}/publish",
+            post(credential_types::publish),
+        )
+        .route(
+            "/credential-types/{id}/retire",
+            post(credential_types::retire),
+        )
+        .route("/renewals", get(renewals::page).post(renewals::renew))
+        .route("/me", get(me::page))
+}
+
+/// The layout every signed-in page shares.
+pub struct Layout {
+    pub title: String,
+    pub nav: &'static str,
+    pub email: String,
+    pub csrf: String,
+    pub is_member: bool,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Layout {
+    pub fn new(user: &WebUser, title: impl Into<String>, nav: &'static str) -> Layout {
+        Layout {
+            title: title.into(),
+            nav,
+            email: user.email.clone(),
+            csrf: user.csrf.clone(),
+            is_member: !user.actor.role.reads_agency(),
+            notice: None,
+            error: None,
+        }
+    }
+
+    pub fn with_messages(mut self, notice: Option<String>, error: Option<String>) -> Layout {
+        self.notice = notice.filter(|n| !n.is_empty());
+        self.error = error.filter(|e| !e.is_empty());
+        self
+    }
+
+    pub fn css(&self) -> String {
+        assets::url("app.css")
+    }
+
+    pub fn js(&self) -> String {
+        assets::url("app.js")
+    }
+
+    pub fn htmx(&self) -> String {
+        assets::url("htmx.min.js")
+    }
+}
+
+/// Renders a template, or a plain 500 when a template fails (it should not).
+pub fn render<T: Template>(page: &T) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "page failed to render").into_response()
+        }
+    }
+}
+
+/// A page-level failure: a message page, or back to the login.
+pub struct PageError(pub AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    status: u16,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self.0 {
+            AppError::Unauthenticated => return Redirect::to("/login").into_response(),
+            AppError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+            AppError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "There is nothing here, or it belongs to another agency.".into(),
+            ),
+            AppError::Invalid(i) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                i.errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            AppError::Conflict(m) | AppError::BadRequest(m) | AppError::RateLimited(m) => {
+                (StatusCode::CONFLICT, m)
+            }
+            AppError::Internal(m) => {
+                tracing::error!(error = %m, "page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side; it has been logged.".into(),
+                )
+            }
+        };
+        let mut response = render(&ErrorPage {
+            status: status.as_u16(),
+            message,
+        });
+        *response.status_mut() = status;
+        response
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
+
+/// Redirects with a message shown on the next page.
+pub fn redirect_with(path: &str, key: &str, message: &str) -> Response {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let encoded: String = form_encode(message);
+    Redirect::to(&format!("{path}{sep}{key}={encoded}")).into_response()
+}
+
+/// Percent-encodes a query value.
+pub fn form_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Message for a failed form: the app error as one line.
+pub fn error_text(e: &AppError) -> String {
+    match e {
+        AppError::Invalid(i) => i
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+pub fn csv_response(filename: &str, body: String) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,156 @@
+// Browser journeys through the Credence web UI: the main workflows an administrator and a
+// member perform, end to end against a real server on a fresh SQLite database. Each page
+// is saved to target/screenshots/. Exits non-zero on the first failed expectation.
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import assert from 'node:assert/strict';
+
+const root = resolve(import.meta.dirname, '..');
+const bin = process.env.CREDENCE_BIN || join(root, 'target/debug/credence');
+const shots = join(root, 'target/screenshots');
+mkdirSync(shots, { recursive: true });
+const port = 18000 + Math.floor(Math.random() * 1000);
+const base = `http://127.0.0.1:${port}`;
+const env = { ...process.env, CREDENCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'credence-e2e-')), CREDENCE_TODAY: '2026-03-01', CREDENCE_LOG: 'warn' };
+delete env.CREDENCE_DATABASE_URL;
+
+const cli = (args, input) => execFileSync(bin, args, { env, input, encoding: 'utf8' }).trim();
+cli(['agency', 'create', '--name', 'Riverside Fire & EMS', '--slug', 'rfd', '--time-zone', 'America/Chicago']);
+const token = cli(['token', 'create', '--agency', 'rfd', '--role', 'admin']);
+cli(['user', 'create', '--agency', 'rfd', '--email', 'chief@rfd.test', '--role', 'admin', '--password-stdin'], 'correct horse battery\n');
+
+const server = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`], { env, stdio: 'inherit' });
+const stop = () => server.kill('SIGTERM');
+process.on('exit', stop);
+
+async function api(method, path, body) {
+  const r = await fetch(base + '/api/v1' + path, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+  });
+  const json = await r.json();
+  if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+for (let i = 0; i < 100; i++) {
+  try { if ((await fetch(base + '/readyz')).ok) break; } catch { /* not up yet */ }
+  await new Promise((r) => setTimeout(r, 100));
+}
+
+// The agency the journeys work in.
+const station = await api('POST', '/groups', { name: 'Station 1', kind: 'station' });
+const people = [['Ava', 'Smith'], ['Liam', 'Brown'], ['Noah', 'Lee'], ['Emma', 'Garcia']];
+const members = [];
+for (const [first, last] of people) {
+  members.push(await api('POST', '/members', { first_name: first, last_name: last, email: `${first.toLowerCase()}@rfd.test`, employee_number: `E-${members.length + 101}` }));
+}
+await api('PUT', `/groups/${station.id}/members`, { member_ids: [members[0].id, members[1].id] });
+const cpr = await api('POST', '/courses', { code: 'CPR-BLS', name: 'CPR / BLS', hours: 4, category: 'Medical', passing_grade: 80 });
+const emt = await api('POST', '/credential-types', { code: 'EMT-B', name: 'EMT-Basic', validity_months: 24, renewal: 'auto',
+  requirements: [{ kind: 'course', course_id: cpr.id }, { kind: 'hours', hours: 8, category: 'CE' }] });
+await api('POST', `/credential-types/${emt.id}/publish`, {});
+const fi = await api('POST', '/credential-types', { code: 'FI-1', name: 'Fire Instructor I', validity_months: 36, renewal: 'manual' });
+await api('POST', `/credential-types/${fi.id}/publish`, {});
+await api('POST', '/assignments', { credential_type_id: fi.id, mode: 'active_with_period', issue_date: '2023-02-01', member_ids: [members[2].id, members[3].id] });
+cli(['user', 'create', '--agency', 'rfd', '--email', 'ava.login@rfd.test', '--role', 'member', '--member', 'ava@rfd.test', '--password-stdin'], 'ava password 123\n');
+
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+let step = 0;
+const shot = async (page, name) => { step += 1; await page.screenshot({ path: join(shots, `${String(step).padStart(2, '0')}-${name}.png`), fullPage: true }); };
+const notice = async (page) => (await page.locator('.notice, .error').first().textContent()).trim();
+
+try {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+
+  // Log in.
+  await page.goto(base + '/credentials');
+  assert.match(page.url(), /\/login/);
+  await shot(page, 'login');
+  await page.fill('#email', 'chief@rfd.test');
+  await page.fill('#password', 'wrong password!');
+  await page.click('button[type=submit]');
+  assert.match(await page.locator('.error').textContent(), /do not match/);
+  await page.fill('#password', 'correct horse battery');
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/credentials/);
+
+  // Assign a type to a group (seed 000).
+  await page.goto(base + '/credentials/assign');
+  await page.selectOption('#type', emt.id);
+  await page.fill('#pe', '2026-12-31');
+  await page.check('input[name=who][value=groups]');
+  await page.selectOption('select[name=group_ids]', station.id);
+  await shot(page, 'assign');
+  await page.click('button[type=submit]');
+  assert.match(await notice(page), /Assigned 2 credential/);
+  await shot(page, 'credentials-after-assign');
+
+  // Record training until Ava's credential is Ready to Be Issued.
+  await page.goto(base + `/members/${members[0].id}`);
+  await page.selectOption('#course', cpr.id);
+  await page.fill('#score', '92');
+  await page.click('form[action$="/training"] button');
+  assert.match(await notice(page), /Training recorded/);
+  await page.fill('#hours', '8');
+  await page.fill('#cat', 'CE');
+  await page.click('form[action$="/training"] button');
+  assert.match(await page.textContent('main'), /Ready to Be Issued/);
+  await shot(page, 'member-ready');
+
+  // Issue it.
+  await page.click('main h2 a:has-text("EMT-Basic")');
+  await shot(page, 'credential-ready');
+  await page.click('form[action$="/issue"] button');
+  assert.match(await notice(page), /Issued: Active – Renewal in Progress/);
+  await shot(page, 'credential-issued');
+
+  // Bulk update dates for the two Fire Instructor credentials.
+  await page.goto(base + `/credentials?credential_type_id=${fi.id}`);
+  await page.check('[data-select-all]');
+  await page.click('button[name=action][value=update]');
+  await page.fill('input[name=issue_date]', '2026-03-01');
+  await shot(page, 'bulk-update');
+  await page.click('form[action="/credentials/action"] button[type=submit]');
+  assert.match(await notice(page), /Updated 2 credential/);
+
+  // Renew the manual type.
+  await page.goto(base + `/credentials?credential_type_id=${fi.id}`);
+  await page.check('[data-select-all]');
+  await page.click('button[name=action][value=renew]');
+  await page.fill('#ps', '2026-03-01');
+  await page.fill('#pe', '2026-09-30');
+  await shot(page, 'renew');
+  await page.click('form[action="/credentials/action"] button[type=submit]');
+  assert.match(await notice(page), /Renewed 2 credential/);
+  await shot(page, 'credentials-after-renew');
+
+  // The other pages.
+  await page.goto(base + '/');
+  await shot(page, 'dashboard');
+  await page.goto(base + '/credential-types');
+  await shot(page, 'credential-types');
+  await page.goto(base + `/credential-types/${emt.id}`);
+  await shot(page, 'credential-type-form');
+  await page.goto(base + `/renewals?credential_type_id=${fi.id}&within_days=1500`);
+  await shot(page, 'renewal-planner');
+
+  // A member signs in and sees only their own credentials.
+  const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await phone.goto(base + '/login');
+  await phone.fill('#email', 'ava.login@rfd.test');
+  await phone.fill('#password', 'ava password 123');
+  await phone.click('button[type=submit]');
+  await phone.waitForURL(/\/me/);
+  assert.match(await phone.textContent('main'), /EMT-Basic/);
+  await shot(phone, 'member-self-service-phone');
+  const denied = await phone.goto(base + '/credentials');
+  assert.equal(denied.status(), 403);
+
+  console.log(`all journeys passed; ${step} screenshots in ${shots}`);
+} finally {
+  await browser.close();
+  stop();
+}
