@@ -14,3 +14,4 @@ mod keeping_current;
 mod lifecycle;
 mod members;
 mod ops;
+mod web_pages;

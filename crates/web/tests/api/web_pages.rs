@@ -1,0 +1,98 @@
+//! The web application's guard rails: sessions, CSRF, login rate limits, roles.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use credence_app::Role;
+use serde_json::json;
+
+use crate::both_databases;
+use crate::harness::{Resp, TestApp};
+
+fn cookie_of(resp: &Resp, name: &str) -> Option<String> {
+    resp.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+}
+
+async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    t.send_request(req).await
+}
+
+async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
+    let req = Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+    t.send_request(req).await
+}
+
+/// Signs in through the login form; returns the session cookie.
+async fn sign_in(t: &TestApp, email: &str, password: &str) -> Result<String, Resp> {
+    let login = page(t, "/login", "").await;
+    let csrf = cookie_of(&login, "credence_login").unwrap();
+    let resp = form(t, "/login", &format!("credence_login={csrf}"), &format!("email={email}&password={}&csrf={csrf}", password.replace(' ', "+"))).await;
+    match cookie_of(&resp, "credence_session") {
+        Some(s) if resp.status == 303 => Ok(format!("credence_session={s}")),
+        _ => Err(resp),
+    }
+}
+
+both_databases! {
+    async fn pages_need_a_session_and_forms_need_the_csrf_token(t) {
+        let r = page(t, "/credentials", "").await;
+        assert_eq!(r.status, 303);
+        assert_eq!(r.headers["location"], "/login?next=%2Fcredentials");
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+
+        // A login form posted from elsewhere (no matching cookie) is refused.
+        let forged = form(t, "/login", "", "email=chief@test.example&password=a+long+enough+password&csrf=guess").await;
+        assert!(forged.text.contains("The form expired"));
+        assert!(cookie_of(&forged, "credence_session").is_none());
+
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let home = page(t, "/", &session).await;
+        assert_eq!(home.status, 200);
+        assert!(home.text.contains("Compliance by credential type"));
+        for path in ["/credentials", "/credential-types", "/credential-types/new", "/renewals", "/credentials/assign"] {
+            assert_eq!(page(t, path, &session).await.status, 200, "{path}");
+        }
+        // A state-changing form without the session's token changes nothing.
+        let r = form(t, "/credential-types", &session, "code=X&name=X").await;
+        assert_eq!(r.status, 400);
+        assert_eq!(t.get("/api/v1/credential-types").await.expect(200)["items"], json!([]));
+        // Signing out ends the session everywhere.
+        let csrf = home.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        assert_eq!(form(t, "/logout", &session, &format!("csrf={csrf}")).await.status, 303);
+        assert_eq!(page(t, "/", &session).await.status, 303);
+    }
+
+    async fn repeated_failed_logins_are_refused_for_a_while(t) {
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        for _ in 0..5 {
+            let r = sign_in(t, "chief@test.example", "wrong").await.unwrap_err();
+            assert!(r.text.contains("do not match"));
+        }
+        let r = sign_in(t, "chief@test.example", "a long enough password").await.unwrap_err();
+        assert!(r.text.contains("too many failed attempts"), "even the right password waits");
+    }
+
+    async fn a_member_sees_only_their_own_pages(t) {
+        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "email": "ava@test.example"})).await.expect(201);
+        let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);
+        let mid = credence_app::ids::decode(credence_app::ids::Kind::Member, m["id"].as_str().unwrap());
+        t.app.create_user(t.agency_id, "ava.login@test.example", Role::Member, "a long enough password", mid).await.unwrap();
+        let session = sign_in(t, "ava.login@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        assert_eq!(page(t, "/me", &session).await.status, 200);
+        for path in ["/credentials", "/credential-types", "/renewals", "/credentials/assign"] {
+            assert_eq!(page(t, path, &session).await.status, 403, "{path}");
+        }
+        assert_eq!(page(t, &format!("/members/{}", other["id"].as_str().unwrap()), &session).await.status, 404);
+        assert_eq!(page(t, &format!("/members/{}", m["id"].as_str().unwrap()), &session).await.status, 200);
+    }
+}
