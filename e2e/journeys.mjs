@@ -56,6 +56,7 @@ const fi = await api('POST', '/credential-types', { code: 'FI-1', name: 'Fire In
 await api('POST', `/credential-types/${fi.id}/publish`, {});
 await api('POST', '/assignments', { credential_type_id: fi.id, mode: 'active_with_period', issue_date: '2023-02-01', member_ids: [members[2].id, members[3].id] });
 cli(['user', 'create', '--agency', 'rfd', '--email', 'ava.login@rfd.test', '--role', 'member', '--member', 'ava@rfd.test', '--password-stdin'], 'ava password 123\n');
+cli(['user', 'create', '--agency', 'rfd', '--email', 'liam.login@rfd.test', '--role', 'member', '--member', 'liam@rfd.test', '--password-stdin'], 'liam password 123\n');
 
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 let step = 0;
@@ -148,6 +149,27 @@ try {
   await shot(phone, 'member-self-service-phone');
   const denied = await phone.goto(base + '/credentials');
   assert.equal(denied.status(), 403);
+
+  // A member uploads a certificate earned elsewhere; an officer approves it.
+  const liam = await (await browser.newContext({ viewport: { width: 1024, height: 800 } })).newPage();
+  await liam.goto(base + '/login');
+  await liam.fill('#email', 'liam.login@rfd.test');
+  await liam.fill('#password', 'liam password 123');
+  await liam.click('button[type=submit]');
+  await liam.waitForURL(/\/me/);
+  await liam.setInputFiles('#file', { name: 'cpr-card.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% CPR card\n%%EOF\n') });
+  await liam.selectOption('#course', cpr.id);
+  await liam.click('form[action="/me/submissions"] button');
+  assert.match(await notice(liam), /Sent cpr-card.pdf for approval/);
+  await shot(liam, 'member-upload');
+  await page.goto(base + '/approvals');
+  assert.match(await page.textContent('main'), /cpr-card\.pdf/);
+  await shot(page, 'approvals');
+  await page.click('button[name=decision][value=approve]');
+  assert.match(await notice(page), /Approved/);
+  await page.goto(base + `/members/${members[1].id}`);
+  assert.match(await page.textContent('main'), /50%/);
+  await shot(page, 'member-after-approval');
 
   console.log(`all journeys passed; ${step} screenshots in ${shots}`);
 } finally {

@@ -24,6 +24,7 @@ pub mod renew;
 pub mod renewal_plan;
 pub mod reports;
 pub mod seed;
+pub mod submissions;
 pub mod sweep;
 pub mod training;
 
@@ -76,6 +77,7 @@ pub struct App {
     pub store: Store,
     pub clock: Clock,
     mailer: Option<std::sync::Arc<reminders::Mailer>>,
+    uploads: std::path::PathBuf,
 }
 
 impl App {
@@ -84,6 +86,7 @@ impl App {
             store,
             clock,
             mailer: None,
+            uploads: std::path::PathBuf::from("credence-data/uploads"),
         }
     }
 }

@@ -178,7 +178,7 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         }
         None => Clock::system(),
     };
-    let app = App::new(store, clock);
+    let app = App::new(store, clock).with_uploads(config.data_dir.join("uploads"));
     Ok(match &config.smtp_url {
         Some(url) => app.with_mailer(
             credence_app::reminders::Mailer::from_url(url, &config.smtp_from)

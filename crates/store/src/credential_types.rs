@@ -295,3 +295,14 @@ pub async fn enrolment_member_ids(tx: &mut Tx, agency_id: i64, type_id: i64) -> 
         .bind(agency_id).bind(type_id).fetch_all(c).await)
     .map_err(db)
 }
+
+/// The course of a course requirement, as (course id, course name).
+pub async fn requirement_course(
+    tx: &mut Tx,
+    agency_id: i64,
+    requirement_id: i64,
+) -> Result<Option<(i64, String)>> {
+    on_conn!(tx, c => sqlx::query_as(
+        "SELECT c.id, c.name FROM requirements r JOIN courses c ON c.id = r.course_id WHERE r.agency_id = $1 AND r.id = $2")
+        .bind(agency_id).bind(requirement_id).fetch_optional(c).await).map_err(db)
+}

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod renewal_plans;
 pub mod reports;
 pub mod seed;
+pub mod submissions;
 pub mod training;
 
 use std::str::FromStr;

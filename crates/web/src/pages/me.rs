@@ -7,6 +7,10 @@ use credence_app::credentials::{CredentialDetail, CredentialListFilter};
 use credence_app::page::PageParams;
 use credence_app::App;
 
+use credence_app::submissions::SubmissionView;
+
+use super::credentials::Messages;
+use super::session::HtmlQuery;
 use super::{render, Layout, PageResult, WebUser};
 
 #[derive(Template)]
@@ -14,9 +18,16 @@ use super::{render, Layout, PageResult, WebUser};
 struct MePage {
     layout: Layout,
     credentials: Vec<(CredentialDetail, String)>,
+    submissions: Vec<SubmissionView>,
+    courses: Vec<(String, String)>,
+    today: String,
 }
 
-pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
+pub async fn page(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(m): HtmlQuery<Messages>,
+) -> PageResult {
     let actor = &user.actor;
     if actor.member_id.is_none() {
         return Ok(Redirect::to("/").into_response());
@@ -37,8 +48,22 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         let type_name = names.type_name(&c.credential_type_id);
         credentials.push((app.credential(actor, &c.id).await?, type_name));
     }
+    // The courses of the member's own credentials, to say what an upload is for.
+    let mut courses = Vec::new();
+    for (d, _) in &credentials {
+        for r in d.requirements.iter().filter(|r| r.kind == "course") {
+            if let Some(c) = app.requirement_course(actor, &r.requirement_id).await? {
+                if !courses.contains(&c) {
+                    courses.push(c);
+                }
+            }
+        }
+    }
     Ok(render(&MePage {
-        layout: Layout::new(&user, "My credentials", "me"),
+        layout: Layout::new(&user, "My credentials", "me").with_messages(m.notice, m.error),
         credentials,
+        submissions: app.submissions(actor).await?,
+        courses,
+        today: app.today(actor).await?.to_string(),
     }))
 }

@@ -12,6 +12,7 @@ mod me;
 mod members;
 mod renewals;
 mod session;
+mod submissions;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
@@ -62,6 +63,15 @@ pub fn routes() -> Router<App> {
         )
         .route("/renewals", get(renewals::page).post(renewals::renew))
         .route("/me", get(me::page))
+        .route(
+            "/me/submissions",
+            post(submissions::upload).layer(axum::extract::DefaultBodyLimit::max(
+                credence_app::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/approvals", get(submissions::queue))
+        .route("/approvals/{id}", post(submissions::review))
+        .route("/submissions/{id}/file", get(submissions::file))
 }
 
 /// The layout every signed-in page shares.

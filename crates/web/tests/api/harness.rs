@@ -173,7 +173,10 @@ impl TestApp {
         let store = Store::connect(&url).await.unwrap();
         migrate::run(&store).await.unwrap();
         let today: NaiveDate = today.parse().unwrap();
-        let app = App::new(store, Clock::fixed(today));
+        let uploads = std::env::temp_dir()
+            .join("credence-tests")
+            .join(format!("uploads-{}", unique_name()));
+        let app = App::new(store, Clock::fixed(today)).with_uploads(uploads);
         let agency = app
             .create_agency("Test Fire District", Some("test"), "America/Chicago")
             .await

@@ -13,7 +13,10 @@ fn cookie_of(resp: &Resp, name: &str) -> Option<String> {
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")).map(|rest| rest.split(';').next().unwrap_or("").to_string()))
+        .find_map(|v| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|rest| rest.split(';').next().unwrap_or("").to_string())
+        })
 }
 
 async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
@@ -28,7 +31,11 @@ async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
 }
 
 async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
-    let req = Request::builder().uri(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+    let req = Request::builder()
+        .uri(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
     t.send_request(req).await
 }
 
@@ -36,7 +43,16 @@ async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
 async fn sign_in(t: &TestApp, email: &str, password: &str) -> Result<String, Resp> {
     let login = page(t, "/login", "").await;
     let csrf = cookie_of(&login, "credence_login").unwrap();
-    let resp = form(t, "/login", &format!("credence_login={csrf}"), &format!("email={email}&password={}&csrf={csrf}", password.replace(' ', "+"))).await;
+    let resp = form(
+        t,
+        "/login",
+        &format!("credence_login={csrf}"),
+        &format!(
+            "email={email}&password={}&csrf={csrf}",
+            password.replace(' ', "+")
+        ),
+    )
+    .await;
     match cookie_of(&resp, "credence_session") {
         Some(s) if resp.status == 303 => Ok(format!("credence_session={s}")),
         _ => Err(resp),
@@ -94,5 +110,37 @@ both_databases! {
         }
         assert_eq!(page(t, &format!("/members/{}", other["id"].as_str().unwrap()), &session).await.status, 404);
         assert_eq!(page(t, &format!("/members/{}", m["id"].as_str().unwrap()), &session).await.status, 200);
+    }
+}
+
+both_databases! {
+    async fn uploads_are_checked_by_content_and_approval_records_training(t) {
+        use credence_app::submissions::Upload;
+        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith"})).await.expect(201);
+        let mid = credence_app::ids::decode(credence_app::ids::Kind::Member, m["id"].as_str().unwrap());
+        let member = credence_app::Actor { agency_id: t.agency_id, role: Role::Member, member_id: mid, label: "user:ava".into() };
+        let upload = |name: &str, bytes: &[u8]| Upload {
+            file_name: name.into(), bytes: bytes.to_vec(), course_id: None, completed_on: "2026-02-20".parse().unwrap(),
+            hours: Some(4.0), category: Some("CE".into()), note: None,
+        };
+        let field = |e: credence_app::AppError| match e { credence_app::AppError::Invalid(i) => i.errors[0].message.clone(), other => panic!("{other}") };
+        assert!(field(t.app.submit_external(&member, upload("empty.pdf", b"")).await.unwrap_err()).contains("empty"));
+        assert!(field(t.app.submit_external(&member, upload("virus.pdf", b"MZ\x90\x00")).await.unwrap_err()).contains("PDF, PNG or JPEG"));
+        assert!(field(t.app.submit_external(&member, upload("card.png", b"%PDF-1.4 x")).await.unwrap_err()).contains("does not say"));
+        let big = vec![b'%'; credence_app::submissions::MAX_UPLOAD_BYTES + 1];
+        assert!(field(t.app.submit_external(&member, upload("big.pdf", &big)).await.unwrap_err()).contains("larger"));
+        let ok = t.app.submit_external(&member, upload("../../etc/card.pdf", b"%PDF-1.4 fine")).await.unwrap();
+        assert_eq!(ok.file_name, "card.pdf", "no path a user can influence");
+        let admin = credence_app::Actor { agency_id: t.agency_id, role: Role::Admin, member_id: None, label: "user:chief".into() };
+        assert_eq!(t.app.submissions(&admin).await.unwrap().len(), 1);
+        t.app.review_submission(&admin, ok.id, true).await.unwrap();
+        assert!(t.app.review_submission(&admin, ok.id, false).await.is_err(), "reviewed once");
+        let records = t.get(&format!("/api/v1/training-records?member_id={}", m["id"].as_str().unwrap())).await.expect(200);
+        assert_eq!((records["items"][0]["source"].as_str(), records["items"][0]["hours"].as_f64()), (Some("external"), Some(4.0)));
+        let (_, content_type, bytes) = t.app.submission_file(&member, ok.id).await.unwrap();
+        assert_eq!((content_type.as_str(), bytes.as_slice()), ("application/pdf", b"%PDF-1.4 fine".as_slice()));
+        let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);
+        let stranger = credence_app::Actor { member_id: credence_app::ids::decode(credence_app::ids::Kind::Member, other["id"].as_str().unwrap()), ..member.clone() };
+        assert!(t.app.submission_file(&stranger, ok.id).await.is_err(), "another member cannot read it");
     }
 }

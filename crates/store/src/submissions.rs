@@ -1,0 +1,109 @@
+//! Uploaded files and the external certificates members submit for approval.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{db, now, on_conn, Result, Tx};
+
+pub struct NewFile<'a> {
+    pub storage_key: &'a str,
+    pub original_name: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub sha256: &'a str,
+    pub owner_kind: &'a str,
+    pub owner_id: i64,
+    pub uploaded_by: &'a str,
+}
+
+pub async fn insert_file(tx: &mut Tx, agency_id: i64, f: &NewFile<'_>) -> Result<i64> {
+    on_conn!(tx, c => sqlx::query_scalar(
+        "INSERT INTO files (agency_id, storage_key, original_name, content_type, size_bytes, sha256, owner_kind, owner_id, uploaded_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
+        .bind(agency_id).bind(f.storage_key).bind(f.original_name).bind(f.content_type).bind(f.size_bytes).bind(f.sha256)
+        .bind(f.owner_kind).bind(f.owner_id).bind(f.uploaded_by).bind(now())
+        .fetch_one(c).await).map_err(db)
+}
+
+pub struct NewSubmission<'a> {
+    pub member_id: i64,
+    pub file_id: i64,
+    pub course_id: Option<i64>,
+    pub completed_on: NaiveDate,
+    pub hours: Option<f64>,
+    pub category: Option<&'a str>,
+    pub note: Option<&'a str>,
+}
+
+pub async fn insert_submission(tx: &mut Tx, agency_id: i64, s: &NewSubmission<'_>) -> Result<i64> {
+    on_conn!(tx, c => sqlx::query_scalar(
+        "INSERT INTO external_submissions (agency_id, member_id, file_id, course_id, completed_on, hours, category, note, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id")
+        .bind(agency_id).bind(s.member_id).bind(s.file_id).bind(s.course_id).bind(s.completed_on).bind(s.hours)
+        .bind(s.category).bind(s.note).bind(now())
+        .fetch_one(c).await).map_err(db)
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Submission {
+    pub id: i64,
+    pub member_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub file_id: i64,
+    pub original_name: String,
+    pub content_type: String,
+    pub storage_key: String,
+    pub size_bytes: i64,
+    pub course_id: Option<i64>,
+    pub course_name: Option<String>,
+    pub completed_on: NaiveDate,
+    pub hours: Option<f64>,
+    pub category: Option<String>,
+    pub note: Option<String>,
+    pub status: String,
+    pub reviewed_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT s.id, s.member_id, m.first_name, m.last_name, s.file_id, f.original_name, f.content_type, f.storage_key,
+        f.size_bytes, s.course_id, c.name AS course_name, s.completed_on, s.hours, s.category, s.note, s.status, s.reviewed_by, s.created_at
+    FROM external_submissions s JOIN members m ON m.id = s.member_id JOIN files f ON f.id = s.file_id
+    LEFT JOIN courses c ON c.id = s.course_id";
+
+/// Submissions with a status (oldest first, the order officers review them in), optionally
+/// of one member.
+pub async fn submissions(
+    tx: &mut Tx,
+    agency_id: i64,
+    status: Option<&str>,
+    member_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Submission>> {
+    let sql = format!(
+        "{SELECT} WHERE s.agency_id = $1 AND ($2 IS NULL OR s.status = $2) AND ($3 IS NULL OR s.member_id = $3) ORDER BY s.id LIMIT $4"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(status).bind(member_id).bind(limit).fetch_all(c).await).map_err(db)
+}
+
+pub async fn submission(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Submission>> {
+    let sql = format!("{SELECT} WHERE s.agency_id = $1 AND s.id = $2");
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
+}
+
+/// Records the review of a pending submission; false when it was already reviewed.
+pub async fn review(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+    status: &str,
+    reviewer: &str,
+    record_id: Option<i64>,
+) -> Result<bool> {
+    let n = on_conn!(tx, c => sqlx::query(
+        "UPDATE external_submissions SET status = $1, reviewed_by = $2, reviewed_at = $3, training_record_id = $4
+         WHERE agency_id = $5 AND id = $6 AND status = 'pending'")
+        .bind(status).bind(reviewer).bind(now()).bind(record_id).bind(agency_id).bind(id)
+        .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    Ok(n == 1)
+}
