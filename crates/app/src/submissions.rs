@@ -352,21 +352,6 @@ async fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| AppError::Internal(format!("writing upload: {e}")))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_decides_and_names_are_tamed() {
-        assert_eq!(sniff(b"%PDF-1.7 ..."), Some(("application/pdf", "pdf")));
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(("image/png", "png")));
-        assert_eq!(sniff(b"MZ\x90\x00"), None);
-        assert_eq!(display_name("../../etc/passwd"), "passwd");
-        assert_eq!(display_name("C:\\Users\\ava\\cpr card.pdf"), "cpr card.pdf");
-        assert!(extension_matches("CPR.JPEG", "jpg") && !extension_matches("cpr.pdf", "png"));
-    }
-}
-
 impl App {
     /// The course a requirement asks for, as (id, name), if it is a course requirement the
     /// actor may see.
@@ -383,5 +368,20 @@ impl App {
             credence_store::credential_types::requirement_course(&mut tx, actor.agency_id, req)
                 .await?;
         Ok(course.map(|(id, name)| (ids::encode(Kind::Course, id), name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_decides_and_names_are_tamed() {
+        assert_eq!(sniff(b"%PDF-1.7 ..."), Some(("application/pdf", "pdf")));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(("image/png", "png")));
+        assert_eq!(sniff(b"MZ\x90\x00"), None);
+        assert_eq!(display_name("../../etc/passwd"), "passwd");
+        assert_eq!(display_name("C:\\Users\\ava\\cpr card.pdf"), "cpr card.pdf");
+        assert!(extension_matches("CPR.JPEG", "jpg") && !extension_matches("cpr.pdf", "png"));
     }
 }
