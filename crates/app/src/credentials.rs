@@ -288,6 +288,75 @@ impl App {
         Ok(row)
     }
 
+    /// Several credentials by id in one query per 5,000; ids the actor may not see (or that
+    /// do not exist) are returned in the second list, by position.
+    pub(crate) async fn load_credentials(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        raw: &[String],
+    ) -> Result<(Vec<CredentialListRow>, Vec<usize>)> {
+        let decoded: Vec<Option<i64>> = raw
+            .iter()
+            .map(|r| ids::decode(Kind::Credential, r))
+            .collect();
+        let wanted: Vec<i64> = decoded.iter().flatten().copied().collect();
+        let rows = store::list_rows_by_ids(tx, actor.agency_id, &wanted).await?;
+        let hidden_types: Vec<i64> = if actor.role.reads_agency() {
+            Vec::new()
+        } else {
+            credence_store::credential_types::types_page(
+                tx,
+                actor.agency_id,
+                None,
+                false,
+                None,
+                10_000,
+            )
+            .await?
+            .into_iter()
+            .filter(|t| t.invisible)
+            .map(|t| t.id)
+            .collect()
+        };
+        let visible = |r: &CredentialListRow| {
+            actor.role.reads_agency()
+                || (actor.member_id == Some(r.credential.member_id)
+                    && !hidden_types.contains(&r.credential.credential_type_id))
+        };
+        let by_id: std::collections::HashMap<i64, &CredentialListRow> = rows
+            .iter()
+            .filter(|r| visible(r))
+            .map(|r| (r.credential.id, r))
+            .collect();
+        let mut found = Vec::with_capacity(raw.len());
+        let mut missing = Vec::new();
+        for (i, id) in decoded.iter().enumerate() {
+            match id.and_then(|id| by_id.get(&id)) {
+                Some(r) => found.push((*r).clone()),
+                None => missing.push(i),
+            }
+        }
+        Ok((found, missing))
+    }
+
+    /// Credentials by id, as the list shows them; unknown ids are a 422 naming them.
+    pub async fn credentials_by_ids(
+        &self,
+        actor: &Actor,
+        raw: &[String],
+    ) -> Result<Vec<CredentialView>> {
+        let mut tx = self.store.read().await?;
+        let (rows, missing) = self.load_credentials(&mut tx, actor, raw).await?;
+        if let Some(i) = missing.first() {
+            return Err(AppError::invalid(
+                &format!("credential_ids[{i}]"),
+                "is not a credential of this agency",
+            ));
+        }
+        Ok(rows.into_iter().map(view).collect())
+    }
+
     pub async fn credential(&self, actor: &Actor, id: &str) -> Result<CredentialDetail> {
         let mut tx = self.store.read().await?;
         let row = self.load_credential(&mut tx, actor, id).await?;

@@ -188,17 +188,25 @@ impl App {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let mut invalid = Invalid::new();
-        let mut rows = Vec::with_capacity(input.credential_ids.len());
-        for (i, raw) in input.credential_ids.iter().enumerate() {
-            match self.load_credential(&mut tx, actor, raw).await {
-                Ok(row) => rows.push((i, row)),
-                Err(AppError::NotFound) => invalid.add(
-                    format!("credential_ids[{i}]"),
-                    "is not a credential of this agency",
-                ),
-                Err(e) => return Err(e),
-            }
+        let (found, missing) = self
+            .load_credentials(&mut tx, actor, &input.credential_ids)
+            .await?;
+        for i in missing {
+            invalid.add(
+                format!("credential_ids[{i}]"),
+                "is not a credential of this agency",
+            );
         }
+        let positions: std::collections::HashMap<i64, usize> = input
+            .credential_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, raw)| crate::ids::decode(Kind::Credential, raw).map(|id| (id, i)))
+            .collect();
+        let rows: Vec<(usize, CredentialListRow)> = found
+            .into_iter()
+            .map(|r| (positions.get(&r.credential.id).copied().unwrap_or(0), r))
+            .collect();
         let mut type_ids: Vec<i64> = rows
             .iter()
             .map(|(_, r)| r.credential.credential_type_id)
@@ -264,14 +272,12 @@ impl App {
         }
         store::sync_facts(&mut tx, ctx.agency_id, &touched).await?;
         refresh(&mut tx, &ctx, &touched).await?;
-        let mut updated = Vec::with_capacity(touched.len());
-        for (_, row) in &rows {
-            if let Some(fresh) =
-                store::credential(&mut tx, ctx.agency_id, row.credential.id).await?
-            {
-                updated.push(view(fresh));
-            }
-        }
+        let ids: Vec<i64> = rows.iter().map(|(_, r)| r.credential.id).collect();
+        let updated = store::list_rows_by_ids(&mut tx, ctx.agency_id, &ids)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect();
         tx.commit().await?;
         Ok(BulkUpdateResult { updated })
     }

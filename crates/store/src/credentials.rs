@@ -806,3 +806,26 @@ fn push_filter(q: &mut SqlBuilder, agency_id: i64, f: &CredentialFilter) {
         q.push(" AND invisible = ").bind(false).push(")");
     }
 }
+
+/// Credentials with their current issuance's details, by id (in chunks).
+pub async fn list_rows_by_ids(
+    tx: &mut Tx,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<CredentialListRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for_chunks(
+        tx,
+        ids,
+        |chunk| {
+            let mut q = SqlBuilder::new(format!(
+                "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = "
+            ));
+            q.bind(agency_id).push(" AND c.id IN ").bind_list(chunk.iter().copied()).push(" ORDER BY c.id");
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}

@@ -464,11 +464,11 @@ async fn resolve(
     if sel.all_matching.as_deref() == Some("1") {
         return all_matching(app, actor, &sel.query().filter(), 10_000).await;
     }
-    let mut out = Vec::new();
-    for id in sel.credential_ids.iter().take(10_000) {
-        out.push(app.credential(actor, id).await?.credential);
-    }
-    Ok(out)
+    app.credentials_by_ids(
+        actor,
+        &sel.credential_ids[..sel.credential_ids.len().min(10_000)],
+    )
+    .await
 }
 
 pub async fn action_form(
