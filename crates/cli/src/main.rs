@@ -250,18 +250,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     member,
                 },
         } => {
-            let agency = app
-                .agency_by_slug(&agency)
-                .await
-                .map_err(|_| anyhow!("no agency with slug {agency:?}"))?;
-            let member_id = match member {
-                Some(m) => Some(
-                    app.member_id_by_email(agency.id, &m)
-                        .await
-                        .map_err(app_err)?,
-                ),
-                None => None,
-            };
+            let (agency, member_id) = agency_and_member(&app, &agency, member.as_deref()).await?;
             let (password, generated) = if password_stdin {
                 let mut text = String::new();
                 std::io::stdin().read_to_string(&mut text)?;
@@ -284,18 +273,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     member,
                 },
         } => {
-            let agency = app
-                .agency_by_slug(&agency)
-                .await
-                .map_err(|_| anyhow!("no agency with slug {agency:?}"))?;
-            let member_id = match member {
-                Some(m) => Some(
-                    app.member_id_by_email(agency.id, &m)
-                        .await
-                        .map_err(app_err)?,
-                ),
-                None => None,
-            };
+            let (agency, member_id) = agency_and_member(&app, &agency, member.as_deref()).await?;
             let token = app
                 .create_token(agency.id, role, member_id, Some("cli"))
                 .await
@@ -346,6 +324,27 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     }
     app.store.close().await;
     Ok(())
+}
+
+/// The agency named by slug, and the member named by e-mail in it (for member logins).
+async fn agency_and_member(
+    app: &App,
+    slug: &str,
+    member: Option<&str>,
+) -> anyhow::Result<(credence_store::identity::Agency, Option<i64>)> {
+    let agency = app
+        .agency_by_slug(slug)
+        .await
+        .map_err(|_| anyhow!("no agency with slug {slug:?}"))?;
+    let member_id = match member {
+        Some(m) => Some(
+            app.member_id_by_email(agency.id, m)
+                .await
+                .map_err(app_err)?,
+        ),
+        None => None,
+    };
+    Ok((agency, member_id))
 }
 
 async fn serve(app: App, addr: SocketAddr) -> anyhow::Result<()> {

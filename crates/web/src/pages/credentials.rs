@@ -554,32 +554,14 @@ pub async fn action(
     let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let result: Result<String, AppError> = match form.action.as_str() {
         "update" => {
+            let day = |f: &str, v: &Option<String>| if chosen(f) { date(v) } else { None };
+            let words = |f: &str, v: &Option<String>| if chosen(f) { text(v) } else { None };
             let fields = IssueFields {
-                issue_date: if chosen("issue_date") {
-                    date(&form.issue_date)
-                } else {
-                    None
-                },
-                expiration_date: if chosen("expiration_date") {
-                    date(&form.expiration_date)
-                } else {
-                    None
-                },
-                credential_number: if chosen("credential_number") {
-                    text(&form.credential_number)
-                } else {
-                    None
-                },
-                issuing_officer: if chosen("issuing_officer") {
-                    text(&form.issuing_officer)
-                } else {
-                    None
-                },
-                status_reason: if chosen("status_reason") {
-                    text(&form.status_reason)
-                } else {
-                    None
-                },
+                issue_date: day("issue_date", &form.issue_date),
+                expiration_date: day("expiration_date", &form.expiration_date),
+                credential_number: words("credential_number", &form.credential_number),
+                issuing_officer: words("issuing_officer", &form.issuing_officer),
+                status_reason: words("status_reason", &form.status_reason),
             };
             app.bulk_update(
                 actor,
