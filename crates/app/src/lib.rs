@@ -25,6 +25,7 @@ pub mod renewal_plan;
 pub mod reports;
 pub mod seed;
 pub mod submissions;
+pub mod summary;
 pub mod sweep;
 pub mod training;
 
@@ -78,6 +79,7 @@ pub struct App {
     pub clock: Clock,
     mailer: Option<std::sync::Arc<reminders::Mailer>>,
     uploads: std::path::PathBuf,
+    summaries: std::sync::Arc<summary::SummaryCache>,
 }
 
 impl App {
@@ -87,6 +89,7 @@ impl App {
             clock,
             mailer: None,
             uploads: std::path::PathBuf::from("credence-data/uploads"),
+            summaries: Default::default(),
         }
     }
 }

@@ -260,21 +260,3 @@ pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
-
-impl App {
-    /// Status counts per credential type, each credential counted once.
-    pub async fn counts_by_type(
-        &self,
-        actor: &Actor,
-    ) -> Result<BTreeMap<String, BTreeMap<String, i64>>> {
-        actor.require_reader()?;
-        let mut tx = self.store.read().await?;
-        let mut out: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-        for (t, status, n) in store::type_status_counts(&mut tx, actor.agency_id).await? {
-            out.entry(ids::encode(Kind::CredentialType, t))
-                .or_default()
-                .insert(status, n);
-        }
-        Ok(out)
-    }
-}

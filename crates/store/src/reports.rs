@@ -137,3 +137,28 @@ pub async fn type_status_counts(tx: &mut Tx, agency_id: i64) -> Result<Vec<(i64,
         "SELECT credential_type_id, status, COUNT(*) FROM credentials WHERE agency_id = $1 GROUP BY credential_type_id, status ORDER BY credential_type_id, status")
         .bind(agency_id).fetch_all(c).await).map_err(db)
 }
+
+/// `(group_id, status, count)`: each credential counted once per group of its member.
+pub async fn group_status_counts(tx: &mut Tx, agency_id: i64) -> Result<Vec<(i64, String, i64)>> {
+    on_conn!(tx, c => sqlx::query_as(
+        "SELECT gm.group_id, c.status, COUNT(*) FROM credentials c
+         JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
+         WHERE c.agency_id = $1 GROUP BY gm.group_id, c.status ORDER BY gm.group_id, c.status")
+        .bind(agency_id).fetch_all(c).await)
+    .map_err(db)
+}
+
+/// Valid issuances expiring between the dates, and credentials with a status, counted.
+pub async fn headline_counts(
+    tx: &mut Tx,
+    agency_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(i64, i64)> {
+    let expiring: i64 = on_conn!(tx, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND expiration_date >= $2 AND expiration_date <= $3 AND revoked = FALSE")
+        .bind(agency_id).bind(from).bind(to).fetch_one(c).await).map_err(db)?;
+    let overdue: i64 = on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND status = 'overdue'")
+        .bind(agency_id).fetch_one(c).await).map_err(db)?;
+    Ok((expiring, overdue))
+}

@@ -9,7 +9,6 @@ use axum::extract::State;
 use credence_app::audit::{AuditEventView, AuditFilter};
 use credence_app::credentials::{CredentialListFilter, CredentialView, Names};
 use credence_app::page::PageParams;
-use credence_app::reports::ComplianceParams;
 use credence_app::App;
 
 use super::{render, Layout, PageResult, WebUser};
@@ -74,8 +73,10 @@ struct DashboardPage {
     layout: Layout,
     total: i64,
     compliant_percent: f64,
-    overdue_count: usize,
-    expiring_count: usize,
+    overdue_count: i64,
+    expiring_count: i64,
+    /// When the counts were taken (they may be up to a minute old).
+    computed_at: String,
     by_type: Vec<Bar>,
     by_group: Vec<Bar>,
     expiring: Vec<CredentialView>,
@@ -90,94 +91,24 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         return Ok(axum::response::Redirect::to("/me").into_response_page());
     }
     let actor = &user.actor;
-    let report = app.compliance(actor, &ComplianceParams::default()).await?;
-    let groups = app
-        .groups(
-            actor,
-            &PageParams {
-                limit: Some(500),
-                cursor: None,
-            },
-        )
-        .await?;
-    let group_names: BTreeMap<String, String> =
-        groups.items.into_iter().map(|g| (g.id, g.name)).collect();
-    let per_type = app.counts_by_type(actor).await?;
-    let mut per_group: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    for row in &report.rows {
-        let group = row
-            .group_id
-            .as_ref()
-            .and_then(|g| group_names.get(g))
-            .cloned()
-            .unwrap_or_else(|| "No group".into());
-        for (status, n) in &row.counts {
-            *per_group
-                .entry(group.clone())
-                .or_default()
-                .entry(status.clone())
-                .or_default() += n;
-        }
-    }
-    let page = PageParams {
+    let summary = app.summary(actor).await?;
+    let ten = PageParams {
         limit: Some(10),
         cursor: None,
     };
-    let expiring = app
-        .credentials(
-            actor,
-            &CredentialListFilter {
-                expiring_within_days: Some(90),
-                sort: Some("expiration_date".into()),
-                ..Default::default()
-            },
-            &page,
-        )
-        .await?
-        .items;
-    let overdue = app
-        .credentials(
-            actor,
-            &CredentialListFilter {
-                status: vec!["overdue".into()],
-                ..Default::default()
-            },
-            &page,
-        )
-        .await?
-        .items;
-    let expiring_count = app
-        .credentials(
-            actor,
-            &CredentialListFilter {
-                expiring_within_days: Some(90),
-                ..Default::default()
-            },
-            &PageParams {
-                limit: Some(500),
-                cursor: None,
-            },
-        )
-        .await?
-        .items
-        .len();
-    let overdue_count = app
-        .credentials(
-            actor,
-            &CredentialListFilter {
-                status: vec!["overdue".into()],
-                ..Default::default()
-            },
-            &PageParams {
-                limit: Some(500),
-                cursor: None,
-            },
-        )
-        .await?
-        .items
-        .len();
+    let expiring_filter = CredentialListFilter {
+        expiring_within_days: Some(90),
+        sort: Some("expiration_date".into()),
+        ..Default::default()
+    };
+    let expiring = app.credentials(actor, &expiring_filter, &ten).await?.items;
+    let overdue_filter = CredentialListFilter {
+        status: vec!["overdue".into()],
+        ..Default::default()
+    };
+    let overdue = app.credentials(actor, &overdue_filter, &ten).await?.items;
     let activity = app
-        .audit_events(actor, &AuditFilter::default(), &page)
+        .audit_events(actor, &AuditFilter::default(), &ten)
         .await?
         .items;
     let member_ids: Vec<String> = expiring
@@ -186,7 +117,24 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         .map(|c| c.member_id.clone())
         .collect();
     let names = app.names(actor, &member_ids).await?;
-    let by_type: Vec<Bar> = per_type
+    let groups = app
+        .groups(
+            actor,
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items;
+    let group_name = |id: &String| {
+        groups
+            .iter()
+            .find(|g| &g.id == id)
+            .map_or_else(|| id.clone(), |g| g.name.clone())
+    };
+    let by_type: Vec<Bar> = summary
+        .by_type
         .iter()
         .map(|(t, counts)| bar(names.type_name(t), counts))
         .collect();
@@ -200,18 +148,23 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         } else {
             (compliant as f64 * 1000.0 / total as f64).round() / 10.0
         },
-        overdue_count,
-        expiring_count,
+        overdue_count: summary.overdue,
+        expiring_count: summary.expiring_90_days,
         by_type,
-        by_group: per_group
+        by_group: summary
+            .by_group
             .iter()
-            .map(|(g, counts)| bar(g.clone(), counts))
+            .map(|(g, counts)| bar(group_name(g), counts))
             .collect(),
         expiring,
         overdue,
         activity,
         names,
         legend: BUCKETS.iter().map(|(l, c, _)| (*l, *c)).collect(),
+        computed_at: summary
+            .computed_at
+            .map(|t| t.format("%H:%M:%S UTC").to_string())
+            .unwrap_or_default(),
     }))
 }
 
