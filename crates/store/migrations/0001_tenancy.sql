@@ -18,7 +18,7 @@ CREATE TABLE members (
     email TEXT,
     employee_number TEXT,
     active BOOLEAN NOT NULL DEFAULT TRUE,
-    sort_name TEXT NOT NULL,
+    sort_name TEXT {BYTES} NOT NULL,
     version BIGINT NOT NULL DEFAULT 1,
     created_at {TIMESTAMP} NOT NULL,
     updated_at {TIMESTAMP} NOT NULL,

@@ -20,7 +20,7 @@ CREATE TABLE credentials (
     progress BIGINT NOT NULL DEFAULT 0,
     expiring_soon BOOLEAN NOT NULL DEFAULT FALSE,
     status_changes_on {DATE},
-    member_sort_name TEXT NOT NULL,
+    member_sort_name TEXT {BYTES} NOT NULL,
     issuance_id BIGINT,
     issue_date {DATE},
     expiration_date {DATE},
@@ -42,7 +42,7 @@ CREATE INDEX credentials_member_sort_idx ON credentials (agency_id, member_sort_
 CREATE INDEX credentials_expiration_idx ON credentials (agency_id, expiration_date, id);
 CREATE INDEX credentials_progress_idx ON credentials (agency_id, progress, id);
 CREATE INDEX credentials_changes_idx ON credentials (agency_id, status_changes_on);
-CREATE INDEX credentials_type_expiration_idx ON credentials (agency_id, credential_type_id, expiration_date);
+CREATE INDEX credentials_type_expiration_idx ON credentials (agency_id, credential_type_id, expiration_date, id);
 CREATE INDEX credentials_due_idx ON credentials (agency_id, due_date);
 
 CREATE TABLE completion_periods (

@@ -700,6 +700,11 @@ pub struct CredentialFilter {
 }
 
 /// A keyset page of credentials: filters on indexed columns, ordered by `sort` then id.
+///
+/// Every query here orders by an indexed column and id only, so the database can walk an
+/// index and stop after `limit` rows. Credentials never issued have no expiration; sorted
+/// by expiration they come last in either direction, fetched by a second query once the
+/// dated ones run out (an `IS NULL` sort term would defeat the index).
 pub async fn credentials_page(
     tx: &mut Tx,
     agency_id: i64,
@@ -709,63 +714,60 @@ pub async fn credentials_page(
     after: Option<&After>,
     limit: i64,
 ) -> Result<Vec<CredentialListRow>> {
-    let mut q = SqlBuilder::new(format!(
-        "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = "
-    ));
-    q.bind(agency_id);
-    push_filter(&mut q, agency_id, filter);
-    let (cmp, dir) = if descending {
-        ("<", "DESC")
-    } else {
-        (">", "ASC")
-    };
+    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
     let column = match sort {
         SortKey::Member => "c.member_sort_name",
         SortKey::Status => "c.status_rank",
         SortKey::ExpirationDate => "c.expiration_date",
         SortKey::Progress => "c.progress",
     };
-    match after {
-        Some(After::Text(v, id)) => {
-            q.push(&format!(" AND ({column} {cmp} ")).bind(v.as_str());
-            q.push(&format!(" OR ({column} = "))
-                .bind(v.as_str())
-                .push(&format!(" AND c.id {cmp} "))
-                .bind(*id)
-                .push("))");
-        }
-        Some(After::Int(v, id)) => {
-            q.push(&format!(" AND ({column} {cmp} ")).bind(*v);
-            q.push(&format!(" OR ({column} = "))
-                .bind(*v)
-                .push(&format!(" AND c.id {cmp} "))
-                .bind(*id)
-                .push("))");
-        }
-        // Credentials never issued have no expiration and come last in either direction.
-        Some(After::Date(Some(v), id)) => {
-            q.push(&format!(" AND ({column} {cmp} ")).bind(*v);
-            q.push(&format!(" OR ({column} = "))
-                .bind(*v)
-                .push(&format!(" AND c.id {cmp} "))
-                .bind(*id);
-            q.push(&format!(") OR {column} IS NULL)"));
-        }
-        Some(After::Date(None, id)) => {
-            q.push(&format!(" AND {column} IS NULL AND c.id {cmp} "))
-                .bind(*id);
-        }
-        None => {}
-    }
-    if sort == SortKey::ExpirationDate {
-        q.push(&format!(
-            " ORDER BY ({column} IS NULL), {column} {dir}, c.id {dir} LIMIT "
+    let base = |filter: &CredentialFilter| {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = "
         ));
-    } else {
-        q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "));
+        q.bind(agency_id);
+        push_filter(&mut q, agency_id, filter);
+        q
+    };
+    if sort == SortKey::ExpirationDate {
+        let mut rows = Vec::new();
+        if !matches!(after, Some(After::Date(None, _))) {
+            let mut q = base(filter);
+            q.push(&format!(" AND {column} IS NOT NULL"));
+            if let Some(After::Date(Some(v), id)) = after {
+                push_keyset(&mut q, column, cmp, Arg::from(*v), *id);
+            }
+            q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT ")).bind(limit);
+            rows = on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)?;
+        }
+        let missing = limit - rows.len() as i64;
+        if missing > 0 && filter.expiring_between.is_none() {
+            let mut q = base(filter);
+            q.push(&format!(" AND {column} IS NULL"));
+            if let Some(After::Date(None, id)) = after {
+                q.push(&format!(" AND c.id {cmp} ")).bind(*id);
+            }
+            q.push(&format!(" ORDER BY c.id {dir} LIMIT ")).bind(missing);
+            let more: Vec<CredentialListRow> =
+                on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)?;
+            rows.extend(more);
+        }
+        return Ok(rows);
     }
-    q.bind(limit);
+    let mut q = base(filter);
+    match after {
+        Some(After::Text(v, id)) => push_keyset(&mut q, column, cmp, Arg::from(v.as_str()), *id),
+        Some(After::Int(v, id)) => push_keyset(&mut q, column, cmp, Arg::from(*v), *id),
+        _ => {}
+    }
+    q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT ")).bind(limit);
     on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+}
+
+/// `AND (col > v OR (col = v AND id > last))`, the keyset continuation.
+fn push_keyset(q: &mut SqlBuilder, column: &str, cmp: &str, value: Arg, id: i64) {
+    q.push(&format!(" AND ({column} {cmp} ")).bind(value.clone());
+    q.push(&format!(" OR ({column} = ")).bind(value).push(&format!(" AND c.id {cmp} ")).bind(id).push("))");
 }
 
 fn push_filter(q: &mut SqlBuilder, agency_id: i64, f: &CredentialFilter) {
@@ -792,12 +794,12 @@ fn push_filter(q: &mut SqlBuilder, agency_id: i64, f: &CredentialFilter) {
             .bind(to);
     }
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let prefix = format!("{}%", crate::members::escape_like(&text.to_lowercase()));
-        q.push(" AND (c.member_sort_name LIKE ")
-            .bind(prefix)
-            .push(" ESCAPE '\\'");
-        q.push(" OR c.member_id IN (SELECT id FROM members WHERE agency_id = ")
-            .bind(agency_id);
+        // A prefix as a range on the byte-ordered sort key: an index range scan on both
+        // databases, where LIKE would scan.
+        let prefix = text.to_lowercase();
+        q.push(" AND ((c.member_sort_name >= ").bind(prefix.clone());
+        q.push(" AND c.member_sort_name < ").bind(format!("{prefix}\u{10FFFF}")).push(")");
+        q.push(" OR c.member_id IN (SELECT id FROM members WHERE agency_id = ").bind(agency_id);
         q.push(" AND employee_number = ").bind(text).push("))");
     }
     if f.visible_only {
