@@ -10,7 +10,13 @@ use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{self, Kind};
-use crate::lifecycle::{load_rules, refresh, Ctx, TypeRules};
+use std::collections::HashMap;
+
+use credence_domain::progress;
+use credence_domain::status::{CredentialFacts, IssuanceFacts, PeriodFacts, Status};
+use credence_store::training;
+
+use crate::lifecycle::{computed, load_rules, refresh, Ctx, TypeRules};
 use crate::{Actor, App, AppError, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -359,8 +365,11 @@ impl App {
     }
 }
 
-/// Creates the credentials and their first period or issuance, set-based, then computes
-/// their status and audits each one.
+/// Creates the credentials and their first period or issuance, set-based. Everything the
+/// new tracks' status depends on is known before they are written (the plan's dates, and
+/// each member's training records inside the new period's window), so each credential row
+/// is inserted once with its final status; only auto-issue candidates go through
+/// [`refresh`] afterwards. Every credential created is audited.
 pub(crate) async fn create_tracks(
     tx: &mut Tx,
     ctx: &Ctx,
@@ -372,58 +381,63 @@ pub(crate) async fn create_tracks(
     if member_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let type_id = rule.row.id;
-    let created: Vec<i64> =
-        store::insert_credentials(tx, ctx.agency_id, type_id, member_ids, "not_started")
-            .await?
-            .into_iter()
-            .map(|(c, _)| c)
-            .collect();
-    let audit = match plan {
-        Plan::Period(d) => {
-            store::open_periods(tx, ctx.agency_id, &created, *d, false, None).await?;
-            store::sync_facts(tx, ctx.agency_id, &created).await?;
-            serde_json::json!({"mode": "completion_period", "credential_type_id": ids::encode(Kind::CredentialType, type_id),
-                "period_start": d.start, "period_end": d.end, "due_date": d.due})
-        }
+    let (issue, period) = match plan {
+        Plan::Period(d) => (None, Some(*d)),
         Plan::Active {
             issue_date,
             expiration_date,
         } => {
-            store::insert_same_issuance(
-                tx,
-                ctx.agency_id,
-                type_id,
-                &created,
-                *issue_date,
-                *expiration_date,
-                &ctx.actor,
-            )
-            .await?;
-            store::sync_facts(tx, ctx.agency_id, &created).await?;
-            if let Some((start, end)) =
-                dates::renewal_period(*issue_date, *expiration_date, rule.window_days())
-            {
-                store::open_periods(
-                    tx,
-                    ctx.agency_id,
-                    &created,
-                    PeriodDates {
-                        start,
-                        end,
-                        due: end,
-                    },
-                    true,
-                    None,
-                )
-                .await?;
-                store::sync_facts(tx, ctx.agency_id, &created).await?;
-            }
-            serde_json::json!({"mode": "active_with_period", "credential_type_id": ids::encode(Kind::CredentialType, type_id),
-                "issue_date": issue_date, "expiration_date": expiration_date})
+            let renewal = dates::renewal_period(*issue_date, *expiration_date, rule.window_days())
+                .map(|(start, end)| PeriodDates {
+                    start,
+                    end,
+                    due: end,
+                });
+            (Some((*issue_date, *expiration_date)), renewal)
         }
     };
-    refresh(tx, ctx, &created).await?;
+    let starts = track_starts(tx, ctx, rule, member_ids, issue, period).await?;
+    let mut created = Vec::with_capacity(member_ids.len());
+    let mut to_issue = Vec::new();
+    for (start, members) in &starts {
+        let ids: Vec<i64> = store::insert_tracks(tx, ctx.agency_id, rule.row.id, members, start)
+            .await?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        if rule.row.auto_issue && start.computed.status == Status::ReadyToBeIssued.as_str() {
+            to_issue.extend(ids.iter().copied());
+        }
+        created.extend(ids);
+    }
+    if let Some((issue_date, expiration_date)) = issue {
+        store::insert_same_issuance(
+            tx,
+            ctx.agency_id,
+            rule.row.id,
+            &created,
+            issue_date,
+            expiration_date,
+            &ctx.actor,
+        )
+        .await?;
+    }
+    if let Some(p) = period {
+        store::open_periods(tx, ctx.agency_id, &created, p, issue.is_some(), None).await?;
+    }
+    store::sync_ids(tx, ctx.agency_id, &created).await?;
+    refresh(tx, ctx, &to_issue).await?;
+    let audit = match plan {
+        Plan::Period(d) => {
+            serde_json::json!({"mode": "completion_period", "credential_type_id": ids::encode(Kind::CredentialType, rule.row.id),
+            "period_start": d.start, "period_end": d.end, "due_date": d.due})
+        }
+        Plan::Active {
+            issue_date,
+            expiration_date,
+        } => serde_json::json!({"mode": "active_with_period",
+            "credential_type_id": ids::encode(Kind::CredentialType, rule.row.id), "issue_date": issue_date, "expiration_date": expiration_date}),
+    };
     credence_store::audit::record_many(
         tx,
         ctx.agency_id,
@@ -435,4 +449,68 @@ pub(crate) async fn create_tracks(
     )
     .await?;
     Ok(created)
+}
+
+/// The starting status of each member's new track, members grouped by identical starts.
+/// Progress counts the member's records already inside the period's window (the grace
+/// period of seed 003); a renewal period opened by the recorded issuance counts only
+/// records after it.
+async fn track_starts(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    rule: &TypeRules,
+    member_ids: &[i64],
+    issue: Option<(NaiveDate, Option<NaiveDate>)>,
+    period: Option<PeriodDates>,
+) -> Result<Vec<(store::TrackStart, Vec<i64>)>> {
+    let window =
+        period.map(|p| dates::counting_window(p.start, p.end, rule.grace(), issue.map(|i| i.0)));
+    let mut records: HashMap<i64, Vec<progress::Record>> = HashMap::new();
+    if let (Some(w), false) = (window, rule.requirements.is_empty()) {
+        for r in training::records_of_members(tx, ctx.agency_id, member_ids, w.0).await? {
+            records
+                .entry(r.member_id)
+                .or_default()
+                .push(progress::Record {
+                    course_id: r.course_id,
+                    completed_on: r.completed_on,
+                    score: r.score,
+                    hours: r.hours,
+                    category: r.category,
+                });
+        }
+    }
+    let mut groups: HashMap<store::TrackStart, Vec<i64>> = HashMap::new();
+    for m in member_ids {
+        let progress = match window {
+            Some(w) => progress::progress_of(
+                &rule.requirements,
+                records.get(m).map(Vec::as_slice).unwrap_or(&[]),
+                &[],
+                w,
+            ),
+            None => progress::progress_without_period(issue.is_some()),
+        };
+        let facts = CredentialFacts {
+            latest_issuance: issue.map(|(issue_date, expiration_date)| IssuanceFacts {
+                issue_date,
+                expiration_date,
+                revoked: false,
+            }),
+            unclosed_period: period.map(|p| PeriodFacts {
+                start: p.start,
+                end: p.end,
+            }),
+            progress,
+            auto_issue: rule.row.auto_issue,
+        };
+        let start = store::TrackStart {
+            computed: computed(ctx, &facts),
+            issue_date: issue.map(|i| i.0),
+            expiration_date: issue.and_then(|i| i.1),
+            period,
+        };
+        groups.entry(start).or_default().push(*m);
+    }
+    Ok(groups.into_iter().collect())
 }

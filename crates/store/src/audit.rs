@@ -73,7 +73,7 @@ pub async fn record_many(
     after: Option<&str>,
 ) -> Result<()> {
     let at = now();
-    for chunk in subject_ids.chunks(4000) {
+    for chunk in subject_ids.chunks(crate::CHUNK) {
         let mut q = SqlBuilder::new(
             "INSERT INTO audit_events (agency_id, at, actor, action, subject_type, subject_id, after_json) VALUES ",
         );

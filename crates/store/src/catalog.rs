@@ -94,7 +94,7 @@ pub async fn replace_group_members(
         .copied()
         .filter(|m| current.binary_search(m).is_err())
         .collect();
-    for chunk in removed.chunks(5000) {
+    for chunk in removed.chunks(crate::CHUNK) {
         let mut q = SqlBuilder::new("DELETE FROM group_memberships WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND group_id = ")
@@ -115,7 +115,7 @@ pub async fn replace_group_members(
 /// Inserts `(group_id, member_id)` memberships in multi-row batches.
 pub async fn add_memberships(tx: &mut Tx, agency_id: i64, pairs: &[(i64, i64)]) -> Result<()> {
     let at = now();
-    for chunk in pairs.chunks(2000) {
+    for chunk in pairs.chunks(crate::rows_per_statement(4)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO group_memberships (agency_id, group_id, member_id, created_at) VALUES ",
         );
@@ -222,7 +222,7 @@ pub async fn existing_course_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Re
 /// The agency's courses among `ids`.
 pub async fn courses_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<Course>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(5000) {
+    for chunk in ids.chunks(crate::CHUNK) {
         let mut q = SqlBuilder::new(format!(
             "SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = "
         ));

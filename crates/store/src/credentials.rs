@@ -10,8 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{bind_args, db, now, on_conn, Arg, Result, SqlBuilder, Tx};
 
-/// Ids per statement: far below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-pub const CHUNK: usize = 5000;
+pub use crate::CHUNK;
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CredentialRow {
@@ -212,26 +211,42 @@ pub async fn selected_members(
     on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
 }
 
-/// Creates a credential of `type_id` for each member in one statement per chunk; returns
-/// `(credential_id, member_id)`.
-pub async fn insert_credentials(
+/// What a new track starts with: its computed status and the dates of its first issuance
+/// and period (their ids are filled in by [`sync_ids`] once those rows exist).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TrackStart {
+    pub computed: Computed,
+    pub issue_date: Option<NaiveDate>,
+    pub expiration_date: Option<NaiveDate>,
+    pub period: Option<PeriodDates>,
+}
+
+/// Creates the tracks with their final status in one statement per chunk, so each row is
+/// written once with its indexed columns; returns `(credential_id, member_id)`.
+pub async fn insert_tracks(
     tx: &mut Tx,
     agency_id: i64,
     type_id: i64,
     member_ids: &[i64],
-    status: &str,
+    start: &TrackStart,
 ) -> Result<Vec<(i64, i64)>> {
     let at = now();
+    let c = &start.computed;
     let mut out = Vec::with_capacity(member_ids.len());
     for_chunks(
         tx,
         member_ids,
         |chunk| {
             let mut q = SqlBuilder::new(
-                "INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at)
+                "INSERT INTO credentials (agency_id, member_id, credential_type_id, status, status_rank, progress, expiring_soon,
+                     status_changes_on, member_sort_name, issue_date, expiration_date, period_start, period_end, due_date, created_at, updated_at)
                  SELECT agency_id, id, ",
             );
-            q.bind(type_id).push(", ").bind(status).push(", sort_name, ").bind(at).push(", ").bind(at);
+            q.bind(type_id).push(", ").bind(c.status.as_str()).push(", ").bind(c.status_rank).push(", ").bind(c.progress);
+            q.push(", ").bind(c.expiring_soon).push(", ").bind(c.status_changes_on).push(", sort_name, ");
+            q.bind(start.issue_date).push(", ").bind(start.expiration_date).push(", ");
+            q.bind(start.period.map(|p| p.start)).push(", ").bind(start.period.map(|p| p.end)).push(", ").bind(start.period.map(|p| p.due));
+            q.push(", ").bind(at).push(", ").bind(at);
             q.push(" FROM members WHERE agency_id = ").bind(agency_id).push(" AND id IN ").bind_list(chunk.iter().copied());
             q.push(" RETURNING id, member_id");
             q
@@ -243,7 +258,7 @@ pub async fn insert_credentials(
 }
 
 /// The dates of a new completion period.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PeriodDates {
     pub start: NaiveDate,
     pub end: NaiveDate,
@@ -273,7 +288,7 @@ pub async fn open_periods(
             .bind(dates.due)
             .push(", ");
         q.push(if opened_by_current_issuance {
-            "issuance_id"
+            "(SELECT MAX(i.id) FROM issuances i WHERE i.credential_id = credentials.id)"
         } else {
             "NULL"
         })
@@ -297,7 +312,7 @@ pub async fn open_period_each(
     renewal_plan_id: Option<i64>,
 ) -> Result<()> {
     let at = now();
-    for chunk in items.chunks(2000) {
+    for chunk in items.chunks(crate::rows_per_statement(8)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at) VALUES ",
         );
@@ -315,7 +330,7 @@ pub async fn open_period_each(
                 .bind(d.end);
             q.push(", ").bind(d.due).push(", ");
             if opened_by_current_issuance {
-                q.push("(SELECT issuance_id FROM credentials WHERE id = ")
+                q.push("(SELECT MAX(i.id) FROM issuances i WHERE i.credential_id = ")
                     .bind(*credential_id)
                     .push(")");
             } else {
@@ -373,7 +388,7 @@ pub async fn insert_issuances(
     created_by: &str,
 ) -> Result<()> {
     let at = now();
-    for chunk in items.chunks(1000) {
+    for chunk in items.chunks(crate::rows_per_statement(10)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO issuances (agency_id, credential_id, credential_type_id, issue_date, expiration_date, credential_number,
                  issuing_officer, status_reason, created_by, created_at) VALUES ",
@@ -509,8 +524,9 @@ pub async fn used_numbers(
     Ok(out)
 }
 
-/// Copies the latest issuance and the unclosed period of each credential onto its row.
-pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
+/// Points each credential at its latest issuance and its unclosed period. Only id columns
+/// change (no index covers them), so PostgreSQL can update in place.
+pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
     for chunk in credential_ids.chunks(CHUNK) {
         let mut q = SqlBuilder::new(
             "UPDATE credentials SET
@@ -523,6 +539,14 @@ pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> 
             .push(" AND id IN ")
             .bind_list(chunk.iter().copied());
         execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// Copies the latest issuance and the unclosed period of each credential onto its row.
+pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
+    sync_ids(tx, agency_id, credential_ids).await?;
+    for chunk in credential_ids.chunks(CHUNK) {
         let mut q = SqlBuilder::new(
             "UPDATE credentials SET
                  issue_date = (SELECT i.issue_date FROM issuances i WHERE i.id = credentials.issuance_id),
@@ -714,7 +738,11 @@ pub async fn credentials_page(
     after: Option<&After>,
     limit: i64,
 ) -> Result<Vec<CredentialListRow>> {
-    let (cmp, dir) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    let (cmp, dir) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
     let column = match sort {
         SortKey::Member => "c.member_sort_name",
         SortKey::Status => "c.status_rank",
@@ -737,8 +765,11 @@ pub async fn credentials_page(
             if let Some(After::Date(Some(v), id)) = after {
                 push_keyset(&mut q, column, cmp, Arg::from(*v), *id);
             }
-            q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT ")).bind(limit);
-            rows = on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)?;
+            q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "))
+                .bind(limit);
+            rows =
+                on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                    .map_err(db)?;
         }
         let missing = limit - rows.len() as i64;
         if missing > 0 && filter.expiring_between.is_none() {
@@ -747,9 +778,11 @@ pub async fn credentials_page(
             if let Some(After::Date(None, id)) = after {
                 q.push(&format!(" AND c.id {cmp} ")).bind(*id);
             }
-            q.push(&format!(" ORDER BY c.id {dir} LIMIT ")).bind(missing);
+            q.push(&format!(" ORDER BY c.id {dir} LIMIT "))
+                .bind(missing);
             let more: Vec<CredentialListRow> =
-                on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)?;
+                on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                    .map_err(db)?;
             rows.extend(more);
         }
         return Ok(rows);
@@ -760,14 +793,20 @@ pub async fn credentials_page(
         Some(After::Int(v, id)) => push_keyset(&mut q, column, cmp, Arg::from(*v), *id),
         _ => {}
     }
-    q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT ")).bind(limit);
+    q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "))
+        .bind(limit);
     on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
 }
 
 /// `AND (col > v OR (col = v AND id > last))`, the keyset continuation.
 fn push_keyset(q: &mut SqlBuilder, column: &str, cmp: &str, value: Arg, id: i64) {
-    q.push(&format!(" AND ({column} {cmp} ")).bind(value.clone());
-    q.push(&format!(" OR ({column} = ")).bind(value).push(&format!(" AND c.id {cmp} ")).bind(id).push("))");
+    q.push(&format!(" AND ({column} {cmp} "))
+        .bind(value.clone());
+    q.push(&format!(" OR ({column} = "))
+        .bind(value)
+        .push(&format!(" AND c.id {cmp} "))
+        .bind(id)
+        .push("))");
 }
 
 fn push_filter(q: &mut SqlBuilder, agency_id: i64, f: &CredentialFilter) {
@@ -798,8 +837,11 @@ fn push_filter(q: &mut SqlBuilder, agency_id: i64, f: &CredentialFilter) {
         // databases, where LIKE would scan.
         let prefix = text.to_lowercase();
         q.push(" AND ((c.member_sort_name >= ").bind(prefix.clone());
-        q.push(" AND c.member_sort_name < ").bind(format!("{prefix}\u{10FFFF}")).push(")");
-        q.push(" OR c.member_id IN (SELECT id FROM members WHERE agency_id = ").bind(agency_id);
+        q.push(" AND c.member_sort_name < ")
+            .bind(format!("{prefix}\u{10FFFF}"))
+            .push(")");
+        q.push(" OR c.member_id IN (SELECT id FROM members WHERE agency_id = ")
+            .bind(agency_id);
         q.push(" AND employee_number = ").bind(text).push("))");
     }
     if f.visible_only {

@@ -172,6 +172,19 @@ fn sqlite_unique_name(columns: &str) -> String {
         .map_or_else(|| columns.to_string(), |(_, name)| (*name).to_string())
 }
 
+/// Values bound per statement. SQLite finds each numbered parameter by a linear scan of
+/// the statement's parameter names, so binding costs grow with the square of their count;
+/// a thousand keeps that negligible while still writing hundreds of rows per statement.
+pub const MAX_BINDS: usize = 1000;
+
+/// Ids per `IN (…)` list, leaving room for a few other values.
+pub const CHUNK: usize = MAX_BINDS - 10;
+
+/// Rows per multi-row statement for rows of `binds_per_row` values.
+pub const fn rows_per_statement(binds_per_row: usize) -> usize {
+    MAX_BINDS / binds_per_row
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Converts any sqlx error to a [`StoreError`]; used as `.map_err(db)`.

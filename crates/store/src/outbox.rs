@@ -21,7 +21,7 @@ pub struct NewMessage {
 pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Result<u64> {
     let at = now();
     let mut added = 0;
-    for chunk in messages.chunks(1000) {
+    for chunk in messages.chunks(crate::rows_per_statement(9)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO outbox (agency_id, recipient, subject, body, kind, subject_id, dedupe_key, status, attempts, next_attempt_at, created_at) VALUES ",
         );

@@ -116,7 +116,7 @@ pub async fn member_names(
     ids: &[i64],
 ) -> Result<Vec<(i64, String, String, Option<String>)>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(5000) {
+    for chunk in ids.chunks(crate::CHUNK) {
         let mut q = SqlBuilder::new(
             "SELECT id, first_name, last_name, employee_number FROM members WHERE agency_id = ",
         );

@@ -18,8 +18,7 @@ pub async fn insert_members(
 ) -> Result<Vec<i64>> {
     let at = now();
     let mut ids = Vec::with_capacity(members.len());
-    // 8 values a row keeps a chunk well under SQLite's 32,766 parameters.
-    for chunk in members.chunks(2000) {
+    for chunk in members.chunks(crate::rows_per_statement(9)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at) VALUES ",
         );

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::credentials::CHUNK;
 use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -41,7 +40,7 @@ pub async fn insert_records(
 ) -> Result<Vec<TrainingRecord>> {
     let at = now();
     let mut out = Vec::with_capacity(records.len());
-    for chunk in records.chunks(2000) {
+    for chunk in records.chunks(crate::rows_per_statement(10)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO training_records (agency_id, member_id, course_id, completed_on, score, hours, category, source, created_by, created_at) VALUES ",
         );
@@ -85,7 +84,7 @@ pub async fn records_of_members(
     from: NaiveDate,
 ) -> Result<Vec<TrainingRecord>> {
     let mut out = Vec::new();
-    for chunk in member_ids.chunks(CHUNK) {
+    for chunk in member_ids.chunks(crate::CHUNK) {
         let mut q = SqlBuilder::new(format!(
             "SELECT {COLUMNS} FROM training_records WHERE agency_id = "
         ));
@@ -167,7 +166,7 @@ pub async fn sign_offs_of_periods(
     period_ids: &[i64],
 ) -> Result<Vec<SignOffRow>> {
     let mut out = Vec::new();
-    for chunk in period_ids.chunks(CHUNK) {
+    for chunk in period_ids.chunks(crate::CHUNK) {
         let mut q = SqlBuilder::new("SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator FROM sign_offs WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND period_id IN ")
