@@ -288,7 +288,7 @@ pub async fn open_periods(
             .bind(dates.due)
             .push(", ");
         q.push(if opened_by_current_issuance {
-            "(SELECT MAX(i.id) FROM issuances i WHERE i.credential_id = credentials.id)"
+            "(SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = credentials.agency_id AND i.credential_id = credentials.id)"
         } else {
             "NULL"
         })
@@ -312,7 +312,7 @@ pub async fn open_period_each(
     renewal_plan_id: Option<i64>,
 ) -> Result<()> {
     let at = now();
-    for chunk in items.chunks(crate::rows_per_statement(8)) {
+    for chunk in items.chunks(crate::rows_per_statement(9)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at) VALUES ",
         );
@@ -330,7 +330,9 @@ pub async fn open_period_each(
                 .bind(d.end);
             q.push(", ").bind(d.due).push(", ");
             if opened_by_current_issuance {
-                q.push("(SELECT MAX(i.id) FROM issuances i WHERE i.credential_id = ")
+                q.push("(SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = ")
+                    .bind(agency_id)
+                    .push(" AND i.credential_id = ")
                     .bind(*credential_id)
                     .push(")");
             } else {
@@ -358,7 +360,7 @@ pub async fn close_periods(
         let mut q = SqlBuilder::new("UPDATE completion_periods SET closed_at = ");
         q.bind(now());
         if closed_by_latest_issuance {
-            q.push(", closed_by_issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.credential_id = completion_periods.credential_id)");
+            q.push(", closed_by_issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = completion_periods.agency_id AND i.credential_id = completion_periods.credential_id)");
         }
         q.push(" WHERE agency_id = ")
             .bind(agency_id)
