@@ -126,6 +126,51 @@ def base_today() -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
+class Interference:
+    """Samples, every two seconds, whether compilers or test runners started by someone else
+    are busy on the machine (it has two cores; a concurrent `cargo build` skews figures)."""
+
+    NAMES = ("rustc", "cargo", "cc1", "ld", "ld.lld", "clippy-driver", "node", "chromium")
+
+    def __init__(self):
+        import threading
+
+        self.phase = "setup"
+        self.samples: dict[str, list[bool]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _busy(self) -> bool:
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                if (d / "comm").read_text().strip() in self.NAMES:
+                    return True
+            except OSError:
+                continue
+        return False
+
+    def _run(self):
+        while not self._stop.wait(2.0):
+            self.samples.setdefault(self.phase, []).append(self._busy())
+
+    def summary(self) -> dict[str, float]:
+        return {k: 100.0 * sum(v) / len(v) for k, v in self.samples.items() if v}
+
+    def stop(self):
+        self._stop.set()
+
+
+INTERFERENCE: Interference | None = None
+
+
+def phase(name: str) -> None:
+    if INTERFERENCE:
+        INTERFERENCE.phase = name
+
+
 # --------------------------------------------------------------------------- raw database
 
 
@@ -408,6 +453,7 @@ class Run:
         log(f"agency created: {out}")
         a = self.args
         log(f"seeding {a.members} members x {a.credentials_per_member} credentials ...")
+        phase(f"{self.db}: seed")
         out, elapsed = self.cli(
             "seed", "--agency", "bench", "--members", str(a.members),
             "--credentials-per-member", str(a.credentials_per_member),
@@ -453,8 +499,13 @@ class Run:
 
     # list ---------------------------------------------------------------------------
 
-    def list_sql(self, params: dict, after) -> tuple[str, dict]:
-        """The SELECT credentials_page builds for these API parameters."""
+    def list_sql(self, params: dict, after) -> list[tuple[str, dict]]:
+        """The SELECTs credentials_page builds for these API parameters, in order.
+
+        Sorting by expiration date is two keyset queries there: dated rows first, then, only
+        when the page is not full yet (and no expiry window is filtered on), undated rows by
+        id. Run them with `run_list`.
+        """
         a = self.agency_id
         binds: dict = {"agency_id": a}
         sql = f"SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = :agency_id"
@@ -475,7 +526,8 @@ class Run:
             binds["group_id"] = int(params["group_id"].split("_")[1])
             sql += (" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = c.agency_id"
                     " AND gm.member_id = c.member_id AND gm.group_id = :group_id)")
-        if params.get("expiring_within_days") is not None:
+        window = params.get("expiring_within_days") is not None
+        if window:
             days = int(params["expiring_within_days"])
             binds["revoked"] = False
             binds["exp_from"] = self.today
@@ -483,37 +535,62 @@ class Run:
             sql += " AND c.revoked = :revoked AND c.expiration_date >= :exp_from AND c.expiration_date <= :exp_to"
         text = (params.get("q") or "").strip()
         if text:
-            esc = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            binds["prefix"] = esc + "%"
+            # A prefix as a range on the byte-ordered sort key.
+            prefix = text.lower()
+            binds["prefix_lo"] = prefix
+            binds["prefix_hi"] = prefix + "\U0010FFFF"
             binds["agency_id2"] = a
             binds["emp"] = text
-            sql += (" AND (c.member_sort_name LIKE :prefix ESCAPE '\\'"
+            sql += (" AND ((c.member_sort_name >= :prefix_lo AND c.member_sort_name < :prefix_hi)"
                     " OR c.member_id IN (SELECT id FROM members WHERE agency_id = :agency_id2 AND employee_number = :emp))")
         sort = params.get("sort", "member")
         desc = sort.startswith("-")
         key = sort.lstrip("-")
         col = SORT_COLUMNS[key]
         cmp, direction = ("<", "DESC") if desc else (">", "ASC")
+        # The store fetches one row more than the page to know whether another page exists.
+        limit = int(params.get("limit", 50)) + 1
+        kind, v, last_id = None, None, None
         if after is not None:
             (kind, (v, last_id)), = after.items()
-            binds["after_id"] = last_id
             if kind == "Date" and v is not None:
                 v = dt.date.fromisoformat(v)
-            binds["after_v"] = v
+        keyset = f" AND ({col} {cmp} :after_v OR ({col} = :after_v AND c.id {cmp} :after_id))"
+        if key != "expiration_date":
+            b = dict(binds, lim=limit)
+            q = sql
             if kind in ("Text", "Int"):
-                sql += f" AND ({col} {cmp} :after_v OR ({col} = :after_v AND c.id {cmp} :after_id))"
-            elif v is not None:
-                sql += f" AND ({col} {cmp} :after_v OR ({col} = :after_v AND c.id {cmp} :after_id) OR {col} IS NULL)"
-            else:
-                del binds["after_v"]
-                sql += f" AND {col} IS NULL AND c.id {cmp} :after_id"
-        if key == "expiration_date":
-            sql += f" ORDER BY ({col} IS NULL), {col} {direction}, c.id {direction} LIMIT :lim"
-        else:
-            sql += f" ORDER BY {col} {direction}, c.id {direction} LIMIT :lim"
-        # The store fetches one row more than the page to know whether another page exists.
-        binds["lim"] = int(params.get("limit", 50)) + 1
-        return sql, binds
+                b.update(after_v=v, after_id=last_id)
+                q += keyset
+            return [(q + f" ORDER BY {col} {direction}, c.id {direction} LIMIT :lim", b)]
+        steps = []
+        if not (kind == "Date" and v is None):
+            b = dict(binds, lim=limit)
+            q = sql + f" AND {col} IS NOT NULL"
+            if kind == "Date":
+                b.update(after_v=v, after_id=last_id)
+                q += keyset
+            steps.append((q + f" ORDER BY {col} {direction}, c.id {direction} LIMIT :lim", b))
+        if not window:
+            b = dict(binds, lim=limit)  # run_list lowers it to the rows still missing
+            q = sql + f" AND {col} IS NULL"
+            if kind == "Date" and v is None:
+                b["after_id"] = last_id
+                q += f" AND c.id {cmp} :after_id"
+            steps.append((q + f" ORDER BY c.id {direction} LIMIT :lim", b))
+        return steps
+
+    @staticmethod
+    def run_list(raw: RawDb, steps: list[tuple[str, dict]]) -> list[tuple]:
+        rows: list[tuple] = []
+        for n, (sql, binds) in enumerate(steps):
+            want = binds["lim"]
+            if n > 0:
+                want = steps[0][1]["lim"] - len(rows)
+                if want <= 0:
+                    break
+            rows.extend(raw.fetchall(sql, dict(binds, lim=want)))
+        return rows
 
     def list_cases(self, api: Api) -> list[dict]:
         raw = self.open_raw()
@@ -557,8 +634,7 @@ class Run:
                 params = spec
                 after = None
             path = "/api/v1/credentials?" + urllib.parse.urlencode(params)
-            sql, binds = self.list_sql(params, after)
-            cases.append({"name": name, "params": params, "path": path, "sql": sql, "binds": binds})
+            cases.append({"name": name, "params": params, "path": path, "steps": self.list_sql(params, after)})
         return cases
 
     def step_list(self, api: Api) -> None:
@@ -582,12 +658,12 @@ class Run:
             # Correctness: the raw SELECT returns the same page as the API.
             body = api.json("GET", case["path"])
             api_ids = [int(it["id"].split("_")[1]) for it in body["items"]]
-            raw_rows = raw.fetchall(case["sql"], case["binds"])
+            raw_rows = self.run_list(raw, case["steps"])
             raw_ids = [r[0] for r in raw_rows][: len(api_ids)]
             same = api_ids == raw_ids and len(raw_rows) == len(api_ids) + (1 if body.get("next_cursor") else 0)
             for _ in range(warm):
                 api.request("GET", case["path"])
-                raw.fetchall(case["sql"], case["binds"])
+                self.run_list(raw, case["steps"])
             api_t: list[float] = []
             t_end = time.perf_counter() + budget
             for _ in range(n):
@@ -602,7 +678,7 @@ class Run:
             t_end = time.perf_counter() + budget
             for _ in range(n):
                 t = time.perf_counter()
-                raw.fetchall(case["sql"], case["binds"])
+                self.run_list(raw, case["steps"])
                 raw_t.append((time.perf_counter() - t) * 1000)
                 if time.perf_counter() > t_end:
                     break
@@ -820,13 +896,16 @@ class Run:
             api = self.start_server()
             try:
                 log("list: timing API and raw SQL")
+                phase(f"{self.db}: list")
                 self.step_list(api)
                 log("assign")
+                phase(f"{self.db}: assign")
                 self.step_assign(api)
             finally:
                 api.close()
                 self.stop_server()
             log("sweep")
+            phase(f"{self.db}: sweep")
             self.step_sweep()
             self.results["db_size"] = self.db_size()
         finally:
@@ -840,8 +919,16 @@ class Run:
 # --------------------------------------------------------------------------- report
 
 
-def versions(binary: Path) -> dict:
+def versions(binary: Path, source: Path) -> dict:
     out = {}
+    try:
+        import hashlib
+
+        digest = hashlib.sha256(binary.read_bytes()).hexdigest()[:12]
+        built = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(source.stat().st_mtime))
+        out["binary"] = f"{source} built {built}, sha256 {digest}"
+    except OSError:
+        out["binary"] = "?"
     try:
         out["credence"] = subprocess.run([str(binary), "--version"], capture_output=True, text=True).stdout.strip()
     except OSError:
@@ -874,7 +961,8 @@ def render(r: dict, args, vers: dict, started: str) -> str:
     lines.append(f"- run: {started}; {args.members} members x {args.credentials_per_member} credentials "
                  f"({r.get('credentials', '?')} credentials), {args.requests} requests per list case, "
                  f"assignment to {r.get('assign_members', '?')} members")
-    lines.append(f"- {vers['credence']}, commit {vers['commit']}; {vers['machine']}")
+    lines.append(f"- {vers['credence']}, checkout at commit {vers['commit']} when the run started; "
+                 f"binary {vers['binary']}; {vers['machine']}")
     extra = f"Python sqlite3 {vers['python_sqlite']}" if db == "sqlite" else f"psycopg {vers['psycopg']}"
     lines.append(f"- raw SQL through {extra}; database size at the end: {r.get('db_size', '?')}")
     if "startup_daily_jobs_s" in r:
@@ -926,6 +1014,11 @@ def render(r: dict, args, vers: dict, started: str) -> str:
             f"{fmt_ms(c['raw_p50'])} | {fmt_ms(c['raw_p95'])} | {fmt_ratio(c['ratio_p50'])} | {fmt_ratio(c['ratio_p95'])} | "
             f"{c['rows']} | {'yes' if c['same'] else 'NO'} | {ok(c['api_p95'] < LIST_P95_TARGET_MS)} | "
             f"{ok(c['ratio_p95'] <= RAW_RATIO_TARGET)} |")
+    busy = {k: v for k, v in (INTERFERENCE.summary() if INTERFERENCE else {}).items() if k.startswith(db)}
+    if any(v > 0 for v in busy.values()):
+        r["notes"].append("someone else's compiler or test processes (rustc, cargo, ld, node...) were running during "
+                          + ", ".join(f"{k.split(': ')[1]} ({v:.0f}% of samples)" for k, v in busy.items() if v > 0)
+                          + "; on this 2-core machine those figures are pessimistic")
     if r["notes"]:
         lines.append("")
         lines.append("## Notes")
@@ -966,11 +1059,13 @@ def main() -> int:
         except ImportError:
             print("psycopg is missing: python3 -m pip install -r bench/requirements.txt", file=sys.stderr)
             return 2
+    global INTERFERENCE
+    INTERFERENCE = Interference()
     workdir = Path(tempfile.mkdtemp(prefix="credence-bench-"))
     # A private copy of the binary, so a rebuild during the run cannot swap it underneath.
     binary = workdir / "credence"
     shutil.copy2(args.binary, binary)
-    vers = versions(binary)
+    vers = versions(binary, args.binary)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     default_size = args.members == DEFAULT_MEMBERS and args.credentials_per_member == DEFAULT_PER_MEMBER
     failed = False

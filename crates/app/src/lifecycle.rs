@@ -151,20 +151,18 @@ fn unchanged(row: &CredentialRow, c: &Computed) -> bool {
         && row.status_changes_on == c.status_changes_on
 }
 
-/// Writes the computed values that differ from what is stored, grouped by value.
+/// Writes the computed values that differ from what is stored.
 pub(crate) async fn write_computed(
     tx: &mut Tx,
     agency_id: i64,
     items: Vec<(&CredentialRow, Computed)>,
 ) -> Result<()> {
-    let mut groups: HashMap<Computed, Vec<i64>> = HashMap::new();
-    for (row, c) in items {
-        if !unchanged(row, &c) {
-            groups.entry(c).or_default().push(row.id);
-        }
-    }
-    let groups: Vec<(Computed, Vec<i64>)> = groups.into_iter().collect();
-    store::set_computed(tx, agency_id, &groups).await?;
+    let changed: Vec<(i64, Computed)> = items
+        .into_iter()
+        .filter(|(row, c)| !unchanged(row, c))
+        .map(|(row, c)| (row.id, c))
+        .collect();
+    store::set_computed(tx, agency_id, &changed).await?;
     Ok(())
 }
 

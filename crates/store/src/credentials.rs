@@ -577,32 +577,37 @@ pub struct Computed {
     pub status_changes_on: Option<NaiveDate>,
 }
 
-/// Writes computed values; credentials sharing the same values go in one statement.
-pub async fn set_computed(
-    tx: &mut Tx,
-    agency_id: i64,
-    groups: &[(Computed, Vec<i64>)],
-) -> Result<()> {
+/// Writes each credential's computed values: many rows per statement, each with its own
+/// values, joined from a `VALUES` list (both databases name its columns column1…column6).
+pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]) -> Result<()> {
     let at = now();
-    for (c, ids) in groups {
-        for chunk in ids.chunks(CHUNK) {
-            let mut q = SqlBuilder::new("UPDATE credentials SET status = ");
-            q.bind(c.status.as_str())
-                .push(", status_rank = ")
+    for chunk in items.chunks(crate::rows_per_statement(6)) {
+        let mut q = SqlBuilder::new(
+            "UPDATE credentials SET status = v.column2, status_rank = v.column3, progress = v.column4,
+                 expiring_soon = v.column5, status_changes_on = v.column6, version = version + 1, updated_at = ",
+        );
+        q.bind(at).push(" FROM (VALUES ");
+        for (i, (id, c)) in chunk.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.push("(")
+                .bind(*id)
+                .push(", ")
+                .bind(c.status.as_str())
+                .push(", ")
                 .bind(c.status_rank)
-                .push(", progress = ")
+                .push(", ")
                 .bind(c.progress);
-            q.push(", expiring_soon = ")
+            q.push(", ")
                 .bind(c.expiring_soon)
-                .push(", status_changes_on = ")
-                .bind(c.status_changes_on);
-            q.push(", version = version + 1, updated_at = ").bind(at);
-            q.push(" WHERE agency_id = ")
-                .bind(agency_id)
-                .push(" AND id IN ")
-                .bind_list(chunk.iter().copied());
-            execute(tx, &q).await?;
+                .push(", ")
+                .bind(c.status_changes_on)
+                .push(")");
         }
+        q.push(") AS v WHERE credentials.id = v.column1 AND credentials.agency_id = ")
+            .bind(agency_id);
+        execute(tx, &q).await?;
     }
     Ok(())
 }
