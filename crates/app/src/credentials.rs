@@ -213,6 +213,7 @@ impl App {
             group_id: decode_opt(Kind::Group, "group_id", filter.group_id.as_deref())?,
             expiring_between: None,
             q: filter.q.clone(),
+            employee_member_id: None,
             visible_only: false,
         };
         if !actor.role.reads_agency() {
@@ -238,6 +239,19 @@ impl App {
             }
             let ctx = self.ctx(&mut tx, actor).await?;
             store_filter.expiring_between = Some((ctx.today, ctx.today + Days::new(days as u64)));
+        }
+        // An exact employee number finds that member; anything else is a name prefix.
+        if let Some(text) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            if let Some(m) = credence_store::members::member_id_by_employee_number(
+                &mut tx,
+                actor.agency_id,
+                text,
+            )
+            .await?
+            {
+                store_filter.q = None;
+                store_filter.employee_member_id = Some(m);
+            }
         }
         let after: Option<After> = page.after()?;
         let mut rows = store::credentials_page(

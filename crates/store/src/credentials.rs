@@ -725,7 +725,10 @@ pub struct CredentialFilter {
     pub group_id: Option<i64>,
     /// Valid issuances expiring between these dates inclusive.
     pub expiring_between: Option<(NaiveDate, NaiveDate)>,
+    /// Start of the member's "last, first" name.
     pub q: Option<String>,
+    /// The member whose employee number was searched for.
+    pub employee_member_id: Option<i64>,
     /// Hide invisible types (a member's own view).
     pub visible_only: bool,
 }
@@ -843,13 +846,12 @@ fn push_filter(q: &mut SqlBuilder, agency_id: i64, f: &CredentialFilter) {
         // A prefix as a range on the byte-ordered sort key: an index range scan on both
         // databases, where LIKE would scan.
         let prefix = text.to_lowercase();
-        q.push(" AND ((c.member_sort_name >= ").bind(prefix.clone());
+        q.push(" AND c.member_sort_name >= ").bind(prefix.clone());
         q.push(" AND c.member_sort_name < ")
-            .bind(format!("{prefix}\u{10FFFF}"))
-            .push(")");
-        q.push(" OR c.member_id IN (SELECT id FROM members WHERE agency_id = ")
-            .bind(agency_id);
-        q.push(" AND employee_number = ").bind(text).push("))");
+            .bind(format!("{prefix}\u{10FFFF}"));
+    }
+    if let Some(m) = f.employee_member_id {
+        q.push(" AND c.member_id = ").bind(m);
     }
     if f.visible_only {
         q.push(" AND c.credential_type_id IN (SELECT id FROM credential_types WHERE agency_id = ")

@@ -213,3 +213,13 @@ pub async fn member_keys(
     on_conn!(tx, c => sqlx::query_as("SELECT id, email, employee_number FROM members WHERE agency_id = $1")
         .bind(agency_id).fetch_all(c).await).map_err(db)
 }
+
+/// The member with this employee number, if any.
+pub async fn member_id_by_employee_number(
+    tx: &mut Tx,
+    agency_id: i64,
+    number: &str,
+) -> Result<Option<i64>> {
+    on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM members WHERE agency_id = $1 AND employee_number = $2")
+        .bind(agency_id).bind(number).fetch_optional(c).await).map_err(db)
+}
