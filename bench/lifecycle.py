@@ -534,15 +534,22 @@ class Run:
             binds["exp_to"] = self.today + dt.timedelta(days=days)
             sql += " AND c.revoked = :revoked AND c.expiration_date >= :exp_from AND c.expiration_date <= :exp_to"
         text = (params.get("q") or "").strip()
+        lookup = []
         if text:
-            # A prefix as a range on the byte-ordered sort key.
-            prefix = text.lower()
-            binds["prefix_lo"] = prefix
-            binds["prefix_hi"] = prefix + "\U0010FFFF"
-            binds["agency_id2"] = a
-            binds["emp"] = text
-            sql += (" AND ((c.member_sort_name >= :prefix_lo AND c.member_sort_name < :prefix_hi)"
-                    " OR c.member_id IN (SELECT id FROM members WHERE agency_id = :agency_id2 AND employee_number = :emp))")
+            # An exact employee number finds that member (one lookup first, as the app
+            # does); anything else is a prefix range on the byte-ordered sort key.
+            emp_sql = "SELECT id FROM members WHERE agency_id = :agency_id AND employee_number = :emp"
+            emp_binds = {"agency_id": a, "emp": text, "lim": 0}
+            lookup = [(emp_sql, emp_binds)]
+            found = self.open_raw().fetchall(emp_sql, emp_binds)
+            if found:
+                binds["emp_member_id"] = found[0][0]
+                sql += " AND c.member_id = :emp_member_id"
+            else:
+                prefix = text.lower()
+                binds["prefix_lo"] = prefix
+                binds["prefix_hi"] = prefix + "\U0010FFFF"
+                sql += " AND c.member_sort_name >= :prefix_lo AND c.member_sort_name < :prefix_hi"
         sort = params.get("sort", "member")
         desc = sort.startswith("-")
         key = sort.lstrip("-")
@@ -562,7 +569,7 @@ class Run:
             if kind in ("Text", "Int"):
                 b.update(after_v=v, after_id=last_id)
                 q += keyset
-            return [(q + f" ORDER BY {col} {direction}, c.id {direction} LIMIT :lim", b)]
+            return lookup + [(q + f" ORDER BY {col} {direction}, c.id {direction} LIMIT :lim", b)]
         steps = []
         if not (kind == "Date" and v is None):
             b = dict(binds, lim=limit)
@@ -578,17 +585,27 @@ class Run:
                 b["after_id"] = last_id
                 q += f" AND c.id {cmp} :after_id"
             steps.append((q + f" ORDER BY c.id {direction} LIMIT :lim", b))
-        return steps
+        return lookup + steps
 
     @staticmethod
     def run_list(raw: RawDb, steps: list[tuple[str, dict]]) -> list[tuple]:
+        """Runs list_sql's steps: lookups (lim 0) are run and dropped; a page step after the
+        first only fetches the rows still missing."""
         rows: list[tuple] = []
-        for n, (sql, binds) in enumerate(steps):
+        page_steps = 0
+        first_lim = 0
+        for sql, binds in steps:
+            if binds["lim"] == 0:
+                raw.fetchall(sql, {k: v for k, v in binds.items() if k != "lim"})
+                continue
             want = binds["lim"]
-            if n > 0:
-                want = steps[0][1]["lim"] - len(rows)
+            if page_steps == 0:
+                first_lim = want
+            else:
+                want = first_lim - len(rows)
                 if want <= 0:
                     break
+            page_steps += 1
             rows.extend(raw.fetchall(sql, dict(binds, lim=want)))
         return rows
 
@@ -615,10 +632,26 @@ class Run:
             ("Station 1 overdue, by member", {"group_id": grp, "status": "overdue", "sort": "member", "limit": 50}),
             ("one type overdue, by member", {"credential_type_id": ctp, "status": "overdue", "sort": "member", "limit": 50}),
             ("search 'garcia', by member", {"q": "garcia", "sort": "member", "limit": 50}),
+            ("search an employee number", "employee"),
+            ("one member's credentials, by member", "member"),
         ]
         cases: list[dict] = []
         for name, spec in base:
-            if isinstance(spec, str):
+            if spec == "employee":
+                emp = raw.fetchall("SELECT employee_number FROM members WHERE agency_id = :a AND employee_number IS NOT NULL "
+                                   "ORDER BY id LIMIT 1 OFFSET :n", {"a": a, "n": self.args.members // 2})
+                if not emp:
+                    continue
+                params = {"q": emp[0][0], "sort": "member", "limit": 50}
+                after = None
+            elif spec == "member":
+                m = raw.fetchall("SELECT id FROM members WHERE agency_id = :a ORDER BY id LIMIT 1 OFFSET :n",
+                                 {"a": a, "n": self.args.members // 2})
+                if not m:
+                    continue
+                params = {"member_id": f"mem_{m[0][0]}", "sort": "member", "limit": 50}
+                after = None
+            elif isinstance(spec, str):
                 src = next((c for c in cases if c["name"] == spec.split(":", 1)[1]), None)
                 if src is None:
                     continue
@@ -1046,6 +1079,8 @@ def main() -> int:
     ap.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     ap.add_argument("--pg-url", default=f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}")
     ap.add_argument("--out-dir", type=Path, default=BENCH_DIR)
+    ap.add_argument("--lock-file", default=os.path.join(tempfile.gettempdir(), "credence-bench.lock"),
+                    help="runs on one machine take turns on this lock")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (SQLite file, server logs)")
     args = ap.parse_args()
 
@@ -1059,6 +1094,16 @@ def main() -> int:
         except ImportError:
             print("psycopg is missing: python3 -m pip install -r bench/requirements.txt", file=sys.stderr)
             return 2
+    # One benchmark at a time on this machine: two runs skew each other's figures, and both
+    # would drop and recreate the same PostgreSQL database under each other's server.
+    import fcntl
+
+    lock = open(args.lock_file, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        log(f"another benchmark holds {args.lock_file}; waiting for it to finish")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     global INTERFERENCE
     INTERFERENCE = Interference()
     workdir = Path(tempfile.mkdtemp(prefix="credence-bench-"))

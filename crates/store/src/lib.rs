@@ -197,7 +197,10 @@ impl Store {
     /// file when missing.
     pub async fn connect(url: &str) -> Result<Store> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)?;
+            // Custom plans for every execution: with a generic plan PostgreSQL may walk an
+            // agency-wide index for `agency_id = $1 AND id IN (…)` instead of the primary key.
+            let options = PgConnectOptions::from_str(url)?
+                .options([("plan_cache_mode", "force_custom_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
