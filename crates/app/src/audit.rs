@@ -34,6 +34,27 @@ pub(crate) async fn record<T: Serialize>(
     Ok(())
 }
 
+/// Records one event per credential of a bulk workflow, set-based.
+pub(crate) async fn record_credentials(
+    tx: &mut Tx,
+    ctx: &crate::lifecycle::Ctx,
+    action: &str,
+    credential_ids: &[i64],
+    after: &serde_json::Value,
+) -> Result<()> {
+    audit::record_many(
+        tx,
+        ctx.agency_id,
+        &ctx.actor,
+        action,
+        Kind::Credential.subject_type(),
+        credential_ids,
+        Some(&after.to_string()),
+    )
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditEventView {
     pub id: String,

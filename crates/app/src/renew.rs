@@ -160,16 +160,7 @@ impl App {
         store::sync_facts(&mut tx, ctx.agency_id, &renew).await?;
         refresh(&mut tx, &ctx, &renew).await?;
         let after = serde_json::json!({"period_start": dates.start, "period_end": dates.end, "due_date": dates.due});
-        credence_store::audit::record_many(
-            &mut tx,
-            ctx.agency_id,
-            &ctx.actor,
-            "renew",
-            Kind::Credential.subject_type(),
-            &renew,
-            Some(&after.to_string()),
-        )
-        .await?;
+        crate::audit::record_credentials(&mut tx, &ctx, "renew", &renew, &after).await?;
         tx.commit().await?;
         Ok(RenewalResult {
             renewed: renew

@@ -308,16 +308,7 @@ impl App {
         cred_store::sync_facts(&mut tx, ctx.agency_id, &credential_ids).await?;
         refresh(&mut tx, &ctx, &credential_ids).await?;
         let after = serde_json::json!({"renewal_plan_id": ids::encode(Kind::RenewalPlan, plan.id)});
-        credence_store::audit::record_many(
-            &mut tx,
-            ctx.agency_id,
-            &ctx.actor,
-            "renew",
-            Kind::Credential.subject_type(),
-            &credential_ids,
-            Some(&after.to_string()),
-        )
-        .await?;
+        crate::audit::record_credentials(&mut tx, &ctx, "renew", &credential_ids, &after).await?;
         tx.commit().await?;
         Ok(RenewalPlanResult {
             plan_id: Some(ids::encode(Kind::RenewalPlan, plan.id)),

@@ -164,6 +164,16 @@ pub(crate) async fn all_groups(app: &App, actor: &Actor) -> Result<Vec<GroupView
         .items)
 }
 
+/// Member and type names for a list of credentials.
+pub(crate) async fn names_for(
+    app: &App,
+    actor: &Actor,
+    items: &[CredentialView],
+) -> Result<Names, AppError> {
+    let member_ids: Vec<String> = items.iter().map(|c| c.member_id.clone()).collect();
+    app.names(actor, &member_ids).await
+}
+
 pub(crate) fn rows(items: Vec<CredentialView>, names: &Names) -> Vec<Row> {
     items
         .into_iter()
@@ -191,15 +201,7 @@ pub async fn list(
         Ok(p) => (p.items, p.next_cursor, query.error.clone()),
         Err(e) => (Vec::new(), None, Some(error_text(&e))),
     };
-    let names = app
-        .names(
-            actor,
-            &items
-                .iter()
-                .map(|c| c.member_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let names = names_for(&app, actor, &items).await?;
     Ok(render(&ListPage {
         layout: Layout::new(&user, "Manage Credentials", "credentials")
             .with_messages(query.notice.clone(), error),
@@ -252,15 +254,7 @@ pub async fn export(
     let actor = &user.actor;
     actor.require_reader()?;
     let items = all_matching(&app, actor, &query.filter(), 1_000_000).await?;
-    let names = app
-        .names(
-            actor,
-            &items
-                .iter()
-                .map(|c| c.member_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let names = names_for(&app, actor, &items).await?;
     let mut w = String::from("member,credential_type,status,progress,issue_date,expiration_date,credential_number,due_date\n");
     let field = |s: &str| {
         if s.contains([',', '"', '\n']) {
@@ -487,15 +481,7 @@ pub async fn action_form(
             "Select at least one credential first.",
         ));
     }
-    let names = app
-        .names(
-            actor,
-            &items
-                .iter()
-                .map(|c| c.member_id.clone())
-                .collect::<Vec<_>>(),
-        )
-        .await?;
+    let names = names_for(&app, actor, &items).await?;
     let mut manual_type = None;
     if action == "renew" {
         let mut type_ids: Vec<&String> = items.iter().map(|c| &c.credential_type_id).collect();
