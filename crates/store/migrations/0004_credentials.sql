@@ -37,7 +37,8 @@ CREATE TABLE credentials (
 CREATE INDEX credentials_status_idx ON credentials (agency_id, status, id);
 CREATE INDEX credentials_status_rank_idx ON credentials (agency_id, status_rank, id);
 CREATE INDEX credentials_type_status_idx ON credentials (agency_id, credential_type_id, status, id);
-CREATE INDEX credentials_member_idx ON credentials (agency_id, member_id);
+-- Serves a member's credentials in list order (the sort key is constant per member).
+CREATE INDEX credentials_member_idx ON credentials (agency_id, member_id, member_sort_name, id);
 CREATE INDEX credentials_member_sort_idx ON credentials (agency_id, member_sort_name, id);
 CREATE INDEX credentials_expiration_idx ON credentials (agency_id, expiration_date, id);
 CREATE INDEX credentials_progress_idx ON credentials (agency_id, progress, id);
