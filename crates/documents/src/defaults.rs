@@ -1,0 +1,48 @@
+//! The templates every agency starts with, and the sample data a template is checked
+//! against before it is saved.
+
+/// (name, kind, source) of the default templates.
+pub const TEMPLATES: [(&str, &str, &str); 2] = [
+    (
+        "Certificate (landscape)",
+        "certificate",
+        include_str!("templates/certificate.typ"),
+    ),
+    (
+        "Wallet card",
+        "wallet_card",
+        include_str!("templates/wallet_card.typ"),
+    ),
+];
+
+/// Data with every field a template may use, for checking and previewing templates.
+pub fn sample_data() -> serde_json::Value {
+    serde_json::json!({
+        "member": {
+            "name": "Jordan Alvarez",
+            "first_name": "Jordan",
+            "last_name": "Alvarez",
+            "employee_number": "E-1042",
+            "email": "jordan.alvarez@example.org"
+        },
+        "credential_type": {
+            "name": "Emergency Medical Technician – Basic",
+            "code": "EMT-B",
+            "description": "State EMT-B certification"
+        },
+        "issuance": {
+            "number": "EMT-2026-0042",
+            "issue_date": "2026-03-14",
+            "expiration_date": "2028-03-31",
+            "issue_date_text": "March 14, 2026",
+            "expiration_date_text": "March 31, 2028",
+            "officer": "Capt. Dana Whitfield",
+            "status_reason": null
+        },
+        "agency": { "name": "Riverside Fire & EMS" },
+        "certificate": {
+            "public_id": "sample",
+            "verify_url": "https://credence.example/verify/sample"
+        }
+    })
+}
