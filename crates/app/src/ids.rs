@@ -16,10 +16,14 @@ pub enum Kind {
     AuditEvent,
     RenewalPlan,
     Message,
+    Certificate,
+    Template,
+    File,
+    Class,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 17] = [
         Kind::Agency,
         Kind::Member,
         Kind::Group,
@@ -33,6 +37,10 @@ impl Kind {
         Kind::AuditEvent,
         Kind::RenewalPlan,
         Kind::Message,
+        Kind::Certificate,
+        Kind::Template,
+        Kind::File,
+        Kind::Class,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -50,6 +58,10 @@ impl Kind {
             Kind::AuditEvent => "evt",
             Kind::RenewalPlan => "plan",
             Kind::Message => "msg",
+            Kind::Certificate => "cert",
+            Kind::Template => "tpl",
+            Kind::File => "file",
+            Kind::Class => "cls",
         }
     }
 
@@ -69,6 +81,10 @@ impl Kind {
             Kind::AuditEvent => "audit_event",
             Kind::RenewalPlan => "renewal_plan",
             Kind::Message => "message",
+            Kind::Certificate => "certificate",
+            Kind::Template => "certificate_template",
+            Kind::File => "file",
+            Kind::Class => "class",
         }
     }
 }

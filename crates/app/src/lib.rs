@@ -8,8 +8,12 @@ pub mod auth;
 mod clock;
 pub mod courses;
 pub mod credential_types;
+pub mod certificate_templates;
+pub mod certificates;
 pub mod credentials;
 pub mod demo;
+pub mod documents;
+pub mod files;
 mod error;
 pub mod groups;
 pub mod ids;
@@ -78,7 +82,9 @@ pub struct App {
     pub store: Store,
     pub clock: Clock,
     mailer: Option<std::sync::Arc<reminders::Mailer>>,
-    uploads: std::path::PathBuf,
+    files: files::Files,
+    renderer: Option<credence_documents::Renderer>,
+    public_url: String,
     summaries: std::sync::Arc<summary::SummaryCache>,
 }
 
@@ -88,9 +94,31 @@ impl App {
             store,
             clock,
             mailer: None,
-            uploads: std::path::PathBuf::from("credence-data/uploads"),
+            files: files::Files::in_memory(),
+            renderer: None,
+            public_url: "http://localhost:8080".into(),
             summaries: Default::default(),
         }
+    }
+}
+
+impl App {
+    /// Where files are kept.
+    pub fn with_files(mut self, files: files::Files) -> App {
+        self.files = files;
+        self
+    }
+
+    /// How certificates are rendered; without a renderer, generating one is an error.
+    pub fn with_renderer(mut self, renderer: credence_documents::Renderer) -> App {
+        self.renderer = Some(renderer);
+        self
+    }
+
+    /// The address people reach this service at, for links in certificates and e-mails.
+    pub fn with_public_url(mut self, url: &str) -> App {
+        self.public_url = url.trim_end_matches('/').to_owned();
+        self
     }
 }
 

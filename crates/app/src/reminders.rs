@@ -31,6 +31,13 @@ pub struct Mailer {
     from: Mailbox,
 }
 
+/// A file sent with a message.
+struct Attachment {
+    name: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
 impl Mailer {
     /// Checks and opens the configuration; a malformed URL or sender is an error at start.
     pub fn from_url(url: &str, from: &str) -> std::result::Result<Mailer, String> {
@@ -59,16 +66,35 @@ impl Mailer {
         Ok(Mailer { transport, from })
     }
 
-    async fn send(&self, to: &str, subject: &str, body: &str) -> std::result::Result<(), String> {
+    async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        attachment: Option<Attachment>,
+    ) -> std::result::Result<(), String> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| format!("bad recipient {to:?}: {e}"))?;
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(subject)
-            .body(body.to_string())
-            .map_err(|e| e.to_string())?;
+            .subject(subject);
+        let message = match attachment {
+            None => builder.body(body.to_string()),
+            Some(a) => {
+                let content_type = lettre::message::header::ContentType::parse(&a.content_type)
+                    .map_err(|e| e.to_string())?;
+                builder.multipart(
+                    lettre::message::MultiPart::mixed()
+                        .singlepart(lettre::message::SinglePart::plain(body.to_string()))
+                        .singlepart(
+                            lettre::message::Attachment::new(a.name).body(a.bytes, content_type),
+                        ),
+                )
+            }
+        }
+        .map_err(|e| e.to_string())?;
         self.transport
             .send(message)
             .await
@@ -132,6 +158,7 @@ fn member_message(a: &Approaching, kind: &str, threshold: Threshold) -> Option<N
         ),
         kind: kind.into(),
         subject_id: Some(a.credential_id),
+        attachment_file_id: None,
         dedupe_key: format!("{scope}:{}", threshold.key()),
     })
 }
@@ -195,7 +222,8 @@ impl App {
                 .await?
                 .into_iter()
                 .map(|email| NewMessage {
-                    dedupe_key: format!("digest:{}:{email}", ctx.today),
+                    attachment_file_id: None,
+        dedupe_key: format!("digest:{}:{email}", ctx.today),
                     recipient: email,
                     subject: format!("Credential reminders for {}", ctx.today),
                     body: body.clone(),
@@ -225,7 +253,14 @@ impl App {
             }
             let mut failures = 0;
             for m in &batch {
-                let result = mailer.send(&m.recipient, &m.subject, &m.body).await;
+                let result = match self.attachment(m).await {
+                    Ok(attachment) => {
+                        mailer
+                            .send(&m.recipient, &m.subject, &m.body, attachment)
+                            .await
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
                 let mut tx = self.store.begin().await?;
                 match result {
                     Ok(()) => {
@@ -255,6 +290,23 @@ impl App {
                 return Ok(sent);
             }
         }
+    }
+
+    /// The file a message carries, read from storage.
+    async fn attachment(&self, m: &outbox::Message) -> Result<Option<Attachment>> {
+        let Some(file_id) = m.attachment_file_id else {
+            return Ok(None);
+        };
+        let mut tx = self.store.read().await?;
+        let file = credence_store::certificates::file(&mut tx, m.agency_id, file_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        drop(tx);
+        Ok(Some(Attachment {
+            bytes: self.files.get(&file.storage_key).await?,
+            name: file.original_name,
+            content_type: file.content_type,
+        }))
     }
 
     pub async fn outbox(

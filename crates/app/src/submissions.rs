@@ -3,14 +3,11 @@
 //! training, or rejects it. Files are checked by content, not by name, and stored under a
 //! random name no user input can influence.
 
-use std::path::{Path, PathBuf};
-
 use chrono::NaiveDate;
 use credence_domain::Invalid;
 use credence_store::submissions::{self as store, NewFile, NewSubmission};
 use credence_store::training::NewRecord;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::ids::{self, Kind};
 use crate::{Actor, App, AppError, Result};
@@ -44,7 +41,7 @@ pub fn display_name(name: &str) -> String {
     }
 }
 
-fn extension_matches(name: &str, ext: &str) -> bool {
+pub(crate) fn extension_matches(name: &str, ext: &str) -> bool {
     let lower = name.to_lowercase();
     match ext {
         "jpg" => lower.ends_with(".jpg") || lower.ends_with(".jpeg"),
@@ -99,12 +96,6 @@ fn view(s: store::Submission) -> SubmissionView {
 }
 
 impl App {
-    /// Where uploads are kept.
-    pub fn with_uploads(mut self, dir: PathBuf) -> App {
-        self.uploads = dir;
-        self
-    }
-
     /// A member submits an external certificate for approval.
     pub async fn submit_external(&self, actor: &Actor, upload: Upload) -> Result<SubmissionView> {
         let member_id = actor.member_id.ok_or_else(|| {
@@ -159,17 +150,10 @@ impl App {
         };
         invalid.into_result()?;
         let (content_type, ext) = kind.unwrap_or(("application/octet-stream", "bin"));
-        let key = format!(
-            "{}/{}.{ext}",
-            actor.agency_id,
-            crate::auth::new_secret("").replace('-', "x")
-        );
-        let path = self.uploads.join(&key);
-        write_file(&path, &upload.bytes).await?;
-        let sha: String = Sha256::digest(&upload.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let key = crate::files::new_key(actor.agency_id, ext);
+        let sha = crate::files::sha256_hex(&upload.bytes);
+        let size = upload.bytes.len() as i64;
+        self.files.put(&key, upload.bytes).await?;
         let stored = async {
             let file_id = store::insert_file(
                 &mut tx,
@@ -178,7 +162,7 @@ impl App {
                     storage_key: &key,
                     original_name: &name,
                     content_type,
-                    size_bytes: upload.bytes.len() as i64,
+                    size_bytes: size,
                     sha256: &sha,
                     owner_kind: "external_submission",
                     owner_id: member_id,
@@ -221,7 +205,7 @@ impl App {
             Ok(row) => Ok(view(row)),
             Err(e) => {
                 // Nothing half-written: the file goes with the failed transaction.
-                let _ = tokio::fs::remove_file(&path).await;
+                self.files.delete(&key).await;
                 Err(e)
             }
         }
@@ -254,9 +238,7 @@ impl App {
         if !actor.role.reads_agency() && actor.member_id != Some(s.member_id) {
             return Err(AppError::NotFound);
         }
-        let bytes = tokio::fs::read(self.uploads.join(&s.storage_key))
-            .await
-            .map_err(|e| AppError::Internal(format!("reading upload: {e}")))?;
+        let bytes = self.files.get(&s.storage_key).await?;
         Ok((s.original_name, s.content_type, bytes))
     }
 
@@ -339,17 +321,6 @@ impl App {
         tx.commit().await?;
         Ok(())
     }
-}
-
-async fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| AppError::Internal(format!("creating upload folder: {e}")))?;
-    }
-    tokio::fs::write(path, bytes)
-        .await
-        .map_err(|e| AppError::Internal(format!("writing upload: {e}")))
 }
 
 impl App {

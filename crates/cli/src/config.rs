@@ -40,6 +40,13 @@ pub struct GlobalArgs {
     /// The sender of Credence's e-mail.
     #[arg(long, global = true, env = "CREDENCE_SMTP_FROM")]
     pub smtp_from: Option<String>,
+    /// Where files are kept: s3://bucket (credentials from AWS_* variables); by default a
+    /// `files` folder in the data directory.
+    #[arg(long, global = true, env = "CREDENCE_FILES_URL")]
+    pub files_url: Option<String>,
+    /// The address people reach Credence at, for links on certificates and in e-mail.
+    #[arg(long, global = true, env = "CREDENCE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Log format: text or json.
     #[arg(long, global = true, env = "CREDENCE_LOG_FORMAT")]
     pub log_format: Option<String>,
@@ -55,6 +62,8 @@ struct FileConfig {
     log_format: Option<String>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    files_url: Option<String>,
+    public_url: Option<String>,
 }
 
 /// The settings in force.
@@ -68,6 +77,8 @@ pub struct Config {
     pub json_logs: bool,
     pub smtp_url: Option<String>,
     pub smtp_from: String,
+    pub files_url: Option<String>,
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -107,6 +118,8 @@ impl Config {
             migrate: !args.no_migrate,
             json_logs: log_format == "json",
             smtp_url: args.smtp_url.clone().or(file.smtp_url),
+            files_url: args.files_url.clone().or(file.files_url),
+            public_url: args.public_url.clone().or(file.public_url),
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -145,6 +158,8 @@ mod tests {
             log_format: None,
             smtp_url: None,
             smtp_from: None,
+            files_url: None,
+            public_url: None,
         }
     }
 

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
+use credence_app::files::Files;
 use credence_app::{App, Clock, Role, Store};
+use credence_documents::Renderer;
 use credence_store::migrate;
 
 use crate::config::{Config, GlobalArgs, DEFAULT_BIND};
@@ -136,6 +138,11 @@ fn parse_role(value: &str) -> Result<Role, String> {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The service starts itself as `credence render-worker` to render certificates in a
+    // separate, limited process; that process needs no configuration.
+    if std::env::args().nth(1).as_deref() == Some("render-worker") {
+        return Ok(credence_documents::worker::serve()?);
+    }
     let cli = Cli::parse();
     let config = Config::load(&cli.global)?;
     init_logging(config.json_logs);
@@ -178,7 +185,20 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         }
         None => Clock::system(),
     };
-    let app = App::new(store, clock).with_uploads(config.data_dir.join("uploads"));
+    let files = match &config.files_url {
+        Some(url) => Files::s3(url).map_err(|e| anyhow!(e))?,
+        None => Files::local(&config.data_dir.join("files")).map_err(app_err)?,
+    };
+    let worker = std::env::current_exe().context("finding the credence binary")?;
+    let public_url = match (&config.public_url, config.bind) {
+        (Some(url), _) => url.clone(),
+        (None, Some(bind)) => format!("http://{bind}"),
+        (None, None) => format!("http://{DEFAULT_BIND}"),
+    };
+    let app = App::new(store, clock)
+        .with_files(files)
+        .with_renderer(Renderer::new(worker, vec!["render-worker".into()]))
+        .with_public_url(&public_url);
     Ok(match &config.smtp_url {
         Some(url) => app.with_mailer(
             credence_app::reminders::Mailer::from_url(url, &config.smtp_from)

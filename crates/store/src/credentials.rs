@@ -53,7 +53,7 @@ const COLUMNS: &str = "c.id, c.member_id, c.credential_type_id, c.status, c.prog
 const LIST_COLUMNS: &str = "i.credential_number, i.issuing_officer, i.status_reason, c.status_rank";
 
 /// Runs `build` once per chunk of `ids`, appending ` IN (…)` where it asks.
-async fn for_chunks<T>(
+pub(crate) async fn for_chunks<T>(
     tx: &mut Tx,
     ids: &[i64],
     build: impl Fn(&[i64]) -> SqlBuilder,

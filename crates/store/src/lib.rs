@@ -8,6 +8,7 @@
 mod args;
 pub mod audit;
 pub mod catalog;
+pub mod certificates;
 pub mod credential_types;
 pub mod credentials;
 pub mod identity;

@@ -50,6 +50,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(5, "0005_training"),
     both!(6, "0006_documents_outbox"),
     per_dialect!(7, "0007_audit_append_only"),
+    both!(8, "0008_certificates"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

@@ -15,15 +15,17 @@ pub struct NewMessage {
     pub kind: String,
     pub subject_id: Option<i64>,
     pub dedupe_key: String,
+    /// A file sent along (a certificate).
+    pub attachment_file_id: Option<i64>,
 }
 
 /// Queues messages; ones whose key was queued before are ignored. Returns how many are new.
 pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Result<u64> {
     let at = now();
     let mut added = 0;
-    for chunk in messages.chunks(crate::rows_per_statement(9)) {
+    for chunk in messages.chunks(crate::rows_per_statement(10)) {
         let mut q = SqlBuilder::new(
-            "INSERT INTO outbox (agency_id, recipient, subject, body, kind, subject_id, dedupe_key, status, attempts, next_attempt_at, created_at) VALUES ",
+            "INSERT INTO outbox (agency_id, recipient, subject, body, kind, subject_id, attachment_file_id, dedupe_key, status, attempts, next_attempt_at, created_at) VALUES ",
         );
         for (i, m) in chunk.iter().enumerate() {
             if i > 0 {
@@ -40,7 +42,9 @@ pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Re
                 .push(", ")
                 .bind(m.kind.as_str())
                 .push(", ")
-                .bind(m.subject_id);
+                .bind(m.subject_id)
+                .push(", ")
+                .bind(m.attachment_file_id);
             q.push(", ")
                 .bind(m.dedupe_key.as_str())
                 .push(", 'queued', 0, ")
@@ -64,6 +68,7 @@ pub struct Message {
     pub body: String,
     pub kind: String,
     pub subject_id: Option<i64>,
+    pub attachment_file_id: Option<i64>,
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -71,7 +76,7 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, agency_id, recipient, subject, body, kind, subject_id, status, attempts, last_error, sent_at, created_at";
+const COLUMNS: &str = "id, agency_id, recipient, subject, body, kind, subject_id, attachment_file_id, status, attempts, last_error, sent_at, created_at";
 
 /// Claims up to `limit` messages that are due, for `lease` (a crashed sender's claim
 /// expires and the message is tried again).

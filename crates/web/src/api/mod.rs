@@ -2,6 +2,7 @@
 //! handler only parses, authenticates and calls the app layer.
 
 pub mod assignments;
+pub mod certificates;
 pub mod audit;
 pub mod courses;
 pub mod credential_types;
@@ -51,6 +52,21 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(renewal_plans::get))
         .routes(routes!(outbox::list))
         .routes(routes!(reports::compliance))
+        .routes(routes!(certificates::list_templates, certificates::create_template))
+        .routes(routes!(certificates::get_template, certificates::update_template))
+        .routes(routes!(certificates::preview_template))
+        .routes(routes!(certificates::generate, certificates::register))
+        .routes(routes!(certificates::get))
+        .routes(routes!(certificates::pdf))
+        .routes(routes!(certificates::history))
+        .routes(routes!(certificates::merge))
+        .routes(routes!(certificates::regenerate))
+        .routes(routes!(certificates::regenerate_many))
+        .routes(routes!(certificates::issue))
+        .routes(routes!(certificates::issue_many))
+        .routes(routes!(certificates::email))
+        .routes(routes!(certificates::attach, certificates::documents))
+        .routes(routes!(certificates::file))
 }
 
 /// 201 with the new resource and its address.
