@@ -108,8 +108,16 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let saved = view(row);
-        crate::audit::record(&mut tx, actor, "create", Kind::Template, id, None, Some(&audited(&saved)))
-            .await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            "create",
+            Kind::Template,
+            id,
+            None,
+            Some(&audited(&saved)),
+        )
+        .await?;
         tx.commit().await?;
         Ok(saved)
     }
@@ -123,7 +131,10 @@ impl App {
         actor.require_admin()?;
         let id = ids::decode(Kind::Template, id).ok_or(AppError::NotFound)?;
         let Some(expected) = input.version else {
-            return Err(AppError::invalid("version", "is required to edit a template"));
+            return Err(AppError::invalid(
+                "version",
+                "is required to edit a template",
+            ));
         };
         self.check_template(&input).await?;
         let mut tx = self.store.begin().await?;
@@ -200,9 +211,11 @@ async fn render_sample(app: &App, source: &str) -> Result<Vec<u8>> {
         }],
         merge: false,
     };
-    let output = app.render(job).await?.pop().ok_or_else(|| {
-        AppError::Internal("the renderer answered nothing".into())
-    })?;
+    let output = app
+        .render(job)
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal("the renderer answered nothing".into()))?;
     output.map_err(|e| AppError::invalid("source", e.describe()))
 }
 

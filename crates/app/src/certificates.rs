@@ -226,7 +226,11 @@ struct Pending {
 
 impl App {
     /// Generates (or only requests) certificates for a selection, in one transaction.
-    pub async fn generate_certificates(&self, actor: &Actor, req: GenerateRequest) -> Result<Generated> {
+    pub async fn generate_certificates(
+        &self,
+        actor: &Actor,
+        req: GenerateRequest,
+    ) -> Result<Generated> {
         actor.require_officer()?;
         let render_now = req.generate.unwrap_or(true);
         let mut tx = self.store.read().await?;
@@ -234,14 +238,16 @@ impl App {
         if facts.len() > MAX_BATCH {
             return Err(AppError::invalid(
                 "credential_ids",
-                format!("selects {} certificates; at most {MAX_BATCH} at a time", facts.len()),
+                format!(
+                    "selects {} certificates; at most {MAX_BATCH} at a time",
+                    facts.len()
+                ),
             ));
         }
         let chosen = match req.template_id.as_deref() {
-            Some(raw) => Some(
-                ids::decode(Kind::Template, raw)
-                    .ok_or_else(|| AppError::invalid("template_id", "is not a template of this agency"))?,
-            ),
+            Some(raw) => Some(ids::decode(Kind::Template, raw).ok_or_else(|| {
+                AppError::invalid("template_id", "is not a template of this agency")
+            })?),
             None => None,
         };
         drop(tx);
@@ -251,7 +257,10 @@ impl App {
         tx.commit().await?;
         if let Some(id) = chosen {
             if !templates.iter().any(|t| t.id == id) {
-                return Err(AppError::invalid("template_id", "is not a template of this agency"));
+                return Err(AppError::invalid(
+                    "template_id",
+                    "is not a template of this agency",
+                ));
             }
         }
         let agency = self.agency_name(actor).await?;
@@ -325,7 +334,12 @@ impl App {
 
     /// Stores the files, then writes every row in one transaction; on failure the stored
     /// files are removed again, so nothing is half-written.
-    async fn write_certificates(&self, actor: &Actor, pending: Vec<Pending>, action: &str) -> Result<Vec<i64>> {
+    async fn write_certificates(
+        &self,
+        actor: &Actor,
+        pending: Vec<Pending>,
+        action: &str,
+    ) -> Result<Vec<i64>> {
         let mut keys = Vec::new();
         for p in &pending {
             keys.push(match &p.pdf {
@@ -367,26 +381,37 @@ impl App {
 
     /// Renders certificates again from current data and their template's current version;
     /// the previous file stays in the certificate's history. Issued ones are locked.
-    pub async fn regenerate_certificates(&self, actor: &Actor, ids: &[String]) -> Result<Vec<CertificateView>> {
+    pub async fn regenerate_certificates(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> Result<Vec<CertificateView>> {
         actor.require_officer()?;
         let rows = self.certificates_for_action(actor, ids).await?;
         let mut invalid = credence_domain::Invalid::new();
         for (i, r) in rows.iter().enumerate() {
             if r.status == "issued" {
-                invalid.add(format!("certificate_ids[{i}]"), "is issued and locked; it cannot be regenerated");
+                invalid.add(
+                    format!("certificate_ids[{i}]"),
+                    "is issued and locked; it cannot be regenerated",
+                );
             }
             if r.revoked_at.is_some() {
-                invalid.add(format!("certificate_ids[{i}]"), "belongs to a revoked issuance");
+                invalid.add(
+                    format!("certificate_ids[{i}]"),
+                    "belongs to a revoked issuance",
+                );
             }
         }
         invalid.into_result()?;
         let mut tx = self.store.read().await?;
         let issuance_ids: Vec<i64> = rows.iter().map(|r| r.issuance_id).collect();
-        let facts: HashMap<i64, IssuanceFacts> = store::issuance_facts(&mut tx, actor.agency_id, &issuance_ids)
-            .await?
-            .into_iter()
-            .map(|(f, _)| (f.issuance_id, f))
-            .collect();
+        let facts: HashMap<i64, IssuanceFacts> =
+            store::issuance_facts(&mut tx, actor.agency_id, &issuance_ids)
+                .await?
+                .into_iter()
+                .map(|(f, _)| (f.issuance_id, f))
+                .collect();
         let mut templates: HashMap<i64, TemplateRow> = HashMap::new();
         for r in &rows {
             if !templates.contains_key(&r.template_id) {
@@ -402,10 +427,18 @@ impl App {
         for r in &rows {
             let t = &templates[&r.template_id];
             set.add(t.id, t.version, &t.source);
-            let f = facts.get(&r.issuance_id).cloned().ok_or(AppError::NotFound)?;
+            let f = facts
+                .get(&r.issuance_id)
+                .cloned()
+                .ok_or(AppError::NotFound)?;
             pending.push(Pending {
                 certificate_id: Some(r.id),
-                data: certificate_data(&f, &r.agency_name, &r.public_id, &self.verify_url(&r.public_id)),
+                data: certificate_data(
+                    &f,
+                    &r.agency_name,
+                    &r.public_id,
+                    &self.verify_url(&r.public_id),
+                ),
                 facts: f,
                 template: (t.id, t.version),
                 public_id: r.public_id.clone(),
@@ -413,14 +446,20 @@ impl App {
             });
         }
         self.render_pending(&set, &mut pending).await?;
-        let ids = self.write_certificates(actor, pending, "regenerate").await?;
+        let ids = self
+            .write_certificates(actor, pending, "regenerate")
+            .await?;
         let mut tx = self.store.read().await?;
         let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &ids).await?;
         Ok(rows.into_iter().map(|r| self.certificate_view(r)).collect())
     }
 
     /// Issues (locks) generated certificates, all or none.
-    pub async fn issue_certificates(&self, actor: &Actor, ids: &[String]) -> Result<Vec<CertificateView>> {
+    pub async fn issue_certificates(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> Result<Vec<CertificateView>> {
         actor.require_officer()?;
         let rows = self.certificates_for_action(actor, ids).await?;
         let mut invalid = credence_domain::Invalid::new();
@@ -459,9 +498,16 @@ impl App {
     }
 
     /// The agency's certificates named by `ids`; any unknown id is a 404.
-    async fn certificates_for_action(&self, actor: &Actor, ids: &[String]) -> Result<Vec<CertificateRow>> {
+    async fn certificates_for_action(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> Result<Vec<CertificateRow>> {
         if ids.is_empty() {
-            return Err(AppError::invalid("certificate_ids", "must name at least one certificate"));
+            return Err(AppError::invalid(
+                "certificate_ids",
+                "must name at least one certificate",
+            ));
         }
         if ids.len() > MAX_BATCH {
             return Err(AppError::invalid(
@@ -533,15 +579,22 @@ impl App {
             let index = match set.index.get(&key) {
                 Some(i) => *i,
                 None => {
-                    let source = store::template_version_source(&mut tx, actor.agency_id, key.0, key.1)
-                        .await?
-                        .ok_or_else(|| AppError::Internal("a template version is missing".into()))?;
+                    let source =
+                        store::template_version_source(&mut tx, actor.agency_id, key.0, key.1)
+                            .await?
+                            .ok_or_else(|| {
+                                AppError::Internal("a template version is missing".into())
+                            })?;
                     set.add(key.0, key.1, &source)
                 }
             };
-            let data = serde_json::from_str(&r.data_snapshot)
-                .map_err(|e| AppError::Internal(format!("a certificate's data is unreadable: {e}")))?;
-            documents.push(Document { template: index, data });
+            let data = serde_json::from_str(&r.data_snapshot).map_err(|e| {
+                AppError::Internal(format!("a certificate's data is unreadable: {e}"))
+            })?;
+            documents.push(Document {
+                template: index,
+                data,
+            });
         }
         drop(tx);
         let job = Job {
@@ -565,7 +618,10 @@ impl App {
             return Err(AppError::invalid("member", "has no e-mail address"));
         };
         let Some(file_id) = row.file_id else {
-            return Err(AppError::invalid("certificate", "has not been generated yet"));
+            return Err(AppError::invalid(
+                "certificate",
+                "has not been generated yet",
+            ));
         };
         let message = credence_store::outbox::NewMessage {
             recipient: email,
@@ -583,7 +639,8 @@ impl App {
             attachment_file_id: Some(file_id),
         };
         let mut tx = self.store.begin().await?;
-        credence_store::outbox::enqueue(&mut tx, actor.agency_id, std::slice::from_ref(&message)).await?;
+        credence_store::outbox::enqueue(&mut tx, actor.agency_id, std::slice::from_ref(&message))
+            .await?;
         crate::audit::record(
             &mut tx,
             actor,
@@ -614,11 +671,20 @@ impl App {
         let before: Option<i64> = page.after()?;
         let mut tx = self.store.read().await?;
         let rows = store::register(&mut tx, actor.agency_id, &filter, before, limit + 1).await?;
-        Ok(paginate(rows, limit, |r| r.id, |r| self.certificate_view(r)))
+        Ok(paginate(
+            rows,
+            limit,
+            |r| r.id,
+            |r| self.certificate_view(r),
+        ))
     }
 
     /// The register as CSV (every matching row, newest first).
-    pub async fn certificate_register_csv(&self, actor: &Actor, query: &RegisterQuery) -> Result<String> {
+    pub async fn certificate_register_csv(
+        &self,
+        actor: &Actor,
+        query: &RegisterQuery,
+    ) -> Result<String> {
         actor.require_reader()?;
         let filter = register_filter(query)?;
         let mut tx = self.store.read().await?;
@@ -626,8 +692,17 @@ impl App {
         let mut out = csv::Writer::from_writer(Vec::new());
         let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
         out.write_record([
-            "certificate_id", "member", "credential_type", "number", "issue_date", "expiration_date",
-            "status", "template", "generated_at", "issued_at", "verify_url",
+            "certificate_id",
+            "member",
+            "credential_type",
+            "number",
+            "issue_date",
+            "expiration_date",
+            "status",
+            "template",
+            "generated_at",
+            "issued_at",
+            "verify_url",
         ])
         .map_err(csv_error)?;
         for r in rows {
@@ -647,12 +722,18 @@ impl App {
             ])
             .map_err(csv_error)?;
         }
-        let bytes = out.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
+        let bytes = out
+            .into_inner()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
     }
 
     /// The files a certificate has had, newest first (the first is the current one).
-    pub async fn certificate_history(&self, actor: &Actor, id: &str) -> Result<Vec<crate::documents::FileView>> {
+    pub async fn certificate_history(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Vec<crate::documents::FileView>> {
         let row = self.readable_certificate(actor, id).await?;
         let mut tx = self.store.read().await?;
         let files = store::files_of(&mut tx, actor.agency_id, "certificate", row.id).await?;
@@ -743,13 +824,19 @@ async fn write_one(tx: &mut Tx, actor: &Actor, p: &Pending, key: Option<&str>) -
         )
         .await?;
         if !updated {
-            return Err(AppError::Conflict("the certificate was issued meanwhile".into()));
+            return Err(AppError::Conflict(
+                "the certificate was issued meanwhile".into(),
+            ));
         }
     }
     Ok(id)
 }
 
-fn pick_template(templates: &[TemplateRow], chosen: Option<i64>, of_type: Option<i64>) -> &TemplateRow {
+fn pick_template(
+    templates: &[TemplateRow],
+    chosen: Option<i64>,
+    of_type: Option<i64>,
+) -> &TemplateRow {
     let by_id = |id: i64| templates.iter().find(|t| t.id == id);
     chosen
         .and_then(by_id)
@@ -764,7 +851,11 @@ async fn select_issuances(
     actor: &Actor,
     req: &GenerateRequest,
 ) -> Result<(Vec<IssuanceFacts>, Vec<SkippedCredential>)> {
-    let chosen = [req.credential_ids.is_some(), req.class_id.is_some(), req.credential_type_id.is_some()];
+    let chosen = [
+        req.credential_ids.is_some(),
+        req.class_id.is_some(),
+        req.credential_type_id.is_some(),
+    ];
     if chosen.iter().filter(|c| **c).count() != 1 {
         return Err(AppError::invalid(
             "credential_ids",
@@ -773,7 +864,10 @@ async fn select_issuances(
     }
     let credential_ids = if let Some(raw) = &req.credential_ids {
         if raw.is_empty() {
-            return Err(AppError::invalid("credential_ids", "must name at least one credential"));
+            return Err(AppError::invalid(
+                "credential_ids",
+                "must name at least one credential",
+            ));
         }
         let mut invalid = credence_domain::Invalid::new();
         let mut ids = Vec::with_capacity(raw.len());
@@ -786,7 +880,8 @@ async fn select_issuances(
         invalid.into_result()?;
         ids.sort_unstable();
         ids.dedup();
-        let known = credence_store::credentials::credentials_by_ids(tx, actor.agency_id, &ids).await?;
+        let known =
+            credence_store::credentials::credentials_by_ids(tx, actor.agency_id, &ids).await?;
         if known.len() != ids.len() {
             return Err(AppError::invalid(
                 "credential_ids",
@@ -802,8 +897,12 @@ async fn select_issuances(
             .ok_or_else(|| AppError::invalid("class_id", "is not a class of this agency"))?
     } else {
         let raw = req.credential_type_id.as_deref().unwrap_or_default();
-        let type_id = ids::decode(Kind::CredentialType, raw)
-            .ok_or_else(|| AppError::invalid("credential_type_id", "is not a credential type of this agency"))?;
+        let type_id = ids::decode(Kind::CredentialType, raw).ok_or_else(|| {
+            AppError::invalid(
+                "credential_type_id",
+                "is not a credential type of this agency",
+            )
+        })?;
         let (Some(from), Some(to)) = (req.issued_from, req.issued_to) else {
             return Err(AppError::invalid(
                 "issued_from",
@@ -811,16 +910,25 @@ async fn select_issuances(
             ));
         };
         if from > to {
-            return Err(AppError::invalid("issued_to", "must not be before issued_from"));
+            return Err(AppError::invalid(
+                "issued_to",
+                "must not be before issued_from",
+            ));
         }
         credence_store::credential_types::credential_type(tx, actor.agency_id, type_id)
             .await?
-            .ok_or_else(|| AppError::invalid("credential_type_id", "is not a credential type of this agency"))?;
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "credential_type_id",
+                    "is not a credential type of this agency",
+                )
+            })?;
         let facts = store::issuances_of_type(tx, actor.agency_id, type_id, from, to).await?;
         return Ok((facts, Vec::new()));
     };
     let facts = store::current_issuances(tx, actor.agency_id, &credential_ids).await?;
-    let with_issuance: std::collections::HashSet<i64> = facts.iter().map(|f| f.credential_id).collect();
+    let with_issuance: std::collections::HashSet<i64> =
+        facts.iter().map(|f| f.credential_id).collect();
     let skipped = credential_ids
         .iter()
         .filter(|id| !with_issuance.contains(id))
@@ -843,7 +951,11 @@ fn register_filter(q: &RegisterQuery) -> Result<RegisterFilter> {
     };
     Ok(RegisterFilter {
         status: q.status.map(|s| s.as_str().to_owned()),
-        credential_type_id: decode(Kind::CredentialType, "credential_type_id", &q.credential_type_id)?,
+        credential_type_id: decode(
+            Kind::CredentialType,
+            "credential_type_id",
+            &q.credential_type_id,
+        )?,
         member_id: decode(Kind::Member, "member_id", &q.member_id)?,
         credential_id: decode(Kind::Credential, "credential_id", &q.credential_id)?,
         search: q.q.clone(),
@@ -857,7 +969,13 @@ fn file_name(r: &CertificateRow) -> String {
     let stem = r.number.clone().unwrap_or_else(|| r.public_id.clone());
     let safe: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("{safe}.pdf")
 }

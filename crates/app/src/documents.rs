@@ -126,7 +126,11 @@ impl App {
     }
 
     /// The documents attached to an issuance, newest first.
-    pub async fn issuance_documents(&self, actor: &Actor, issuance_id: &str) -> Result<Vec<FileView>> {
+    pub async fn issuance_documents(
+        &self,
+        actor: &Actor,
+        issuance_id: &str,
+    ) -> Result<Vec<FileView>> {
         let (issuance, _) = self.issuance_member(actor, issuance_id).await?;
         let mut tx = self.store.read().await?;
         let rows = store::files_of(&mut tx, actor.agency_id, "issuance", issuance).await?;
@@ -135,7 +139,11 @@ impl App {
 
     /// A stored document or certificate file: (name, content type, bytes). Officers read any
     /// of the agency's; members only files of their own issuances and certificates.
-    pub async fn file_download(&self, actor: &Actor, id: &str) -> Result<(String, String, Vec<u8>)> {
+    pub async fn file_download(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<(String, String, Vec<u8>)> {
         let id = ids::decode(Kind::File, id).ok_or(AppError::NotFound)?;
         let mut tx = self.store.read().await?;
         let file = store::file(&mut tx, actor.agency_id, id)

@@ -223,7 +223,7 @@ impl App {
                 .into_iter()
                 .map(|email| NewMessage {
                     attachment_file_id: None,
-        dedupe_key: format!("digest:{}:{email}", ctx.today),
+                    dedupe_key: format!("digest:{}:{email}", ctx.today),
                     recipient: email,
                     subject: format!("Credential reminders for {}", ctx.today),
                     body: body.clone(),

@@ -163,17 +163,25 @@ pub async fn current_issuances(
 }
 
 /// The facts of the given issuances (revoked ones included; callers decide).
-pub async fn issuance_facts(tx: &mut Tx, agency_id: i64, issuance_ids: &[i64]) -> Result<Vec<(IssuanceFacts, bool)>> {
+pub async fn issuance_facts(
+    tx: &mut Tx,
+    agency_id: i64,
+    issuance_ids: &[i64],
+) -> Result<Vec<(IssuanceFacts, bool)>> {
     let mut out: Vec<IssuanceFactsRevoked> = Vec::new();
     for_chunks(
         tx,
         issuance_ids,
         |chunk| {
-            let mut q = SqlBuilder::new(FACTS.replace(
-                "SELECT i.id AS issuance_id",
-                "SELECT i.revoked_at IS NOT NULL AS revoked, i.id AS issuance_id",
-            ) + " WHERE i.agency_id = ");
-            q.bind(agency_id).push(" AND i.id IN ").bind_list(chunk.iter().copied());
+            let mut q = SqlBuilder::new(
+                FACTS.replace(
+                    "SELECT i.id AS issuance_id",
+                    "SELECT i.revoked_at IS NOT NULL AS revoked, i.id AS issuance_id",
+                ) + " WHERE i.agency_id = ",
+            );
+            q.bind(agency_id)
+                .push(" AND i.id IN ")
+                .bind_list(chunk.iter().copied());
             q
         },
         |rows| out.extend(rows),
@@ -207,7 +215,11 @@ pub async fn issuances_of_type(
 }
 
 /// The credentials of a class's roster whose type asks for the class's course.
-pub async fn class_credential_ids(tx: &mut Tx, agency_id: i64, class_id: i64) -> Result<Option<Vec<i64>>> {
+pub async fn class_credential_ids(
+    tx: &mut Tx,
+    agency_id: i64,
+    class_id: i64,
+) -> Result<Option<Vec<i64>>> {
     let exists: Option<i64> = on_conn!(tx, c => sqlx::query_scalar(
         "SELECT id FROM classes WHERE agency_id = $1 AND id = $2")
         .bind(agency_id).bind(class_id).fetch_optional(c).await)
@@ -237,7 +249,11 @@ pub struct NewCertificate<'a> {
     pub created_by: &'a str,
 }
 
-pub async fn insert_certificate(tx: &mut Tx, agency_id: i64, n: &NewCertificate<'_>) -> Result<i64> {
+pub async fn insert_certificate(
+    tx: &mut Tx,
+    agency_id: i64,
+    n: &NewCertificate<'_>,
+) -> Result<i64> {
     let at = now();
     let generated_at = n.file_id.map(|_| at);
     on_conn!(tx, c => sqlx::query_scalar(
@@ -327,7 +343,8 @@ const CERTIFICATE: &str = "SELECT k.id, k.agency_id, k.public_id, k.issuance_id,
 
 pub async fn certificate(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<CertificateRow>> {
     let sql = format!("{CERTIFICATE} WHERE k.agency_id = $1 AND k.id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await).map_err(db)
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
 }
 
 /// The certificate a public verification link names, in any agency.
@@ -337,14 +354,20 @@ pub async fn by_public_id(tx: &mut Tx, public_id: &str) -> Result<Option<Certifi
 }
 
 /// The agency's certificates among `ids`, in the order of `ids`.
-pub async fn certificates_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<CertificateRow>> {
+pub async fn certificates_by_ids(
+    tx: &mut Tx,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<CertificateRow>> {
     let mut out: Vec<CertificateRow> = Vec::with_capacity(ids.len());
     for_chunks(
         tx,
         ids,
         |chunk| {
             let mut q = SqlBuilder::new(format!("{CERTIFICATE} WHERE k.agency_id = "));
-            q.bind(agency_id).push(" AND k.id IN ").bind_list(chunk.iter().copied());
+            q.bind(agency_id)
+                .push(" AND k.id IN ")
+                .bind_list(chunk.iter().copied());
             q
         },
         |rows| out.extend(rows),
@@ -431,7 +454,12 @@ const FILE_COLUMNS: &str =
 
 /// The files attached to something (an issuance's documents, a certificate's history),
 /// newest first.
-pub async fn files_of(tx: &mut Tx, agency_id: i64, owner_kind: &str, owner_id: i64) -> Result<Vec<FileRow>> {
+pub async fn files_of(
+    tx: &mut Tx,
+    agency_id: i64,
+    owner_kind: &str,
+    owner_id: i64,
+) -> Result<Vec<FileRow>> {
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1 AND owner_kind = $2 AND owner_id = $3 ORDER BY id DESC"
     );
@@ -441,7 +469,8 @@ pub async fn files_of(tx: &mut Tx, agency_id: i64, owner_kind: &str, owner_id: i
 
 pub async fn file(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<FileRow>> {
     let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1 AND id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await).map_err(db)
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
+        .map_err(db)
 }
 
 /// The member a file belongs to: through its issuance, its certificate or the submission

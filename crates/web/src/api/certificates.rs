@@ -39,7 +39,10 @@ pub fn file_response(name: &str, content_type: &str, bytes: Vec<u8>, inline: boo
     (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CONTENT_DISPOSITION, format!("{disposition}; filename=\"{safe}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("{disposition}; filename=\"{safe}\""),
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
         ],
         bytes,
@@ -50,7 +53,10 @@ pub fn file_response(name: &str, content_type: &str, bytes: Vec<u8>, inline: boo
 /// The agency's certificate templates (the two defaults included).
 #[utoipa::path(get, path = "/certificate-templates", tag = "certificates",
     responses((status = 200, body = [TemplateView])), security(("bearer" = [])))]
-pub async fn list_templates(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Json<Vec<TemplateView>>> {
+pub async fn list_templates(
+    State(app): State<App>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<Vec<TemplateView>>> {
     Ok(Json(app.certificate_templates(&actor).await?))
 }
 
@@ -86,7 +92,9 @@ pub async fn update_template(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Json<TemplateView>> {
-    Ok(Json(app.update_certificate_template(&actor, &id, input).await?))
+    Ok(Json(
+        app.update_certificate_template(&actor, &id, input).await?,
+    ))
 }
 
 /// A PDF of a template source rendered with sample data, without saving anything.
@@ -132,10 +140,17 @@ pub async fn register(
     ApiQuery(format): ApiQuery<FormatParam>,
 ) -> ApiResult<Response> {
     match format.format.as_deref() {
-        None | Some("json") => Ok(Json(app.certificate_register(&actor, &filter, &page).await?).into_response()),
+        None | Some("json") => {
+            Ok(Json(app.certificate_register(&actor, &filter, &page).await?).into_response())
+        }
         Some("csv") => {
             let csv = app.certificate_register_csv(&actor, &filter).await?;
-            Ok(file_response("credential-register.csv", "text/csv; charset=utf-8", csv.into_bytes(), false))
+            Ok(file_response(
+                "credential-register.csv",
+                "text/csv; charset=utf-8",
+                csv.into_bytes(),
+                false,
+            ))
         }
         Some(_) => Err(AppError::invalid("format", "must be json or csv").into()),
     }
@@ -154,7 +169,11 @@ pub async fn get(
 /// The certificate's PDF (a preview rendered from its data when only requested so far).
 #[utoipa::path(get, path = "/certificates/{id}/pdf", tag = "certificates", params(("id" = String, Path)),
     responses((status = 200, content_type = "application/pdf", description = "the certificate"), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn pdf(State(app): State<App>, Auth(actor): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn pdf(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let (name, pdf) = app.certificate_pdf(&actor, &id).await?;
     Ok(file_response(&name, "application/pdf", pdf, true))
 }
@@ -179,8 +198,15 @@ pub async fn merge(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Response> {
-    let pdf = app.merge_certificates(&actor, &input.certificate_ids).await?;
-    Ok(file_response("certificates.pdf", "application/pdf", pdf, true))
+    let pdf = app
+        .merge_certificates(&actor, &input.certificate_ids)
+        .await?;
+    Ok(file_response(
+        "certificates.pdf",
+        "application/pdf",
+        pdf,
+        true,
+    ))
 }
 
 /// Render a certificate again from current data and template (not once issued).
@@ -203,7 +229,10 @@ pub async fn regenerate_many(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Json<Vec<CertificateView>>> {
-    Ok(Json(app.regenerate_certificates(&actor, &input.certificate_ids).await?))
+    Ok(Json(
+        app.regenerate_certificates(&actor, &input.certificate_ids)
+            .await?,
+    ))
 }
 
 /// Issue (lock) a generated certificate.
@@ -226,15 +255,26 @@ pub async fn issue_many(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Json<Vec<CertificateView>>> {
-    Ok(Json(app.issue_certificates(&actor, &input.certificate_ids).await?))
+    Ok(Json(
+        app.issue_certificates(&actor, &input.certificate_ids)
+            .await?,
+    ))
 }
 
 /// E-mail the certificate to its member as an attachment (through the outbox).
 #[utoipa::path(post, path = "/certificates/{id}/email", tag = "certificates", params(("id" = String, Path)),
     responses((status = 202, description = "queued"), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-pub async fn email(State(app): State<App>, Auth(actor): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn email(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let to = app.email_certificate(&actor, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({"queued": true, "to": to}))).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"queued": true, "to": to})),
+    )
+        .into_response())
 }
 
 /// Attach a supporting document (PDF, PNG or JPEG, multipart field `file`) to an issuance.
@@ -249,23 +289,30 @@ pub async fn attach(
     mut multipart: Multipart,
 ) -> ApiResult<Response> {
     let mut file = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?
-    {
+    while let Some(field) = multipart.next_field().await.map_err(upload_problem)? {
         if field.name() == Some("file") {
             let name = field.file_name().unwrap_or("upload").to_owned();
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| AppError::BadRequest(format!("the upload could not be read: {e}")))?;
+            let bytes = field.bytes().await.map_err(upload_problem)?;
             file = Some((name, bytes.to_vec()));
         }
     }
     let (name, bytes) = file.ok_or_else(|| AppError::invalid("file", "is required"))?;
     let saved = app.attach_document(&actor, &id, &name, bytes).await?;
     Ok((StatusCode::CREATED, Json(saved)).into_response())
+}
+
+/// A multipart body that could not be read: too large (413) or malformed (400).
+fn upload_problem(e: axum::extract::multipart::MultipartError) -> Problem {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Body too large",
+            "the upload exceeds the size limit",
+        )
+    } else {
+        AppError::BadRequest(format!("the upload could not be read: {e}")).into()
+    }
 }
 
 #[utoipa::path(get, path = "/issuances/{id}/documents", tag = "certificates", params(("id" = String, Path)),
@@ -281,7 +328,11 @@ pub async fn documents(
 /// A stored file: a supporting document or a certificate's (current or earlier) PDF.
 #[utoipa::path(get, path = "/files/{id}", tag = "certificates", params(("id" = String, Path)),
     responses((status = 200, description = "the file"), (status = 404, body = Problem)), security(("bearer" = [])))]
-pub async fn file(State(app): State<App>, Auth(actor): Auth, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn file(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let (name, content_type, bytes) = app.file_download(&actor, &id).await?;
     Ok(file_response(&name, &content_type, bytes, false))
 }

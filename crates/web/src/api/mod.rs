@@ -2,8 +2,8 @@
 //! handler only parses, authenticates and calls the app layer.
 
 pub mod assignments;
-pub mod certificates;
 pub mod audit;
+pub mod certificates;
 pub mod courses;
 pub mod credential_types;
 pub mod credentials;
@@ -52,8 +52,14 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(renewal_plans::get))
         .routes(routes!(outbox::list))
         .routes(routes!(reports::compliance))
-        .routes(routes!(certificates::list_templates, certificates::create_template))
-        .routes(routes!(certificates::get_template, certificates::update_template))
+        .routes(routes!(
+            certificates::list_templates,
+            certificates::create_template
+        ))
+        .routes(routes!(
+            certificates::get_template,
+            certificates::update_template
+        ))
         .routes(routes!(certificates::preview_template))
         .routes(routes!(certificates::generate, certificates::register))
         .routes(routes!(certificates::get))

@@ -4,6 +4,7 @@
 //! without them.
 
 mod assets;
+mod certificates;
 mod credential_types;
 mod credentials;
 mod dashboard;
@@ -72,6 +73,17 @@ pub fn routes() -> Router<App> {
         .route("/approvals", get(submissions::queue))
         .route("/approvals/{id}", post(submissions::review))
         .route("/submissions/{id}/file", get(submissions::file))
+        .route("/certificates", get(certificates::register))
+        .route("/certificates.csv", get(certificates::export))
+        .route("/certificates/action", post(certificates::action))
+        .route("/certificates/request", post(certificates::request))
+        .route("/certificates/{id}/pdf", get(certificates::pdf))
+        .route("/files/{id}", get(certificates::file))
+        .route(
+            "/certificate-templates",
+            get(certificates::templates).post(certificates::save_template),
+        )
+        .route("/verify/{public_id}", get(certificates::verify))
 }
 
 /// The layout every signed-in page shares.

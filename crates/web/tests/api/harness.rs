@@ -48,6 +48,7 @@ pub struct Resp {
     pub headers: axum::http::HeaderMap,
     pub body: Value,
     pub text: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
@@ -173,10 +174,10 @@ impl TestApp {
         let store = Store::connect(&url).await.unwrap();
         migrate::run(&store).await.unwrap();
         let today: NaiveDate = today.parse().unwrap();
-        let uploads = std::env::temp_dir()
-            .join("credence-tests")
-            .join(format!("uploads-{}", unique_name()));
-        let app = App::new(store, Clock::fixed(today)).with_uploads(uploads);
+        let worker = env!("CARGO_BIN_EXE_credence-test-render-worker");
+        let app = App::new(store, Clock::fixed(today))
+            .with_renderer(credence_documents::Renderer::new(worker.into(), vec![]))
+            .with_public_url("https://credence.test");
         let agency = app
             .create_agency("Test Fire District", Some("test"), "America/Chicago")
             .await
@@ -251,6 +252,7 @@ impl TestApp {
             headers,
             body,
             text,
+            bytes: bytes.to_vec(),
         }
     }
 

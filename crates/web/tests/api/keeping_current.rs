@@ -41,14 +41,14 @@ async fn holding(t: &TestApp, ty: &str, member: &str, issue: &str, expiration: &
 }
 
 /// An SMTP server that stores what it receives in a maildir; stopped on drop.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     maildir: std::path::PathBuf,
 }
 
 impl SmtpServer {
-    fn start() -> SmtpServer {
+    pub(crate) fn start() -> SmtpServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -85,6 +85,18 @@ impl SmtpServer {
         let _ = child.kill();
         let _ = child.wait();
         panic!("aiosmtpd did not start; install it with: python3 -m pip install aiosmtpd");
+    }
+
+    /// The raw text of every message received.
+    pub(crate) fn messages(&self) -> Vec<String> {
+        std::fs::read_dir(self.maildir.join("new"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Subject lines of the messages received, sorted.

@@ -6,6 +6,7 @@ mod harness;
 mod audit;
 mod authorization;
 mod bad_input;
+mod certificates;
 mod consistency;
 mod courses;
 mod credential_types;

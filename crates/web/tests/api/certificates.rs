@@ -1,0 +1,303 @@
+//! Certificates (seed 004) through the HTTP API: templates checked and versioned, generation
+//! for a selection, preview, merge, regenerate with history, issue (lock), e-mail with the
+//! PDF attached, the register with filters and CSV, public verification, supporting
+//! documents checked by content, and every bad input refused with nothing written.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use credence_app::{App, Role};
+use serde_json::{json, Value};
+
+use crate::both_databases;
+use crate::harness::{Resp, TestApp};
+use crate::keeping_current::SmtpServer;
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+fn ids(items: &Value) -> Vec<String> {
+    items.as_array().unwrap().iter().map(id).collect()
+}
+
+/// The page count of the root page tree, as Typst writes it.
+fn pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    let at = text.find("/Type/Pages/Count ").expect("a page tree") + 18;
+    text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+/// A published type and members holding it (issued through the active-with-period mode).
+async fn holders(t: &TestApp, names: &[(&str, &str)]) -> (String, Vec<String>) {
+    let ty = t.post("/api/v1/credential-types", json!({
+        "code": "HAZ", "name": "Hazmat Operations", "validity_months": 24, "renewal": "manual"
+    })).await.expect(201);
+    let ty = id(&ty);
+    t.post(&format!("/api/v1/credential-types/{ty}/publish"), json!({}))
+        .await
+        .expect(200);
+    let mut members = Vec::new();
+    for (first, last) in names {
+        let email = format!("{}@station1.test", first.to_lowercase());
+        let m = t
+            .post(
+                "/api/v1/members",
+                json!({"first_name": first, "last_name": last, "email": email}),
+            )
+            .await
+            .expect(201);
+        members.push(id(&m));
+    }
+    let assigned = t.post("/api/v1/assignments", json!({
+        "credential_type_id": ty, "mode": "active_with_period", "issue_date": "2026-01-15", "expiration_date": "2028-01-15",
+        "member_ids": members
+    })).await.expect(200);
+    let credentials = assigned["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (ty, credentials)
+}
+
+async fn multipart(t: &TestApp, path: &str, file_name: &str, bytes: &[u8]) -> Resp {
+    let boundary = "credence-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", t.admin))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    t.send_request(req).await
+}
+
+both_databases! {
+    async fn generate_preview_merge_regenerate_issue_and_verify(t) {
+        let (ty, creds) = holders(t, &[("Ava", "Smith"), ("Liam", "Brown"), ("Noah", "Lee")]).await;
+        let unissued = t.post("/api/v1/members", json!({"first_name": "Emma", "last_name": "Garcia"})).await.expect(201);
+        let pending = t.post("/api/v1/assignments", json!({
+            "credential_type_id": ty, "mode": "completion_period", "period_end": "2026-12-31", "member_ids": [id(&unissued)]
+        })).await.expect(200)["created"][0].as_str().unwrap().to_string();
+
+        // The defaults exist from the first look.
+        let templates = t.get("/api/v1/certificate-templates").await.expect(200);
+        let kinds: Vec<&str> = templates.as_array().unwrap().iter().map(|t| t["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["certificate", "wallet_card"]);
+        let wallet = id(&templates[1]);
+
+        // Request in bulk: one certificate per current issuance; the unissued one is skipped.
+        let mut all = creds.clone();
+        all.push(pending.clone());
+        let generated = t.post("/api/v1/certificates", json!({"credential_ids": all})).await.expect(201);
+        let items = generated["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(generated["skipped"], json!([{"credential_id": pending, "reason": "no_current_issuance"}]));
+        let first = &items[0];
+        assert_eq!((first["status"].as_str(), first["member_name"].as_str()), (Some("generated"), Some("Liam Brown")));
+        assert_eq!(first["template_id"], templates[0]["id"]);
+        assert_eq!(first["verify_url"], format!("https://credence.test/verify/{}", first["public_id"].as_str().unwrap()));
+        let cert = id(first);
+
+        // Preview: the PDF, one landscape page.
+        let pdf = t.get(&format!("/api/v1/certificates/{cert}/pdf")).await;
+        assert_eq!(pdf.status, 200);
+        assert_eq!(pdf.headers[header::CONTENT_TYPE], "application/pdf");
+        assert!(pdf.bytes.starts_with(b"%PDF-"));
+        assert_eq!(pages(&pdf.bytes), 1);
+
+        // Merge for printing: one file, one page each, in the order asked.
+        let all_certs = ids(&generated["items"]);
+        let merged = t.send(Method::POST, "/api/v1/certificates/merge", Some(&t.admin), Some(json!({"certificate_ids": all_certs}))).await;
+        assert_eq!(merged.status, 200);
+        assert_eq!(pages(&merged.bytes), 3);
+
+        // A wallet card for one member, chosen explicitly.
+        let card = t.post("/api/v1/certificates", json!({"credential_ids": [creds[0]], "template_id": wallet})).await.expect(201);
+        assert_eq!(card["items"][0]["template_name"], "Wallet card");
+
+        // Correct the data, regenerate: the new file replaces the old, which stays in history.
+        let member = t.get(&format!("/api/v1/certificates/{cert}")).await.expect(200)["member_id"].as_str().unwrap().to_string();
+        let m = t.get(&format!("/api/v1/members/{member}")).await.expect(200);
+        t.patch(&format!("/api/v1/members/{member}"), json!({"first_name": "William", "version": m["version"]})).await.expect(200);
+        let again = t.post(&format!("/api/v1/certificates/{cert}/regenerate"), json!({})).await.expect(200);
+        assert_eq!(again["member_name"], "William Brown");
+        let history = t.get(&format!("/api/v1/certificates/{cert}/history")).await.expect(200);
+        assert_eq!(history.as_array().unwrap().len(), 2);
+        let old = t.send(Method::GET, &format!("/api/v1/files/{}", id(&history[1])), Some(&t.admin), None).await;
+        assert!(old.bytes.starts_with(b"%PDF-") && old.bytes != t.get(&format!("/api/v1/certificates/{cert}/pdf")).await.bytes);
+
+        // Issue locks it: no second issue, no regeneration.
+        let issued = t.post(&format!("/api/v1/certificates/{cert}/issue"), json!({})).await.expect(200);
+        assert_eq!(issued["status"], "issued");
+        assert!(issued["issued_at"].is_string());
+        assert_eq!(t.post(&format!("/api/v1/certificates/{cert}/regenerate"), json!({})).await.invalid_fields(), ["certificate_ids[0]"]);
+        assert_eq!(t.post(&format!("/api/v1/certificates/{cert}/issue"), json!({})).await.invalid_fields(), ["certificate_ids[0]"]);
+
+        // The register: filters, search, CSV.
+        let register = t.get("/api/v1/certificates?status=issued").await.expect(200);
+        assert_eq!(ids(&register["items"]), [cert.clone()]);
+        let found = t.get("/api/v1/certificates?q=william").await.expect(200);
+        assert!(ids(&found["items"]).contains(&cert));
+        assert!(found["items"].as_array().unwrap().iter().all(|c| c["member_name"] == "William Brown"));
+        let page = t.get(&format!("/api/v1/certificates?credential_type_id={ty}&limit=2")).await.expect(200);
+        assert_eq!(page["items"].as_array().unwrap().len(), 2);
+        let rest = t.get(&format!("/api/v1/certificates?credential_type_id={ty}&limit=2&cursor={}", page["next_cursor"].as_str().unwrap())).await.expect(200);
+        assert_eq!(rest["items"].as_array().unwrap().len(), 2);
+        let csv = t.get("/api/v1/certificates?format=csv").await;
+        assert_eq!(csv.status, 200);
+        assert_eq!(csv.text.lines().count(), 5, "{}", csv.text);
+        assert!(csv.text.lines().next().unwrap().starts_with("certificate_id,member,credential_type,number"));
+
+        // Public verification: holder, type, dates, status; revoking the credential shows it.
+        let public_id = issued["public_id"].as_str().unwrap().to_string();
+        let verify = t.send(Method::GET, &format!("/verify/{public_id}"), None, None).await;
+        assert_eq!(verify.status, 200);
+        assert!(verify.text.contains("William Brown") && verify.text.contains("Hazmat Operations") && verify.text.contains("Valid"), "{}", verify.text);
+        assert!(!verify.text.contains("william@station1.test"), "nothing but holder, type, dates and status");
+        t.post(&format!("/api/v1/credentials/{}/revoke", issued["credential_id"].as_str().unwrap()), json!({"reason": "Audit"})).await.expect(200);
+        let verify = t.send(Method::GET, &format!("/verify/{public_id}"), None, None).await;
+        assert!(verify.text.contains("Revoked"), "{}", verify.text);
+        assert_eq!(t.send(Method::GET, "/verify/nosuchcertificate", None, None).await.status, 404);
+
+        // Another agency sees none of it.
+        let other = t.other_agency_admin().await;
+        t.send(Method::GET, &format!("/api/v1/certificates/{cert}"), Some(&other), None).await.problem(404);
+        t.send(Method::GET, &format!("/api/v1/certificates/{cert}/pdf"), Some(&other), None).await.problem(404);
+        t.send(Method::POST, "/api/v1/certificates/merge", Some(&other), Some(json!({"certificate_ids": [cert]}))).await.problem(404);
+        let fields = t.send(Method::POST, "/api/v1/certificates", Some(&other), Some(json!({"credential_ids": [creds[0]]}))).await.invalid_fields();
+        assert_eq!(fields, ["credential_ids"]);
+        let theirs = t.send(Method::GET, "/api/v1/certificates", Some(&other), None).await.expect(200);
+        assert_eq!(theirs["items"], json!([]));
+    }
+
+    async fn request_first_then_generate_and_email(t) {
+        let (ty, creds) = holders(t, &[("Ava", "Smith")]).await;
+        // Requested in bulk for the type's issuances in a date range, without rendering yet.
+        let requested = t.post("/api/v1/certificates", json!({
+            "credential_type_id": ty, "issued_from": "2026-01-01", "issued_to": "2026-01-31", "generate": false
+        })).await.expect(201);
+        let cert = id(&requested["items"][0]);
+        assert_eq!(requested["items"][0]["status"], "ready_to_be_requested");
+        assert_eq!(requested["items"][0]["credential_id"], creds[0].as_str());
+        // Not generated: no e-mail, no issue; but a preview renders from its data.
+        assert_eq!(t.post(&format!("/api/v1/certificates/{cert}/issue"), json!({})).await.invalid_fields(), ["certificate_ids[0]"]);
+        assert_eq!(t.post(&format!("/api/v1/certificates/{cert}/email"), json!({})).await.invalid_fields(), ["certificate"]);
+        let preview = t.get(&format!("/api/v1/certificates/{cert}/pdf")).await;
+        assert!(preview.bytes.starts_with(b"%PDF-"));
+        assert_eq!(t.send(Method::GET, &format!("/verify/{}", requested["items"][0]["public_id"].as_str().unwrap()), None, None).await.status, 404);
+
+        let generated = t.post(&format!("/api/v1/certificates/{cert}/regenerate"), json!({})).await.expect(200);
+        assert_eq!(generated["status"], "generated");
+        let queued = t.post(&format!("/api/v1/certificates/{cert}/email"), json!({})).await;
+        assert_eq!(queued.status, 202);
+        assert_eq!(queued.body["to"], "ava@station1.test");
+
+        let smtp = SmtpServer::start();
+        let mailer = credence_app::reminders::Mailer::from_url(&format!("smtp://127.0.0.1:{}", smtp.port), "credence@test.example").unwrap();
+        let sender: App = t.app.clone().with_mailer(mailer);
+        assert_eq!(sender.deliver_outbox().await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let messages = smtp.messages();
+        assert_eq!(messages.len(), 1);
+        let message = &messages[0];
+        assert!(message.contains("Subject: Your Hazmat Operations certificate"), "{message}");
+        assert!(message.contains("Content-Type: application/pdf"), "{message}");
+        assert!(message.contains("JVBERi0"), "the PDF travels base64-encoded: {message}");
+    }
+
+    async fn templates_are_checked_located_and_versioned(t) {
+        // A broken template is refused with the line that breaks it; nothing is saved.
+        let broken = "#let certificate(data) = {\n  set page(width: 4in, height: 3in)\n  [#data.member.nmae]\n}\n";
+        let resp = t.post("/api/v1/certificate-templates", json!({"name": "Broken", "source": broken})).await.problem(422);
+        let message = resp["errors"][0]["message"].as_str().unwrap();
+        assert!(message.starts_with("line 3, column"), "{message}");
+        assert!(message.contains("nmae"), "{message}");
+        let no_function = t.post("/api/v1/certificate-templates", json!({"name": "Empty", "source": "Hello"})).await.problem(422);
+        assert!(no_function["errors"][0]["message"].as_str().unwrap().contains("certificate(data)"));
+        let looping = "#let certificate(data) = {\n  let n = 0\n  for i in range(100000) { for j in range(100000) { n += 1 } }\n}\n";
+        let stopped = t.post("/api/v1/certificate-templates", json!({"name": "Loop", "source": looping})).await.problem(422);
+        assert!(stopped["errors"][0]["message"].as_str().unwrap().contains("longer than"), "{stopped}");
+        assert_eq!(t.get("/api/v1/certificate-templates").await.expect(200).as_array().unwrap().len(), 2);
+
+        // A good one saves at version 1; editing makes version 2 and needs the current version.
+        let source = "#let certificate(data) = {\n  set page(width: 6in, height: 4in)\n  align(center + horizon, text(20pt, data.member.name))\n}\n";
+        let created = t.post("/api/v1/certificate-templates", json!({"name": "Simple", "source": source})).await.expect(201);
+        assert_eq!((created["version"].as_i64(), created["kind"].as_str()), (Some(1), Some("custom")));
+        let tpl = id(&created);
+        let edited = t.put(&format!("/api/v1/certificate-templates/{tpl}"), json!({"name": "Simple", "source": source.replace("20pt", "24pt"), "version": 1})).await.expect(200);
+        assert_eq!(edited["version"], 2);
+        t.put(&format!("/api/v1/certificate-templates/{tpl}"), json!({"name": "Simple", "source": source, "version": 1})).await.problem(409);
+
+        // Preview without saving; members and auditors cannot upload.
+        let preview = t.send(Method::POST, "/api/v1/certificate-templates/preview", Some(&t.admin), Some(json!({"source": source}))).await;
+        assert_eq!(preview.status, 200);
+        assert!(preview.bytes.starts_with(b"%PDF-"));
+        let auditor = t.token(Role::Auditor, None).await;
+        t.send(Method::POST, "/api/v1/certificate-templates", Some(&auditor), Some(json!({"name": "X", "source": source}))).await.problem(403);
+        let other = t.other_agency_admin().await;
+        t.send(Method::GET, &format!("/api/v1/certificate-templates/{tpl}"), Some(&other), None).await.problem(404);
+    }
+
+    async fn certificate_requests_refuse_bad_input(t) {
+        let (ty, creds) = holders(t, &[("Ava", "Smith")]).await;
+        let fields = |r: Resp| r.invalid_fields();
+        assert_eq!(fields(t.post("/api/v1/certificates", json!({})).await), ["credential_ids"]);
+        assert_eq!(fields(t.post("/api/v1/certificates", json!({"credential_ids": creds, "class_id": "cls_1"})).await), ["credential_ids"]);
+        assert_eq!(fields(t.post("/api/v1/certificates", json!({"credential_ids": ["crd_999999"]})).await), ["credential_ids"]);
+        assert_eq!(fields(t.post("/api/v1/certificates", json!({"credential_ids": ["nonsense"]})).await), ["credential_ids[0]"]);
+        assert_eq!(fields(t.post("/api/v1/certificates", json!({"credential_ids": creds, "template_id": "tpl_999"})).await), ["template_id"]);
+        assert_eq!(fields(t.post("/api/v1/certificates", json!({"class_id": "cls_999"})).await), ["class_id"]);
+        assert_eq!(fields(t.post("/api/v1/certificates", json!({"credential_type_id": ty, "issued_from": "2026-02-01", "issued_to": "2026-01-01"})).await), ["issued_to"]);
+        t.post("/api/v1/certificates/merge", json!({"certificate_ids": ["cert_424242"]})).await.problem(404);
+        t.get("/api/v1/certificates/cert_424242").await.problem(404);
+        t.get("/api/v1/certificates/whatever/pdf").await.problem(404);
+        assert_eq!(t.get("/api/v1/certificates").await.expect(200)["items"], json!([]), "nothing was written");
+        let ava = t.get("/api/v1/members").await.expect(200)["items"][0]["id"].as_str().unwrap().to_string();
+        let member = t.token(Role::Member, Some(&ava)).await;
+        t.send(Method::POST, "/api/v1/certificates", Some(&member), Some(json!({"credential_ids": creds}))).await.problem(403);
+    }
+
+    async fn supporting_documents_are_checked_by_content(t) {
+        let (_, creds) = holders(t, &[("Ava", "Smith")]).await;
+        let detail = t.get(&format!("/api/v1/credentials/{}", creds[0])).await.expect(200);
+        let issuance = detail["issuances"][0]["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/issuances/{issuance}/documents");
+        let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n";
+
+        let saved = multipart(t, &path, "../../etc/skills sheet.pdf", pdf).await.expect(201);
+        assert_eq!(saved["name"], "skills sheet.pdf", "no path survives in a name");
+        assert_eq!((saved["content_type"].as_str(), saved["size_bytes"].as_i64()), (Some("application/pdf"), Some(pdf.len() as i64)));
+        assert_eq!(multipart(t, &path, "empty.pdf", b"").await.invalid_fields(), ["file"]);
+        assert_eq!(multipart(t, &path, "photo.png", pdf).await.invalid_fields(), ["file"], "content and name disagree");
+        assert_eq!(multipart(t, &path, "notes.txt", b"plain text").await.invalid_fields(), ["file"]);
+        let big = vec![b'%'; 11 * 1024 * 1024];
+        assert_eq!(multipart(t, &path, "huge.pdf", &big).await.status, 413);
+        multipart(t, "/api/v1/issuances/iss_999999/documents", "a.pdf", pdf).await.problem(404);
+
+        let listed = t.get(&path).await.expect(200);
+        assert_eq!(ids(&listed), [id(&saved)]);
+        let file = t.get(&format!("/api/v1/files/{}", id(&saved))).await;
+        assert_eq!(file.bytes, pdf);
+        let other = t.other_agency_admin().await;
+        t.send(Method::GET, &format!("/api/v1/files/{}", id(&saved)), Some(&other), None).await.problem(404);
+        t.send(Method::GET, &path, Some(&other), None).await.problem(404);
+    }
+}
