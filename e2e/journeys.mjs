@@ -128,6 +128,37 @@ try {
   assert.match(await notice(page), /Renewed 2 credential/);
   await shot(page, 'credentials-after-renew');
 
+  // Certificates (seed 004): request for the type's issuances, issue, then verify publicly.
+  page.on('dialog', (d) => d.accept());
+  await page.goto(base + '/certificates');
+  await page.click('details.card summary');
+  await page.selectOption('#rt', fi.id);
+  await page.fill('#rf', '2026-01-01');
+  await page.click('form[action="/certificates/request"] button[type=submit]');
+  assert.match(await notice(page), /2 certificate\(s\) generated/);
+  await page.check('th input[type=checkbox]');
+  await page.click('button[name=action][value=issue]');
+  assert.match(await notice(page), /Issued 2 certificate/);
+  await shot(page, 'certificate-register');
+  await page.goto(base + `/credentials?credential_type_id=${emt.id}`);
+  await page.click('main table a:has-text("Smith")');
+  await page.click('main h2 a:has-text("EMT-Basic")');
+  await page.click('form[action="/certificates/request"] button[type=submit]');
+  assert.match(await notice(page), /1 certificate\(s\) generated/);
+  await page.goBack();
+  await page.setInputFiles('.inline-upload input[type=file]', { name: 'written-exam.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n% exam result\n%%EOF\n') });
+  await page.click('.inline-upload button');
+  assert.match(await notice(page), /Attached written-exam.pdf/);
+  await shot(page, 'credential-certificate-and-documents');
+  await page.goto(base + '/certificate-templates');
+  await page.click('main table a >> nth=0');
+  await shot(page, 'certificate-template-editor');
+  const issued = await api('GET', '/certificates?status=issued');
+  assert.equal(issued.items.length, 2);
+  await page.goto(issued.items[0].verify_url);
+  assert.match(await page.textContent('main'), /Valid/);
+  await shot(page, 'certificate-verification');
+
   // The other pages.
   await page.goto(base + '/');
   await shot(page, 'dashboard');

@@ -390,6 +390,29 @@ impl App {
         let mut ics_period = period(ics, today, today, slice(0, 20));
         ics_period.period_end = None;
         self.assign(actor, ics_period).await?;
+        // Certificates for the recent EMT-B issuances; the first few handed out already.
+        if self.renderer.is_some() {
+            let generated = self
+                .generate_certificates(
+                    actor,
+                    crate::certificates::GenerateRequest {
+                        credential_type_id: Some(emt.clone()),
+                        issued_from: Some(ago(120)),
+                        issued_to: Some(today),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            let first: Vec<String> = generated
+                .items
+                .iter()
+                .take(5)
+                .map(|c| c.id.clone())
+                .collect();
+            if !first.is_empty() {
+                self.issue_certificates(actor, &first).await?;
+            }
+        }
         Ok(())
     }
 }

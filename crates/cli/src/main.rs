@@ -223,7 +223,11 @@ fn app_err(err: credence_app::AppError) -> anyhow::Error {
     }
 }
 
-async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
+    // A --bind flag also decides the default public URL printed on certificates.
+    if let Command::Demo { bind: Some(b) } | Command::Serve { bind: Some(b) } = &command {
+        config.bind = Some(*b);
+    }
     let app = open(&config).await?;
     match command {
         Command::Migrate => println!("database is up to date"),

@@ -387,3 +387,65 @@ pub async fn export(
     let csv = app.certificate_register_csv(&user.actor, &filter).await?;
     Ok(super::csv_response("credential-register.csv", csv))
 }
+
+/// Attaches a supporting document to an issuance from the credential page.
+pub async fn attach(
+    State(app): State<App>,
+    user: WebUser,
+    Path(issuance): Path<String>,
+    mut multipart: axum::extract::Multipart,
+) -> Response {
+    let mut csrf = None;
+    let mut back = "/credentials".to_owned();
+    let mut file = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return redirect_with(
+                    &back,
+                    "error",
+                    &format!("the upload could not be read: {e}"),
+                )
+            }
+        };
+        match field.name().unwrap_or("") {
+            "file" => {
+                let name = field.file_name().unwrap_or("upload").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes.to_vec())),
+                    Err(_) => {
+                        return redirect_with(&back, "error", "the file is larger than 10 MB")
+                    }
+                }
+            }
+            "csrf" => csrf = field.text().await.ok(),
+            "back" => {
+                if let Ok(b) = field.text().await {
+                    if b.starts_with('/') && !b.starts_with("//") {
+                        back = b;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if csrf.as_deref() != Some(user.csrf.as_str()) {
+        return redirect_with(
+            &back,
+            "error",
+            "the form expired; reload the page and try again",
+        );
+    }
+    let Some((name, bytes)) = file else {
+        return redirect_with(&back, "error", "choose a file to attach");
+    };
+    match app
+        .attach_document(&user.actor, &issuance, &name, bytes)
+        .await
+    {
+        Ok(f) => redirect_with(&back, "notice", &format!("Attached {}.", f.name)),
+        Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}

@@ -633,6 +633,19 @@ struct DetailPage {
     type_name: String,
     can_manage: bool,
     today: String,
+    certificates: Vec<credence_app::certificates::CertificateView>,
+    templates: Vec<credence_app::certificate_templates::TemplateView>,
+    /// The supporting documents of each issuance, by issuance id.
+    documents: std::collections::HashMap<String, Vec<credence_app::documents::FileView>>,
+}
+
+impl DetailPage {
+    fn documents_of(&self, issuance_id: &str) -> &[credence_app::documents::FileView] {
+        self.documents
+            .get(issuance_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -652,7 +665,27 @@ pub async fn detail(
     let names = app
         .names(actor, std::slice::from_ref(&d.credential.member_id))
         .await?;
+    let register = credence_app::certificates::RegisterQuery {
+        credential_id: Some(d.credential.id.clone()),
+        ..Default::default()
+    };
+    let certificates = app
+        .certificate_register(actor, &register, &Default::default())
+        .await?
+        .items;
+    let mut documents = std::collections::HashMap::new();
+    for i in &d.issuances {
+        documents.insert(i.id.clone(), app.issuance_documents(actor, &i.id).await?);
+    }
+    let templates = if actor.role.manages_credentials() {
+        app.certificate_templates(actor).await?
+    } else {
+        Vec::new()
+    };
     Ok(render(&DetailPage {
+        certificates,
+        templates,
+        documents,
         layout: Layout::new(
             &user,
             "Credential",

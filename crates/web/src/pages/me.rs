@@ -19,6 +19,7 @@ struct MePage {
     layout: Layout,
     credentials: Vec<(CredentialDetail, String)>,
     submissions: Vec<SubmissionView>,
+    certificates: Vec<credence_app::certificates::CertificateView>,
     courses: Vec<(String, String)>,
     today: String,
 }
@@ -63,6 +64,15 @@ pub async fn page(
         layout: Layout::new(&user, "My credentials", "me").with_messages(m.notice, m.error),
         credentials,
         submissions: app.submissions(actor).await?,
+        certificates: app
+            .certificate_register(actor, &Default::default(), &Default::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|c| {
+                c.status != credence_app::certificates::CertificateStatus::ReadyToBeRequested
+            })
+            .collect(),
         courses,
         today: app.today(actor).await?.to_string(),
     }))

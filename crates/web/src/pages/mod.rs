@@ -84,6 +84,12 @@ pub fn routes() -> Router<App> {
             get(certificates::templates).post(certificates::save_template),
         )
         .route("/verify/{public_id}", get(certificates::verify))
+        .route(
+            "/issuances/{id}/documents",
+            post(certificates::attach).layer(axum::extract::DefaultBodyLimit::max(
+                credence_app::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
 }
 
 /// The layout every signed-in page shares.
