@@ -812,17 +812,14 @@ async fn write_one(tx: &mut Tx, actor: &Actor, p: &Pending, key: Option<&str>) -
             },
         )
         .await?;
-        let updated = store::set_generated(
-            tx,
-            actor.agency_id,
-            id,
-            p.template.0,
-            p.template.1,
-            &snapshot,
-            p.facts.number.as_deref(),
+        let generation = store::Generation {
+            template_id: p.template.0,
+            template_version: p.template.1,
+            data_snapshot: &snapshot,
+            number: p.facts.number.as_deref(),
             file_id,
-        )
-        .await?;
+        };
+        let updated = store::set_generated(tx, actor.agency_id, id, &generation).await?;
         if !updated {
             return Err(AppError::Conflict(
                 "the certificate was issued meanwhile".into(),

@@ -267,22 +267,27 @@ pub async fn insert_certificate(
     .map_err(db)
 }
 
+/// A (re)generated certificate's new file and what it was made from.
+pub struct Generation<'a> {
+    pub template_id: i64,
+    pub template_version: i64,
+    pub data_snapshot: &'a str,
+    pub number: Option<&'a str>,
+    pub file_id: i64,
+}
+
 /// Records a (re)generated file; only certificates not yet issued change.
 pub async fn set_generated(
     tx: &mut Tx,
     agency_id: i64,
     id: i64,
-    template_id: i64,
-    template_version: i64,
-    data_snapshot: &str,
-    number: Option<&str>,
-    file_id: i64,
+    g: &Generation<'_>,
 ) -> Result<bool> {
     let n = on_conn!(tx, c => sqlx::query(
         "UPDATE certificates SET status = 'generated', template_id = $1, template_version = $2, data_snapshot = $3,
             number = $4, file_id = $5, generated_at = $6
          WHERE agency_id = $7 AND id = $8 AND status <> 'issued'")
-        .bind(template_id).bind(template_version).bind(data_snapshot).bind(number).bind(file_id).bind(now())
+        .bind(g.template_id).bind(g.template_version).bind(g.data_snapshot).bind(g.number).bind(g.file_id).bind(now())
         .bind(agency_id).bind(id)
         .execute(c).await.map(|r| r.rows_affected()))
     .map_err(db)?;

@@ -286,8 +286,11 @@ pub async fn attach(
     State(app): State<App>,
     Auth(actor): Auth,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
+    // The role decides before the body is looked at.
+    actor.require_officer()?;
+    let mut multipart = multipart.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(upload_problem)? {
         if field.name() == Some("file") {

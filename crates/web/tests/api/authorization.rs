@@ -44,7 +44,7 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
     let read_all = [true, true, true, false];
     let admin_only = [true, false, false, false];
     let officers = [true, true, false, false];
-    vec![
+    let mut rows = vec![
         (Method::GET, "/api/v1/groups".into(), None, read_all),
         (
             Method::GET,
@@ -204,7 +204,104 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             Some(json!({"signed_on": "2026-03-01", "evaluator": "x"})),
             officers,
         ),
-    ]
+    ];
+    let everyone = [true, true, true, true];
+    let certificates = [
+        (Method::GET, "/api/v1/certificate-templates", None, read_all),
+        (
+            Method::POST,
+            "/api/v1/certificate-templates",
+            Some(json!({"name": "x", "source": "y"})),
+            admin_only,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/certificate-templates/tpl_1",
+            Some(json!({"name": "x", "source": "y", "version": 1})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificate-templates/preview",
+            Some(json!({"source": ""})),
+            read_all,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates",
+            Some(json!({"credential_ids": ["crd_1"]})),
+            officers,
+        ),
+        (Method::GET, "/api/v1/certificates", None, everyone),
+        (Method::GET, "/api/v1/certificates/cert_1", None, everyone),
+        (
+            Method::GET,
+            "/api/v1/certificates/cert_1/pdf",
+            None,
+            everyone,
+        ),
+        (
+            Method::GET,
+            "/api/v1/certificates/cert_1/history",
+            None,
+            everyone,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/merge",
+            Some(json!({"certificate_ids": ["cert_1"]})),
+            read_all,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/cert_1/regenerate",
+            Some(json!({})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/regenerate",
+            Some(json!({"certificate_ids": ["cert_1"]})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/cert_1/issue",
+            Some(json!({})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/issue",
+            Some(json!({"certificate_ids": ["cert_1"]})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/cert_1/email",
+            Some(json!({})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/issuances/iss_1/documents",
+            Some(json!({})),
+            officers,
+        ),
+        (
+            Method::GET,
+            "/api/v1/issuances/iss_1/documents",
+            None,
+            everyone,
+        ),
+        (Method::GET, "/api/v1/files/file_1", None, everyone),
+    ];
+    rows.extend(
+        certificates
+            .into_iter()
+            .map(|(m, p, b, who)| (m, p.to_string(), b, who)),
+    );
+    rows
 }
 
 both_databases! {
