@@ -148,7 +148,7 @@ pub async fn current_issuances(
         credential_ids,
         |chunk| {
             let mut q = SqlBuilder::new(format!(
-                "{FACTS} WHERE i.id = c.issuance_id AND i.revoked_at IS NULL AND c.agency_id = "
+                "{FACTS} WHERE i.id = c.issuance_id AND i.revoked_at IS NULL AND +c.agency_id = "
             ));
             q.bind(agency_id)
                 .push(" AND c.id IN ")
@@ -177,7 +177,7 @@ pub async fn issuance_facts(
                 FACTS.replace(
                     "SELECT i.id AS issuance_id",
                     "SELECT i.revoked_at IS NOT NULL AS revoked, i.id AS issuance_id",
-                ) + " WHERE i.agency_id = ",
+                ) + " WHERE +i.agency_id = ",
             );
             q.bind(agency_id)
                 .push(" AND i.id IN ")
@@ -369,7 +369,7 @@ pub async fn certificates_by_ids(
         tx,
         ids,
         |chunk| {
-            let mut q = SqlBuilder::new(format!("{CERTIFICATE} WHERE k.agency_id = "));
+            let mut q = SqlBuilder::new(format!("{CERTIFICATE} WHERE +k.agency_id = "));
             q.bind(agency_id)
                 .push(" AND k.id IN ")
                 .bind_list(chunk.iter().copied());

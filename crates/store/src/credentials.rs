@@ -91,7 +91,7 @@ pub async fn credentials_by_ids(
         ids,
         |chunk| {
             let mut q = SqlBuilder::new(format!(
-                "SELECT {COLUMNS} FROM credentials c WHERE c.agency_id = "
+                "SELECT {COLUMNS} FROM credentials c WHERE +c.agency_id = "
             ));
             q.bind(agency_id)
                 .push(" AND c.id IN ")
@@ -191,9 +191,15 @@ pub async fn selected_members(
         }
         Selection::Groups(groups) => {
             q.push(" AND m.active = ").bind(true);
-            q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = m.agency_id AND gm.member_id = m.id AND gm.group_id IN ")
-                .bind_list(groups.iter().copied())
-                .push(")");
+            // Driven from the group's memberships: members of a 10,000-member group are
+            // found through the membership key, not by testing every member of the agency.
+            q.push(
+                " AND m.id IN (SELECT gm.member_id FROM group_memberships gm WHERE gm.agency_id = ",
+            )
+            .bind(agency_id)
+            .push(" AND gm.group_id IN ")
+            .bind_list(groups.iter().copied())
+            .push(")");
         }
         Selection::Members(ids) => {
             let mut out = Vec::with_capacity(ids.len());
@@ -247,7 +253,7 @@ pub async fn insert_tracks(
             q.bind(start.issue_date).push(", ").bind(start.expiration_date).push(", ");
             q.bind(start.period.map(|p| p.start)).push(", ").bind(start.period.map(|p| p.end)).push(", ").bind(start.period.map(|p| p.due));
             q.push(", ").bind(at).push(", ").bind(at);
-            q.push(" FROM members WHERE agency_id = ").bind(agency_id).push(" AND id IN ").bind_list(chunk.iter().copied());
+            q.push(" FROM members WHERE +agency_id = ").bind(agency_id).push(" AND id IN ").bind_list(chunk.iter().copied());
             q.push(" RETURNING id, member_id");
             q
         },
@@ -294,7 +300,7 @@ pub async fn open_periods(
         })
         .push(", ");
         q.bind(renewal_plan_id).push(", ").bind(at);
-        q.push(" FROM credentials WHERE agency_id = ")
+        q.push(" FROM credentials WHERE +agency_id = ")
             .bind(agency_id)
             .push(" AND id IN ")
             .bind_list(chunk.iter().copied());
@@ -449,7 +455,7 @@ pub async fn insert_same_issuance(
             .bind(created_by)
             .push(", ")
             .bind(at);
-        q.push(" FROM credentials WHERE agency_id = ")
+        q.push(" FROM credentials WHERE +agency_id = ")
             .bind(agency_id)
             .push(" AND credential_type_id = ")
             .bind(type_id);
@@ -535,7 +541,7 @@ pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Re
                  issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = credentials.agency_id AND i.credential_id = credentials.id),
                  period_id = (SELECT MAX(p.id) FROM completion_periods p
                               WHERE p.agency_id = credentials.agency_id AND p.credential_id = credentials.id AND p.closed_at IS NULL)
-             WHERE agency_id = ",
+             WHERE +agency_id = ",
         );
         q.bind(agency_id)
             .push(" AND id IN ")
@@ -557,7 +563,7 @@ pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> 
                  period_start = (SELECT p.start_date FROM completion_periods p WHERE p.id = credentials.period_id),
                  period_end = (SELECT p.end_date FROM completion_periods p WHERE p.id = credentials.period_id),
                  due_date = (SELECT p.due_date FROM completion_periods p WHERE p.id = credentials.period_id)
-             WHERE agency_id = ",
+             WHERE +agency_id = ",
         );
         q.bind(agency_id)
             .push(" AND id IN ")
@@ -605,7 +611,7 @@ pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]
                 .bind(c.status_changes_on)
                 .push(")");
         }
-        q.push(") AS v WHERE credentials.id = v.column1 AND credentials.agency_id = ")
+        q.push(") AS v WHERE credentials.id = v.column1 AND +credentials.agency_id = ")
             .bind(agency_id);
         execute(tx, &q).await?;
     }
@@ -872,7 +878,7 @@ pub async fn list_rows_by_ids(
         ids,
         |chunk| {
             let mut q = SqlBuilder::new(format!(
-                "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = "
+                "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE +c.agency_id = "
             ));
             q.bind(agency_id).push(" AND c.id IN ").bind_list(chunk.iter().copied()).push(" ORDER BY c.id");
             q

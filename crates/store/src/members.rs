@@ -167,7 +167,7 @@ pub async fn memberships_of(
 pub async fn existing_member_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
     let mut found = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(crate::CHUNK) {
-        let mut q = SqlBuilder::new("SELECT id FROM members WHERE agency_id = ");
+        let mut q = SqlBuilder::new("SELECT id FROM members WHERE +agency_id = ");
         q.bind(agency_id)
             .push(" AND id IN ")
             .bind_list(chunk.iter().copied());
@@ -193,7 +193,7 @@ pub async fn employee_numbers(
 ) -> Result<Vec<(i64, String)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(crate::CHUNK) {
-        let mut q = SqlBuilder::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND agency_id = ");
+        let mut q = SqlBuilder::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND +agency_id = ");
         q.bind(agency_id)
             .push(" AND id IN ")
             .bind_list(chunk.iter().copied());
