@@ -14,11 +14,11 @@ pub fn render(job: &Job) -> Vec<Output> {
     let sources: Vec<String> = job.templates.iter().map(|t| t.source.clone()).collect();
     let main = main_source(sources.len());
     if job.merge {
-        return vec![compile(&main, &sources, &job.documents)];
+        return vec![compile(&main, &sources, &job.documents, Tagging::Untagged)];
     }
     job.documents
         .iter()
-        .map(|doc| compile(&main, &sources, std::slice::from_ref(doc)))
+        .map(|doc| compile(&main, &sources, std::slice::from_ref(doc), Tagging::Tagged))
         .collect()
 }
 
@@ -43,7 +43,15 @@ fn main_source(templates: usize) -> String {
     main
 }
 
-fn compile(main: &str, templates: &[String], documents: &[Document]) -> Output {
+/// Whether a PDF carries the tagged structure screen readers use. A certificate someone
+/// keeps does; a merged print file does not (the structure tree would be a third of it).
+#[derive(Clone, Copy, PartialEq)]
+enum Tagging {
+    Tagged,
+    Untagged,
+}
+
+fn compile(main: &str, templates: &[String], documents: &[Document], tagging: Tagging) -> Output {
     if let Some(bad) = documents.iter().find(|d| d.template >= templates.len()) {
         return Err(TemplateError::new(format!(
             "document refers to template {} of {}",
@@ -56,8 +64,11 @@ fn compile(main: &str, templates: &[String], documents: &[Document]) -> Output {
     let world = CertWorld::new(main.to_owned(), templates, data);
     let compiled = typst::compile::<PagedDocument>(&world).output;
     let document = compiled.map_err(|diags| first_error(&world, diags.as_slice()))?;
-    typst_pdf::pdf(&document, &PdfOptions::default())
-        .map_err(|diags| first_error(&world, diags.as_slice()))
+    let options = PdfOptions {
+        tagged: tagging == Tagging::Tagged,
+        ..PdfOptions::default()
+    };
+    typst_pdf::pdf(&document, &options).map_err(|diags| first_error(&world, diags.as_slice()))
 }
 
 /// A certificate with a `certificate.verify_url` gets its QR code as SVG text in
@@ -71,15 +82,35 @@ fn with_qr_code(doc: &Document) -> Document {
         .map(str::to_owned);
     if let (Some(url), Some(cert)) = (url, doc.data.pointer_mut("/certificate")) {
         if let (Ok(code), Some(obj)) = (qrcode::QrCode::new(url.as_bytes()), cert.as_object_mut()) {
-            let svg = code
-                .render::<qrcode::render::svg::Color>()
-                .quiet_zone(false)
-                .min_dimensions(120, 120)
-                .build();
-            obj.insert("qr".into(), svg.into());
+            obj.insert("qr".into(), qr_svg(&code).into());
         }
     }
     doc
+}
+
+/// The QR code as one SVG path, each horizontal run of dark modules one rectangle: a
+/// third of the size of a square per module, which matters in a 1,000-page print file.
+fn qr_svg(code: &qrcode::QrCode) -> String {
+    let width = code.width();
+    let colors = code.to_colors();
+    let mut path = String::new();
+    for (y, row) in colors.chunks(width).enumerate() {
+        let mut x = 0;
+        while x < width {
+            if row[x] == qrcode::Color::Dark {
+                let start = x;
+                while x < width && row[x] == qrcode::Color::Dark {
+                    x += 1;
+                }
+                path.push_str(&format!("M{start} {y}h{}v1H{start}z", x - start));
+            } else {
+                x += 1;
+            }
+        }
+    }
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {width}\" shape-rendering=\"crispEdges\"><path fill=\"#000\" d=\"{path}\"/></svg>"
+    )
 }
 
 /// The first error, located in the template when it lies there.
