@@ -8,7 +8,7 @@ use credence_store::submissions::{insert_file, NewFile};
 use serde::Serialize;
 
 use crate::ids::{self, Kind};
-use crate::submissions::{display_name, extension_matches, sniff, MAX_UPLOAD_BYTES};
+use crate::submissions::{check_upload, display_name};
 use crate::{Actor, App, AppError, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -31,28 +31,6 @@ pub(crate) fn file_view(f: FileRow) -> FileView {
         sha256: f.sha256,
         uploaded_by: f.uploaded_by,
         created_at: f.created_at,
-    }
-}
-
-/// Checks an upload: not empty, not too large, a PDF, PNG or JPEG whose name says so.
-/// Returns its content type and extension.
-pub(crate) fn check_upload(name: &str, bytes: &[u8]) -> Result<(&'static str, &'static str)> {
-    if bytes.is_empty() {
-        return Err(AppError::invalid("file", "is empty"));
-    }
-    if bytes.len() > MAX_UPLOAD_BYTES {
-        return Err(AppError::invalid(
-            "file",
-            format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024),
-        ));
-    }
-    match sniff(bytes) {
-        None => Err(AppError::invalid("file", "must be a PDF, PNG or JPEG")),
-        Some((_, ext)) if !extension_matches(name, ext) => Err(AppError::invalid(
-            "file",
-            format!("its content is {ext}, which its name does not say"),
-        )),
-        Some(kind) => Ok(kind),
     }
 }
 
@@ -80,7 +58,8 @@ impl App {
         actor.require_officer()?;
         let (issuance, _) = self.issuance_member(actor, issuance_id).await?;
         let name = display_name(file_name);
-        let (content_type, ext) = check_upload(&name, &bytes)?;
+        let (content_type, ext) =
+            check_upload(&name, &bytes).map_err(|m| AppError::invalid("file", m))?;
         let key = crate::files::new_key(actor.agency_id, ext);
         let sha = crate::files::sha256_hex(&bytes);
         let size = bytes.len() as i64;

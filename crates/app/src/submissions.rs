@@ -41,7 +41,31 @@ pub fn display_name(name: &str) -> String {
     }
 }
 
-pub(crate) fn extension_matches(name: &str, ext: &str) -> bool {
+/// Checks an upload: not empty, not too large, a PDF, PNG or JPEG whose name says so.
+/// Returns its content type and extension, or what is wrong with it.
+pub(crate) fn check_upload(
+    name: &str,
+    bytes: &[u8],
+) -> std::result::Result<(&'static str, &'static str), String> {
+    if bytes.is_empty() {
+        return Err("is empty".into());
+    }
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(format!(
+            "is larger than {} MB",
+            MAX_UPLOAD_BYTES / 1024 / 1024
+        ));
+    }
+    match sniff(bytes) {
+        None => Err("must be a PDF, PNG or JPEG".into()),
+        Some((_, ext)) if !extension_matches(name, ext) => {
+            Err(format!("its content is {ext}, which its name does not say"))
+        }
+        Some(kind) => Ok(kind),
+    }
+}
+
+fn extension_matches(name: &str, ext: &str) -> bool {
     let lower = name.to_lowercase();
     match ext {
         "jpg" => lower.ends_with(".jpg") || lower.ends_with(".jpeg"),
@@ -103,24 +127,13 @@ impl App {
         })?;
         let mut invalid = Invalid::new();
         let name = display_name(&upload.file_name);
-        let kind = sniff(&upload.bytes);
-        if upload.bytes.is_empty() {
-            invalid.add("file", "is empty");
-        } else if upload.bytes.len() > MAX_UPLOAD_BYTES {
-            invalid.add(
-                "file",
-                format!("is larger than {} MB", MAX_UPLOAD_BYTES / 1024 / 1024),
-            );
-        } else {
-            match kind {
-                None => invalid.add("file", "must be a PDF, PNG or JPEG"),
-                Some((_, ext)) if !extension_matches(&name, ext) => invalid.add(
-                    "file",
-                    format!("its content is {ext}, which its name does not say"),
-                ),
-                Some(_) => {}
+        let kind = match check_upload(&name, &upload.bytes) {
+            Ok(kind) => Some(kind),
+            Err(message) => {
+                invalid.add("file", message);
+                None
             }
-        }
+        };
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         invalid.check(
