@@ -172,6 +172,17 @@ impl App {
 
     /// Queues the reminders due today for one agency; returns how many messages are new.
     /// The selection is two indexed range queries (by expiration date and by due date).
+    /// Queues reminders for the agency with this slug.
+    pub async fn queue_reminders_for(&self, agency_slug: &str) -> Result<u64> {
+        let agency = {
+            let mut tx = self.store.read().await?;
+            credence_store::identity::agency_by_slug(&mut tx, agency_slug)
+                .await?
+                .ok_or(AppError::NotFound)?
+        };
+        self.queue_reminders(agency.id).await
+    }
+
     pub async fn queue_reminders(&self, agency_id: i64) -> Result<u64> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx_for(&mut tx, agency_id, "system:reminders").await?;

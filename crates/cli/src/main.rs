@@ -79,6 +79,11 @@ enum Command {
         #[arg(long)]
         agency: String,
     },
+    /// Queue today's reminders now (each one only once, however often this runs).
+    Reminders {
+        #[arg(long)]
+        agency: String,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -342,6 +347,14 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 "swept {} credentials ({} issued automatically) in {:.2}s",
                 report.examined,
                 report.auto_issued,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Command::Reminders { agency } => {
+            let started = std::time::Instant::now();
+            let queued = app.queue_reminders_for(&agency).await.map_err(app_err)?;
+            println!(
+                "queued {queued} reminders in {:.2}s",
                 started.elapsed().as_secs_f64()
             );
         }
