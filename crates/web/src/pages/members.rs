@@ -25,6 +25,7 @@ struct MemberPage {
     credentials: Vec<(CredentialDetail, String)>,
     records: Vec<(TrainingRecordView, String)>,
     courses: Vec<CourseView>,
+    certificates: Vec<credence_app::certificates::CertificateView>,
     can_manage: bool,
     today: String,
 }
@@ -113,6 +114,17 @@ pub async fn page(
         )
         .with_messages(msg.notice, msg.error),
         today: app.today(actor).await?.to_string(),
+        certificates: app
+            .certificate_register(
+                actor,
+                &credence_app::certificates::RegisterQuery {
+                    member_id: Some(m.id.clone()),
+                    ..Default::default()
+                },
+                &Default::default(),
+            )
+            .await?
+            .items,
         m,
         groups,
         credentials,
