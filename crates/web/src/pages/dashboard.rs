@@ -86,6 +86,30 @@ struct DashboardPage {
     legend: Vec<(&'static str, &'static str)>,
 }
 
+impl DashboardPage {
+    /// The bars as Frappe Charts data: one stacked dataset per bucket.
+    fn chart_json(&self, bars: &[Bar]) -> String {
+        let datasets: Vec<serde_json::Value> = BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _, _))| {
+                let values: Vec<i64> = bars.iter().map(|b| b.segments[i].3).collect();
+                serde_json::json!({"name": label, "values": values})
+            })
+            .collect();
+        serde_json::json!({
+            "labels": bars.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
+            "datasets": datasets,
+            "colors": BUCKETS.iter().map(|(_, colour, _)| *colour).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+
+    fn chart_js(&self) -> String {
+        super::assets::url("frappe-charts.min.js")
+    }
+}
+
 pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
     if !user.actor.role.reads_agency() {
         return Ok(axum::response::Redirect::to("/me").into_response_page());
