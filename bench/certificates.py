@@ -180,21 +180,27 @@ def qr_runs_svg(url: str) -> str:
 
 
 class Quiet:
-    """Interference sampling per phase, plus an optional wait for a quiet machine."""
+    """Interference sampling per phase, plus waiting for a quiet machine within one budget
+    for the whole run, so a machine that never gets quiet still gets a (flagged) result."""
 
-    def __init__(self, wait_s: float):
+    def __init__(self, budget_s: float):
         self.sampler = Interference()
-        self.wait_s = wait_s
+        self.budget_s = budget_s
         self.waited: dict[str, float] = {}
         self.repeated: dict[str, int] = {}
 
     def phase(self, name: str) -> None:
-        if self.wait_s > 0 and self.sampler._busy():
-            log(f"compilers or test runners are busy; waiting up to {self.wait_s:.0f} s before '{name}'")
+        if self.budget_s > 0 and self.sampler._busy():
+            log(f"compilers or test runners are busy; waiting (up to {self.budget_s:.0f} s of the run's "
+                f"budget left) before '{name}'")
             t = time.time()
-            while time.time() - t < self.wait_s and self.sampler._busy():
+            while time.time() - t < self.budget_s and self.sampler._busy():
                 time.sleep(5)
-            self.waited[name] = time.time() - t
+            spent = time.time() - t
+            self.budget_s = max(0.0, self.budget_s - spent)
+            self.waited[name] = self.waited.get(name, 0.0) + spent
+            if self.budget_s == 0:
+                log("the wait budget is spent: measuring from now on whatever runs beside")
         self.sampler.phase = name
 
     def timed(self, name: str, fn, retries: int):
@@ -206,7 +212,7 @@ class Quiet:
             self.sampler.samples[name] = []
             result = fn()
             disturbed = any(self.sampler.samples.get(name, [])) or self.sampler._busy()
-            if not disturbed or attempt == retries:
+            if not disturbed or attempt == retries or self.budget_s <= 0:
                 if attempt:
                     self.repeated[name] = attempt
                 return result
@@ -882,13 +888,15 @@ def main() -> int:
     ap.add_argument("--binary", type=Path, default=DEFAULT_BINARY)
     ap.add_argument("--no-memory-limit", action="store_true",
                     help="run the raw workers without the service's 2 GiB address-space limit")
-    ap.add_argument("--wait-quiet", type=float, default=300.0,
-                    help="before each phase, wait up to this long while compilers/test runners are busy (0: never)")
+    ap.add_argument("--wait-quiet", type=float, default=900.0,
+                    help="seconds the whole run may spend waiting for other compilers/test runners to finish "
+                         "before a phase (0: never wait, never measure again)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of each Typst raw and WeasyPrint measurement; the median round is reported")
     ap.add_argument("--retries", type=int, default=2,
                     help="measure a Typst or WeasyPrint figure again (after waiting for quiet) when other "
-                         "compilers/test runners were seen during it, at most this many times")
+                         "compilers/test runners were seen during it, at most this many times, while the "
+                         "--wait-quiet budget lasts")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--lock-file", default=os.path.join(tempfile.gettempdir(), "credence-bench.lock"),
                     help="runs on one machine take turns on this lock (shared with lifecycle.py)")
