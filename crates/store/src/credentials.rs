@@ -664,12 +664,18 @@ pub async fn periods_of(tx: &mut Tx, agency_id: i64, credential_id: i64) -> Resu
 }
 
 fn period_query(agency_id: i64, column: &str, ids: &[i64]) -> SqlBuilder {
-    let mut q = SqlBuilder::new(
+    // By primary key, the tenant test must not pick the agency-wide index (see `CHUNK`).
+    let tenant = if column == "p.id" {
+        "+p.agency_id"
+    } else {
+        "p.agency_id"
+    };
+    let mut q = SqlBuilder::new(format!(
         "SELECT p.id, p.credential_id, p.start_date, p.end_date, p.due_date, p.opened_by_issuance_id, p.renewal_plan_id,
              p.closed_at, p.closed_by_issuance_id, i.issue_date AS opened_by_issue_date
          FROM completion_periods p LEFT JOIN issuances i ON i.id = p.opened_by_issuance_id
-         WHERE p.agency_id = ",
-    );
+         WHERE {tenant} = "
+    ));
     q.bind(agency_id)
         .push(" AND ")
         .push(column)
