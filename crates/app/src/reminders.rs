@@ -170,8 +170,6 @@ impl App {
         self
     }
 
-    /// Queues the reminders due today for one agency; returns how many messages are new.
-    /// The selection is two indexed range queries (by expiration date and by due date).
     /// Queues reminders for the agency with this slug.
     pub async fn queue_reminders_for(&self, agency_slug: &str) -> Result<u64> {
         let agency = {
@@ -183,6 +181,8 @@ impl App {
         self.queue_reminders(agency.id).await
     }
 
+    /// Queues the reminders due today for one agency; returns how many messages are new.
+    /// The selection is two indexed range queries (by expiration date and by due date).
     pub async fn queue_reminders(&self, agency_id: i64) -> Result<u64> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx_for(&mut tx, agency_id, "system:reminders").await?;
