@@ -81,6 +81,23 @@ fn status_label(s: &CertificateStatus) -> &'static str {
     }
 }
 
+/// The page's filters as the register's query; the form's "Any" is an empty value.
+fn register_filter(q: &RegisterPageQuery) -> Result<RegisterQuery, AppError> {
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("ready_to_be_requested") => Some(CertificateStatus::ReadyToBeRequested),
+        Some("generated") => Some(CertificateStatus::Generated),
+        Some("issued") => Some(CertificateStatus::Issued),
+        Some(_) => return Err(AppError::invalid("status", "is not a certificate status")),
+    };
+    Ok(RegisterQuery {
+        status,
+        credential_type_id: q.credential_type_id.clone().filter(|s| !s.is_empty()),
+        q: q.q.clone(),
+        ..Default::default()
+    })
+}
+
 pub async fn register(
     State(app): State<App>,
     user: WebUser,
@@ -88,19 +105,7 @@ pub async fn register(
 ) -> PageResult {
     let actor = &user.actor;
     actor.require_reader()?;
-    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some("ready_to_be_requested") => Some(CertificateStatus::ReadyToBeRequested),
-        Some("generated") => Some(CertificateStatus::Generated),
-        Some("issued") => Some(CertificateStatus::Issued),
-        Some(_) => return Err(AppError::invalid("status", "is not a certificate status").into()),
-    };
-    let filter = RegisterQuery {
-        status,
-        credential_type_id: q.credential_type_id.clone().filter(|s| !s.is_empty()),
-        q: q.q.clone(),
-        ..Default::default()
-    };
+    let filter = register_filter(&q)?;
     let page = PageParams {
         limit: Some(50),
         cursor: q.cursor.clone(),
@@ -372,18 +377,7 @@ pub async fn export(
     user: WebUser,
     HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
 ) -> PageResult {
-    let status = match q.status.as_deref() {
-        Some("ready_to_be_requested") => Some(CertificateStatus::ReadyToBeRequested),
-        Some("generated") => Some(CertificateStatus::Generated),
-        Some("issued") => Some(CertificateStatus::Issued),
-        _ => None,
-    };
-    let filter = RegisterQuery {
-        status,
-        credential_type_id: q.credential_type_id.filter(|s| !s.is_empty()),
-        q: q.q,
-        ..Default::default()
-    };
+    let filter = register_filter(&q)?;
     let csv = app.certificate_register_csv(&user.actor, &filter).await?;
     Ok(super::csv_response("credential-register.csv", csv))
 }

@@ -3,8 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use credence_app::submissions::{SubmissionView, Upload, MAX_UPLOAD_BYTES};
 use credence_app::App;
 use serde::Deserialize;
@@ -138,20 +137,10 @@ pub async fn file(
     Path(id): Path<i64>,
 ) -> Result<Response, super::PageError> {
     let (name, content_type, bytes) = app.submission_file(&user.actor, id).await?;
-    let safe: String = name
-        .chars()
-        .filter(|c| c.is_ascii_graphic() && *c != '"' || *c == ' ')
-        .collect();
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("inline; filename=\"{safe}\""),
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
-        ],
+    Ok(crate::api::certificates::file_response(
+        &name,
+        &content_type,
         bytes,
-    )
-        .into_response())
+        true,
+    ))
 }
