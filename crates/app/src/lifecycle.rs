@@ -166,6 +166,31 @@ pub(crate) async fn write_computed(
     Ok(())
 }
 
+/// Writes each row's open period (as the row holds it) and its computed values.
+async fn write_with_period(
+    tx: &mut Tx,
+    agency_id: i64,
+    items: Vec<(&CredentialRow, Computed)>,
+) -> Result<()> {
+    let items: Vec<store::PeriodAndComputed> = items
+        .into_iter()
+        .filter_map(|(row, computed)| {
+            Some(store::PeriodAndComputed {
+                credential_id: row.id,
+                period_id: row.period_id?,
+                period: PeriodDates {
+                    start: row.period_start?,
+                    end: row.period_end?,
+                    due: row.due_date?,
+                },
+                computed,
+            })
+        })
+        .collect();
+    store::set_period_and_computed(tx, agency_id, &items).await?;
+    Ok(())
+}
+
 /// Recomputes progress and status of the credentials, issuing automatically where the type
 /// says so and the requirements are complete.
 pub(crate) async fn refresh(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<()> {
@@ -184,6 +209,50 @@ pub(crate) async fn refresh(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<()> {
 /// One pass: returns the credentials it auto-issued.
 async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>> {
     let rows = store::credentials_by_ids(tx, ctx.agency_id, ids).await?;
+    evaluate_and_write(tx, ctx, &rows, Write::Changed).await
+}
+
+/// Credentials given new open periods (a renewal plan): each row, pointed at its new
+/// period in memory, is computed and written once with its period and status, then
+/// refreshed as usual if that issued it automatically.
+pub(crate) async fn refresh_with_new_periods(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    opened: &[(i64, i64, PeriodDates)],
+) -> Result<()> {
+    let ids: Vec<i64> = opened.iter().map(|(c, _, _)| *c).collect();
+    let by_credential: HashMap<i64, (i64, PeriodDates)> =
+        opened.iter().map(|(c, p, d)| (*c, (*p, *d))).collect();
+    let mut rows = store::credentials_by_ids(tx, ctx.agency_id, &ids).await?;
+    for row in &mut rows {
+        if let Some((period_id, d)) = by_credential.get(&row.id) {
+            row.period_id = Some(*period_id);
+            row.period_start = Some(d.start);
+            row.period_end = Some(d.end);
+            row.due_date = Some(d.due);
+        }
+    }
+    let issued = evaluate_and_write(tx, ctx, &rows, Write::WithPeriod).await?;
+    refresh(tx, ctx, &issued).await
+}
+
+/// How [`evaluate_and_write`] writes its results.
+#[derive(Clone, Copy, PartialEq)]
+enum Write {
+    /// Computed values of the rows whose values changed.
+    Changed,
+    /// Every row's open period (as the row holds it) with its computed values.
+    WithPeriod,
+}
+
+/// Computes progress and status of the rows, writes them, and issues those an
+/// auto-issue type completes; returns the credentials it issued.
+async fn evaluate_and_write(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    rows: &[CredentialRow],
+    write: Write,
+) -> Result<Vec<i64>> {
     let mut type_ids: Vec<i64> = rows.iter().map(|r| r.credential_type_id).collect();
     type_ids.sort_unstable();
     type_ids.dedup();
@@ -234,7 +303,7 @@ async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>> {
 
     let mut writes = Vec::with_capacity(rows.len());
     let mut auto: BTreeMap<i64, Vec<IssueItem>> = BTreeMap::new();
-    for row in &rows {
+    for row in rows {
         let Some(rule) = rules.get(&row.credential_type_id) else {
             continue;
         };
@@ -281,7 +350,10 @@ async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>> {
         }
         writes.push((row, c));
     }
-    write_computed(tx, ctx.agency_id, writes).await?;
+    match write {
+        Write::Changed => write_computed(tx, ctx.agency_id, writes).await?,
+        Write::WithPeriod => write_with_period(tx, ctx.agency_id, writes).await?,
+    }
 
     let mut issued = Vec::new();
     for (type_id, items) in auto {

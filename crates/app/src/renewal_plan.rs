@@ -4,7 +4,7 @@
 //! tracked in one place. The new periods carry the type's requirements (its courses and
 //! check-offs), so the training is assigned again with them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
 use credence_domain::renewal::{self, PeriodLogic};
@@ -14,7 +14,7 @@ use credence_store::renewal_plans as store;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{self, Kind};
-use crate::lifecycle::refresh;
+use crate::lifecycle::refresh_with_new_periods;
 use crate::{Actor, App, AppError, Result};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -304,9 +304,15 @@ impl App {
         let plan = store::ensure_plan(&mut tx, actor.agency_id, type_id, &actor.label).await?;
         let credential_ids: Vec<i64> = renew.iter().map(|(c, _)| *c).collect();
         cred_store::close_periods(&mut tx, ctx.agency_id, &credential_ids, false).await?;
-        cred_store::open_period_each(&mut tx, ctx.agency_id, &renew, true, Some(plan.id)).await?;
-        cred_store::sync_facts(&mut tx, ctx.agency_id, &credential_ids).await?;
-        refresh(&mut tx, &ctx, &credential_ids).await?;
+        let opened =
+            cred_store::open_period_each(&mut tx, ctx.agency_id, &renew, true, Some(plan.id))
+                .await?;
+        let dates: HashMap<i64, PeriodDates> = renew.iter().copied().collect();
+        let opened: Vec<(i64, i64, PeriodDates)> = opened
+            .into_iter()
+            .map(|(credential, period)| (credential, period, dates[&credential]))
+            .collect();
+        refresh_with_new_periods(&mut tx, &ctx, &opened).await?;
         let after = serde_json::json!({"renewal_plan_id": ids::encode(Kind::RenewalPlan, plan.id)});
         crate::audit::record_credentials(&mut tx, &ctx, "renew", &credential_ids, &after).await?;
         tx.commit().await?;

@@ -309,15 +309,17 @@ pub async fn open_periods(
     Ok(())
 }
 
-/// One period per credential, each with its own dates (renewal plans, auto renewal).
+/// One period per credential, each with its own dates (renewal plans, auto renewal);
+/// answers the new periods' ids as `(credential_id, period_id)`.
 pub async fn open_period_each(
     tx: &mut Tx,
     agency_id: i64,
     items: &[(i64, PeriodDates)],
     opened_by_current_issuance: bool,
     renewal_plan_id: Option<i64>,
-) -> Result<()> {
+) -> Result<Vec<(i64, i64)>> {
     let at = now();
+    let mut opened = Vec::with_capacity(items.len());
     for chunk in items.chunks(crate::rows_per_statement(9)) {
         let mut q = SqlBuilder::new(
             "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at) VALUES ",
@@ -350,9 +352,13 @@ pub async fn open_period_each(
                 .bind(at)
                 .push(")");
         }
-        execute(tx, &q).await?;
+        q.push(" RETURNING credential_id, id");
+        let rows: Vec<(i64, i64)> =
+            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        opened.extend(rows);
     }
-    Ok(())
+    Ok(opened)
 }
 
 /// Closes the unclosed periods of these credentials (issuing closes the period it answers).
@@ -584,7 +590,7 @@ pub struct Computed {
 }
 
 /// Writes each credential's computed values: many rows per statement, each with its own
-/// values, joined from a `VALUES` list (both databases name its columns column1…column6).
+/// values, joined from a `VALUES` list (both databases name its columns column1…columnN).
 pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]) -> Result<()> {
     let at = now();
     for chunk in items.chunks(crate::rows_per_statement(6)) {
@@ -594,21 +600,55 @@ pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]
         );
         q.bind(at).push(" FROM (VALUES ");
         for (i, (id, c)) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(")
-                .bind(*id)
-                .push(", ")
-                .bind(c.status.as_str())
-                .push(", ")
-                .bind(c.status_rank)
-                .push(", ")
-                .bind(c.progress);
+            q.push(if i == 0 { "(" } else { ", (" }).bind(*id);
+            push_computed(&mut q, c);
+            q.push(")");
+        }
+        q.push(") AS v WHERE credentials.id = v.column1 AND +credentials.agency_id = ")
+            .bind(agency_id);
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// A credential's new open period and the values computed with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodAndComputed {
+    pub credential_id: i64,
+    pub period_id: i64,
+    pub period: PeriodDates,
+    pub computed: Computed,
+}
+
+/// Points each credential at its new open period and writes the values computed with it,
+/// in one write per row (a renewal would otherwise rewrite each row, and its indexes,
+/// twice: once for the period, once for the status).
+pub async fn set_period_and_computed(
+    tx: &mut Tx,
+    agency_id: i64,
+    items: &[PeriodAndComputed],
+) -> Result<()> {
+    let at = now();
+    for chunk in items.chunks(crate::rows_per_statement(10)) {
+        let mut q = SqlBuilder::new(
+            "UPDATE credentials SET status = v.column2, status_rank = v.column3, progress = v.column4,
+                 expiring_soon = v.column5, status_changes_on = v.column6, period_id = v.column7,
+                 period_start = v.column8, period_end = v.column9, due_date = v.column10,
+                 version = version + 1, updated_at = ",
+        );
+        q.bind(at).push(" FROM (VALUES ");
+        for (i, item) in chunk.iter().enumerate() {
+            q.push(if i == 0 { "(" } else { ", (" })
+                .bind(item.credential_id);
+            push_computed(&mut q, &item.computed);
             q.push(", ")
-                .bind(c.expiring_soon)
+                .bind(item.period_id)
                 .push(", ")
-                .bind(c.status_changes_on)
+                .bind(item.period.start)
+                .push(", ")
+                .bind(item.period.end)
+                .push(", ")
+                .bind(item.period.due)
                 .push(")");
         }
         q.push(") AS v WHERE credentials.id = v.column1 AND +credentials.agency_id = ")
@@ -616,6 +656,20 @@ pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]
         execute(tx, &q).await?;
     }
     Ok(())
+}
+
+/// `, status, rank, progress, expiring_soon, status_changes_on` of one `VALUES` row.
+fn push_computed(q: &mut SqlBuilder, c: &Computed) {
+    q.push(", ")
+        .bind(c.status.as_str())
+        .push(", ")
+        .bind(c.status_rank)
+        .push(", ")
+        .bind(c.progress)
+        .push(", ")
+        .bind(c.expiring_soon)
+        .push(", ")
+        .bind(c.status_changes_on);
 }
 
 /// Ids of credentials whose stored status may be stale on `today`.
