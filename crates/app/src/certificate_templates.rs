@@ -92,7 +92,7 @@ impl App {
         input: TemplateInput,
     ) -> Result<TemplateView> {
         actor.require_admin()?;
-        self.check_template(&input).await?;
+        self.check_template(actor, &input).await?;
         let mut tx = self.store.begin().await?;
         ensure_defaults(&mut tx, actor).await?;
         let id = store::insert_template(
@@ -136,7 +136,7 @@ impl App {
                 "is required to edit a template",
             ));
         };
-        self.check_template(&input).await?;
+        self.check_template(actor, &input).await?;
         let mut tx = self.store.begin().await?;
         let before = store::template(&mut tx, actor.agency_id, id)
             .await?
@@ -174,16 +174,16 @@ impl App {
     pub async fn preview_template_source(&self, actor: &Actor, source: &str) -> Result<Vec<u8>> {
         actor.require_reader()?;
         check_size(source)?;
-        render_sample(self, source).await
+        render_sample(self, actor, source).await
     }
 
     /// Name and source are sane and the template renders the sample data.
-    async fn check_template(&self, input: &TemplateInput) -> Result<()> {
+    async fn check_template(&self, actor: &Actor, input: &TemplateInput) -> Result<()> {
         let mut invalid = credence_domain::Invalid::new();
         credence_domain::validation::check_text(&mut invalid, "name", &input.name, 120);
         invalid.into_result()?;
         check_size(&input.source)?;
-        render_sample(self, &input.source).await.map(|_| ())
+        render_sample(self, actor, &input.source).await.map(|_| ())
     }
 }
 
@@ -200,16 +200,22 @@ fn check_size(source: &str) -> Result<()> {
     Ok(())
 }
 
-async fn render_sample(app: &App, source: &str) -> Result<Vec<u8>> {
+/// Renders a template with the sample data, showing the agency's own logo when it has one.
+async fn render_sample(app: &App, actor: &Actor, source: &str) -> Result<Vec<u8>> {
+    let mut data = defaults::sample_data();
+    let mut tx = app.store.read().await?;
+    data["agency"]["logo"] = crate::agency_logo::current_logo_path(&mut tx, actor.agency_id)
+        .await?
+        .into();
+    drop(tx);
+    let files = app.job_files(actor.agency_id, [&data]).await?;
     let job = Job {
         templates: vec![Template {
             source: source.to_owned(),
         }],
-        documents: vec![Document {
-            template: 0,
-            data: defaults::sample_data(),
-        }],
+        documents: vec![Document { template: 0, data }],
         merge: false,
+        files,
     };
     let output = app
         .render(job)

@@ -160,11 +160,19 @@ pub struct Verification {
     pub status: &'static str,
 }
 
+/// What certificates show of the agency: its name and the path of its current logo.
+#[derive(Debug, Clone)]
+pub struct Branding {
+    pub name: String,
+    pub logo: Option<String>,
+}
+
 /// The data a template sees for one certificate. Dates come both as ISO text and written
-/// out, so templates need no date logic.
+/// out, so templates need no date logic. The logo is a path the render job serves, so
+/// the data records which logo the certificate was made with.
 pub fn certificate_data(
     facts: &IssuanceFacts,
-    agency_name: &str,
+    agency: &Branding,
     public_id: &str,
     verify_url: &str,
 ) -> serde_json::Value {
@@ -191,7 +199,7 @@ pub fn certificate_data(
             "officer": facts.officer,
             "status_reason": facts.status_reason,
         },
-        "agency": { "name": agency_name },
+        "agency": { "name": agency.name, "logo": agency.logo },
         "certificate": { "public_id": public_id, "verify_url": verify_url },
     })
 }
@@ -263,7 +271,7 @@ impl App {
                 ));
             }
         }
-        let agency = self.agency_name(actor).await?;
+        let agency = self.branding(actor).await?;
         let mut set = TemplateSet::default();
         let mut pending = Vec::with_capacity(facts.len());
         for f in facts {
@@ -281,7 +289,7 @@ impl App {
             });
         }
         if render_now {
-            self.render_pending(&set, &mut pending).await?;
+            self.render_pending(actor, &set, &mut pending).await?;
         }
         let ids = self.write_certificates(actor, pending, "generate").await?;
         let mut tx = self.store.read().await?;
@@ -292,16 +300,27 @@ impl App {
         })
     }
 
-    async fn agency_name(&self, actor: &Actor) -> Result<String> {
+    async fn branding(&self, actor: &Actor) -> Result<Branding> {
         let mut tx = self.store.read().await?;
         let agency = credence_store::identity::agency_by_id(&mut tx, actor.agency_id)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(agency.name)
+        Ok(Branding {
+            name: agency.name,
+            logo: crate::agency_logo::current_logo_path(&mut tx, actor.agency_id).await?,
+        })
     }
 
     /// Renders every pending certificate; any template error refuses the whole batch.
-    async fn render_pending(&self, set: &TemplateSet, pending: &mut [Pending]) -> Result<()> {
+    async fn render_pending(
+        &self,
+        actor: &Actor,
+        set: &TemplateSet,
+        pending: &mut [Pending],
+    ) -> Result<()> {
+        let files = self
+            .job_files(actor.agency_id, pending.iter().map(|p| &p.data))
+            .await?;
         let job = Job {
             templates: set.sources.clone(),
             documents: pending
@@ -312,6 +331,7 @@ impl App {
                 })
                 .collect(),
             merge: false,
+            files,
         };
         let outputs = self.render(job).await?;
         let mut invalid = credence_domain::Invalid::new();
@@ -422,6 +442,8 @@ impl App {
             }
         }
         drop(tx);
+        // Regeneration takes current data, the agency's current name and logo included.
+        let agency = self.branding(actor).await?;
         let mut set = TemplateSet::default();
         let mut pending = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -433,19 +455,14 @@ impl App {
                 .ok_or(AppError::NotFound)?;
             pending.push(Pending {
                 certificate_id: Some(r.id),
-                data: certificate_data(
-                    &f,
-                    &r.agency_name,
-                    &r.public_id,
-                    &self.verify_url(&r.public_id),
-                ),
+                data: certificate_data(&f, &agency, &r.public_id, &self.verify_url(&r.public_id)),
                 facts: f,
                 template: (t.id, t.version),
                 public_id: r.public_id.clone(),
                 pdf: None,
             });
         }
-        self.render_pending(&set, &mut pending).await?;
+        self.render_pending(actor, &set, &mut pending).await?;
         let ids = self
             .write_certificates(actor, pending, "regenerate")
             .await?;
@@ -597,10 +614,15 @@ impl App {
             });
         }
         drop(tx);
+        // The logos the recorded data names, earlier ones included.
+        let files = self
+            .job_files(actor.agency_id, documents.iter().map(|d| &d.data))
+            .await?;
         let job = Job {
             templates: set.sources,
             documents,
             merge: true,
+            files,
         };
         let output = self
             .render(job)

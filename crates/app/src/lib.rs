@@ -2,6 +2,7 @@
 //! the acting [`Actor`], checks what their role allows, decides with the domain crate,
 //! writes through the store in one transaction, and records an audit event for each change.
 
+pub mod agency_logo;
 pub mod assign;
 pub mod audit;
 pub mod auth;

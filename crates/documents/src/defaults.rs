@@ -39,7 +39,7 @@ pub fn sample_data() -> serde_json::Value {
             "officer": "Capt. Dana Whitfield",
             "status_reason": null
         },
-        "agency": { "name": "Riverside Fire & EMS" },
+        "agency": { "name": "Riverside Fire & EMS", "logo": null },
         "certificate": {
             "public_id": "sample",
             "verify_url": "https://credence.example/verify/sample"

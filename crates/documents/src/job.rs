@@ -24,6 +24,16 @@ pub struct Job {
     pub documents: Vec<Document>,
     #[serde(default)]
     pub merge: bool,
+    /// Images the documents' data names by path (an agency's logo), each once per batch.
+    #[serde(default)]
+    pub files: Vec<JobFile>,
+}
+
+/// A file templates can load by its absolute virtual path, e.g. `image("/logo-7.png")`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
 }
 
 /// Why a template could not produce a document, pointing into the template's source.

@@ -11,5 +11,5 @@ pub mod render;
 pub mod worker;
 mod world;
 
-pub use job::{Document, Job, Output, Template, TemplateError};
+pub use job::{Document, Job, JobFile, Output, Template, TemplateError};
 pub use worker::{RenderError, Renderer};

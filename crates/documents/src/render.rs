@@ -11,34 +11,49 @@ use typst_layout::PagedDocument;
 use typst_pdf::PdfOptions;
 
 use crate::job::{Document, Job, Output, TemplateError};
-use crate::world::{template_path, CertWorld, DATA_PATH};
+use crate::world::{template_path, CertWorld, Files, DATA_PATH};
 
 /// Renders a job: one output per document, or a single merged output.
 pub fn render(job: &Job) -> Vec<Output> {
     let sources: Vec<String> = job.templates.iter().map(|t| t.source.clone()).collect();
     let main = main_source(sources.len());
+    let files = Files::new(&job.files);
     if job.merge {
-        return vec![compile(&main, &sources, &job.documents, Tagging::Untagged)];
+        return vec![compile(
+            &main,
+            &sources,
+            &files,
+            &job.documents,
+            Tagging::Untagged,
+        )];
     }
     // Laying the whole batch out at once and cutting it into one PDF per document costs
     // half as much as compiling each on its own. When the batch fails (one document's
     // data breaks its template), each is compiled alone so every document gets its own
     // answer.
     if job.documents.len() > 1 {
-        if let Some(outputs) = render_split(&main, &sources, &job.documents) {
+        if let Some(outputs) = render_split(&main, &sources, &files, &job.documents) {
             return outputs;
         }
     }
     job.documents
         .iter()
-        .map(|doc| compile(&main, &sources, std::slice::from_ref(doc), Tagging::Tagged))
+        .map(|doc| {
+            let one = std::slice::from_ref(doc);
+            compile(&main, &sources, &files, one, Tagging::Tagged)
+        })
         .collect()
 }
 
 /// One layout of every document, exported as one PDF per document; `None` when the batch
 /// does not compile or its pages cannot be attributed to documents with certainty.
-fn render_split(main: &str, templates: &[String], documents: &[Document]) -> Option<Vec<Output>> {
-    let (_, document) = layout(main, templates, documents).ok()?;
+fn render_split(
+    main: &str,
+    templates: &[String],
+    files: &Files,
+    documents: &[Document],
+) -> Option<Vec<Output>> {
+    let (_, document) = layout(main, templates, files, documents).ok()?;
     let ranges = document_pages(&document, documents.len())?;
     let options = PdfOptions {
         tagged: true,
@@ -106,7 +121,13 @@ enum Tagging {
     Untagged,
 }
 
-fn compile(main: &str, templates: &[String], documents: &[Document], tagging: Tagging) -> Output {
+fn compile(
+    main: &str,
+    templates: &[String],
+    files: &Files,
+    documents: &[Document],
+    tagging: Tagging,
+) -> Output {
     if let Some(bad) = documents.iter().find(|d| d.template >= templates.len()) {
         return Err(TemplateError::new(format!(
             "document refers to template {} of {}",
@@ -114,7 +135,7 @@ fn compile(main: &str, templates: &[String], documents: &[Document], tagging: Ta
             templates.len()
         )));
     }
-    let (world, document) = layout(main, templates, documents)?;
+    let (world, document) = layout(main, templates, files, documents)?;
     let options = PdfOptions {
         tagged: tagging == Tagging::Tagged,
         ..PdfOptions::default()
@@ -126,11 +147,12 @@ fn compile(main: &str, templates: &[String], documents: &[Document], tagging: Ta
 fn layout(
     main: &str,
     templates: &[String],
+    files: &Files,
     documents: &[Document],
 ) -> Result<(CertWorld, PagedDocument), TemplateError> {
     let documents: Vec<Document> = documents.iter().map(with_qr_code).collect();
     let data = serde_json::to_vec(&documents).expect("JSON values serialize");
-    let world = CertWorld::new(main.to_owned(), templates, data);
+    let world = CertWorld::new(main.to_owned(), templates, data, files.clone());
     let compiled = typst::compile::<PagedDocument>(&world).output;
     let document = compiled.map_err(|diags| first_error(&world, diags.as_slice()))?;
     Ok((world, document))

@@ -107,6 +107,7 @@ impl Renderer {
                 templates: job.templates.clone(),
                 documents: docs.to_vec(),
                 merge: false,
+                files: job.files.clone(),
             };
             let renderer = self.clone();
             workers.spawn(async move { (index, renderer.run(&part).await) });

@@ -1,6 +1,6 @@
 //! The Typst world of one render: generated main file, the job's templates, its data as
-//! JSON, and the fonts bundled in the binary (so output is identical on every machine).
-//! Nothing is read from disk or network.
+//! JSON, the images the job carries (agency logos), and the fonts bundled in the binary
+//! (so output is identical on every machine). Nothing is read from disk or network.
 
 use std::sync::LazyLock;
 
@@ -10,6 +10,8 @@ use typst::syntax::{FileId, RootedPath, Source, VirtualPath, VirtualRoot};
 use typst::text::{Font, FontBook};
 use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
+
+use crate::job::JobFile;
 
 /// Fonts and the standard library are built once per process.
 struct Shared {
@@ -34,10 +36,40 @@ pub fn file_id(path: &str) -> FileId {
     RootedPath::new(VirtualRoot::Project, vpath).intern()
 }
 
+/// A job's files by virtual path, converted once per job: every world of the job shares
+/// the same bytes, so Typst decodes each image once however many documents show it.
+#[derive(Clone, Default)]
+pub struct Files(Vec<(FileId, Bytes)>);
+
+impl Files {
+    /// A file whose path is not a valid virtual path is left out; a template naming it
+    /// gets Typst's "file not found".
+    pub fn new(files: &[JobFile]) -> Files {
+        Files(
+            files
+                .iter()
+                .filter_map(|f| {
+                    let vpath = VirtualPath::new(&f.path).ok()?;
+                    let id = RootedPath::new(VirtualRoot::Project, vpath).intern();
+                    Some((id, Bytes::new(f.bytes.clone())))
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, id: FileId) -> Option<Bytes> {
+        self.0
+            .iter()
+            .find(|(f, _)| *f == id)
+            .map(|(_, b)| b.clone())
+    }
+}
+
 pub struct CertWorld {
     main: Source,
     templates: Vec<Source>,
     data: Bytes,
+    files: Files,
 }
 
 /// Where template `index` lives in the virtual file system.
@@ -48,7 +80,7 @@ pub fn template_path(index: usize) -> String {
 pub const DATA_PATH: &str = "/documents.json";
 
 impl CertWorld {
-    pub fn new(main: String, templates: &[String], data: Vec<u8>) -> CertWorld {
+    pub fn new(main: String, templates: &[String], data: Vec<u8>, files: Files) -> CertWorld {
         CertWorld {
             main: Source::new(file_id("/main.typ"), main),
             templates: templates
@@ -57,6 +89,7 @@ impl CertWorld {
                 .map(|(i, t)| Source::new(file_id(&template_path(i)), t.clone()))
                 .collect(),
             data: Bytes::new(data),
+            files,
         }
     }
 
@@ -97,6 +130,9 @@ impl World for CertWorld {
     fn file(&self, id: FileId) -> FileResult<Bytes> {
         if id == file_id(DATA_PATH) {
             return Ok(self.data.clone());
+        }
+        if let Some(bytes) = self.files.get(id) {
+            return Ok(bytes);
         }
         self.source(id)
             .map(|s| Bytes::from_string(s.text().to_owned()))

@@ -1,11 +1,12 @@
-//! Rendering through real worker processes: the defaults produce PDFs, a bad template is
-//! located by line, and runaway templates are stopped by the limits.
+//! Rendering through real worker processes: the defaults produce PDFs (with the agency's
+//! logo when the job carries it), a bad template is located by line, and runaway templates
+//! are stopped by the limits.
 
 use std::time::Duration;
 
 use credence_documents::defaults::{sample_data, TEMPLATES};
 use credence_documents::worker::Limits;
-use credence_documents::{Document, Job, RenderError, Renderer, Template};
+use credence_documents::{Document, Job, JobFile, RenderError, Renderer, Template};
 
 fn renderer() -> Renderer {
     Renderer::new(env!("CARGO_BIN_EXE_credence-render-worker").into(), vec![])
@@ -26,6 +27,7 @@ fn job(sources: &[&str], documents: usize, merge: bool) -> Job {
             })
             .collect(),
         merge,
+        files: Vec::new(),
     }
 }
 
@@ -56,6 +58,53 @@ async fn defaults_render_one_pdf_per_document_and_merge_into_one() {
     let merged = merged[0].as_ref().unwrap();
     std::fs::write(dir.join("merged.pdf"), merged).unwrap();
     assert_eq!(page_count(merged), 6);
+}
+
+/// A 1×1 PNG, one dark red pixel.
+const PIXEL_PNG: [u8; 69] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xa8, 0x97, 0x95, 0x05,
+    0x00, 0x01, 0xd8, 0x00, 0xba, 0x06, 0xb1, 0xc1, 0xae, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// Image XObjects are streams, which PDF never puts in object streams, so their
+/// dictionaries stay readable even when the rest is compressed.
+fn has_image(pdf: &[u8]) -> bool {
+    String::from_utf8_lossy(pdf).contains("/Subtype/Image")
+}
+
+#[tokio::test]
+async fn a_logo_the_job_carries_appears_on_both_defaults() {
+    let sources: Vec<&str> = TEMPLATES.iter().map(|t| t.2).collect();
+    let without = renderer().render(job(&sources, 2, false)).await.unwrap();
+    assert!(without.iter().all(|o| !has_image(o.as_ref().unwrap())));
+
+    let mut with = job(&sources, 2, false);
+    for doc in &mut with.documents {
+        doc.data["agency"]["logo"] = "/logo-7.png".into();
+    }
+    with.files.push(JobFile {
+        path: "/logo-7.png".into(),
+        bytes: PIXEL_PNG.to_vec(),
+    });
+    let outputs = renderer().render(with.clone()).await.unwrap();
+    for (i, output) in outputs.iter().enumerate() {
+        let pdf = output.as_ref().expect("the defaults render a logo");
+        assert!(has_image(pdf), "document {i} shows the logo");
+        assert_eq!(
+            page_count(pdf),
+            1,
+            "the logo keeps document {i} on one page"
+        );
+    }
+
+    // A path the job does not carry is the template's error, not the worker's.
+    with.files.clear();
+    let outputs = renderer().render(with).await.unwrap();
+    let error = outputs[0].as_ref().unwrap_err();
+    assert!(error.message.contains("not found"), "{error:?}");
 }
 
 #[tokio::test]

@@ -478,6 +478,50 @@ pub async fn file(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<FileRow
         .map_err(db)
 }
 
+/// The `owner_kind` of an agency's logos (`owner_id` is the agency). Every logo ever
+/// uploaded stays: certificates name the one they were made with.
+pub const LOGO_OWNER: &str = "agency_logo";
+
+/// The agency's current logo, if it has one.
+pub async fn agency_logo(tx: &mut Tx, agency_id: i64) -> Result<Option<FileRow>> {
+    let sql = format!(
+        "SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1
+         AND id = (SELECT logo_file_id FROM agencies WHERE id = $2)"
+    );
+    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(agency_id).fetch_optional(c).await)
+        .map_err(db)
+}
+
+/// Makes a file the agency's current logo, or (`None`) leaves it without one.
+pub async fn set_agency_logo(tx: &mut Tx, agency_id: i64, file_id: Option<i64>) -> Result<()> {
+    on_conn!(tx, c => sqlx::query("UPDATE agencies SET logo_file_id = $1 WHERE id = $2")
+        .bind(file_id).bind(agency_id).execute(c).await.map(|_| ()))
+    .map_err(db)
+}
+
+/// The agency's logos (current or earlier) among `ids`.
+pub async fn logo_files(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<FileRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for_chunks(
+        tx,
+        ids,
+        |chunk| {
+            let mut q = SqlBuilder::new(format!(
+                "SELECT {FILE_COLUMNS} FROM files WHERE agency_id = "
+            ));
+            q.bind(agency_id)
+                .push(" AND owner_kind = ")
+                .bind(LOGO_OWNER)
+                .push(" AND id IN ")
+                .bind_list(chunk.iter().copied());
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}
+
 /// The member a file belongs to: through its issuance, its certificate or the submission
 /// that uploaded it.
 pub async fn file_member(tx: &mut Tx, agency_id: i64, file_id: i64) -> Result<Option<i64>> {

@@ -290,6 +290,15 @@ pub async fn attach(
 ) -> ApiResult<Response> {
     // The role decides before the body is looked at.
     actor.require_officer()?;
+    let (name, bytes) = file_field(multipart).await?;
+    let saved = app.attach_document(&actor, &id, &name, bytes).await?;
+    Ok((StatusCode::CREATED, Json(saved)).into_response())
+}
+
+/// The name and content of a multipart body's `file` field (422 when there is none).
+pub(crate) async fn file_field(
+    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(String, Vec<u8>), Problem> {
     let mut multipart = multipart.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let mut file = None;
     while let Some(field) = multipart.next_field().await.map_err(upload_problem)? {
@@ -299,9 +308,7 @@ pub async fn attach(
             file = Some((name, bytes.to_vec()));
         }
     }
-    let (name, bytes) = file.ok_or_else(|| AppError::invalid("file", "is required"))?;
-    let saved = app.attach_document(&actor, &id, &name, bytes).await?;
-    Ok((StatusCode::CREATED, Json(saved)).into_response())
+    Ok(file.ok_or_else(|| AppError::invalid("file", "is required"))?)
 }
 
 /// A multipart body that could not be read: too large (413) or malformed (400).

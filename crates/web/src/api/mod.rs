@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. One module per resource, named after its route; every
 //! handler only parses, authenticates and calls the app layer.
 
+pub mod agency;
 pub mod assignments;
 pub mod audit;
 pub mod certificates;
@@ -73,6 +74,11 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(certificates::email))
         .routes(routes!(certificates::attach, certificates::documents))
         .routes(routes!(certificates::file))
+        .routes(routes!(
+            agency::get_logo,
+            agency::put_logo,
+            agency::delete_logo
+        ))
 }
 
 /// 201 with the new resource and its address.

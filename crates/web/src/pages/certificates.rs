@@ -1,10 +1,10 @@
 //! Certificates in the browser (seed 004): the Credential Register with its bulk actions
 //! (merge for printing, regenerate, issue, e-mail, CSV), requesting certificates for a
-//! type's issuances in a date range, the template editor with preview, and the public
-//! verification page a QR code leads to.
+//! type's issuances in a date range, the template editor with preview, the agency's logo,
+//! and the public verification page a QR code leads to.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use credence_app::certificate_templates::{TemplateInput, TemplateView};
@@ -12,11 +12,13 @@ use credence_app::certificates::{
     CertificateStatus, CertificateView, GenerateRequest, RegisterQuery, Verification,
 };
 use credence_app::credential_types::CredentialTypeView;
+use credence_app::documents::FileView;
 use credence_app::page::PageParams;
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
 use super::credentials::all_types;
+use super::login::Empty;
 use super::session::{CsrfForm, HtmlQuery};
 use super::{error_text, redirect_with, render, Layout, PageError, PageResult, WebUser};
 use crate::api::certificates::file_response;
@@ -265,6 +267,7 @@ struct TemplatesPage {
     draft_name: String,
     draft_source: String,
     is_admin: bool,
+    logo: Option<FileView>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -300,6 +303,7 @@ pub async fn templates(
         draft_name,
         draft_source,
         is_admin: actor.role.administers(),
+        logo: app.agency_logo(actor).await?,
     };
     Ok(render(&page))
 }
@@ -382,26 +386,26 @@ pub async fn export(
     Ok(super::csv_response("credential-register.csv", csv))
 }
 
-/// Attaches a supporting document to an issuance from the credential page.
-pub async fn attach(
-    State(app): State<App>,
-    user: WebUser,
-    Path(issuance): Path<String>,
-    mut multipart: axum::extract::Multipart,
-) -> Response {
+/// A file upload form as read: where to go back to (a path of this site, when the form
+/// names one) and its file, or the message to show there instead.
+struct FileForm {
+    back: Option<String>,
+    file: Result<(String, Vec<u8>), String>,
+}
+
+/// Reads a form of a `file`, its `csrf` token and an optional `back`; `too_large` is the
+/// message for a file beyond the route's body limit.
+async fn read_file_form(user: &WebUser, mut multipart: Multipart, too_large: &str) -> FileForm {
     let mut csrf = None;
-    let mut back = "/credentials".to_owned();
+    let mut back = None;
     let mut file = None;
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                return redirect_with(
-                    &back,
-                    "error",
-                    &format!("the upload could not be read: {e}"),
-                )
+                let file = Err(format!("the upload could not be read: {e}"));
+                return FileForm { back, file };
             }
         };
         match field.name().unwrap_or("") {
@@ -410,30 +414,42 @@ pub async fn attach(
                 match field.bytes().await {
                     Ok(bytes) => file = Some((name, bytes.to_vec())),
                     Err(_) => {
-                        return redirect_with(&back, "error", "the file is larger than 10 MB")
+                        let file = Err(too_large.to_owned());
+                        return FileForm { back, file };
                     }
                 }
             }
             "csrf" => csrf = field.text().await.ok(),
             "back" => {
-                if let Ok(b) = field.text().await {
-                    if b.starts_with('/') && !b.starts_with("//") {
-                        back = b;
-                    }
-                }
+                back = field
+                    .text()
+                    .await
+                    .ok()
+                    .filter(|b| b.starts_with('/') && !b.starts_with("//"));
             }
             _ => {}
         }
     }
-    if csrf.as_deref() != Some(user.csrf.as_str()) {
-        return redirect_with(
-            &back,
-            "error",
-            "the form expired; reload the page and try again",
-        );
-    }
-    let Some((name, bytes)) = file else {
-        return redirect_with(&back, "error", "choose a file to attach");
+    let file = if csrf.as_deref() != Some(user.csrf.as_str()) {
+        Err("the form expired; reload the page and try again".into())
+    } else {
+        file.ok_or_else(|| "choose a file to upload".into())
+    };
+    FileForm { back, file }
+}
+
+/// Attaches a supporting document to an issuance from the credential page.
+pub async fn attach(
+    State(app): State<App>,
+    user: WebUser,
+    Path(issuance): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let form = read_file_form(&user, multipart, "the file is larger than 10 MB").await;
+    let back = form.back.unwrap_or_else(|| "/credentials".to_owned());
+    let (name, bytes) = match form.file {
+        Ok(file) => file,
+        Err(message) => return redirect_with(&back, "error", &message),
     };
     match app
         .attach_document(&user.actor, &issuance, &name, bytes)
@@ -441,5 +457,38 @@ pub async fn attach(
     {
         Ok(f) => redirect_with(&back, "notice", &format!("Attached {}.", f.name)),
         Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}
+
+/// The agency's logo, for the templates page to show (signed-in readers).
+pub async fn logo(State(app): State<App>, user: WebUser) -> PageResult {
+    let (content_type, bytes) = app.agency_logo_image(&user.actor).await?;
+    Ok(file_response("logo", &content_type, bytes, true))
+}
+
+/// Uploads a new agency logo from the templates page (admin).
+pub async fn upload_logo(State(app): State<App>, user: WebUser, multipart: Multipart) -> Response {
+    let back = "/certificate-templates";
+    let form = read_file_form(&user, multipart, "the logo is larger than 1 MB").await;
+    let saved = match form.file {
+        Ok((name, bytes)) => app.set_agency_logo(&user.actor, &name, bytes).await,
+        Err(message) => return redirect_with(back, "error", &message),
+    };
+    match saved {
+        Ok(_) => redirect_with(
+            back,
+            "notice",
+            "Logo saved; certificates generated from now on show it.",
+        ),
+        Err(e) => redirect_with(back, "error", &error_text(&e)),
+    }
+}
+
+/// Removes the agency logo (admin); certificates made with it keep it.
+pub async fn remove_logo(State(app): State<App>, CsrfForm(user, _): CsrfForm<Empty>) -> Response {
+    let back = "/certificate-templates";
+    match app.remove_agency_logo(&user.actor).await {
+        Ok(()) => redirect_with(back, "notice", "Logo removed."),
+        Err(e) => redirect_with(back, "error", &error_text(&e)),
     }
 }

@@ -83,6 +83,15 @@ pub fn routes() -> Router<App> {
             "/certificate-templates",
             get(certificates::templates).post(certificates::save_template),
         )
+        .route(
+            "/agency/logo",
+            get(certificates::logo)
+                .post(certificates::upload_logo)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    credence_app::agency_logo::MAX_LOGO_BYTES + 64 * 1024,
+                )),
+        )
+        .route("/agency/logo/remove", post(certificates::remove_logo))
         .route("/verify/{public_id}", get(certificates::verify))
         .route(
             "/issuances/{id}/documents",

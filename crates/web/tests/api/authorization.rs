@@ -295,6 +295,14 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             everyone,
         ),
         (Method::GET, "/api/v1/files/file_1", None, everyone),
+        (Method::GET, "/api/v1/agency/logo", None, read_all),
+        (
+            Method::PUT,
+            "/api/v1/agency/logo",
+            Some(json!({})),
+            admin_only,
+        ),
+        (Method::DELETE, "/api/v1/agency/logo", None, admin_only),
     ];
     rows.extend(
         certificates

@@ -1,7 +1,8 @@
 //! Certificates (seed 004) through the HTTP API: templates checked and versioned, generation
 //! for a selection, preview, merge, regenerate with history, issue (lock), e-mail with the
 //! PDF attached, the register with filters and CSV, public verification, supporting
-//! documents checked by content, and every bad input refused with nothing written.
+//! documents checked by content, the agency's logo on certificates, and every bad input
+//! refused with nothing written.
 
 use std::time::Duration;
 
@@ -69,6 +70,17 @@ async fn holders(t: &TestApp, names: &[(&str, &str)]) -> (String, Vec<String>) {
 }
 
 async fn multipart(t: &TestApp, path: &str, file_name: &str, bytes: &[u8]) -> Resp {
+    multipart_as(t, Method::POST, path, &t.admin, file_name, bytes).await
+}
+
+async fn multipart_as(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    file_name: &str,
+    bytes: &[u8],
+) -> Resp {
     let boundary = "credence-test-boundary";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
@@ -77,9 +89,9 @@ async fn multipart(t: &TestApp, path: &str, file_name: &str, bytes: &[u8]) -> Re
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let req = Request::builder()
-        .method(Method::POST)
+        .method(method)
         .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {}", t.admin))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(
             header::CONTENT_TYPE,
             format!("multipart/form-data; boundary={boundary}"),
@@ -87,6 +99,40 @@ async fn multipart(t: &TestApp, path: &str, file_name: &str, bytes: &[u8]) -> Re
         .body(Body::from(body))
         .unwrap();
     t.send_request(req).await
+}
+
+/// 1×1 PNGs: one dark red pixel, one blue.
+pub const RED_PNG: [u8; 69] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xa8, 0x97, 0x95, 0x05,
+    0x00, 0x01, 0xd8, 0x00, 0xba, 0x06, 0xb1, 0xc1, 0xae, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+const BLUE_PNG: [u8; 69] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x90, 0xf5, 0xbb, 0x01,
+    0x00, 0x01, 0xcf, 0x01, 0x44, 0x5f, 0xf2, 0x5f, 0xda, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// Image XObjects are streams, never packed into compressed object streams, so their
+/// dictionaries are readable in the PDF's bytes (the QR code is vector, not an image).
+fn has_image(pdf: &[u8]) -> bool {
+    String::from_utf8_lossy(pdf).contains("/Subtype/Image")
+}
+
+async fn put_logo(t: &TestApp, token: &str, file_name: &str, bytes: &[u8]) -> Resp {
+    multipart_as(
+        t,
+        Method::PUT,
+        "/api/v1/agency/logo",
+        token,
+        file_name,
+        bytes,
+    )
+    .await
 }
 
 both_databases! {
@@ -299,5 +345,74 @@ both_databases! {
         let other = t.other_agency_admin().await;
         t.send(Method::GET, &format!("/api/v1/files/{}", id(&saved)), Some(&other), None).await.problem(404);
         t.send(Method::GET, &path, Some(&other), None).await.problem(404);
+    }
+
+    async fn the_agency_logo_shows_on_certificates_and_earlier_ones_keep_theirs(t) {
+        let (_, creds) = holders(t, &[("Ava", "Smith"), ("Liam", "Brown")]).await;
+        let path = "/api/v1/agency/logo";
+        t.get(path).await.problem(404);
+        let generated = t.post("/api/v1/certificates", json!({"credential_ids": [creds[0]]})).await.expect(201);
+        let plain = t.get(&format!("/api/v1/certificates/{}/pdf", id(&generated["items"][0]))).await;
+        assert!(!has_image(&plain.bytes), "no logo, no image");
+
+        // Upload; everyone who reads the agency gets it back as it was sent.
+        let saved = put_logo(t, &t.admin, "crest.png", &RED_PNG).await.expect(200);
+        assert_eq!((saved["name"].as_str(), saved["content_type"].as_str()), (Some("crest.png"), Some("image/png")));
+        let auditor = t.token(Role::Auditor, None).await;
+        let logo = t.send(Method::GET, path, Some(&auditor), None).await;
+        assert_eq!(logo.status, 200);
+        assert_eq!(logo.headers[header::CONTENT_TYPE], "image/png");
+        assert_eq!(logo.bytes, RED_PNG);
+
+        // Bad files are refused and the logo stays; only an admin changes it.
+        assert_eq!(put_logo(t, &t.admin, "logo.png", b"just some text").await.invalid_fields(), ["file"]);
+        assert_eq!(put_logo(t, &t.admin, "logo.png", b"").await.invalid_fields(), ["file"]);
+        assert_eq!(put_logo(t, &t.admin, "logo.pdf", b"%PDF-1.7\n").await.invalid_fields(), ["file"]);
+        let broken = [&RED_PNG[..16], b"not the rest of a PNG"].concat();
+        assert_eq!(put_logo(t, &t.admin, "broken.png", &broken).await.invalid_fields(), ["file"], "undecodable");
+        let mut big = RED_PNG.to_vec();
+        big.resize(1024 * 1024 + 1, 0);
+        assert_eq!(put_logo(t, &t.admin, "big.png", &big).await.invalid_fields(), ["file"]);
+        assert_eq!(put_logo(t, &t.admin, "huge.png", &vec![0; 9 * 1024 * 1024]).await.status, 413);
+        let officer = t.token(Role::Officer, None).await;
+        put_logo(t, &officer, "crest.png", &BLUE_PNG).await.problem(403);
+        t.send(Method::DELETE, path, Some(&officer), None).await.problem(403);
+        let other = t.other_agency_admin().await;
+        t.send(Method::GET, path, Some(&other), None).await.problem(404);
+        assert_eq!(t.get(path).await.bytes, RED_PNG, "nothing half-written");
+
+        // Certificates show it: generated now, and one requested to render later.
+        let generated = t.post("/api/v1/certificates", json!({"credential_ids": [creds[0]]})).await.expect(201);
+        let cert = id(&generated["items"][0]);
+        assert!(has_image(&t.get(&format!("/api/v1/certificates/{cert}/pdf")).await.bytes));
+        let requested = t.post("/api/v1/certificates", json!({"credential_ids": [creds[1]], "generate": false})).await.expect(201);
+        let later = id(&requested["items"][0]);
+        let before = t.get(&format!("/api/v1/certificates/{later}/pdf")).await.bytes;
+        assert!(has_image(&before));
+
+        // A new logo: what was made with the old one re-renders identically.
+        let replaced = put_logo(t, &t.admin, "crest-2026.png", &BLUE_PNG).await.expect(200);
+        assert_ne!(replaced["id"], saved["id"]);
+        assert_eq!(t.get(path).await.bytes, BLUE_PNG);
+        assert_eq!(t.get(&format!("/api/v1/certificates/{later}/pdf")).await.bytes, before);
+        let merged = t.post("/api/v1/certificates/merge", json!({"certificate_ids": [cert, later]})).await;
+        assert_eq!((merged.status.as_u16(), pages(&merged.bytes)), (200, 2));
+        // Regenerating takes current data, the new logo included.
+        t.post(&format!("/api/v1/certificates/{later}/regenerate"), json!({})).await.expect(200);
+        let regenerated = t.get(&format!("/api/v1/certificates/{later}/pdf")).await.bytes;
+        assert!(has_image(&regenerated) && regenerated != before);
+        t.post(&format!("/api/v1/certificates/{cert}/regenerate"), json!({})).await.expect(200);
+
+        // Removed: new certificates are plain again; the old files stay readable.
+        assert_eq!(t.delete(path).await.status, 204);
+        t.get(path).await.problem(404);
+        t.delete(path).await.problem(404);
+        let plain = t.post("/api/v1/certificates", json!({"credential_ids": [creds[1]]})).await.expect(201);
+        assert!(!has_image(&t.get(&format!("/api/v1/certificates/{}/pdf", id(&plain["items"][0]))).await.bytes));
+        assert_eq!(t.get(&format!("/api/v1/files/{}", id(&saved))).await.bytes, RED_PNG);
+        let agency = credence_app::ids::encode(credence_app::ids::Kind::Agency, t.agency_id);
+        let events = t.get(&format!("/api/v1/audit-events?subject_id={agency}")).await.expect(200);
+        let actions: Vec<&str> = events["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+        assert!(["set_logo", "remove_logo"].iter().all(|a| actions.contains(a)), "{events}");
     }
 }

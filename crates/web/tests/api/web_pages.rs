@@ -39,6 +39,30 @@ async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
     t.send_request(req).await
 }
 
+/// A multipart form with a file and a CSRF token, as the templates page sends it.
+async fn upload_form(t: &TestApp, path: &str, cookie: &str, csrf: &str, bytes: &[u8]) -> Resp {
+    let boundary = "credence-page-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"logo.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap();
+    t.send_request(req).await
+}
+
 /// Signs in through the login form; returns the session cookie.
 async fn sign_in(t: &TestApp, email: &str, password: &str) -> Result<String, Resp> {
     let login = page(t, "/login", "").await;
@@ -142,5 +166,33 @@ both_databases! {
         let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);
         let stranger = credence_app::Actor { member_id: credence_app::ids::decode(credence_app::ids::Kind::Member, other["id"].as_str().unwrap()), ..member.clone() };
         assert!(t.app.submission_file(&stranger, ok.id).await.is_err(), "another member cannot read it");
+    }
+
+    async fn the_templates_page_uploads_shows_and_removes_the_agency_logo(t) {
+        use crate::certificates::RED_PNG;
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let before = page(t, "/certificate-templates", &session).await;
+        assert!(before.text.contains("Agency logo") && before.text.contains("No logo yet"), "{}", before.text);
+        let csrf = before.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+
+        let forged = upload_form(t, "/agency/logo", &session, "guess", &RED_PNG).await;
+        assert!(forged.headers["location"].to_str().unwrap().contains("error=the+form+expired"));
+        assert_eq!(page(t, "/agency/logo", &session).await.status, 404, "nothing saved");
+        let bad = upload_form(t, "/agency/logo", &session, &csrf, b"not an image").await;
+        assert!(bad.headers["location"].to_str().unwrap().contains("error=file"));
+
+        let saved = upload_form(t, "/agency/logo", &session, &csrf, &RED_PNG).await;
+        assert_eq!(saved.status, 303);
+        assert!(saved.headers["location"].to_str().unwrap().contains("notice=Logo+saved"));
+        let image = page(t, "/agency/logo", &session).await;
+        assert_eq!((image.headers[header::CONTENT_TYPE].to_str().unwrap(), image.bytes.as_slice()), ("image/png", RED_PNG.as_slice()));
+        let after = page(t, "/certificate-templates", &session).await;
+        assert!(after.text.contains("<img src=\"/agency/logo?v=file_") && after.text.contains("Remove"), "{}", after.text);
+
+        let removed = form(t, "/agency/logo/remove", &session, &format!("csrf={csrf}")).await;
+        assert!(removed.headers["location"].to_str().unwrap().contains("notice=Logo+removed"));
+        assert_eq!(page(t, "/agency/logo", &session).await.status, 404);
+        assert_eq!(page(t, "/agency/logo", "").await.status, 303, "a session is needed");
     }
 }
