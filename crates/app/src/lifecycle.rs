@@ -118,18 +118,40 @@ pub(crate) async fn load_rules(
 
 /// The facts the status function reads, from a stored row.
 pub(crate) fn facts(row: &CredentialRow, progress: u8, auto_issue: bool) -> CredentialFacts {
-    CredentialFacts {
-        latest_issuance: row.issue_date.map(|issue_date| IssuanceFacts {
-            issue_date,
-            expiration_date: row.expiration_date,
-            revoked: row.revoked,
-        }),
-        unclosed_period: match (row.period_start, row.period_end) {
-            (Some(start), Some(end)) => Some(PeriodFacts { start, end }),
-            _ => None,
-        },
-        progress,
-        auto_issue,
+    let stored = StoredFacts {
+        issue_date: row.issue_date,
+        expiration_date: row.expiration_date,
+        revoked: row.revoked,
+        period_start: row.period_start,
+        period_end: row.period_end,
+    };
+    stored.facts(progress, auto_issue)
+}
+
+/// The facts a credential row stores about its latest issuance and unclosed period.
+pub(crate) struct StoredFacts {
+    pub issue_date: Option<NaiveDate>,
+    pub expiration_date: Option<NaiveDate>,
+    pub revoked: bool,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+}
+
+impl StoredFacts {
+    pub fn facts(&self, progress: u8, auto_issue: bool) -> CredentialFacts {
+        CredentialFacts {
+            latest_issuance: self.issue_date.map(|issue_date| IssuanceFacts {
+                issue_date,
+                expiration_date: self.expiration_date,
+                revoked: self.revoked,
+            }),
+            unclosed_period: match (self.period_start, self.period_end) {
+                (Some(start), Some(end)) => Some(PeriodFacts { start, end }),
+                _ => None,
+            },
+            progress,
+            auto_issue,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use credence_domain::status::Status;
 use credence_store::credentials as store;
 use credence_store::identity;
 
-use crate::lifecycle::{computed, facts, load_rules, refresh, write_computed};
+use crate::lifecycle::{computed, load_rules, refresh, StoredFacts};
 use crate::{App, AppError, Result};
 
 /// Rows per transaction: keeps locks short while staying set-based.
@@ -59,12 +59,11 @@ impl App {
             if !credence_store::try_lock(&mut tx, SWEEP_LOCK + agency_id).await? {
                 break;
             }
-            let ids = store::due_for_sweep(&mut tx, agency_id, ctx.today, after, BATCH).await?;
-            let Some(last) = ids.last().copied() else {
+            let rows = store::due_for_sweep(&mut tx, agency_id, ctx.today, after, BATCH).await?;
+            let Some(last) = rows.last() else {
                 break;
             };
-            after = last;
-            let rows = store::credentials_by_ids(&mut tx, agency_id, &ids).await?;
+            after = last.id;
             let mut type_ids: Vec<i64> = rows.iter().map(|r| r.credential_type_id).collect();
             type_ids.sort_unstable();
             type_ids.dedup();
@@ -76,15 +75,17 @@ impl App {
                     .get(&row.credential_type_id)
                     .is_some_and(|r| r.row.auto_issue);
                 let progress = u8::try_from(row.progress).unwrap_or(0);
-                let c = computed(&ctx, &facts(row, progress, auto_issue));
+                let c = computed(&ctx, &stored_facts(row).facts(progress, auto_issue));
                 // A period that opens on a complete auto-issue credential issues it: the
                 // full refresh does that.
                 if auto_issue && c.status == Status::ReadyToBeIssued.as_str() {
                     to_issue.push(row.id);
                 }
-                writes.push((row, c));
+                if !unchanged(row, &c) {
+                    writes.push((row.id, c));
+                }
             }
-            write_computed(&mut tx, agency_id, writes).await?;
+            store::set_computed(&mut tx, agency_id, &writes).await?;
             refresh(&mut tx, &ctx, &to_issue).await?;
             report.examined += rows.len();
             report.auto_issued += to_issue.len();
@@ -118,4 +119,22 @@ impl App {
         }
         Ok(ran)
     }
+}
+
+fn stored_facts(row: &store::SweepRow) -> StoredFacts {
+    StoredFacts {
+        issue_date: row.issue_date,
+        expiration_date: row.expiration_date,
+        revoked: row.revoked,
+        period_start: row.period_start,
+        period_end: row.period_end,
+    }
+}
+
+/// Whether the row already stores these values (the sweep writes only changes).
+fn unchanged(row: &store::SweepRow, c: &store::Computed) -> bool {
+    row.status == c.status
+        && row.progress == c.progress
+        && row.expiring_soon == c.expiring_soon
+        && row.status_changes_on == c.status_changes_on
 }

@@ -100,3 +100,43 @@ mod tests {
         assert_eq!(b.args.len(), 4);
     }
 }
+
+/// The SQL type of a column of [`json_rows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    BigInt,
+    Text,
+    Bool,
+    Date,
+}
+
+/// A derived table reading rows from one JSON array-of-arrays parameter (`param`, e.g.
+/// `$2`), its columns named and typed by `columns`.
+///
+/// Bulk writes bind one value per cell otherwise, and a statement holds few values (see
+/// [`crate::MAX_BINDS`]); a JSON array is one value however many rows it holds, so a
+/// batch of thousands of rows is one statement on either database.
+pub fn json_rows(backend: crate::Backend, param: &str, columns: &[(&str, JsonType)]) -> String {
+    let select: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| match backend {
+            // JSON `true` reads back as 1, SQLite's boolean; dates are ISO text either way.
+            crate::Backend::Sqlite => format!("value ->> {i} AS {name}"),
+            crate::Backend::Postgres => {
+                let cast = match ty {
+                    JsonType::BigInt => "bigint",
+                    JsonType::Text => "text",
+                    JsonType::Bool => "boolean",
+                    JsonType::Date => "date",
+                };
+                format!("(e ->> {i})::{cast} AS {name}")
+            }
+        })
+        .collect();
+    let from = match backend {
+        crate::Backend::Sqlite => format!("json_each({param})"),
+        crate::Backend::Postgres => format!("json_array_elements({param}::json) AS e"),
+    };
+    format!("(SELECT {} FROM {from})", select.join(", "))
+}
