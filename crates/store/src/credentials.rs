@@ -590,8 +590,9 @@ pub struct Computed {
     pub status_changes_on: Option<NaiveDate>,
 }
 
-/// Rows per statement of the bulk writes that pass their rows as one JSON parameter.
-const JSON_ROWS: usize = 5_000;
+/// Rows per statement of the bulk writes that pass their rows as one JSON parameter: a
+/// whole sweep batch is one statement.
+const JSON_ROWS: usize = 20_000;
 
 /// Writes each credential's computed values, thousands of rows per statement (see
 /// [`json_rows`]).
