@@ -793,7 +793,7 @@ def render(r: dict, args, vers: dict, started: str, quiet: Quiet) -> str:
     if g("typst_cpu_s") and g("weasy_cpu_s"):
         ratio_cpu = (g("typst_n") / g("typst_cpu_s")) / (g("weasy_n") / g("weasy_cpu_s"))
     r["ratio_raw"], r["ratio_svc"], r["ratio_cpu"] = ratio_raw, ratio_svc, ratio_cpu
-    typst_merged_cps = n / g("merged_s") if g("merged_s") else None
+    typst_merged_cps = args.count / g("merged_s") if g("merged_s") else None
     ratio_merged = typst_merged_cps / g("weasy_merged_cps") if typst_merged_cps and g("weasy_merged_cps") else None
     r["ratio_merged"] = ratio_merged
 
