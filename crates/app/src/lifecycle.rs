@@ -234,26 +234,14 @@ async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>> {
     evaluate_and_write(tx, ctx, &rows, Write::Changed).await
 }
 
-/// Credentials given new open periods (a renewal plan): each row, pointed at its new
-/// period in memory, is computed and written once with its period and status, then
+/// Credentials given new open periods (a renewal plan), as rows already pointing at their
+/// new period: each is computed and written once with its period and status, then
 /// refreshed as usual if that issued it automatically.
 pub(crate) async fn refresh_with_new_periods(
     tx: &mut Tx,
     ctx: &Ctx,
-    opened: &[(i64, i64, PeriodDates)],
+    rows: Vec<CredentialRow>,
 ) -> Result<()> {
-    let ids: Vec<i64> = opened.iter().map(|(c, _, _)| *c).collect();
-    let by_credential: HashMap<i64, (i64, PeriodDates)> =
-        opened.iter().map(|(c, p, d)| (*c, (*p, *d))).collect();
-    let mut rows = store::credentials_by_ids(tx, ctx.agency_id, &ids).await?;
-    for row in &mut rows {
-        if let Some((period_id, d)) = by_credential.get(&row.id) {
-            row.period_id = Some(*period_id);
-            row.period_start = Some(d.start);
-            row.period_end = Some(d.end);
-            row.due_date = Some(d.due);
-        }
-    }
     let issued = evaluate_and_write(tx, ctx, &rows, Write::WithPeriod).await?;
     refresh(tx, ctx, &issued).await
 }

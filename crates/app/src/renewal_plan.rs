@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Days, NaiveDate};
 use credence_domain::renewal::{self, PeriodLogic};
 use credence_domain::Invalid;
-use credence_store::credentials::{self as cred_store, PeriodDates};
+use credence_store::credentials::{self as cred_store, CredentialRow, PeriodDates};
 use credence_store::renewal_plans as store;
 use serde::{Deserialize, Serialize};
 
@@ -267,11 +267,16 @@ impl App {
                 )
             })?;
         let ids_only: Vec<i64> = wanted.iter().map(|(_, c, _)| *c).collect();
-        let rows = cred_store::credentials_by_ids(&mut tx, actor.agency_id, &ids_only).await?;
+        let mut rows: HashMap<i64, CredentialRow> =
+            cred_store::credentials_by_ids(&mut tx, actor.agency_id, &ids_only)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
         let mut renew = Vec::with_capacity(wanted.len());
         let mut skipped = Vec::new();
         for (i, c, dates) in wanted {
-            match rows.iter().find(|r| r.id == c) {
+            match rows.get(&c) {
                 None => invalid.add(
                     format!("items[{i}].credential_id"),
                     "is not a credential of this agency",
@@ -307,12 +312,20 @@ impl App {
         let opened =
             cred_store::open_period_each(&mut tx, ctx.agency_id, &renew, true, Some(plan.id))
                 .await?;
+        // The rows read above are still current: renewing so far wrote periods only.
         let dates: HashMap<i64, PeriodDates> = renew.iter().copied().collect();
-        let opened: Vec<(i64, i64, PeriodDates)> = opened
+        let renewed_rows: Vec<CredentialRow> = opened
             .into_iter()
-            .map(|(credential, period)| (credential, period, dates[&credential]))
+            .filter_map(|(credential, period)| {
+                let mut row = rows.remove(&credential)?;
+                row.period_id = Some(period);
+                let d = dates.get(&credential)?;
+                (row.period_start, row.period_end, row.due_date) =
+                    (Some(d.start), Some(d.end), Some(d.due));
+                Some(row)
+            })
             .collect();
-        refresh_with_new_periods(&mut tx, &ctx, &opened).await?;
+        refresh_with_new_periods(&mut tx, &ctx, renewed_rows).await?;
         let after = serde_json::json!({"renewal_plan_id": ids::encode(Kind::RenewalPlan, plan.id)});
         crate::audit::record_credentials(&mut tx, &ctx, "renew", &credential_ids, &after).await?;
         tx.commit().await?;
