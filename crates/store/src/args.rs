@@ -140,3 +140,14 @@ pub fn json_rows(backend: crate::Backend, param: &str, columns: &[(&str, JsonTyp
     };
     format!("(SELECT {} FROM {from})", select.join(", "))
 }
+
+/// A one-column derived table `(id)` of the integers in one JSON array parameter, for
+/// `… IN {json_ids(…)}` over thousands of ids in one statement (see [`json_rows`]).
+pub fn json_ids(backend: crate::Backend, param: &str) -> String {
+    match backend {
+        crate::Backend::Sqlite => format!("(SELECT value AS id FROM json_each({param}))"),
+        crate::Backend::Postgres => {
+            format!("(SELECT value::bigint AS id FROM json_array_elements_text({param}::json))")
+        }
+    }
+}

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::args::{json_rows, JsonType};
+use crate::args::{json_ids, json_rows, JsonType};
 use crate::{bind_args, db, now, on_conn, Arg, Backend, Result, SqlBuilder, Tx};
 
 pub use crate::CHUNK;
@@ -311,7 +311,8 @@ pub async fn open_periods(
 }
 
 /// One period per credential, each with its own dates (renewal plans, auto renewal);
-/// answers the new periods' ids as `(credential_id, period_id)`.
+/// answers the new periods' ids as `(credential_id, period_id)`. All rows go in one
+/// statement per [`JSON_ROWS`] (see [`json_rows`]).
 pub async fn open_period_each(
     tx: &mut Tx,
     agency_id: i64,
@@ -319,41 +320,50 @@ pub async fn open_period_each(
     opened_by_current_issuance: bool,
     renewal_plan_id: Option<i64>,
 ) -> Result<Vec<(i64, i64)>> {
+    use JsonType::{BigInt, Date};
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("credential_id", BigInt),
+            ("start_date", Date),
+            ("end_date", Date),
+            ("due_date", Date),
+        ],
+    );
+    let opened_by = if opened_by_current_issuance {
+        "(SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = $1 AND i.credential_id = v.credential_id)"
+    } else {
+        "NULL"
+    };
+    let sql = format!(
+        "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date,
+             opened_by_issuance_id, renewal_plan_id, created_at)
+         SELECT $1, v.credential_id, v.start_date, v.end_date, v.due_date, {opened_by}, $3, $4
+         FROM {source} AS v
+         RETURNING credential_id, id"
+    );
     let at = now();
     let mut opened = Vec::with_capacity(items.len());
-    for chunk in items.chunks(crate::rows_per_statement(9)) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at) VALUES ",
-        );
-        for (i, (credential_id, d)) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(")
-                .bind(agency_id)
-                .push(", ")
-                .bind(*credential_id)
-                .push(", ")
-                .bind(d.start)
-                .push(", ")
-                .bind(d.end);
-            q.push(", ").bind(d.due).push(", ");
-            if opened_by_current_issuance {
-                q.push("(SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = ")
-                    .bind(agency_id)
-                    .push(" AND i.credential_id = ")
-                    .bind(*credential_id)
-                    .push(")");
-            } else {
-                q.push("NULL");
-            }
-            q.push(", ")
-                .bind(renewal_plan_id)
-                .push(", ")
-                .bind(at)
-                .push(")");
-        }
-        q.push(" RETURNING credential_id, id");
+    for chunk in items.chunks(JSON_ROWS) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|(credential_id, d)| {
+                serde_json::json!([
+                    credential_id,
+                    d.start.to_string(),
+                    d.end.to_string(),
+                    d.due.to_string()
+                ])
+            })
+            .collect();
+        let mut q = SqlBuilder::new(sql.as_str());
+        q.args = vec![
+            agency_id.into(),
+            serde_json::Value::from(rows).to_string().into(),
+            renewal_plan_id.into(),
+            at.into(),
+        ];
         let rows: Vec<(i64, i64)> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;
@@ -362,23 +372,31 @@ pub async fn open_period_each(
     Ok(opened)
 }
 
-/// Closes the unclosed periods of these credentials (issuing closes the period it answers).
+/// Closes the unclosed periods of these credentials (issuing closes the period it answers),
+/// thousands per statement (see [`json_ids`]).
 pub async fn close_periods(
     tx: &mut Tx,
     agency_id: i64,
     credential_ids: &[i64],
     closed_by_latest_issuance: bool,
 ) -> Result<()> {
-    for chunk in credential_ids.chunks(CHUNK) {
-        let mut q = SqlBuilder::new("UPDATE completion_periods SET closed_at = ");
-        q.bind(now());
-        if closed_by_latest_issuance {
-            q.push(", closed_by_issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = completion_periods.agency_id AND i.credential_id = completion_periods.credential_id)");
-        }
-        q.push(" WHERE agency_id = ")
-            .bind(agency_id)
-            .push(" AND closed_at IS NULL AND credential_id IN ")
-            .bind_list(chunk.iter().copied());
+    let closed_by = if closed_by_latest_issuance {
+        ", closed_by_issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = completion_periods.agency_id AND i.credential_id = completion_periods.credential_id)"
+    } else {
+        ""
+    };
+    let ids = json_ids(tx.backend(), "$3");
+    let sql = format!(
+        "UPDATE completion_periods SET closed_at = $1{closed_by}
+         WHERE agency_id = $2 AND closed_at IS NULL AND credential_id IN {ids}"
+    );
+    for chunk in credential_ids.chunks(JSON_ROWS) {
+        let mut q = SqlBuilder::new(sql.as_str());
+        q.args = vec![
+            now().into(),
+            agency_id.into(),
+            serde_json::Value::from(chunk).to_string().into(),
+        ];
         execute(tx, &q).await?;
     }
     Ok(())
