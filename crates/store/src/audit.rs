@@ -61,8 +61,9 @@ pub async fn events_page(
     on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
 }
 
-/// One event per subject, all with the same action and `after`, in multi-row statements
-/// (bulk workflows audit every credential they touch without a query per row).
+/// One event per subject, all with the same action and `after`, thousands per statement
+/// (bulk workflows audit every credential they touch without a query per row; the ids go
+/// as one JSON parameter, see [`crate::args::json_ids`]).
 pub async fn record_many(
     tx: &mut Tx,
     agency_id: i64,
@@ -72,37 +73,17 @@ pub async fn record_many(
     subject_ids: &[i64],
     after: Option<&str>,
 ) -> Result<()> {
+    let ids = crate::args::json_ids(tx.backend(), "$7");
+    let sql = format!(
+        "INSERT INTO audit_events (agency_id, at, actor, action, subject_type, subject_id, after_json)
+         SELECT $1, $2, $3, $4, $5, s.id, $6 FROM {ids} AS s"
+    );
     let at = now();
-    for chunk in subject_ids.chunks(crate::CHUNK) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO audit_events (agency_id, at, actor, action, subject_type, subject_id, after_json) VALUES ",
-        );
-        for (i, id) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            // Shared values are bound once and referenced by number from every row.
-            if i == 0 {
-                q.push("(")
-                    .bind(agency_id)
-                    .push(", ")
-                    .bind(at)
-                    .push(", ")
-                    .bind(actor)
-                    .push(", ")
-                    .bind(action);
-                q.push(", ")
-                    .bind(subject_type)
-                    .push(", ")
-                    .bind(*id)
-                    .push(", ")
-                    .bind(after)
-                    .push(")");
-            } else {
-                q.push("($1, $2, $3, $4, $5, ").bind(*id).push(", $7)");
-            }
-        }
-        on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    for chunk in subject_ids.chunks(20_000) {
+        let json = serde_json::Value::from(chunk).to_string();
+        on_conn!(tx, c => sqlx::query(&sql)
+            .bind(agency_id).bind(at).bind(actor).bind(action).bind(subject_type).bind(after).bind(json.as_str())
+            .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
     }
     Ok(())
 }
