@@ -71,6 +71,16 @@ impl SqlBuilder {
         self
     }
 
+    /// Appends a derived table of `ids` bound as one JSON value, for `… IN ` (see
+    /// [`json_ids`]): one statement for thousands of ids.
+    pub fn bind_json_ids(&mut self, backend: crate::Backend, ids: &[i64]) -> &mut Self {
+        self.args
+            .push(Arg::Text(Some(serde_json::Value::from(ids).to_string())));
+        let param = format!("${}", self.args.len());
+        self.sql.push_str(&json_ids(backend, &param));
+        self
+    }
+
     /// Appends `(a, b, c)` with one placeholder per value.
     pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
         self.sql.push('(');

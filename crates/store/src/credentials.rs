@@ -87,22 +87,19 @@ pub async fn credentials_by_ids(
     ids: &[i64],
 ) -> Result<Vec<CredentialRow>> {
     let mut out = Vec::with_capacity(ids.len());
-    for_chunks(
-        tx,
-        ids,
-        |chunk| {
-            let mut q = SqlBuilder::new(format!(
-                "SELECT {COLUMNS} FROM credentials c WHERE +c.agency_id = "
-            ));
-            q.bind(agency_id)
-                .push(" AND c.id IN ")
-                .bind_list(chunk.iter().copied())
-                .push(" ORDER BY c.id");
-            q
-        },
-        |rows| out.extend(rows),
-    )
-    .await?;
+    for chunk in ids.chunks(crate::JSON_IDS) {
+        let mut q = SqlBuilder::new(format!(
+            "SELECT {COLUMNS} FROM credentials c WHERE +c.agency_id = "
+        ));
+        q.bind(agency_id)
+            .push(" AND c.id IN ")
+            .bind_json_ids(tx.backend(), chunk)
+            .push(" ORDER BY c.id");
+        let rows: Vec<CredentialRow> =
+            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        out.extend(rows);
+    }
     Ok(out)
 }
 
@@ -807,23 +804,23 @@ pub struct PeriodRow {
 
 /// Periods by id, with the issue date of the issuance that opened each.
 pub async fn periods_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<PeriodRow>> {
-    let mut out = Vec::new();
-    for_chunks(
-        tx,
-        ids,
-        |chunk| period_query(agency_id, "p.id", chunk),
-        |rows| out.extend(rows),
-    )
-    .await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::JSON_IDS) {
+        let q = period_query(tx.backend(), agency_id, "p.id", chunk);
+        let rows: Vec<PeriodRow> =
+            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
+                .map_err(db)?;
+        out.extend(rows);
+    }
     Ok(out)
 }
 
 pub async fn periods_of(tx: &mut Tx, agency_id: i64, credential_id: i64) -> Result<Vec<PeriodRow>> {
-    let q = period_query(agency_id, "p.credential_id", &[credential_id]);
+    let q = period_query(tx.backend(), agency_id, "p.credential_id", &[credential_id]);
     on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
 }
 
-fn period_query(agency_id: i64, column: &str, ids: &[i64]) -> SqlBuilder {
+fn period_query(backend: Backend, agency_id: i64, column: &str, ids: &[i64]) -> SqlBuilder {
     // By primary key, the tenant test must not pick the agency-wide index (see `CHUNK`).
     let tenant = if column == "p.id" {
         "+p.agency_id"
@@ -840,7 +837,7 @@ fn period_query(agency_id: i64, column: &str, ids: &[i64]) -> SqlBuilder {
         .push(" AND ")
         .push(column)
         .push(" IN ")
-        .bind_list(ids.iter().copied())
+        .bind_json_ids(backend, ids)
         .push(" ORDER BY p.id");
     q
 }

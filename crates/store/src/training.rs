@@ -84,7 +84,7 @@ pub async fn records_of_members(
     from: NaiveDate,
 ) -> Result<Vec<TrainingRecord>> {
     let mut out = Vec::new();
-    for chunk in member_ids.chunks(crate::CHUNK) {
+    for chunk in member_ids.chunks(crate::JSON_IDS) {
         let mut q = SqlBuilder::new(format!(
             "SELECT {COLUMNS} FROM training_records WHERE agency_id = "
         ));
@@ -92,7 +92,7 @@ pub async fn records_of_members(
             .push(" AND completed_on >= ")
             .bind(from)
             .push(" AND member_id IN ")
-            .bind_list(chunk.iter().copied());
+            .bind_json_ids(tx.backend(), chunk);
         let rows: Vec<TrainingRecord> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;
@@ -166,11 +166,11 @@ pub async fn sign_offs_of_periods(
     period_ids: &[i64],
 ) -> Result<Vec<SignOffRow>> {
     let mut out = Vec::new();
-    for chunk in period_ids.chunks(crate::CHUNK) {
+    for chunk in period_ids.chunks(crate::JSON_IDS) {
         let mut q = SqlBuilder::new("SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator FROM sign_offs WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND period_id IN ")
-            .bind_list(chunk.iter().copied());
+            .bind_json_ids(tx.backend(), chunk);
         let rows: Vec<SignOffRow> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;
