@@ -79,7 +79,7 @@ pub async fn record_many(
          SELECT $1, $2, $3, $4, $5, s.id, $6 FROM {ids} AS s"
     );
     let at = now();
-    for chunk in subject_ids.chunks(20_000) {
+    for chunk in subject_ids.chunks(crate::JSON_BATCH) {
         let json = serde_json::Value::from(chunk).to_string();
         on_conn!(tx, c => sqlx::query(&sql)
             .bind(agency_id).bind(at).bind(actor).bind(action).bind(subject_type).bind(after).bind(json.as_str())

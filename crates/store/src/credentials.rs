@@ -87,7 +87,7 @@ pub async fn credentials_by_ids(
     ids: &[i64],
 ) -> Result<Vec<CredentialRow>> {
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::JSON_IDS) {
+    for chunk in ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new(format!(
             "SELECT {COLUMNS} FROM credentials c WHERE +c.agency_id = "
         ));
@@ -309,7 +309,7 @@ pub async fn open_periods(
 
 /// One period per credential, each with its own dates (renewal plans, auto renewal);
 /// answers the new periods' ids as `(credential_id, period_id)`. All rows go in one
-/// statement per [`JSON_ROWS`] (see [`json_rows`]).
+/// statement per [`crate::JSON_BATCH`] (see [`json_rows`]).
 pub async fn open_period_each(
     tx: &mut Tx,
     agency_id: i64,
@@ -342,7 +342,7 @@ pub async fn open_period_each(
     );
     let at = now();
     let mut opened = Vec::with_capacity(items.len());
-    for chunk in items.chunks(JSON_ROWS) {
+    for chunk in items.chunks(crate::JSON_BATCH) {
         let rows: Vec<serde_json::Value> = chunk
             .iter()
             .map(|(credential_id, d)| {
@@ -387,7 +387,7 @@ pub async fn close_periods(
         "UPDATE completion_periods SET closed_at = $1{closed_by}
          WHERE agency_id = $2 AND closed_at IS NULL AND credential_id IN {ids}"
     );
-    for chunk in credential_ids.chunks(JSON_ROWS) {
+    for chunk in credential_ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new(sql.as_str());
         q.args = vec![
             now().into(),
@@ -605,10 +605,6 @@ pub struct Computed {
     pub status_changes_on: Option<NaiveDate>,
 }
 
-/// Rows per statement of the bulk writes that pass their rows as one JSON parameter: a
-/// whole sweep batch is one statement.
-const JSON_ROWS: usize = 20_000;
-
 /// Writes each credential's computed values, thousands of rows per statement (see
 /// [`json_rows`]).
 pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]) -> Result<()> {
@@ -706,7 +702,7 @@ async fn write_json_rows(
 ) -> Result<()> {
     let at = now();
     let rows: Vec<serde_json::Value> = rows.map(serde_json::Value::from).collect();
-    for chunk in rows.chunks(JSON_ROWS) {
+    for chunk in rows.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new(sql);
         q.args = vec![
             at.into(),
@@ -805,7 +801,7 @@ pub struct PeriodRow {
 /// Periods by id, with the issue date of the issuance that opened each.
 pub async fn periods_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<PeriodRow>> {
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::JSON_IDS) {
+    for chunk in ids.chunks(crate::JSON_BATCH) {
         let q = period_query(tx.backend(), agency_id, "p.id", chunk);
         let rows: Vec<PeriodRow> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)

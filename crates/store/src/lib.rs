@@ -189,8 +189,9 @@ pub const MAX_BINDS: usize = 250;
 /// databases; it still filters every row, so tenancy holds.
 pub const CHUNK: usize = MAX_BINDS - 10;
 
-/// Ids per statement where they go as one JSON value ([`SqlBuilder::bind_json_ids`]).
-pub const JSON_IDS: usize = 20_000;
+/// Rows or ids per statement where they go as one JSON value (`args::json_rows`,
+/// `args::json_ids`, [`SqlBuilder::bind_json_ids`]): a whole sweep batch is one statement.
+pub const JSON_BATCH: usize = 20_000;
 
 /// Rows per multi-row statement for rows of `binds_per_row` values.
 pub const fn rows_per_statement(binds_per_row: usize) -> usize {

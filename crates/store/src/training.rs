@@ -84,7 +84,7 @@ pub async fn records_of_members(
     from: NaiveDate,
 ) -> Result<Vec<TrainingRecord>> {
     let mut out = Vec::new();
-    for chunk in member_ids.chunks(crate::JSON_IDS) {
+    for chunk in member_ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new(format!(
             "SELECT {COLUMNS} FROM training_records WHERE agency_id = "
         ));
@@ -166,7 +166,7 @@ pub async fn sign_offs_of_periods(
     period_ids: &[i64],
 ) -> Result<Vec<SignOffRow>> {
     let mut out = Vec::new();
-    for chunk in period_ids.chunks(crate::JSON_IDS) {
+    for chunk in period_ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new("SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator FROM sign_offs WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND period_id IN ")
