@@ -400,32 +400,17 @@ pub(crate) async fn create_tracks(
     let mut created = Vec::with_capacity(member_ids.len());
     let mut to_issue = Vec::new();
     for (start, members) in &starts {
-        let ids: Vec<i64> = store::insert_tracks(tx, ctx.agency_id, rule.row.id, members, start)
-            .await?
-            .into_iter()
-            .map(|(c, _)| c)
-            .collect();
+        let ids: Vec<i64> =
+            store::insert_tracks(tx, ctx.agency_id, rule.row.id, members, start, &ctx.actor)
+                .await?
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect();
         if rule.row.auto_issue && start.computed.status == Status::ReadyToBeIssued.as_str() {
             to_issue.extend(ids.iter().copied());
         }
         created.extend(ids);
     }
-    if let Some((issue_date, expiration_date)) = issue {
-        store::insert_same_issuance(
-            tx,
-            ctx.agency_id,
-            rule.row.id,
-            &created,
-            issue_date,
-            expiration_date,
-            &ctx.actor,
-        )
-        .await?;
-    }
-    if let Some(p) = period {
-        store::open_periods(tx, ctx.agency_id, &created, p, issue.is_some(), None).await?;
-    }
-    store::sync_ids(tx, ctx.agency_id, &created).await?;
     refresh(tx, ctx, &to_issue).await?;
     let audit = match plan {
         Plan::Period(d) => {

@@ -235,8 +235,8 @@ async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>> {
 }
 
 /// Credentials given new open periods (a renewal plan), as rows already pointing at their
-/// new period: each is computed and written once with its period and status, then
-/// refreshed as usual if that issued it automatically.
+/// new period, opened by the row's current issuance: each is computed and written once
+/// with its period and status, then refreshed as usual if that issued it automatically.
 pub(crate) async fn refresh_with_new_periods(
     tx: &mut Tx,
     ctx: &Ctx,
@@ -251,7 +251,8 @@ pub(crate) async fn refresh_with_new_periods(
 enum Write {
     /// Computed values of the rows whose values changed.
     Changed,
-    /// Every row's open period (as the row holds it) with its computed values.
+    /// Every row's open period (as the row holds it) with its computed values. The periods
+    /// were just opened, so they are known from the rows and have no sign-offs yet.
     WithPeriod,
 }
 
@@ -268,13 +269,15 @@ async fn evaluate_and_write(
     type_ids.dedup();
     let rules = load_rules(tx, ctx.agency_id, &type_ids).await?;
     let period_ids: Vec<i64> = rows.iter().filter_map(|r| r.period_id).collect();
-    let periods: HashMap<i64, store::PeriodRow> =
-        store::periods_by_ids(tx, ctx.agency_id, &period_ids)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p))
-            .collect();
-    let sign_offs = training::sign_offs_of_periods(tx, ctx.agency_id, &period_ids).await?;
+    let (periods, sign_offs) = match write {
+        Write::Changed => {
+            let periods = store::periods_by_ids(tx, ctx.agency_id, &period_ids).await?;
+            let sign_offs = training::sign_offs_of_periods(tx, ctx.agency_id, &period_ids).await?;
+            (periods, sign_offs)
+        }
+        Write::WithPeriod => (rows.iter().filter_map(new_period).collect(), Vec::new()),
+    };
+    let periods: HashMap<i64, store::PeriodRow> = periods.into_iter().map(|p| (p.id, p)).collect();
     let mut member_ids: Vec<i64> = rows
         .iter()
         .filter(|r| r.period_id.is_some())
@@ -372,6 +375,23 @@ async fn evaluate_and_write(
         issue_many(tx, ctx, rule, items, "auto_issue").await?;
     }
     Ok(issued)
+}
+
+/// The period a row was just given (see [`Write::WithPeriod`]), as reading it back would
+/// answer.
+fn new_period(row: &CredentialRow) -> Option<store::PeriodRow> {
+    Some(store::PeriodRow {
+        id: row.period_id?,
+        credential_id: row.id,
+        start_date: row.period_start?,
+        end_date: row.period_end?,
+        due_date: row.due_date?,
+        opened_by_issuance_id: row.issuance_id,
+        renewal_plan_id: None,
+        closed_at: None,
+        closed_by_issuance_id: None,
+        opened_by_issue_date: row.issue_date,
+    })
 }
 
 /// One issuance to make; `None` fields default from the type.

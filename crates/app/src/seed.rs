@@ -123,81 +123,108 @@ impl App {
             credence_store::seed::newest_member_ids(&mut tx, agency.id, members as i64).await?
         };
         let stamp = chrono::Utc::now().timestamp_millis() % 1_000_000;
-        for k in 0..per_member {
-            let ty = self
-                .create_credential_type(
-                    &actor,
-                    NewCredentialType {
-                        code: format!("LOAD-{stamp}-{k}"),
-                        name: format!("Load test credential {k}"),
-                        description: None,
-                        invisible: None,
-                        effective_from: None,
-                        due_date: None,
-                        grace_period_days: None,
-                        validity_months: Some(24),
-                        expiration_rounding: None,
-                        auto_issue: None,
-                        renewal: None,
-                        renewal_window_days: Some(180),
-                        number_pattern: None,
-                        requirements: Some(vec![RequirementInput {
-                            id: None,
-                            kind: RequirementKind::Checklist,
-                            course_id: None,
-                            min_grade: None,
-                            hours: None,
-                            category: None,
-                            title: Some("Skills check-off".into()),
-                        }]),
-                        enrolment_group_ids: None,
-                    },
-                )
-                .await?;
-            self.publish_credential_type(&actor, &ty.id, LifecycleAction::default())
-                .await?;
-            let type_id =
-                crate::ids::decode(crate::ids::Kind::CredentialType, &ty.id).unwrap_or_default();
-            let mut tx = self.store.begin().await?;
-            let ctx = self.ctx(&mut tx, &actor).await?;
-            let rules = load_rules(&mut tx, agency.id, &[type_id]).await?;
-            let rule = &rules[&type_id];
-            let today = ctx.today;
-            let month = |n: u32| today.checked_sub_months(Months::new(n)).unwrap_or(today);
-            // Four cohorts, rotated per type so every member has a mix.
-            let plans = [
-                Plan::Period(PeriodDates {
-                    start: month(1),
-                    end: today + Days::new(180),
-                    due: today + Days::new(180),
-                }),
-                Plan::Active {
-                    issue_date: month(4),
-                    expiration_date: rule.expiration_for(month(4)),
-                },
-                Plan::Active {
-                    issue_date: month(22),
-                    expiration_date: rule.expiration_for(month(22)),
-                },
-                Plan::Period(PeriodDates {
-                    start: month(8),
-                    end: month(2),
-                    due: month(2),
-                }),
-            ];
-            for (i, plan) in plans.iter().enumerate() {
-                let cohort: Vec<i64> = member_ids
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| (j + k) % plans.len() == i)
-                    .map(|(_, m)| *m)
-                    .collect();
-                report.credentials += create_tracks(&mut tx, &ctx, rule, &cohort, plan, "seed")
-                    .await?
-                    .len();
+        // PostgreSQL does the work of a seed (index entries, foreign-key checks) in the
+        // backend of the connection, one core each: two types at once use both cores of a
+        // small machine. SQLite has one writer, so there the types go one after another.
+        let at_once = match self.store.backend() {
+            credence_store::Backend::Postgres => 2,
+            credence_store::Backend::Sqlite => 1,
+        };
+        let types: Vec<usize> = (0..per_member).collect();
+        for batch in types.chunks(at_once) {
+            let runs = batch
+                .iter()
+                .map(|k| self.seed_type(&actor, &member_ids, stamp, *k));
+            for created in futures_util::future::join_all(runs).await {
+                report.credentials += created?;
             }
-            tx.commit().await?;
         }
         Ok(report)
+    }
+
+    /// Creates and publishes the `k`-th load-test type and gives it to every member, in
+    /// four cohorts of different statuses; returns the credentials created.
+    async fn seed_type(
+        &self,
+        actor: &Actor,
+        member_ids: &[i64],
+        stamp: i64,
+        k: usize,
+    ) -> Result<usize> {
+        let ty = self
+            .create_credential_type(
+                actor,
+                NewCredentialType {
+                    code: format!("LOAD-{stamp}-{k}"),
+                    name: format!("Load test credential {k}"),
+                    description: None,
+                    invisible: None,
+                    effective_from: None,
+                    due_date: None,
+                    grace_period_days: None,
+                    validity_months: Some(24),
+                    expiration_rounding: None,
+                    auto_issue: None,
+                    renewal: None,
+                    renewal_window_days: Some(180),
+                    number_pattern: None,
+                    requirements: Some(vec![RequirementInput {
+                        id: None,
+                        kind: RequirementKind::Checklist,
+                        course_id: None,
+                        min_grade: None,
+                        hours: None,
+                        category: None,
+                        title: Some("Skills check-off".into()),
+                    }]),
+                    enrolment_group_ids: None,
+                },
+            )
+            .await?;
+        self.publish_credential_type(actor, &ty.id, LifecycleAction::default())
+            .await?;
+        let type_id =
+            crate::ids::decode(crate::ids::Kind::CredentialType, &ty.id).unwrap_or_default();
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        let rules = load_rules(&mut tx, actor.agency_id, &[type_id]).await?;
+        let rule = &rules[&type_id];
+        let today = ctx.today;
+        let month = |n: u32| today.checked_sub_months(Months::new(n)).unwrap_or(today);
+        // Four cohorts, rotated per type so every member has a mix.
+        let plans = [
+            Plan::Period(PeriodDates {
+                start: month(1),
+                end: today + Days::new(180),
+                due: today + Days::new(180),
+            }),
+            Plan::Active {
+                issue_date: month(4),
+                expiration_date: rule.expiration_for(month(4)),
+            },
+            Plan::Active {
+                issue_date: month(22),
+                expiration_date: rule.expiration_for(month(22)),
+            },
+            Plan::Period(PeriodDates {
+                start: month(8),
+                end: month(2),
+                due: month(2),
+            }),
+        ];
+        let mut created = 0;
+        for (i, plan) in plans.iter().enumerate() {
+            let cohort: Vec<i64> = member_ids
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| (j + k) % plans.len() == i)
+                .map(|(_, m)| *m)
+                .collect();
+            created += create_tracks(&mut tx, &ctx, rule, &cohort, plan, "seed")
+                .await?
+                .len();
+        }
+        tx.commit().await?;
+        Ok(created)
     }
 }

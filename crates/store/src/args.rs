@@ -81,6 +81,11 @@ impl SqlBuilder {
         self
     }
 
+    /// Appends the ids of one [`IdChunk`] as a derived table, for `… IN `.
+    pub fn bind_ids(&mut self, chunk: IdChunk<'_>) -> &mut Self {
+        self.bind_json_ids(chunk.backend, chunk.ids)
+    }
+
     /// Appends `(a, b, c)` with one placeholder per value.
     pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
         self.sql.push('(');
@@ -109,6 +114,15 @@ mod tests {
         );
         assert_eq!(b.args.len(), 4);
     }
+}
+
+/// One batch of ids handed to a statement builder by [`crate::credentials::for_chunks`];
+/// [`SqlBuilder::bind_ids`] is the only way to put it into SQL, so every batched lookup
+/// binds its ids as one JSON value.
+#[derive(Debug, Clone, Copy)]
+pub struct IdChunk<'a> {
+    pub(crate) backend: crate::Backend,
+    pub(crate) ids: &'a [i64],
 }
 
 /// The SQL type of a column of [`json_rows`].

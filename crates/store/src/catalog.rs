@@ -94,13 +94,13 @@ pub async fn replace_group_members(
         .copied()
         .filter(|m| current.binary_search(m).is_err())
         .collect();
-    for chunk in removed.chunks(crate::CHUNK) {
+    for chunk in removed.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new("DELETE FROM group_memberships WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND group_id = ")
             .bind(group_id)
             .push(" AND member_id IN ")
-            .bind_list(chunk.iter().copied());
+            .bind_json_ids(tx.backend(), chunk);
         on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
     }
     add_memberships(
@@ -112,28 +112,24 @@ pub async fn replace_group_members(
     Ok(added)
 }
 
-/// Inserts `(group_id, member_id)` memberships in multi-row batches.
+/// Inserts `(group_id, member_id)` memberships, thousands per statement (rows as one JSON
+/// value, see [`crate::args::json_rows`]).
 pub async fn add_memberships(tx: &mut Tx, agency_id: i64, pairs: &[(i64, i64)]) -> Result<()> {
+    use crate::args::JsonType::BigInt;
+    let source = crate::args::json_rows(
+        tx.backend(),
+        "$2",
+        &[("group_id", BigInt), ("member_id", BigInt)],
+    );
+    let sql = format!(
+        "INSERT INTO group_memberships (agency_id, group_id, member_id, created_at)
+         SELECT $1, v.group_id, v.member_id, $3 FROM {source} AS v"
+    );
     let at = now();
-    for chunk in pairs.chunks(crate::rows_per_statement(4)) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO group_memberships (agency_id, group_id, member_id, created_at) VALUES ",
-        );
-        for (i, (g, m)) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(")
-                .bind(agency_id)
-                .push(", ")
-                .bind(*g)
-                .push(", ")
-                .bind(*m)
-                .push(", ")
-                .bind(at)
-                .push(")");
-        }
-        on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    for chunk in pairs.chunks(crate::JSON_BATCH) {
+        let rows: Vec<[i64; 2]> = chunk.iter().map(|(g, m)| [*g, *m]).collect();
+        let json = serde_json::to_string(&rows).unwrap_or_default();
+        on_conn!(tx, c => sqlx::query(&sql).bind(agency_id).bind(json.as_str()).bind(at).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
     }
     Ok(())
 }
@@ -222,13 +218,13 @@ pub async fn existing_course_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Re
 /// The agency's courses among `ids`.
 pub async fn courses_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<Course>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(crate::CHUNK) {
+    for chunk in ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new(format!(
             "SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = "
         ));
         q.bind(agency_id)
             .push(" AND id IN ")
-            .bind_list(chunk.iter().copied());
+            .bind_json_ids(tx.backend(), chunk);
         let rows: Vec<Course> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;

@@ -152,7 +152,7 @@ pub async fn current_issuances(
             ));
             q.bind(agency_id)
                 .push(" AND c.id IN ")
-                .bind_list(chunk.iter().copied())
+                .bind_ids(chunk)
                 .push(" ORDER BY m.sort_name, c.id");
             q
         },
@@ -179,9 +179,7 @@ pub async fn issuance_facts(
                     "SELECT i.revoked_at IS NOT NULL AS revoked, i.id AS issuance_id",
                 ) + " WHERE +i.agency_id = ",
             );
-            q.bind(agency_id)
-                .push(" AND i.id IN ")
-                .bind_list(chunk.iter().copied());
+            q.bind(agency_id).push(" AND i.id IN ").bind_ids(chunk);
             q
         },
         |rows| out.extend(rows),
@@ -370,9 +368,7 @@ pub async fn certificates_by_ids(
         ids,
         |chunk| {
             let mut q = SqlBuilder::new(format!("{CERTIFICATE} WHERE +k.agency_id = "));
-            q.bind(agency_id)
-                .push(" AND k.id IN ")
-                .bind_list(chunk.iter().copied());
+            q.bind(agency_id).push(" AND k.id IN ").bind_ids(chunk);
             q
         },
         |rows| out.extend(rows),
@@ -513,7 +509,7 @@ pub async fn logo_files(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<
                 .push(" AND owner_kind = ")
                 .bind(LOGO_OWNER)
                 .push(" AND id IN ")
-                .bind_list(chunk.iter().copied());
+                .bind_ids(chunk);
             q
         },
         |rows| out.extend(rows),

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::args::{json_ids, json_rows, JsonType};
+use crate::args::{json_ids, json_rows, IdChunk, JsonType};
 use crate::{bind_args, db, now, on_conn, Arg, Backend, Result, SqlBuilder, Tx};
 
 pub use crate::CHUNK;
@@ -53,11 +53,12 @@ const COLUMNS: &str = "c.id, c.member_id, c.credential_type_id, c.status, c.prog
 
 const LIST_COLUMNS: &str = "i.credential_number, i.issuing_officer, i.status_reason, c.status_rank";
 
-/// Runs `build` once per chunk of `ids`, appending ` IN (…)` where it asks.
+/// Runs `build` once per [`crate::JSON_BATCH`] of `ids` (the builder binds them with
+/// [`SqlBuilder::bind_ids`]) and hands each batch's rows to `each`.
 pub(crate) async fn for_chunks<T>(
     tx: &mut Tx,
     ids: &[i64],
-    build: impl Fn(&[i64]) -> SqlBuilder,
+    build: impl Fn(IdChunk<'_>) -> SqlBuilder,
     mut each: impl FnMut(Vec<T>),
 ) -> Result<()>
 where
@@ -67,14 +68,40 @@ where
         + Unpin
         + Send,
 {
-    for chunk in ids.chunks(CHUNK) {
-        let q = build(chunk);
+    let backend = tx.backend();
+    for chunk in ids.chunks(crate::JSON_BATCH) {
+        let q = build(IdChunk {
+            backend,
+            ids: chunk,
+        });
         let rows: Vec<T> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;
         each(rows);
     }
     Ok(())
+}
+
+/// Runs one statement per [`crate::JSON_BATCH`] of `ids`, built by `build` as in
+/// [`for_chunks`]; answers the rows changed.
+pub(crate) async fn execute_chunks(
+    tx: &mut Tx,
+    ids: &[i64],
+    build: impl Fn(IdChunk<'_>) -> SqlBuilder,
+) -> Result<u64> {
+    let backend = tx.backend();
+    let mut changed = 0;
+    for chunk in ids.chunks(crate::JSON_BATCH) {
+        changed += execute(
+            tx,
+            &build(IdChunk {
+                backend,
+                ids: chunk,
+            }),
+        )
+        .await?;
+    }
+    Ok(changed)
 }
 
 async fn execute(tx: &mut Tx, q: &SqlBuilder) -> Result<u64> {
@@ -128,8 +155,7 @@ pub async fn credentials_of_members(
             q.bind(agency_id)
                 .push(" AND credential_type_id = ")
                 .bind(type_id);
-            q.push(" AND member_id IN ")
-                .bind_list(chunk.iter().copied());
+            q.push(" AND member_id IN ").bind_ids(chunk);
             q
         },
         |rows: Vec<(i64, i64)>| out.extend(rows),
@@ -153,7 +179,7 @@ pub async fn tracking_credentials_of_members(
             let mut q = SqlBuilder::new("SELECT id FROM credentials WHERE agency_id = ");
             q.bind(agency_id)
                 .push(" AND period_id IS NOT NULL AND member_id IN ")
-                .bind_list(chunk.iter().copied());
+                .bind_ids(chunk);
             q
         },
         |rows: Vec<(i64,)>| out.extend(rows.into_iter().map(|(id,)| id)),
@@ -201,9 +227,9 @@ pub async fn selected_members(
         }
         Selection::Members(ids) => {
             let mut out = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(CHUNK) {
+            for chunk in ids.chunks(crate::JSON_BATCH) {
                 let mut c = q.clone();
-                c.push(" AND m.id IN ").bind_list(chunk.iter().copied());
+                c.push(" AND m.id IN ").bind_json_ids(tx.backend(), chunk);
                 let rows: Vec<(i64, bool, bool)> =
                     on_conn!(tx, conn => bind_args!(sqlx::query_as(&c.sql), &c.args).fetch_all(conn).await).map_err(db)?;
                 out.extend(rows);
@@ -225,40 +251,166 @@ pub struct TrackStart {
     pub period: Option<PeriodDates>,
 }
 
-/// Creates the tracks with their final status in one statement per chunk, so each row is
-/// written once with its indexed columns; returns `(credential_id, member_id)`.
+/// Creates the tracks of `member_ids` with their final status, their first issuance and
+/// their first period (as `start` names them); returns `(credential_id, member_id)`.
+///
+/// Every row is written once: the ids of the issuances and periods are reserved first
+/// (see [`reserve_ids`]), so a credential row is inserted already pointing at them instead
+/// of being updated afterwards, which would write all of its indexes a second time.
 pub async fn insert_tracks(
     tx: &mut Tx,
     agency_id: i64,
     type_id: i64,
     member_ids: &[i64],
     start: &TrackStart,
+    created_by: &str,
 ) -> Result<Vec<(i64, i64)>> {
-    let at = now();
-    let c = &start.computed;
     let mut out = Vec::with_capacity(member_ids.len());
-    for_chunks(
-        tx,
-        member_ids,
-        |chunk| {
-            let mut q = SqlBuilder::new(
-                "INSERT INTO credentials (agency_id, member_id, credential_type_id, status, status_rank, progress, expiring_soon,
-                     status_changes_on, member_sort_name, issue_date, expiration_date, period_start, period_end, due_date, created_at, updated_at)
-                 SELECT agency_id, id, ",
+    for chunk in member_ids.chunks(crate::JSON_BATCH) {
+        let issuance_ids = match start.issue_date {
+            Some(_) => Some(reserve_ids(tx, "issuances", chunk.len()).await?),
+            None => None,
+        };
+        let period_ids = match start.period {
+            Some(_) => Some(reserve_ids(tx, "completion_periods", chunk.len()).await?),
+            None => None,
+        };
+        let at_index = |ids: &Option<Vec<i64>>, i: usize| ids.as_ref().map(|v| v[i]);
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                serde_json::json!([m, at_index(&issuance_ids, i), at_index(&period_ids, i)])
+            })
+            .collect();
+        let created = insert_track_rows(tx, agency_id, type_id, start, rows).await?;
+        // Reserved ids by member, for the history rows of the credentials just created.
+        let position: std::collections::HashMap<i64, usize> =
+            chunk.iter().enumerate().map(|(i, m)| (*m, i)).collect();
+        if let (Some(ids), Some(issue_date)) = (&issuance_ids, start.issue_date) {
+            let rows: Vec<serde_json::Value> = created
+                .iter()
+                .map(|(c, m)| serde_json::json!([ids[position[m]], c]))
+                .collect();
+            let sql = format!(
+                "INSERT INTO issuances (id, agency_id, credential_id, credential_type_id, issue_date, expiration_date, created_by, created_at)
+                 SELECT v.id, $3, v.credential_id, $4, $5, $6, $7, $1 FROM {} AS v",
+                json_rows(tx.backend(), "$2", &[("id", JsonType::BigInt), ("credential_id", JsonType::BigInt)])
             );
-            q.bind(type_id).push(", ").bind(c.status.as_str()).push(", ").bind(c.status_rank).push(", ").bind(c.progress);
-            q.push(", ").bind(c.expiring_soon).push(", ").bind(c.status_changes_on).push(", sort_name, ");
-            q.bind(start.issue_date).push(", ").bind(start.expiration_date).push(", ");
-            q.bind(start.period.map(|p| p.start)).push(", ").bind(start.period.map(|p| p.end)).push(", ").bind(start.period.map(|p| p.due));
-            q.push(", ").bind(at).push(", ").bind(at);
-            q.push(" FROM members WHERE +agency_id = ").bind(agency_id).push(" AND id IN ").bind_list(chunk.iter().copied());
-            q.push(" RETURNING id, member_id");
-            q
-        },
-        |rows: Vec<(i64, i64)>| out.extend(rows),
-    )
-    .await?;
+            let mut q = SqlBuilder::new(sql);
+            q.args = vec![
+                now().into(),
+                serde_json::Value::from(rows).to_string().into(),
+                agency_id.into(),
+                type_id.into(),
+                issue_date.into(),
+                start.expiration_date.into(),
+                created_by.into(),
+            ];
+            execute(tx, &q).await?;
+        }
+        if let (Some(ids), Some(p)) = (&period_ids, start.period) {
+            let rows: Vec<serde_json::Value> = created
+                .iter()
+                .map(|(c, m)| {
+                    serde_json::json!([ids[position[m]], c, at_index(&issuance_ids, position[m])])
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO completion_periods (id, agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, created_at)
+                 SELECT v.id, $3, v.credential_id, $4, $5, $6, v.opened_by, $1 FROM {} AS v",
+                json_rows(
+                    tx.backend(),
+                    "$2",
+                    &[("id", JsonType::BigInt), ("credential_id", JsonType::BigInt), ("opened_by", JsonType::BigInt)]
+                )
+            );
+            let mut q = SqlBuilder::new(sql);
+            q.args = vec![
+                now().into(),
+                serde_json::Value::from(rows).to_string().into(),
+                agency_id.into(),
+                p.start.into(),
+                p.end.into(),
+                p.due.into(),
+            ];
+            execute(tx, &q).await?;
+        }
+        out.extend(created);
+    }
     Ok(out)
+}
+
+/// The credential rows of [`insert_tracks`]: `rows` are `[member_id, issuance_id,
+/// period_id]`; members of other agencies are left out.
+async fn insert_track_rows(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    start: &TrackStart,
+    rows: Vec<serde_json::Value>,
+) -> Result<Vec<(i64, i64)>> {
+    use JsonType::BigInt;
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("member_id", BigInt),
+            ("issuance_id", BigInt),
+            ("period_id", BigInt),
+        ],
+    );
+    let sql = format!(
+        "INSERT INTO credentials (agency_id, member_id, credential_type_id, status, status_rank, progress, expiring_soon,
+             status_changes_on, member_sort_name, issuance_id, issue_date, expiration_date, period_id, period_start, period_end,
+             due_date, created_at, updated_at)
+         SELECT m.agency_id, m.id, $4, $5, $6, $7, $8, $9, m.sort_name, v.issuance_id, $10, $11, v.period_id, $12, $13, $14, $1, $1
+         FROM {source} AS v JOIN members m ON m.id = v.member_id
+         WHERE +m.agency_id = $3
+         RETURNING id, member_id"
+    );
+    let c = &start.computed;
+    let mut q = SqlBuilder::new(sql);
+    q.args = vec![
+        now().into(),
+        serde_json::Value::from(rows).to_string().into(),
+        agency_id.into(),
+        type_id.into(),
+        c.status.as_str().into(),
+        c.status_rank.into(),
+        c.progress.into(),
+        c.expiring_soon.into(),
+        c.status_changes_on.into(),
+        start.issue_date.into(),
+        start.expiration_date.into(),
+        start.period.map(|p| p.start).into(),
+        start.period.map(|p| p.end).into(),
+        start.period.map(|p| p.due).into(),
+    ];
+    on_conn!(tx, conn => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(conn).await)
+        .map_err(db)
+}
+
+/// `count` fresh ids of `table`, which must be one of ours with an `id` key, for rows the
+/// caller inserts with explicit ids in this transaction. SQLite: the write transaction
+/// holds the database's only write lock, so the ids after the largest are free, as
+/// SQLite itself would assign them. PostgreSQL: drawn from the column's sequence.
+pub async fn reserve_ids(tx: &mut Tx, table: &'static str, count: usize) -> Result<Vec<i64>> {
+    match tx.backend() {
+        Backend::Sqlite => {
+            let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
+            let max: i64 =
+                on_conn!(tx, c => sqlx::query_scalar(&sql).fetch_one(c).await).map_err(db)?;
+            Ok((1..=count as i64).map(|i| max + i).collect())
+        }
+        Backend::Postgres => {
+            let sql = format!(
+                "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, $1)"
+            );
+            on_conn!(tx, c => sqlx::query_scalar(&sql).bind(count as i64).fetch_all(c).await)
+                .map_err(db)
+        }
+    }
 }
 
 /// The dates of a new completion period.
@@ -280,7 +432,7 @@ pub async fn open_periods(
     renewal_plan_id: Option<i64>,
 ) -> Result<()> {
     let at = now();
-    for chunk in credential_ids.chunks(CHUNK) {
+    execute_chunks(tx, credential_ids, |chunk| {
         let mut q = SqlBuilder::new(
             "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at)
              SELECT agency_id, id, ",
@@ -301,9 +453,10 @@ pub async fn open_periods(
         q.push(" FROM credentials WHERE +agency_id = ")
             .bind(agency_id)
             .push(" AND id IN ")
-            .bind_list(chunk.iter().copied());
-        execute(tx, &q).await?;
-    }
+            .bind_ids(chunk);
+        q
+    })
+    .await?;
     Ok(())
 }
 
@@ -454,39 +607,6 @@ pub async fn insert_issuances(
     Ok(())
 }
 
-/// The same issuance for many credentials (assignment of existing credentials).
-pub async fn insert_same_issuance(
-    tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
-    credential_ids: &[i64],
-    issue_date: NaiveDate,
-    expiration_date: Option<NaiveDate>,
-    created_by: &str,
-) -> Result<()> {
-    let at = now();
-    for chunk in credential_ids.chunks(CHUNK) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO issuances (agency_id, credential_id, credential_type_id, issue_date, expiration_date, created_by, created_at)
-             SELECT agency_id, id, credential_type_id, ",
-        );
-        q.bind(issue_date)
-            .push(", ")
-            .bind(expiration_date)
-            .push(", ")
-            .bind(created_by)
-            .push(", ")
-            .bind(at);
-        q.push(" FROM credentials WHERE +agency_id = ")
-            .bind(agency_id)
-            .push(" AND credential_type_id = ")
-            .bind(type_id);
-        q.push(" AND id IN ").bind_list(chunk.iter().copied());
-        execute(tx, &q).await?;
-    }
-    Ok(())
-}
-
 /// Changes fields of existing issuances in place (a correction, not a new issuance).
 pub async fn amend_issuance(
     tx: &mut Tx,
@@ -557,7 +677,7 @@ pub async fn used_numbers(
 /// Points each credential at its latest issuance and its unclosed period. Only id columns
 /// change (no index covers them), so PostgreSQL can update in place.
 pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
-    for chunk in credential_ids.chunks(CHUNK) {
+    execute_chunks(tx, credential_ids, |chunk| {
         let mut q = SqlBuilder::new(
             "UPDATE credentials SET
                  issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = credentials.agency_id AND i.credential_id = credentials.id),
@@ -567,16 +687,17 @@ pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Re
         );
         q.bind(agency_id)
             .push(" AND id IN ")
-            .bind_list(chunk.iter().copied());
-        execute(tx, &q).await?;
-    }
+            .bind_ids(chunk);
+        q
+    })
+    .await?;
     Ok(())
 }
 
 /// Copies the latest issuance and the unclosed period of each credential onto its row.
 pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
     sync_ids(tx, agency_id, credential_ids).await?;
-    for chunk in credential_ids.chunks(CHUNK) {
+    execute_chunks(tx, credential_ids, |chunk| {
         let mut q = SqlBuilder::new(
             "UPDATE credentials SET
                  issue_date = (SELECT i.issue_date FROM issuances i WHERE i.id = credentials.issuance_id),
@@ -589,9 +710,10 @@ pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> 
         );
         q.bind(agency_id)
             .push(" AND id IN ")
-            .bind_list(chunk.iter().copied());
-        execute(tx, &q).await?;
-    }
+            .bind_ids(chunk);
+        q
+    })
+    .await?;
     Ok(())
 }
 
@@ -1039,7 +1161,7 @@ pub async fn list_rows_by_ids(
             let mut q = SqlBuilder::new(format!(
                 "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE +c.agency_id = "
             ));
-            q.bind(agency_id).push(" AND c.id IN ").bind_list(chunk.iter().copied()).push(" ORDER BY c.id");
+            q.bind(agency_id).push(" AND c.id IN ").bind_ids(chunk).push(" ORDER BY c.id");
             q
         },
         |rows| out.extend(rows),

@@ -166,11 +166,11 @@ pub async fn memberships_of(
 /// databases' parameter limits).
 pub async fn existing_member_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
     let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::CHUNK) {
+    for chunk in ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new("SELECT id FROM members WHERE +agency_id = ");
         q.bind(agency_id)
             .push(" AND id IN ")
-            .bind_list(chunk.iter().copied());
+            .bind_json_ids(tx.backend(), chunk);
         let rows: Vec<i64> =
             on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;
@@ -192,11 +192,11 @@ pub async fn employee_numbers(
     ids: &[i64],
 ) -> Result<Vec<(i64, String)>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(crate::CHUNK) {
+    for chunk in ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND +agency_id = ");
         q.bind(agency_id)
             .push(" AND id IN ")
-            .bind_list(chunk.iter().copied());
+            .bind_json_ids(tx.backend(), chunk);
         let rows: Vec<(i64, String)> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;

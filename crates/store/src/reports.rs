@@ -116,13 +116,13 @@ pub async fn member_names(
     ids: &[i64],
 ) -> Result<Vec<(i64, String, String, Option<String>)>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(crate::CHUNK) {
+    for chunk in ids.chunks(crate::JSON_BATCH) {
         let mut q = SqlBuilder::new(
             "SELECT id, first_name, last_name, employee_number FROM members WHERE agency_id = ",
         );
         q.bind(agency_id)
             .push(" AND id IN ")
-            .bind_list(chunk.iter().copied());
+            .bind_json_ids(tx.backend(), chunk);
         let rows: Vec<(i64, String, String, Option<String>)> =
             on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
                 .map_err(db)?;

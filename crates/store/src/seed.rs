@@ -1,6 +1,6 @@
 //! Bulk inserts for load-test data: many rows per statement, one transaction.
 
-use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+use crate::{db, now, on_conn, Result, Tx};
 
 /// A member row for bulk insert.
 pub struct SeedMember {
@@ -10,46 +10,55 @@ pub struct SeedMember {
     pub employee_number: String,
 }
 
-/// Inserts members in multi-row statements and returns their ids in input order.
+/// Inserts members, thousands per statement (rows as one JSON value, see
+/// [`crate::args::json_rows`]), and returns their ids in input order.
 pub async fn insert_members(
     tx: &mut Tx,
     agency_id: i64,
     members: &[SeedMember],
 ) -> Result<Vec<i64>> {
+    use crate::args::JsonType::Text;
+    let source = crate::args::json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("first_name", Text),
+            ("last_name", Text),
+            ("email", Text),
+            ("employee_number", Text),
+            ("sort_name", Text),
+        ],
+    );
+    let sql = format!(
+        "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at)
+         SELECT $1, v.first_name, v.last_name, v.email, v.employee_number, TRUE, v.sort_name, $3, $3 FROM {source} AS v
+         RETURNING id"
+    );
     let at = now();
     let mut ids = Vec::with_capacity(members.len());
-    for chunk in members.chunks(crate::rows_per_statement(9)) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at) VALUES ",
-        );
-        for (i, m) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(")
-                .bind(agency_id)
-                .push(", ")
-                .bind(m.first_name.as_str())
-                .push(", ")
-                .bind(m.last_name.as_str());
-            q.push(", ")
-                .bind(m.email.as_str())
-                .push(", ")
-                .bind(m.employee_number.as_str())
-                .push(", TRUE, ");
-            q.bind(crate::members::sort_name(&m.first_name, &m.last_name))
-                .push(", ")
-                .bind(at)
-                .push(", ")
-                .bind(at)
-                .push(")");
-        }
-        q.push(" RETURNING id");
-        let mut chunk_ids: Vec<i64> =
-            on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
-        // RETURNING order follows VALUES order on both databases for a plain insert, and
-        // ids are ascending; sorting makes that explicit.
+    for chunk in members.chunks(crate::JSON_BATCH) {
+        let sort_names: Vec<String> = chunk
+            .iter()
+            .map(|m| crate::members::sort_name(&m.first_name, &m.last_name))
+            .collect();
+        let rows: Vec<[&str; 5]> = chunk
+            .iter()
+            .zip(&sort_names)
+            .map(|(m, sort_name)| {
+                [
+                    m.first_name.as_str(),
+                    m.last_name.as_str(),
+                    m.email.as_str(),
+                    m.employee_number.as_str(),
+                    sort_name.as_str(),
+                ]
+            })
+            .collect();
+        let json = serde_json::to_string(&rows).unwrap_or_default();
+        let mut chunk_ids: Vec<i64> = on_conn!(tx, c => sqlx::query_scalar(&sql)
+            .bind(agency_id).bind(json.as_str()).bind(at).fetch_all(c).await)
+        .map_err(db)?;
+        // Rows are inserted in the array's order, so ascending ids follow the input.
         chunk_ids.sort_unstable();
         ids.extend(chunk_ids);
     }
