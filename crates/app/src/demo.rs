@@ -121,7 +121,7 @@ fn hours_req(hours: f64, category: &str) -> RequirementInput {
     }
 }
 
-fn checklist_req(title: &str) -> RequirementInput {
+pub(crate) fn checklist_req(title: &str) -> RequirementInput {
     RequirementInput {
         id: None,
         kind: RequirementKind::Checklist,

@@ -1,14 +1,14 @@
 //! Realistic bulk data for load tests and the demo: members spread over stations and shifts.
 
 use chrono::{Days, Months};
-use credence_domain::credential_type::RequirementKind;
 use credence_domain::Role;
 use credence_store::credentials::PeriodDates;
 use credence_store::seed::{insert_members, SeedMember};
 use credence_store::{catalog, identity};
 
 use crate::assign::{create_tracks, Plan};
-use crate::credential_types::{LifecycleAction, NewCredentialType, RequirementInput};
+use crate::credential_types::{LifecycleAction, NewCredentialType};
+use crate::demo::checklist_req;
 use crate::lifecycle::load_rules;
 use crate::{Actor, App, AppError, Result};
 
@@ -168,15 +168,7 @@ impl App {
                     renewal: None,
                     renewal_window_days: Some(180),
                     number_pattern: None,
-                    requirements: Some(vec![RequirementInput {
-                        id: None,
-                        kind: RequirementKind::Checklist,
-                        course_id: None,
-                        min_grade: None,
-                        hours: None,
-                        category: None,
-                        title: Some("Skills check-off".into()),
-                    }]),
+                    requirements: Some(vec![checklist_req("Skills check-off")]),
                     enrolment_group_ids: None,
                 },
             )
