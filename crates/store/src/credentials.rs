@@ -147,9 +147,22 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(
     fields: &str,
     inner: &SqlBuilder,
 ) -> Result<Vec<T>> {
+    fetch_json_ordered(tx, fields, inner, None).await
+}
+
+/// [`fetch_json`] keeping the rows in `order` (an ORDER BY list over `inner`'s output
+/// columns): an aggregate is not bound to the order of the rows it reads.
+async fn fetch_json_ordered<T: serde::de::DeserializeOwned>(
+    tx: &mut Tx,
+    fields: &str,
+    inner: &SqlBuilder,
+    order: Option<&str>,
+) -> Result<Vec<T>> {
+    let array = json_array_fn(tx.backend());
+    let order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
     let aggregate = match tx.backend() {
-        Backend::Sqlite => format!("json_group_array(json_array({fields}))"),
-        Backend::Postgres => format!("json_agg(json_build_array({fields}))::text"),
+        Backend::Sqlite => format!("json_group_array({array}({fields}){order})"),
+        Backend::Postgres => format!("json_agg({array}({fields}){order})::text"),
     };
     let sql = format!("SELECT {aggregate} FROM ({}) rows_as_json", inner.sql);
     let json: Option<String> =
@@ -159,6 +172,50 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(
         Some(text) => serde_json::from_str(&text).map_err(|e| db(sqlx::Error::Decode(Box::new(e)))),
         None => Ok(Vec::new()),
     }
+}
+
+/// The SQL function that builds a JSON array of its arguments.
+fn json_array_fn(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "json_array",
+        Backend::Postgres => "json_build_array",
+    }
+}
+
+/// A page of the list, in `order` (see [`fetch_json_ordered`]): a page is read as one JSON
+/// value, which halved the time an SQLite list request spends beyond its query (perf: the
+/// per-row hand-over between threads was most of it).
+async fn fetch_list_rows(
+    tx: &mut Tx,
+    inner: &SqlBuilder,
+    order: &str,
+) -> Result<Vec<CredentialListRow>> {
+    type ListJson = (
+        CredentialRow,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+    let array = json_array_fn(tx.backend());
+    let fields = format!(
+        "{array}({ROW_FIELDS}), credential_number, issuing_officer, status_reason, status_rank"
+    );
+    let rows: Vec<ListJson> = fetch_json_ordered(tx, &fields, inner, Some(order)).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(credential, credential_number, issuing_officer, status_reason, status_rank)| {
+                CredentialListRow {
+                    credential,
+                    credential_number,
+                    issuing_officer,
+                    status_reason,
+                    status_rank,
+                }
+            },
+        )
+        .collect())
 }
 
 pub async fn credential(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<CredentialListRow>> {
@@ -1064,6 +1121,8 @@ pub async fn credentials_page(
         SortKey::ExpirationDate => "c.expiration_date",
         SortKey::Progress => "c.progress",
     };
+    // The same order over the page's output columns, for reading it as JSON.
+    let output = column.trim_start_matches("c.");
     let base = |filter: &CredentialFilter| {
         let mut q = SqlBuilder::new(format!(
             "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = "
@@ -1082,9 +1141,7 @@ pub async fn credentials_page(
             }
             q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "))
                 .bind(limit);
-            rows =
-                on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                    .map_err(db)?;
+            rows = fetch_list_rows(tx, &q, &format!("{output} {dir}, id {dir}")).await?;
         }
         let missing = limit - rows.len() as i64;
         if missing > 0 && filter.expiring_between.is_none() {
@@ -1095,10 +1152,7 @@ pub async fn credentials_page(
             }
             q.push(&format!(" ORDER BY c.id {dir} LIMIT "))
                 .bind(missing);
-            let more: Vec<CredentialListRow> =
-                on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                    .map_err(db)?;
-            rows.extend(more);
+            rows.extend(fetch_list_rows(tx, &q, &format!("id {dir}")).await?);
         }
         return Ok(rows);
     }
@@ -1110,7 +1164,7 @@ pub async fn credentials_page(
     }
     q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "))
         .bind(limit);
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    fetch_list_rows(tx, &q, &format!("{output} {dir}, id {dir}")).await
 }
 
 /// `AND (col > v OR (col = v AND id > last))`, the keyset continuation.
