@@ -51,6 +51,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(6, "0006_documents_outbox"),
     per_dialect!(7, "0007_audit_append_only"),
     both!(8, "0008_certificates"),
+    both!(9, "0009_sign_off_periods"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases
