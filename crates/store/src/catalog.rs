@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::credentials::{execute_chunks, for_chunks};
 use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -94,15 +95,16 @@ pub async fn replace_group_members(
         .copied()
         .filter(|m| current.binary_search(m).is_err())
         .collect();
-    for chunk in removed.chunks(crate::JSON_BATCH) {
+    execute_chunks(tx, &removed, |chunk| {
         let mut q = SqlBuilder::new("DELETE FROM group_memberships WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND group_id = ")
             .bind(group_id)
             .push(" AND member_id IN ")
-            .bind_json_ids(tx.backend(), chunk);
-        on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
-    }
+            .bind_ids(chunk);
+        q
+    })
+    .await?;
     add_memberships(
         tx,
         agency_id,
@@ -218,17 +220,18 @@ pub async fn existing_course_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Re
 /// The agency's courses among `ids`.
 pub async fn courses_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<Course>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(crate::JSON_BATCH) {
-        let mut q = SqlBuilder::new(format!(
-            "SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = "
-        ));
-        q.bind(agency_id)
-            .push(" AND id IN ")
-            .bind_json_ids(tx.backend(), chunk);
-        let rows: Vec<Course> =
-            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
-        out.extend(rows);
-    }
+    for_chunks(
+        tx,
+        ids,
+        |chunk| {
+            let mut q = SqlBuilder::new(format!(
+                "SELECT {COURSE_COLUMNS} FROM courses WHERE +agency_id = "
+            ));
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
     Ok(out)
 }

@@ -330,13 +330,17 @@ pub async fn selected_members(
         }
         Selection::Members(ids) => {
             let mut out = Vec::with_capacity(ids.len());
-            for chunk in ids.chunks(crate::JSON_BATCH) {
-                let mut c = q.clone();
-                c.push(" AND m.id IN ").bind_json_ids(tx.backend(), chunk);
-                let rows: Vec<(i64, bool, bool)> =
-                    on_conn!(tx, conn => bind_args!(sqlx::query_as(&c.sql), &c.args).fetch_all(conn).await).map_err(db)?;
-                out.extend(rows);
-            }
+            for_chunks(
+                tx,
+                ids,
+                |chunk| {
+                    let mut c = q.clone();
+                    c.push(" AND m.id IN ").bind_ids(chunk);
+                    c
+                },
+                |rows: Vec<(i64, bool, bool)>| out.extend(rows),
+            )
+            .await?;
             return Ok(out);
         }
     }
@@ -378,70 +382,105 @@ pub async fn insert_tracks(
             Some(_) => Some(reserve_ids(tx, "completion_periods", chunk.len()).await?),
             None => None,
         };
-        let at_index = |ids: &Option<Vec<i64>>, i: usize| ids.as_ref().map(|v| v[i]);
-        let rows: Vec<serde_json::Value> = chunk
+        // Each member's reserved (issuance id, period id).
+        let reserved: std::collections::HashMap<i64, (Option<i64>, Option<i64>)> = chunk
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                serde_json::json!([m, at_index(&issuance_ids, i), at_index(&period_ids, i)])
+                let at = |ids: &Option<Vec<i64>>| ids.as_ref().map(|v| v[i]);
+                (*m, (at(&issuance_ids), at(&period_ids)))
             })
             .collect();
+        let rows = chunk
+            .iter()
+            .map(|m| serde_json::json!([m, reserved[m].0, reserved[m].1]))
+            .collect();
         let created = insert_track_rows(tx, agency_id, type_id, start, rows).await?;
-        // Reserved ids by member, for the history rows of the credentials just created.
-        let position: std::collections::HashMap<i64, usize> =
-            chunk.iter().enumerate().map(|(i, m)| (*m, i)).collect();
-        if let (Some(ids), Some(issue_date)) = (&issuance_ids, start.issue_date) {
-            let rows: Vec<serde_json::Value> = created
+        if let Some(issue_date) = start.issue_date {
+            let rows = created
                 .iter()
-                .map(|(c, m)| serde_json::json!([ids[position[m]], c]))
+                .filter_map(|(c, m)| Some(serde_json::json!([reserved[m].0?, c])))
                 .collect();
-            let sql = format!(
-                "INSERT INTO issuances (id, agency_id, credential_id, credential_type_id, issue_date, expiration_date, created_by, created_at)
-                 SELECT v.id, $3, v.credential_id, $4, $5, $6, $7, $1 FROM {} AS v",
-                json_rows(tx.backend(), "$2", &[("id", JsonType::BigInt), ("credential_id", JsonType::BigInt)])
-            );
-            let mut q = SqlBuilder::new(sql);
-            q.args = vec![
-                now().into(),
-                serde_json::Value::from(rows).to_string().into(),
-                agency_id.into(),
-                type_id.into(),
-                issue_date.into(),
-                start.expiration_date.into(),
-                created_by.into(),
-            ];
-            execute(tx, &q).await?;
+            let dates = (issue_date, start.expiration_date);
+            insert_first_issuances(tx, agency_id, type_id, dates, created_by, rows).await?;
         }
-        if let (Some(ids), Some(p)) = (&period_ids, start.period) {
-            let rows: Vec<serde_json::Value> = created
+        if let Some(dates) = start.period {
+            let rows = created
                 .iter()
-                .map(|(c, m)| {
-                    serde_json::json!([ids[position[m]], c, at_index(&issuance_ids, position[m])])
+                .filter_map(|(c, m)| {
+                    let (issuance, period) = reserved[m];
+                    Some(serde_json::json!([period?, c, issuance]))
                 })
                 .collect();
-            let sql = format!(
-                "INSERT INTO completion_periods (id, agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, created_at)
-                 SELECT v.id, $3, v.credential_id, $4, $5, $6, v.opened_by, $1 FROM {} AS v",
-                json_rows(
-                    tx.backend(),
-                    "$2",
-                    &[("id", JsonType::BigInt), ("credential_id", JsonType::BigInt), ("opened_by", JsonType::BigInt)]
-                )
-            );
-            let mut q = SqlBuilder::new(sql);
-            q.args = vec![
-                now().into(),
-                serde_json::Value::from(rows).to_string().into(),
-                agency_id.into(),
-                p.start.into(),
-                p.end.into(),
-                p.due.into(),
-            ];
-            execute(tx, &q).await?;
+            insert_first_periods(tx, agency_id, dates, rows).await?;
         }
         out.extend(created);
     }
     Ok(out)
+}
+
+/// The first issuances of new tracks: `rows` are `[issuance_id, credential_id]`.
+async fn insert_first_issuances(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    (issue_date, expiration_date): (NaiveDate, Option<NaiveDate>),
+    created_by: &str,
+    rows: Vec<serde_json::Value>,
+) -> Result<()> {
+    use JsonType::BigInt;
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[("id", BigInt), ("credential_id", BigInt)],
+    );
+    let mut q = SqlBuilder::new(format!(
+        "INSERT INTO issuances (id, agency_id, credential_id, credential_type_id, issue_date, expiration_date, created_by, created_at)
+         SELECT v.id, $3, v.credential_id, $4, $5, $6, $7, $1 FROM {source} AS v"
+    ));
+    q.args = vec![
+        now().into(),
+        serde_json::Value::from(rows).to_string().into(),
+        agency_id.into(),
+        type_id.into(),
+        issue_date.into(),
+        expiration_date.into(),
+        created_by.into(),
+    ];
+    execute(tx, &q).await.map(|_| ())
+}
+
+/// The first periods of new tracks: `rows` are `[period_id, credential_id,
+/// opened_by_issuance_id]`.
+async fn insert_first_periods(
+    tx: &mut Tx,
+    agency_id: i64,
+    dates: PeriodDates,
+    rows: Vec<serde_json::Value>,
+) -> Result<()> {
+    use JsonType::BigInt;
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("id", BigInt),
+            ("credential_id", BigInt),
+            ("opened_by", BigInt),
+        ],
+    );
+    let mut q = SqlBuilder::new(format!(
+        "INSERT INTO completion_periods (id, agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, created_at)
+         SELECT v.id, $3, v.credential_id, $4, $5, $6, v.opened_by, $1 FROM {source} AS v"
+    ));
+    q.args = vec![
+        now().into(),
+        serde_json::Value::from(rows).to_string().into(),
+        agency_id.into(),
+        dates.start.into(),
+        dates.end.into(),
+        dates.due.into(),
+    ];
+    execute(tx, &q).await.map(|_| ())
 }
 
 /// The credential rows of [`insert_tracks`]: `rows` are `[member_id, issuance_id,

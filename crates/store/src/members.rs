@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::credentials::for_chunks;
 use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -162,20 +163,20 @@ pub async fn memberships_of(
     on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
 }
 
-/// Of `ids`, those that are members of the agency (bound in chunks to stay under the
-/// databases' parameter limits).
+/// Of `ids`, those that are members of the agency.
 pub async fn existing_member_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
     let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::JSON_BATCH) {
-        let mut q = SqlBuilder::new("SELECT id FROM members WHERE +agency_id = ");
-        q.bind(agency_id)
-            .push(" AND id IN ")
-            .bind_json_ids(tx.backend(), chunk);
-        let rows: Vec<i64> =
-            on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
-        found.extend(rows);
-    }
+    for_chunks(
+        tx,
+        ids,
+        |chunk| {
+            let mut q = SqlBuilder::new("SELECT id FROM members WHERE +agency_id = ");
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows: Vec<(i64,)>| found.extend(rows.into_iter().map(|(id,)| id)),
+    )
+    .await?;
     Ok(found)
 }
 
@@ -192,16 +193,17 @@ pub async fn employee_numbers(
     ids: &[i64],
 ) -> Result<Vec<(i64, String)>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(crate::JSON_BATCH) {
-        let mut q = SqlBuilder::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND +agency_id = ");
-        q.bind(agency_id)
-            .push(" AND id IN ")
-            .bind_json_ids(tx.backend(), chunk);
-        let rows: Vec<(i64, String)> =
-            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
-        out.extend(rows);
-    }
+    for_chunks(
+        tx,
+        ids,
+        |chunk| {
+            let mut q = SqlBuilder::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND +agency_id = ");
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
     Ok(out)
 }
 

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use crate::credentials::CredentialRow;
+use crate::credentials::{for_chunks, CredentialRow};
 use crate::{bind_args, db, on_conn, Result, SqlBuilder, Tx};
 
 /// Optional narrowing of a report.
@@ -116,18 +116,19 @@ pub async fn member_names(
     ids: &[i64],
 ) -> Result<Vec<(i64, String, String, Option<String>)>> {
     let mut out = Vec::new();
-    for chunk in ids.chunks(crate::JSON_BATCH) {
-        let mut q = SqlBuilder::new(
-            "SELECT id, first_name, last_name, employee_number FROM members WHERE agency_id = ",
-        );
-        q.bind(agency_id)
-            .push(" AND id IN ")
-            .bind_json_ids(tx.backend(), chunk);
-        let rows: Vec<(i64, String, String, Option<String>)> =
-            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
-        out.extend(rows);
-    }
+    for_chunks(
+        tx,
+        ids,
+        |chunk| {
+            let mut q = SqlBuilder::new(
+                "SELECT id, first_name, last_name, employee_number FROM members WHERE +agency_id = ",
+            );
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
     Ok(out)
 }
 
