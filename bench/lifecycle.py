@@ -208,6 +208,7 @@ class SqliteRaw(RawDb):
             "PRAGMA foreign_keys = ON",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA cache_size = -65536",
+            "PRAGMA mmap_size = 2147418112",
             "PRAGMA busy_timeout = 30000",
         ):
             self.conn.execute(pragma)
