@@ -254,7 +254,7 @@ impl Store {
                 .pragma("cache_size", "-65536")
                 // Reads through a memory map share the operating system's page cache: the
                 // pool's connections take turns, and each one's private page cache (copies
-                // of the same pages) made a list page half again as slow when warm.
+                // of the same pages) made a warm list query twice as slow.
                 .pragma("mmap_size", SQLITE_MMAP_BYTES);
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
