@@ -16,31 +16,31 @@ UPDATE scratch_type SET id = (SELECT max(id) + 1000 FROM credential_types), code
 SELECT id AS scratch FROM scratch_type \gset
 INSERT INTO credential_types OVERRIDING SYSTEM VALUE SELECT * FROM scratch_type;
 
+-- One statement, timed per mode; each run is rolled back.
+\set insert 'INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at) SELECT m.agency_id, m.id, ' :scratch ', ''not_started'', m.sort_name, now(), now() FROM members m WHERE m.agency_id = ' :agency ' ORDER BY m.id LIMIT 20000'
 \echo 'force_custom_plan, then auto (the default), twice:'
+SET plan_cache_mode = force_custom_plan;
+BEGIN;
 \timing on
-SET plan_cache_mode = force_custom_plan;
-BEGIN;
-INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at)
-SELECT m.agency_id, m.id, :scratch, 'not_started', m.sort_name, now(), now()
-FROM members m WHERE m.agency_id = :agency ORDER BY m.id LIMIT 20000;
-ROLLBACK;
-SET plan_cache_mode = auto;
-BEGIN;
-INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at)
-SELECT m.agency_id, m.id, :scratch, 'not_started', m.sort_name, now(), now()
-FROM members m WHERE m.agency_id = :agency ORDER BY m.id LIMIT 20000;
-ROLLBACK;
-SET plan_cache_mode = force_custom_plan;
-BEGIN;
-INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at)
-SELECT m.agency_id, m.id, :scratch, 'not_started', m.sort_name, now(), now()
-FROM members m WHERE m.agency_id = :agency ORDER BY m.id LIMIT 20000;
-ROLLBACK;
-SET plan_cache_mode = auto;
-BEGIN;
-INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at)
-SELECT m.agency_id, m.id, :scratch, 'not_started', m.sort_name, now(), now()
-FROM members m WHERE m.agency_id = :agency ORDER BY m.id LIMIT 20000;
-ROLLBACK;
+:insert;
 \timing off
+ROLLBACK;
+SET plan_cache_mode = auto;
+BEGIN;
+\timing on
+:insert;
+\timing off
+ROLLBACK;
+SET plan_cache_mode = force_custom_plan;
+BEGIN;
+\timing on
+:insert;
+\timing off
+ROLLBACK;
+SET plan_cache_mode = auto;
+BEGIN;
+\timing on
+:insert;
+\timing off
+ROLLBACK;
 DELETE FROM credential_types WHERE id = :scratch;
