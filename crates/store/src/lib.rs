@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod renewal_plans;
 pub mod reports;
 pub mod seed;
+mod sqlite_reads;
 pub mod submissions;
 pub mod training;
 
@@ -30,6 +31,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub use args::{Arg, SqlBuilder};
+pub use sqlite_reads::ReadConnection;
+use sqlite_reads::ReadPool;
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +46,7 @@ enum Pools {
     /// One writer connection: SQLite allows one writer at a time, so writers queue in the
     /// pool instead of failing with SQLITE_BUSY; readers use their own connections (WAL).
     Sqlite {
-        read: SqlitePool,
+        read: ReadPool,
         write: SqlitePool,
     },
     Postgres(PgPool),
@@ -60,7 +63,7 @@ pub struct Store {
 pub enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
-    SqliteRead(PoolConnection<Sqlite>),
+    SqliteRead(ReadConnection),
     PostgresRead(PoolConnection<Postgres>),
 }
 
@@ -213,6 +216,9 @@ pub const fn rows_per_statement(binds_per_row: usize) -> usize {
     MAX_BINDS / binds_per_row
 }
 
+/// SQLite read connections: reads run in parallel with each other and with the writer (WAL).
+const SQLITE_READERS: usize = 8;
+
 /// SQLite's largest memory map (its compile-time cap, just under 2 GiB); a larger file is
 /// mapped up to this size and read normally beyond it.
 const SQLITE_MMAP_BYTES: &str = "2147418112";
@@ -261,12 +267,8 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(60))
                 .connect_with(options.clone())
                 .await?;
-            // A SQLite connection is a file handle: nothing to ping before each use.
-            let read = SqlitePoolOptions::new()
-                .max_connections(8)
-                .test_before_acquire(false)
-                .connect_with(options.read_only(true))
-                .await?;
+            // A SQLite connection is a file handle: nothing to ping before or after each use.
+            let read = ReadPool::connect(options.read_only(true), SQLITE_READERS).await?;
             Ok(Store {
                 pools: Pools::Sqlite { read, write },
             })
