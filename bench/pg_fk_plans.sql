@@ -20,27 +20,11 @@ INSERT INTO credential_types OVERRIDING SYSTEM VALUE SELECT * FROM scratch_type;
 \set insert 'INSERT INTO credentials (agency_id, member_id, credential_type_id, status, member_sort_name, created_at, updated_at) SELECT m.agency_id, m.id, ' :scratch ', ''not_started'', m.sort_name, now(), now() FROM members m WHERE m.agency_id = ' :agency ' ORDER BY m.id LIMIT 20000'
 \echo 'force_custom_plan, then auto (the default), twice:'
 SET plan_cache_mode = force_custom_plan;
-BEGIN;
-\timing on
-:insert;
-\timing off
-ROLLBACK;
+\ir pg_fk_plans_run.sql
 SET plan_cache_mode = auto;
-BEGIN;
-\timing on
-:insert;
-\timing off
-ROLLBACK;
+\ir pg_fk_plans_run.sql
 SET plan_cache_mode = force_custom_plan;
-BEGIN;
-\timing on
-:insert;
-\timing off
-ROLLBACK;
+\ir pg_fk_plans_run.sql
 SET plan_cache_mode = auto;
-BEGIN;
-\timing on
-:insert;
-\timing off
-ROLLBACK;
+\ir pg_fk_plans_run.sql
 DELETE FROM credential_types WHERE id = :scratch;
