@@ -3,12 +3,12 @@
 //! (`/logo-12.png`) and the render job carries those files, so every logo ever uploaded is
 //! kept: re-rendering a certificate later shows the logo it was made with.
 
+use credence_store::Conn;
 use std::collections::BTreeSet;
 
 use credence_documents::{Document, Job, JobFile, Template};
 use credence_store::certificates::{self as store, FileRow, LOGO_OWNER};
 use credence_store::submissions::{insert_file, NewFile};
-use credence_store::Tx;
 
 use crate::documents::{file_view, FileView};
 use crate::ids::{self, Kind};
@@ -202,8 +202,11 @@ impl App {
 }
 
 /// The path under which templates find the agency's current logo, if it has one.
-pub(crate) async fn current_logo_path(tx: &mut Tx, agency_id: i64) -> Result<Option<String>> {
-    Ok(store::agency_logo(tx, agency_id)
+pub(crate) async fn current_logo_path(
+    db: &mut impl Conn,
+    agency_id: i64,
+) -> Result<Option<String>> {
+    Ok(store::agency_logo(db, agency_id)
         .await?
         .map(|f| logo_path(&f)))
 }

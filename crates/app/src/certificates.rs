@@ -4,6 +4,7 @@
 //! e-mailed. The Credential Register lists them; `/verify/{public_id}` answers anyone who
 //! scans the QR code on one.
 
+use credence_store::Conn;
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -866,7 +867,7 @@ fn pick_template(
 
 /// Resolves the selection of a generate request to current issuances.
 async fn select_issuances(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     actor: &Actor,
     req: &GenerateRequest,
 ) -> Result<(Vec<IssuanceFacts>, Vec<SkippedCredential>)> {
@@ -900,7 +901,7 @@ async fn select_issuances(
         ids.sort_unstable();
         ids.dedup();
         let known =
-            credence_store::credentials::credentials_by_ids(tx, actor.agency_id, &ids).await?;
+            credence_store::credentials::credentials_by_ids(db, actor.agency_id, &ids).await?;
         if known.len() != ids.len() {
             return Err(AppError::invalid(
                 "credential_ids",
@@ -911,7 +912,7 @@ async fn select_issuances(
     } else if let Some(raw) = &req.class_id {
         let class = ids::decode(Kind::Class, raw)
             .ok_or_else(|| AppError::invalid("class_id", "is not a class of this agency"))?;
-        store::class_credential_ids(tx, actor.agency_id, class)
+        store::class_credential_ids(db, actor.agency_id, class)
             .await?
             .ok_or_else(|| AppError::invalid("class_id", "is not a class of this agency"))?
     } else {
@@ -934,7 +935,7 @@ async fn select_issuances(
                 "must not be before issued_from",
             ));
         }
-        credence_store::credential_types::credential_type(tx, actor.agency_id, type_id)
+        credence_store::credential_types::credential_type(db, actor.agency_id, type_id)
             .await?
             .ok_or_else(|| {
                 AppError::invalid(
@@ -942,10 +943,10 @@ async fn select_issuances(
                     "is not a credential type of this agency",
                 )
             })?;
-        let facts = store::issuances_of_type(tx, actor.agency_id, type_id, from, to).await?;
+        let facts = store::issuances_of_type(db, actor.agency_id, type_id, from, to).await?;
         return Ok((facts, Vec::new()));
     };
-    let facts = store::current_issuances(tx, actor.agency_id, &credential_ids).await?;
+    let facts = store::current_issuances(db, actor.agency_id, &credential_ids).await?;
     let with_issuance: std::collections::HashSet<i64> =
         facts.iter().map(|f| f.credential_id).collect();
     let skipped = credential_ids

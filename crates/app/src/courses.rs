@@ -2,6 +2,7 @@
 
 use credence_domain::validation::{check_code, check_text, Invalid};
 use credence_store::catalog::{self as store, Course, CourseFields};
+use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::record;
@@ -107,14 +108,9 @@ fn normalise(mut f: CourseFields) -> CourseFields {
 }
 
 impl App {
-    async fn load_course(
-        &self,
-        tx: &mut credence_store::Tx,
-        actor: &Actor,
-        id: &str,
-    ) -> Result<Course> {
+    async fn load_course(&self, db: &mut impl Conn, actor: &Actor, id: &str) -> Result<Course> {
         let id = ids::decode(Kind::Course, id).ok_or(AppError::NotFound)?;
-        store::course(tx, actor.agency_id, id)
+        store::course(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)
     }

@@ -1,6 +1,7 @@
 //! Credential types: definitions, requirements, enrolment groups and the lifecycle
 //! draft → published → retired. Retiring never removes issued credentials.
 
+use credence_store::Conn;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -291,16 +292,21 @@ async fn checked_requirements(
 }
 
 impl App {
-    async fn load_type(&self, tx: &mut Tx, actor: &Actor, id: &str) -> Result<CredentialTypeView> {
+    async fn load_type(
+        &self,
+        db: &mut impl Conn,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<CredentialTypeView> {
         let id = ids::decode(Kind::CredentialType, id).ok_or(AppError::NotFound)?;
-        let t = store::credential_type(tx, actor.agency_id, id)
+        let t = store::credential_type(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if !actor.role.reads_agency() && (t.invisible || t.state == "draft") {
             return Err(AppError::NotFound);
         }
-        let reqs = store::requirements_of(tx, actor.agency_id, &[id]).await?;
-        let groups: Vec<i64> = store::enrolment_groups_of(tx, actor.agency_id, &[id])
+        let reqs = store::requirements_of(db, actor.agency_id, &[id]).await?;
+        let groups: Vec<i64> = store::enrolment_groups_of(db, actor.agency_id, &[id])
             .await?
             .into_iter()
             .map(|(_, g)| g)

@@ -7,7 +7,8 @@ use credence_domain::status::Status;
 use credence_store::credentials::{
     self as store, After, CredentialFilter, CredentialListRow, SortKey,
 };
-use credence_store::{training, Tx};
+use credence_store::training;
+use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{self, Kind};
@@ -280,17 +281,17 @@ impl App {
     /// Loads a credential the actor may see; 404 otherwise.
     pub(crate) async fn load_credential(
         &self,
-        tx: &mut Tx,
+        db: &mut impl Conn,
         actor: &Actor,
         id: &str,
     ) -> Result<CredentialListRow> {
         let id = ids::decode(Kind::Credential, id).ok_or(AppError::NotFound)?;
-        let row = store::credential(tx, actor.agency_id, id)
+        let row = store::credential(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
         if !actor.role.reads_agency() {
             let ty = credence_store::credential_types::credential_type(
-                tx,
+                db,
                 actor.agency_id,
                 row.credential.credential_type_id,
             )
@@ -306,7 +307,7 @@ impl App {
     /// do not exist) are returned in the second list, by position.
     pub(crate) async fn load_credentials(
         &self,
-        tx: &mut Tx,
+        db: &mut impl Conn,
         actor: &Actor,
         raw: &[String],
     ) -> Result<(Vec<CredentialListRow>, Vec<usize>)> {
@@ -315,12 +316,12 @@ impl App {
             .map(|r| ids::decode(Kind::Credential, r))
             .collect();
         let wanted: Vec<i64> = decoded.iter().flatten().copied().collect();
-        let rows = store::list_rows_by_ids(tx, actor.agency_id, &wanted).await?;
+        let rows = store::list_rows_by_ids(db, actor.agency_id, &wanted).await?;
         let hidden_types: Vec<i64> = if actor.role.reads_agency() {
             Vec::new()
         } else {
             credence_store::credential_types::types_page(
-                tx,
+                db,
                 actor.agency_id,
                 None,
                 false,
@@ -379,15 +380,15 @@ impl App {
 
     pub(crate) async fn detail(
         &self,
-        tx: &mut Tx,
+        db: &mut impl Conn,
         agency_id: i64,
         row: CredentialListRow,
     ) -> Result<CredentialDetail> {
         let c = &row.credential;
-        let rules = load_rules(tx, agency_id, &[c.credential_type_id]).await?;
+        let rules = load_rules(db, agency_id, &[c.credential_type_id]).await?;
         let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
-        let periods = store::periods_of(tx, agency_id, c.id).await?;
-        let issuances = store::issuances_of(tx, agency_id, c.id).await?;
+        let periods = store::periods_of(db, agency_id, c.id).await?;
+        let issuances = store::issuances_of(db, agency_id, c.id).await?;
         let mut requirements = Vec::with_capacity(rule.requirements.len());
         let open = periods.iter().rev().find(|p| p.closed_at.is_none());
         let (records, sign_offs, window) = match open {
@@ -399,8 +400,8 @@ impl App {
                     p.opened_by_issue_date,
                 );
                 let records =
-                    training::records_of_members(tx, agency_id, &[c.member_id], window.0).await?;
-                let sign_offs = training::sign_offs_of_periods(tx, agency_id, &[p.id]).await?;
+                    training::records_of_members(db, agency_id, &[c.member_id], window.0).await?;
+                let sign_offs = training::sign_offs_of_periods(db, agency_id, &[p.id]).await?;
                 (records, sign_offs, Some(window))
             }
             None => (Vec::new(), Vec::new(), None),
@@ -423,7 +424,7 @@ impl App {
             })
             .collect();
         let titles = credence_store::credential_types::requirements_of(
-            tx,
+            db,
             agency_id,
             &[c.credential_type_id],
         )

@@ -2,6 +2,7 @@
 
 use credence_domain::validation::{check_text, Invalid};
 use credence_store::catalog::{self as store, Group};
+use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::audit::record;
@@ -74,14 +75,9 @@ fn validate(name: &str, kind: &str) -> Result<()> {
 }
 
 impl App {
-    async fn load_group(
-        &self,
-        tx: &mut credence_store::Tx,
-        actor: &Actor,
-        id: &str,
-    ) -> Result<Group> {
+    async fn load_group(&self, db: &mut impl Conn, actor: &Actor, id: &str) -> Result<Group> {
         let id = ids::decode(Kind::Group, id).ok_or(AppError::NotFound)?;
-        store::group(tx, actor.agency_id, id)
+        store::group(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)
     }

@@ -5,6 +5,7 @@
 //! [`refresh`] with the credentials they touched, in the same transaction; so the stored
 //! status always equals the pure function of the stored facts.
 
+use credence_store::Conn;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -29,12 +30,17 @@ pub(crate) struct Ctx {
 }
 
 impl App {
-    pub(crate) async fn ctx(&self, tx: &mut Tx, actor: &Actor) -> Result<Ctx> {
-        self.ctx_for(tx, actor.agency_id, &actor.label).await
+    pub(crate) async fn ctx(&self, db: &mut impl Conn, actor: &Actor) -> Result<Ctx> {
+        self.ctx_for(db, actor.agency_id, &actor.label).await
     }
 
-    pub(crate) async fn ctx_for(&self, tx: &mut Tx, agency_id: i64, actor: &str) -> Result<Ctx> {
-        let agency = identity::agency_by_id(tx, agency_id)
+    pub(crate) async fn ctx_for(
+        &self,
+        db: &mut impl Conn,
+        agency_id: i64,
+        actor: &str,
+    ) -> Result<Ctx> {
+        let agency = identity::agency_by_id(db, agency_id)
             .await?
             .ok_or(AppError::NotFound)?;
         Ok(Ctx {
@@ -83,14 +89,14 @@ impl TypeRules {
 }
 
 pub(crate) async fn load_rules(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     type_ids: &[i64],
 ) -> Result<HashMap<i64, TypeRules>> {
     let mut out = HashMap::new();
-    let reqs = types_store::requirements_of(tx, agency_id, type_ids).await?;
+    let reqs = types_store::requirements_of(db, agency_id, type_ids).await?;
     for id in type_ids {
-        let Some(row) = types_store::credential_type(tx, agency_id, *id).await? else {
+        let Some(row) = types_store::credential_type(db, agency_id, *id).await? else {
             continue;
         };
         let requirements = reqs

@@ -1,6 +1,7 @@
 //! Members: the people who hold credentials. Deleting a member deactivates them; their
 //! history stays.
 
+use credence_store::Conn;
 use std::collections::BTreeMap;
 
 use credence_domain::validation::{check_text, is_plausible_email, Invalid};
@@ -140,7 +141,7 @@ impl App {
     /// Loads a member the actor may see, with their groups; 404 otherwise.
     pub(crate) async fn load_member(
         &self,
-        tx: &mut Tx,
+        db: &mut impl Conn,
         actor: &Actor,
         id: &str,
     ) -> Result<MemberView> {
@@ -148,10 +149,10 @@ impl App {
         if !actor.role.reads_agency() && actor.member_id != Some(id) {
             return Err(AppError::NotFound);
         }
-        let m = store::member(tx, actor.agency_id, id)
+        let m = store::member(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let groups = store::memberships_of(tx, actor.agency_id, &[id]).await?;
+        let groups = store::memberships_of(db, actor.agency_id, &[id]).await?;
         Ok(view(m, groups.into_iter().map(|(_, g)| g).collect()))
     }
 

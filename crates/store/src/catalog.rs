@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::credentials::{execute_chunks, for_chunks};
-use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Group {
@@ -21,7 +21,13 @@ pub async fn insert_group(tx: &mut Tx, agency_id: i64, name: &str, kind: &str) -
     let sql = format!(
         "INSERT INTO agency_groups (agency_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {GROUP_COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(name).bind(kind).bind(now()).fetch_one(c).await).map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(name)
+        .arg(kind)
+        .arg(now())
+        .fetch_one(tx)
+        .await
 }
 
 pub async fn update_group(
@@ -36,43 +42,60 @@ pub async fn update_group(
         "UPDATE agency_groups SET name = $1, kind = $2, version = version + 1, updated_at = $3
          WHERE agency_id = $4 AND id = $5 AND version = $6 RETURNING {GROUP_COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(name).bind(kind).bind(now()).bind(agency_id).bind(id).bind(version)
-        .fetch_optional(c).await).map_err(db)
+    query(&sql)
+        .arg(name)
+        .arg(kind)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .arg(version)
+        .fetch_optional(tx)
+        .await
 }
 
-pub async fn group(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Group>> {
+pub async fn group(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Group>> {
     let sql = format!("SELECT {GROUP_COLUMNS} FROM agency_groups WHERE agency_id = $1 AND id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 pub async fn groups_page(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Group>> {
     let sql = format!("SELECT {GROUP_COLUMNS} FROM agency_groups WHERE agency_id = $1 AND id > $2 ORDER BY id LIMIT $3");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(after_id.unwrap_or(0)).bind(limit).fetch_all(c).await).map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(after_id.unwrap_or(0))
+        .arg(limit)
+        .fetch_all(db)
+        .await
 }
 
 /// Of `ids`, those that are groups of the agency.
-pub async fn existing_group_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+pub async fn existing_group_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuilder::new("SELECT id FROM agency_groups WHERE agency_id = ");
+    let mut q = Query::new("SELECT id FROM agency_groups WHERE agency_id = ");
     q.bind(agency_id)
         .push(" AND id IN ")
-        .bind_list(ids.iter().copied());
-    on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
-        .map_err(db)
+        .bind_json_ids(db.backend(), ids);
+    q.scalars(db).await
 }
 
-pub async fn group_member_ids(tx: &mut Tx, agency_id: i64, group_id: i64) -> Result<Vec<i64>> {
-    on_conn!(tx, c => sqlx::query_scalar(
-        "SELECT member_id FROM group_memberships WHERE agency_id = $1 AND group_id = $2 ORDER BY member_id")
-        .bind(agency_id).bind(group_id).fetch_all(c).await).map_err(db)
+pub async fn group_member_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    group_id: i64,
+) -> Result<Vec<i64>> {
+    query("SELECT member_id FROM group_memberships WHERE agency_id = $1 AND group_id = $2 ORDER BY member_id").arg(agency_id).arg(group_id)
+        .scalars(db).await
 }
 
 /// Makes the group's members exactly `member_ids`, as two set-based statements; returns the
@@ -96,7 +119,7 @@ pub async fn replace_group_members(
         .filter(|m| current.binary_search(m).is_err())
         .collect();
     execute_chunks(tx, &removed, |chunk| {
-        let mut q = SqlBuilder::new("DELETE FROM group_memberships WHERE agency_id = ");
+        let mut q = Query::new("DELETE FROM group_memberships WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND group_id = ")
             .bind(group_id)
@@ -115,10 +138,10 @@ pub async fn replace_group_members(
 }
 
 /// Inserts `(group_id, member_id)` memberships, thousands per statement (rows as one JSON
-/// value, see [`crate::args::json_rows`]).
+/// value, see [`crate::query::json_rows`]).
 pub async fn add_memberships(tx: &mut Tx, agency_id: i64, pairs: &[(i64, i64)]) -> Result<()> {
-    use crate::args::JsonType::BigInt;
-    let source = crate::args::json_rows(
+    use crate::query::JsonType::BigInt;
+    let source = crate::query::json_rows(
         tx.backend(),
         "$2",
         &[("group_id", BigInt), ("member_id", BigInt)],
@@ -131,7 +154,12 @@ pub async fn add_memberships(tx: &mut Tx, agency_id: i64, pairs: &[(i64, i64)]) 
     for chunk in pairs.chunks(crate::JSON_BATCH) {
         let rows: Vec<[i64; 2]> = chunk.iter().map(|(g, m)| [*g, *m]).collect();
         let json = serde_json::to_string(&rows).unwrap_or_default();
-        on_conn!(tx, c => sqlx::query(&sql).bind(agency_id).bind(json.as_str()).bind(at).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+        query(&sql)
+            .arg(agency_id)
+            .arg(json.as_str())
+            .arg(at)
+            .execute(tx)
+            .await?;
     }
     Ok(())
 }
@@ -168,8 +196,17 @@ pub async fn insert_course(tx: &mut Tx, agency_id: i64, f: &CourseFields) -> Res
         "INSERT INTO courses (agency_id, code, name, hours, category, graded, passing_grade, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COURSE_COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(&f.code).bind(&f.name).bind(f.hours).bind(&f.category)
-        .bind(f.graded).bind(f.passing_grade).bind(now()).fetch_one(c).await).map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(&f.code)
+        .arg(&f.name)
+        .arg(f.hours)
+        .arg(&f.category)
+        .arg(f.graded)
+        .arg(f.passing_grade)
+        .arg(now())
+        .fetch_one(tx)
+        .await
 }
 
 pub async fn update_course(
@@ -184,47 +221,69 @@ pub async fn update_course(
              version = version + 1, updated_at = $7
          WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COURSE_COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(&f.code).bind(&f.name).bind(f.hours).bind(&f.category).bind(f.graded)
-        .bind(f.passing_grade).bind(now()).bind(agency_id).bind(id).bind(version).fetch_optional(c).await).map_err(db)
+    query(&sql)
+        .arg(&f.code)
+        .arg(&f.name)
+        .arg(f.hours)
+        .arg(&f.category)
+        .arg(f.graded)
+        .arg(f.passing_grade)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .arg(version)
+        .fetch_optional(tx)
+        .await
 }
 
-pub async fn course(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Course>> {
+pub async fn course(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Course>> {
     let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = $1 AND id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 pub async fn courses_page(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Course>> {
     let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = $1 AND id > $2 ORDER BY id LIMIT $3");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(after_id.unwrap_or(0)).bind(limit).fetch_all(c).await).map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(after_id.unwrap_or(0))
+        .arg(limit)
+        .fetch_all(db)
+        .await
 }
 
 /// Of `ids`, those that are courses of the agency.
-pub async fn existing_course_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+pub async fn existing_course_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuilder::new("SELECT id FROM courses WHERE agency_id = ");
+    let mut q = Query::new("SELECT id FROM courses WHERE agency_id = ");
     q.bind(agency_id)
         .push(" AND id IN ")
-        .bind_list(ids.iter().copied());
-    on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
-        .map_err(db)
+        .bind_json_ids(db.backend(), ids);
+    q.scalars(db).await
 }
 
 /// The agency's courses among `ids`.
-pub async fn courses_by_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<Course>> {
+pub async fn courses_by_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Course>> {
     let mut out = Vec::new();
     for_chunks(
-        tx,
+        db,
         ids,
         |chunk| {
-            let mut q = SqlBuilder::new(format!(
+            let mut q = Query::new(format!(
                 "SELECT {COURSE_COLUMNS} FROM courses WHERE +agency_id = "
             ));
             q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::credentials::for_chunks;
-use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TemplateRow {
@@ -19,19 +19,18 @@ pub struct TemplateRow {
 
 const TEMPLATE_COLUMNS: &str = "id, name, kind, source, version, created_at, updated_at";
 
-pub async fn templates(tx: &mut Tx, agency_id: i64) -> Result<Vec<TemplateRow>> {
+pub async fn templates(db: &mut impl Conn, agency_id: i64) -> Result<Vec<TemplateRow>> {
     let sql = format!(
         "SELECT {TEMPLATE_COLUMNS} FROM certificate_templates WHERE agency_id = $1 ORDER BY id"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).fetch_all(c).await).map_err(db)
+    query(&sql).arg(agency_id).fetch_all(db).await
 }
 
-pub async fn template(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<TemplateRow>> {
+pub async fn template(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<TemplateRow>> {
     let sql = format!(
         "SELECT {TEMPLATE_COLUMNS} FROM certificate_templates WHERE agency_id = $1 AND id = $2"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 /// A new template at version 1.
@@ -44,12 +43,9 @@ pub async fn insert_template(
     by: &str,
 ) -> Result<i64> {
     let at = now();
-    let id: i64 = on_conn!(tx, c => sqlx::query_scalar(
-        "INSERT INTO certificate_templates (agency_id, name, kind, source, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id")
-        .bind(agency_id).bind(name).bind(kind).bind(source).bind(at)
-        .fetch_one(c).await)
-    .map_err(db)?;
+    let id: i64 = query("INSERT INTO certificate_templates (agency_id, name, kind, source, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id").arg(agency_id).arg(name).arg(kind).arg(source).arg(at)
+        .scalar(tx).await?;
     insert_version(tx, agency_id, id, 1, source, by).await?;
     Ok(id)
 }
@@ -64,12 +60,9 @@ pub async fn update_template(
     expected_version: i64,
     by: &str,
 ) -> Result<Option<i64>> {
-    let version: Option<i64> = on_conn!(tx, c => sqlx::query_scalar(
-        "UPDATE certificate_templates SET name = $1, source = $2, version = version + 1, updated_at = $3
-         WHERE agency_id = $4 AND id = $5 AND version = $6 RETURNING version")
-        .bind(name).bind(source).bind(now()).bind(agency_id).bind(id).bind(expected_version)
-        .fetch_optional(c).await)
-    .map_err(db)?;
+    let version: Option<i64> = query("UPDATE certificate_templates SET name = $1, source = $2, version = version + 1, updated_at = $3
+         WHERE agency_id = $4 AND id = $5 AND version = $6 RETURNING version").arg(name).arg(source).arg(now()).arg(agency_id).arg(id).arg(expected_version)
+        .scalar_optional(tx).await?;
     if let Some(v) = version {
         insert_version(tx, agency_id, id, v, source, by).await?;
     }
@@ -84,27 +77,21 @@ async fn insert_version(
     source: &str,
     by: &str,
 ) -> Result<()> {
-    on_conn!(tx, c => sqlx::query(
-        "INSERT INTO certificate_template_versions (agency_id, template_id, version, source, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(agency_id).bind(template_id).bind(version).bind(source).bind(by).bind(now())
-        .execute(c).await.map(|r| r.rows_affected()))
-    .map_err(db)?;
+    query("INSERT INTO certificate_template_versions (agency_id, template_id, version, source, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)").arg(agency_id).arg(template_id).arg(version).arg(source).arg(by).arg(now())
+        .execute(tx).await?;
     Ok(())
 }
 
 /// The source of one saved version of a template.
 pub async fn template_version_source(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     template_id: i64,
     version: i64,
 ) -> Result<Option<String>> {
-    on_conn!(tx, c => sqlx::query_scalar(
-        "SELECT source FROM certificate_template_versions WHERE agency_id = $1 AND template_id = $2 AND version = $3")
-        .bind(agency_id).bind(template_id).bind(version)
-        .fetch_optional(c).await)
-    .map_err(db)
+    query("SELECT source FROM certificate_template_versions WHERE agency_id = $1 AND template_id = $2 AND version = $3").arg(agency_id).arg(template_id).arg(version)
+        .scalar_optional(db).await
 }
 
 /// What a certificate says, read from an issuance and what it belongs to.
@@ -138,16 +125,16 @@ const FACTS: &str = "SELECT i.id AS issuance_id, i.credential_id, m.id AS member
 
 /// The current, unrevoked issuance of each of `credential_ids` that has one.
 pub async fn current_issuances(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     credential_ids: &[i64],
 ) -> Result<Vec<IssuanceFacts>> {
     let mut out = Vec::new();
     for_chunks(
-        tx,
+        db,
         credential_ids,
         |chunk| {
-            let mut q = SqlBuilder::new(format!(
+            let mut q = Query::new(format!(
                 "{FACTS} WHERE i.id = c.issuance_id AND i.revoked_at IS NULL AND +c.agency_id = "
             ));
             q.bind(agency_id)
@@ -164,16 +151,16 @@ pub async fn current_issuances(
 
 /// The facts of the given issuances (revoked ones included; callers decide).
 pub async fn issuance_facts(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     issuance_ids: &[i64],
 ) -> Result<Vec<(IssuanceFacts, bool)>> {
     let mut out: Vec<IssuanceFactsRevoked> = Vec::new();
     for_chunks(
-        tx,
+        db,
         issuance_ids,
         |chunk| {
-            let mut q = SqlBuilder::new(
+            let mut q = Query::new(
                 FACTS.replace(
                     "SELECT i.id AS issuance_id",
                     "SELECT i.revoked_at IS NOT NULL AS revoked, i.id AS issuance_id",
@@ -197,7 +184,7 @@ struct IssuanceFactsRevoked {
 
 /// Every unrevoked issuance of a type issued within the dates (inclusive).
 pub async fn issuances_of_type(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     credential_type_id: i64,
     from: NaiveDate,
@@ -207,32 +194,35 @@ pub async fn issuances_of_type(
         "{FACTS} WHERE i.agency_id = $1 AND i.credential_type_id = $2 AND i.issue_date BETWEEN $3 AND $4
          AND i.revoked_at IS NULL ORDER BY m.sort_name, i.id"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(credential_type_id).bind(from).bind(to)
-        .fetch_all(c).await)
-    .map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(credential_type_id)
+        .arg(from)
+        .arg(to)
+        .fetch_all(db)
+        .await
 }
 
 /// The credentials of a class's roster whose type asks for the class's course.
 pub async fn class_credential_ids(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     class_id: i64,
 ) -> Result<Option<Vec<i64>>> {
-    let exists: Option<i64> = on_conn!(tx, c => sqlx::query_scalar(
-        "SELECT id FROM classes WHERE agency_id = $1 AND id = $2")
-        .bind(agency_id).bind(class_id).fetch_optional(c).await)
-    .map_err(db)?;
+    let exists: Option<i64> = query("SELECT id FROM classes WHERE agency_id = $1 AND id = $2")
+        .arg(agency_id)
+        .arg(class_id)
+        .scalar_optional(db)
+        .await?;
     if exists.is_none() {
         return Ok(None);
     }
-    let ids = on_conn!(tx, c => sqlx::query_scalar(
-        "SELECT DISTINCT c.id FROM classes k
+    let ids = query("SELECT DISTINCT c.id FROM classes k
          JOIN class_roster r ON r.agency_id = k.agency_id AND r.class_id = k.id
          JOIN credentials c ON c.agency_id = k.agency_id AND c.member_id = r.member_id
          JOIN requirements q ON q.credential_type_id = c.credential_type_id AND q.course_id = k.course_id AND q.active
-         WHERE k.agency_id = $1 AND k.id = $2 ORDER BY c.id")
-        .bind(agency_id).bind(class_id).fetch_all(c).await)
-    .map_err(db)?;
+         WHERE k.agency_id = $1 AND k.id = $2 ORDER BY c.id").arg(agency_id).arg(class_id)
+        .scalars(db).await?;
     Ok(Some(ids))
 }
 
@@ -254,15 +244,10 @@ pub async fn insert_certificate(
 ) -> Result<i64> {
     let at = now();
     let generated_at = n.file_id.map(|_| at);
-    on_conn!(tx, c => sqlx::query_scalar(
-        "INSERT INTO certificates (agency_id, public_id, issuance_id, credential_id, member_id, template_id,
+    query("INSERT INTO certificates (agency_id, public_id, issuance_id, credential_id, member_id, template_id,
             template_version, data_snapshot, status, number, file_id, created_by, created_at, generated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id")
-        .bind(agency_id).bind(n.public_id).bind(n.facts.issuance_id).bind(n.facts.credential_id)
-        .bind(n.facts.member_id).bind(n.template_id).bind(n.template_version).bind(n.data_snapshot)
-        .bind(n.status).bind(n.facts.number.as_deref()).bind(n.file_id).bind(n.created_by).bind(at).bind(generated_at)
-        .fetch_one(c).await)
-    .map_err(db)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id").arg(agency_id).arg(n.public_id).arg(n.facts.issuance_id).arg(n.facts.credential_id).arg(n.facts.member_id).arg(n.template_id).arg(n.template_version).arg(n.data_snapshot).arg(n.status).arg(n.facts.number.as_deref()).arg(n.file_id).arg(n.created_by).arg(at).arg(generated_at)
+        .scalar(tx).await
 }
 
 /// A (re)generated certificate's new file and what it was made from.
@@ -281,25 +266,25 @@ pub async fn set_generated(
     id: i64,
     g: &Generation<'_>,
 ) -> Result<bool> {
-    let n = on_conn!(tx, c => sqlx::query(
-        "UPDATE certificates SET status = 'generated', template_id = $1, template_version = $2, data_snapshot = $3,
+    let n = query("UPDATE certificates SET status = 'generated', template_id = $1, template_version = $2, data_snapshot = $3,
             number = $4, file_id = $5, generated_at = $6
-         WHERE agency_id = $7 AND id = $8 AND status <> 'issued'")
-        .bind(g.template_id).bind(g.template_version).bind(g.data_snapshot).bind(g.number).bind(g.file_id).bind(now())
-        .bind(agency_id).bind(id)
-        .execute(c).await.map(|r| r.rows_affected()))
-    .map_err(db)?;
+         WHERE agency_id = $7 AND id = $8 AND status <> 'issued'").arg(g.template_id).arg(g.template_version).arg(g.data_snapshot).arg(g.number).arg(g.file_id).arg(now()).arg(agency_id).arg(id)
+        .execute(tx).await?;
     Ok(n == 1)
 }
 
 /// Locks a generated certificate; false when it is not in the generated state.
 pub async fn set_issued(tx: &mut Tx, agency_id: i64, id: i64, by: &str) -> Result<bool> {
-    let n = on_conn!(tx, c => sqlx::query(
+    let n = query(
         "UPDATE certificates SET status = 'issued', issued_at = $1, issued_by = $2
-         WHERE agency_id = $3 AND id = $4 AND status = 'generated'")
-        .bind(now()).bind(by).bind(agency_id).bind(id)
-        .execute(c).await.map(|r| r.rows_affected()))
-    .map_err(db)?;
+         WHERE agency_id = $3 AND id = $4 AND status = 'generated'",
+    )
+    .arg(now())
+    .arg(by)
+    .arg(agency_id)
+    .arg(id)
+    .execute(tx)
+    .await?;
     Ok(n == 1)
 }
 
@@ -344,30 +329,33 @@ const CERTIFICATE: &str = "SELECT k.id, k.agency_id, k.public_id, k.issuance_id,
     JOIN credential_types t ON t.id = i.credential_type_id JOIN certificate_templates p ON p.id = k.template_id
     JOIN agencies a ON a.id = k.agency_id LEFT JOIN files f ON f.id = k.file_id";
 
-pub async fn certificate(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<CertificateRow>> {
+pub async fn certificate(
+    db: &mut impl Conn,
+    agency_id: i64,
+    id: i64,
+) -> Result<Option<CertificateRow>> {
     let sql = format!("{CERTIFICATE} WHERE k.agency_id = $1 AND k.id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 /// The certificate a public verification link names, in any agency.
-pub async fn by_public_id(tx: &mut Tx, public_id: &str) -> Result<Option<CertificateRow>> {
+pub async fn by_public_id(db: &mut impl Conn, public_id: &str) -> Result<Option<CertificateRow>> {
     let sql = format!("{CERTIFICATE} WHERE k.public_id = $1");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(public_id).fetch_optional(c).await).map_err(db)
+    query(&sql).arg(public_id).fetch_optional(db).await
 }
 
 /// The agency's certificates among `ids`, in the order of `ids`.
 pub async fn certificates_by_ids(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     ids: &[i64],
 ) -> Result<Vec<CertificateRow>> {
     let mut out: Vec<CertificateRow> = Vec::with_capacity(ids.len());
     for_chunks(
-        tx,
+        db,
         ids,
         |chunk| {
-            let mut q = SqlBuilder::new(format!("{CERTIFICATE} WHERE +k.agency_id = "));
+            let mut q = Query::new(format!("{CERTIFICATE} WHERE +k.agency_id = "));
             q.bind(agency_id).push(" AND k.id IN ").bind_ids(chunk);
             q
         },
@@ -395,13 +383,13 @@ pub struct RegisterFilter {
 
 /// Newest first; `before_id` continues a page.
 pub async fn register(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     f: &RegisterFilter,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<CertificateRow>> {
-    let mut q = SqlBuilder::new(format!("{CERTIFICATE} WHERE k.agency_id = "));
+    let mut q = Query::new(format!("{CERTIFICATE} WHERE k.agency_id = "));
     q.bind(agency_id);
     if let Some(s) = &f.status {
         q.push(" AND k.status = ").bind(s.clone());
@@ -435,7 +423,7 @@ pub async fn register(
         q.push(" AND k.id < ").bind(b);
     }
     q.push(" ORDER BY k.id DESC LIMIT ").bind(limit);
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -456,7 +444,7 @@ const FILE_COLUMNS: &str =
 /// The files attached to something (an issuance's documents, a certificate's history),
 /// newest first.
 pub async fn files_of(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     owner_kind: &str,
     owner_id: i64,
@@ -464,14 +452,17 @@ pub async fn files_of(
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1 AND owner_kind = $2 AND owner_id = $3 ORDER BY id DESC"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(owner_kind).bind(owner_id).fetch_all(c).await)
-        .map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(owner_kind)
+        .arg(owner_id)
+        .fetch_all(db)
+        .await
 }
 
-pub async fn file(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<FileRow>> {
+pub async fn file(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<FileRow>> {
     let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1 AND id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 /// The `owner_kind` of an agency's logos (`owner_id` is the agency). Every logo ever
@@ -479,30 +470,36 @@ pub async fn file(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<FileRow
 pub const LOGO_OWNER: &str = "agency_logo";
 
 /// The agency's current logo, if it has one.
-pub async fn agency_logo(tx: &mut Tx, agency_id: i64) -> Result<Option<FileRow>> {
+pub async fn agency_logo(db: &mut impl Conn, agency_id: i64) -> Result<Option<FileRow>> {
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1
          AND id = (SELECT logo_file_id FROM agencies WHERE id = $2)"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(agency_id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(agency_id)
+        .fetch_optional(db)
+        .await
 }
 
 /// Makes a file the agency's current logo, or (`None`) leaves it without one.
 pub async fn set_agency_logo(tx: &mut Tx, agency_id: i64, file_id: Option<i64>) -> Result<()> {
-    on_conn!(tx, c => sqlx::query("UPDATE agencies SET logo_file_id = $1 WHERE id = $2")
-        .bind(file_id).bind(agency_id).execute(c).await.map(|_| ()))
-    .map_err(db)
+    query("UPDATE agencies SET logo_file_id = $1 WHERE id = $2")
+        .arg(file_id)
+        .arg(agency_id)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 /// The agency's logos (current or earlier) among `ids`.
-pub async fn logo_files(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<FileRow>> {
+pub async fn logo_files(db: &mut impl Conn, agency_id: i64, ids: &[i64]) -> Result<Vec<FileRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for_chunks(
-        tx,
+        db,
         ids,
         |chunk| {
-            let mut q = SqlBuilder::new(format!(
+            let mut q = Query::new(format!(
                 "SELECT {FILE_COLUMNS} FROM files WHERE agency_id = "
             ));
             q.bind(agency_id)
@@ -520,15 +517,13 @@ pub async fn logo_files(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<
 
 /// The member a file belongs to: through its issuance, its certificate or the submission
 /// that uploaded it.
-pub async fn file_member(tx: &mut Tx, agency_id: i64, file_id: i64) -> Result<Option<i64>> {
-    on_conn!(tx, c => sqlx::query_scalar(
-        "SELECT CASE f.owner_kind
+pub async fn file_member(db: &mut impl Conn, agency_id: i64, file_id: i64) -> Result<Option<i64>> {
+    query("SELECT CASE f.owner_kind
             WHEN 'issuance' THEN (SELECT c.member_id FROM issuances i JOIN credentials c ON c.id = i.credential_id WHERE i.id = f.owner_id)
             WHEN 'certificate' THEN (SELECT k.member_id FROM certificates k WHERE k.id = f.owner_id)
             WHEN 'external_submission' THEN f.owner_id
          END
-         FROM files f WHERE f.agency_id = $1 AND f.id = $2")
-        .bind(agency_id).bind(file_id).fetch_optional(c).await)
-    .map_err(db)
+         FROM files f WHERE f.agency_id = $1 AND f.id = $2").arg(agency_id).arg(file_id)
+        .scalar_optional(db).await
     .map(Option::flatten)
 }

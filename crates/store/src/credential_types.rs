@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CredentialType {
@@ -59,12 +59,25 @@ pub async fn insert_type(tx: &mut Tx, agency_id: i64, f: &TypeFields) -> Result<
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $16)
          RETURNING {COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql)
-        .bind(agency_id).bind(&f.code).bind(&f.name).bind(&f.description).bind(f.invisible)
-        .bind(f.effective_from).bind(f.due_date).bind(f.grace_period_days).bind(f.validity_months)
-        .bind(&f.expiration_rounding).bind(f.auto_issue).bind(&f.renewal).bind(f.renewal_window_days)
-        .bind(&f.number_pattern).bind(f.certificate_template_id).bind(now())
-        .fetch_one(c).await).map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(&f.code)
+        .arg(&f.name)
+        .arg(&f.description)
+        .arg(f.invisible)
+        .arg(f.effective_from)
+        .arg(f.due_date)
+        .arg(f.grace_period_days)
+        .arg(f.validity_months)
+        .arg(&f.expiration_rounding)
+        .arg(f.auto_issue)
+        .arg(&f.renewal)
+        .arg(f.renewal_window_days)
+        .arg(&f.number_pattern)
+        .arg(f.certificate_template_id)
+        .arg(now())
+        .fetch_one(tx)
+        .await
 }
 
 /// Writes the fields and state when the row is still at `version`.
@@ -83,33 +96,48 @@ pub async fn update_type(
              certificate_template_id = $14, state = $15, version = version + 1, updated_at = $16
          WHERE agency_id = $17 AND id = $18 AND version = $19 RETURNING {COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql)
-        .bind(&f.code).bind(&f.name).bind(&f.description).bind(f.invisible).bind(f.effective_from)
-        .bind(f.due_date).bind(f.grace_period_days).bind(f.validity_months).bind(&f.expiration_rounding)
-        .bind(f.auto_issue).bind(&f.renewal).bind(f.renewal_window_days).bind(&f.number_pattern)
-        .bind(f.certificate_template_id).bind(state).bind(now()).bind(agency_id).bind(id).bind(version)
-        .fetch_optional(c).await).map_err(db)
+    query(&sql)
+        .arg(&f.code)
+        .arg(&f.name)
+        .arg(&f.description)
+        .arg(f.invisible)
+        .arg(f.effective_from)
+        .arg(f.due_date)
+        .arg(f.grace_period_days)
+        .arg(f.validity_months)
+        .arg(&f.expiration_rounding)
+        .arg(f.auto_issue)
+        .arg(&f.renewal)
+        .arg(f.renewal_window_days)
+        .arg(&f.number_pattern)
+        .arg(f.certificate_template_id)
+        .arg(state)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .arg(version)
+        .fetch_optional(tx)
+        .await
 }
 
 pub async fn credential_type(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     id: i64,
 ) -> Result<Option<CredentialType>> {
     let sql = format!("SELECT {COLUMNS} FROM credential_types WHERE agency_id = $1 AND id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 pub async fn types_page(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     state: Option<&str>,
     visible_only: bool,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<CredentialType>> {
-    let mut q = SqlBuilder::new(format!(
+    let mut q = Query::new(format!(
         "SELECT {COLUMNS} FROM credential_types WHERE agency_id = "
     ));
     q.bind(agency_id)
@@ -122,7 +150,7 @@ pub async fn types_page(
         q.push(" AND invisible = ").bind(false);
     }
     q.push(" ORDER BY id LIMIT ").bind(limit);
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -152,22 +180,22 @@ pub struct RequirementFields {
 
 /// The active requirements of the given types, in their order.
 pub async fn requirements_of(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     type_ids: &[i64],
 ) -> Result<Vec<Requirement>> {
     if type_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuilder::new(
+    let mut q = Query::new(
         "SELECT id, credential_type_id, position, kind, course_id, min_grade, hours, category, title
          FROM requirements WHERE active = TRUE AND agency_id = ",
     );
     q.bind(agency_id)
         .push(" AND credential_type_id IN ")
-        .bind_list(type_ids.iter().copied());
+        .bind_json_ids(db.backend(), type_ids);
     q.push(" ORDER BY credential_type_id, position");
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 /// Makes `reqs` the type's requirements: listed ids are updated in place, new ones inserted,
@@ -179,33 +207,27 @@ pub async fn replace_requirements(
     reqs: &[RequirementFields],
 ) -> Result<()> {
     let kept: Vec<i64> = reqs.iter().filter_map(|r| r.id).collect();
-    let mut q = SqlBuilder::new("UPDATE requirements SET active = FALSE WHERE agency_id = ");
+    let mut q = Query::new("UPDATE requirements SET active = FALSE WHERE agency_id = ");
     q.bind(agency_id)
         .push(" AND credential_type_id = ")
         .bind(type_id);
     if !kept.is_empty() {
-        q.push(" AND id NOT IN ").bind_list(kept.iter().copied());
+        q.push(" AND id NOT IN ").bind_json_ids(tx.backend(), &kept);
     }
-    on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    q.execute(tx).await?;
     for (position, r) in reqs.iter().enumerate() {
         let position = position as i64;
         match r.id {
             Some(id) => {
-                on_conn!(tx, c => sqlx::query(
-                    "UPDATE requirements SET position = $1, kind = $2, course_id = $3, min_grade = $4, hours = $5,
+                query("UPDATE requirements SET position = $1, kind = $2, course_id = $3, min_grade = $4, hours = $5,
                          category = $6, title = $7, active = TRUE
-                     WHERE agency_id = $8 AND credential_type_id = $9 AND id = $10")
-                    .bind(position).bind(&r.kind).bind(r.course_id).bind(r.min_grade).bind(r.hours)
-                    .bind(&r.category).bind(&r.title).bind(agency_id).bind(type_id).bind(id)
-                    .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+                     WHERE agency_id = $8 AND credential_type_id = $9 AND id = $10").arg(position).arg(&r.kind).arg(r.course_id).arg(r.min_grade).arg(r.hours).arg(&r.category).arg(&r.title).arg(agency_id).arg(type_id).arg(id)
+        .execute(tx).await?;
             }
             None => {
-                on_conn!(tx, c => sqlx::query(
-                    "INSERT INTO requirements (agency_id, credential_type_id, position, kind, course_id, min_grade, hours, category, title)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
-                    .bind(agency_id).bind(type_id).bind(position).bind(&r.kind).bind(r.course_id)
-                    .bind(r.min_grade).bind(r.hours).bind(&r.category).bind(&r.title)
-                    .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+                query("INSERT INTO requirements (agency_id, credential_type_id, position, kind, course_id, min_grade, hours, category, title)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").arg(agency_id).arg(type_id).arg(position).arg(&r.kind).arg(r.course_id).arg(r.min_grade).arg(r.hours).arg(&r.category).arg(&r.title)
+        .execute(tx).await?;
             }
         }
     }
@@ -214,31 +236,33 @@ pub async fn replace_requirements(
 
 /// Ids of all requirements (active or not) that belong to the type.
 pub async fn requirement_ids_of_type(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     type_id: i64,
 ) -> Result<Vec<i64>> {
-    on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM requirements WHERE agency_id = $1 AND credential_type_id = $2")
-        .bind(agency_id).bind(type_id).fetch_all(c).await).map_err(db)
+    query("SELECT id FROM requirements WHERE agency_id = $1 AND credential_type_id = $2")
+        .arg(agency_id)
+        .arg(type_id)
+        .scalars(db)
+        .await
 }
 
 /// `(credential_type_id, group_id)` for the given types.
 pub async fn enrolment_groups_of(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     type_ids: &[i64],
 ) -> Result<Vec<(i64, i64)>> {
     if type_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuilder::new(
-        "SELECT credential_type_id, group_id FROM enrolment_groups WHERE agency_id = ",
-    );
+    let mut q =
+        Query::new("SELECT credential_type_id, group_id FROM enrolment_groups WHERE agency_id = ");
     q.bind(agency_id)
         .push(" AND credential_type_id IN ")
-        .bind_list(type_ids.iter().copied());
+        .bind_json_ids(db.backend(), type_ids);
     q.push(" ORDER BY credential_type_id, group_id");
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 pub async fn replace_enrolment_groups(
@@ -247,62 +271,69 @@ pub async fn replace_enrolment_groups(
     type_id: i64,
     group_ids: &[i64],
 ) -> Result<()> {
-    on_conn!(tx, c => sqlx::query("DELETE FROM enrolment_groups WHERE agency_id = $1 AND credential_type_id = $2")
-        .bind(agency_id).bind(type_id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    query("DELETE FROM enrolment_groups WHERE agency_id = $1 AND credential_type_id = $2")
+        .arg(agency_id)
+        .arg(type_id)
+        .execute(tx)
+        .await?;
     for g in group_ids {
-        on_conn!(tx, c => sqlx::query("INSERT INTO enrolment_groups (agency_id, credential_type_id, group_id) VALUES ($1, $2, $3)")
-            .bind(agency_id).bind(type_id).bind(*g).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+        query("INSERT INTO enrolment_groups (agency_id, credential_type_id, group_id) VALUES ($1, $2, $3)").arg(agency_id).arg(type_id).arg(*g)
+        .execute(tx).await?;
     }
     Ok(())
 }
 
 /// Whether any credential exists for the type (then its code and requirements' meaning are
 /// part of history).
-pub async fn type_in_use(tx: &mut Tx, agency_id: i64, type_id: i64) -> Result<bool> {
-    let n: i64 = on_conn!(tx, c => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM (SELECT 1 FROM credentials WHERE agency_id = $1 AND credential_type_id = $2 LIMIT 1) t")
-        .bind(agency_id).bind(type_id).fetch_one(c).await).map_err(db)?;
+pub async fn type_in_use(db: &mut impl Conn, agency_id: i64, type_id: i64) -> Result<bool> {
+    let n: i64 = query("SELECT COUNT(*) FROM (SELECT 1 FROM credentials WHERE agency_id = $1 AND credential_type_id = $2 LIMIT 1) t").arg(agency_id).arg(type_id)
+        .scalar(db).await?;
     Ok(n > 0)
 }
 
 /// Published types that enrol members of any of these groups.
 pub async fn published_types_enrolling(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     group_ids: &[i64],
 ) -> Result<Vec<i64>> {
     if group_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = SqlBuilder::new(
+    let mut q = Query::new(
         "SELECT DISTINCT t.id FROM enrolment_groups e JOIN credential_types t ON t.id = e.credential_type_id
          WHERE t.state = 'published' AND e.agency_id = ",
     );
     q.bind(agency_id)
         .push(" AND e.group_id IN ")
-        .bind_list(group_ids.iter().copied())
+        .bind_json_ids(db.backend(), group_ids)
         .push(" ORDER BY t.id");
-    on_conn!(tx, c => bind_args!(sqlx::query_scalar(&q.sql), &q.args).fetch_all(c).await)
-        .map_err(db)
+    q.scalars(db).await
 }
 
 /// Members of the type's enrolment groups.
-pub async fn enrolment_member_ids(tx: &mut Tx, agency_id: i64, type_id: i64) -> Result<Vec<i64>> {
-    on_conn!(tx, c => sqlx::query_scalar(
+pub async fn enrolment_member_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    type_id: i64,
+) -> Result<Vec<i64>> {
+    query(
         "SELECT DISTINCT gm.member_id FROM enrolment_groups e
          JOIN group_memberships gm ON gm.agency_id = e.agency_id AND gm.group_id = e.group_id
-         WHERE e.agency_id = $1 AND e.credential_type_id = $2 ORDER BY gm.member_id")
-        .bind(agency_id).bind(type_id).fetch_all(c).await)
-    .map_err(db)
+         WHERE e.agency_id = $1 AND e.credential_type_id = $2 ORDER BY gm.member_id",
+    )
+    .arg(agency_id)
+    .arg(type_id)
+    .scalars(db)
+    .await
 }
 
 /// The course of a course requirement, as (course id, course name).
 pub async fn requirement_course(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     requirement_id: i64,
 ) -> Result<Option<(i64, String)>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT c.id, c.name FROM requirements r JOIN courses c ON c.id = r.course_id WHERE r.agency_id = $1 AND r.id = $2")
-        .bind(agency_id).bind(requirement_id).fetch_optional(c).await).map_err(db)
+    query("SELECT c.id, c.name FROM requirements r JOIN courses c ON c.id = r.course_id WHERE r.agency_id = $1 AND r.id = $2").arg(agency_id).arg(requirement_id)
+        .fetch_optional(db).await
 }

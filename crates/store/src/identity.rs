@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::{db, now, on_conn, Result, Tx};
+use crate::{now, query, Conn, Result, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Agency {
@@ -17,25 +17,23 @@ pub struct Agency {
 const AGENCY_COLUMNS: &str = "id, slug, name, time_zone, expiring_soon_days, created_at";
 
 pub async fn insert_agency(tx: &mut Tx, slug: &str, name: &str, time_zone: &str) -> Result<i64> {
-    on_conn!(tx, c => sqlx::query_scalar(
-        "INSERT INTO agencies (slug, name, time_zone, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(slug).bind(name).bind(time_zone).bind(now())
-        .fetch_one(c).await).map_err(db)
+    query("INSERT INTO agencies (slug, name, time_zone, created_at) VALUES ($1, $2, $3, $4) RETURNING id").arg(slug).arg(name).arg(time_zone).arg(now())
+        .scalar(tx).await
 }
 
-pub async fn agency_by_slug(tx: &mut Tx, slug: &str) -> Result<Option<Agency>> {
+pub async fn agency_by_slug(db: &mut impl Conn, slug: &str) -> Result<Option<Agency>> {
     let sql = format!("SELECT {AGENCY_COLUMNS} FROM agencies WHERE slug = $1");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(slug).fetch_optional(c).await).map_err(db)
+    query(&sql).arg(slug).fetch_optional(db).await
 }
 
-pub async fn agency_by_id(tx: &mut Tx, id: i64) -> Result<Option<Agency>> {
+pub async fn agency_by_id(db: &mut impl Conn, id: i64) -> Result<Option<Agency>> {
     let sql = format!("SELECT {AGENCY_COLUMNS} FROM agencies WHERE id = $1");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await).map_err(db)
+    query(&sql).arg(id).fetch_optional(db).await
 }
 
-pub async fn all_agencies(tx: &mut Tx) -> Result<Vec<Agency>> {
+pub async fn all_agencies(db: &mut impl Conn) -> Result<Vec<Agency>> {
     let sql = format!("SELECT {AGENCY_COLUMNS} FROM agencies ORDER BY id");
-    on_conn!(tx, c => sqlx::query_as(&sql).fetch_all(c).await).map_err(db)
+    query(&sql).fetch_all(db).await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -58,25 +56,31 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<i64> {
-    on_conn!(tx, c => sqlx::query_scalar(
+    query(
         "INSERT INTO users (agency_id, email, password_hash, role, member_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-        .bind(user.agency_id).bind(user.email).bind(user.password_hash).bind(user.role)
-        .bind(user.member_id).bind(now())
-        .fetch_one(c).await)
-    .map_err(db)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .arg(user.agency_id)
+    .arg(user.email)
+    .arg(user.password_hash)
+    .arg(user.role)
+    .arg(user.member_id)
+    .arg(now())
+    .scalar(tx)
+    .await
 }
 
-pub async fn user_by_email(tx: &mut Tx, email: &str) -> Result<Option<User>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT id, agency_id, email, password_hash, role, member_id, active FROM users WHERE email = $1")
-        .bind(email).fetch_optional(c).await).map_err(db)
+pub async fn user_by_email(db: &mut impl Conn, email: &str) -> Result<Option<User>> {
+    query("SELECT id, agency_id, email, password_hash, role, member_id, active FROM users WHERE email = $1").arg(email)
+        .fetch_optional(db).await
 }
 
 pub async fn set_password(tx: &mut Tx, user_id: i64, password_hash: &str) -> Result<()> {
-    on_conn!(tx, c => sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-        .bind(password_hash).bind(user_id).execute(c).await.map(|r| r.rows_affected()))
-    .map_err(db)?;
+    query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .arg(password_hash)
+        .arg(user_id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -98,19 +102,23 @@ pub struct NewToken<'a> {
 }
 
 pub async fn insert_token(tx: &mut Tx, token: &NewToken<'_>) -> Result<i64> {
-    on_conn!(tx, c => sqlx::query_scalar(
+    query(
         "INSERT INTO api_tokens (agency_id, token_hash, role, member_id, label, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-        .bind(token.agency_id).bind(token.token_hash).bind(token.role).bind(token.member_id)
-        .bind(token.label).bind(now())
-        .fetch_one(c).await)
-    .map_err(db)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .arg(token.agency_id)
+    .arg(token.token_hash)
+    .arg(token.role)
+    .arg(token.member_id)
+    .arg(token.label)
+    .arg(now())
+    .scalar(tx)
+    .await
 }
 
-pub async fn token_by_hash(tx: &mut Tx, token_hash: &str) -> Result<Option<TokenGrant>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT id, agency_id, role, member_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-        .bind(token_hash).fetch_optional(c).await).map_err(db)
+pub async fn token_by_hash(db: &mut impl Conn, token_hash: &str) -> Result<Option<TokenGrant>> {
+    query("SELECT id, agency_id, role, member_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL").arg(token_hash)
+        .fetch_optional(db).await
 }
 
 /// A live web session and the login behind it.
@@ -131,38 +139,52 @@ pub async fn insert_session(
     csrf_token: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
-    on_conn!(tx, c => sqlx::query(
-        "INSERT INTO sessions (id, agency_id, user_id, csrf_token, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id_hash).bind(user.agency_id).bind(user.id).bind(csrf_token).bind(expires_at).bind(now())
-        .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    query("INSERT INTO sessions (id, agency_id, user_id, csrf_token, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)").arg(id_hash).arg(user.agency_id).arg(user.id).arg(csrf_token).arg(expires_at).arg(now())
+        .execute(tx).await?;
     Ok(())
 }
 
 /// The session with this id hash, if it has not expired and its login is active.
-pub async fn session(tx: &mut Tx, id_hash: &str) -> Result<Option<SessionGrant>> {
-    on_conn!(tx, c => sqlx::query_as(
+pub async fn session(db: &mut impl Conn, id_hash: &str) -> Result<Option<SessionGrant>> {
+    query(
         "SELECT s.agency_id, s.user_id, u.email, u.role, u.member_id, s.csrf_token
          FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.expires_at > $2 AND u.active = TRUE")
-        .bind(id_hash).bind(now()).fetch_optional(c).await)
-    .map_err(db)
+         WHERE s.id = $1 AND s.expires_at > $2 AND u.active = TRUE",
+    )
+    .arg(id_hash)
+    .arg(now())
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn delete_session(tx: &mut Tx, id_hash: &str) -> Result<()> {
-    on_conn!(tx, c => sqlx::query("DELETE FROM sessions WHERE id = $1 OR expires_at < $2")
-        .bind(id_hash).bind(now()).execute(c).await.map(|r| r.rows_affected()))
-    .map_err(db)?;
+    query("DELETE FROM sessions WHERE id = $1 OR expires_at < $2")
+        .arg(id_hash)
+        .arg(now())
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 pub async fn record_login_attempt(tx: &mut Tx, email: &str, succeeded: bool) -> Result<()> {
-    on_conn!(tx, c => sqlx::query("INSERT INTO login_attempts (email, at, succeeded) VALUES ($1, $2, $3)")
-        .bind(email).bind(now()).bind(succeeded).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    query("INSERT INTO login_attempts (email, at, succeeded) VALUES ($1, $2, $3)")
+        .arg(email)
+        .arg(now())
+        .arg(succeeded)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
 /// Failed attempts for `email` since `since`.
-pub async fn failed_logins_since(tx: &mut Tx, email: &str, since: DateTime<Utc>) -> Result<i64> {
-    on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = FALSE")
-        .bind(email).bind(since).fetch_one(c).await).map_err(db)
+pub async fn failed_logins_since(
+    db: &mut impl Conn,
+    email: &str,
+    since: DateTime<Utc>,
+) -> Result<i64> {
+    query("SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = FALSE")
+        .arg(email)
+        .arg(since)
+        .scalar(db)
+        .await
 }

@@ -1,20 +1,21 @@
 //! Persistence for Credence on SQLite or PostgreSQL with one set of SQL.
 //!
-//! Queries are written once with `$n` placeholders (both drivers accept them) and run on
-//! whichever database the [`Store`] was opened on; the [`on_conn!`] macro expands one query
-//! expression for both connection types so the code path stays single. Multi-row work is
-//! set-based, and every write runs inside a [`Tx`] the caller commits.
+//! Queries are written once with `$n` placeholders (both drivers accept them) and run through
+//! [`Query`] on a [`Read`] connection or a write [`Tx`] of whichever database the [`Store`]
+//! was opened on (see `conn` and `query`). Multi-row work is set-based, and every write runs
+//! inside a [`Tx`] the caller commits.
 
-mod args;
 pub mod audit;
 pub mod catalog;
 pub mod certificates;
+mod conn;
 pub mod credential_types;
 pub mod credentials;
 pub mod identity;
 pub mod members;
 pub mod migrate;
 pub mod outbox;
+mod query;
 pub mod renewal_plans;
 pub mod reports;
 pub mod seed;
@@ -25,13 +26,12 @@ pub mod training;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use sqlx::{PgPool, SqlitePool};
 
-pub use args::{Arg, SqlBuilder};
-pub use sqlite_reads::ReadConnection;
+pub use conn::{Conn, Read, Tx};
+pub use query::{query, Arg, Query, Record, Scalar};
 use sqlite_reads::ReadPool;
 
 /// Which database a store talks to.
@@ -58,40 +58,6 @@ pub struct Store {
     pools: Pools,
 }
 
-/// A unit of work on either database: a transaction for writes, a plain pooled connection
-/// for reads (see [`Store::read`]).
-pub enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-    SqliteRead(ReadConnection),
-    PostgresRead(PoolConnection<Postgres>),
-}
-
-/// Runs `$body` with `$c` bound to the transaction's connection, for either database.
-#[macro_export]
-macro_rules! on_conn {
-    ($tx:expr, $c:ident => $body:expr) => {
-        match $tx {
-            $crate::Tx::Sqlite(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::Tx::Postgres(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::Tx::SqliteRead(t) => {
-                let $c = &mut **t;
-                $body
-            }
-            $crate::Tx::PostgresRead(t) => {
-                let $c = &mut **t;
-                $body
-            }
-        }
-    };
-}
-
 /// A database failure, with the violated constraint's name when there is one so callers can
 /// turn it into a field error at one place.
 #[derive(Debug, thiserror::Error)]
@@ -99,14 +65,22 @@ pub enum StoreError {
     #[error("constraint {constraint} violated")]
     Constraint { constraint: String },
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error("migration {version} failed: {source}")]
     Migration { version: i64, source: sqlx::Error },
     #[error("unsupported database url {0:?}: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
-    /// A programming error: the call needs a write transaction.
-    #[error("{0}")]
-    Misuse(&'static str),
+    /// A stored value the code cannot read (a JSON batch, an unknown enum value).
+    #[error("corrupt data: {0}")]
+    Corrupt(String),
+}
+
+/// Every driver error goes through [`StoreError::from_sqlx`], so `?` keeps the name of a
+/// violated constraint wherever it is used.
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError::from_sqlx(err)
+    }
 }
 
 impl StoreError {
@@ -191,30 +165,9 @@ fn sqlite_unique_name(columns: &str) -> String {
         .map_or_else(|| columns.to_string(), |(_, name)| (*name).to_string())
 }
 
-/// Values bound per statement. SQLite finds each numbered parameter by a linear scan of
-/// the statement's parameter names, so binding costs grow with the square of their count:
-/// at 1,000 that scan was a quarter of the SQLite sweep's time (perf); 250 makes it small
-/// while a statement still writes dozens of rows.
-pub const MAX_BINDS: usize = 250;
-
-/// Ids per `IN (…)` list, leaving room for a few other values.
-///
-/// Lookups of a chunk of row ids write the tenant test as `+agency_id = $1 AND id IN (…)`.
-/// Every secondary index leads with `agency_id`, and SQLite without statistics assumes an
-/// equality on an indexed column matches a handful of rows, so it would walk the whole
-/// agency through such an index (~100 ms per chunk at 1M credentials) instead of doing
-/// 990 primary-key lookups (~0.1 ms). The unary plus makes the term unindexable on both
-/// databases; it still filters every row, so tenancy holds.
-pub const CHUNK: usize = MAX_BINDS - 10;
-
-/// Rows or ids per statement where they go as one JSON value (`args::json_rows`,
-/// `args::json_ids`, [`SqlBuilder::bind_json_ids`]): a whole sweep batch is one statement.
+/// Rows or ids per statement where they go as one JSON value (`query::json_rows`,
+/// [`Query::bind_json_ids`]): a whole sweep batch is one statement.
 pub const JSON_BATCH: usize = 20_000;
-
-/// Rows per multi-row statement for rows of `binds_per_row` values.
-pub const fn rows_per_statement(binds_per_row: usize) -> usize {
-    MAX_BINDS / binds_per_row
-}
 
 /// SQLite read connections: reads run in parallel with each other and with the writer (WAL).
 const SQLITE_READERS: usize = 8;
@@ -225,7 +178,7 @@ const SQLITE_MMAP_BYTES: &str = "2147418112";
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Converts any sqlx error to a [`StoreError`]; used as `.map_err(db)`.
+/// Converts any sqlx error to a [`StoreError`]; used as ``.
 pub fn db(err: sqlx::Error) -> StoreError {
     StoreError::from_sqlx(err)
 }
@@ -289,8 +242,8 @@ impl Store {
     /// failing halfway.
     pub async fn begin(&self) -> Result<Tx> {
         Ok(match &self.pools {
-            Pools::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
-            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Pools::Sqlite { write, .. } => Tx::sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => Tx::postgres(pool.begin().await?),
         })
     }
 
@@ -299,10 +252,10 @@ impl Store {
     /// transaction gave no more there), and a request saves the round trips of `BEGIN` and
     /// `COMMIT` — on PostgreSQL, four of an authenticated list request's six. SQLite's
     /// read connections are opened read-only, so nothing can write through them.
-    pub async fn read(&self) -> Result<Tx> {
+    pub async fn read(&self) -> Result<Read> {
         Ok(match &self.pools {
-            Pools::Sqlite { read, .. } => Tx::SqliteRead(read.acquire().await?),
-            Pools::Postgres(pool) => Tx::PostgresRead(pool.acquire().await?),
+            Pools::Sqlite { read, .. } => Read::sqlite(read.acquire().await?),
+            Pools::Postgres(pool) => Read::postgres(pool.acquire().await?),
         })
     }
 
@@ -312,8 +265,7 @@ impl Store {
             Ok(tx) => tx,
             Err(_) => return false,
         };
-        on_conn!(&mut tx, c => sqlx::query("SELECT 1").execute(c).await.map(|r| r.rows_affected()))
-            .is_ok()
+        query("SELECT 1").execute(&mut tx).await.is_ok()
     }
 
     pub async fn close(&self) {
@@ -327,24 +279,6 @@ impl Store {
     }
 }
 
-impl Tx {
-    pub async fn commit(self) -> Result<()> {
-        match self {
-            Tx::Sqlite(t) => t.commit().await?,
-            Tx::Postgres(t) => t.commit().await?,
-            Tx::SqliteRead(_) | Tx::PostgresRead(_) => {}
-        }
-        Ok(())
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Tx::Sqlite(_) | Tx::SqliteRead(_) => Backend::Sqlite,
-            Tx::Postgres(_) | Tx::PostgresRead(_) => Backend::Postgres,
-        }
-    }
-}
-
 /// Current instant, as stored in `{TIMESTAMP}` columns.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
@@ -353,15 +287,13 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 /// Takes a transaction-scoped lock named by `key` if no one else holds it. PostgreSQL uses an
 /// advisory lock; SQLite's write transaction already excludes every other writer.
 pub async fn try_lock(tx: &mut Tx, key: i64) -> Result<bool> {
-    match tx {
-        Tx::Sqlite(_) => Ok(true),
-        Tx::Postgres(t) => Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(key)
-            .fetch_one(&mut **t)
-            .await?),
-        // A lock held until the end of a transaction needs one.
-        Tx::SqliteRead(_) | Tx::PostgresRead(_) => {
-            Err(StoreError::Misuse("try_lock needs a write transaction"))
+    match tx.backend() {
+        Backend::Sqlite => Ok(true),
+        Backend::Postgres => {
+            query("SELECT pg_try_advisory_xact_lock($1)")
+                .arg(key)
+                .scalar(tx)
+                .await
         }
     }
 }
@@ -374,9 +306,8 @@ pub async fn claim_daily_job(
     job: &str,
     day: chrono::NaiveDate,
 ) -> Result<bool> {
-    let inserted = on_conn!(tx, c => sqlx::query(
-        "INSERT INTO job_runs (agency_id, job, ran_for, finished_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-        .bind(agency_id).bind(job).bind(day).bind(now()).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    let inserted = query("INSERT INTO job_runs (agency_id, job, ran_for, finished_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING").arg(agency_id).arg(job).arg(day).arg(now())
+        .execute(tx).await?;
     Ok(inserted == 1)
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::credentials::for_chunks;
-use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Member {
@@ -41,10 +41,17 @@ pub async fn insert_member(tx: &mut Tx, agency_id: i64, m: &MemberFields) -> Res
         "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql)
-        .bind(agency_id).bind(&m.first_name).bind(&m.last_name).bind(&m.email)
-        .bind(&m.employee_number).bind(m.active).bind(sort_name(&m.first_name, &m.last_name)).bind(now())
-        .fetch_one(c).await).map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(&m.first_name)
+        .arg(&m.last_name)
+        .arg(&m.email)
+        .arg(&m.employee_number)
+        .arg(m.active)
+        .arg(sort_name(&m.first_name, &m.last_name))
+        .arg(now())
+        .fetch_one(tx)
+        .await
 }
 
 /// Writes new field values when the row is still at `version`; `None` when it is not.
@@ -61,22 +68,36 @@ pub async fn update_member(
          WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COLUMNS}"
     );
     let sort = sort_name(&m.first_name, &m.last_name);
-    let updated: Option<Member> = on_conn!(tx, c => sqlx::query_as(&sql)
-        .bind(&m.first_name).bind(&m.last_name).bind(&m.email).bind(&m.employee_number).bind(m.active)
-        .bind(&sort).bind(now()).bind(agency_id).bind(id).bind(version)
-        .fetch_optional(c).await).map_err(db)?;
+    let updated: Option<Member> = query(&sql)
+        .arg(&m.first_name)
+        .arg(&m.last_name)
+        .arg(&m.email)
+        .arg(&m.employee_number)
+        .arg(m.active)
+        .arg(&sort)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .arg(version)
+        .fetch_optional(tx)
+        .await?;
     if updated.is_some() {
         // The credentials list sorts by member without a join.
-        on_conn!(tx, c => sqlx::query("UPDATE credentials SET member_sort_name = $1 WHERE agency_id = $2 AND member_id = $3")
-            .bind(&sort).bind(agency_id).bind(id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+        query(
+            "UPDATE credentials SET member_sort_name = $1 WHERE agency_id = $2 AND member_id = $3",
+        )
+        .arg(&sort)
+        .arg(agency_id)
+        .arg(id)
+        .execute(tx)
+        .await?;
     }
     Ok(updated)
 }
 
-pub async fn member(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Member>> {
+pub async fn member(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Member>> {
     let sql = format!("SELECT {COLUMNS} FROM members WHERE agency_id = $1 AND id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -91,13 +112,13 @@ pub struct MemberFilter {
 
 /// A page ordered by name; `after` is the last row's `(sort_name, id)`.
 pub async fn members_page(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     filter: &MemberFilter,
     after: Option<(String, i64)>,
     limit: i64,
 ) -> Result<Vec<Member>> {
-    let mut q = SqlBuilder::new(format!(
+    let mut q = Query::new(format!(
         "SELECT {COLUMNS} FROM members m WHERE agency_id = "
     ));
     q.bind(agency_id);
@@ -135,7 +156,7 @@ pub async fn members_page(
             .push("))");
     }
     q.push(" ORDER BY sort_name, id LIMIT ").bind(limit);
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally in LIKE.
@@ -147,30 +168,33 @@ pub fn escape_like(text: &str) -> String {
 
 /// `(member_id, group_id)` pairs for the given members.
 pub async fn memberships_of(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     member_ids: &[i64],
 ) -> Result<Vec<(i64, i64)>> {
     if member_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q =
-        SqlBuilder::new("SELECT member_id, group_id FROM group_memberships WHERE agency_id = ");
+    let mut q = Query::new("SELECT member_id, group_id FROM group_memberships WHERE agency_id = ");
     q.bind(agency_id)
         .push(" AND member_id IN ")
-        .bind_list(member_ids.iter().copied());
+        .bind_json_ids(db.backend(), member_ids);
     q.push(" ORDER BY member_id, group_id");
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 /// Of `ids`, those that are members of the agency.
-pub async fn existing_member_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Result<Vec<i64>> {
+pub async fn existing_member_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>> {
     let mut found = Vec::with_capacity(ids.len());
     for_chunks(
-        tx,
+        db,
         ids,
         |chunk| {
-            let mut q = SqlBuilder::new("SELECT id FROM members WHERE +agency_id = ");
+            let mut q = Query::new("SELECT id FROM members WHERE +agency_id = ");
             q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
             q
         },
@@ -181,23 +205,30 @@ pub async fn existing_member_ids(tx: &mut Tx, agency_id: i64, ids: &[i64]) -> Re
 }
 
 /// The member of the agency with this e-mail, if any.
-pub async fn member_id_by_email(tx: &mut Tx, agency_id: i64, email: &str) -> Result<Option<i64>> {
-    on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM members WHERE agency_id = $1 AND email = $2")
-        .bind(agency_id).bind(email.trim().to_lowercase()).fetch_optional(c).await).map_err(db)
+pub async fn member_id_by_email(
+    db: &mut impl Conn,
+    agency_id: i64,
+    email: &str,
+) -> Result<Option<i64>> {
+    query("SELECT id FROM members WHERE agency_id = $1 AND email = $2")
+        .arg(agency_id)
+        .arg(email.trim().to_lowercase())
+        .scalar_optional(db)
+        .await
 }
 
 /// `(member_id, employee_number)` of the given members that have one.
 pub async fn employee_numbers(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     ids: &[i64],
 ) -> Result<Vec<(i64, String)>> {
     let mut out = Vec::new();
     for_chunks(
-        tx,
+        db,
         ids,
         |chunk| {
-            let mut q = SqlBuilder::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND +agency_id = ");
+            let mut q = Query::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND +agency_id = ");
             q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
             q
         },
@@ -209,19 +240,24 @@ pub async fn employee_numbers(
 
 /// Every member's id, e-mail and employee number: the lookup table of an import.
 pub async fn member_keys(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
 ) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
-    on_conn!(tx, c => sqlx::query_as("SELECT id, email, employee_number FROM members WHERE agency_id = $1")
-        .bind(agency_id).fetch_all(c).await).map_err(db)
+    query("SELECT id, email, employee_number FROM members WHERE agency_id = $1")
+        .arg(agency_id)
+        .fetch_all(db)
+        .await
 }
 
 /// The member with this employee number, if any.
 pub async fn member_id_by_employee_number(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     number: &str,
 ) -> Result<Option<i64>> {
-    on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM members WHERE agency_id = $1 AND employee_number = $2")
-        .bind(agency_id).bind(number).fetch_optional(c).await).map_err(db)
+    query("SELECT id FROM members WHERE agency_id = $1 AND employee_number = $2")
+        .arg(agency_id)
+        .arg(number)
+        .scalar_optional(db)
+        .await
 }

@@ -1,6 +1,6 @@
 //! Applies the migrations in `migrations/` (see its README for the conventions).
 
-use crate::{on_conn, Backend, Result, Store, StoreError};
+use crate::{query, Backend, Result, Store, StoreError};
 
 struct Migration {
     version: i64,
@@ -86,18 +86,24 @@ fn render(sql: &str, backend: Backend) -> String {
         .replace("{BYTES}", bytes)
 }
 
-/// Brings the schema up to date. Safe when several instances start at once: PostgreSQL
+/// Brings the schema up to date, every pending migration in one transaction: a failure
+/// leaves the schema as it was. Safe when several instances start at once: PostgreSQL
 /// serialises them on an advisory lock, SQLite on its write lock.
 pub async fn run(store: &Store) -> Result<usize> {
     let backend = store.backend();
     let mut tx = store.begin().await?;
     if backend == Backend::Postgres {
-        on_conn!(&mut tx, c => sqlx::query("SELECT pg_advisory_xact_lock(7261001)").execute(c).await.map(|r| r.rows_affected()))?;
+        query("SELECT pg_advisory_xact_lock(7261001)")
+            .execute(&mut tx)
+            .await?;
     }
-    on_conn!(&mut tx, c => sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS credence_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    ).execute(c).await.map(|r| r.rows_affected()))?;
-    let applied: Vec<i64> = on_conn!(&mut tx, c => sqlx::query_scalar("SELECT version FROM credence_migrations").fetch_all(c).await)?;
+    tx.execute_script(
+        "CREATE TABLE IF NOT EXISTS credence_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .await?;
+    let applied: Vec<i64> = query("SELECT version FROM credence_migrations")
+        .scalars(&mut tx)
+        .await?;
     let mut count = 0;
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match backend {
@@ -106,18 +112,18 @@ pub async fn run(store: &Store) -> Result<usize> {
         }
         .expect("every migration has SQL for both databases");
         let sql = render(sql, backend);
-        on_conn!(&mut tx, c => sqlx::raw_sql(&sql).execute(c).await.map(|r| r.rows_affected()))
+        tx.execute_script(&sql)
+            .await
             .map_err(|source| StoreError::Migration {
                 version: m.version,
                 source,
             })?;
-        on_conn!(&mut tx, c => sqlx::query("INSERT INTO credence_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(crate::now().to_rfc3339())
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected()))?;
+        query("INSERT INTO credence_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .arg(m.version)
+            .arg(m.name)
+            .arg(crate::now().to_rfc3339())
+            .execute(&mut tx)
+            .await?;
         tracing::info!(version = m.version, name = m.name, "applied migration");
         count += 1;
     }

@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::{bind_args, db, now, on_conn, Backend, Result, SqlBuilder, Tx};
+use crate::query::{json_rows, JsonType};
+use crate::{now, query, Backend, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewMessage {
@@ -21,40 +22,51 @@ pub struct NewMessage {
 
 /// Queues messages; ones whose key was queued before are ignored. Returns how many are new.
 pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Result<u64> {
+    use JsonType::{BigInt, Text};
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("recipient", Text),
+            ("subject", Text),
+            ("body", Text),
+            ("kind", Text),
+            ("subject_id", BigInt),
+            ("attachment_file_id", BigInt),
+            ("dedupe_key", Text),
+        ],
+    );
+    let sql = format!(
+        "INSERT INTO outbox (agency_id, recipient, subject, body, kind, subject_id, attachment_file_id, dedupe_key,
+             status, attempts, next_attempt_at, created_at)
+         SELECT $1, v.recipient, v.subject, v.body, v.kind, v.subject_id, v.attachment_file_id, v.dedupe_key,
+             'queued', 0, $3, $3
+         FROM {source} AS v ORDER BY v.ord
+         ON CONFLICT (agency_id, dedupe_key) DO NOTHING"
+    );
     let at = now();
     let mut added = 0;
-    for chunk in messages.chunks(crate::rows_per_statement(10)) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO outbox (agency_id, recipient, subject, body, kind, subject_id, attachment_file_id, dedupe_key, status, attempts, next_attempt_at, created_at) VALUES ",
-        );
-        for (i, m) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(")
-                .bind(agency_id)
-                .push(", ")
-                .bind(m.recipient.as_str())
-                .push(", ")
-                .bind(m.subject.as_str());
-            q.push(", ")
-                .bind(m.body.as_str())
-                .push(", ")
-                .bind(m.kind.as_str())
-                .push(", ")
-                .bind(m.subject_id)
-                .push(", ")
-                .bind(m.attachment_file_id);
-            q.push(", ")
-                .bind(m.dedupe_key.as_str())
-                .push(", 'queued', 0, ")
-                .bind(at)
-                .push(", ")
-                .bind(at)
-                .push(")");
-        }
-        q.push(" ON CONFLICT (agency_id, dedupe_key) DO NOTHING");
-        added += on_conn!(tx, c => bind_args!(sqlx::query(&q.sql), &q.args).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    for chunk in messages.chunks(crate::JSON_BATCH) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|m| {
+                serde_json::json!([
+                    m.recipient,
+                    m.subject,
+                    m.body,
+                    m.kind,
+                    m.subject_id,
+                    m.attachment_file_id,
+                    m.dedupe_key
+                ])
+            })
+            .collect();
+        added += query(sql.as_str())
+            .arg(agency_id)
+            .arg(serde_json::Value::from(rows).to_string())
+            .arg(at)
+            .execute(tx)
+            .await?;
     }
     Ok(added)
 }
@@ -93,13 +105,17 @@ pub async fn claim(tx: &mut Tx, limit: i64, lease: Duration) -> Result<Vec<Messa
                       ORDER BY next_attempt_at, id LIMIT $3{lock})
          RETURNING {COLUMNS}"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(at + lease).bind(at).bind(limit).fetch_all(c).await)
-        .map_err(db)
+    query(&sql)
+        .arg(at + lease)
+        .arg(at)
+        .arg(limit)
+        .fetch_all(tx)
+        .await
 }
 
 pub async fn mark_sent(tx: &mut Tx, id: i64) -> Result<()> {
-    on_conn!(tx, c => sqlx::query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2")
-        .bind(now()).bind(id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2").arg(now()).arg(id)
+        .execute(tx).await?;
     Ok(())
 }
 
@@ -112,20 +128,20 @@ pub async fn mark_failed(
     give_up: bool,
 ) -> Result<()> {
     let status = if give_up { "failed" } else { "queued" };
-    on_conn!(tx, c => sqlx::query("UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
-        .bind(status).bind(error).bind(now() + retry_in).bind(id).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    query("UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4").arg(status).arg(error).arg(now() + retry_in).arg(id)
+        .execute(tx).await?;
     Ok(())
 }
 
 /// Newest first.
 pub async fn messages_page(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     status: Option<&str>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Message>> {
-    let mut q = SqlBuilder::new(format!("SELECT {COLUMNS} FROM outbox WHERE agency_id = "));
+    let mut q = Query::new(format!("SELECT {COLUMNS} FROM outbox WHERE agency_id = "));
     q.bind(agency_id);
     if let Some(s) = status {
         q.push(" AND status = ").bind(s);
@@ -134,7 +150,7 @@ pub async fn messages_page(
         q.push(" AND id < ").bind(b);
     }
     q.push(" ORDER BY id DESC LIMIT ").bind(limit);
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 /// A credential with a date a reminder may be about.
@@ -152,13 +168,13 @@ pub struct Approaching {
 
 /// Valid issuances expiring between `from` and `to` (index on agency, expiration date).
 pub async fn expiring_between(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<Approaching>> {
     approaching(
-        tx,
+        db,
         agency_id,
         "c.expiration_date",
         "c.revoked = FALSE",
@@ -171,14 +187,14 @@ pub async fn expiring_between(
 /// Open periods not yet complete whose due date falls between `from` and `to`, unless the
 /// due date is the expiration date.
 pub async fn periods_due_between(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<Approaching>> {
     // When the period ends with the issuance, the expiration reminder already says it.
     approaching(
-        tx,
+        db,
         agency_id,
         "c.due_date",
         "c.progress < 100 AND (c.expiration_date IS NULL OR c.due_date <> c.expiration_date)",
@@ -189,7 +205,7 @@ pub async fn periods_due_between(
 }
 
 async fn approaching(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     column: &str,
     condition: &str,
@@ -205,19 +221,24 @@ async fn approaching(
          WHERE c.agency_id = $1 AND {column} >= $2 AND {column} <= $3 AND {condition} AND m.active = TRUE
          ORDER BY {column}, c.id"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(from).bind(to).fetch_all(c).await)
-        .map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(from)
+        .arg(to)
+        .fetch_all(db)
+        .await
 }
 
 /// E-mail addresses of the agency's active admin logins.
-pub async fn admin_emails(tx: &mut Tx, agency_id: i64) -> Result<Vec<String>> {
-    on_conn!(tx, c => sqlx::query_scalar("SELECT email FROM users WHERE agency_id = $1 AND role = 'admin' AND active = TRUE ORDER BY email")
-        .bind(agency_id).fetch_all(c).await).map_err(db)
+pub async fn admin_emails(db: &mut impl Conn, agency_id: i64) -> Result<Vec<String>> {
+    query("SELECT email FROM users WHERE agency_id = $1 AND role = 'admin' AND active = TRUE ORDER BY email").arg(agency_id)
+        .scalars(db).await
 }
 
 /// The agency's reminder offsets text ("90,60,30,7,0").
-pub async fn reminder_offsets(tx: &mut Tx, agency_id: i64) -> Result<String> {
-    on_conn!(tx, c => sqlx::query_scalar("SELECT reminder_offsets FROM agencies WHERE id = $1")
-        .bind(agency_id).fetch_one(c).await)
-    .map_err(db)
+pub async fn reminder_offsets(db: &mut impl Conn, agency_id: i64) -> Result<String> {
+    query("SELECT reminder_offsets FROM agencies WHERE id = $1")
+        .arg(agency_id)
+        .scalar(db)
+        .await
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::credentials::CredentialRow;
-use crate::{db, now, on_conn, Result, Tx};
+use crate::{now, query, Conn, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Plan {
@@ -16,31 +16,32 @@ pub struct Plan {
 /// Credentials of the type that expired or expire by `until` (revoked ones excluded),
 /// soonest first.
 pub async fn candidates(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     type_id: i64,
     until: NaiveDate,
 ) -> Result<Vec<CredentialRow>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
+    query("SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
              c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
              c.version, c.member_sort_name, c.created_at, c.updated_at
          FROM credentials c
          WHERE c.agency_id = $1 AND c.credential_type_id = $2 AND c.expiration_date <= $3 AND c.revoked = FALSE
-         ORDER BY c.expiration_date, c.id")
-        .bind(agency_id).bind(type_id).bind(until).fetch_all(c).await).map_err(db)
+         ORDER BY c.expiration_date, c.id").arg(agency_id).arg(type_id).arg(until)
+        .fetch_all(db).await
 }
 
-pub async fn plan_for_type(tx: &mut Tx, agency_id: i64, type_id: i64) -> Result<Option<Plan>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT id, credential_type_id, created_by, created_at FROM renewal_plans WHERE agency_id = $1 AND credential_type_id = $2")
-        .bind(agency_id).bind(type_id).fetch_optional(c).await).map_err(db)
+pub async fn plan_for_type(
+    db: &mut impl Conn,
+    agency_id: i64,
+    type_id: i64,
+) -> Result<Option<Plan>> {
+    query("SELECT id, credential_type_id, created_by, created_at FROM renewal_plans WHERE agency_id = $1 AND credential_type_id = $2").arg(agency_id).arg(type_id)
+        .fetch_optional(db).await
 }
 
-pub async fn plan(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Plan>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT id, credential_type_id, created_by, created_at FROM renewal_plans WHERE agency_id = $1 AND id = $2")
-        .bind(agency_id).bind(id).fetch_optional(c).await).map_err(db)
+pub async fn plan(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Plan>> {
+    query("SELECT id, credential_type_id, created_by, created_at FROM renewal_plans WHERE agency_id = $1 AND id = $2").arg(agency_id).arg(id)
+        .fetch_optional(db).await
 }
 
 /// The type's plan, created on first use; concurrent first uses meet at the unique key.
@@ -50,10 +51,9 @@ pub async fn ensure_plan(
     type_id: i64,
     created_by: &str,
 ) -> Result<Plan> {
-    on_conn!(tx, c => sqlx::query(
-        "INSERT INTO renewal_plans (agency_id, credential_type_id, created_by, created_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (agency_id, credential_type_id) DO NOTHING")
-        .bind(agency_id).bind(type_id).bind(created_by).bind(now()).execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    query("INSERT INTO renewal_plans (agency_id, credential_type_id, created_by, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (agency_id, credential_type_id) DO NOTHING").arg(agency_id).arg(type_id).arg(created_by).arg(now())
+        .execute(tx).await?;
     plan_for_type(tx, agency_id, type_id)
         .await?
         .ok_or(crate::StoreError::Database(sqlx::Error::RowNotFound))
@@ -73,11 +73,14 @@ pub struct PlanEntry {
     pub progress: i64,
 }
 
-pub async fn plan_entries(tx: &mut Tx, agency_id: i64, plan_id: i64) -> Result<Vec<PlanEntry>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT p.id AS period_id, p.credential_id, c.member_id, p.start_date, p.end_date, p.due_date,
+pub async fn plan_entries(
+    db: &mut impl Conn,
+    agency_id: i64,
+    plan_id: i64,
+) -> Result<Vec<PlanEntry>> {
+    query("SELECT p.id AS period_id, p.credential_id, c.member_id, p.start_date, p.end_date, p.due_date,
              p.closed_at IS NOT NULL AS closed, c.status, c.progress
          FROM completion_periods p JOIN credentials c ON c.id = p.credential_id
-         WHERE p.agency_id = $1 AND p.renewal_plan_id = $2 ORDER BY c.member_sort_name, p.id")
-        .bind(agency_id).bind(plan_id).fetch_all(c).await).map_err(db)
+         WHERE p.agency_id = $1 AND p.renewal_plan_id = $2 ORDER BY c.member_sort_name, p.id").arg(agency_id).arg(plan_id)
+        .fetch_all(db).await
 }

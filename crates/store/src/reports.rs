@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 
 use crate::credentials::{for_chunks, CredentialRow};
-use crate::{bind_args, db, on_conn, Result, SqlBuilder, Tx};
+use crate::{query, Conn, Query, Result};
 
 /// Optional narrowing of a report.
 #[derive(Debug, Clone, Copy, Default)]
@@ -12,7 +12,7 @@ pub struct Scope {
     pub credential_type_id: Option<i64>,
 }
 
-fn push_scope(q: &mut SqlBuilder, scope: Scope) {
+fn push_scope(q: &mut Query, scope: Scope) {
     if let Some(t) = scope.credential_type_id {
         q.push(" AND c.credential_type_id = ").bind(t);
     }
@@ -23,11 +23,11 @@ fn push_scope(q: &mut SqlBuilder, scope: Scope) {
 
 /// `(group_id, credential_type_id, status, count)`; members in no group count under `None`.
 pub async fn status_counts(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     scope: Scope,
 ) -> Result<Vec<(Option<i64>, i64, String, i64)>> {
-    let mut q = SqlBuilder::new(
+    let mut q = Query::new(
         "SELECT gm.group_id, c.credential_type_id, c.status, COUNT(*) FROM credentials c
          LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
          WHERE c.agency_id = ",
@@ -35,16 +35,16 @@ pub async fn status_counts(
     q.bind(agency_id);
     push_scope(&mut q, scope);
     q.push(" GROUP BY gm.group_id, c.credential_type_id, c.status ORDER BY gm.group_id, c.credential_type_id, c.status");
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 /// Credentials in scope with their member's groups, for a report as of another day.
 pub async fn credentials_in_scope(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     scope: Scope,
 ) -> Result<Vec<(CredentialRow, Option<i64>)>> {
-    let mut q = SqlBuilder::new(
+    let mut q = Query::new(
         "SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
              c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
              c.version, c.member_sort_name, c.created_at, c.updated_at, gm.group_id
@@ -55,9 +55,7 @@ pub async fn credentials_in_scope(
     q.bind(agency_id);
     push_scope(&mut q, scope);
     q.push(" ORDER BY c.member_sort_name, c.id");
-    let rows: Vec<ScopedRow> =
-        on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-            .map_err(db)?;
+    let rows: Vec<ScopedRow> = q.fetch_all(db).await?;
     Ok(rows
         .into_iter()
         .map(|r| (r.credential, r.group_id))
@@ -87,13 +85,13 @@ pub struct Gap {
 
 /// Credentials in scope whose stored status is one of `statuses`, by member name.
 pub async fn gaps(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     scope: Scope,
     statuses: &[&str],
     limit: i64,
 ) -> Result<Vec<Gap>> {
-    let mut q = SqlBuilder::new(
+    let mut q = Query::new(
         "SELECT DISTINCT c.id AS credential_id, c.member_id, m.first_name, m.last_name, m.employee_number, c.credential_type_id,
              c.status, c.expiration_date, c.due_date, c.member_sort_name
          FROM credentials c JOIN members m ON m.id = c.member_id
@@ -106,21 +104,21 @@ pub async fn gaps(
     push_scope(&mut q, scope);
     q.push(" ORDER BY c.member_sort_name, c.id LIMIT ")
         .bind(limit);
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 /// Members' names by id (for a report as of another day).
 pub async fn member_names(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     ids: &[i64],
 ) -> Result<Vec<(i64, String, String, Option<String>)>> {
     let mut out = Vec::new();
     for_chunks(
-        tx,
+        db,
         ids,
         |chunk| {
-            let mut q = SqlBuilder::new(
+            let mut q = Query::new(
                 "SELECT id, first_name, last_name, employee_number FROM members WHERE +agency_id = ",
             );
             q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
@@ -133,33 +131,42 @@ pub async fn member_names(
 }
 
 /// `(credential_type_id, status, count)` over the whole agency (each credential once).
-pub async fn type_status_counts(tx: &mut Tx, agency_id: i64) -> Result<Vec<(i64, String, i64)>> {
-    on_conn!(tx, c => sqlx::query_as(
-        "SELECT credential_type_id, status, COUNT(*) FROM credentials WHERE agency_id = $1 GROUP BY credential_type_id, status ORDER BY credential_type_id, status")
-        .bind(agency_id).fetch_all(c).await).map_err(db)
+pub async fn type_status_counts(
+    db: &mut impl Conn,
+    agency_id: i64,
+) -> Result<Vec<(i64, String, i64)>> {
+    query("SELECT credential_type_id, status, COUNT(*) FROM credentials WHERE agency_id = $1 GROUP BY credential_type_id, status ORDER BY credential_type_id, status").arg(agency_id)
+        .fetch_all(db).await
 }
 
 /// `(group_id, status, count)`: each credential counted once per group of its member.
-pub async fn group_status_counts(tx: &mut Tx, agency_id: i64) -> Result<Vec<(i64, String, i64)>> {
-    on_conn!(tx, c => sqlx::query_as(
+pub async fn group_status_counts(
+    db: &mut impl Conn,
+    agency_id: i64,
+) -> Result<Vec<(i64, String, i64)>> {
+    query(
         "SELECT gm.group_id, c.status, COUNT(*) FROM credentials c
          JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
-         WHERE c.agency_id = $1 GROUP BY gm.group_id, c.status ORDER BY gm.group_id, c.status")
-        .bind(agency_id).fetch_all(c).await)
-    .map_err(db)
+         WHERE c.agency_id = $1 GROUP BY gm.group_id, c.status ORDER BY gm.group_id, c.status",
+    )
+    .arg(agency_id)
+    .fetch_all(db)
+    .await
 }
 
 /// Valid issuances expiring between the dates, and credentials with a status, counted.
 pub async fn headline_counts(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(i64, i64)> {
-    let expiring: i64 = on_conn!(tx, c => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND expiration_date >= $2 AND expiration_date <= $3 AND revoked = FALSE")
-        .bind(agency_id).bind(from).bind(to).fetch_one(c).await).map_err(db)?;
-    let overdue: i64 = on_conn!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND status = 'overdue'")
-        .bind(agency_id).fetch_one(c).await).map_err(db)?;
+    let expiring: i64 = query("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND expiration_date >= $2 AND expiration_date <= $3 AND revoked = FALSE").arg(agency_id).arg(from).arg(to)
+        .scalar(db).await?;
+    let overdue: i64 =
+        query("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND status = 'overdue'")
+            .arg(agency_id)
+            .scalar(db)
+            .await?;
     Ok((expiring, overdue))
 }

@@ -1,6 +1,6 @@
 //! Bulk inserts for load-test data: many rows per statement, one transaction.
 
-use crate::{db, now, on_conn, Result, Tx};
+use crate::{now, query, Conn, Result, Tx};
 
 /// A member row for bulk insert.
 pub struct SeedMember {
@@ -11,14 +11,14 @@ pub struct SeedMember {
 }
 
 /// Inserts members, thousands per statement (rows as one JSON value, see
-/// [`crate::args::json_rows`]), and returns their ids in input order.
+/// [`crate::query::json_rows`]), and returns their ids in input order.
 pub async fn insert_members(
     tx: &mut Tx,
     agency_id: i64,
     members: &[SeedMember],
 ) -> Result<Vec<i64>> {
-    use crate::args::JsonType::Text;
-    let source = crate::args::json_rows(
+    use crate::query::JsonType::Text;
+    let source = crate::query::json_rows(
         tx.backend(),
         "$2",
         &[
@@ -55,9 +55,12 @@ pub async fn insert_members(
             })
             .collect();
         let json = serde_json::to_string(&rows).unwrap_or_default();
-        let mut chunk_ids: Vec<i64> = on_conn!(tx, c => sqlx::query_scalar(&sql)
-            .bind(agency_id).bind(json.as_str()).bind(at).fetch_all(c).await)
-        .map_err(db)?;
+        let mut chunk_ids: Vec<i64> = query(&sql)
+            .arg(agency_id)
+            .arg(json.as_str())
+            .arg(at)
+            .scalars(tx)
+            .await?;
         // Rows are inserted in the array's order, so ascending ids follow the input.
         chunk_ids.sort_unstable();
         ids.extend(chunk_ids);
@@ -66,9 +69,13 @@ pub async fn insert_members(
 }
 
 /// The `count` most recently added members (the ones a seed run just created).
-pub async fn newest_member_ids(tx: &mut Tx, agency_id: i64, count: i64) -> Result<Vec<i64>> {
-    let mut ids: Vec<i64> = on_conn!(tx, c => sqlx::query_scalar("SELECT id FROM members WHERE agency_id = $1 ORDER BY id DESC LIMIT $2")
-        .bind(agency_id).bind(count).fetch_all(c).await).map_err(db)?;
+pub async fn newest_member_ids(db: &mut impl Conn, agency_id: i64, count: i64) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> =
+        query("SELECT id FROM members WHERE agency_id = $1 ORDER BY id DESC LIMIT $2")
+            .arg(agency_id)
+            .arg(count)
+            .scalars(db)
+            .await?;
     ids.reverse();
     Ok(ids)
 }

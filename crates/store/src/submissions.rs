@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::{db, now, on_conn, Result, Tx};
+use crate::{now, query, Conn, Result, Tx};
 
 pub struct NewFile<'a> {
     pub storage_key: &'a str,
@@ -16,12 +16,9 @@ pub struct NewFile<'a> {
 }
 
 pub async fn insert_file(tx: &mut Tx, agency_id: i64, f: &NewFile<'_>) -> Result<i64> {
-    on_conn!(tx, c => sqlx::query_scalar(
-        "INSERT INTO files (agency_id, storage_key, original_name, content_type, size_bytes, sha256, owner_kind, owner_id, uploaded_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
-        .bind(agency_id).bind(f.storage_key).bind(f.original_name).bind(f.content_type).bind(f.size_bytes).bind(f.sha256)
-        .bind(f.owner_kind).bind(f.owner_id).bind(f.uploaded_by).bind(now())
-        .fetch_one(c).await).map_err(db)
+    query("INSERT INTO files (agency_id, storage_key, original_name, content_type, size_bytes, sha256, owner_kind, owner_id, uploaded_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id").arg(agency_id).arg(f.storage_key).arg(f.original_name).arg(f.content_type).arg(f.size_bytes).arg(f.sha256).arg(f.owner_kind).arg(f.owner_id).arg(f.uploaded_by).arg(now())
+        .scalar(tx).await
 }
 
 pub struct NewSubmission<'a> {
@@ -35,12 +32,9 @@ pub struct NewSubmission<'a> {
 }
 
 pub async fn insert_submission(tx: &mut Tx, agency_id: i64, s: &NewSubmission<'_>) -> Result<i64> {
-    on_conn!(tx, c => sqlx::query_scalar(
-        "INSERT INTO external_submissions (agency_id, member_id, file_id, course_id, completed_on, hours, category, note, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id")
-        .bind(agency_id).bind(s.member_id).bind(s.file_id).bind(s.course_id).bind(s.completed_on).bind(s.hours)
-        .bind(s.category).bind(s.note).bind(now())
-        .fetch_one(c).await).map_err(db)
+    query("INSERT INTO external_submissions (agency_id, member_id, file_id, course_id, completed_on, hours, category, note, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id").arg(agency_id).arg(s.member_id).arg(s.file_id).arg(s.course_id).arg(s.completed_on).arg(s.hours).arg(s.category).arg(s.note).arg(now())
+        .scalar(tx).await
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -73,7 +67,7 @@ const SELECT: &str = "SELECT s.id, s.member_id, m.first_name, m.last_name, s.fil
 /// Submissions with a status (oldest first, the order officers review them in), optionally
 /// of one member.
 pub async fn submissions(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     status: Option<&str>,
     member_id: Option<i64>,
@@ -82,13 +76,18 @@ pub async fn submissions(
     let sql = format!(
         "{SELECT} WHERE s.agency_id = $1 AND ($2 IS NULL OR s.status = $2) AND ($3 IS NULL OR s.member_id = $3) ORDER BY s.id LIMIT $4"
     );
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(status).bind(member_id).bind(limit).fetch_all(c).await).map_err(db)
+    query(&sql)
+        .arg(agency_id)
+        .arg(status)
+        .arg(member_id)
+        .arg(limit)
+        .fetch_all(db)
+        .await
 }
 
-pub async fn submission(tx: &mut Tx, agency_id: i64, id: i64) -> Result<Option<Submission>> {
+pub async fn submission(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Submission>> {
     let sql = format!("{SELECT} WHERE s.agency_id = $1 AND s.id = $2");
-    on_conn!(tx, c => sqlx::query_as(&sql).bind(agency_id).bind(id).fetch_optional(c).await)
-        .map_err(db)
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 /// Records the review of a pending submission; false when it was already reviewed.
@@ -100,10 +99,8 @@ pub async fn review(
     reviewer: &str,
     record_id: Option<i64>,
 ) -> Result<bool> {
-    let n = on_conn!(tx, c => sqlx::query(
-        "UPDATE external_submissions SET status = $1, reviewed_by = $2, reviewed_at = $3, training_record_id = $4
-         WHERE agency_id = $5 AND id = $6 AND status = 'pending'")
-        .bind(status).bind(reviewer).bind(now()).bind(record_id).bind(agency_id).bind(id)
-        .execute(c).await.map(|r| r.rows_affected())).map_err(db)?;
+    let n = query("UPDATE external_submissions SET status = $1, reviewed_by = $2, reviewed_at = $3, training_record_id = $4
+         WHERE agency_id = $5 AND id = $6 AND status = 'pending'").arg(status).arg(reviewer).arg(now()).arg(record_id).arg(agency_id).arg(id)
+        .execute(tx).await?;
     Ok(n == 1)
 }

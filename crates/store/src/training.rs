@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::{bind_args, db, now, on_conn, Result, SqlBuilder, Tx};
+use crate::query::{json_rows, JsonType};
+use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TrainingRecord {
@@ -31,46 +32,58 @@ pub struct NewRecord {
 
 const COLUMNS: &str = "id, member_id, course_id, completed_on, score, hours, category, source, created_by, created_at";
 
-/// Inserts records in multi-row statements; returns them with their ids.
+/// Inserts records, a batch per statement; returns them with their ids, in `records`' order.
 pub async fn insert_records(
     tx: &mut Tx,
     agency_id: i64,
     records: &[NewRecord],
     created_by: &str,
 ) -> Result<Vec<TrainingRecord>> {
+    use JsonType::{BigInt, Date, Double, Text};
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("member_id", BigInt),
+            ("course_id", BigInt),
+            ("completed_on", Date),
+            ("score", Double),
+            ("hours", Double),
+            ("category", Text),
+            ("source", Text),
+        ],
+    );
+    let sql = format!(
+        "INSERT INTO training_records (agency_id, member_id, course_id, completed_on, score, hours, category, source, created_by, created_at)
+         SELECT $1, v.member_id, v.course_id, v.completed_on, v.score, v.hours, v.category, v.source, $3, $4
+         FROM {source} AS v ORDER BY v.ord
+         RETURNING {COLUMNS}"
+    );
     let at = now();
     let mut out = Vec::with_capacity(records.len());
-    for chunk in records.chunks(crate::rows_per_statement(10)) {
-        let mut q = SqlBuilder::new(
-            "INSERT INTO training_records (agency_id, member_id, course_id, completed_on, score, hours, category, source, created_by, created_at) VALUES ",
-        );
-        for (i, r) in chunk.iter().enumerate() {
-            if i > 0 {
-                q.push(", ");
-            }
-            q.push("(")
-                .bind(agency_id)
-                .push(", ")
-                .bind(r.member_id)
-                .push(", ")
-                .bind(r.course_id)
-                .push(", ")
-                .bind(r.completed_on);
-            q.push(", ")
-                .bind(r.score)
-                .push(", ")
-                .bind(r.hours)
-                .push(", ")
-                .bind(r.category.clone())
-                .push(", ")
-                .bind(r.source.as_str());
-            q.push(", ").bind(created_by).push(", ").bind(at).push(")");
-        }
-        q.push(&format!(" RETURNING {COLUMNS}"));
-        let rows: Vec<TrainingRecord> =
-            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
-        out.extend(rows);
+    for chunk in records.chunks(crate::JSON_BATCH) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|r| {
+                serde_json::json!([
+                    r.member_id,
+                    r.course_id,
+                    r.completed_on.to_string(),
+                    r.score,
+                    r.hours,
+                    r.category,
+                    r.source
+                ])
+            })
+            .collect();
+        let inserted: Vec<TrainingRecord> = query(sql.as_str())
+            .arg(agency_id)
+            .arg(serde_json::Value::from(rows).to_string())
+            .arg(created_by)
+            .arg(at)
+            .fetch_all(tx)
+            .await?;
+        out.extend(inserted);
     }
     out.sort_by_key(|r| r.id);
     Ok(out)
@@ -78,24 +91,22 @@ pub async fn insert_records(
 
 /// Records of these members completed on or after `from`.
 pub async fn records_of_members(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     member_ids: &[i64],
     from: NaiveDate,
 ) -> Result<Vec<TrainingRecord>> {
     let mut out = Vec::new();
     for chunk in member_ids.chunks(crate::JSON_BATCH) {
-        let mut q = SqlBuilder::new(format!(
+        let mut q = Query::new(format!(
             "SELECT {COLUMNS} FROM training_records WHERE agency_id = "
         ));
         q.bind(agency_id)
             .push(" AND completed_on >= ")
             .bind(from)
             .push(" AND member_id IN ")
-            .bind_json_ids(tx.backend(), chunk);
-        let rows: Vec<TrainingRecord> =
-            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
+            .bind_json_ids(db.backend(), chunk);
+        let rows: Vec<TrainingRecord> = q.fetch_all(db).await?;
         out.extend(rows);
     }
     Ok(out)
@@ -103,14 +114,14 @@ pub async fn records_of_members(
 
 /// Newest first, optionally for one member or course.
 pub async fn records_page(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     member_id: Option<i64>,
     course_id: Option<i64>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<TrainingRecord>> {
-    let mut q = SqlBuilder::new(format!(
+    let mut q = Query::new(format!(
         "SELECT {COLUMNS} FROM training_records WHERE agency_id = "
     ));
     q.bind(agency_id);
@@ -124,7 +135,7 @@ pub async fn records_page(
         q.push(" AND id < ").bind(b);
     }
     q.push(" ORDER BY id DESC LIMIT ").bind(limit);
-    on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await).map_err(db)
+    q.fetch_all(db).await
 }
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -152,28 +163,24 @@ pub async fn insert_sign_off(
     s: &NewSignOff<'_>,
     created_by: &str,
 ) -> Result<i64> {
-    on_conn!(tx, c => sqlx::query_scalar(
-        "INSERT INTO sign_offs (agency_id, credential_id, requirement_id, period_id, signed_on, evaluator, created_by, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-        .bind(agency_id).bind(s.credential_id).bind(s.requirement_id).bind(s.period_id).bind(s.signed_on).bind(s.evaluator)
-        .bind(created_by).bind(now()).fetch_one(c).await).map_err(db)
+    query("INSERT INTO sign_offs (agency_id, credential_id, requirement_id, period_id, signed_on, evaluator, created_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id").arg(agency_id).arg(s.credential_id).arg(s.requirement_id).arg(s.period_id).arg(s.signed_on).arg(s.evaluator).arg(created_by).arg(now())
+        .scalar(tx).await
 }
 
 /// Sign-offs made in the given periods.
 pub async fn sign_offs_of_periods(
-    tx: &mut Tx,
+    db: &mut impl Conn,
     agency_id: i64,
     period_ids: &[i64],
 ) -> Result<Vec<SignOffRow>> {
     let mut out = Vec::new();
     for chunk in period_ids.chunks(crate::JSON_BATCH) {
-        let mut q = SqlBuilder::new("SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator FROM sign_offs WHERE agency_id = ");
+        let mut q = Query::new("SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator FROM sign_offs WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND period_id IN ")
-            .bind_json_ids(tx.backend(), chunk);
-        let rows: Vec<SignOffRow> =
-            on_conn!(tx, c => bind_args!(sqlx::query_as(&q.sql), &q.args).fetch_all(c).await)
-                .map_err(db)?;
+            .bind_json_ids(db.backend(), chunk);
+        let rows: Vec<SignOffRow> = q.fetch_all(db).await?;
         out.extend(rows);
     }
     Ok(out)

@@ -226,7 +226,7 @@ both_databases! {
         let up = App::new(t.app.store.clone(), Clock::fixed("2026-03-01".parse().unwrap())).with_mailer(mailer());
         // Messages that failed wait for their backoff; make them due now.
         let mut tx = t.app.store.begin().await.unwrap();
-        credence_store::on_conn!(&mut tx, c => sqlx::query("UPDATE outbox SET next_attempt_at = created_at").execute(c).await.map(|_| ())).unwrap();
+        credence_store::query("UPDATE outbox SET next_attempt_at = created_at").execute(&mut tx).await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(up.deliver_outbox().await.unwrap(), 4);
         assert_eq!(up.deliver_outbox().await.unwrap(), 0, "each message goes once");

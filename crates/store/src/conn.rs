@@ -1,0 +1,109 @@
+//! The two kinds of database handle: a [`Read`] connection and a write [`Tx`]ansaction, and
+//! the [`Conn`] trait every query runs on.
+//!
+//! A function that only reads takes `&mut impl Conn` and works on either; a function that
+//! writes takes `&mut Tx`, so a write cannot be handed a read connection (on SQLite those are
+//! opened read-only, on PostgreSQL each statement would commit by itself).
+
+use sqlx::pool::PoolConnection;
+use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+
+use crate::sqlite_reads::ReadConnection;
+use crate::{Backend, Result};
+
+/// A borrowed connection of either database, for [`crate::Query`]'s runners.
+pub enum AnyConn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// Something a query can run on: a [`Read`] connection or a [`Tx`].
+pub trait Conn: Send {
+    fn backend(&self) -> Backend;
+    /// The underlying connection; only the query runners need it.
+    fn any(&mut self) -> AnyConn<'_>;
+}
+
+/// A connection for reads, outside any transaction (see [`crate::Store::read`]).
+pub struct Read(ReadInner);
+
+enum ReadInner {
+    Sqlite(ReadConnection),
+    Postgres(PoolConnection<Postgres>),
+}
+
+/// A write transaction; dropped without [`Tx::commit`], it rolls back.
+pub struct Tx(TxInner);
+
+enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Read {
+    pub(crate) fn sqlite(conn: ReadConnection) -> Read {
+        Read(ReadInner::Sqlite(conn))
+    }
+
+    pub(crate) fn postgres(conn: PoolConnection<Postgres>) -> Read {
+        Read(ReadInner::Postgres(conn))
+    }
+}
+
+impl Conn for Read {
+    fn backend(&self) -> Backend {
+        match self.0 {
+            ReadInner::Sqlite(_) => Backend::Sqlite,
+            ReadInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn any(&mut self) -> AnyConn<'_> {
+        match &mut self.0 {
+            ReadInner::Sqlite(c) => AnyConn::Sqlite(c),
+            ReadInner::Postgres(c) => AnyConn::Postgres(c),
+        }
+    }
+}
+
+impl Tx {
+    pub(crate) fn sqlite(t: Transaction<'static, Sqlite>) -> Tx {
+        Tx(TxInner::Sqlite(t))
+    }
+
+    pub(crate) fn postgres(t: Transaction<'static, Postgres>) -> Tx {
+        Tx(TxInner::Postgres(t))
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self.0 {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Runs a script of several statements without parameters (migrations).
+    pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        match &mut self.0 {
+            TxInner::Sqlite(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
+            TxInner::Postgres(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
+        }
+    }
+}
+
+impl Conn for Tx {
+    fn backend(&self) -> Backend {
+        match self.0 {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn any(&mut self) -> AnyConn<'_> {
+        match &mut self.0 {
+            TxInner::Sqlite(t) => AnyConn::Sqlite(t),
+            TxInner::Postgres(t) => AnyConn::Postgres(t),
+        }
+    }
+}

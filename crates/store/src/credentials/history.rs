@@ -1,0 +1,362 @@
+//! History rows: completion periods and issuances, only ever added, closed or corrected.
+
+use super::*;
+
+/// The dates of a new completion period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeriodDates {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub due: NaiveDate,
+}
+
+/// Opens the same period for every credential; with `opened_by_current_issuance`, records
+/// the credential's current issuance as the one that opened it (a renewal period).
+pub async fn open_periods(
+    tx: &mut Tx,
+    agency_id: i64,
+    credential_ids: &[i64],
+    dates: PeriodDates,
+    opened_by_current_issuance: bool,
+    renewal_plan_id: Option<i64>,
+) -> Result<()> {
+    let at = now();
+    execute_chunks(tx, credential_ids, |chunk| {
+        let mut q = Query::new(
+            "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at)
+             SELECT agency_id, id, ",
+        );
+        q.bind(dates.start)
+            .push(", ")
+            .bind(dates.end)
+            .push(", ")
+            .bind(dates.due)
+            .push(", ");
+        q.push(if opened_by_current_issuance {
+            "(SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = credentials.agency_id AND i.credential_id = credentials.id)"
+        } else {
+            "NULL"
+        })
+        .push(", ");
+        q.bind(renewal_plan_id).push(", ").bind(at);
+        q.push(" FROM credentials WHERE +agency_id = ")
+            .bind(agency_id)
+            .push(" AND id IN ")
+            .bind_ids(chunk);
+        q
+    })
+    .await?;
+    Ok(())
+}
+
+/// One period per credential, each with its own dates (renewal plans, auto renewal);
+/// answers the new periods' ids as `(credential_id, period_id)`. All rows go in one
+/// statement per [`crate::JSON_BATCH`] (see [`json_rows`]).
+pub async fn open_period_each(
+    tx: &mut Tx,
+    agency_id: i64,
+    items: &[(i64, PeriodDates)],
+    opened_by_current_issuance: bool,
+    renewal_plan_id: Option<i64>,
+) -> Result<Vec<(i64, i64)>> {
+    use JsonType::{BigInt, Date};
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("credential_id", BigInt),
+            ("start_date", Date),
+            ("end_date", Date),
+            ("due_date", Date),
+        ],
+    );
+    let opened_by = if opened_by_current_issuance {
+        "(SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = $1 AND i.credential_id = v.credential_id)"
+    } else {
+        "NULL"
+    };
+    let sql = format!(
+        "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date,
+             opened_by_issuance_id, renewal_plan_id, created_at)
+         SELECT $1, v.credential_id, v.start_date, v.end_date, v.due_date, {opened_by}, $3, $4
+         FROM {source} AS v
+         RETURNING credential_id, id"
+    );
+    let at = now();
+    let mut opened = Vec::with_capacity(items.len());
+    for chunk in items.chunks(crate::JSON_BATCH) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|(credential_id, d)| {
+                serde_json::json!([
+                    credential_id,
+                    d.start.to_string(),
+                    d.end.to_string(),
+                    d.due.to_string()
+                ])
+            })
+            .collect();
+        let mut q = Query::new(sql.as_str());
+        q.args = vec![
+            agency_id.into(),
+            serde_json::Value::from(rows).to_string().into(),
+            renewal_plan_id.into(),
+            at.into(),
+        ];
+        let rows: Vec<(i64, i64)> = q.fetch_all(tx).await?;
+        opened.extend(rows);
+    }
+    Ok(opened)
+}
+
+/// Closes the unclosed periods of these credentials (issuing closes the period it answers),
+/// thousands per statement (see [`json_ids`]).
+pub async fn close_periods(
+    tx: &mut Tx,
+    agency_id: i64,
+    credential_ids: &[i64],
+    closed_by_latest_issuance: bool,
+) -> Result<()> {
+    let closed_by = if closed_by_latest_issuance {
+        ", closed_by_issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = completion_periods.agency_id AND i.credential_id = completion_periods.credential_id)"
+    } else {
+        ""
+    };
+    let ids = json_ids(tx.backend(), "$3");
+    let sql = format!(
+        "UPDATE completion_periods SET closed_at = $1{closed_by}
+         WHERE agency_id = $2 AND closed_at IS NULL AND credential_id IN {ids}"
+    );
+    for chunk in credential_ids.chunks(crate::JSON_BATCH) {
+        let mut q = Query::new(sql.as_str());
+        q.args = vec![
+            now().into(),
+            agency_id.into(),
+            serde_json::Value::from(chunk).to_string().into(),
+        ];
+        execute(tx, &q).await?;
+    }
+    Ok(())
+}
+
+/// A new issuance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIssuance {
+    pub credential_id: i64,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+pub async fn insert_issuances(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: i64,
+    items: &[NewIssuance],
+    created_by: &str,
+) -> Result<()> {
+    use JsonType::{BigInt, Date, Text};
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("credential_id", BigInt),
+            ("issue_date", Date),
+            ("expiration_date", Date),
+            ("credential_number", Text),
+            ("issuing_officer", Text),
+            ("status_reason", Text),
+        ],
+    );
+    let sql = format!(
+        "INSERT INTO issuances (agency_id, credential_id, credential_type_id, issue_date, expiration_date, credential_number,
+             issuing_officer, status_reason, created_by, created_at)
+         SELECT $1, v.credential_id, $3, v.issue_date, v.expiration_date, v.credential_number, v.issuing_officer,
+             v.status_reason, $4, $5
+         FROM {source} AS v ORDER BY v.ord"
+    );
+    let at = now();
+    for chunk in items.chunks(crate::JSON_BATCH) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|n| {
+                serde_json::json!([
+                    n.credential_id,
+                    n.issue_date.to_string(),
+                    n.expiration_date.map(|d| d.to_string()),
+                    n.credential_number,
+                    n.issuing_officer,
+                    n.status_reason
+                ])
+            })
+            .collect();
+        query(sql.as_str())
+            .arg(agency_id)
+            .arg(serde_json::Value::from(rows).to_string())
+            .arg(type_id)
+            .arg(created_by)
+            .arg(at)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Changes fields of existing issuances in place (a correction, not a new issuance).
+pub async fn amend_issuance(
+    tx: &mut Tx,
+    agency_id: i64,
+    issuance_id: i64,
+    fields: &[(&str, Arg)],
+) -> Result<()> {
+    if fields.is_empty() {
+        return Ok(());
+    }
+    let mut q = Query::new("UPDATE issuances SET ");
+    for (i, (column, value)) in fields.iter().enumerate() {
+        if i > 0 {
+            q.push(", ");
+        }
+        q.push(column).push(" = ").bind(value.clone());
+    }
+    q.push(" WHERE agency_id = ")
+        .bind(agency_id)
+        .push(" AND id = ")
+        .bind(issuance_id);
+    execute(tx, &q).await?;
+    Ok(())
+}
+
+pub async fn revoke_issuance(
+    tx: &mut Tx,
+    agency_id: i64,
+    issuance_id: i64,
+    reason: &str,
+) -> Result<()> {
+    query(
+        "UPDATE issuances SET revoked_at = $1, revoke_reason = $2 WHERE agency_id = $3 AND id = $4",
+    )
+    .arg(now())
+    .arg(reason)
+    .arg(agency_id)
+    .arg(issuance_id)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Reserves `count` consecutive numbers of the type's sequence; returns the first.
+pub async fn reserve_numbers(tx: &mut Tx, agency_id: i64, type_id: i64, count: i64) -> Result<i64> {
+    let next: i64 = query("UPDATE credential_types SET next_number = next_number + $1 WHERE agency_id = $2 AND id = $3 RETURNING next_number").arg(count).arg(agency_id).arg(type_id)
+        .scalar(tx).await?;
+    Ok(next - count)
+}
+
+/// Of `numbers`, those already used by an issuance of the type.
+pub async fn used_numbers(
+    db: &mut impl Conn,
+    agency_id: i64,
+    type_id: i64,
+    numbers: &[String],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in numbers.chunks(crate::JSON_BATCH) {
+        let mut q = Query::new("SELECT credential_number FROM issuances WHERE agency_id = ");
+        q.bind(agency_id)
+            .push(" AND credential_type_id = ")
+            .bind(type_id)
+            .push(" AND credential_number IN ")
+            .bind_json_texts(db.backend(), chunk);
+        out.extend(q.scalars::<String>(db).await?);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PeriodRow {
+    pub id: i64,
+    pub credential_id: i64,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub due_date: NaiveDate,
+    pub opened_by_issuance_id: Option<i64>,
+    pub renewal_plan_id: Option<i64>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub closed_by_issuance_id: Option<i64>,
+    pub opened_by_issue_date: Option<NaiveDate>,
+}
+
+/// Periods by id, with the issue date of the issuance that opened each.
+pub async fn periods_by_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<PeriodRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::JSON_BATCH) {
+        let q = period_query(db.backend(), agency_id, "p.id", chunk);
+        let rows: Vec<PeriodRow> = q.fetch_all(db).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+pub async fn periods_of(
+    db: &mut impl Conn,
+    agency_id: i64,
+    credential_id: i64,
+) -> Result<Vec<PeriodRow>> {
+    let q = period_query(db.backend(), agency_id, "p.credential_id", &[credential_id]);
+    q.fetch_all(db).await
+}
+
+fn period_query(backend: Backend, agency_id: i64, column: &str, ids: &[i64]) -> Query {
+    // By primary key, the tenant test must not pick the agency-wide index (see
+    // `credentials_by_ids`).
+    let tenant = if column == "p.id" {
+        "+p.agency_id"
+    } else {
+        "p.agency_id"
+    };
+    let mut q = Query::new(format!(
+        "SELECT p.id, p.credential_id, p.start_date, p.end_date, p.due_date, p.opened_by_issuance_id, p.renewal_plan_id,
+             p.closed_at, p.closed_by_issuance_id, i.issue_date AS opened_by_issue_date
+         FROM completion_periods p LEFT JOIN issuances i ON i.id = p.opened_by_issuance_id
+         WHERE {tenant} = "
+    ));
+    q.bind(agency_id)
+        .push(" AND ")
+        .push(column)
+        .push(" IN ")
+        .bind_json_ids(backend, ids)
+        .push(" ORDER BY p.id");
+    q
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct IssuanceRow {
+    pub id: i64,
+    pub credential_id: i64,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoke_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn issuances_of(
+    db: &mut impl Conn,
+    agency_id: i64,
+    credential_id: i64,
+) -> Result<Vec<IssuanceRow>> {
+    query("SELECT id, credential_id, issue_date, expiration_date, credential_number, issuing_officer, status_reason,
+             revoked_at, revoke_reason, created_by, created_at
+         FROM issuances WHERE agency_id = $1 AND credential_id = $2 ORDER BY id").arg(agency_id).arg(credential_id)
+        .fetch_all(db).await
+}

@@ -1,0 +1,160 @@
+//! The credentials list: filters, sort orders and keyset pages.
+
+use super::*;
+
+/// How the credentials list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Member,
+    Status,
+    ExpirationDate,
+    Progress,
+}
+
+/// The last row of a page, to continue after.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum After {
+    Text(String, i64),
+    Int(i64, i64),
+    Date(Option<NaiveDate>, i64),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CredentialFilter {
+    pub statuses: Vec<String>,
+    pub credential_type_id: Option<i64>,
+    pub member_id: Option<i64>,
+    pub group_id: Option<i64>,
+    /// Valid issuances expiring between these dates inclusive.
+    pub expiring_between: Option<(NaiveDate, NaiveDate)>,
+    /// Start of the member's "last, first" name.
+    pub q: Option<String>,
+    /// The member whose employee number was searched for.
+    pub employee_member_id: Option<i64>,
+    /// Hide invisible types (a member's own view).
+    pub visible_only: bool,
+}
+
+/// A keyset page of credentials: filters on indexed columns, ordered by `sort` then id.
+///
+/// Every query here orders by an indexed column and id only, so the database can walk an
+/// index and stop after `limit` rows. Credentials never issued have no expiration; sorted
+/// by expiration they come last in either direction, fetched by a second query once the
+/// dated ones run out (an `IS NULL` sort term would defeat the index).
+pub async fn credentials_page(
+    db: &mut impl Conn,
+    agency_id: i64,
+    filter: &CredentialFilter,
+    sort: SortKey,
+    descending: bool,
+    after: Option<&After>,
+    limit: i64,
+) -> Result<Vec<CredentialListRow>> {
+    let (cmp, dir) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    let column = match sort {
+        SortKey::Member => "c.member_sort_name",
+        SortKey::Status => "c.status_rank",
+        SortKey::ExpirationDate => "c.expiration_date",
+        SortKey::Progress => "c.progress",
+    };
+    // The same order over the page's output columns, for reading it as JSON.
+    let output = column.trim_start_matches("c.");
+    let base = |filter: &CredentialFilter| {
+        let mut q = Query::new(format!(
+            "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id WHERE c.agency_id = "
+        ));
+        q.bind(agency_id);
+        push_filter(&mut q, agency_id, filter);
+        q
+    };
+    if sort == SortKey::ExpirationDate {
+        let mut rows = Vec::new();
+        if !matches!(after, Some(After::Date(None, _))) {
+            let mut q = base(filter);
+            q.push(&format!(" AND {column} IS NOT NULL"));
+            if let Some(After::Date(Some(v), id)) = after {
+                push_keyset(&mut q, column, cmp, Arg::from(*v), *id);
+            }
+            q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "))
+                .bind(limit);
+            rows = fetch_list_rows(db, &q, &format!("{output} {dir}, id {dir}")).await?;
+        }
+        let missing = limit - rows.len() as i64;
+        if missing > 0 && filter.expiring_between.is_none() {
+            let mut q = base(filter);
+            q.push(&format!(" AND {column} IS NULL"));
+            if let Some(After::Date(None, id)) = after {
+                q.push(&format!(" AND c.id {cmp} ")).bind(*id);
+            }
+            q.push(&format!(" ORDER BY c.id {dir} LIMIT "))
+                .bind(missing);
+            rows.extend(fetch_list_rows(db, &q, &format!("id {dir}")).await?);
+        }
+        return Ok(rows);
+    }
+    let mut q = base(filter);
+    match after {
+        Some(After::Text(v, id)) => push_keyset(&mut q, column, cmp, Arg::from(v.as_str()), *id),
+        Some(After::Int(v, id)) => push_keyset(&mut q, column, cmp, Arg::from(*v), *id),
+        _ => {}
+    }
+    q.push(&format!(" ORDER BY {column} {dir}, c.id {dir} LIMIT "))
+        .bind(limit);
+    fetch_list_rows(db, &q, &format!("{output} {dir}, id {dir}")).await
+}
+
+/// `AND (col > v OR (col = v AND id > last))`, the keyset continuation.
+fn push_keyset(q: &mut Query, column: &str, cmp: &str, value: Arg, id: i64) {
+    q.push(&format!(" AND ({column} {cmp} "))
+        .bind(value.clone());
+    q.push(&format!(" OR ({column} = "))
+        .bind(value)
+        .push(&format!(" AND c.id {cmp} "))
+        .bind(id)
+        .push("))");
+}
+
+fn push_filter(q: &mut Query, agency_id: i64, f: &CredentialFilter) {
+    if !f.statuses.is_empty() {
+        q.push(" AND c.status IN ")
+            .bind_list(f.statuses.iter().map(String::as_str));
+    }
+    if let Some(t) = f.credential_type_id {
+        q.push(" AND c.credential_type_id = ").bind(t);
+    }
+    if let Some(m) = f.member_id {
+        q.push(" AND c.member_id = ").bind(m);
+    }
+    if let Some(g) = f.group_id {
+        q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = c.agency_id AND gm.member_id = c.member_id AND gm.group_id = ")
+            .bind(g)
+            .push(")");
+    }
+    if let Some((from, to)) = f.expiring_between {
+        q.push(" AND c.revoked = ").bind(false);
+        q.push(" AND c.expiration_date >= ")
+            .bind(from)
+            .push(" AND c.expiration_date <= ")
+            .bind(to);
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // A prefix as a range on the byte-ordered sort key: an index range scan on both
+        // databases, where LIKE would scan.
+        let prefix = text.to_lowercase();
+        q.push(" AND c.member_sort_name >= ").bind(prefix.clone());
+        q.push(" AND c.member_sort_name < ")
+            .bind(format!("{prefix}\u{10FFFF}"));
+    }
+    if let Some(m) = f.employee_member_id {
+        q.push(" AND c.member_id = ").bind(m);
+    }
+    if f.visible_only {
+        q.push(" AND c.credential_type_id IN (SELECT id FROM credential_types WHERE agency_id = ")
+            .bind(agency_id);
+        q.push(" AND invisible = ").bind(false).push(")");
+    }
+}

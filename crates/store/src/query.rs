@@ -1,0 +1,334 @@
+//! The one way to run SQL: a [`Query`] is SQL text with `$n` placeholders and its [`Arg`]s,
+//! run on a [`Conn`] of either database by [`Query::fetch_all`] and its siblings.
+//!
+//! Fixed SQL numbers its placeholders by hand and adds values with [`Query::arg`]; dynamic
+//! SQL (filters that depend on the request) appends text with [`Query::push`] and values
+//! with [`Query::bind`], which writes the next `$n`. Errors convert through
+//! `From<sqlx::Error> for StoreError`, which keeps a violated constraint's name, so `?` is
+//! always the right way to pass them on.
+//!
+//! Sets of ids or rows are bound as one JSON value ([`Query::bind_json_ids`], [`json_rows`]):
+//! one statement carries thousands of them on either database, with no limit on binds.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Decode, FromRow, Postgres, Sqlite, Type};
+
+use crate::conn::{AnyConn, Conn};
+use crate::Result;
+
+/// A bound value. Each variant carries an `Option` so NULLs keep their SQL type, which
+/// PostgreSQL needs to plan the statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    I64(Option<i64>),
+    F64(Option<f64>),
+    Text(Option<String>),
+    Bool(Option<bool>),
+    Date(Option<NaiveDate>),
+    Timestamp(Option<DateTime<Utc>>),
+}
+
+macro_rules! arg_from {
+    ($($t:ty => $v:ident),*) => {$(
+        impl From<$t> for Arg { fn from(v: $t) -> Arg { Arg::$v(Some(v.into())) } }
+        impl From<Option<$t>> for Arg { fn from(v: Option<$t>) -> Arg { Arg::$v(v.map(Into::into)) } }
+    )*};
+}
+arg_from!(i64 => I64, f64 => F64, String => Text, &str => Text, bool => Bool, NaiveDate => Date, DateTime<Utc> => Timestamp);
+
+impl From<&String> for Arg {
+    fn from(v: &String) -> Arg {
+        Arg::Text(Some(v.clone()))
+    }
+}
+
+impl From<&Option<String>> for Arg {
+    fn from(v: &Option<String>) -> Arg {
+        Arg::Text(v.clone())
+    }
+}
+
+impl From<Option<&String>> for Arg {
+    fn from(v: Option<&String>) -> Arg {
+        Arg::Text(v.cloned())
+    }
+}
+
+/// Binds `args` onto a sqlx query of either database, borrowing text from them.
+macro_rules! bind_all {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                Arg::I64(v) => q.bind(*v),
+                Arg::F64(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.as_deref()),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Date(v) => q.bind(*v),
+                Arg::Timestamp(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
+}
+
+/// Runs `$method` of a `sqlx::$make` query built from `$q` on whichever database `$db` is.
+macro_rules! run {
+    ($q:expr, $db:expr, $make:ident, $method:ident) => {
+        match $db.any() {
+            AnyConn::Sqlite(c) => bind_all!(sqlx::$make(&$q.sql), &$q.args).$method(c).await?,
+            AnyConn::Postgres(c) => bind_all!(sqlx::$make(&$q.sql), &$q.args).$method(c).await?,
+        }
+    };
+}
+
+/// A row type either database can decode (by column name: `#[derive(sqlx::FromRow)]`, or a
+/// tuple by position for small ad-hoc selects).
+pub trait Record:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Record for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// A single column value either database can decode.
+pub trait Scalar:
+    Type<Sqlite>
+    + for<'r> Decode<'r, Sqlite>
+    + Type<Postgres>
+    + for<'r> Decode<'r, Postgres>
+    + Send
+    + Unpin
+{
+}
+impl<T> Scalar for T where
+    T: Type<Sqlite>
+        + for<'r> Decode<'r, Sqlite>
+        + Type<Postgres>
+        + for<'r> Decode<'r, Postgres>
+        + Send
+        + Unpin
+{
+}
+
+/// A query of fixed SQL; add its values with [`Query::arg`].
+pub fn query(sql: impl Into<String>) -> Query {
+    Query::new(sql)
+}
+
+/// SQL text plus its arguments, with placeholders numbered as they are pushed.
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl Query {
+    pub fn new(sql: impl Into<String>) -> Self {
+        Query {
+            sql: sql.into(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Adds the value of the next hand-numbered placeholder.
+    pub fn arg(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+
+    /// Runs a statement; answers the rows it changed.
+    pub async fn execute(&self, db: &mut impl Conn) -> Result<u64> {
+        Ok(match db.any() {
+            AnyConn::Sqlite(c) => bind_all!(sqlx::query(&self.sql), &self.args)
+                .execute(c)
+                .await?
+                .rows_affected(),
+            AnyConn::Postgres(c) => bind_all!(sqlx::query(&self.sql), &self.args)
+                .execute(c)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    pub async fn fetch_all<T: Record>(&self, db: &mut impl Conn) -> Result<Vec<T>> {
+        Ok(run!(self, db, query_as, fetch_all))
+    }
+
+    pub async fn fetch_optional<T: Record>(&self, db: &mut impl Conn) -> Result<Option<T>> {
+        Ok(run!(self, db, query_as, fetch_optional))
+    }
+
+    pub async fn fetch_one<T: Record>(&self, db: &mut impl Conn) -> Result<T> {
+        Ok(run!(self, db, query_as, fetch_one))
+    }
+
+    /// The first column of every row.
+    pub async fn scalars<T: Scalar>(&self, db: &mut impl Conn) -> Result<Vec<T>> {
+        Ok(run!(self, db, query_scalar, fetch_all))
+    }
+
+    pub async fn scalar_optional<T: Scalar>(&self, db: &mut impl Conn) -> Result<Option<T>> {
+        Ok(run!(self, db, query_scalar, fetch_optional))
+    }
+
+    pub async fn scalar<T: Scalar>(&self, db: &mut impl Conn) -> Result<T> {
+        Ok(run!(self, db, query_scalar, fetch_one))
+    }
+
+    /// Appends raw SQL.
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.sql.push('$');
+        self.sql.push_str(&self.args.len().to_string());
+        self
+    }
+
+    /// Appends a derived table of `ids` bound as one JSON value, for `… IN ` (see
+    /// [`json_ids`]): one statement for thousands of ids.
+    ///
+    /// Lookups of a set of row ids write the tenant test as `+agency_id = $1 AND id IN (…)`.
+    /// Every secondary index leads with `agency_id`, and SQLite without statistics assumes an
+    /// equality on an indexed column matches a handful of rows, so it would walk the whole
+    /// agency through such an index (~100 ms per batch at 1M credentials) instead of doing
+    /// primary-key lookups (~0.1 ms). The unary plus makes the term unindexable on both
+    /// databases; it still filters every row, so tenancy holds.
+    pub fn bind_json_ids(&mut self, backend: crate::Backend, ids: &[i64]) -> &mut Self {
+        self.args
+            .push(Arg::Text(Some(serde_json::Value::from(ids).to_string())));
+        let param = format!("${}", self.args.len());
+        self.sql.push_str(&json_ids(backend, &param));
+        self
+    }
+
+    /// Appends the ids of one [`IdChunk`] as a derived table, for `… IN `.
+    pub fn bind_ids(&mut self, chunk: IdChunk<'_>) -> &mut Self {
+        self.bind_json_ids(chunk.backend, chunk.ids)
+    }
+
+    /// Appends a derived table of the strings in `values` bound as one JSON value, for
+    /// `… IN ` (see [`json_texts`]).
+    pub fn bind_json_texts(&mut self, backend: crate::Backend, values: &[String]) -> &mut Self {
+        self.args
+            .push(Arg::Text(Some(serde_json::Value::from(values).to_string())));
+        let param = format!("${}", self.args.len());
+        self.sql.push_str(&json_texts(backend, &param));
+        self
+    }
+
+    /// Appends `(a, b, c)` with one placeholder per value: for short lists of fixed values
+    /// (statuses); sets that grow with the data go as JSON ([`Query::bind_json_ids`]).
+    pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
+        self.sql.push('(');
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(", ");
+            }
+            self.bind(v);
+        }
+        self.sql.push(')');
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_in_order() {
+        let mut b = Query::new("SELECT * FROM members WHERE agency_id = ");
+        b.bind(7i64).push(" AND id IN ").bind_list([1i64, 2, 3]);
+        assert_eq!(
+            b.sql,
+            "SELECT * FROM members WHERE agency_id = $1 AND id IN ($2, $3, $4)"
+        );
+        assert_eq!(b.args.len(), 4);
+    }
+}
+
+/// One batch of ids handed to a statement builder by `credentials::for_chunks`;
+/// [`Query::bind_ids`] is the only way to put it into SQL, so every batched lookup
+/// binds its ids as one JSON value.
+#[derive(Debug, Clone, Copy)]
+pub struct IdChunk<'a> {
+    pub(crate) backend: crate::Backend,
+    pub(crate) ids: &'a [i64],
+}
+
+/// The SQL type of a column of [`json_rows`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    BigInt,
+    Double,
+    Text,
+    Bool,
+    Date,
+}
+
+/// A derived table reading rows from one JSON array-of-arrays parameter (`param`, e.g.
+/// `$2`), its columns named and typed by `columns`, plus `ord`, each row's place in the
+/// array (an `INSERT … SELECT … ORDER BY v.ord` assigns ids in the caller's order).
+///
+/// A JSON array is one value however many rows it holds, so a batch of thousands of rows is
+/// one statement on either database, where one value per cell would need a statement per
+/// few dozen rows (SQLite looks each numbered parameter up by a linear scan).
+pub fn json_rows(backend: crate::Backend, param: &str, columns: &[(&str, JsonType)]) -> String {
+    let select: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| match backend {
+            // JSON `true` reads back as 1, SQLite's boolean; dates are ISO text either way.
+            crate::Backend::Sqlite => format!("value ->> {i} AS {name}"),
+            crate::Backend::Postgres => {
+                let cast = match ty {
+                    JsonType::BigInt => "bigint",
+                    JsonType::Double => "double precision",
+                    JsonType::Text => "text",
+                    JsonType::Bool => "boolean",
+                    JsonType::Date => "date",
+                };
+                format!("(e ->> {i})::{cast} AS {name}")
+            }
+        })
+        .collect();
+    let (from, ord) = match backend {
+        crate::Backend::Sqlite => (format!("json_each({param})"), "key AS ord"),
+        crate::Backend::Postgres => (
+            format!("json_array_elements({param}::json) WITH ORDINALITY AS t(e, ord)"),
+            "ord",
+        ),
+    };
+    format!("(SELECT {}, {ord} FROM {from})", select.join(", "))
+}
+
+/// A one-column derived table `(id)` of the integers in one JSON array parameter, for
+/// `… IN {json_ids(…)}` over thousands of ids in one statement (see [`json_rows`]).
+pub fn json_ids(backend: crate::Backend, param: &str) -> String {
+    match backend {
+        crate::Backend::Sqlite => format!("(SELECT value AS id FROM json_each({param}))"),
+        crate::Backend::Postgres => {
+            format!("(SELECT value::bigint AS id FROM json_array_elements_text({param}::json))")
+        }
+    }
+}
+
+/// A one-column derived table `(v)` of the strings in one JSON array parameter.
+pub fn json_texts(backend: crate::Backend, param: &str) -> String {
+    match backend {
+        crate::Backend::Sqlite => format!("(SELECT value AS v FROM json_each({param}))"),
+        crate::Backend::Postgres => {
+            format!("(SELECT value AS v FROM json_array_elements_text({param}::json))")
+        }
+    }
+}
