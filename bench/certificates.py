@@ -652,7 +652,7 @@ class Service:
         port = free_port()
         env = dict(self.env)
         # The "daily jobs" line tells when the start-up catch-up is over.
-        env["CREDENCE_LOG"] = "warn,credence_app::sweep=info"
+        env["CREDENCE_LOG"] = "warn,credence_app::credentials::sweep=info"
         logf = open(self.log_path, "w")
         self.server = subprocess.Popen([str(self.binary), "serve", "--bind", f"127.0.0.1:{port}"],
                                        env=env, stdout=logf, stderr=subprocess.STDOUT)

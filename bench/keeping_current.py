@@ -10,7 +10,7 @@ Two targets, each measured on a fresh database seeded by the `credence` binary:
 2. "The reminder pass over 1,000,000 credentials selects what is due with indexed queries,
    not a scan per credential, and a second pass on the same day sends nothing": two timed
    `credence reminders` runs on the seeded 100,000 members x 10 credentials, the plans of
-   the two selecting queries (crates/store/src/outbox.rs), and the same SELECTs (and a
+   the two selecting queries (crates/store/src/notify/outbox.rs), and the same SELECTs (and a
    set-based INSERT of the same messages, rolled back) run directly for comparison.
 
 The results go to bench/results-keeping-current.md (one section per database; a run of one
@@ -43,7 +43,7 @@ PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 RATIO_TARGET = 2.0
 RENEWAL_SIZE = 10_000
 
-# The renewal planner's defaults (crates/app/src/renewal_plan.rs, crates/domain/src/renewal.rs):
+# The renewal planner's defaults (crates/app/src/credentials/renewal_plan.rs, crates/domain/src/renewal.rs):
 # candidates expiring within 90 days or expired, "relative" logic, a 90-day period ending at
 # the expiration (from today when already expired), due 14 days before its end.
 WITHIN_DAYS = 90
@@ -53,10 +53,10 @@ DUE_DAYS_BEFORE = 14
 # expiring over the next three months, so the renewed credentials end up in several states.
 COHORT_DAYS = [-30, -7, -1, 0, 7, 14, 30, 45, 60, 89]
 
-# Reminders (crates/app/src/reminders.rs): lapse reminders only within 7 days of the date.
+# Reminders (crates/app/src/notify/reminders.rs): lapse reminders only within 7 days of the date.
 LAPSE_GRACE_DAYS = 7
-# Ids per `IN (…)` list in the store (CHUNK in crates/store/src/lib.rs: MAX_BINDS - 10).
-CHUNK = 240
+# Ids per statement in the store (JSON_BATCH in crates/store/src/lib.rs: one JSON value).
+CHUNK = 20_000
 
 
 def log(msg: str) -> None:
@@ -156,7 +156,7 @@ class KeepingCurrentRun(lc.Run):
     # -- reminders ------------------------------------------------------------------
 
     def approaching_sql(self, column: str, condition: str) -> str:
-        """The SELECT of `approaching` in crates/store/src/outbox.rs, with :names."""
+        """The SELECT of `approaching` in crates/store/src/notify/outbox.rs, with :names."""
         return f"""SELECT c.id AS credential_id, c.member_id, m.email, m.first_name, m.last_name, t.name AS type_name,
              {column} AS date, c.period_id
          FROM credentials c
@@ -486,14 +486,14 @@ Please check your credentials in Credence.
                             "ORDER BY id LIMIT :n", {"a": a, "t": type_id, "n": CHUNK})
         cases = []
         for name, column, ids, sql in (
-            ("credentials_by_ids (crates/store/src/credentials.rs)", "c.id", [r[0] for r in rows],
+            ("credentials_by_ids (crates/store/src/credentials/)", "c.id", [r[0] for r in rows],
              "SELECT c.id, c.status FROM credentials c WHERE {tenant} = :a AND c.id IN ({ids}) ORDER BY c.id"),
-            ("periods_by_ids (period_query in crates/store/src/credentials.rs)", "p.id", [r[1] for r in rows],
+            ("periods_by_ids (period_query in crates/store/src/credentials/)", "p.id", [r[1] for r in rows],
              "SELECT p.id, p.credential_id, p.start_date, p.end_date, p.due_date, p.opened_by_issuance_id, "
              "p.renewal_plan_id, p.closed_at, p.closed_by_issuance_id, i.issue_date AS opened_by_issue_date "
              "FROM completion_periods p LEFT JOIN issuances i ON i.id = p.opened_by_issuance_id "
              "WHERE {tenant} = :a AND p.id IN ({ids}) ORDER BY p.id"),
-            ("sign_offs_of_periods (crates/store/src/training.rs)", "period_id", [r[1] for r in rows],
+            ("sign_offs_of_periods (crates/store/src/training/records.rs)", "period_id", [r[1] for r in rows],
              "SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator FROM sign_offs "
              "WHERE {tenant} = :a AND period_id IN ({ids})"),
         ):
@@ -763,7 +763,7 @@ def render_section(r: dict, args, vers: dict, started: str, interference: Interf
         L.append("")
         how = ("`EXPLAIN QUERY PLAN` through Python's sqlite3 (the binary bundles a newer SQLite; no `ANALYZE` has run, "
                "as Credence never runs it)" if db == "sqlite" else "`EXPLAIN (ANALYZE, BUFFERS)`")
-        L.append(f"Plans of the selecting queries of `crates/store/src/outbox.rs` with these parameters ({how}):")
+        L.append(f"Plans of the selecting queries of `crates/store/src/notify/outbox.rs` with these parameters ({how}):")
         L.append("")
         for name, v in rem["plans"].items():
             L.append(f"`{name}` — {'indexed, no full scan of credentials' if v['indexed'] else '**full scan**'}:")

@@ -7,7 +7,7 @@ For each database (SQLite, PostgreSQL) it builds a fresh database, seeds it with
 * `credence seed` (members and credentials),
 * `GET /api/v1/credentials` for realistic filter + sort combinations, against the same
   SELECT run directly on the database (the one `credentials_page` / `push_filter` in
-  crates/store/src/credentials.rs builds),
+  crates/store/src/credentials/ builds),
 * one `POST /api/v1/assignments` to a 10,000-member group, against the equivalent
   set-based SQL in one transaction,
 * `credence sweep` 400 days ahead, against one set-based UPDATE (rolled back),
@@ -52,7 +52,7 @@ SEED_TARGET_S = 60.0
 LIST_P95_TARGET_MS = 20.0
 RAW_RATIO_TARGET = 2.0
 
-# Same columns, in the same order, as COLUMNS and LIST_COLUMNS in crates/store/src/credentials.rs.
+# Same columns, in the same order, as COLUMNS and LIST_COLUMNS in crates/store/src/credentials/.
 COLUMNS = """c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
     c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
     c.version, c.member_sort_name, c.created_at, c.updated_at"""
@@ -392,7 +392,7 @@ class Run:
         env = dict(self.env)
         # One info target on top of warn: the "daily jobs" line tells when the start-up
         # catch-up (sweep + reminders) is over, so it does not run during the timings.
-        env["CREDENCE_LOG"] = "warn,credence_app::sweep=info"
+        env["CREDENCE_LOG"] = "warn,credence_app::credentials::sweep=info"
         logf = open(self.server_log, "w")
         started = time.perf_counter()
         self.server = subprocess.Popen(

@@ -2,37 +2,24 @@
 //! the acting [`Actor`], checks what their role allows, decides with the domain crate,
 //! writes through the store in one transaction, and records an audit event for each change.
 
-pub mod agency_logo;
-pub mod assign;
-pub mod audit;
+// The areas of DESIGN.md's architecture: a feature lives in the folder of the same name in
+// app, store, web/api and web/pages.
 pub mod auth;
-pub mod certificate_templates;
-pub mod certificates;
-mod clock;
-pub mod courses;
-pub mod credential_types;
+pub mod catalog;
 pub mod credentials;
-pub mod demo;
 pub mod documents;
-mod error;
-pub mod files;
-pub mod groups;
-pub mod ids;
-pub mod import;
-mod input;
-pub mod issue;
-mod lifecycle;
-pub mod members;
-pub mod page;
-pub mod reminders;
-pub mod renew;
-pub mod renewal_plan;
+pub mod imports;
+pub mod notify;
+pub mod ops;
+pub mod people;
 pub mod reports;
-pub mod seed;
-pub mod submissions;
-pub mod summary;
-pub mod sweep;
 pub mod training;
+
+mod clock;
+mod error;
+pub mod ids;
+mod input;
+pub mod page;
 
 pub use clock::Clock;
 pub use credence_domain::Role;
@@ -82,11 +69,11 @@ impl Actor {
 pub struct App {
     pub store: Store,
     pub clock: Clock,
-    mailer: Option<std::sync::Arc<reminders::Mailer>>,
-    files: files::Files,
+    mailer: Option<std::sync::Arc<notify::reminders::Mailer>>,
+    files: documents::files::Files,
     renderer: Option<credence_documents::Renderer>,
     public_url: String,
-    summaries: std::sync::Arc<summary::SummaryCache>,
+    summaries: std::sync::Arc<reports::summary::SummaryCache>,
 }
 
 impl App {
@@ -95,7 +82,7 @@ impl App {
             store,
             clock,
             mailer: None,
-            files: files::Files::in_memory(),
+            files: documents::files::Files::in_memory(),
             renderer: None,
             public_url: "http://localhost:8080".into(),
             summaries: Default::default(),
@@ -105,7 +92,7 @@ impl App {
 
 impl App {
     /// Where files are kept.
-    pub fn with_files(mut self, files: files::Files) -> App {
+    pub fn with_files(mut self, files: documents::files::Files) -> App {
         self.files = files;
         self
     }

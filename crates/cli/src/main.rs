@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use anyhow::{anyhow, Context};
 use clap::{Parser, Subcommand};
-use credence_app::files::Files;
+use credence_app::documents::files::Files;
 use credence_app::{App, Clock, Role, Store};
 use credence_documents::Renderer;
 use credence_store::migrate;
@@ -206,7 +206,7 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         .with_public_url(&public_url);
     Ok(match &config.smtp_url {
         Some(url) => app.with_mailer(
-            credence_app::reminders::Mailer::from_url(url, &config.smtp_from)
+            credence_app::notify::reminders::Mailer::from_url(url, &config.smtp_from)
                 .map_err(|e| anyhow!(e))?,
         ),
         None => app,
@@ -368,7 +368,7 @@ async fn agency_and_member(
     app: &App,
     slug: &str,
     member: Option<&str>,
-) -> anyhow::Result<(credence_store::identity::Agency, Option<i64>)> {
+) -> anyhow::Result<(credence_store::auth::identity::Agency, Option<i64>)> {
     let agency = app
         .agency_by_slug(slug)
         .await

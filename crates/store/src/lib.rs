@@ -5,23 +5,21 @@
 //! was opened on (see `conn` and `query`). Multi-row work is set-based, and every write runs
 //! inside a [`Tx`] the caller commits.
 
-pub mod audit;
+// The areas of DESIGN.md's architecture, as in the app and web crates.
+pub mod auth;
 pub mod catalog;
-pub mod certificates;
-mod conn;
-pub mod credential_types;
 pub mod credentials;
-pub mod identity;
-pub mod members;
-pub mod migrate;
-pub mod outbox;
-mod query;
-pub mod renewal_plans;
+pub mod documents;
+pub mod notify;
+pub mod ops;
+pub mod people;
 pub mod reports;
-pub mod seed;
-mod sqlite_reads;
-pub mod submissions;
 pub mod training;
+
+mod conn;
+pub mod migrate;
+mod query;
+mod sqlite_reads;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -16,7 +16,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, FromRow, Postgres, Sqlite, Type};
 
 use crate::conn::{AnyConn, Conn};
-use crate::Result;
+use crate::{Result, Tx};
 
 /// A bound value. Each variant carries an `Option` so NULLs keep their SQL type, which
 /// PostgreSQL needs to plan the statement.
@@ -257,7 +257,7 @@ mod tests {
     }
 }
 
-/// One batch of ids handed to a statement builder by `credentials::for_chunks`;
+/// One batch of ids handed to a statement builder by [`fetch_in_batches`];
 /// [`Query::bind_ids`] is the only way to put it into SQL, so every batched lookup
 /// binds its ids as one JSON value.
 #[derive(Debug, Clone, Copy)]
@@ -331,4 +331,47 @@ pub fn json_texts(backend: crate::Backend, param: &str) -> String {
             format!("(SELECT value AS v FROM json_array_elements_text({param}::json))")
         }
     }
+}
+
+/// Runs `build` once per [`crate::JSON_BATCH`] of `ids` (the builder binds them with
+/// [`Query::bind_ids`]) and hands each batch's rows to `each`.
+pub(crate) async fn fetch_in_batches<T>(
+    db: &mut impl Conn,
+    ids: &[i64],
+    build: impl Fn(IdChunk<'_>) -> Query,
+    mut each: impl FnMut(Vec<T>),
+) -> Result<()>
+where
+    T: Record,
+{
+    let backend = db.backend();
+    for chunk in ids.chunks(crate::JSON_BATCH) {
+        let q = build(IdChunk {
+            backend,
+            ids: chunk,
+        });
+        let rows: Vec<T> = q.fetch_all(db).await?;
+        each(rows);
+    }
+    Ok(())
+}
+
+/// Runs one statement per [`crate::JSON_BATCH`] of `ids`, built by `build` as in
+/// [`fetch_in_batches`]; answers the rows changed.
+pub(crate) async fn execute_in_batches(
+    tx: &mut Tx,
+    ids: &[i64],
+    build: impl Fn(IdChunk<'_>) -> Query,
+) -> Result<u64> {
+    let backend = tx.backend();
+    let mut changed = 0;
+    for chunk in ids.chunks(crate::JSON_BATCH) {
+        changed += build(IdChunk {
+            backend,
+            ids: chunk,
+        })
+        .execute(tx)
+        .await?;
+    }
+    Ok(changed)
 }

@@ -5,7 +5,7 @@ use super::*;
 /// Points each credential at its latest issuance and its unclosed period. Only id columns
 /// change (no index covers them), so PostgreSQL can update in place.
 pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
-    execute_chunks(tx, credential_ids, |chunk| {
+    execute_in_batches(tx, credential_ids, |chunk| {
         let mut q = Query::new(
             "UPDATE credentials SET
                  issuance_id = (SELECT MAX(i.id) FROM issuances i WHERE i.agency_id = credentials.agency_id AND i.credential_id = credentials.id),
@@ -25,7 +25,7 @@ pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Re
 /// Copies the latest issuance and the unclosed period of each credential onto its row.
 pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
     sync_ids(tx, agency_id, credential_ids).await?;
-    execute_chunks(tx, credential_ids, |chunk| {
+    execute_in_batches(tx, credential_ids, |chunk| {
         let mut q = Query::new(
             "UPDATE credentials SET
                  issue_date = (SELECT i.issue_date FROM issuances i WHERE i.id = credentials.issuance_id),
@@ -159,7 +159,7 @@ async fn write_json_rows(
             serde_json::Value::from(chunk).to_string().into(),
             agency_id.into(),
         ];
-        execute(tx, &q).await?;
+        q.execute(tx).await?;
     }
     Ok(())
 }

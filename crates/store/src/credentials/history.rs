@@ -21,7 +21,7 @@ pub async fn open_periods(
     renewal_plan_id: Option<i64>,
 ) -> Result<()> {
     let at = now();
-    execute_chunks(tx, credential_ids, |chunk| {
+    execute_in_batches(tx, credential_ids, |chunk| {
         let mut q = Query::new(
             "INSERT INTO completion_periods (agency_id, credential_id, start_date, end_date, due_date, opened_by_issuance_id, renewal_plan_id, created_at)
              SELECT agency_id, id, ",
@@ -134,7 +134,7 @@ pub async fn close_periods(
             agency_id.into(),
             serde_json::Value::from(chunk).to_string().into(),
         ];
-        execute(tx, &q).await?;
+        q.execute(tx).await?;
     }
     Ok(())
 }
@@ -225,7 +225,7 @@ pub async fn amend_issuance(
         .bind(agency_id)
         .push(" AND id = ")
         .bind(issuance_id);
-    execute(tx, &q).await?;
+    q.execute(tx).await?;
     Ok(())
 }
 

@@ -8,12 +8,13 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::query::{json_ids, json_rows, IdChunk, JsonType};
+use crate::query::{execute_in_batches, fetch_in_batches, json_ids, json_rows, JsonType};
 use crate::{now, query, Arg, Backend, Conn, Query, Result, StoreError, Tx};
 
 mod computed;
 mod history;
 mod list;
+pub mod renewal_plans;
 mod sweep;
 mod tracks;
 
@@ -75,59 +76,6 @@ const LIST_COLUMNS: &str = "i.credential_number, i.issuing_officer, i.status_rea
 
 /// The columns of [`LIST_COLUMNS`] as a subquery's rows name them.
 const LIST_FIELDS: &str = "credential_number, issuing_officer, status_reason, status_rank";
-
-/// Runs `build` once per [`crate::JSON_BATCH`] of `ids` (the builder binds them with
-/// [`Query::bind_ids`]) and hands each batch's rows to `each`.
-pub(crate) async fn for_chunks<T>(
-    db: &mut impl Conn,
-    ids: &[i64],
-    build: impl Fn(IdChunk<'_>) -> Query,
-    mut each: impl FnMut(Vec<T>),
-) -> Result<()>
-where
-    T: Send,
-    for<'r> T: sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-        + sqlx::FromRow<'r, sqlx::postgres::PgRow>
-        + Unpin
-        + Send,
-{
-    let backend = db.backend();
-    for chunk in ids.chunks(crate::JSON_BATCH) {
-        let q = build(IdChunk {
-            backend,
-            ids: chunk,
-        });
-        let rows: Vec<T> = q.fetch_all(db).await?;
-        each(rows);
-    }
-    Ok(())
-}
-
-/// Runs one statement per [`crate::JSON_BATCH`] of `ids`, built by `build` as in
-/// [`for_chunks`]; answers the rows changed.
-pub(crate) async fn execute_chunks(
-    tx: &mut Tx,
-    ids: &[i64],
-    build: impl Fn(IdChunk<'_>) -> Query,
-) -> Result<u64> {
-    let backend = tx.backend();
-    let mut changed = 0;
-    for chunk in ids.chunks(crate::JSON_BATCH) {
-        changed += execute(
-            tx,
-            &build(IdChunk {
-                backend,
-                ids: chunk,
-            }),
-        )
-        .await?;
-    }
-    Ok(changed)
-}
-
-async fn execute(tx: &mut Tx, q: &Query) -> Result<u64> {
-    q.execute(tx).await
-}
 
 pub async fn credentials_by_ids(
     db: &mut impl Conn,
@@ -245,7 +193,7 @@ pub async fn credentials_of_members(
     member_ids: &[i64],
 ) -> Result<Vec<(i64, i64)>> {
     let mut out = Vec::new();
-    for_chunks(
+    fetch_in_batches(
         db,
         member_ids,
         |chunk| {
@@ -270,7 +218,7 @@ pub async fn tracking_credentials_of_members(
     member_ids: &[i64],
 ) -> Result<Vec<i64>> {
     let mut out = Vec::new();
-    for_chunks(
+    fetch_in_batches(
         db,
         member_ids,
         |chunk| {
@@ -302,7 +250,7 @@ pub async fn list_rows_by_ids(
     ids: &[i64],
 ) -> Result<Vec<CredentialListRow>> {
     let mut out = Vec::with_capacity(ids.len());
-    for_chunks(
+    fetch_in_batches(
         db,
         ids,
         |chunk| {

@@ -41,7 +41,7 @@ pub async fn selected_members(
         }
         Selection::Members(ids) => {
             let mut out = Vec::with_capacity(ids.len());
-            for_chunks(
+            fetch_in_batches(
                 db,
                 ids,
                 |chunk| {
@@ -158,7 +158,7 @@ async fn insert_first_issuances(
         expiration_date.into(),
         created_by.into(),
     ];
-    execute(tx, &q).await.map(|_| ())
+    q.execute(tx).await.map(|_| ())
 }
 
 /// The first periods of new tracks: `rows` are `[period_id, credential_id,
@@ -191,7 +191,7 @@ async fn insert_first_periods(
         dates.end.into(),
         dates.due.into(),
     ];
-    execute(tx, &q).await.map(|_| ())
+    q.execute(tx).await.map(|_| ())
 }
 
 /// The credential rows of [`insert_tracks`]: `rows` are `[member_id, issuance_id,

@@ -1,20 +1,14 @@
 //! The JSON API under `/api/v1`. One module per resource, named after its route; every
 //! handler only parses, authenticates and calls the app layer.
 
-pub mod agency;
-pub mod assignments;
-pub mod audit;
-pub mod certificates;
-pub mod courses;
-pub mod credential_types;
+pub mod catalog;
 pub mod credentials;
-pub mod groups;
-pub mod members;
-pub mod outbox;
-pub mod renewal_plans;
-pub mod renewals;
+pub mod documents;
+pub mod notify;
+pub mod ops;
+pub mod people;
 pub mod reports;
-pub mod training_records;
+pub mod training;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,58 +20,74 @@ use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<App> {
     OpenApiRouter::new()
-        .routes(routes!(members::list, members::create))
-        .routes(routes!(members::get, members::update, members::deactivate))
-        .routes(routes!(groups::list, groups::create))
-        .routes(routes!(groups::get, groups::update))
-        .routes(routes!(groups::set_members))
-        .routes(routes!(courses::list, courses::create))
-        .routes(routes!(courses::get, courses::update))
-        .routes(routes!(credential_types::list, credential_types::create))
-        .routes(routes!(credential_types::get, credential_types::update))
-        .routes(routes!(credential_types::publish))
-        .routes(routes!(credential_types::retire))
-        .routes(routes!(audit::list))
-        .routes(routes!(assignments::create))
-        .routes(routes!(credentials::list))
-        .routes(routes!(credentials::bulk_update))
-        .routes(routes!(credentials::get))
-        .routes(routes!(credentials::issue))
-        .routes(routes!(credentials::sign_off))
-        .routes(routes!(credentials::revoke))
-        .routes(routes!(training_records::list, training_records::create))
-        .routes(routes!(training_records::bulk))
-        .routes(routes!(renewals::create))
-        .routes(routes!(renewal_plans::candidates))
-        .routes(routes!(renewal_plans::create))
-        .routes(routes!(renewal_plans::get))
-        .routes(routes!(outbox::list))
-        .routes(routes!(reports::compliance))
+        .routes(routes!(people::members::list, people::members::create))
         .routes(routes!(
-            certificates::list_templates,
-            certificates::create_template
+            people::members::get,
+            people::members::update,
+            people::members::deactivate
+        ))
+        .routes(routes!(people::groups::list, people::groups::create))
+        .routes(routes!(people::groups::get, people::groups::update))
+        .routes(routes!(people::groups::set_members))
+        .routes(routes!(catalog::courses::list, catalog::courses::create))
+        .routes(routes!(catalog::courses::get, catalog::courses::update))
+        .routes(routes!(
+            catalog::credential_types::list,
+            catalog::credential_types::create
         ))
         .routes(routes!(
-            certificates::get_template,
-            certificates::update_template
+            catalog::credential_types::get,
+            catalog::credential_types::update
         ))
-        .routes(routes!(certificates::preview_template))
-        .routes(routes!(certificates::generate, certificates::register))
-        .routes(routes!(certificates::get))
-        .routes(routes!(certificates::pdf))
-        .routes(routes!(certificates::history))
-        .routes(routes!(certificates::merge))
-        .routes(routes!(certificates::regenerate))
-        .routes(routes!(certificates::regenerate_many))
-        .routes(routes!(certificates::issue))
-        .routes(routes!(certificates::issue_many))
-        .routes(routes!(certificates::email))
-        .routes(routes!(certificates::attach, certificates::documents))
-        .routes(routes!(certificates::file))
+        .routes(routes!(catalog::credential_types::publish))
+        .routes(routes!(catalog::credential_types::retire))
+        .routes(routes!(ops::audit::list))
+        .routes(routes!(credentials::assignments::create))
+        .routes(routes!(credentials::credential::list))
+        .routes(routes!(credentials::credential::bulk_update))
+        .routes(routes!(credentials::credential::get))
+        .routes(routes!(credentials::credential::issue))
+        .routes(routes!(credentials::credential::sign_off))
+        .routes(routes!(credentials::credential::revoke))
+        .routes(routes!(training::records::list, training::records::create))
+        .routes(routes!(training::records::bulk))
+        .routes(routes!(credentials::renewals::create))
+        .routes(routes!(credentials::renewal_plans::candidates))
+        .routes(routes!(credentials::renewal_plans::create))
+        .routes(routes!(credentials::renewal_plans::get))
+        .routes(routes!(notify::outbox::list))
+        .routes(routes!(reports::compliance::compliance))
         .routes(routes!(
-            agency::get_logo,
-            agency::put_logo,
-            agency::delete_logo
+            documents::certificates::list_templates,
+            documents::certificates::create_template
+        ))
+        .routes(routes!(
+            documents::certificates::get_template,
+            documents::certificates::update_template
+        ))
+        .routes(routes!(documents::certificates::preview_template))
+        .routes(routes!(
+            documents::certificates::generate,
+            documents::certificates::register
+        ))
+        .routes(routes!(documents::certificates::get))
+        .routes(routes!(documents::certificates::pdf))
+        .routes(routes!(documents::certificates::history))
+        .routes(routes!(documents::certificates::merge))
+        .routes(routes!(documents::certificates::regenerate))
+        .routes(routes!(documents::certificates::regenerate_many))
+        .routes(routes!(documents::certificates::issue))
+        .routes(routes!(documents::certificates::issue_many))
+        .routes(routes!(documents::certificates::email))
+        .routes(routes!(
+            documents::certificates::attach,
+            documents::certificates::documents
+        ))
+        .routes(routes!(documents::certificates::file))
+        .routes(routes!(
+            documents::agency_logo::get_logo,
+            documents::agency_logo::put_logo,
+            documents::agency_logo::delete_logo
         ))
 }
 

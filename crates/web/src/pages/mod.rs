@@ -4,16 +4,13 @@
 //! without them.
 
 mod assets;
-mod certificates;
-mod credential_types;
+mod auth;
+mod catalog;
 mod credentials;
-mod dashboard;
-mod login;
-mod me;
-mod members;
-mod renewals;
-mod session;
-mod submissions;
+mod documents;
+mod people;
+mod reports;
+mod training;
 
 use askama::Template;
 use axum::http::{header, StatusCode};
@@ -22,81 +19,102 @@ use axum::routing::{get, post};
 use axum::Router;
 use credence_app::{App, AppError};
 
-pub use session::WebUser;
+pub use auth::session::WebUser;
 
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/assets/{file}", get(assets::serve))
-        .route("/login", get(login::form).post(login::submit))
-        .route("/logout", post(login::logout))
-        .route("/", get(dashboard::page))
-        .route("/credentials", get(credentials::list))
-        .route("/credentials.csv", get(credentials::export))
+        .route("/login", get(auth::login::form).post(auth::login::submit))
+        .route("/logout", post(auth::login::logout))
+        .route("/", get(reports::dashboard::page))
+        .route("/credentials", get(credentials::manage::list))
+        .route("/credentials.csv", get(credentials::manage::export))
         .route(
             "/credentials/assign",
-            get(credentials::assign_form).post(credentials::assign),
+            get(credentials::manage::assign_form).post(credentials::manage::assign),
         )
         .route(
             "/credentials/action",
-            get(credentials::action_form).post(credentials::action),
+            get(credentials::manage::action_form).post(credentials::manage::action),
         )
-        .route("/credentials/{id}", get(credentials::detail))
-        .route("/credentials/{id}/issue", post(credentials::issue))
-        .route("/credentials/{id}/sign-off", post(credentials::sign_off))
-        .route("/members/{id}", get(members::page))
-        .route("/members/{id}/training", post(members::record_training))
+        .route("/credentials/{id}", get(credentials::manage::detail))
+        .route("/credentials/{id}/issue", post(credentials::manage::issue))
+        .route(
+            "/credentials/{id}/sign-off",
+            post(credentials::manage::sign_off),
+        )
+        .route("/members/{id}", get(people::members::page))
+        .route(
+            "/members/{id}/training",
+            post(people::members::record_training),
+        )
         .route(
             "/credential-types",
-            get(credential_types::list).post(credential_types::create),
+            get(catalog::credential_types::list).post(catalog::credential_types::create),
         )
-        .route("/credential-types/new", get(credential_types::new_form))
+        .route(
+            "/credential-types/new",
+            get(catalog::credential_types::new_form),
+        )
         .route(
             "/credential-types/{id}",
-            get(credential_types::edit_form).post(credential_types::update),
+            get(catalog::credential_types::edit_form).post(catalog::credential_types::update),
         )
         .route(
             "/credential-types/{id}/publish",
-            post(credential_types::publish),
+            post(catalog::credential_types::publish),
         )
         .route(
             "/credential-types/{id}/retire",
-            post(credential_types::retire),
+            post(catalog::credential_types::retire),
         )
-        .route("/renewals", get(renewals::page).post(renewals::renew))
-        .route("/me", get(me::page))
+        .route(
+            "/renewals",
+            get(credentials::renewals::page).post(credentials::renewals::renew),
+        )
+        .route("/me", get(people::me::page))
         .route(
             "/me/submissions",
-            post(submissions::upload).layer(axum::extract::DefaultBodyLimit::max(
-                credence_app::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
+            post(training::submissions::upload).layer(axum::extract::DefaultBodyLimit::max(
+                credence_app::training::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
-        .route("/approvals", get(submissions::queue))
-        .route("/approvals/{id}", post(submissions::review))
-        .route("/submissions/{id}/file", get(submissions::file))
-        .route("/certificates", get(certificates::register))
-        .route("/certificates.csv", get(certificates::export))
-        .route("/certificates/action", post(certificates::action))
-        .route("/certificates/request", post(certificates::request))
-        .route("/certificates/{id}/pdf", get(certificates::pdf))
-        .route("/files/{id}", get(certificates::file))
+        .route("/approvals", get(training::submissions::queue))
+        .route("/approvals/{id}", post(training::submissions::review))
+        .route("/submissions/{id}/file", get(training::submissions::file))
+        .route("/certificates", get(documents::certificates::register))
+        .route("/certificates.csv", get(documents::certificates::export))
+        .route(
+            "/certificates/action",
+            post(documents::certificates::action),
+        )
+        .route(
+            "/certificates/request",
+            post(documents::certificates::request),
+        )
+        .route("/certificates/{id}/pdf", get(documents::certificates::pdf))
+        .route("/files/{id}", get(documents::certificates::file))
         .route(
             "/certificate-templates",
-            get(certificates::templates).post(certificates::save_template),
+            get(documents::certificates::templates).post(documents::certificates::save_template),
         )
         .route(
             "/agency/logo",
-            get(certificates::logo)
-                .post(certificates::upload_logo)
+            get(documents::certificates::logo)
+                .post(documents::certificates::upload_logo)
                 .layer(axum::extract::DefaultBodyLimit::max(
-                    credence_app::agency_logo::MAX_LOGO_BYTES + 64 * 1024,
+                    credence_app::documents::agency_logo::MAX_LOGO_BYTES + 64 * 1024,
                 )),
         )
-        .route("/agency/logo/remove", post(certificates::remove_logo))
-        .route("/verify/{public_id}", get(certificates::verify))
+        .route(
+            "/agency/logo/remove",
+            post(documents::certificates::remove_logo),
+        )
+        .route("/verify/{public_id}", get(documents::certificates::verify))
         .route(
             "/issuances/{id}/documents",
-            post(certificates::attach).layer(axum::extract::DefaultBodyLimit::max(
-                credence_app::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
+            post(documents::certificates::attach).layer(axum::extract::DefaultBodyLimit::max(
+                credence_app::training::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
 }

@@ -257,7 +257,7 @@ both_databases! {
         assert_eq!(queued.body["to"], "ava@station1.test");
 
         let smtp = SmtpServer::start();
-        let mailer = credence_app::reminders::Mailer::from_url(&format!("smtp://127.0.0.1:{}", smtp.port), "credence@test.example").unwrap();
+        let mailer = credence_app::notify::reminders::Mailer::from_url(&format!("smtp://127.0.0.1:{}", smtp.port), "credence@test.example").unwrap();
         let sender: App = t.app.clone().with_mailer(mailer);
         assert_eq!(sender.deliver_outbox().await.unwrap(), 1);
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -216,13 +216,13 @@ both_databases! {
 
         // An unreachable server: nothing is lost, nothing is sent twice, retried later.
         let down = App::new(t.app.store.clone(), Clock::fixed("2026-03-01".parse().unwrap()))
-            .with_mailer(credence_app::reminders::Mailer::from_url("smtp://127.0.0.1:1", "credence@test.example").unwrap());
+            .with_mailer(credence_app::notify::reminders::Mailer::from_url("smtp://127.0.0.1:1", "credence@test.example").unwrap());
         assert_eq!(down.deliver_outbox().await.unwrap(), 0);
         let queued = t.get("/api/v1/outbox?status=queued").await.expect(200);
         assert!(queued["items"].as_array().unwrap().iter().any(|m| m["attempts"] == 1 && m["last_error"].is_string()));
 
         let smtp = SmtpServer::start();
-        let mailer = || credence_app::reminders::Mailer::from_url(&format!("smtp://127.0.0.1:{}", smtp.port), "credence@test.example").unwrap();
+        let mailer = || credence_app::notify::reminders::Mailer::from_url(&format!("smtp://127.0.0.1:{}", smtp.port), "credence@test.example").unwrap();
         let up = App::new(t.app.store.clone(), Clock::fixed("2026-03-01".parse().unwrap())).with_mailer(mailer());
         // Messages that failed wait for their backoff; make them due now.
         let mut tx = t.app.store.begin().await.unwrap();

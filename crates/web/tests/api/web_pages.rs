@@ -139,7 +139,7 @@ both_databases! {
 
 both_databases! {
     async fn uploads_are_checked_by_content_and_approval_records_training(t) {
-        use credence_app::submissions::Upload;
+        use credence_app::training::submissions::Upload;
         let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith"})).await.expect(201);
         let mid = credence_app::ids::decode(credence_app::ids::Kind::Member, m["id"].as_str().unwrap());
         let member = credence_app::Actor { agency_id: t.agency_id, role: Role::Member, member_id: mid, label: "user:ava".into() };
@@ -151,7 +151,7 @@ both_databases! {
         assert!(field(t.app.submit_external(&member, upload("empty.pdf", b"")).await.unwrap_err()).contains("empty"));
         assert!(field(t.app.submit_external(&member, upload("virus.pdf", b"MZ\x90\x00")).await.unwrap_err()).contains("PDF, PNG or JPEG"));
         assert!(field(t.app.submit_external(&member, upload("card.png", b"%PDF-1.4 x")).await.unwrap_err()).contains("does not say"));
-        let big = vec![b'%'; credence_app::submissions::MAX_UPLOAD_BYTES + 1];
+        let big = vec![b'%'; credence_app::training::submissions::MAX_UPLOAD_BYTES + 1];
         assert!(field(t.app.submit_external(&member, upload("big.pdf", &big)).await.unwrap_err()).contains("larger"));
         let ok = t.app.submit_external(&member, upload("../../etc/card.pdf", b"%PDF-1.4 fine")).await.unwrap();
         assert_eq!(ok.file_name, "card.pdf", "no path a user can influence");

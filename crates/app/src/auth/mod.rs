@@ -1,0 +1,381 @@
+//! Agencies, logins and API tokens: creating them and resolving a request to an [`Actor`].
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use credence_domain::validation::{check_text, is_plausible_email, Invalid};
+use credence_domain::Role;
+use credence_store::auth::identity::{self, Agency, NewToken, NewUser};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::clock::is_time_zone;
+use crate::{Actor, App, AppError, Result};
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("hashing a password: {e}")))
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+/// A new random secret: 256 bits, URL-safe, with a prefix that makes leaked tokens easy to
+/// recognise in logs and scanners.
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Tokens are stored as their SHA-256: high-entropy secrets need no slow hash.
+pub fn token_hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn slugify(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').chars().take(40).collect()
+}
+
+fn valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 40
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn password_rules(password: &str) -> Result<()> {
+    if password.chars().count() < 10 {
+        return Err(AppError::invalid(
+            "password",
+            "must be at least 10 characters",
+        ));
+    }
+    Ok(())
+}
+
+impl App {
+    /// Creates an agency (operator command, no actor). Returns it with its slug.
+    pub async fn create_agency(
+        &self,
+        name: &str,
+        slug: Option<&str>,
+        time_zone: &str,
+    ) -> Result<Agency> {
+        let slug = slug.map(str::to_string).unwrap_or_else(|| slugify(name));
+        let mut invalid = Invalid::new();
+        check_text(&mut invalid, "name", name, 200);
+        invalid.check(
+            valid_slug(&slug),
+            "slug",
+            "must be 1–40 lowercase letters, digits or '-'",
+        );
+        invalid.check(
+            is_time_zone(time_zone),
+            "time_zone",
+            "must be an IANA time zone such as America/Chicago",
+        );
+        invalid.into_result()?;
+        let mut tx = self.store.begin().await?;
+        let id = identity::insert_agency(&mut tx, &slug, name.trim(), time_zone).await?;
+        let agency = identity::agency_by_id(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(agency)
+    }
+
+    pub async fn agency_by_slug(&self, slug: &str) -> Result<Agency> {
+        let mut tx = self.store.read().await?;
+        identity::agency_by_slug(&mut tx, slug)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn agency(&self, id: i64) -> Result<Agency> {
+        let mut tx = self.store.read().await?;
+        identity::agency_by_id(&mut tx, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Creates a login (operator command). A member-role login must name its member.
+    pub async fn create_user(
+        &self,
+        agency_id: i64,
+        email: &str,
+        role: Role,
+        password: &str,
+        member_id: Option<i64>,
+    ) -> Result<i64> {
+        let email = email.trim().to_lowercase();
+        if !is_plausible_email(&email) {
+            return Err(AppError::invalid("email", "must be an e-mail address"));
+        }
+        password_rules(password)?;
+        let hash = hash_password(password)?;
+        let mut tx = self.store.begin().await?;
+        self.check_member_link(&mut tx, agency_id, role, member_id)
+            .await?;
+        let id = identity::insert_user(
+            &mut tx,
+            &NewUser {
+                agency_id,
+                email: &email,
+                password_hash: &hash,
+                role: role.as_str(),
+                member_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Sets a new password for the login with `email`.
+    pub async fn reset_password(&self, email: &str, password: &str) -> Result<()> {
+        password_rules(password)?;
+        let hash = hash_password(password)?;
+        let mut tx = self.store.begin().await?;
+        let user = identity::user_by_email(&mut tx, &email.trim().to_lowercase())
+            .await?
+            .ok_or(AppError::NotFound)?;
+        identity::set_password(&mut tx, user.id, &hash).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn check_member_link(
+        &self,
+        tx: &mut credence_store::Tx,
+        agency_id: i64,
+        role: Role,
+        member_id: Option<i64>,
+    ) -> Result<()> {
+        match member_id {
+            Some(m)
+                if credence_store::people::members::member(tx, agency_id, m)
+                    .await?
+                    .is_none() =>
+            {
+                Err(AppError::invalid(
+                    "member",
+                    "is not a member of this agency",
+                ))
+            }
+            None if role == Role::Member => Err(AppError::invalid(
+                "member",
+                "a member token or login must name its member",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Creates an API token and returns the secret, which is shown once and stored hashed.
+    pub async fn create_token(
+        &self,
+        agency_id: i64,
+        role: Role,
+        member_id: Option<i64>,
+        label: Option<&str>,
+    ) -> Result<String> {
+        let token = new_secret("cred_");
+        let hash = token_hash(&token);
+        let mut tx = self.store.begin().await?;
+        self.check_member_link(&mut tx, agency_id, role, member_id)
+            .await?;
+        identity::insert_token(
+            &mut tx,
+            &NewToken {
+                agency_id,
+                token_hash: &hash,
+                role: role.as_str(),
+                member_id,
+                label,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    /// Resolves a bearer token; unknown or revoked tokens are 401.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Actor> {
+        let mut tx = self.store.read().await?;
+        let grant = identity::token_by_hash(&mut tx, &token_hash(token))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let role = Role::parse(&grant.role).ok_or(AppError::Unauthenticated)?;
+        Ok(Actor {
+            agency_id: grant.agency_id,
+            role,
+            member_id: grant.member_id,
+            label: format!("token:{}", grant.id),
+        })
+    }
+
+    /// Checks an e-mail and password; the same answer for an unknown e-mail and a wrong
+    /// password, so logins cannot be enumerated.
+    pub async fn authenticate_password(&self, email: &str, password: &str) -> Result<Actor> {
+        let mut tx = self.store.read().await?;
+        let user = identity::user_by_email(&mut tx, &email.trim().to_lowercase()).await?;
+        let Some(user) = user.filter(|u| u.active) else {
+            // Spend the same time as a real check.
+            let _ = verify_password(password, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$X2jF2NfQ1Ihdh3nFNL4mH3aTbI7+eh6j6e9z3GfLq0k");
+            return Err(AppError::Unauthenticated);
+        };
+        if !verify_password(password, &user.password_hash) {
+            return Err(AppError::Unauthenticated);
+        }
+        let role = Role::parse(&user.role).ok_or(AppError::Unauthenticated)?;
+        Ok(Actor {
+            agency_id: user.agency_id,
+            role,
+            member_id: user.member_id,
+            label: format!("user:{}", user.email),
+        })
+    }
+}
+
+/// Failed logins allowed per e-mail in [`LOGIN_WINDOW_MINUTES`] before refusing more.
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+/// How long a web session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// A new web session: the secret for the cookie (stored only as a hash) and the CSRF token
+/// every form must carry.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub secret: String,
+    pub csrf_token: String,
+}
+
+/// A resolved web session.
+#[derive(Debug, Clone)]
+pub struct WebSession {
+    pub actor: Actor,
+    pub email: String,
+    pub csrf_token: String,
+}
+
+impl App {
+    /// Checks e-mail and password and opens a session; too many recent failures for the
+    /// e-mail are refused before the password is even checked.
+    pub async fn login(&self, email: &str, password: &str) -> Result<NewSession> {
+        let email = email.trim().to_lowercase();
+        let since = chrono::Utc::now() - chrono::Duration::minutes(LOGIN_WINDOW_MINUTES);
+        {
+            let mut tx = self.store.read().await?;
+            if identity::failed_logins_since(&mut tx, &email, since).await? >= MAX_FAILED_LOGINS {
+                return Err(AppError::RateLimited(format!(
+                    "too many failed attempts; try again in {LOGIN_WINDOW_MINUTES} minutes"
+                )));
+            }
+        }
+        let outcome = self.authenticate_password(&email, password).await;
+        let mut tx = self.store.begin().await?;
+        identity::record_login_attempt(&mut tx, &email, outcome.is_ok()).await?;
+        let session = match outcome {
+            Ok(_) => {
+                let user = identity::user_by_email(&mut tx, &email)
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?;
+                let secret = new_secret("");
+                let csrf_token = new_secret("");
+                let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+                identity::insert_session(
+                    &mut tx,
+                    &token_hash(&secret),
+                    &user,
+                    &csrf_token,
+                    expires,
+                )
+                .await?;
+                Ok(NewSession { secret, csrf_token })
+            }
+            Err(e) => Err(e),
+        };
+        tx.commit().await?;
+        session
+    }
+
+    pub async fn web_session(&self, secret: &str) -> Result<WebSession> {
+        let mut tx = self.store.read().await?;
+        let grant = identity::session(&mut tx, &token_hash(secret))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let role = Role::parse(&grant.role).ok_or(AppError::Unauthenticated)?;
+        Ok(WebSession {
+            actor: Actor {
+                agency_id: grant.agency_id,
+                role,
+                member_id: grant.member_id,
+                label: format!("user:{}", grant.email),
+            },
+            email: grant.email,
+            csrf_token: grant.csrf_token,
+        })
+    }
+
+    pub async fn logout(&self, secret: &str) -> Result<()> {
+        let mut tx = self.store.begin().await?;
+        identity::delete_session(&mut tx, &token_hash(secret)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &hash));
+        assert!(!verify_password("wrong horse battery", &hash));
+    }
+
+    #[test]
+    fn tokens_are_random_and_hashed() {
+        let a = new_secret("cred_");
+        assert_ne!(a, new_secret("cred_"));
+        assert_eq!(token_hash(&a).len(), 64);
+        assert_ne!(token_hash(&a), a);
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            slugify("Metro Fire & EMS — District 9"),
+            "metro-fire-ems-district-9"
+        );
+        assert!(valid_slug("metro-fire") && !valid_slug("Metro Fire"));
+    }
+}

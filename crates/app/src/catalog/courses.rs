@@ -1,0 +1,202 @@
+//! Courses: units of training that can be completed, optionally graded.
+
+use credence_domain::validation::{check_code, check_text, Invalid};
+use credence_store::catalog::courses::{self as store, Course, CourseFields};
+use credence_store::Conn;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{self, Kind};
+use crate::input::{clean, double_option, patch};
+use crate::ops::audit::record;
+use crate::page::{paginate, Page, PageParams};
+use crate::{Actor, App, AppError, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CourseView {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    /// Hours a completion earns by default.
+    pub hours: f64,
+    /// The continuing-education category its hours count toward.
+    pub category: Option<String>,
+    pub graded: bool,
+    pub passing_grade: Option<f64>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCourse {
+    pub code: String,
+    pub name: String,
+    pub hours: Option<f64>,
+    pub category: Option<String>,
+    pub graded: Option<bool>,
+    pub passing_grade: Option<f64>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoursePatch {
+    pub version: i64,
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub hours: Option<f64>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub category: Option<Option<String>>,
+    pub graded: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<f64>)]
+    pub passing_grade: Option<Option<f64>>,
+}
+
+fn view(c: Course) -> CourseView {
+    CourseView {
+        id: ids::encode(Kind::Course, c.id),
+        code: c.code,
+        name: c.name,
+        hours: c.hours,
+        category: c.category,
+        graded: c.graded,
+        passing_grade: c.passing_grade,
+        version: c.version,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+fn validate(f: &CourseFields) -> Result<()> {
+    let mut invalid = Invalid::new();
+    check_code(&mut invalid, "code", &f.code);
+    check_text(&mut invalid, "name", &f.name, 200);
+    invalid.check(
+        f.hours.is_finite() && (0.0..=10_000.0).contains(&f.hours),
+        "hours",
+        "must be between 0 and 10000",
+    );
+    if let Some(c) = &f.category {
+        invalid.check(
+            c.chars().count() <= 60,
+            "category",
+            "must be at most 60 characters",
+        );
+    }
+    if let Some(g) = f.passing_grade {
+        invalid.check(
+            (0.0..=100.0).contains(&g),
+            "passing_grade",
+            "must be between 0 and 100",
+        );
+        invalid.check(
+            f.graded,
+            "passing_grade",
+            "only a graded course has a passing grade",
+        );
+    }
+    Ok(invalid.into_result()?)
+}
+
+fn normalise(mut f: CourseFields) -> CourseFields {
+    f.code = f.code.trim().to_string();
+    f.name = f.name.trim().to_string();
+    f.category = clean(f.category);
+    f
+}
+
+impl App {
+    async fn load_course(&self, db: &mut impl Conn, actor: &Actor, id: &str) -> Result<Course> {
+        let id = ids::decode(Kind::Course, id).ok_or(AppError::NotFound)?;
+        store::course(db, actor.agency_id, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn course(&self, actor: &Actor, id: &str) -> Result<CourseView> {
+        actor.require_reader()?;
+        let mut tx = self.store.read().await?;
+        Ok(view(self.load_course(&mut tx, actor, id).await?))
+    }
+
+    pub async fn courses(&self, actor: &Actor, page: &PageParams) -> Result<Page<CourseView>> {
+        actor.require_reader()?;
+        let limit = page.limit()?;
+        let mut tx = self.store.read().await?;
+        let rows = store::courses_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
+        Ok(paginate(rows, limit, |c| c.id, view))
+    }
+
+    pub async fn create_course(&self, actor: &Actor, input: NewCourse) -> Result<CourseView> {
+        actor.require_admin()?;
+        let fields = normalise(CourseFields {
+            code: input.code,
+            name: input.name,
+            hours: input.hours.unwrap_or(0.0),
+            category: input.category,
+            graded: input.graded.unwrap_or(input.passing_grade.is_some()),
+            passing_grade: input.passing_grade,
+        });
+        validate(&fields)?;
+        let mut tx = self.store.begin().await?;
+        let row = store::insert_course(&mut tx, actor.agency_id, &fields).await?;
+        let id = row.id;
+        let created = view(row);
+        record(
+            &mut tx,
+            actor,
+            "create",
+            Kind::Course,
+            id,
+            None,
+            Some(&created),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn update_course(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: CoursePatch,
+    ) -> Result<CourseView> {
+        actor.require_admin()?;
+        let mut tx = self.store.begin().await?;
+        let current = self.load_course(&mut tx, actor, id).await?;
+        if current.version != input.version {
+            return Err(AppError::stale());
+        }
+        let fields = normalise(CourseFields {
+            code: patch(current.code.clone(), input.code),
+            name: patch(current.name.clone(), input.name),
+            hours: patch(current.hours, input.hours),
+            category: patch(current.category.clone(), input.category),
+            graded: patch(current.graded, input.graded),
+            passing_grade: patch(current.passing_grade, input.passing_grade),
+        });
+        validate(&fields)?;
+        let row_id = current.id;
+        let before = view(current);
+        let after = view(
+            store::update_course(&mut tx, actor.agency_id, row_id, input.version, &fields)
+                .await?
+                .ok_or_else(AppError::stale)?,
+        );
+        record(
+            &mut tx,
+            actor,
+            "update",
+            Kind::Course,
+            row_id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}

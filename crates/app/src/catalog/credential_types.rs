@@ -1,0 +1,643 @@
+//! Credential types: definitions, requirements, enrolment groups and the lifecycle
+//! draft → published → retired. Retiring never removes issued credentials.
+
+use credence_store::Conn;
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use credence_domain::credential_type::{
+    validate_type, RequirementDraft, RequirementKind, TypeDraft,
+};
+use credence_domain::{numbering, ExpirationRounding, RenewalPolicy, TypeState};
+use credence_store::catalog::credential_types::{
+    self as store, CredentialType, Requirement, RequirementFields, TypeFields,
+};
+use credence_store::Tx;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{self, Kind};
+use crate::input::{clean, double_option, patch};
+use crate::ops::audit::record;
+use crate::page::{paginate, Page, PageParams};
+use crate::people::members::agency_group_ids;
+use crate::{Actor, App, AppError, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementInput {
+    /// Keep an existing requirement (its sign-offs stay attached); omit for a new one.
+    pub id: Option<String>,
+    #[schema(value_type = String, example = "course")]
+    pub kind: RequirementKind,
+    pub course_id: Option<String>,
+    /// Minimum score (0–100) for a graded course; defaults to the course's passing grade.
+    pub min_grade: Option<f64>,
+    pub hours: Option<f64>,
+    pub category: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RequirementView {
+    pub id: String,
+    /// course, hours or checklist.
+    pub kind: String,
+    pub course_id: Option<String>,
+    pub min_grade: Option<f64>,
+    pub hours: Option<f64>,
+    pub category: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CredentialTypeView {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    /// Members do not see an invisible type.
+    pub invisible: bool,
+    pub effective_from: Option<NaiveDate>,
+    /// For non-recurring types: the date everyone's period ends.
+    pub due_date: Option<NaiveDate>,
+    pub grace_period_days: i64,
+    pub validity_months: Option<i64>,
+    /// none, end_of_month or end_of_year.
+    pub expiration_rounding: String,
+    pub auto_issue: bool,
+    /// auto or manual.
+    pub renewal: String,
+    pub renewal_window_days: Option<i64>,
+    pub number_pattern: String,
+    pub requirements: Vec<RequirementView>,
+    pub enrolment_group_ids: Vec<String>,
+    /// draft, published or retired.
+    pub state: String,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCredentialType {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub invisible: Option<bool>,
+    pub effective_from: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub grace_period_days: Option<i64>,
+    pub validity_months: Option<i64>,
+    #[schema(value_type = Option<String>, example = "end_of_month")]
+    pub expiration_rounding: Option<ExpirationRounding>,
+    pub auto_issue: Option<bool>,
+    #[schema(value_type = Option<String>, example = "auto")]
+    pub renewal: Option<RenewalPolicy>,
+    pub renewal_window_days: Option<i64>,
+    pub number_pattern: Option<String>,
+    pub requirements: Option<Vec<RequirementInput>>,
+    pub enrolment_group_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialTypePatch {
+    pub version: i64,
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub invisible: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub effective_from: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub due_date: Option<Option<NaiveDate>>,
+    pub grace_period_days: Option<i64>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub validity_months: Option<Option<i64>>,
+    #[schema(value_type = Option<String>)]
+    pub expiration_rounding: Option<ExpirationRounding>,
+    pub auto_issue: Option<bool>,
+    #[schema(value_type = Option<String>)]
+    pub renewal: Option<RenewalPolicy>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub renewal_window_days: Option<Option<i64>>,
+    pub number_pattern: Option<String>,
+    /// The complete new list; existing requirements are kept by `id`.
+    pub requirements: Option<Vec<RequirementInput>>,
+    pub enrolment_group_ids: Option<Vec<String>>,
+}
+
+/// Optional body of publish and retire: the version you read.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleAction {
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct TypeListFilter {
+    /// draft, published or retired.
+    pub state: Option<String>,
+}
+
+fn requirement_view(r: &Requirement) -> RequirementView {
+    RequirementView {
+        id: ids::encode(Kind::Requirement, r.id),
+        kind: r.kind.clone(),
+        course_id: r.course_id.map(|c| ids::encode(Kind::Course, c)),
+        min_grade: r.min_grade,
+        hours: r.hours,
+        category: r.category.clone(),
+        title: r.title.clone(),
+    }
+}
+
+fn view(t: CredentialType, reqs: &[Requirement], groups: &[i64]) -> CredentialTypeView {
+    CredentialTypeView {
+        id: ids::encode(Kind::CredentialType, t.id),
+        code: t.code,
+        name: t.name,
+        description: t.description,
+        invisible: t.invisible,
+        effective_from: t.effective_from,
+        due_date: t.due_date,
+        grace_period_days: t.grace_period_days,
+        validity_months: t.validity_months,
+        expiration_rounding: t.expiration_rounding,
+        auto_issue: t.auto_issue,
+        renewal: t.renewal,
+        renewal_window_days: t.renewal_window_days,
+        number_pattern: t.number_pattern,
+        requirements: reqs.iter().map(requirement_view).collect(),
+        enrolment_group_ids: groups
+            .iter()
+            .map(|g| ids::encode(Kind::Group, *g))
+            .collect(),
+        state: t.state,
+        version: t.version,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+    }
+}
+
+/// Checks the whole definition, then resolves requirement courses and ids against the
+/// agency. Returns the requirement rows to store.
+async fn checked_requirements(
+    tx: &mut Tx,
+    agency_id: i64,
+    type_id: Option<i64>,
+    fields: &TypeFields,
+    inputs: &[RequirementInput],
+) -> Result<Vec<RequirementFields>> {
+    let mut invalid = credence_domain::Invalid::new();
+    let mut rows = Vec::with_capacity(inputs.len());
+    let existing = match type_id {
+        Some(t) => store::requirement_ids_of_type(tx, agency_id, t).await?,
+        None => Vec::new(),
+    };
+    let mut drafts = Vec::with_capacity(inputs.len());
+    for (i, r) in inputs.iter().enumerate() {
+        let field = |name: &str| format!("requirements[{i}].{name}");
+        let id = match r.id.as_deref() {
+            None => None,
+            Some(raw) => {
+                match ids::decode(Kind::Requirement, raw).filter(|id| existing.contains(id)) {
+                    Some(id) => Some(id),
+                    None => {
+                        invalid.add(field("id"), "is not a requirement of this credential type");
+                        None
+                    }
+                }
+            }
+        };
+        let course_id = match r.course_id.as_deref() {
+            None => None,
+            Some(raw) => {
+                let decoded = ids::decode(Kind::Course, raw);
+                let course = match decoded {
+                    Some(c) => credence_store::catalog::courses::course(tx, agency_id, c).await?,
+                    None => None,
+                };
+                match course {
+                    Some(c) => Some(c),
+                    None => {
+                        invalid.add(field("course_id"), "is not a course of this agency");
+                        None
+                    }
+                }
+            }
+        };
+        let min_grade = r.min_grade.or_else(|| {
+            course_id
+                .as_ref()
+                .filter(|c| c.graded)
+                .and_then(|c| c.passing_grade)
+        });
+        drafts.push(RequirementDraft {
+            kind: r.kind,
+            course_id: course_id
+                .as_ref()
+                .map(|c| c.id)
+                .or(r.course_id.as_ref().map(|_| 0)),
+            min_grade,
+            hours: r.hours,
+            category: clean(r.category.clone()),
+            title: clean(r.title.clone()),
+        });
+        rows.push(RequirementFields {
+            id,
+            kind: r.kind.as_str().to_string(),
+            course_id: course_id.as_ref().map(|c| c.id),
+            min_grade,
+            hours: r.hours,
+            category: clean(r.category.clone()),
+            title: clean(r.title.clone())
+                .or_else(|| course_id.as_ref().map(|c| c.name.clone()))
+                .or_else(|| match (r.kind, r.hours, clean(r.category.clone())) {
+                    (RequirementKind::Hours, Some(h), Some(cat)) => {
+                        Some(format!("{h} hours of {cat}"))
+                    }
+                    _ => None,
+                }),
+        });
+    }
+    let draft = TypeDraft {
+        code: &fields.code,
+        name: &fields.name,
+        effective_from: fields.effective_from,
+        due_date: fields.due_date,
+        grace_period_days: fields.grace_period_days,
+        validity_months: fields.validity_months,
+        renewal_window_days: fields.renewal_window_days,
+        number_pattern: &fields.number_pattern,
+        requirements: &drafts,
+    };
+    if let Err(rules) = validate_type(&draft) {
+        // Rule errors first, then lookups, each field once.
+        let mut all = rules;
+        for e in invalid.errors {
+            if !all.errors.iter().any(|x| x.field == e.field) {
+                all.errors.push(e);
+            }
+        }
+        return Err(all.into());
+    }
+    invalid.into_result()?;
+    Ok(rows)
+}
+
+impl App {
+    async fn load_type(
+        &self,
+        db: &mut impl Conn,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<CredentialTypeView> {
+        let id = ids::decode(Kind::CredentialType, id).ok_or(AppError::NotFound)?;
+        let t = store::credential_type(db, actor.agency_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !actor.role.reads_agency() && (t.invisible || t.state == "draft") {
+            return Err(AppError::NotFound);
+        }
+        let reqs = store::requirements_of(db, actor.agency_id, &[id]).await?;
+        let groups: Vec<i64> = store::enrolment_groups_of(db, actor.agency_id, &[id])
+            .await?
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect();
+        Ok(view(t, &reqs, &groups))
+    }
+
+    pub async fn credential_type(&self, actor: &Actor, id: &str) -> Result<CredentialTypeView> {
+        let mut tx = self.store.read().await?;
+        self.load_type(&mut tx, actor, id).await
+    }
+
+    /// Members see only published, visible types.
+    pub async fn credential_types(
+        &self,
+        actor: &Actor,
+        filter: &TypeListFilter,
+        page: &PageParams,
+    ) -> Result<Page<CredentialTypeView>> {
+        let limit = page.limit()?;
+        let state = match filter.state.as_deref() {
+            None => None,
+            Some(s) => Some(TypeState::parse(s).ok_or_else(|| {
+                AppError::invalid("state", "must be draft, published or retired")
+            })?),
+        };
+        let member_view = !actor.role.reads_agency();
+        let state = if member_view {
+            Some(TypeState::Published)
+        } else {
+            state
+        };
+        let mut tx = self.store.read().await?;
+        let rows = store::types_page(
+            &mut tx,
+            actor.agency_id,
+            state.map(TypeState::as_str),
+            member_view,
+            page.after()?,
+            limit + 1,
+        )
+        .await?;
+        let type_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+        let mut reqs: BTreeMap<i64, Vec<Requirement>> = BTreeMap::new();
+        for r in store::requirements_of(&mut tx, actor.agency_id, &type_ids).await? {
+            reqs.entry(r.credential_type_id).or_default().push(r);
+        }
+        let mut groups: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (t, g) in store::enrolment_groups_of(&mut tx, actor.agency_id, &type_ids).await? {
+            groups.entry(t).or_default().push(g);
+        }
+        Ok(paginate(
+            rows,
+            limit,
+            |t| t.id,
+            |t| {
+                let id = t.id;
+                view(
+                    t,
+                    reqs.get(&id).map(Vec::as_slice).unwrap_or(&[]),
+                    groups.get(&id).map(Vec::as_slice).unwrap_or(&[]),
+                )
+            },
+        ))
+    }
+
+    pub async fn create_credential_type(
+        &self,
+        actor: &Actor,
+        input: NewCredentialType,
+    ) -> Result<CredentialTypeView> {
+        actor.require_admin()?;
+        let fields = TypeFields {
+            code: input.code.trim().to_string(),
+            name: input.name.trim().to_string(),
+            description: input.description.unwrap_or_default().trim().to_string(),
+            invisible: input.invisible.unwrap_or(false),
+            effective_from: input.effective_from,
+            due_date: input.due_date,
+            grace_period_days: input.grace_period_days.unwrap_or(0),
+            validity_months: input.validity_months,
+            expiration_rounding: input
+                .expiration_rounding
+                .unwrap_or_default()
+                .as_str()
+                .to_string(),
+            auto_issue: input.auto_issue.unwrap_or(false),
+            renewal: input.renewal.unwrap_or_default().as_str().to_string(),
+            renewal_window_days: input.renewal_window_days,
+            number_pattern: input
+                .number_pattern
+                .unwrap_or_else(|| numbering::DEFAULT_PATTERN.to_string()),
+            certificate_template_id: None,
+        };
+        let mut tx = self.store.begin().await?;
+        let reqs = checked_requirements(
+            &mut tx,
+            actor.agency_id,
+            None,
+            &fields,
+            input.requirements.as_deref().unwrap_or(&[]),
+        )
+        .await?;
+        let groups = agency_group_ids(
+            &mut tx,
+            actor.agency_id,
+            "enrolment_group_ids",
+            input.enrolment_group_ids.as_deref().unwrap_or(&[]),
+        )
+        .await?;
+        let row = store::insert_type(&mut tx, actor.agency_id, &fields).await?;
+        let type_id = row.id;
+        store::replace_requirements(&mut tx, actor.agency_id, type_id, &reqs).await?;
+        store::replace_enrolment_groups(&mut tx, actor.agency_id, type_id, &groups).await?;
+        let created = self
+            .load_type(&mut tx, actor, &ids::encode(Kind::CredentialType, type_id))
+            .await?;
+        record(
+            &mut tx,
+            actor,
+            "create",
+            Kind::CredentialType,
+            type_id,
+            None,
+            Some(&created),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn update_credential_type(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: CredentialTypePatch,
+    ) -> Result<CredentialTypeView> {
+        actor.require_admin()?;
+        let mut tx = self.store.begin().await?;
+        let before = self.load_type(&mut tx, actor, id).await?;
+        if before.version != input.version {
+            return Err(AppError::stale());
+        }
+        if before.state == TypeState::Retired.as_str() {
+            return Err(AppError::Conflict(
+                "a retired credential type cannot be changed".into(),
+            ));
+        }
+        let type_id = ids::decode(Kind::CredentialType, &before.id).unwrap_or_default();
+        let template_id = store::credential_type(&mut tx, actor.agency_id, type_id)
+            .await?
+            .and_then(|t| t.certificate_template_id);
+        let parse_rounding = |s: &str| ExpirationRounding::parse(s).unwrap_or_default();
+        let parse_renewal = |s: &str| RenewalPolicy::parse(s).unwrap_or_default();
+        let fields = TypeFields {
+            code: patch(before.code.clone(), input.code).trim().to_string(),
+            name: patch(before.name.clone(), input.name).trim().to_string(),
+            description: patch(before.description.clone(), input.description)
+                .trim()
+                .to_string(),
+            invisible: patch(before.invisible, input.invisible),
+            effective_from: patch(before.effective_from, input.effective_from),
+            due_date: patch(before.due_date, input.due_date),
+            grace_period_days: patch(before.grace_period_days, input.grace_period_days),
+            validity_months: patch(before.validity_months, input.validity_months),
+            expiration_rounding: input
+                .expiration_rounding
+                .unwrap_or(parse_rounding(&before.expiration_rounding))
+                .as_str()
+                .to_string(),
+            auto_issue: patch(before.auto_issue, input.auto_issue),
+            renewal: input
+                .renewal
+                .unwrap_or(parse_renewal(&before.renewal))
+                .as_str()
+                .to_string(),
+            renewal_window_days: patch(before.renewal_window_days, input.renewal_window_days),
+            number_pattern: patch(before.number_pattern.clone(), input.number_pattern),
+            certificate_template_id: template_id,
+        };
+        let current_reqs: Vec<RequirementInput> =
+            before.requirements.iter().map(requirement_input).collect();
+        let req_inputs = input.requirements.as_deref().unwrap_or(&current_reqs);
+        let reqs =
+            checked_requirements(&mut tx, actor.agency_id, Some(type_id), &fields, req_inputs)
+                .await?;
+        let groups = match input.enrolment_group_ids.as_deref() {
+            Some(g) => {
+                Some(agency_group_ids(&mut tx, actor.agency_id, "enrolment_group_ids", g).await?)
+            }
+            None => None,
+        };
+        store::update_type(
+            &mut tx,
+            actor.agency_id,
+            type_id,
+            before.version,
+            &fields,
+            &before.state,
+        )
+        .await?
+        .ok_or_else(AppError::stale)?;
+        if input.requirements.is_some() {
+            store::replace_requirements(&mut tx, actor.agency_id, type_id, &reqs).await?;
+        }
+        if let Some(groups) = groups {
+            store::replace_enrolment_groups(&mut tx, actor.agency_id, type_id, &groups).await?;
+        }
+        let after = self.load_type(&mut tx, actor, &before.id).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            Kind::CredentialType,
+            type_id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    pub async fn publish_credential_type(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: LifecycleAction,
+    ) -> Result<CredentialTypeView> {
+        self.change_state(actor, id, action, "publish", TypeState::publish)
+            .await
+    }
+
+    pub async fn retire_credential_type(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: LifecycleAction,
+    ) -> Result<CredentialTypeView> {
+        self.change_state(actor, id, action, "retire", TypeState::retire)
+            .await
+    }
+
+    async fn change_state(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: LifecycleAction,
+        verb: &str,
+        transition: fn(
+            TypeState,
+        )
+            -> Result<TypeState, credence_domain::credential_type::TransitionError>,
+    ) -> Result<CredentialTypeView> {
+        actor.require_admin()?;
+        let mut tx = self.store.begin().await?;
+        let before = self.load_type(&mut tx, actor, id).await?;
+        if action.version.is_some_and(|v| v != before.version) {
+            return Err(AppError::stale());
+        }
+        let state = TypeState::parse(&before.state)
+            .ok_or_else(|| AppError::Internal(format!("unknown state {}", before.state)))?;
+        let next = transition(state).map_err(|e| AppError::Conflict(e.to_string()))?;
+        let type_id = ids::decode(Kind::CredentialType, &before.id).unwrap_or_default();
+        let row = store::credential_type(&mut tx, actor.agency_id, type_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let fields = type_fields(&row);
+        store::update_type(
+            &mut tx,
+            actor.agency_id,
+            type_id,
+            before.version,
+            &fields,
+            next.as_str(),
+        )
+        .await?
+        .ok_or_else(AppError::stale)?;
+        let after = self.load_type(&mut tx, actor, &before.id).await?;
+        record(
+            &mut tx,
+            actor,
+            verb,
+            Kind::CredentialType,
+            type_id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        if next == TypeState::Published {
+            // Enrolment groups: their members are assigned as the type goes live.
+            let ctx = self.ctx(&mut tx, actor).await?;
+            let rules =
+                crate::credentials::lifecycle::load_rules(&mut tx, actor.agency_id, &[type_id])
+                    .await?;
+            let members = store::enrolment_member_ids(&mut tx, actor.agency_id, type_id).await?;
+            self.enrol(&mut tx, &ctx, &rules[&type_id], &members)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+}
+
+fn type_fields(t: &CredentialType) -> TypeFields {
+    TypeFields {
+        code: t.code.clone(),
+        name: t.name.clone(),
+        description: t.description.clone(),
+        invisible: t.invisible,
+        effective_from: t.effective_from,
+        due_date: t.due_date,
+        grace_period_days: t.grace_period_days,
+        validity_months: t.validity_months,
+        expiration_rounding: t.expiration_rounding.clone(),
+        auto_issue: t.auto_issue,
+        renewal: t.renewal.clone(),
+        renewal_window_days: t.renewal_window_days,
+        number_pattern: t.number_pattern.clone(),
+        certificate_template_id: t.certificate_template_id,
+    }
+}
+
+fn requirement_input(r: &RequirementView) -> RequirementInput {
+    RequirementInput {
+        id: Some(r.id.clone()),
+        kind: RequirementKind::parse(&r.kind).unwrap_or(RequirementKind::Checklist),
+        course_id: r.course_id.clone(),
+        min_grade: r.min_grade,
+        hours: r.hours,
+        category: r.category.clone(),
+        title: r.title.clone(),
+    }
+}

@@ -1,0 +1,4 @@
+//! What can be held and trained for: courses and credential types with their requirements.
+
+pub mod courses;
+pub mod credential_types;

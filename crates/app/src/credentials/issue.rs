@@ -1,0 +1,429 @@
+//! Issue (seeds 000, 002, 004): one credential with defaults from its type, or a selection at
+//! once choosing which fields to set (all validated first, nothing written on any error);
+//! and revoke with a reason.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use credence_domain::Invalid;
+use credence_store::credentials::{self as store, CredentialListRow};
+use credence_store::{Arg, Tx};
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::lifecycle::{issue_many, load_rules, refresh, Ctx, IssueItem, TypeRules};
+use crate::credentials::views::{view, CredentialDetail, CredentialView};
+use crate::ids::Kind;
+use crate::{Actor, App, AppError, Result};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueInput {
+    pub issue_date: NaiveDate,
+    /// Defaults to issue date + the type's validity, rounded as the type says.
+    pub expiration_date: Option<NaiveDate>,
+    /// Defaults to the type's number pattern.
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueFields {
+    pub issue_date: Option<NaiveDate>,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkUpdate {
+    pub credential_ids: Vec<String>,
+    /// Only the fields given are set. A credential with an open period (or never issued)
+    /// gets a new issuance; an active one has its current issuance corrected.
+    pub fields: IssueFields,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct BulkUpdateResult {
+    pub updated: Vec<CredentialView>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeInput {
+    pub reason: String,
+}
+
+fn clean(text: &Option<String>) -> Option<String> {
+    text.as_ref()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// What a bulk update does to one credential.
+enum Change {
+    Issue(IssueItem),
+    Amend {
+        issuance_id: i64,
+        fields: Vec<(&'static str, Arg)>,
+    },
+}
+
+/// Checks the rules a new issuance must meet; errors go to `field`.
+fn check_issue(
+    ctx: &Ctx,
+    rule: &TypeRules,
+    row: &CredentialListRow,
+    item: &IssueItem,
+    field: &str,
+    invalid: &mut Invalid,
+) {
+    let c = &row.credential;
+    let before = invalid.errors.len();
+    if item.issue_date > ctx.today {
+        invalid.add(field, "issue_date must not be in the future");
+    }
+    let expiration = item
+        .expiration_date
+        .or_else(|| rule.expiration_for(item.issue_date));
+    if expiration.is_some_and(|e| e < item.issue_date) {
+        invalid.add(field, "expiration_date must not be before issue_date");
+    }
+    if invalid.errors.len() == before && c.period_id.is_some() && c.progress < 100 {
+        invalid.add(
+            field,
+            format!(
+                "the requirements are not complete ({}%); the credential cannot be issued yet",
+                c.progress
+            ),
+        );
+    }
+    if let Some(n) = &item.credential_number {
+        if n.chars().count() > 60 {
+            invalid.add(field, "credential_number must be at most 60 characters");
+        }
+    }
+}
+
+impl App {
+    pub async fn issue(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: IssueInput,
+    ) -> Result<CredentialDetail> {
+        actor.require_officer()?;
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        let row = self.load_credential(&mut tx, actor, id).await?;
+        let c = &row.credential;
+        let rules = load_rules(&mut tx, actor.agency_id, &[c.credential_type_id]).await?;
+        let rule = &rules[&c.credential_type_id];
+        let item = IssueItem {
+            credential_number: clean(&input.credential_number),
+            issuing_officer: clean(&input.issuing_officer),
+            status_reason: clean(&input.status_reason),
+            expiration_date: input.expiration_date,
+            ..IssueItem::new(c.id, c.member_id, input.issue_date)
+        };
+        let mut invalid = Invalid::new();
+        check_issue(&ctx, rule, &row, &item, "issue_date", &mut invalid);
+        check_numbers_free(
+            &mut tx,
+            &ctx,
+            rule.row.id,
+            &[(item.credential_number.clone(), "credential_number".into())],
+            &mut invalid,
+        )
+        .await?;
+        // Field names the rule breaks, precisely.
+        for e in &mut invalid.errors {
+            if e.message.starts_with("expiration_date") {
+                e.field = "expiration_date".into();
+            } else if e.message.starts_with("credential_number") {
+                e.field = "credential_number".into();
+            }
+        }
+        invalid.into_result()?;
+        let credential_id = c.id;
+        issue_many(&mut tx, &ctx, rule, vec![item], "issue").await?;
+        refresh(&mut tx, &ctx, &[credential_id]).await?;
+        let fresh = store::credential(&mut tx, ctx.agency_id, credential_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let detail = self.detail(&mut tx, ctx.agency_id, fresh).await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+
+    pub async fn bulk_update(&self, actor: &Actor, input: BulkUpdate) -> Result<BulkUpdateResult> {
+        actor.require_officer()?;
+        let f = &input.fields;
+        if f.issue_date.is_none()
+            && f.expiration_date.is_none()
+            && f.credential_number.is_none()
+            && f.issuing_officer.is_none()
+            && f.status_reason.is_none()
+        {
+            return Err(AppError::invalid(
+                "fields",
+                "choose at least one field to update",
+            ));
+        }
+        if input.credential_ids.is_empty() || input.credential_ids.len() > 10_000 {
+            return Err(AppError::invalid(
+                "credential_ids",
+                "give between 1 and 10000 credentials",
+            ));
+        }
+        if f.credential_number.is_some() && input.credential_ids.len() > 1 {
+            return Err(AppError::invalid(
+                "fields.credential_number",
+                "a credential number can be set on one credential at a time",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        let mut invalid = Invalid::new();
+        let (found, missing) = self
+            .load_credentials(&mut tx, actor, &input.credential_ids)
+            .await?;
+        for i in missing {
+            invalid.add(
+                format!("credential_ids[{i}]"),
+                "is not a credential of this agency",
+            );
+        }
+        let positions: std::collections::HashMap<i64, usize> = input
+            .credential_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, raw)| crate::ids::decode(Kind::Credential, raw).map(|id| (id, i)))
+            .collect();
+        let rows: Vec<(usize, CredentialListRow)> = found
+            .into_iter()
+            .map(|r| (positions.get(&r.credential.id).copied().unwrap_or(0), r))
+            .collect();
+        let mut type_ids: Vec<i64> = rows
+            .iter()
+            .map(|(_, r)| r.credential.credential_type_id)
+            .collect();
+        type_ids.sort_unstable();
+        type_ids.dedup();
+        let rules = load_rules(&mut tx, actor.agency_id, &type_ids).await?;
+        let mut changes: BTreeMap<i64, Vec<Change>> = BTreeMap::new();
+        for (i, row) in &rows {
+            let field = format!("credential_ids[{i}]");
+            let rule = &rules[&row.credential.credential_type_id];
+            if let Some(change) = plan_change(&ctx, rule, row, f, &field, &mut invalid) {
+                changes.entry(rule.row.id).or_default().push(change);
+            }
+        }
+        if let Some(n) = clean(&f.credential_number) {
+            if let Some(t) = type_ids.first() {
+                check_numbers_free(
+                    &mut tx,
+                    &ctx,
+                    *t,
+                    &[(Some(n), "fields.credential_number".into())],
+                    &mut invalid,
+                )
+                .await?;
+            }
+        }
+        invalid.into_result()?;
+        let mut touched = Vec::with_capacity(rows.len());
+        for (type_id, list) in changes {
+            let mut issues = Vec::new();
+            for change in list {
+                match change {
+                    Change::Issue(item) => issues.push(item),
+                    Change::Amend {
+                        issuance_id,
+                        fields,
+                    } => {
+                        store::amend_issuance(&mut tx, ctx.agency_id, issuance_id, &fields).await?;
+                        let credential_id = rows
+                            .iter()
+                            .find(|(_, r)| r.credential.issuance_id == Some(issuance_id))
+                            .map(|(_, r)| r.credential.id)
+                            .unwrap_or_default();
+                        touched.push(credential_id);
+                        crate::ops::audit::record(
+                            &mut tx,
+                            actor,
+                            "amend_issuance",
+                            Kind::Credential,
+                            credential_id,
+                            None,
+                            Some(&input.fields),
+                        )
+                        .await?;
+                    }
+                }
+            }
+            touched.extend(issues.iter().map(|i| i.credential_id));
+            if !issues.is_empty() {
+                issue_many(&mut tx, &ctx, &rules[&type_id], issues, "issue").await?;
+            }
+        }
+        store::sync_facts(&mut tx, ctx.agency_id, &touched).await?;
+        refresh(&mut tx, &ctx, &touched).await?;
+        let ids: Vec<i64> = rows.iter().map(|(_, r)| r.credential.id).collect();
+        let updated = store::list_rows_by_ids(&mut tx, ctx.agency_id, &ids)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect();
+        tx.commit().await?;
+        Ok(BulkUpdateResult { updated })
+    }
+
+    pub async fn revoke(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: RevokeInput,
+    ) -> Result<CredentialDetail> {
+        actor.require_officer()?;
+        let reason = input.reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(AppError::invalid(
+                "reason",
+                "say why the credential is revoked (at most 500 characters)",
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        let row = self.load_credential(&mut tx, actor, id).await?;
+        let c = &row.credential;
+        let issuance = match (c.issuance_id, c.revoked) {
+            (Some(i), false) => i,
+            (Some(_), true) => {
+                return Err(AppError::Conflict(
+                    "the credential is already revoked".into(),
+                ))
+            }
+            (None, _) => {
+                return Err(AppError::Conflict(
+                    "the credential has never been issued".into(),
+                ))
+            }
+        };
+        let before = view(row.clone());
+        store::revoke_issuance(&mut tx, ctx.agency_id, issuance, reason).await?;
+        store::sync_facts(&mut tx, ctx.agency_id, &[c.id]).await?;
+        refresh(&mut tx, &ctx, &[c.id]).await?;
+        let fresh = store::credential(&mut tx, ctx.agency_id, c.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let detail = self.detail(&mut tx, ctx.agency_id, fresh).await?;
+        crate::ops::audit::record(
+            &mut tx,
+            actor,
+            "revoke",
+            Kind::Credential,
+            c.id,
+            Some(&before),
+            Some(&detail.credential),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(detail)
+    }
+}
+
+/// Decides and checks what a bulk update does to one credential.
+fn plan_change(
+    ctx: &Ctx,
+    rule: &TypeRules,
+    row: &CredentialListRow,
+    f: &IssueFields,
+    field: &str,
+    invalid: &mut Invalid,
+) -> Option<Change> {
+    let c = &row.credential;
+    let needs_issue = c.period_id.is_some() || c.issuance_id.is_none();
+    if needs_issue {
+        let Some(issue_date) = f.issue_date else {
+            invalid.add(
+                field,
+                "has no current issuance to correct; include issue_date to issue it",
+            );
+            return None;
+        };
+        let item = IssueItem {
+            expiration_date: f.expiration_date,
+            credential_number: clean(&f.credential_number),
+            issuing_officer: clean(&f.issuing_officer),
+            status_reason: clean(&f.status_reason),
+            ..IssueItem::new(c.id, c.member_id, issue_date)
+        };
+        let before = invalid.errors.len();
+        check_issue(ctx, rule, row, &item, field, invalid);
+        return (invalid.errors.len() == before).then_some(Change::Issue(item));
+    }
+    let issuance_id = c.issuance_id?;
+    let issue = f.issue_date.or(c.issue_date)?;
+    let expiration = f.expiration_date.or(c.expiration_date);
+    if expiration.is_some_and(|e| e < issue) {
+        invalid.add(field, "expiration_date must not be before issue_date");
+        return None;
+    }
+    if f.issue_date.is_some_and(|d| d > ctx.today) {
+        invalid.add(field, "issue_date must not be in the future");
+        return None;
+    }
+    let mut fields: Vec<(&'static str, Arg)> = Vec::new();
+    if let Some(d) = f.issue_date {
+        fields.push(("issue_date", d.into()));
+    }
+    if let Some(d) = f.expiration_date {
+        fields.push(("expiration_date", d.into()));
+    }
+    for (column, value) in [
+        ("credential_number", &f.credential_number),
+        ("issuing_officer", &f.issuing_officer),
+        ("status_reason", &f.status_reason),
+    ] {
+        if value.is_some() {
+            fields.push((column, Arg::Text(clean(value))));
+        }
+    }
+    Some(Change::Amend {
+        issuance_id,
+        fields,
+    })
+}
+
+/// Reports numbers already used by another issuance of the type (the unique index is the
+/// final guard; this names the field before anything is written).
+async fn check_numbers_free(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    type_id: i64,
+    numbers: &[(Option<String>, String)],
+    invalid: &mut Invalid,
+) -> Result<()> {
+    let wanted: Vec<String> = numbers.iter().filter_map(|(n, _)| n.clone()).collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let used: HashMap<String, ()> = store::used_numbers(tx, ctx.agency_id, type_id, &wanted)
+        .await?
+        .into_iter()
+        .map(|n| (n, ()))
+        .collect();
+    for (n, field) in numbers {
+        if n.as_ref().is_some_and(|n| used.contains_key(n)) {
+            invalid.add(
+                field,
+                "credential_number is already used by another credential of this type",
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,550 @@
+//! The credential engine every workflow shares: recompute progress and status from history
+//! with the domain rules, issue (by hand or automatically), and open renewal periods.
+//!
+//! Workflows write history (periods, issuances, records, sign-offs), then call
+//! [`refresh`] with the credentials they touched, in the same transaction; so the stored
+//! status always equals the pure function of the stored facts.
+
+use credence_store::Conn;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use credence_domain::progress::{self, Record, Requirement, Rule, SignOff};
+use credence_domain::status::{self, CredentialFacts, IssuanceFacts, PeriodFacts, Status};
+use credence_domain::{dates, numbering, ExpirationRounding, RenewalPolicy};
+use credence_store::catalog::credential_types::{self as types_store, CredentialType};
+use credence_store::credentials::{
+    self as store, Computed, CredentialRow, NewIssuance, PeriodDates,
+};
+use credence_store::{auth::identity, training::records, Tx};
+
+use crate::{Actor, App, AppError, Result};
+
+/// What every lifecycle step needs to know about where and when it runs.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub agency_id: i64,
+    pub today: NaiveDate,
+    pub expiring_soon_days: u32,
+    pub actor: String,
+}
+
+impl App {
+    pub(crate) async fn ctx(&self, db: &mut impl Conn, actor: &Actor) -> Result<Ctx> {
+        self.ctx_for(db, actor.agency_id, &actor.label).await
+    }
+
+    pub(crate) async fn ctx_for(
+        &self,
+        db: &mut impl Conn,
+        agency_id: i64,
+        actor: &str,
+    ) -> Result<Ctx> {
+        let agency = identity::agency_by_id(db, agency_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Ctx {
+            agency_id,
+            today: self.clock.today(&agency.time_zone),
+            expiring_soon_days: u32::try_from(agency.expiring_soon_days).unwrap_or(60),
+            actor: actor.to_string(),
+        })
+    }
+}
+
+/// A credential type's rules, loaded once per refresh.
+#[derive(Debug, Clone)]
+pub(crate) struct TypeRules {
+    pub row: CredentialType,
+    pub requirements: Vec<Requirement>,
+}
+
+impl TypeRules {
+    pub fn rounding(&self) -> ExpirationRounding {
+        ExpirationRounding::parse(&self.row.expiration_rounding).unwrap_or_default()
+    }
+
+    pub fn renewal(&self) -> RenewalPolicy {
+        RenewalPolicy::parse(&self.row.renewal).unwrap_or_default()
+    }
+
+    pub fn validity(&self) -> Option<u32> {
+        self.row.validity_months.and_then(|v| u32::try_from(v).ok())
+    }
+
+    pub fn window_days(&self) -> Option<u32> {
+        self.row
+            .renewal_window_days
+            .and_then(|v| u32::try_from(v).ok())
+    }
+
+    pub fn grace(&self) -> u32 {
+        u32::try_from(self.row.grace_period_days).unwrap_or(0)
+    }
+
+    /// Expiration for an issue date, from validity and rounding.
+    pub fn expiration_for(&self, issue_date: NaiveDate) -> Option<NaiveDate> {
+        dates::expiration_date(issue_date, self.validity(), self.rounding())
+    }
+}
+
+pub(crate) async fn load_rules(
+    db: &mut impl Conn,
+    agency_id: i64,
+    type_ids: &[i64],
+) -> Result<HashMap<i64, TypeRules>> {
+    let mut out = HashMap::new();
+    let reqs = types_store::requirements_of(db, agency_id, type_ids).await?;
+    for id in type_ids {
+        let Some(row) = types_store::credential_type(db, agency_id, *id).await? else {
+            continue;
+        };
+        let requirements = reqs
+            .iter()
+            .filter(|r| r.credential_type_id == *id)
+            .map(|r| Requirement {
+                id: r.id,
+                rule: match r.kind.as_str() {
+                    "course" => Rule::Course {
+                        course_id: r.course_id.unwrap_or_default(),
+                        min_grade: r.min_grade,
+                    },
+                    "hours" => Rule::Hours {
+                        hours: r.hours.unwrap_or(0.0),
+                        category: r.category.clone().unwrap_or_default(),
+                    },
+                    _ => Rule::Checklist,
+                },
+            })
+            .collect();
+        out.insert(*id, TypeRules { row, requirements });
+    }
+    Ok(out)
+}
+
+/// The facts the status function reads, from a stored row.
+pub(crate) fn facts(row: &CredentialRow, progress: u8, auto_issue: bool) -> CredentialFacts {
+    let stored = StoredFacts {
+        issue_date: row.issue_date,
+        expiration_date: row.expiration_date,
+        revoked: row.revoked,
+        period_start: row.period_start,
+        period_end: row.period_end,
+    };
+    stored.facts(progress, auto_issue)
+}
+
+/// The facts a credential row stores about its latest issuance and unclosed period.
+pub(crate) struct StoredFacts {
+    pub issue_date: Option<NaiveDate>,
+    pub expiration_date: Option<NaiveDate>,
+    pub revoked: bool,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+}
+
+impl StoredFacts {
+    pub fn facts(&self, progress: u8, auto_issue: bool) -> CredentialFacts {
+        CredentialFacts {
+            latest_issuance: self.issue_date.map(|issue_date| IssuanceFacts {
+                issue_date,
+                expiration_date: self.expiration_date,
+                revoked: self.revoked,
+            }),
+            unclosed_period: match (self.period_start, self.period_end) {
+                (Some(start), Some(end)) => Some(PeriodFacts { start, end }),
+                _ => None,
+            },
+            progress,
+            auto_issue,
+        }
+    }
+}
+
+pub(crate) fn computed(ctx: &Ctx, facts: &CredentialFacts) -> Computed {
+    let s = status::status(facts, ctx.today);
+    Computed {
+        status: s.as_str().to_string(),
+        status_rank: s.rank(),
+        progress: i64::from(facts.progress),
+        expiring_soon: status::expiring_soon(facts, ctx.today, ctx.expiring_soon_days),
+        status_changes_on: status::next_change(facts, ctx.today, ctx.expiring_soon_days),
+    }
+}
+
+fn unchanged(row: &CredentialRow, c: &Computed) -> bool {
+    row.status == c.status
+        && row.progress == c.progress
+        && row.expiring_soon == c.expiring_soon
+        && row.status_changes_on == c.status_changes_on
+}
+
+/// Writes the computed values that differ from what is stored.
+pub(crate) async fn write_computed(
+    tx: &mut Tx,
+    agency_id: i64,
+    items: Vec<(&CredentialRow, Computed)>,
+) -> Result<()> {
+    let changed: Vec<(i64, Computed)> = items
+        .into_iter()
+        .filter(|(row, c)| !unchanged(row, c))
+        .map(|(row, c)| (row.id, c))
+        .collect();
+    store::set_computed(tx, agency_id, &changed).await?;
+    Ok(())
+}
+
+/// Writes each row's open period (as the row holds it) and its computed values.
+async fn write_with_period(
+    tx: &mut Tx,
+    agency_id: i64,
+    items: Vec<(&CredentialRow, Computed)>,
+) -> Result<()> {
+    let items: Vec<store::PeriodAndComputed> = items
+        .into_iter()
+        .filter_map(|(row, computed)| {
+            Some(store::PeriodAndComputed {
+                credential_id: row.id,
+                period_id: row.period_id?,
+                period: PeriodDates {
+                    start: row.period_start?,
+                    end: row.period_end?,
+                    due: row.due_date?,
+                },
+                computed,
+            })
+        })
+        .collect();
+    store::set_period_and_computed(tx, agency_id, &items).await?;
+    Ok(())
+}
+
+/// Recomputes progress and status of the credentials, issuing automatically where the type
+/// says so and the requirements are complete.
+pub(crate) async fn refresh(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<()> {
+    let mut pending: Vec<i64> = ids.to_vec();
+    // Each pass can auto-issue, which opens a renewal period that a further pass evaluates;
+    // records only count after the issue that opened a period, so this settles quickly.
+    for _ in 0..4 {
+        if pending.is_empty() {
+            break;
+        }
+        pending = refresh_once(tx, ctx, &pending).await?;
+    }
+    Ok(())
+}
+
+/// One pass: returns the credentials it auto-issued.
+async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>> {
+    let rows = store::credentials_by_ids(tx, ctx.agency_id, ids).await?;
+    evaluate_and_write(tx, ctx, &rows, Write::Changed).await
+}
+
+/// Credentials given new open periods (a renewal plan), as rows already pointing at their
+/// new period, opened by the row's current issuance: each is computed and written once
+/// with its period and status, then refreshed as usual if that issued it automatically.
+pub(crate) async fn refresh_with_new_periods(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    rows: Vec<CredentialRow>,
+) -> Result<()> {
+    let issued = evaluate_and_write(tx, ctx, &rows, Write::WithPeriod).await?;
+    refresh(tx, ctx, &issued).await
+}
+
+/// How [`evaluate_and_write`] writes its results.
+#[derive(Clone, Copy, PartialEq)]
+enum Write {
+    /// Computed values of the rows whose values changed.
+    Changed,
+    /// Every row's open period (as the row holds it) with its computed values. The periods
+    /// were just opened, so they are known from the rows and have no sign-offs yet.
+    WithPeriod,
+}
+
+/// Computes progress and status of the rows, writes them, and issues those an
+/// auto-issue type completes; returns the credentials it issued.
+async fn evaluate_and_write(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    rows: &[CredentialRow],
+    write: Write,
+) -> Result<Vec<i64>> {
+    let mut type_ids: Vec<i64> = rows.iter().map(|r| r.credential_type_id).collect();
+    type_ids.sort_unstable();
+    type_ids.dedup();
+    let rules = load_rules(tx, ctx.agency_id, &type_ids).await?;
+    let period_ids: Vec<i64> = rows.iter().filter_map(|r| r.period_id).collect();
+    let (periods, sign_offs) = match write {
+        Write::Changed => {
+            let periods = store::periods_by_ids(tx, ctx.agency_id, &period_ids).await?;
+            let sign_offs = records::sign_offs_of_periods(tx, ctx.agency_id, &period_ids).await?;
+            (periods, sign_offs)
+        }
+        Write::WithPeriod => (rows.iter().filter_map(new_period).collect(), Vec::new()),
+    };
+    let periods: HashMap<i64, store::PeriodRow> = periods.into_iter().map(|p| (p.id, p)).collect();
+    let mut member_ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.period_id.is_some())
+        .map(|r| r.member_id)
+        .collect();
+    member_ids.sort_unstable();
+    member_ids.dedup();
+    let earliest = rows
+        .iter()
+        .filter_map(|r| {
+            Some(
+                r.period_start?
+                    - chrono::Days::new(u64::from(rules.get(&r.credential_type_id)?.grace())),
+            )
+        })
+        .min();
+    let mut records: HashMap<i64, Vec<Record>> = HashMap::new();
+    if let Some(from) = earliest {
+        for r in records::records_of_members(tx, ctx.agency_id, &member_ids, from).await? {
+            records.entry(r.member_id).or_default().push(Record {
+                course_id: r.course_id,
+                completed_on: r.completed_on,
+                score: r.score,
+                hours: r.hours,
+                category: r.category,
+            });
+        }
+    }
+    let mut signs: HashMap<i64, Vec<SignOff>> = HashMap::new();
+    for s in sign_offs {
+        signs.entry(s.period_id).or_default().push(SignOff {
+            requirement_id: s.requirement_id,
+            signed_on: s.signed_on,
+        });
+    }
+
+    let mut writes = Vec::with_capacity(rows.len());
+    let mut auto: BTreeMap<i64, Vec<IssueItem>> = BTreeMap::new();
+    for row in rows {
+        let Some(rule) = rules.get(&row.credential_type_id) else {
+            continue;
+        };
+        let period = row.period_id.and_then(|p| periods.get(&p));
+        let (progress, finished_on) = match period {
+            Some(p) => {
+                let window = dates::counting_window(
+                    p.start_date,
+                    p.end_date,
+                    rule.grace(),
+                    p.opened_by_issue_date,
+                );
+                let member_records = records
+                    .get(&row.member_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let period_signs = signs.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+                (
+                    progress::progress_of(&rule.requirements, member_records, period_signs, window),
+                    progress::completion_date(
+                        &rule.requirements,
+                        member_records,
+                        period_signs,
+                        window,
+                    ),
+                )
+            }
+            None => (
+                progress::progress_without_period(row.issue_date.is_some() && !row.revoked),
+                None,
+            ),
+        };
+        let f = facts(row, progress, rule.row.auto_issue);
+        let c = computed(ctx, &f);
+        let issue_on = finished_on
+            .map(|d| d.max(row.period_start.unwrap_or(d)))
+            .filter(|d| *d <= ctx.today);
+        if rule.row.auto_issue && c.status == Status::ReadyToBeIssued.as_str() {
+            if let Some(issue_date) = issue_on {
+                auto.entry(row.credential_type_id)
+                    .or_default()
+                    .push(IssueItem::new(row.id, row.member_id, issue_date));
+            }
+        }
+        writes.push((row, c));
+    }
+    match write {
+        Write::Changed => write_computed(tx, ctx.agency_id, writes).await?,
+        Write::WithPeriod => write_with_period(tx, ctx.agency_id, writes).await?,
+    }
+
+    let mut issued = Vec::new();
+    for (type_id, items) in auto {
+        let rule = &rules[&type_id];
+        issued.extend(items.iter().map(|i| i.credential_id));
+        issue_many(tx, ctx, rule, items, "auto_issue").await?;
+    }
+    Ok(issued)
+}
+
+/// The period a row was just given (see [`Write::WithPeriod`]), as reading it back would
+/// answer.
+fn new_period(row: &CredentialRow) -> Option<store::PeriodRow> {
+    Some(store::PeriodRow {
+        id: row.period_id?,
+        credential_id: row.id,
+        start_date: row.period_start?,
+        end_date: row.period_end?,
+        due_date: row.due_date?,
+        opened_by_issuance_id: row.issuance_id,
+        renewal_plan_id: None,
+        closed_at: None,
+        closed_by_issuance_id: None,
+        opened_by_issue_date: row.issue_date,
+    })
+}
+
+/// One issuance to make; `None` fields default from the type.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct IssueItem {
+    pub credential_id: i64,
+    pub member_id: i64,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+impl IssueItem {
+    pub fn new(credential_id: i64, member_id: i64, issue_date: NaiveDate) -> IssueItem {
+        IssueItem {
+            credential_id,
+            member_id,
+            issue_date,
+            expiration_date: None,
+            credential_number: None,
+            issuing_officer: None,
+            status_reason: None,
+        }
+    }
+}
+
+/// Records issuances of one type: defaults expiration and number, closes the periods they
+/// answer, opens the next renewal period for `auto` types and audits. The caller refreshes
+/// the credentials afterwards.
+pub(crate) async fn issue_many(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    rule: &TypeRules,
+    items: Vec<IssueItem>,
+    action: &str,
+) -> Result<()> {
+    let missing_numbers = items
+        .iter()
+        .filter(|i| i.credential_number.is_none())
+        .count() as i64;
+    let mut next = if missing_numbers > 0 {
+        store::reserve_numbers(tx, ctx.agency_id, rule.row.id, missing_numbers).await?
+    } else {
+        0
+    };
+    let member_ids: Vec<i64> = items.iter().map(|i| i.member_id).collect();
+    let employee_numbers =
+        employee_numbers(tx, ctx.agency_id, &rule.row.number_pattern, &member_ids).await?;
+    let mut issuances = Vec::with_capacity(items.len());
+    for item in &items {
+        let number = match &item.credential_number {
+            Some(n) => n.clone(),
+            None => {
+                let n = numbering::credential_number(
+                    &rule.row.number_pattern,
+                    &numbering::NumberInputs {
+                        type_code: &rule.row.code,
+                        issue_date: item.issue_date,
+                        employee_number: employee_numbers.get(&item.member_id).map(String::as_str),
+                        sequence: u64::try_from(next).unwrap_or_default(),
+                    },
+                );
+                next += 1;
+                n
+            }
+        };
+        issuances.push(NewIssuance {
+            credential_id: item.credential_id,
+            issue_date: item.issue_date,
+            expiration_date: item
+                .expiration_date
+                .or_else(|| rule.expiration_for(item.issue_date)),
+            credential_number: Some(number),
+            issuing_officer: item.issuing_officer.clone(),
+            status_reason: item.status_reason.clone(),
+        });
+    }
+    let ids: Vec<i64> = items.iter().map(|i| i.credential_id).collect();
+    store::insert_issuances(tx, ctx.agency_id, rule.row.id, &issuances, &ctx.actor).await?;
+    store::close_periods(tx, ctx.agency_id, &ids, true).await?;
+    store::sync_facts(tx, ctx.agency_id, &ids).await?;
+    if rule.renewal() == RenewalPolicy::Auto {
+        let periods: Vec<(i64, PeriodDates)> = issuances
+            .iter()
+            .filter_map(|i| {
+                let (start, end) =
+                    dates::renewal_period(i.issue_date, i.expiration_date, rule.window_days())?;
+                Some((
+                    i.credential_id,
+                    PeriodDates {
+                        start,
+                        end,
+                        due: end,
+                    },
+                ))
+            })
+            .collect();
+        store::open_period_each(tx, ctx.agency_id, &periods, true, None).await?;
+        store::sync_facts(tx, ctx.agency_id, &ids).await?;
+    }
+    let summary = serde_json::json!({ "issued": issuances.len() });
+    for i in &issuances {
+        let after = serde_json::json!({
+            "issue_date": i.issue_date, "expiration_date": i.expiration_date, "credential_number": i.credential_number,
+            "issuing_officer": i.issuing_officer, "status_reason": i.status_reason,
+        });
+        credence_store::ops::audit::record(
+            tx,
+            credence_store::ops::audit::NewEvent {
+                agency_id: ctx.agency_id,
+                actor: &ctx.actor,
+                action,
+                subject_type: crate::ids::Kind::Credential.subject_type(),
+                subject_id: i.credential_id,
+                before: None,
+                after: Some(after.to_string()),
+            },
+        )
+        .await?;
+    }
+    tracing::debug!(%summary, "issued");
+    Ok(())
+}
+
+async fn employee_numbers(
+    tx: &mut Tx,
+    agency_id: i64,
+    pattern: &str,
+    member_ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    if !pattern.contains("{EMP}") {
+        return Ok(HashMap::new());
+    }
+    Ok(
+        credence_store::people::members::employee_numbers(tx, agency_id, member_ids)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}
+
+impl App {
+    /// The actor's agency's today.
+    pub async fn today(&self, actor: &Actor) -> Result<NaiveDate> {
+        let mut tx = self.store.read().await?;
+        Ok(self.ctx(&mut tx, actor).await?.today)
+    }
+}

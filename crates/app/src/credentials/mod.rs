@@ -1,0 +1,9 @@
+//! Credentials: assign, issue, renew, renewal plans, the shared lifecycle engine, the daily sweep, and reading them.
+
+pub mod assign;
+pub mod issue;
+pub(crate) mod lifecycle;
+pub mod renew;
+pub mod renewal_plan;
+pub mod sweep;
+pub mod views;

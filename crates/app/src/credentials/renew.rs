@@ -1,0 +1,173 @@
+//! Renew manually (seed 002): only for types that do not renew automatically. Each chosen
+//! credential gets a new completion period; its issuances stay as history, and dates are
+//! then entered singly or in bulk.
+
+use chrono::NaiveDate;
+use credence_domain::{Invalid, RenewalPolicy};
+use credence_store::credentials::{self as store, PeriodDates};
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::lifecycle::{load_rules, refresh};
+use crate::ids::{self, Kind};
+use crate::{Actor, App, AppError, Result};
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalInput {
+    pub credential_type_id: String,
+    pub credential_ids: Option<Vec<String>>,
+    pub member_ids: Option<Vec<String>>,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// Defaults to the period end.
+    pub due_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RenewSkipped {
+    /// The credential (or, when none exists, the member) that was not renewed.
+    pub id: String,
+    /// `not_assigned`: the member has no credential of this type.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RenewalResult {
+    pub renewed: Vec<String>,
+    pub skipped: Vec<RenewSkipped>,
+}
+
+impl App {
+    pub async fn renew(&self, actor: &Actor, input: RenewalInput) -> Result<RenewalResult> {
+        actor.require_officer()?;
+        let type_id =
+            ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
+                AppError::invalid("credential_type_id", "is not a credential type id")
+            })?;
+        let mut invalid = Invalid::new();
+        invalid.check(
+            input.period_end >= input.period_start,
+            "period_end",
+            "must not be before period_start",
+        );
+        let due = input.due_date.unwrap_or(input.period_end);
+        invalid.check(
+            due >= input.period_start && due <= input.period_end,
+            "due_date",
+            "must fall within the period",
+        );
+        invalid.check(
+            input.credential_ids.is_some() != input.member_ids.is_some(),
+            "credential_ids",
+            "give exactly one of credential_ids or member_ids",
+        );
+        invalid.into_result()?;
+
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        let rules = load_rules(&mut tx, actor.agency_id, &[type_id]).await?;
+        let rule = rules.get(&type_id).ok_or_else(|| {
+            AppError::invalid(
+                "credential_type_id",
+                "is not a credential type of this agency",
+            )
+        })?;
+        if rule.renewal() == RenewalPolicy::Auto {
+            return Err(AppError::invalid(
+                "credential_type_id",
+                "this credential type renews automatically: issuing it opens the next renewal period, so it is not offered for manual renewal",
+            ));
+        }
+        let mut skipped = Vec::new();
+        let credential_ids: Vec<i64> = match (&input.credential_ids, &input.member_ids) {
+            (Some(raw), _) => {
+                let mut wanted = Vec::with_capacity(raw.len());
+                for (i, r) in raw.iter().enumerate() {
+                    wanted.push(ids::decode(Kind::Credential, r).ok_or_else(|| {
+                        AppError::invalid(&format!("credential_ids[{i}]"), "is not a credential id")
+                    })?);
+                }
+                let rows = store::credentials_by_ids(&mut tx, actor.agency_id, &wanted).await?;
+                for (i, w) in wanted.iter().enumerate() {
+                    match rows.iter().find(|r| r.id == *w) {
+                        None => {
+                            return Err(AppError::invalid(
+                                &format!("credential_ids[{i}]"),
+                                "is not a credential of this agency",
+                            ))
+                        }
+                        Some(r) if r.credential_type_id != type_id => {
+                            return Err(AppError::invalid(
+                                &format!("credential_ids[{i}]"),
+                                "is a credential of another type",
+                            ))
+                        }
+                        Some(_) => {}
+                    }
+                }
+                wanted
+            }
+            (_, Some(raw)) => {
+                let mut members = Vec::with_capacity(raw.len());
+                for (i, r) in raw.iter().enumerate() {
+                    members.push(ids::decode(Kind::Member, r).ok_or_else(|| {
+                        AppError::invalid(&format!("member_ids[{i}]"), "is not a member id")
+                    })?);
+                }
+                let found = credence_store::people::members::existing_member_ids(
+                    &mut tx,
+                    actor.agency_id,
+                    &members,
+                )
+                .await?;
+                if let Some(missing) = members.iter().find(|m| !found.contains(m)) {
+                    return Err(AppError::invalid(
+                        "member_ids",
+                        format!(
+                            "{} is not a member of this agency",
+                            ids::encode(Kind::Member, *missing)
+                        ),
+                    ));
+                }
+                let held =
+                    store::credentials_of_members(&mut tx, actor.agency_id, type_id, &members)
+                        .await?;
+                for m in &members {
+                    if !held.iter().any(|(member, _)| member == m) {
+                        skipped.push(RenewSkipped {
+                            id: ids::encode(Kind::Member, *m),
+                            reason: "not_assigned".into(),
+                        });
+                    }
+                }
+                held.into_iter().map(|(_, c)| c).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut credential_ids = credential_ids;
+        credential_ids.sort_unstable();
+        credential_ids.dedup();
+        // A period still open (unfinished, or waiting from an earlier renewal) is closed
+        // and stays in history; the new one replaces it.
+        let renew = credential_ids;
+        store::close_periods(&mut tx, ctx.agency_id, &renew, false).await?;
+        let dates = PeriodDates {
+            start: input.period_start,
+            end: input.period_end,
+            due,
+        };
+        store::open_periods(&mut tx, ctx.agency_id, &renew, dates, true, None).await?;
+        store::sync_facts(&mut tx, ctx.agency_id, &renew).await?;
+        refresh(&mut tx, &ctx, &renew).await?;
+        let after = serde_json::json!({"period_start": dates.start, "period_end": dates.end, "due_date": dates.due});
+        crate::ops::audit::record_credentials(&mut tx, &ctx, "renew", &renew, &after).await?;
+        tx.commit().await?;
+        Ok(RenewalResult {
+            renewed: renew
+                .into_iter()
+                .map(|c| ids::encode(Kind::Credential, c))
+                .collect(),
+            skipped,
+        })
+    }
+}

@@ -1,0 +1,382 @@
+//! The renewal planner (seed 001): list a type's expired and expiring credentials with a
+//! suggested new period, accept or edit the suggestions, and renew the chosen ones in one
+//! step. A type has one plan; later renewals join it, so all renewal work for a type is
+//! tracked in one place. The new periods carry the type's requirements (its courses and
+//! check-offs), so the training is assigned again with them.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Days, NaiveDate};
+use credence_domain::renewal::{self, PeriodLogic};
+use credence_domain::Invalid;
+use credence_store::credentials::renewal_plans as store;
+use credence_store::credentials::{self as cred_store, CredentialRow, PeriodDates};
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::lifecycle::refresh_with_new_periods;
+use crate::ids::{self, Kind};
+use crate::{Actor, App, AppError, Result};
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct CandidateParams {
+    /// Credentials expiring within this many days (default 90), plus every expired one.
+    pub within_days: Option<u32>,
+    /// `same_dates` or `relative` (default).
+    pub logic: Option<String>,
+    /// For `same_dates`.
+    pub period_start: Option<NaiveDate>,
+    /// For `same_dates`.
+    pub period_end: Option<NaiveDate>,
+    /// For `relative`: how long before expiration the period starts (default 90).
+    pub period_days: Option<u32>,
+    /// For `relative`: the due date this many days before the period end (default 14).
+    pub due_days_before: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SuggestedPeriod {
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub due_date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Candidate {
+    pub credential_id: String,
+    pub member_id: String,
+    pub member_name: String,
+    pub status: String,
+    pub expiration_date: Option<NaiveDate>,
+    pub suggested: SuggestedPeriod,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Candidates {
+    pub items: Vec<Candidate>,
+    /// The plan later renewals of this type join, if one exists.
+    pub plan_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanItem {
+    pub credential_id: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    /// Defaults to the period end.
+    pub due_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRenewalPlan {
+    pub credential_type_id: String,
+    pub items: Vec<PlanItem>,
+    /// Check and report without writing anything.
+    pub dry_run: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RenewalPlanResult {
+    /// `None` on a dry run for a type that has no plan yet.
+    pub plan_id: Option<String>,
+    pub renewed: Vec<String>,
+    pub skipped: Vec<crate::credentials::renew::RenewSkipped>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PlanMember {
+    pub credential_id: String,
+    pub member_id: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub due_date: NaiveDate,
+    /// The period was answered by an issuance (or replaced by a later renewal).
+    pub closed: bool,
+    pub status: String,
+    pub progress: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RenewalPlanView {
+    pub id: String,
+    pub credential_type_id: String,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub members: Vec<PlanMember>,
+}
+
+fn logic(params: &CandidateParams) -> Result<PeriodLogic> {
+    match params.logic.as_deref().unwrap_or("relative") {
+        "same_dates" => {
+            let (Some(start), Some(end)) = (params.period_start, params.period_end) else {
+                return Err(AppError::invalid(
+                    "period_start",
+                    "same_dates needs period_start and period_end",
+                ));
+            };
+            if end < start {
+                return Err(AppError::invalid(
+                    "period_end",
+                    "must not be before period_start",
+                ));
+            }
+            Ok(PeriodLogic::SameDates { start, end })
+        }
+        "relative" => {
+            let period_days = params.period_days.unwrap_or(90);
+            if !(1..=3650).contains(&period_days) {
+                return Err(AppError::invalid(
+                    "period_days",
+                    "must be between 1 and 3650",
+                ));
+            }
+            let due_days_before = params.due_days_before.unwrap_or(14);
+            if due_days_before > period_days {
+                return Err(AppError::invalid(
+                    "due_days_before",
+                    "must not exceed period_days",
+                ));
+            }
+            Ok(PeriodLogic::Relative {
+                period_days,
+                due_days_before,
+            })
+        }
+        _ => Err(AppError::invalid("logic", "must be same_dates or relative")),
+    }
+}
+
+impl App {
+    pub async fn renewal_candidates(
+        &self,
+        actor: &Actor,
+        type_id: &str,
+        params: &CandidateParams,
+    ) -> Result<Candidates> {
+        actor.require_reader()?;
+        let type_row_id = ids::decode(Kind::CredentialType, type_id).ok_or(AppError::NotFound)?;
+        let logic = logic(params)?;
+        let within = params.within_days.unwrap_or(90).min(3650);
+        let mut tx = self.store.read().await?;
+        credence_store::catalog::credential_types::credential_type(
+            &mut tx,
+            actor.agency_id,
+            type_row_id,
+        )
+        .await?
+        .ok_or(AppError::NotFound)?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        let rows = store::candidates(
+            &mut tx,
+            actor.agency_id,
+            type_row_id,
+            ctx.today + Days::new(u64::from(within)),
+        )
+        .await?;
+        let member_ids: Vec<i64> = rows.iter().map(|r| r.member_id).collect();
+        let names: std::collections::HashMap<i64, String> =
+            credence_store::reports::compliance::member_names(
+                &mut tx,
+                actor.agency_id,
+                &member_ids,
+            )
+            .await?
+            .into_iter()
+            .map(|(id, first, last, _)| (id, format!("{last}, {first}")))
+            .collect();
+        let plan = store::plan_for_type(&mut tx, actor.agency_id, type_row_id).await?;
+        let items = rows
+            .into_iter()
+            .filter(|r| renewal::is_candidate(r.expiration_date, ctx.today, within))
+            .map(|r| {
+                let s = renewal::suggest(logic, r.expiration_date.unwrap_or(ctx.today), ctx.today);
+                Candidate {
+                    credential_id: ids::encode(Kind::Credential, r.id),
+                    member_id: ids::encode(Kind::Member, r.member_id),
+                    member_name: names.get(&r.member_id).cloned().unwrap_or_default(),
+                    status: r.status,
+                    expiration_date: r.expiration_date,
+                    suggested: SuggestedPeriod {
+                        period_start: s.period_start,
+                        period_end: s.period_end,
+                        due_date: s.due_date,
+                    },
+                }
+            })
+            .collect();
+        Ok(Candidates {
+            items,
+            plan_id: plan.map(|p| ids::encode(Kind::RenewalPlan, p.id)),
+        })
+    }
+
+    /// Renews the chosen credentials in one transaction (or only checks, on a dry run).
+    pub async fn create_renewal_plan(
+        &self,
+        actor: &Actor,
+        input: NewRenewalPlan,
+    ) -> Result<RenewalPlanResult> {
+        actor.require_officer()?;
+        let type_id =
+            ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
+                AppError::invalid("credential_type_id", "is not a credential type id")
+            })?;
+        if input.items.is_empty() || input.items.len() > 20_000 {
+            return Err(AppError::invalid(
+                "items",
+                "give between 1 and 20000 credentials",
+            ));
+        }
+        let mut invalid = Invalid::new();
+        let mut wanted = Vec::with_capacity(input.items.len());
+        let mut seen = HashSet::new();
+        for (i, item) in input.items.iter().enumerate() {
+            let field = |f: &str| format!("items[{i}].{f}");
+            let due = item.due_date.unwrap_or(item.period_end);
+            invalid.check(
+                item.period_end >= item.period_start,
+                &field("period_end"),
+                "must not be before period_start",
+            );
+            invalid.check(
+                due <= item.period_end,
+                &field("due_date"),
+                "must not be after the period end",
+            );
+            invalid.check(
+                due >= item.period_start,
+                &field("due_date"),
+                "must not be before the period start",
+            );
+            match ids::decode(Kind::Credential, &item.credential_id) {
+                Some(c) if seen.insert(c) => wanted.push((
+                    i,
+                    c,
+                    PeriodDates {
+                        start: item.period_start,
+                        end: item.period_end,
+                        due,
+                    },
+                )),
+                Some(_) => invalid.add(field("credential_id"), "appears twice"),
+                None => invalid.add(field("credential_id"), "is not a credential id"),
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        credence_store::catalog::credential_types::credential_type(
+            &mut tx,
+            actor.agency_id,
+            type_id,
+        )
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "credential_type_id",
+                "is not a credential type of this agency",
+            )
+        })?;
+        let ids_only: Vec<i64> = wanted.iter().map(|(_, c, _)| *c).collect();
+        let mut rows: HashMap<i64, CredentialRow> =
+            cred_store::credentials_by_ids(&mut tx, actor.agency_id, &ids_only)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+        let mut renew = Vec::with_capacity(wanted.len());
+        let mut skipped = Vec::new();
+        for (i, c, dates) in wanted {
+            match rows.get(&c) {
+                None => invalid.add(
+                    format!("items[{i}].credential_id"),
+                    "is not a credential of this agency",
+                ),
+                Some(r) if r.credential_type_id != type_id => invalid.add(
+                    format!("items[{i}].credential_id"),
+                    "is a credential of another type",
+                ),
+                Some(r) if r.revoked => skipped.push(crate::credentials::renew::RenewSkipped {
+                    id: ids::encode(Kind::Credential, c),
+                    reason: "revoked".into(),
+                }),
+                Some(_) => renew.push((c, dates)),
+            }
+        }
+        invalid.into_result()?;
+        let renewed: Vec<String> = renew
+            .iter()
+            .map(|(c, _)| ids::encode(Kind::Credential, *c))
+            .collect();
+        if input.dry_run.unwrap_or(false) {
+            let plan = store::plan_for_type(&mut tx, actor.agency_id, type_id).await?;
+            return Ok(RenewalPlanResult {
+                plan_id: plan.map(|p| ids::encode(Kind::RenewalPlan, p.id)),
+                renewed,
+                skipped,
+                dry_run: true,
+            });
+        }
+        let plan = store::ensure_plan(&mut tx, actor.agency_id, type_id, &actor.label).await?;
+        let credential_ids: Vec<i64> = renew.iter().map(|(c, _)| *c).collect();
+        cred_store::close_periods(&mut tx, ctx.agency_id, &credential_ids, false).await?;
+        let opened =
+            cred_store::open_period_each(&mut tx, ctx.agency_id, &renew, true, Some(plan.id))
+                .await?;
+        // The rows read above are still current: renewing so far wrote periods only.
+        let dates: HashMap<i64, PeriodDates> = renew.iter().copied().collect();
+        let renewed_rows: Vec<CredentialRow> = opened
+            .into_iter()
+            .filter_map(|(credential, period)| {
+                let mut row = rows.remove(&credential)?;
+                row.period_id = Some(period);
+                let d = dates.get(&credential)?;
+                (row.period_start, row.period_end, row.due_date) =
+                    (Some(d.start), Some(d.end), Some(d.due));
+                Some(row)
+            })
+            .collect();
+        refresh_with_new_periods(&mut tx, &ctx, renewed_rows).await?;
+        let after = serde_json::json!({"renewal_plan_id": ids::encode(Kind::RenewalPlan, plan.id)});
+        crate::ops::audit::record_credentials(&mut tx, &ctx, "renew", &credential_ids, &after)
+            .await?;
+        tx.commit().await?;
+        Ok(RenewalPlanResult {
+            plan_id: Some(ids::encode(Kind::RenewalPlan, plan.id)),
+            renewed,
+            skipped,
+            dry_run: false,
+        })
+    }
+
+    pub async fn renewal_plan(&self, actor: &Actor, id: &str) -> Result<RenewalPlanView> {
+        actor.require_reader()?;
+        let plan_id = ids::decode(Kind::RenewalPlan, id).ok_or(AppError::NotFound)?;
+        let mut tx = self.store.read().await?;
+        let plan = store::plan(&mut tx, actor.agency_id, plan_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let members = store::plan_entries(&mut tx, actor.agency_id, plan_id)
+            .await?
+            .into_iter()
+            .map(|e| PlanMember {
+                credential_id: ids::encode(Kind::Credential, e.credential_id),
+                member_id: ids::encode(Kind::Member, e.member_id),
+                period_start: e.start_date,
+                period_end: e.end_date,
+                due_date: e.due_date,
+                closed: e.closed,
+                status: e.status,
+                progress: e.progress,
+            })
+            .collect();
+        Ok(RenewalPlanView {
+            id: ids::encode(Kind::RenewalPlan, plan.id),
+            credential_type_id: ids::encode(Kind::CredentialType, plan.credential_type_id),
+            created_by: plan.created_by,
+            created_at: plan.created_at,
+            members,
+        })
+    }
+}

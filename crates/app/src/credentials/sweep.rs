@@ -1,0 +1,140 @@
+//! The daily sweep: moves date-driven statuses (Overdue, Expired, expiring soon, periods
+//! opening). It reads only credentials whose stored `status_changes_on` has come, computes
+//! with the domain rules, and writes changed rows grouped by value; it is idempotent and
+//! safe to run from several instances at once (each batch is its own transaction, and a
+//! second run finds nothing due).
+
+use credence_domain::status::Status;
+use credence_store::auth::identity;
+use credence_store::credentials as store;
+
+use crate::credentials::lifecycle::{computed, load_rules, refresh, StoredFacts};
+use crate::{App, AppError, Result};
+
+/// Rows per transaction: keeps locks short while staying set-based.
+const BATCH: i64 = 20_000;
+
+/// Advisory-lock namespace of the sweep (plus the agency id).
+const SWEEP_LOCK: i64 = 0x5357_0000_0000;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub examined: usize,
+    pub auto_issued: usize,
+}
+
+impl App {
+    /// Sweeps one agency for its today.
+    pub async fn sweep(&self, agency_slug: &str) -> Result<SweepReport> {
+        let agency = {
+            let mut tx = self.store.read().await?;
+            identity::agency_by_slug(&mut tx, agency_slug)
+                .await?
+                .ok_or(AppError::NotFound)?
+        };
+        self.sweep_agency(agency.id).await
+    }
+
+    pub async fn sweep_all(&self) -> Result<SweepReport> {
+        let agencies = {
+            let mut tx = self.store.read().await?;
+            identity::all_agencies(&mut tx).await?
+        };
+        let mut total = SweepReport::default();
+        for a in agencies {
+            let r = self.sweep_agency(a.id).await?;
+            total.examined += r.examined;
+            total.auto_issued += r.auto_issued;
+        }
+        Ok(total)
+    }
+
+    pub async fn sweep_agency(&self, agency_id: i64) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        let mut after = 0;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let ctx = self.ctx_for(&mut tx, agency_id, "system:sweep").await?;
+            // One sweeper per agency at a time; another instance already on it finishes it.
+            if !credence_store::try_lock(&mut tx, SWEEP_LOCK + agency_id).await? {
+                break;
+            }
+            let rows = store::due_for_sweep(&mut tx, agency_id, ctx.today, after, BATCH).await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = last.id;
+            let mut type_ids: Vec<i64> = rows.iter().map(|r| r.credential_type_id).collect();
+            type_ids.sort_unstable();
+            type_ids.dedup();
+            let rules = load_rules(&mut tx, agency_id, &type_ids).await?;
+            let mut writes = Vec::with_capacity(rows.len());
+            let mut to_issue = Vec::new();
+            for row in &rows {
+                let auto_issue = rules
+                    .get(&row.credential_type_id)
+                    .is_some_and(|r| r.row.auto_issue);
+                let progress = u8::try_from(row.progress).unwrap_or(0);
+                let c = computed(&ctx, &stored_facts(row).facts(progress, auto_issue));
+                // A period that opens on a complete auto-issue credential issues it: the
+                // full refresh does that.
+                if auto_issue && c.status == Status::ReadyToBeIssued.as_str() {
+                    to_issue.push(row.id);
+                }
+                if !unchanged(row, &c) {
+                    writes.push((row.id, c));
+                }
+            }
+            store::set_computed(&mut tx, agency_id, &writes).await?;
+            refresh(&mut tx, &ctx, &to_issue).await?;
+            report.examined += rows.len();
+            report.auto_issued += to_issue.len();
+            tx.commit().await?;
+        }
+        Ok(report)
+    }
+}
+
+impl App {
+    /// Runs the sweep, then queues reminders, for every agency whose local day has turned
+    /// since its last run. The
+    /// server calls this at start (catching up) and every minute after.
+    pub async fn run_daily_jobs(&self) -> Result<usize> {
+        let agencies = {
+            let mut tx = self.store.read().await?;
+            identity::all_agencies(&mut tx).await?
+        };
+        let mut ran = 0;
+        for a in agencies {
+            let today = self.clock.today(&a.time_zone);
+            let mut tx = self.store.begin().await?;
+            let claimed = credence_store::claim_daily_job(&mut tx, a.id, "sweep", today).await?;
+            tx.commit().await?;
+            if claimed {
+                let report = self.sweep_agency(a.id).await?;
+                let queued = self.queue_reminders(a.id).await?;
+                tracing::info!(agency = %a.slug, %today, examined = report.examined, auto_issued = report.auto_issued, reminders = queued, "daily jobs");
+                ran += 1;
+            }
+        }
+        Ok(ran)
+    }
+}
+
+fn stored_facts(row: &store::SweepRow) -> StoredFacts {
+    StoredFacts {
+        issue_date: row.issue_date,
+        expiration_date: row.expiration_date,
+        revoked: row.revoked,
+        period_start: row.period_start,
+        period_end: row.period_end,
+    }
+}
+
+/// Whether the row already stores these values (the sweep writes only changes).
+fn unchanged(row: &store::SweepRow, c: &store::Computed) -> bool {
+    row.status == c.status
+        && row.progress == c.progress
+        && row.expiring_soon == c.expiring_soon
+        && row.status_changes_on == c.status_changes_on
+}

@@ -1,0 +1,548 @@
+//! Reading credentials: the Manage Credentials list (filters and sorts on stored, indexed
+//! columns, keyset pages) and one credential with its requirements, periods and issuances.
+
+use chrono::{Days, NaiveDate};
+use credence_domain::progress;
+use credence_domain::status::Status;
+use credence_store::credentials::{
+    self as store, After, CredentialFilter, CredentialListRow, SortKey,
+};
+use credence_store::training::records;
+use credence_store::Conn;
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::lifecycle::load_rules;
+use crate::ids::{self, Kind};
+use crate::page::{encode_cursor, Page, PageParams};
+use crate::{Actor, App, AppError, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IssuanceSummary {
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OpenPeriod {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub due_date: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CredentialView {
+    pub id: String,
+    pub member_id: String,
+    pub credential_type_id: String,
+    /// revoked, active_ready_to_renew, active_renewal_in_progress, active, ready_to_be_issued,
+    /// overdue, in_progress, not_started or expired.
+    pub status: String,
+    pub status_label: String,
+    /// 0–100 toward the open period's requirements.
+    pub progress: i64,
+    pub expiring_soon: bool,
+    pub current_issuance: Option<IssuanceSummary>,
+    pub open_period: Option<OpenPeriod>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RequirementProgress {
+    pub requirement_id: String,
+    pub kind: String,
+    pub title: Option<String>,
+    /// 0.0–1.0.
+    pub fraction: f64,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PeriodView {
+    pub id: String,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub due_date: NaiveDate,
+    pub closed: bool,
+    pub opened_by_issuance_id: Option<String>,
+    pub closed_by_issuance_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct IssuanceView {
+    pub id: String,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub status_reason: Option<String>,
+    pub revoked: bool,
+    pub revoke_reason: Option<String>,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CredentialDetail {
+    #[serde(flatten)]
+    pub credential: CredentialView,
+    pub requirements: Vec<RequirementProgress>,
+    pub periods: Vec<PeriodView>,
+    pub issuances: Vec<IssuanceView>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct CredentialListFilter {
+    /// Repeatable: `status=overdue&status=expired`.
+    #[serde(default)]
+    pub status: Vec<String>,
+    pub credential_type_id: Option<String>,
+    pub member_id: Option<String>,
+    pub group_id: Option<String>,
+    /// Valid issuances expiring within this many days from today.
+    pub expiring_within_days: Option<i64>,
+    /// Start of the member's last name (or "last, first"), or an exact employee number.
+    pub q: Option<String>,
+    /// member, status, expiration_date or progress; `-` first for descending.
+    pub sort: Option<String>,
+}
+
+pub(crate) fn view(row: CredentialListRow) -> CredentialView {
+    let c = row.credential;
+    let status = Status::parse(&c.status).unwrap_or(Status::NotStarted);
+    CredentialView {
+        id: ids::encode(Kind::Credential, c.id),
+        member_id: ids::encode(Kind::Member, c.member_id),
+        credential_type_id: ids::encode(Kind::CredentialType, c.credential_type_id),
+        status: c.status,
+        status_label: status.label().to_string(),
+        progress: c.progress,
+        expiring_soon: c.expiring_soon,
+        current_issuance: c.issue_date.map(|issue_date| IssuanceSummary {
+            issue_date,
+            expiration_date: c.expiration_date,
+            credential_number: row.credential_number,
+            issuing_officer: row.issuing_officer,
+            status_reason: row.status_reason,
+        }),
+        open_period: match (c.period_start, c.period_end, c.due_date) {
+            (Some(start), Some(end), Some(due_date)) => Some(OpenPeriod {
+                start,
+                end,
+                due_date,
+            }),
+            _ => None,
+        },
+        version: c.version,
+    }
+}
+
+fn parse_sort(sort: Option<&str>) -> Result<(SortKey, bool)> {
+    let raw = sort.unwrap_or("member");
+    let (desc, name) = match raw.strip_prefix('-') {
+        Some(n) => (true, n),
+        None => (false, raw),
+    };
+    let key = match name {
+        "member" => SortKey::Member,
+        "status" => SortKey::Status,
+        "expiration_date" => SortKey::ExpirationDate,
+        "progress" => SortKey::Progress,
+        _ => {
+            return Err(AppError::invalid(
+                "sort",
+                "must be member, status, expiration_date or progress, optionally with '-'",
+            ))
+        }
+    };
+    Ok((key, desc))
+}
+
+fn decode_opt(kind: Kind, field: &str, value: Option<&str>) -> Result<Option<i64>> {
+    value
+        .map(|v| {
+            ids::decode(kind, v)
+                .ok_or_else(|| AppError::invalid(field, "is not an id of the right kind"))
+        })
+        .transpose()
+}
+
+fn cursor_key(sort: SortKey, row: &CredentialListRow) -> After {
+    let c = &row.credential;
+    match sort {
+        SortKey::Member => After::Text(c.member_sort_name.clone(), c.id),
+        SortKey::Status => After::Int(row.status_rank, c.id),
+        SortKey::Progress => After::Int(c.progress, c.id),
+        SortKey::ExpirationDate => After::Date(c.expiration_date, c.id),
+    }
+}
+
+impl App {
+    /// The Manage Credentials list. A member sees only their own visible credentials.
+    pub async fn credentials(
+        &self,
+        actor: &Actor,
+        filter: &CredentialListFilter,
+        page: &PageParams,
+    ) -> Result<Page<CredentialView>> {
+        let limit = page.limit()?;
+        let (sort, descending) = parse_sort(filter.sort.as_deref())?;
+        let mut statuses = Vec::new();
+        for s in filter
+            .status
+            .iter()
+            .flat_map(|s| s.split(','))
+            .filter(|s| !s.is_empty())
+        {
+            statuses.push(
+                Status::parse(s)
+                    .ok_or_else(|| AppError::invalid("status", format!("{s:?} is not a status")))?
+                    .as_str()
+                    .to_string(),
+            );
+        }
+        let mut store_filter = CredentialFilter {
+            statuses,
+            credential_type_id: decode_opt(
+                Kind::CredentialType,
+                "credential_type_id",
+                filter.credential_type_id.as_deref(),
+            )?,
+            member_id: decode_opt(Kind::Member, "member_id", filter.member_id.as_deref())?,
+            group_id: decode_opt(Kind::Group, "group_id", filter.group_id.as_deref())?,
+            expiring_between: None,
+            q: filter.q.clone(),
+            employee_member_id: None,
+            visible_only: false,
+        };
+        if !actor.role.reads_agency() {
+            let own = actor.member_id.ok_or_else(|| {
+                AppError::Forbidden("this login is not linked to a member".into())
+            })?;
+            if store_filter.member_id.is_some_and(|m| m != own) {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+            store_filter.member_id = Some(own);
+            store_filter.visible_only = true;
+        }
+        let mut tx = self.store.read().await?;
+        if let Some(days) = filter.expiring_within_days {
+            if !(0..=3650).contains(&days) {
+                return Err(AppError::invalid(
+                    "expiring_within_days",
+                    "must be between 0 and 3650",
+                ));
+            }
+            let ctx = self.ctx(&mut tx, actor).await?;
+            store_filter.expiring_between = Some((ctx.today, ctx.today + Days::new(days as u64)));
+        }
+        // An exact employee number finds that member; anything else is a name prefix.
+        if let Some(text) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            if let Some(m) = credence_store::people::members::member_id_by_employee_number(
+                &mut tx,
+                actor.agency_id,
+                text,
+            )
+            .await?
+            {
+                store_filter.q = None;
+                store_filter.employee_member_id = Some(m);
+            }
+        }
+        let after: Option<After> = page.after()?;
+        let mut rows = store::credentials_page(
+            &mut tx,
+            actor.agency_id,
+            &store_filter,
+            sort,
+            descending,
+            after.as_ref(),
+            limit + 1,
+        )
+        .await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(&cursor_key(sort, r)))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: rows.into_iter().map(view).collect(),
+            next_cursor,
+        })
+    }
+
+    /// Loads a credential the actor may see; 404 otherwise.
+    pub(crate) async fn load_credential(
+        &self,
+        db: &mut impl Conn,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<CredentialListRow> {
+        let id = ids::decode(Kind::Credential, id).ok_or(AppError::NotFound)?;
+        let row = store::credential(db, actor.agency_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !actor.role.reads_agency() {
+            let ty = credence_store::catalog::credential_types::credential_type(
+                db,
+                actor.agency_id,
+                row.credential.credential_type_id,
+            )
+            .await?;
+            if actor.member_id != Some(row.credential.member_id) || ty.is_none_or(|t| t.invisible) {
+                return Err(AppError::NotFound);
+            }
+        }
+        Ok(row)
+    }
+
+    /// Several credentials by id in one query per 5,000; ids the actor may not see (or that
+    /// do not exist) are returned in the second list, by position.
+    pub(crate) async fn load_credentials(
+        &self,
+        db: &mut impl Conn,
+        actor: &Actor,
+        raw: &[String],
+    ) -> Result<(Vec<CredentialListRow>, Vec<usize>)> {
+        let decoded: Vec<Option<i64>> = raw
+            .iter()
+            .map(|r| ids::decode(Kind::Credential, r))
+            .collect();
+        let wanted: Vec<i64> = decoded.iter().flatten().copied().collect();
+        let rows = store::list_rows_by_ids(db, actor.agency_id, &wanted).await?;
+        let hidden_types: Vec<i64> = if actor.role.reads_agency() {
+            Vec::new()
+        } else {
+            credence_store::catalog::credential_types::types_page(
+                db,
+                actor.agency_id,
+                None,
+                false,
+                None,
+                10_000,
+            )
+            .await?
+            .into_iter()
+            .filter(|t| t.invisible)
+            .map(|t| t.id)
+            .collect()
+        };
+        let visible = |r: &CredentialListRow| {
+            actor.role.reads_agency()
+                || (actor.member_id == Some(r.credential.member_id)
+                    && !hidden_types.contains(&r.credential.credential_type_id))
+        };
+        let by_id: std::collections::HashMap<i64, &CredentialListRow> = rows
+            .iter()
+            .filter(|r| visible(r))
+            .map(|r| (r.credential.id, r))
+            .collect();
+        let mut found = Vec::with_capacity(raw.len());
+        let mut missing = Vec::new();
+        for (i, id) in decoded.iter().enumerate() {
+            match id.and_then(|id| by_id.get(&id)) {
+                Some(r) => found.push((*r).clone()),
+                None => missing.push(i),
+            }
+        }
+        Ok((found, missing))
+    }
+
+    /// Credentials by id, as the list shows them; unknown ids are a 422 naming them.
+    pub async fn credentials_by_ids(
+        &self,
+        actor: &Actor,
+        raw: &[String],
+    ) -> Result<Vec<CredentialView>> {
+        let mut tx = self.store.read().await?;
+        let (rows, missing) = self.load_credentials(&mut tx, actor, raw).await?;
+        if let Some(i) = missing.first() {
+            return Err(AppError::invalid(
+                &format!("credential_ids[{i}]"),
+                "is not a credential of this agency",
+            ));
+        }
+        Ok(rows.into_iter().map(view).collect())
+    }
+
+    pub async fn credential(&self, actor: &Actor, id: &str) -> Result<CredentialDetail> {
+        let mut tx = self.store.read().await?;
+        let row = self.load_credential(&mut tx, actor, id).await?;
+        self.detail(&mut tx, actor.agency_id, row).await
+    }
+
+    pub(crate) async fn detail(
+        &self,
+        db: &mut impl Conn,
+        agency_id: i64,
+        row: CredentialListRow,
+    ) -> Result<CredentialDetail> {
+        let c = &row.credential;
+        let rules = load_rules(db, agency_id, &[c.credential_type_id]).await?;
+        let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
+        let periods = store::periods_of(db, agency_id, c.id).await?;
+        let issuances = store::issuances_of(db, agency_id, c.id).await?;
+        let mut requirements = Vec::with_capacity(rule.requirements.len());
+        let open = periods.iter().rev().find(|p| p.closed_at.is_none());
+        let (records, sign_offs, window) = match open {
+            Some(p) => {
+                let window = credence_domain::dates::counting_window(
+                    p.start_date,
+                    p.end_date,
+                    rule.grace(),
+                    p.opened_by_issue_date,
+                );
+                let records =
+                    records::records_of_members(db, agency_id, &[c.member_id], window.0).await?;
+                let sign_offs = records::sign_offs_of_periods(db, agency_id, &[p.id]).await?;
+                (records, sign_offs, Some(window))
+            }
+            None => (Vec::new(), Vec::new(), None),
+        };
+        let records: Vec<progress::Record> = records
+            .into_iter()
+            .map(|r| progress::Record {
+                course_id: r.course_id,
+                completed_on: r.completed_on,
+                score: r.score,
+                hours: r.hours,
+                category: r.category,
+            })
+            .collect();
+        let sign_offs: Vec<progress::SignOff> = sign_offs
+            .into_iter()
+            .map(|s| progress::SignOff {
+                requirement_id: s.requirement_id,
+                signed_on: s.signed_on,
+            })
+            .collect();
+        let titles = credence_store::catalog::credential_types::requirements_of(
+            db,
+            agency_id,
+            &[c.credential_type_id],
+        )
+        .await?;
+        for (req, stored) in rule.requirements.iter().zip(titles.iter()) {
+            let fraction = window.map_or(0.0, |w| progress::fraction(req, &records, &sign_offs, w));
+            requirements.push(RequirementProgress {
+                requirement_id: ids::encode(Kind::Requirement, req.id),
+                kind: stored.kind.clone(),
+                title: stored.title.clone(),
+                fraction,
+                done: fraction >= 1.0,
+            });
+        }
+        Ok(CredentialDetail {
+            requirements,
+            periods: periods
+                .into_iter()
+                .map(|p| PeriodView {
+                    id: ids::encode(Kind::Period, p.id),
+                    start: p.start_date,
+                    end: p.end_date,
+                    due_date: p.due_date,
+                    closed: p.closed_at.is_some(),
+                    opened_by_issuance_id: p
+                        .opened_by_issuance_id
+                        .map(|i| ids::encode(Kind::Issuance, i)),
+                    closed_by_issuance_id: p
+                        .closed_by_issuance_id
+                        .map(|i| ids::encode(Kind::Issuance, i)),
+                })
+                .collect(),
+            issuances: issuances
+                .into_iter()
+                .map(|i| IssuanceView {
+                    id: ids::encode(Kind::Issuance, i.id),
+                    issue_date: i.issue_date,
+                    expiration_date: i.expiration_date,
+                    credential_number: i.credential_number,
+                    issuing_officer: i.issuing_officer,
+                    status_reason: i.status_reason,
+                    revoked: i.revoked_at.is_some(),
+                    revoke_reason: i.revoke_reason,
+                    created_by: i.created_by,
+                    created_at: i.created_at,
+                })
+                .collect(),
+            credential: view(row),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorts_parse() {
+        assert_eq!(parse_sort(None).unwrap(), (SortKey::Member, false));
+        assert_eq!(
+            parse_sort(Some("-expiration_date")).unwrap(),
+            (SortKey::ExpirationDate, true)
+        );
+        assert!(parse_sort(Some("colour")).is_err());
+    }
+}
+
+/// Display names for lists: members by id and every credential type of the agency.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub members: std::collections::HashMap<String, String>,
+    pub types: std::collections::HashMap<String, String>,
+}
+
+impl Names {
+    pub fn member(&self, id: &str) -> String {
+        self.members
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    pub fn type_name(&self, id: &str) -> String {
+        self.types
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+impl App {
+    pub async fn names(&self, actor: &Actor, member_ids: &[String]) -> Result<Names> {
+        let ids: Vec<i64> = member_ids
+            .iter()
+            .filter_map(|m| ids::decode(Kind::Member, m))
+            .collect();
+        let mut tx = self.store.read().await?;
+        let members =
+            credence_store::reports::compliance::member_names(&mut tx, actor.agency_id, &ids)
+                .await?
+                .into_iter()
+                .filter(|(id, ..)| actor.role.reads_agency() || actor.member_id == Some(*id))
+                .map(|(id, first, last, _)| {
+                    (ids::encode(Kind::Member, id), format!("{last}, {first}"))
+                })
+                .collect();
+        let types = credence_store::catalog::credential_types::types_page(
+            &mut tx,
+            actor.agency_id,
+            None,
+            false,
+            None,
+            10_000,
+        )
+        .await?
+        .into_iter()
+        .map(|t| (ids::encode(Kind::CredentialType, t.id), t.name))
+        .collect();
+        Ok(Names { members, types })
+    }
+}

@@ -1,0 +1,1019 @@
+//! Certificates (workflow 6, seed 004): generated from a template for one issuance, a class
+//! roster or every issuance of a type in a date range; previewed, merged for printing,
+//! regenerated after a correction (the old file stays in history), issued (locked) and
+//! e-mailed. The Credential Register lists them; `/verify/{public_id}` answers anyone who
+//! scans the QR code on one.
+
+use credence_store::Conn;
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use credence_documents::{Document, Job, Template};
+use credence_store::documents::certificates::{
+    self as store, CertificateRow, IssuanceFacts, NewCertificate, RegisterFilter, TemplateRow,
+};
+use credence_store::training::submissions::{insert_file, NewFile};
+use credence_store::Tx;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{self, Kind};
+use crate::page::{paginate, Page, PageParams};
+use crate::{Actor, App, AppError, Result};
+
+/// At most this many certificates in one request.
+pub const MAX_BATCH: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateStatus {
+    ReadyToBeRequested,
+    Generated,
+    Issued,
+}
+
+impl CertificateStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateStatus::ReadyToBeRequested => "ready_to_be_requested",
+            CertificateStatus::Generated => "generated",
+            CertificateStatus::Issued => "issued",
+        }
+    }
+
+    fn parse(value: &str) -> CertificateStatus {
+        match value {
+            "issued" => CertificateStatus::Issued,
+            "generated" => CertificateStatus::Generated,
+            _ => CertificateStatus::ReadyToBeRequested,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CertificateView {
+    pub id: String,
+    pub public_id: String,
+    pub credential_id: String,
+    pub member_id: String,
+    pub member_name: String,
+    pub credential_type_id: String,
+    pub credential_type_name: String,
+    pub template_id: String,
+    pub template_name: String,
+    pub template_version: i64,
+    pub status: CertificateStatus,
+    pub number: Option<String>,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    pub verify_url: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub generated_at: Option<DateTime<Utc>>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub issued_by: Option<String>,
+}
+
+impl App {
+    fn verify_url(&self, public_id: &str) -> String {
+        format!("{}/verify/{public_id}", self.public_url)
+    }
+
+    fn certificate_view(&self, r: CertificateRow) -> CertificateView {
+        CertificateView {
+            id: ids::encode(Kind::Certificate, r.id),
+            verify_url: self.verify_url(&r.public_id),
+            public_id: r.public_id,
+            credential_id: ids::encode(Kind::Credential, r.credential_id),
+            member_id: ids::encode(Kind::Member, r.member_id),
+            member_name: format!("{} {}", r.first_name, r.last_name),
+            credential_type_id: ids::encode(Kind::CredentialType, r.credential_type_id),
+            credential_type_name: r.type_name,
+            template_id: ids::encode(Kind::Template, r.template_id),
+            template_name: r.template_name,
+            template_version: r.template_version,
+            status: CertificateStatus::parse(&r.status),
+            number: r.number,
+            issue_date: r.issue_date,
+            expiration_date: r.expiration_date,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            generated_at: r.generated_at,
+            issued_at: r.issued_at,
+            issued_by: r.issued_by,
+        }
+    }
+}
+
+/// What to generate certificates for: exactly one of the three selections.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateRequest {
+    /// Credentials whose current issuance gets a certificate.
+    pub credential_ids: Option<Vec<String>>,
+    /// A class: its roster's credentials whose type asks for the class's course.
+    pub class_id: Option<String>,
+    /// Every issuance of a type issued between `issued_from` and `issued_to`.
+    pub credential_type_id: Option<String>,
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+    /// The template; by default the type's own, else the agency's landscape certificate.
+    pub template_id: Option<String>,
+    /// `false` records the requests (Ready to Be Requested) without rendering yet.
+    pub generate: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SkippedCredential {
+    pub credential_id: String,
+    /// `no_current_issuance`.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Generated {
+    pub items: Vec<CertificateView>,
+    pub skipped: Vec<SkippedCredential>,
+}
+
+/// The register's filters.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct RegisterQuery {
+    pub status: Option<CertificateStatus>,
+    pub credential_type_id: Option<String>,
+    pub member_id: Option<String>,
+    pub credential_id: Option<String>,
+    /// Matches member name, certificate number or credential type name.
+    pub q: Option<String>,
+    pub issued_from: Option<NaiveDate>,
+    pub issued_to: Option<NaiveDate>,
+}
+
+/// What the public verification page shows, and nothing more.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    pub holder: String,
+    pub credential_type: String,
+    pub agency: String,
+    pub number: Option<String>,
+    pub issue_date: NaiveDate,
+    pub expiration_date: Option<NaiveDate>,
+    /// `valid`, `expired` or `revoked`.
+    pub status: &'static str,
+}
+
+/// What certificates show of the agency: its name and the path of its current logo.
+#[derive(Debug, Clone)]
+pub struct Branding {
+    pub name: String,
+    pub logo: Option<String>,
+}
+
+/// The data a template sees for one certificate. Dates come both as ISO text and written
+/// out, so templates need no date logic. The logo is a path the render job serves, so
+/// the data records which logo the certificate was made with.
+pub fn certificate_data(
+    facts: &IssuanceFacts,
+    agency: &Branding,
+    public_id: &str,
+    verify_url: &str,
+) -> serde_json::Value {
+    let long = |d: NaiveDate| d.format("%B %-d, %Y").to_string();
+    serde_json::json!({
+        "member": {
+            "name": format!("{} {}", facts.first_name, facts.last_name),
+            "first_name": facts.first_name,
+            "last_name": facts.last_name,
+            "employee_number": facts.employee_number,
+            "email": facts.email,
+        },
+        "credential_type": {
+            "name": facts.type_name,
+            "code": facts.type_code,
+            "description": facts.type_description,
+        },
+        "issuance": {
+            "number": facts.number,
+            "issue_date": facts.issue_date,
+            "expiration_date": facts.expiration_date,
+            "issue_date_text": long(facts.issue_date),
+            "expiration_date_text": facts.expiration_date.map(long),
+            "officer": facts.officer,
+            "status_reason": facts.status_reason,
+        },
+        "agency": { "name": agency.name, "logo": agency.logo },
+        "certificate": { "public_id": public_id, "verify_url": verify_url },
+    })
+}
+
+/// The templates a batch uses, each once, in the order a job lists them.
+#[derive(Default)]
+struct TemplateSet {
+    index: HashMap<(i64, i64), usize>,
+    sources: Vec<Template>,
+}
+
+impl TemplateSet {
+    fn add(&mut self, id: i64, version: i64, source: &str) -> usize {
+        *self.index.entry((id, version)).or_insert_with(|| {
+            self.sources.push(Template {
+                source: source.to_owned(),
+            });
+            self.sources.len() - 1
+        })
+    }
+}
+
+/// One certificate about to be written.
+struct Pending {
+    certificate_id: Option<i64>,
+    facts: IssuanceFacts,
+    template: (i64, i64),
+    public_id: String,
+    data: serde_json::Value,
+    pdf: Option<Vec<u8>>,
+}
+
+impl App {
+    /// Generates (or only requests) certificates for a selection, in one transaction.
+    pub async fn generate_certificates(
+        &self,
+        actor: &Actor,
+        req: GenerateRequest,
+    ) -> Result<Generated> {
+        actor.require_officer()?;
+        let render_now = req.generate.unwrap_or(true);
+        let mut tx = self.store.read().await?;
+        let (facts, skipped) = select_issuances(&mut tx, actor, &req).await?;
+        if facts.len() > MAX_BATCH {
+            return Err(AppError::invalid(
+                "credential_ids",
+                format!(
+                    "selects {} certificates; at most {MAX_BATCH} at a time",
+                    facts.len()
+                ),
+            ));
+        }
+        let chosen = match req.template_id.as_deref() {
+            Some(raw) => Some(ids::decode(Kind::Template, raw).ok_or_else(|| {
+                AppError::invalid("template_id", "is not a template of this agency")
+            })?),
+            None => None,
+        };
+        drop(tx);
+        let mut tx = self.store.begin().await?;
+        crate::documents::templates::ensure_defaults(&mut tx, actor).await?;
+        let templates = store::templates(&mut tx, actor.agency_id).await?;
+        tx.commit().await?;
+        if let Some(id) = chosen {
+            if !templates.iter().any(|t| t.id == id) {
+                return Err(AppError::invalid(
+                    "template_id",
+                    "is not a template of this agency",
+                ));
+            }
+        }
+        let agency = self.branding(actor).await?;
+        let mut set = TemplateSet::default();
+        let mut pending = Vec::with_capacity(facts.len());
+        for f in facts {
+            let template = pick_template(&templates, chosen, f.type_template_id);
+            set.add(template.id, template.version, &template.source);
+            let public_id = new_public_id();
+            let data = certificate_data(&f, &agency, &public_id, &self.verify_url(&public_id));
+            pending.push(Pending {
+                certificate_id: None,
+                facts: f,
+                template: (template.id, template.version),
+                public_id,
+                data,
+                pdf: None,
+            });
+        }
+        if render_now {
+            self.render_pending(actor, &set, &mut pending).await?;
+        }
+        let ids = self.write_certificates(actor, pending, "generate").await?;
+        let mut tx = self.store.read().await?;
+        let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &ids).await?;
+        Ok(Generated {
+            items: rows.into_iter().map(|r| self.certificate_view(r)).collect(),
+            skipped,
+        })
+    }
+
+    async fn branding(&self, actor: &Actor) -> Result<Branding> {
+        let mut tx = self.store.read().await?;
+        let agency = credence_store::auth::identity::agency_by_id(&mut tx, actor.agency_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(Branding {
+            name: agency.name,
+            logo: crate::documents::agency_logo::current_logo_path(&mut tx, actor.agency_id)
+                .await?,
+        })
+    }
+
+    /// Renders every pending certificate; any template error refuses the whole batch.
+    async fn render_pending(
+        &self,
+        actor: &Actor,
+        set: &TemplateSet,
+        pending: &mut [Pending],
+    ) -> Result<()> {
+        let files = self
+            .job_files(actor.agency_id, pending.iter().map(|p| &p.data))
+            .await?;
+        let job = Job {
+            templates: set.sources.clone(),
+            documents: pending
+                .iter()
+                .map(|p| Document {
+                    template: set.index[&p.template],
+                    data: p.data.clone(),
+                })
+                .collect(),
+            merge: false,
+            files,
+        };
+        let outputs = self.render(job).await?;
+        let mut invalid = credence_domain::Invalid::new();
+        for (i, (p, output)) in pending.iter_mut().zip(outputs).enumerate() {
+            match output {
+                Ok(pdf) => p.pdf = Some(pdf),
+                Err(e) => invalid.add(
+                    format!("items[{i}]"),
+                    format!(
+                        "{} {}: the template failed at {}",
+                        p.facts.first_name,
+                        p.facts.last_name,
+                        e.describe()
+                    ),
+                ),
+            }
+        }
+        invalid.into_result().map_err(AppError::from)
+    }
+
+    /// Stores the files, then writes every row in one transaction; on failure the stored
+    /// files are removed again, so nothing is half-written.
+    async fn write_certificates(
+        &self,
+        actor: &Actor,
+        pending: Vec<Pending>,
+        action: &str,
+    ) -> Result<Vec<i64>> {
+        let mut keys = Vec::new();
+        for p in &pending {
+            keys.push(match &p.pdf {
+                Some(pdf) => {
+                    let key = crate::documents::files::new_key(actor.agency_id, "pdf");
+                    self.files.put(&key, pdf.clone()).await?;
+                    Some(key)
+                }
+                None => None,
+            });
+        }
+        let written = async {
+            let mut tx = self.store.begin().await?;
+            let mut ids = Vec::with_capacity(pending.len());
+            for (p, key) in pending.iter().zip(&keys) {
+                ids.push(write_one(&mut tx, actor, p, key.as_deref()).await?);
+            }
+            credence_store::ops::audit::record_many(
+                &mut tx,
+                actor.agency_id,
+                &actor.label,
+                action,
+                Kind::Certificate.subject_type(),
+                &ids,
+                None,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(ids)
+        }
+        .await;
+        if written.is_err() {
+            for key in keys.iter().flatten() {
+                self.files.delete(key).await;
+            }
+        }
+        written
+    }
+
+    /// Renders certificates again from current data and their template's current version;
+    /// the previous file stays in the certificate's history. Issued ones are locked.
+    pub async fn regenerate_certificates(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> Result<Vec<CertificateView>> {
+        actor.require_officer()?;
+        let rows = self.certificates_for_action(actor, ids).await?;
+        let mut invalid = credence_domain::Invalid::new();
+        for (i, r) in rows.iter().enumerate() {
+            if r.status == "issued" {
+                invalid.add(
+                    format!("certificate_ids[{i}]"),
+                    "is issued and locked; it cannot be regenerated",
+                );
+            }
+            if r.revoked_at.is_some() {
+                invalid.add(
+                    format!("certificate_ids[{i}]"),
+                    "belongs to a revoked issuance",
+                );
+            }
+        }
+        invalid.into_result()?;
+        let mut tx = self.store.read().await?;
+        let issuance_ids: Vec<i64> = rows.iter().map(|r| r.issuance_id).collect();
+        let facts: HashMap<i64, IssuanceFacts> =
+            store::issuance_facts(&mut tx, actor.agency_id, &issuance_ids)
+                .await?
+                .into_iter()
+                .map(|(f, _)| (f.issuance_id, f))
+                .collect();
+        let mut templates: HashMap<i64, TemplateRow> = HashMap::new();
+        for r in &rows {
+            if !templates.contains_key(&r.template_id) {
+                let t = store::template(&mut tx, actor.agency_id, r.template_id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                templates.insert(t.id, t);
+            }
+        }
+        drop(tx);
+        // Regeneration takes current data, the agency's current name and logo included.
+        let agency = self.branding(actor).await?;
+        let mut set = TemplateSet::default();
+        let mut pending = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let t = &templates[&r.template_id];
+            set.add(t.id, t.version, &t.source);
+            let f = facts
+                .get(&r.issuance_id)
+                .cloned()
+                .ok_or(AppError::NotFound)?;
+            pending.push(Pending {
+                certificate_id: Some(r.id),
+                data: certificate_data(&f, &agency, &r.public_id, &self.verify_url(&r.public_id)),
+                facts: f,
+                template: (t.id, t.version),
+                public_id: r.public_id.clone(),
+                pdf: None,
+            });
+        }
+        self.render_pending(actor, &set, &mut pending).await?;
+        let ids = self
+            .write_certificates(actor, pending, "regenerate")
+            .await?;
+        let mut tx = self.store.read().await?;
+        let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &ids).await?;
+        Ok(rows.into_iter().map(|r| self.certificate_view(r)).collect())
+    }
+
+    /// Issues (locks) generated certificates, all or none.
+    pub async fn issue_certificates(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> Result<Vec<CertificateView>> {
+        actor.require_officer()?;
+        let rows = self.certificates_for_action(actor, ids).await?;
+        let mut invalid = credence_domain::Invalid::new();
+        for (i, r) in rows.iter().enumerate() {
+            if r.status != "generated" {
+                invalid.add(
+                    format!("certificate_ids[{i}]"),
+                    match r.status.as_str() {
+                        "issued" => "is already issued",
+                        _ => "has not been generated yet; generate it first",
+                    },
+                );
+            }
+        }
+        invalid.into_result()?;
+        let mut tx = self.store.begin().await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        for id in &ids {
+            if !store::set_issued(&mut tx, actor.agency_id, *id, &actor.label).await? {
+                return Err(AppError::stale());
+            }
+        }
+        credence_store::ops::audit::record_many(
+            &mut tx,
+            actor.agency_id,
+            &actor.label,
+            "issue",
+            Kind::Certificate.subject_type(),
+            &ids,
+            None,
+        )
+        .await?;
+        let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &ids).await?;
+        tx.commit().await?;
+        Ok(rows.into_iter().map(|r| self.certificate_view(r)).collect())
+    }
+
+    /// The agency's certificates named by `ids`; any unknown id is a 404.
+    async fn certificates_for_action(
+        &self,
+        actor: &Actor,
+        ids: &[String],
+    ) -> Result<Vec<CertificateRow>> {
+        if ids.is_empty() {
+            return Err(AppError::invalid(
+                "certificate_ids",
+                "must name at least one certificate",
+            ));
+        }
+        if ids.len() > MAX_BATCH {
+            return Err(AppError::invalid(
+                "certificate_ids",
+                format!("at most {MAX_BATCH} certificates at a time"),
+            ));
+        }
+        let mut numbers = Vec::with_capacity(ids.len());
+        for raw in ids {
+            let id = ids::decode(Kind::Certificate, raw).ok_or(AppError::NotFound)?;
+            if !numbers.contains(&id) {
+                numbers.push(id);
+            }
+        }
+        let mut tx = self.store.read().await?;
+        let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &numbers).await?;
+        if rows.len() != numbers.len() {
+            return Err(AppError::NotFound);
+        }
+        Ok(rows)
+    }
+
+    pub async fn certificate(&self, actor: &Actor, id: &str) -> Result<CertificateView> {
+        let row = self.readable_certificate(actor, id).await?;
+        Ok(self.certificate_view(row))
+    }
+
+    /// Officers read any certificate of the agency; a member reads their own.
+    async fn readable_certificate(&self, actor: &Actor, id: &str) -> Result<CertificateRow> {
+        let id = ids::decode(Kind::Certificate, id).ok_or(AppError::NotFound)?;
+        let mut tx = self.store.read().await?;
+        let row = store::certificate(&mut tx, actor.agency_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if !actor.role.reads_agency() && actor.member_id != Some(row.member_id) {
+            return Err(AppError::NotFound);
+        }
+        Ok(row)
+    }
+
+    /// The certificate's PDF: its stored file, or for one only requested so far a preview
+    /// rendered from its recorded data.
+    pub async fn certificate_pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>)> {
+        let row = self.readable_certificate(actor, id).await?;
+        let name = file_name(&row);
+        match &row.storage_key {
+            Some(key) => Ok((name, self.files.get(key).await?)),
+            None => {
+                let pdf = self.merge_rows(actor, &[row]).await?;
+                Ok((name, pdf))
+            }
+        }
+    }
+
+    /// One PDF of many certificates, in the order given, for printing. Each is rendered
+    /// from its recorded data and template version, so it matches its own file.
+    pub async fn merge_certificates(&self, actor: &Actor, ids: &[String]) -> Result<Vec<u8>> {
+        actor.require_reader()?;
+        let rows = self.certificates_for_action(actor, ids).await?;
+        self.merge_rows(actor, &rows).await
+    }
+
+    async fn merge_rows(&self, actor: &Actor, rows: &[CertificateRow]) -> Result<Vec<u8>> {
+        let mut tx = self.store.read().await?;
+        let mut set = TemplateSet::default();
+        let mut documents = Vec::with_capacity(rows.len());
+        for r in rows {
+            let key = (r.template_id, r.template_version);
+            let index = match set.index.get(&key) {
+                Some(i) => *i,
+                None => {
+                    let source =
+                        store::template_version_source(&mut tx, actor.agency_id, key.0, key.1)
+                            .await?
+                            .ok_or_else(|| {
+                                AppError::Internal("a template version is missing".into())
+                            })?;
+                    set.add(key.0, key.1, &source)
+                }
+            };
+            let data = serde_json::from_str(&r.data_snapshot).map_err(|e| {
+                AppError::Internal(format!("a certificate's data is unreadable: {e}"))
+            })?;
+            documents.push(Document {
+                template: index,
+                data,
+            });
+        }
+        drop(tx);
+        // The logos the recorded data names, earlier ones included.
+        let files = self
+            .job_files(actor.agency_id, documents.iter().map(|d| &d.data))
+            .await?;
+        let job = Job {
+            templates: set.sources,
+            documents,
+            merge: true,
+            files,
+        };
+        let output = self
+            .render(job)
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::Internal("the renderer answered nothing".into()))?;
+        output.map_err(|e| AppError::invalid("template", e.describe()))
+    }
+
+    /// Queues an e-mail to the member with the certificate attached.
+    pub async fn email_certificate(&self, actor: &Actor, id: &str) -> Result<String> {
+        actor.require_officer()?;
+        let row = self.readable_certificate(actor, id).await?;
+        let Some(email) = row.email.clone().filter(|e| !e.is_empty()) else {
+            return Err(AppError::invalid("member", "has no e-mail address"));
+        };
+        let Some(file_id) = row.file_id else {
+            return Err(AppError::invalid(
+                "certificate",
+                "has not been generated yet",
+            ));
+        };
+        let message = credence_store::notify::outbox::NewMessage {
+            recipient: email,
+            subject: format!("Your {} certificate", row.type_name),
+            body: format!(
+                "Hello {},\n\nyour certificate for {} is attached.\nAnyone can check it at {}\n\n{}\n",
+                row.first_name,
+                row.type_name,
+                self.verify_url(&row.public_id),
+                row.agency_name
+            ),
+            kind: "certificate".into(),
+            subject_id: Some(row.id),
+            dedupe_key: format!("certificate:{}:{}", row.id, crate::auth::new_secret("")),
+            attachment_file_id: Some(file_id),
+        };
+        let mut tx = self.store.begin().await?;
+        credence_store::notify::outbox::enqueue(
+            &mut tx,
+            actor.agency_id,
+            std::slice::from_ref(&message),
+        )
+        .await?;
+        crate::ops::audit::record(
+            &mut tx,
+            actor,
+            "email",
+            Kind::Certificate,
+            row.id,
+            None,
+            Some(&serde_json::json!({"to": message.recipient})),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(message.recipient)
+    }
+
+    /// The Credential Register: every certificate, newest first, filtered.
+    pub async fn certificate_register(
+        &self,
+        actor: &Actor,
+        query: &RegisterQuery,
+        page: &PageParams,
+    ) -> Result<Page<CertificateView>> {
+        let mut filter = register_filter(query)?;
+        if !actor.role.reads_agency() {
+            // A member's register is their own certificates.
+            filter.member_id = Some(actor.member_id.ok_or(AppError::NotFound)?);
+        }
+        let limit = page.limit()?;
+        let before: Option<i64> = page.after()?;
+        let mut tx = self.store.read().await?;
+        let rows = store::register(&mut tx, actor.agency_id, &filter, before, limit + 1).await?;
+        Ok(paginate(
+            rows,
+            limit,
+            |r| r.id,
+            |r| self.certificate_view(r),
+        ))
+    }
+
+    /// The register as CSV (every matching row, newest first).
+    pub async fn certificate_register_csv(
+        &self,
+        actor: &Actor,
+        query: &RegisterQuery,
+    ) -> Result<String> {
+        actor.require_reader()?;
+        let filter = register_filter(query)?;
+        let mut tx = self.store.read().await?;
+        let rows = store::register(&mut tx, actor.agency_id, &filter, None, 100_000).await?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
+        out.write_record([
+            "certificate_id",
+            "member",
+            "credential_type",
+            "number",
+            "issue_date",
+            "expiration_date",
+            "status",
+            "template",
+            "generated_at",
+            "issued_at",
+            "verify_url",
+        ])
+        .map_err(csv_error)?;
+        for r in rows {
+            let v = self.certificate_view(r);
+            out.write_record([
+                v.id,
+                v.member_name,
+                v.credential_type_name,
+                v.number.unwrap_or_default(),
+                v.issue_date.to_string(),
+                v.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
+                v.status.as_str().to_owned(),
+                v.template_name,
+                v.generated_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                v.issued_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
+                v.verify_url,
+            ])
+            .map_err(csv_error)?;
+        }
+        let bytes = out
+            .into_inner()
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// The files a certificate has had, newest first (the first is the current one).
+    pub async fn certificate_history(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<Vec<crate::documents::supporting::FileView>> {
+        let row = self.readable_certificate(actor, id).await?;
+        let mut tx = self.store.read().await?;
+        let files = store::files_of(&mut tx, actor.agency_id, "certificate", row.id).await?;
+        Ok(files
+            .into_iter()
+            .map(crate::documents::supporting::file_view)
+            .collect())
+    }
+
+    /// The public verification of a certificate: holder, type, dates and current status.
+    pub async fn verify_certificate(&self, public_id: &str) -> Result<Verification> {
+        if public_id.len() > 64 || !public_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(AppError::NotFound);
+        }
+        let mut tx = self.store.read().await?;
+        let row = store::by_public_id(&mut tx, public_id)
+            .await?
+            .filter(|r| r.status != "ready_to_be_requested")
+            .ok_or(AppError::NotFound)?;
+        let agency = credence_store::auth::identity::agency_by_id(&mut tx, row.agency_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let today = self.clock.today(&agency.time_zone);
+        let status = if row.revoked_at.is_some() {
+            "revoked"
+        } else if row.expiration_date.is_some_and(|d| d < today) {
+            "expired"
+        } else {
+            "valid"
+        };
+        Ok(Verification {
+            holder: format!("{} {}", row.first_name, row.last_name),
+            credential_type: row.type_name,
+            agency: row.agency_name,
+            number: row.number,
+            issue_date: row.issue_date,
+            expiration_date: row.expiration_date,
+            status,
+        })
+    }
+}
+
+async fn write_one(tx: &mut Tx, actor: &Actor, p: &Pending, key: Option<&str>) -> Result<i64> {
+    let snapshot = p.data.to_string();
+    let id = match p.certificate_id {
+        Some(id) => id,
+        None => {
+            let status = CertificateStatus::ReadyToBeRequested.as_str();
+            store::insert_certificate(
+                tx,
+                actor.agency_id,
+                &NewCertificate {
+                    public_id: &p.public_id,
+                    facts: &p.facts,
+                    template_id: p.template.0,
+                    template_version: p.template.1,
+                    data_snapshot: &snapshot,
+                    status,
+                    file_id: None,
+                    created_by: &actor.label,
+                },
+            )
+            .await?
+        }
+    };
+    if let (Some(key), Some(pdf)) = (key, &p.pdf) {
+        let file_id = insert_file(
+            tx,
+            actor.agency_id,
+            &NewFile {
+                storage_key: key,
+                original_name: &format!("certificate-{}.pdf", p.public_id),
+                content_type: "application/pdf",
+                size_bytes: pdf.len() as i64,
+                sha256: &crate::documents::files::sha256_hex(pdf),
+                owner_kind: "certificate",
+                owner_id: id,
+                uploaded_by: &actor.label,
+            },
+        )
+        .await?;
+        let generation = store::Generation {
+            template_id: p.template.0,
+            template_version: p.template.1,
+            data_snapshot: &snapshot,
+            number: p.facts.number.as_deref(),
+            file_id,
+        };
+        let updated = store::set_generated(tx, actor.agency_id, id, &generation).await?;
+        if !updated {
+            return Err(AppError::Conflict(
+                "the certificate was issued meanwhile".into(),
+            ));
+        }
+    }
+    Ok(id)
+}
+
+fn pick_template(
+    templates: &[TemplateRow],
+    chosen: Option<i64>,
+    of_type: Option<i64>,
+) -> &TemplateRow {
+    let by_id = |id: i64| templates.iter().find(|t| t.id == id);
+    chosen
+        .and_then(by_id)
+        .or_else(|| of_type.and_then(by_id))
+        .or_else(|| templates.iter().find(|t| t.kind == "certificate"))
+        .unwrap_or(&templates[0])
+}
+
+/// Resolves the selection of a generate request to current issuances.
+async fn select_issuances(
+    db: &mut impl Conn,
+    actor: &Actor,
+    req: &GenerateRequest,
+) -> Result<(Vec<IssuanceFacts>, Vec<SkippedCredential>)> {
+    let chosen = [
+        req.credential_ids.is_some(),
+        req.class_id.is_some(),
+        req.credential_type_id.is_some(),
+    ];
+    if chosen.iter().filter(|c| **c).count() != 1 {
+        return Err(AppError::invalid(
+            "credential_ids",
+            "give exactly one of credential_ids, class_id or credential_type_id",
+        ));
+    }
+    let credential_ids = if let Some(raw) = &req.credential_ids {
+        if raw.is_empty() {
+            return Err(AppError::invalid(
+                "credential_ids",
+                "must name at least one credential",
+            ));
+        }
+        let mut invalid = credence_domain::Invalid::new();
+        let mut ids = Vec::with_capacity(raw.len());
+        for (i, r) in raw.iter().enumerate() {
+            match ids::decode(Kind::Credential, r) {
+                Some(id) => ids.push(id),
+                None => invalid.add(format!("credential_ids[{i}]"), "is not a credential id"),
+            }
+        }
+        invalid.into_result()?;
+        ids.sort_unstable();
+        ids.dedup();
+        let known =
+            credence_store::credentials::credentials_by_ids(db, actor.agency_id, &ids).await?;
+        if known.len() != ids.len() {
+            return Err(AppError::invalid(
+                "credential_ids",
+                "name credentials that are not in this agency",
+            ));
+        }
+        ids
+    } else if let Some(raw) = &req.class_id {
+        let class = ids::decode(Kind::Class, raw)
+            .ok_or_else(|| AppError::invalid("class_id", "is not a class of this agency"))?;
+        store::class_credential_ids(db, actor.agency_id, class)
+            .await?
+            .ok_or_else(|| AppError::invalid("class_id", "is not a class of this agency"))?
+    } else {
+        let raw = req.credential_type_id.as_deref().unwrap_or_default();
+        let type_id = ids::decode(Kind::CredentialType, raw).ok_or_else(|| {
+            AppError::invalid(
+                "credential_type_id",
+                "is not a credential type of this agency",
+            )
+        })?;
+        let (Some(from), Some(to)) = (req.issued_from, req.issued_to) else {
+            return Err(AppError::invalid(
+                "issued_from",
+                "issued_from and issued_to are required with credential_type_id",
+            ));
+        };
+        if from > to {
+            return Err(AppError::invalid(
+                "issued_to",
+                "must not be before issued_from",
+            ));
+        }
+        credence_store::catalog::credential_types::credential_type(db, actor.agency_id, type_id)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "credential_type_id",
+                    "is not a credential type of this agency",
+                )
+            })?;
+        let facts = store::issuances_of_type(db, actor.agency_id, type_id, from, to).await?;
+        return Ok((facts, Vec::new()));
+    };
+    let facts = store::current_issuances(db, actor.agency_id, &credential_ids).await?;
+    let with_issuance: std::collections::HashSet<i64> =
+        facts.iter().map(|f| f.credential_id).collect();
+    let skipped = credential_ids
+        .iter()
+        .filter(|id| !with_issuance.contains(id))
+        .map(|id| SkippedCredential {
+            credential_id: ids::encode(Kind::Credential, *id),
+            reason: "no_current_issuance".into(),
+        })
+        .collect();
+    Ok((facts, skipped))
+}
+
+fn register_filter(q: &RegisterQuery) -> Result<RegisterFilter> {
+    let decode = |kind: Kind, field: &str, raw: &Option<String>| -> Result<Option<i64>> {
+        match raw.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(r) => ids::decode(kind, r)
+                .map(Some)
+                .ok_or_else(|| AppError::invalid(field, "is not a valid id")),
+        }
+    };
+    Ok(RegisterFilter {
+        status: q.status.map(|s| s.as_str().to_owned()),
+        credential_type_id: decode(
+            Kind::CredentialType,
+            "credential_type_id",
+            &q.credential_type_id,
+        )?,
+        member_id: decode(Kind::Member, "member_id", &q.member_id)?,
+        credential_id: decode(Kind::Credential, "credential_id", &q.credential_id)?,
+        search: q.q.clone(),
+        issued_from: q.issued_from,
+        issued_to: q.issued_to,
+    })
+}
+
+/// "EMT-B-2026-0042.pdf": the number when there is one, else the public id.
+fn file_name(r: &CertificateRow) -> String {
+    let stem = r.number.clone().unwrap_or_else(|| r.public_id.clone());
+    let safe: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{safe}.pdf")
+}
+
+/// 20 random letters and digits: unguessable, short enough for a printed URL.
+fn new_public_id() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}

@@ -1,0 +1,7 @@
+//! Certificates and their templates, supporting documents, the agency logo, and where files are kept.
+
+pub mod agency_logo;
+pub mod certificates;
+pub mod files;
+pub mod supporting;
+pub mod templates;

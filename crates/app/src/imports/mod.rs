@@ -1,0 +1,3 @@
+//! Imports from spreadsheets, all or nothing.
+
+pub mod csv;

@@ -1,0 +1,3 @@
+//! Messages out: reminders and the outbox that delivers them.
+
+pub mod reminders;

@@ -1,0 +1,379 @@
+//! Reminders (workflow 8): before a credential expires and before an open period is due, at
+//! the agency's offsets (default 90, 60, 30 and 7 days, and once when it lapses), to the
+//! member, plus one daily digest to the agency's admins. Messages go through the outbox,
+//! whose unique key makes each one go once whatever the number of instances; delivery
+//! retries with backoff until the SMTP server takes them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Days;
+use credence_domain::reminders::{due_threshold, parse_offsets, Threshold, DEFAULT_OFFSETS};
+use credence_store::notify::outbox::{self, Approaching, NewMessage};
+use lettre::message::Mailbox;
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::{AsyncTransport, Message, Tokio1Executor};
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{self, Kind};
+use crate::page::{paginate, Page, PageParams};
+use crate::{Actor, App, AppError, Result};
+
+/// Lapse reminders are sent only this many days after the date, so catching up on old
+/// history does not flood inboxes.
+const LAPSE_GRACE_DAYS: i64 = 7;
+/// Attempts before a message is marked failed.
+const MAX_ATTEMPTS: i64 = 10;
+
+/// Sends e-mail over SMTP (`smtp://host:port`).
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+/// A file sent with a message.
+struct Attachment {
+    name: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+impl Mailer {
+    /// Checks and opens the configuration; a malformed URL or sender is an error at start.
+    pub fn from_url(url: &str, from: &str) -> std::result::Result<Mailer, String> {
+        let rest = url
+            .strip_prefix("smtp://")
+            .ok_or_else(|| format!("CREDENCE_SMTP_URL {url:?} must look like smtp://host:port"))?;
+        let rest = rest.trim_end_matches('/');
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse::<u16>()
+                    .map_err(|_| format!("CREDENCE_SMTP_URL {url:?} has an invalid port"))?,
+            ),
+            None => (rest, 25),
+        };
+        if host.is_empty() || host.contains(['/', '@', ' ']) {
+            return Err(format!("CREDENCE_SMTP_URL {url:?} has an invalid host"));
+        }
+        let from: Mailbox = from
+            .parse()
+            .map_err(|_| format!("the sender address {from:?} is not an e-mail address"))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .timeout(Some(Duration::from_secs(15)))
+            .build();
+        Ok(Mailer { transport, from })
+    }
+
+    async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        attachment: Option<Attachment>,
+    ) -> std::result::Result<(), String> {
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| format!("bad recipient {to:?}: {e}"))?;
+        let builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject);
+        let message = match attachment {
+            None => builder.body(body.to_string()),
+            Some(a) => {
+                let content_type = lettre::message::header::ContentType::parse(&a.content_type)
+                    .map_err(|e| e.to_string())?;
+                builder.multipart(
+                    lettre::message::MultiPart::mixed()
+                        .singlepart(lettre::message::SinglePart::plain(body.to_string()))
+                        .singlepart(
+                            lettre::message::Attachment::new(a.name).body(a.bytes, content_type),
+                        ),
+                )
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    /// `expiration`, `period_due` or `digest`.
+    pub kind: String,
+    pub subject_id: Option<String>,
+    /// queued, sending, sent or failed.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct OutboxFilter {
+    pub status: Option<String>,
+}
+
+fn member_message(a: &Approaching, kind: &str, threshold: Threshold) -> Option<NewMessage> {
+    let to = a.email.clone()?;
+    let what = &a.type_name;
+    let (subject, line) = match (kind, threshold) {
+        ("expiration", Threshold::Lapsed) => (
+            format!("{what} has expired"),
+            format!("Your {what} credential expired on {}.", a.date),
+        ),
+        ("expiration", Threshold::DaysBefore(_)) => (
+            format!("{what} expires on {}", a.date),
+            format!("Your {what} credential expires on {}.", a.date),
+        ),
+        (_, Threshold::Lapsed) => (
+            format!("{what} training is overdue"),
+            format!("The training for {what} was due on {}.", a.date),
+        ),
+        (_, Threshold::DaysBefore(_)) => (
+            format!("{what} training is due on {}", a.date),
+            format!("The training for {what} is due on {}.", a.date),
+        ),
+    };
+    let scope = match kind {
+        "expiration" => format!("exp:{}:{}", a.credential_id, a.date),
+        _ => format!("due:{}:{}", a.period_id.unwrap_or_default(), a.date),
+    };
+    Some(NewMessage {
+        recipient: to,
+        subject,
+        body: format!(
+            "Hello {},\n\n{line}\nPlease check your credentials in Credence.\n",
+            a.first_name
+        ),
+        kind: kind.into(),
+        subject_id: Some(a.credential_id),
+        attachment_file_id: None,
+        dedupe_key: format!("{scope}:{}", threshold.key()),
+    })
+}
+
+impl App {
+    /// Uses `mailer` to deliver the outbox.
+    pub fn with_mailer(mut self, mailer: Mailer) -> App {
+        self.mailer = Some(Arc::new(mailer));
+        self
+    }
+
+    /// Queues reminders for the agency with this slug.
+    pub async fn queue_reminders_for(&self, agency_slug: &str) -> Result<u64> {
+        let agency = {
+            let mut tx = self.store.read().await?;
+            credence_store::auth::identity::agency_by_slug(&mut tx, agency_slug)
+                .await?
+                .ok_or(AppError::NotFound)?
+        };
+        self.queue_reminders(agency.id).await
+    }
+
+    /// Queues the reminders due today for one agency; returns how many messages are new.
+    /// The selection is two indexed range queries (by expiration date and by due date).
+    pub async fn queue_reminders(&self, agency_id: i64) -> Result<u64> {
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx_for(&mut tx, agency_id, "system:reminders").await?;
+        let mut offsets = parse_offsets(&outbox::reminder_offsets(&mut tx, agency_id).await?);
+        if offsets.is_empty() {
+            offsets = DEFAULT_OFFSETS.to_vec();
+        }
+        let horizon = ctx.today + Days::new(u64::from(*offsets.iter().max().unwrap_or(&90)));
+        let lapsed_since = ctx.today - Days::new(LAPSE_GRACE_DAYS as u64);
+        let mut messages = Vec::new();
+        let mut digest = Vec::new();
+        for (kind, rows) in [
+            (
+                "expiration",
+                outbox::expiring_between(&mut tx, agency_id, lapsed_since, horizon).await?,
+            ),
+            (
+                "period_due",
+                outbox::periods_due_between(&mut tx, agency_id, lapsed_since, horizon).await?,
+            ),
+        ] {
+            for a in rows {
+                let Some(threshold) = due_threshold(a.date, ctx.today, &offsets, LAPSE_GRACE_DAYS)
+                else {
+                    continue;
+                };
+                if let Some(m) = member_message(&a, kind, threshold) {
+                    digest.push(format!(
+                        "- {} {}: {} ({})",
+                        a.first_name,
+                        a.last_name,
+                        m.subject,
+                        threshold.key()
+                    ));
+                    messages.push(m);
+                }
+            }
+        }
+        let mut added = outbox::enqueue(&mut tx, agency_id, &messages).await?;
+        if added > 0 {
+            // Admins get one digest a day rather than a message per credential.
+            let body = format!(
+                "Reminders sent to members on {}:\n\n{}\n",
+                ctx.today,
+                digest.join("\n")
+            );
+            let admins: Vec<NewMessage> = outbox::admin_emails(&mut tx, agency_id)
+                .await?
+                .into_iter()
+                .map(|email| NewMessage {
+                    attachment_file_id: None,
+                    dedupe_key: format!("digest:{}:{email}", ctx.today),
+                    recipient: email,
+                    subject: format!("Credential reminders for {}", ctx.today),
+                    body: body.clone(),
+                    kind: "digest".into(),
+                    subject_id: None,
+                })
+                .collect();
+            added += outbox::enqueue(&mut tx, agency_id, &admins).await?;
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Sends due messages until none are left; returns how many were sent. Without a mailer
+    /// the messages stay queued.
+    pub async fn deliver_outbox(&self) -> Result<usize> {
+        let Some(mailer) = self.mailer.clone() else {
+            return Ok(0);
+        };
+        let mut sent = 0;
+        loop {
+            let mut tx = self.store.begin().await?;
+            let batch = outbox::claim(&mut tx, 50, chrono::Duration::minutes(5)).await?;
+            tx.commit().await?;
+            if batch.is_empty() {
+                return Ok(sent);
+            }
+            let mut failures = 0;
+            for m in &batch {
+                let result = match self.attachment(m).await {
+                    Ok(attachment) => {
+                        mailer
+                            .send(&m.recipient, &m.subject, &m.body, attachment)
+                            .await
+                    }
+                    Err(e) => Err(e.to_string()),
+                };
+                let mut tx = self.store.begin().await?;
+                match result {
+                    Ok(()) => {
+                        outbox::mark_sent(&mut tx, m.id).await?;
+                        sent += 1;
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        let backoff =
+                            chrono::Duration::seconds(60 * 2i64.pow(m.attempts.clamp(0, 8) as u32))
+                                .min(chrono::Duration::hours(6));
+                        tracing::warn!(message = m.id, %error, attempts = m.attempts + 1, "e-mail not delivered; will retry");
+                        outbox::mark_failed(
+                            &mut tx,
+                            m.id,
+                            &error,
+                            backoff,
+                            m.attempts + 1 >= MAX_ATTEMPTS,
+                        )
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+            }
+            if failures == batch.len() {
+                // The server is unreachable: stop here and let the backoff work.
+                return Ok(sent);
+            }
+        }
+    }
+
+    /// The file a message carries, read from storage.
+    async fn attachment(&self, m: &outbox::Message) -> Result<Option<Attachment>> {
+        let Some(file_id) = m.attachment_file_id else {
+            return Ok(None);
+        };
+        let mut tx = self.store.read().await?;
+        let file = credence_store::documents::certificates::file(&mut tx, m.agency_id, file_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        drop(tx);
+        Ok(Some(Attachment {
+            bytes: self.files.get(&file.storage_key).await?,
+            name: file.original_name,
+            content_type: file.content_type,
+        }))
+    }
+
+    pub async fn outbox(
+        &self,
+        actor: &Actor,
+        filter: &OutboxFilter,
+        page: &PageParams,
+    ) -> Result<Page<OutboxMessage>> {
+        actor.require_reader()?;
+        let limit = page.limit()?;
+        if let Some(s) = filter.status.as_deref() {
+            if !["queued", "sending", "sent", "failed"].contains(&s) {
+                return Err(AppError::invalid(
+                    "status",
+                    "must be queued, sending, sent or failed",
+                ));
+            }
+        }
+        let mut tx = self.store.read().await?;
+        let rows = outbox::messages_page(
+            &mut tx,
+            actor.agency_id,
+            filter.status.as_deref(),
+            page.after()?,
+            limit + 1,
+        )
+        .await?;
+        Ok(paginate(
+            rows,
+            limit,
+            |m| m.id,
+            |m| OutboxMessage {
+                id: ids::encode(Kind::Message, m.id),
+                to: m.recipient,
+                subject: m.subject,
+                kind: m.kind,
+                subject_id: m.subject_id.map(|s| ids::encode(Kind::Credential, s)),
+                status: m.status,
+                attempts: m.attempts,
+                last_error: m.last_error,
+                sent_at: m.sent_at,
+                created_at: m.created_at,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls_are_checked() {
+        assert!(Mailer::from_url("smtp://127.0.0.1:2525", "credence@example.org").is_ok());
+        assert!(Mailer::from_url("http://mail", "credence@example.org").is_err());
+        assert!(Mailer::from_url("smtp://mail:port", "credence@example.org").is_err());
+        assert!(Mailer::from_url("smtp://127.0.0.1:25", "not an address").is_err());
+    }
+}

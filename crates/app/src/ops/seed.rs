@@ -1,0 +1,222 @@
+//! Realistic bulk data for load tests and the demo: members spread over stations and shifts.
+
+use chrono::{Days, Months};
+use credence_domain::Role;
+use credence_store::credentials::PeriodDates;
+use credence_store::ops::seed::{insert_members, SeedMember};
+use credence_store::{auth::identity, people::groups};
+
+use crate::catalog::credential_types::{LifecycleAction, NewCredentialType};
+use crate::credentials::assign::{create_tracks, Plan};
+use crate::credentials::lifecycle::load_rules;
+use crate::ops::demo::checklist_req;
+use crate::{Actor, App, AppError, Result};
+
+const FIRST_NAMES: [&str; 32] = [
+    "Ava", "Liam", "Noah", "Emma", "Olivia", "Mason", "Sofia", "Lucas", "Mia", "Ethan", "Amara",
+    "Diego", "Priya", "Kenji", "Fatima", "Mateo", "Chloe", "Owen", "Leah", "Caleb", "Zoe", "Isaac",
+    "Nora", "Elijah", "Hana", "Samuel", "Grace", "Omar", "Ruby", "Julian", "Ines", "Marcus",
+];
+const LAST_NAMES: [&str; 32] = [
+    "Garcia", "Johnson", "Nguyen", "Okafor", "Smith", "Patel", "Kowalski", "Martinez", "Brown",
+    "Lee", "Rossi", "Murphy", "Haddad", "Schmidt", "Kim", "Lopez", "Walker", "Novak", "Hughes",
+    "Ibrahim", "Carter", "Silva", "Fischer", "Reyes", "Campbell", "Yamamoto", "Dubois", "Moreno",
+    "Quinn", "Adeyemi", "Larsen", "Baker",
+];
+
+/// The stations and shifts every seeded agency has.
+pub const STATIONS: [&str; 4] = ["Station 1", "Station 2", "Station 3", "Station 4"];
+pub const SHIFTS: [&str; 3] = ["A Shift", "B Shift", "C Shift"];
+
+/// What a seed run created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    pub members: usize,
+    pub memberships: usize,
+    pub credentials: usize,
+}
+
+/// The i-th seeded person: deterministic, varied, and unique by employee number.
+pub fn seed_member(i: usize, prefix: &str) -> SeedMember {
+    let first = FIRST_NAMES[i % FIRST_NAMES.len()];
+    let last = LAST_NAMES[(i / FIRST_NAMES.len() + i * 7) % LAST_NAMES.len()];
+    SeedMember {
+        first_name: first.to_string(),
+        last_name: last.to_string(),
+        email: format!(
+            "{}.{}.{prefix}{i}@example.org",
+            first.to_lowercase(),
+            last.to_lowercase()
+        ),
+        employee_number: format!("{prefix}{i:06}"),
+    }
+}
+
+impl App {
+    /// Adds `count` members to the agency, each in one station and one shift, in one
+    /// transaction of multi-row inserts. Groups are created when missing.
+    pub async fn seed_members(&self, agency_slug: &str, count: usize) -> Result<SeedReport> {
+        let mut tx = self.store.begin().await?;
+        let agency = identity::agency_by_slug(&mut tx, agency_slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut group_ids = Vec::new();
+        let existing = groups::groups_page(&mut tx, agency.id, None, 10_000).await?;
+        for (name, kind) in STATIONS
+            .iter()
+            .map(|s| (s, "station"))
+            .chain(SHIFTS.iter().map(|s| (s, "shift")))
+        {
+            let id = match existing.iter().find(|g| g.name == *name) {
+                Some(g) => g.id,
+                None => {
+                    groups::insert_group(&mut tx, agency.id, name, kind)
+                        .await?
+                        .id
+                }
+            };
+            group_ids.push(id);
+        }
+        // A prefix per run keeps employee numbers unique when seeding twice.
+        let prefix = format!("S{}-", chrono::Utc::now().timestamp_millis() % 1_000_000);
+        let people: Vec<SeedMember> = (0..count).map(|i| seed_member(i, &prefix)).collect();
+        let ids = insert_members(&mut tx, agency.id, &people).await?;
+        let mut pairs = Vec::with_capacity(ids.len() * 2);
+        for (i, m) in ids.iter().enumerate() {
+            pairs.push((group_ids[i % STATIONS.len()], *m));
+            pairs.push((
+                group_ids[STATIONS.len() + (i / STATIONS.len()) % SHIFTS.len()],
+                *m,
+            ));
+        }
+        groups::add_memberships(&mut tx, agency.id, &pairs).await?;
+        tx.commit().await?;
+        Ok(SeedReport {
+            members: ids.len(),
+            memberships: pairs.len(),
+            credentials: 0,
+        })
+    }
+
+    /// Seeds members, then gives each `per_member` credentials of load-test types, spread
+    /// over the statuses a real agency has (in progress, active, renewal due, overdue),
+    /// through the same set-based assignment path the API uses.
+    pub async fn seed(
+        &self,
+        agency_slug: &str,
+        members: usize,
+        per_member: usize,
+    ) -> Result<SeedReport> {
+        let mut report = self.seed_members(agency_slug, members).await?;
+        if per_member == 0 {
+            return Ok(report);
+        }
+        let agency = self.agency_by_slug(agency_slug).await?;
+        let actor = Actor {
+            agency_id: agency.id,
+            role: Role::Admin,
+            member_id: None,
+            label: "system:seed".into(),
+        };
+        let member_ids = {
+            let mut tx = self.store.read().await?;
+            credence_store::ops::seed::newest_member_ids(&mut tx, agency.id, members as i64).await?
+        };
+        let stamp = chrono::Utc::now().timestamp_millis() % 1_000_000;
+        // PostgreSQL does the work of a seed (index entries, foreign-key checks) in the
+        // backend of the connection, one core each: two types at once use both cores of a
+        // small machine. SQLite has one writer, so there the types go one after another.
+        let at_once = match self.store.backend() {
+            credence_store::Backend::Postgres => 2,
+            credence_store::Backend::Sqlite => 1,
+        };
+        let types: Vec<usize> = (0..per_member).collect();
+        for batch in types.chunks(at_once) {
+            let runs = batch
+                .iter()
+                .map(|k| self.seed_type(&actor, &member_ids, stamp, *k));
+            for created in futures_util::future::join_all(runs).await {
+                report.credentials += created?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Creates and publishes the `k`-th load-test type and gives it to every member, in
+    /// four cohorts of different statuses; returns the credentials created.
+    async fn seed_type(
+        &self,
+        actor: &Actor,
+        member_ids: &[i64],
+        stamp: i64,
+        k: usize,
+    ) -> Result<usize> {
+        let ty = self
+            .create_credential_type(
+                actor,
+                NewCredentialType {
+                    code: format!("LOAD-{stamp}-{k}"),
+                    name: format!("Load test credential {k}"),
+                    description: None,
+                    invisible: None,
+                    effective_from: None,
+                    due_date: None,
+                    grace_period_days: None,
+                    validity_months: Some(24),
+                    expiration_rounding: None,
+                    auto_issue: None,
+                    renewal: None,
+                    renewal_window_days: Some(180),
+                    number_pattern: None,
+                    requirements: Some(vec![checklist_req("Skills check-off")]),
+                    enrolment_group_ids: None,
+                },
+            )
+            .await?;
+        self.publish_credential_type(actor, &ty.id, LifecycleAction::default())
+            .await?;
+        let type_id =
+            crate::ids::decode(crate::ids::Kind::CredentialType, &ty.id).unwrap_or_default();
+        let mut tx = self.store.begin().await?;
+        let ctx = self.ctx(&mut tx, actor).await?;
+        let rules = load_rules(&mut tx, actor.agency_id, &[type_id]).await?;
+        let rule = &rules[&type_id];
+        let today = ctx.today;
+        let month = |n: u32| today.checked_sub_months(Months::new(n)).unwrap_or(today);
+        // Four cohorts, rotated per type so every member has a mix.
+        let plans = [
+            Plan::Period(PeriodDates {
+                start: month(1),
+                end: today + Days::new(180),
+                due: today + Days::new(180),
+            }),
+            Plan::Active {
+                issue_date: month(4),
+                expiration_date: rule.expiration_for(month(4)),
+            },
+            Plan::Active {
+                issue_date: month(22),
+                expiration_date: rule.expiration_for(month(22)),
+            },
+            Plan::Period(PeriodDates {
+                start: month(8),
+                end: month(2),
+                due: month(2),
+            }),
+        ];
+        let mut created = 0;
+        for (i, plan) in plans.iter().enumerate() {
+            let cohort: Vec<i64> = member_ids
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| (j + k) % plans.len() == i)
+                .map(|(_, m)| *m)
+                .collect();
+            created += create_tracks(&mut tx, &ctx, rule, &cohort, plan, "seed")
+                .await?
+                .len();
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+}

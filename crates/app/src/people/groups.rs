@@ -1,0 +1,224 @@
+//! Groups: stations, shifts, ranks, departments, cohorts.
+
+use credence_domain::validation::{check_text, Invalid};
+use credence_store::people::groups::{self as store, Group};
+use credence_store::Conn;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{self, Kind};
+use crate::input::patch;
+use crate::ops::audit::record;
+use crate::page::{paginate, Page, PageParams};
+use crate::{Actor, App, AppError, Result};
+
+pub const GROUP_KINDS: [&str; 6] = ["station", "shift", "rank", "department", "cohort", "other"];
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct GroupView {
+    pub id: String,
+    pub name: String,
+    /// station, shift, rank, department, cohort or other.
+    pub kind: String,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    pub name: String,
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPatch {
+    pub version: i64,
+    pub name: Option<String>,
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMembers {
+    /// The complete new membership.
+    pub member_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GroupMembersView {
+    pub group: GroupView,
+    pub member_ids: Vec<String>,
+}
+
+fn view(g: Group) -> GroupView {
+    GroupView {
+        id: ids::encode(Kind::Group, g.id),
+        name: g.name,
+        kind: g.kind,
+        version: g.version,
+        created_at: g.created_at,
+        updated_at: g.updated_at,
+    }
+}
+
+fn validate(name: &str, kind: &str) -> Result<()> {
+    let mut invalid = Invalid::new();
+    check_text(&mut invalid, "name", name, 100);
+    invalid.check(
+        GROUP_KINDS.contains(&kind),
+        "kind",
+        "must be one of station, shift, rank, department, cohort, other",
+    );
+    Ok(invalid.into_result()?)
+}
+
+impl App {
+    async fn load_group(&self, db: &mut impl Conn, actor: &Actor, id: &str) -> Result<Group> {
+        let id = ids::decode(Kind::Group, id).ok_or(AppError::NotFound)?;
+        store::group(db, actor.agency_id, id)
+            .await?
+            .ok_or(AppError::NotFound)
+    }
+
+    pub async fn group(&self, actor: &Actor, id: &str) -> Result<GroupView> {
+        actor.require_reader()?;
+        let mut tx = self.store.read().await?;
+        Ok(view(self.load_group(&mut tx, actor, id).await?))
+    }
+
+    pub async fn groups(&self, actor: &Actor, page: &PageParams) -> Result<Page<GroupView>> {
+        actor.require_reader()?;
+        let limit = page.limit()?;
+        let mut tx = self.store.read().await?;
+        let rows = store::groups_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
+        Ok(paginate(rows, limit, |g| g.id, view))
+    }
+
+    pub async fn create_group(&self, actor: &Actor, input: NewGroup) -> Result<GroupView> {
+        actor.require_admin()?;
+        let name = input.name.trim();
+        let kind = input.kind.as_deref().unwrap_or("other");
+        validate(name, kind)?;
+        let mut tx = self.store.begin().await?;
+        let g = view(store::insert_group(&mut tx, actor.agency_id, name, kind).await?);
+        let id = ids::decode(Kind::Group, &g.id).unwrap_or_default();
+        record(&mut tx, actor, "create", Kind::Group, id, None, Some(&g)).await?;
+        tx.commit().await?;
+        Ok(g)
+    }
+
+    pub async fn update_group(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: GroupPatch,
+    ) -> Result<GroupView> {
+        actor.require_admin()?;
+        let mut tx = self.store.begin().await?;
+        let current = self.load_group(&mut tx, actor, id).await?;
+        if current.version != input.version {
+            return Err(AppError::stale());
+        }
+        let name = patch(
+            current.name.clone(),
+            input.name.map(|n| n.trim().to_string()),
+        );
+        let kind = patch(current.kind.clone(), input.kind);
+        validate(&name, &kind)?;
+        let row_id = current.id;
+        let before = view(current);
+        let updated = store::update_group(
+            &mut tx,
+            actor.agency_id,
+            row_id,
+            input.version,
+            &name,
+            &kind,
+        )
+        .await?;
+        let after = view(updated.ok_or_else(AppError::stale)?);
+        record(
+            &mut tx,
+            actor,
+            "update",
+            Kind::Group,
+            row_id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Replaces the group's membership. Members who join a group that is an enrolment group
+    /// of a published credential type are assigned that type in the same transaction.
+    pub async fn set_group_members(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: GroupMembers,
+    ) -> Result<GroupMembersView> {
+        actor.require_admin()?;
+        let mut member_ids = Vec::with_capacity(input.member_ids.len());
+        for (i, m) in input.member_ids.iter().enumerate() {
+            member_ids.push(ids::decode(Kind::Member, m).ok_or_else(|| {
+                AppError::invalid(&format!("member_ids[{i}]"), "is not a member id")
+            })?);
+        }
+        member_ids.sort_unstable();
+        member_ids.dedup();
+        let mut tx = self.store.begin().await?;
+        let group = self.load_group(&mut tx, actor, id).await?;
+        let found = credence_store::people::members::existing_member_ids(
+            &mut tx,
+            actor.agency_id,
+            &member_ids,
+        )
+        .await?;
+        if found.len() != member_ids.len() {
+            let missing = member_ids
+                .iter()
+                .find(|m| !found.contains(m))
+                .copied()
+                .unwrap_or_default();
+            return Err(AppError::invalid(
+                "member_ids",
+                format!(
+                    "{} is not a member of this agency",
+                    ids::encode(Kind::Member, missing)
+                ),
+            ));
+        }
+        let before: Vec<String> = store::group_member_ids(&mut tx, actor.agency_id, group.id)
+            .await?
+            .into_iter()
+            .map(|m| ids::encode(Kind::Member, m))
+            .collect();
+        let added =
+            store::replace_group_members(&mut tx, actor.agency_id, group.id, &member_ids).await?;
+        self.enrol_joiners(&mut tx, actor, &[group.id], &added)
+            .await?;
+        let after: Vec<String> = member_ids
+            .iter()
+            .map(|m| ids::encode(Kind::Member, *m))
+            .collect();
+        record(
+            &mut tx,
+            actor,
+            "set_members",
+            Kind::Group,
+            group.id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(GroupMembersView {
+            group: view(group),
+            member_ids: after,
+        })
+    }
+}

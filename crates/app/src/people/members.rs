@@ -1,0 +1,354 @@
+//! Members: the people who hold credentials. Deleting a member deactivates them; their
+//! history stays.
+
+use credence_store::Conn;
+use std::collections::BTreeMap;
+
+use credence_domain::validation::{check_text, is_plausible_email, Invalid};
+use credence_store::people::members::{self as store, Member, MemberFields, MemberFilter};
+use credence_store::Tx;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{self, Kind};
+use crate::input::{clean, double_option, patch};
+use crate::ops::audit::record;
+use crate::page::{paginate, Page, PageParams};
+use crate::{Actor, App, AppError, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct MemberView {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub active: bool,
+    pub group_ids: Vec<String>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMember {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub active: Option<bool>,
+    /// Groups to join at once (their enrolment rules apply).
+    pub group_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberPatch {
+    /// The version you read; a stale one is a 409.
+    pub version: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub employee_number: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct MemberListFilter {
+    /// Start of the last or first name, an exact e-mail or employee number.
+    pub q: Option<String>,
+    pub group_id: Option<String>,
+    pub active: Option<bool>,
+}
+
+fn view(m: Member, group_ids: Vec<i64>) -> MemberView {
+    MemberView {
+        id: ids::encode(Kind::Member, m.id),
+        first_name: m.first_name,
+        last_name: m.last_name,
+        email: m.email,
+        employee_number: m.employee_number,
+        active: m.active,
+        group_ids: group_ids
+            .into_iter()
+            .map(|g| ids::encode(Kind::Group, g))
+            .collect(),
+        version: m.version,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn validate(f: &MemberFields) -> Result<()> {
+    let mut invalid = Invalid::new();
+    check_text(&mut invalid, "first_name", &f.first_name, 100);
+    check_text(&mut invalid, "last_name", &f.last_name, 100);
+    if let Some(e) = &f.email {
+        invalid.check(is_plausible_email(e), "email", "must be an e-mail address");
+    }
+    if let Some(n) = &f.employee_number {
+        invalid.check(
+            n.chars().count() <= 40,
+            "employee_number",
+            "must be at most 40 characters",
+        );
+    }
+    Ok(invalid.into_result()?)
+}
+
+fn normalise(mut f: MemberFields) -> MemberFields {
+    f.first_name = f.first_name.trim().to_string();
+    f.last_name = f.last_name.trim().to_string();
+    f.email = clean(f.email).map(|e| e.to_lowercase());
+    f.employee_number = clean(f.employee_number);
+    f
+}
+
+/// Decodes group ids from a body and checks they belong to the agency.
+pub(crate) async fn agency_group_ids(
+    tx: &mut Tx,
+    agency_id: i64,
+    field: &str,
+    raw: &[String],
+) -> Result<Vec<i64>> {
+    let mut decoded = Vec::with_capacity(raw.len());
+    for (i, r) in raw.iter().enumerate() {
+        decoded.push(
+            ids::decode(Kind::Group, r)
+                .ok_or_else(|| AppError::invalid(&format!("{field}[{i}]"), "is not a group id"))?,
+        );
+    }
+    decoded.sort_unstable();
+    decoded.dedup();
+    let found = credence_store::people::groups::existing_group_ids(tx, agency_id, &decoded).await?;
+    if let Some(missing) = decoded.iter().find(|g| !found.contains(g)) {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "{} is not a group of this agency",
+                ids::encode(Kind::Group, *missing)
+            ),
+        ));
+    }
+    Ok(decoded)
+}
+
+impl App {
+    /// Loads a member the actor may see, with their groups; 404 otherwise.
+    pub(crate) async fn load_member(
+        &self,
+        db: &mut impl Conn,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<MemberView> {
+        let id = ids::decode(Kind::Member, id).ok_or(AppError::NotFound)?;
+        if !actor.role.reads_agency() && actor.member_id != Some(id) {
+            return Err(AppError::NotFound);
+        }
+        let m = store::member(db, actor.agency_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let groups = store::memberships_of(db, actor.agency_id, &[id]).await?;
+        Ok(view(m, groups.into_iter().map(|(_, g)| g).collect()))
+    }
+
+    pub async fn member(&self, actor: &Actor, id: &str) -> Result<MemberView> {
+        let mut tx = self.store.read().await?;
+        self.load_member(&mut tx, actor, id).await
+    }
+
+    pub async fn members(
+        &self,
+        actor: &Actor,
+        filter: &MemberListFilter,
+        page: &PageParams,
+    ) -> Result<Page<MemberView>> {
+        let limit = page.limit()?;
+        let group_id = match filter.group_id.as_deref() {
+            None => None,
+            Some(g) => Some(
+                ids::decode(Kind::Group, g)
+                    .ok_or_else(|| AppError::invalid("group_id", "is not a group id"))?,
+            ),
+        };
+        let only_id = if actor.role.reads_agency() {
+            None
+        } else {
+            Some(actor.member_id.ok_or_else(|| {
+                AppError::Forbidden("this login is not linked to a member".into())
+            })?)
+        };
+        let store_filter = MemberFilter {
+            only_id,
+            group_id,
+            active: filter.active,
+            q: filter.q.clone(),
+        };
+        let mut tx = self.store.read().await?;
+        let rows = store::members_page(
+            &mut tx,
+            actor.agency_id,
+            &store_filter,
+            page.after()?,
+            limit + 1,
+        )
+        .await?;
+        let member_ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
+        let mut groups: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (m, g) in store::memberships_of(&mut tx, actor.agency_id, &member_ids).await? {
+            groups.entry(m).or_default().push(g);
+        }
+        Ok(paginate(
+            rows,
+            limit,
+            |m| (m.sort_name.clone(), m.id),
+            |m| {
+                let g = groups.remove(&m.id).unwrap_or_default();
+                view(m, g)
+            },
+        ))
+    }
+
+    pub async fn create_member(&self, actor: &Actor, input: NewMember) -> Result<MemberView> {
+        actor.require_admin()?;
+        let fields = normalise(MemberFields {
+            first_name: input.first_name,
+            last_name: input.last_name,
+            email: input.email,
+            employee_number: input.employee_number,
+            active: input.active.unwrap_or(true),
+        });
+        validate(&fields)?;
+        let mut tx = self.store.begin().await?;
+        let group_ids = agency_group_ids(
+            &mut tx,
+            actor.agency_id,
+            "group_ids",
+            input.group_ids.as_deref().unwrap_or(&[]),
+        )
+        .await?;
+        let m = store::insert_member(&mut tx, actor.agency_id, &fields).await?;
+        let member_id = m.id;
+        let pairs: Vec<(i64, i64)> = group_ids.iter().map(|g| (*g, member_id)).collect();
+        credence_store::people::groups::add_memberships(&mut tx, actor.agency_id, &pairs).await?;
+        self.enrol_joiners(&mut tx, actor, &group_ids, &[member_id])
+            .await?;
+        let created = view(m, group_ids);
+        record(
+            &mut tx,
+            actor,
+            "create",
+            Kind::Member,
+            member_id,
+            None,
+            Some(&created),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn update_member(
+        &self,
+        actor: &Actor,
+        id: &str,
+        input: MemberPatch,
+    ) -> Result<MemberView> {
+        actor.require_admin()?;
+        let mut tx = self.store.begin().await?;
+        let before = self.load_member(&mut tx, actor, id).await?;
+        if before.version != input.version {
+            return Err(AppError::stale());
+        }
+        let fields = normalise(MemberFields {
+            first_name: patch(before.first_name.clone(), input.first_name),
+            last_name: patch(before.last_name.clone(), input.last_name),
+            email: patch(before.email.clone(), input.email),
+            employee_number: patch(before.employee_number.clone(), input.employee_number),
+            active: patch(before.active, input.active),
+        });
+        validate(&fields)?;
+        let after = self.write_member(&mut tx, actor, &before, &fields).await?;
+        record(
+            &mut tx,
+            actor,
+            "update",
+            Kind::Member,
+            member_row_id(&after),
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// DELETE: deactivates the member; their credentials and history stay.
+    pub async fn deactivate_member(&self, actor: &Actor, id: &str) -> Result<MemberView> {
+        actor.require_admin()?;
+        let mut tx = self.store.begin().await?;
+        let before = self.load_member(&mut tx, actor, id).await?;
+        let fields = MemberFields {
+            first_name: before.first_name.clone(),
+            last_name: before.last_name.clone(),
+            email: before.email.clone(),
+            employee_number: before.employee_number.clone(),
+            active: false,
+        };
+        let after = self.write_member(&mut tx, actor, &before, &fields).await?;
+        record(
+            &mut tx,
+            actor,
+            "deactivate",
+            Kind::Member,
+            member_row_id(&after),
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn write_member(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        before: &MemberView,
+        fields: &MemberFields,
+    ) -> Result<MemberView> {
+        let id = member_row_id(before);
+        let row = store::update_member(tx, actor.agency_id, id, before.version, fields)
+            .await?
+            .ok_or_else(AppError::stale)?;
+        let groups = before
+            .group_ids
+            .iter()
+            .filter_map(|g| ids::decode(Kind::Group, g))
+            .collect();
+        Ok(view(row, groups))
+    }
+}
+
+fn member_row_id(m: &MemberView) -> i64 {
+    ids::decode(Kind::Member, &m.id).unwrap_or_default()
+}
+
+impl App {
+    /// The member with `email` in the agency (operator commands name members by e-mail).
+    pub async fn member_id_by_email(&self, agency_id: i64, email: &str) -> Result<i64> {
+        let mut tx = self.store.read().await?;
+        store::member_id_by_email(&mut tx, agency_id, email)
+            .await?
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "member",
+                    format!("no member of this agency has the e-mail {email}"),
+                )
+            })
+    }
+}

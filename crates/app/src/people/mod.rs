@@ -1,0 +1,4 @@
+//! People: members, groups and their memberships.
+
+pub mod groups;
+pub mod members;

@@ -1,0 +1,263 @@
+//! The compliance summary: counts by status per group and credential type, and the members
+//! who are not compliant, today (from stored, indexed status) or as of another day
+//! (computed from each credential's current facts with the domain rules).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use credence_domain::status::Status;
+use credence_store::reports::compliance::{self as store, Scope};
+use serde::{Deserialize, Serialize};
+
+use crate::credentials::lifecycle::{computed, facts};
+use crate::ids::{self, Kind};
+use crate::{Actor, App, AppError, Result};
+
+/// Statuses that count as compliant: the member holds a valid credential.
+const COMPLIANT: [Status; 3] = [
+    Status::Active,
+    Status::ActiveRenewalInProgress,
+    Status::ActiveReadyToRenew,
+];
+/// At most this many non-compliant rows in one report.
+const MAX_GAPS: i64 = 10_000;
+
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct ComplianceParams {
+    pub group_id: Option<String>,
+    pub credential_type_id: Option<String>,
+    /// The day to report on (default today).
+    pub on: Option<NaiveDate>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+    /// For CSV: `counts` (default) or `members`.
+    pub view: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ComplianceRow {
+    /// `None`: members in no group.
+    pub group_id: Option<String>,
+    pub credential_type_id: String,
+    /// Status → number of credentials.
+    pub counts: BTreeMap<String, i64>,
+    pub total: i64,
+    pub compliant: i64,
+    /// 0–100.
+    pub compliant_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct NonCompliant {
+    pub credential_id: String,
+    pub member_id: String,
+    pub member_name: String,
+    pub employee_number: Option<String>,
+    pub credential_type_id: String,
+    pub status: String,
+    pub expiration_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ComplianceReport {
+    pub on: NaiveDate,
+    pub rows: Vec<ComplianceRow>,
+    pub non_compliant: Vec<NonCompliant>,
+}
+
+fn finish_rows(counts: BTreeMap<(Option<i64>, i64), BTreeMap<String, i64>>) -> Vec<ComplianceRow> {
+    counts
+        .into_iter()
+        .map(|((group, ty), by_status)| {
+            let total: i64 = by_status.values().sum();
+            let compliant: i64 = COMPLIANT
+                .iter()
+                .filter_map(|s| by_status.get(s.as_str()))
+                .sum();
+            ComplianceRow {
+                group_id: group.map(|g| ids::encode(Kind::Group, g)),
+                credential_type_id: ids::encode(Kind::CredentialType, ty),
+                counts: by_status,
+                total,
+                compliant,
+                compliant_percent: if total == 0 {
+                    100.0
+                } else {
+                    (compliant as f64 * 1000.0 / total as f64).round() / 10.0
+                },
+            }
+        })
+        .collect()
+}
+
+impl App {
+    pub async fn compliance(
+        &self,
+        actor: &Actor,
+        params: &ComplianceParams,
+    ) -> Result<ComplianceReport> {
+        actor.require_reader()?;
+        let decode = |kind: Kind, field: &str, v: Option<&str>| -> Result<Option<i64>> {
+            v.map(|v| {
+                ids::decode(kind, v)
+                    .ok_or_else(|| AppError::invalid(field, "is not an id of the right kind"))
+            })
+            .transpose()
+        };
+        let scope = Scope {
+            group_id: decode(Kind::Group, "group_id", params.group_id.as_deref())?,
+            credential_type_id: decode(
+                Kind::CredentialType,
+                "credential_type_id",
+                params.credential_type_id.as_deref(),
+            )?,
+        };
+        let mut tx = self.store.read().await?;
+        let mut ctx = self.ctx(&mut tx, actor).await?;
+        let on = params.on.unwrap_or(ctx.today);
+        let non_compliant_statuses: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| !COMPLIANT.contains(s))
+            .map(|s| s.as_str())
+            .collect();
+        let mut counts: BTreeMap<(Option<i64>, i64), BTreeMap<String, i64>> = BTreeMap::new();
+        let mut gaps = Vec::new();
+        if on == ctx.today {
+            for (g, t, status, n) in store::status_counts(&mut tx, actor.agency_id, scope).await? {
+                *counts.entry((g, t)).or_default().entry(status).or_default() += n;
+            }
+            for gap in store::gaps(
+                &mut tx,
+                actor.agency_id,
+                scope,
+                &non_compliant_statuses,
+                MAX_GAPS,
+            )
+            .await?
+            {
+                gaps.push(NonCompliant {
+                    credential_id: ids::encode(Kind::Credential, gap.credential_id),
+                    member_id: ids::encode(Kind::Member, gap.member_id),
+                    member_name: format!("{}, {}", gap.last_name, gap.first_name),
+                    employee_number: gap.employee_number,
+                    credential_type_id: ids::encode(Kind::CredentialType, gap.credential_type_id),
+                    status: gap.status,
+                    expiration_date: gap.expiration_date,
+                    due_date: gap.due_date,
+                });
+            }
+        } else {
+            // Another day: each credential's status from its facts on that day.
+            ctx.today = on;
+            let rows = store::credentials_in_scope(&mut tx, actor.agency_id, scope).await?;
+            let mut types: Vec<i64> = rows.iter().map(|(r, _)| r.credential_type_id).collect();
+            types.sort_unstable();
+            types.dedup();
+            let rules =
+                crate::credentials::lifecycle::load_rules(&mut tx, actor.agency_id, &types).await?;
+            let mut seen = std::collections::HashSet::new();
+            let mut gap_rows = Vec::new();
+            for (row, group) in &rows {
+                let auto_issue = rules
+                    .get(&row.credential_type_id)
+                    .is_some_and(|r| r.row.auto_issue);
+                let status = computed(
+                    &ctx,
+                    &facts(row, u8::try_from(row.progress).unwrap_or(0), auto_issue),
+                )
+                .status;
+                *counts
+                    .entry((*group, row.credential_type_id))
+                    .or_default()
+                    .entry(status.clone())
+                    .or_default() += 1;
+                if non_compliant_statuses.contains(&status.as_str())
+                    && seen.insert(row.id)
+                    && gap_rows.len() < MAX_GAPS as usize
+                {
+                    gap_rows.push((row.clone(), status));
+                }
+            }
+            let member_ids: Vec<i64> = gap_rows.iter().map(|(r, _)| r.member_id).collect();
+            let names: std::collections::HashMap<i64, (String, String, Option<String>)> =
+                store::member_names(&mut tx, actor.agency_id, &member_ids)
+                    .await?
+                    .into_iter()
+                    .map(|(id, f, l, e)| (id, (f, l, e)))
+                    .collect();
+            for (row, status) in gap_rows {
+                let (first, last, number) = names.get(&row.member_id).cloned().unwrap_or_default();
+                gaps.push(NonCompliant {
+                    credential_id: ids::encode(Kind::Credential, row.id),
+                    member_id: ids::encode(Kind::Member, row.member_id),
+                    member_name: format!("{last}, {first}"),
+                    employee_number: number,
+                    credential_type_id: ids::encode(Kind::CredentialType, row.credential_type_id),
+                    status,
+                    expiration_date: row.expiration_date,
+                    due_date: row.due_date,
+                });
+            }
+        }
+        Ok(ComplianceReport {
+            on,
+            rows: finish_rows(counts),
+            non_compliant: gaps,
+        })
+    }
+}
+
+/// The report as CSV: the counts table, or the non-compliant members.
+pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if members {
+        let _ = w.write_record([
+            "member_id",
+            "member_name",
+            "employee_number",
+            "credential_type_id",
+            "status",
+            "expiration_date",
+            "due_date",
+        ]);
+        for g in &report.non_compliant {
+            let _ = w.write_record([
+                g.member_id.as_str(),
+                &g.member_name,
+                g.employee_number.as_deref().unwrap_or(""),
+                &g.credential_type_id,
+                &g.status,
+                &g.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
+                &g.due_date.map(|d| d.to_string()).unwrap_or_default(),
+            ]);
+        }
+    } else {
+        let mut header = vec!["group_id".to_string(), "credential_type_id".into()];
+        header.extend(Status::ALL.iter().map(|s| s.as_str().to_string()));
+        header.extend([
+            "total".into(),
+            "compliant".into(),
+            "compliant_percent".into(),
+        ]);
+        let _ = w.write_record(&header);
+        for r in &report.rows {
+            let mut line = vec![
+                r.group_id.clone().unwrap_or_default(),
+                r.credential_type_id.clone(),
+            ];
+            line.extend(
+                Status::ALL
+                    .iter()
+                    .map(|s| r.counts.get(s.as_str()).copied().unwrap_or(0).to_string()),
+            );
+            line.extend([
+                r.total.to_string(),
+                r.compliant.to_string(),
+                r.compliant_percent.to_string(),
+            ]);
+            let _ = w.write_record(&line);
+        }
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}

@@ -1,0 +1,4 @@
+//! Reports: the compliance summary and the dashboard numbers.
+
+pub mod compliance;
+pub mod summary;

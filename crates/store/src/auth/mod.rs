@@ -1,0 +1,3 @@
+//! Agencies, logins, API tokens, sessions and sign-in attempts.
+
+pub mod identity;

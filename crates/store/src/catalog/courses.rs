@@ -1,0 +1,137 @@
+//! Courses: the catalogue of training that requirements refer to.
+
+use chrono::{DateTime, Utc};
+
+use crate::query::fetch_in_batches;
+use crate::{now, query, Conn, Query, Result, Tx};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Course {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub hours: f64,
+    pub category: Option<String>,
+    pub graded: bool,
+    pub passing_grade: Option<f64>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CourseFields {
+    pub code: String,
+    pub name: String,
+    pub hours: f64,
+    pub category: Option<String>,
+    pub graded: bool,
+    pub passing_grade: Option<f64>,
+}
+
+const COURSE_COLUMNS: &str =
+    "id, code, name, hours, category, graded, passing_grade, version, created_at, updated_at";
+
+pub async fn insert_course(tx: &mut Tx, agency_id: i64, f: &CourseFields) -> Result<Course> {
+    let sql = format!(
+        "INSERT INTO courses (agency_id, code, name, hours, category, graded, passing_grade, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COURSE_COLUMNS}"
+    );
+    query(&sql)
+        .arg(agency_id)
+        .arg(&f.code)
+        .arg(&f.name)
+        .arg(f.hours)
+        .arg(&f.category)
+        .arg(f.graded)
+        .arg(f.passing_grade)
+        .arg(now())
+        .fetch_one(tx)
+        .await
+}
+
+pub async fn update_course(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+    version: i64,
+    f: &CourseFields,
+) -> Result<Option<Course>> {
+    let sql = format!(
+        "UPDATE courses SET code = $1, name = $2, hours = $3, category = $4, graded = $5, passing_grade = $6,
+             version = version + 1, updated_at = $7
+         WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COURSE_COLUMNS}"
+    );
+    query(&sql)
+        .arg(&f.code)
+        .arg(&f.name)
+        .arg(f.hours)
+        .arg(&f.category)
+        .arg(f.graded)
+        .arg(f.passing_grade)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .arg(version)
+        .fetch_optional(tx)
+        .await
+}
+
+pub async fn course(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Course>> {
+    let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = $1 AND id = $2");
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
+}
+
+pub async fn courses_page(
+    db: &mut impl Conn,
+    agency_id: i64,
+    after_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Course>> {
+    let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    query(&sql)
+        .arg(agency_id)
+        .arg(after_id.unwrap_or(0))
+        .arg(limit)
+        .fetch_all(db)
+        .await
+}
+
+/// Of `ids`, those that are courses of the agency.
+pub async fn existing_course_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new("SELECT id FROM courses WHERE agency_id = ");
+    q.bind(agency_id)
+        .push(" AND id IN ")
+        .bind_json_ids(db.backend(), ids);
+    q.scalars(db).await
+}
+
+/// The agency's courses among `ids`.
+pub async fn courses_by_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Course>> {
+    let mut out = Vec::new();
+    fetch_in_batches(
+        db,
+        ids,
+        |chunk| {
+            let mut q = Query::new(format!(
+                "SELECT {COURSE_COLUMNS} FROM courses WHERE +agency_id = "
+            ));
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}

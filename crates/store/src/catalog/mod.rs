@@ -1,0 +1,4 @@
+//! Courses and credential types with their requirements.
+
+pub mod courses;
+pub mod credential_types;

@@ -1,0 +1,3 @@
+//! Certificate templates, certificates and their issuance facts.
+
+pub mod certificates;

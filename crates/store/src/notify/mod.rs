@@ -1,0 +1,3 @@
+//! The outbox every message goes through.
+
+pub mod outbox;

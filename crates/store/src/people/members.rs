@@ -1,0 +1,263 @@
+//! Members and their group memberships.
+
+use chrono::{DateTime, Utc};
+
+use crate::query::fetch_in_batches;
+use crate::{now, query, Conn, Query, Result, Tx};
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Member {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub active: bool,
+    pub sort_name: String,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, first_name, last_name, email, employee_number, active, sort_name, version, created_at, updated_at";
+
+/// The key members are listed and searched by: "last, first" folded to lower case.
+pub fn sort_name(first_name: &str, last_name: &str) -> String {
+    format!("{}, {}", last_name.trim(), first_name.trim()).to_lowercase()
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberFields {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: Option<String>,
+    pub employee_number: Option<String>,
+    pub active: bool,
+}
+
+pub async fn insert_member(tx: &mut Tx, agency_id: i64, m: &MemberFields) -> Result<Member> {
+    let sql = format!(
+        "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+    );
+    query(&sql)
+        .arg(agency_id)
+        .arg(&m.first_name)
+        .arg(&m.last_name)
+        .arg(&m.email)
+        .arg(&m.employee_number)
+        .arg(m.active)
+        .arg(sort_name(&m.first_name, &m.last_name))
+        .arg(now())
+        .fetch_one(tx)
+        .await
+}
+
+/// Writes new field values when the row is still at `version`; `None` when it is not.
+pub async fn update_member(
+    tx: &mut Tx,
+    agency_id: i64,
+    id: i64,
+    version: i64,
+    m: &MemberFields,
+) -> Result<Option<Member>> {
+    let sql = format!(
+        "UPDATE members SET first_name = $1, last_name = $2, email = $3, employee_number = $4, active = $5,
+             sort_name = $6, version = version + 1, updated_at = $7
+         WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COLUMNS}"
+    );
+    let sort = sort_name(&m.first_name, &m.last_name);
+    let updated: Option<Member> = query(&sql)
+        .arg(&m.first_name)
+        .arg(&m.last_name)
+        .arg(&m.email)
+        .arg(&m.employee_number)
+        .arg(m.active)
+        .arg(&sort)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .arg(version)
+        .fetch_optional(tx)
+        .await?;
+    if updated.is_some() {
+        // The credentials list sorts by member without a join.
+        query(
+            "UPDATE credentials SET member_sort_name = $1 WHERE agency_id = $2 AND member_id = $3",
+        )
+        .arg(&sort)
+        .arg(agency_id)
+        .arg(id)
+        .execute(tx)
+        .await?;
+    }
+    Ok(updated)
+}
+
+pub async fn member(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Member>> {
+    let sql = format!("SELECT {COLUMNS} FROM members WHERE agency_id = $1 AND id = $2");
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    /// Only this member (a member's own view).
+    pub only_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub active: Option<bool>,
+    /// Matches the start of the sort name, the e-mail or the employee number.
+    pub q: Option<String>,
+}
+
+/// A page ordered by name; `after` is the last row's `(sort_name, id)`.
+pub async fn members_page(
+    db: &mut impl Conn,
+    agency_id: i64,
+    filter: &MemberFilter,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> Result<Vec<Member>> {
+    let mut q = Query::new(format!(
+        "SELECT {COLUMNS} FROM members m WHERE agency_id = "
+    ));
+    q.bind(agency_id);
+    if let Some(id) = filter.only_id {
+        q.push(" AND id = ").bind(id);
+    }
+    if let Some(g) = filter.group_id {
+        q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = m.agency_id AND gm.member_id = m.id AND gm.group_id = ")
+            .bind(g)
+            .push(")");
+    }
+    if let Some(a) = filter.active {
+        q.push(" AND active = ").bind(a);
+    }
+    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let lower = text.to_lowercase();
+        q.push(" AND (sort_name LIKE ")
+            .bind(format!("{}%", escape_like(&lower)))
+            .push(" ESCAPE '\\'");
+        q.push(" OR lower(first_name) LIKE ")
+            .bind(format!("{}%", escape_like(&lower)))
+            .push(" ESCAPE '\\'");
+        q.push(" OR lower(email) = ").bind(lower.clone());
+        q.push(" OR employee_number = ")
+            .bind(text.to_string())
+            .push(")");
+    }
+    if let Some((name, id)) = after {
+        q.push(" AND (sort_name > ")
+            .bind(name.clone())
+            .push(" OR (sort_name = ")
+            .bind(name)
+            .push(" AND id > ")
+            .bind(id)
+            .push("))");
+    }
+    q.push(" ORDER BY sort_name, id LIMIT ").bind(limit);
+    q.fetch_all(db).await
+}
+
+/// Escapes `%`, `_` and `\` so user text matches literally in LIKE.
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// `(member_id, group_id)` pairs for the given members.
+pub async fn memberships_of(
+    db: &mut impl Conn,
+    agency_id: i64,
+    member_ids: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    if member_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new("SELECT member_id, group_id FROM group_memberships WHERE agency_id = ");
+    q.bind(agency_id)
+        .push(" AND member_id IN ")
+        .bind_json_ids(db.backend(), member_ids);
+    q.push(" ORDER BY member_id, group_id");
+    q.fetch_all(db).await
+}
+
+/// Of `ids`, those that are members of the agency.
+pub async fn existing_member_ids(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<i64>> {
+    let mut found = Vec::with_capacity(ids.len());
+    fetch_in_batches(
+        db,
+        ids,
+        |chunk| {
+            let mut q = Query::new("SELECT id FROM members WHERE +agency_id = ");
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows: Vec<(i64,)>| found.extend(rows.into_iter().map(|(id,)| id)),
+    )
+    .await?;
+    Ok(found)
+}
+
+/// The member of the agency with this e-mail, if any.
+pub async fn member_id_by_email(
+    db: &mut impl Conn,
+    agency_id: i64,
+    email: &str,
+) -> Result<Option<i64>> {
+    query("SELECT id FROM members WHERE agency_id = $1 AND email = $2")
+        .arg(agency_id)
+        .arg(email.trim().to_lowercase())
+        .scalar_optional(db)
+        .await
+}
+
+/// `(member_id, employee_number)` of the given members that have one.
+pub async fn employee_numbers(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    let mut out = Vec::new();
+    fetch_in_batches(
+        db,
+        ids,
+        |chunk| {
+            let mut q = Query::new("SELECT id, employee_number FROM members WHERE employee_number IS NOT NULL AND +agency_id = ");
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// Every member's id, e-mail and employee number: the lookup table of an import.
+pub async fn member_keys(
+    db: &mut impl Conn,
+    agency_id: i64,
+) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
+    query("SELECT id, email, employee_number FROM members WHERE agency_id = $1")
+        .arg(agency_id)
+        .fetch_all(db)
+        .await
+}
+
+/// The member with this employee number, if any.
+pub async fn member_id_by_employee_number(
+    db: &mut impl Conn,
+    agency_id: i64,
+    number: &str,
+) -> Result<Option<i64>> {
+    query("SELECT id FROM members WHERE agency_id = $1 AND employee_number = $2")
+        .arg(agency_id)
+        .arg(number)
+        .scalar_optional(db)
+        .await
+}

@@ -1,0 +1,4 @@
+//! Members, groups and memberships.
+
+pub mod groups;
+pub mod members;

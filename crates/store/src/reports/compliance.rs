@@ -1,0 +1,173 @@
+//! Compliance counts and lists, grouped on stored status.
+
+use chrono::NaiveDate;
+
+use crate::credentials::CredentialRow;
+use crate::query::fetch_in_batches;
+use crate::{query, Conn, Query, Result};
+
+/// Optional narrowing of a report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    pub group_id: Option<i64>,
+    pub credential_type_id: Option<i64>,
+}
+
+fn push_scope(q: &mut Query, scope: Scope) {
+    if let Some(t) = scope.credential_type_id {
+        q.push(" AND c.credential_type_id = ").bind(t);
+    }
+    if let Some(g) = scope.group_id {
+        q.push(" AND gm.group_id = ").bind(g);
+    }
+}
+
+/// `(group_id, credential_type_id, status, count)`; members in no group count under `None`.
+pub async fn status_counts(
+    db: &mut impl Conn,
+    agency_id: i64,
+    scope: Scope,
+) -> Result<Vec<(Option<i64>, i64, String, i64)>> {
+    let mut q = Query::new(
+        "SELECT gm.group_id, c.credential_type_id, c.status, COUNT(*) FROM credentials c
+         LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
+         WHERE c.agency_id = ",
+    );
+    q.bind(agency_id);
+    push_scope(&mut q, scope);
+    q.push(" GROUP BY gm.group_id, c.credential_type_id, c.status ORDER BY gm.group_id, c.credential_type_id, c.status");
+    q.fetch_all(db).await
+}
+
+/// Credentials in scope with their member's groups, for a report as of another day.
+pub async fn credentials_in_scope(
+    db: &mut impl Conn,
+    agency_id: i64,
+    scope: Scope,
+) -> Result<Vec<(CredentialRow, Option<i64>)>> {
+    let mut q = Query::new(
+        "SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
+             c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
+             c.version, c.member_sort_name, c.created_at, c.updated_at, gm.group_id
+         FROM credentials c
+         LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
+         WHERE c.agency_id = ",
+    );
+    q.bind(agency_id);
+    push_scope(&mut q, scope);
+    q.push(" ORDER BY c.member_sort_name, c.id");
+    let rows: Vec<ScopedRow> = q.fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.credential, r.group_id))
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct ScopedRow {
+    #[sqlx(flatten)]
+    credential: CredentialRow,
+    group_id: Option<i64>,
+}
+
+/// A credential that is not compliant, with its member's name.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct Gap {
+    pub credential_id: i64,
+    pub member_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub employee_number: Option<String>,
+    pub credential_type_id: i64,
+    pub status: String,
+    pub expiration_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+}
+
+/// Credentials in scope whose stored status is one of `statuses`, by member name.
+pub async fn gaps(
+    db: &mut impl Conn,
+    agency_id: i64,
+    scope: Scope,
+    statuses: &[&str],
+    limit: i64,
+) -> Result<Vec<Gap>> {
+    let mut q = Query::new(
+        "SELECT DISTINCT c.id AS credential_id, c.member_id, m.first_name, m.last_name, m.employee_number, c.credential_type_id,
+             c.status, c.expiration_date, c.due_date, c.member_sort_name
+         FROM credentials c JOIN members m ON m.id = c.member_id
+         LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
+         WHERE c.agency_id = ",
+    );
+    q.bind(agency_id)
+        .push(" AND c.status IN ")
+        .bind_list(statuses.iter().copied());
+    push_scope(&mut q, scope);
+    q.push(" ORDER BY c.member_sort_name, c.id LIMIT ")
+        .bind(limit);
+    q.fetch_all(db).await
+}
+
+/// Members' names by id (for a report as of another day).
+pub async fn member_names(
+    db: &mut impl Conn,
+    agency_id: i64,
+    ids: &[i64],
+) -> Result<Vec<(i64, String, String, Option<String>)>> {
+    let mut out = Vec::new();
+    fetch_in_batches(
+        db,
+        ids,
+        |chunk| {
+            let mut q = Query::new(
+                "SELECT id, first_name, last_name, employee_number FROM members WHERE +agency_id = ",
+            );
+            q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
+            q
+        },
+        |rows| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// `(credential_type_id, status, count)` over the whole agency (each credential once).
+pub async fn type_status_counts(
+    db: &mut impl Conn,
+    agency_id: i64,
+) -> Result<Vec<(i64, String, i64)>> {
+    query("SELECT credential_type_id, status, COUNT(*) FROM credentials WHERE agency_id = $1 GROUP BY credential_type_id, status ORDER BY credential_type_id, status").arg(agency_id)
+        .fetch_all(db).await
+}
+
+/// `(group_id, status, count)`: each credential counted once per group of its member.
+pub async fn group_status_counts(
+    db: &mut impl Conn,
+    agency_id: i64,
+) -> Result<Vec<(i64, String, i64)>> {
+    query(
+        "SELECT gm.group_id, c.status, COUNT(*) FROM credentials c
+         JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
+         WHERE c.agency_id = $1 GROUP BY gm.group_id, c.status ORDER BY gm.group_id, c.status",
+    )
+    .arg(agency_id)
+    .fetch_all(db)
+    .await
+}
+
+/// Valid issuances expiring between the dates, and credentials with a status, counted.
+pub async fn headline_counts(
+    db: &mut impl Conn,
+    agency_id: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(i64, i64)> {
+    let expiring: i64 = query("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND expiration_date >= $2 AND expiration_date <= $3 AND revoked = FALSE").arg(agency_id).arg(from).arg(to)
+        .scalar(db).await?;
+    let overdue: i64 =
+        query("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND status = 'overdue'")
+            .arg(agency_id)
+            .scalar(db)
+            .await?;
+    Ok((expiring, overdue))
+}

@@ -1,0 +1,3 @@
+//! Compliance counts and lists on stored status.
+
+pub mod compliance;

@@ -1,0 +1,58 @@
+//! `/courses`: units of training, optionally graded.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+use credence_app::catalog::courses::{CoursePatch, CourseView, NewCourse};
+use credence_app::page::{Page, PageParams};
+use credence_app::App;
+
+use crate::api::created;
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::problem::{ApiResult, Problem};
+
+/// List courses.
+#[utoipa::path(get, path = "/courses", tag = "courses", params(PageParams),
+    responses((status = 200, body = Page<CourseView>), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<CourseView>>> {
+    Ok(Json(app.courses(&actor, &page).await?))
+}
+
+/// Create a course (admin).
+#[utoipa::path(post, path = "/courses", tag = "courses", request_body = NewCourse,
+    responses((status = 201, body = CourseView), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<NewCourse>,
+) -> ApiResult<Response> {
+    let c = app.create_course(&actor, input).await?;
+    Ok(created("courses", &c.id.clone(), c))
+}
+
+/// One course.
+#[utoipa::path(get, path = "/courses/{id}", tag = "courses", params(("id" = String, Path)),
+    responses((status = 200, body = CourseView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CourseView>> {
+    Ok(Json(app.course(&actor, &id).await?))
+}
+
+/// Change a course (admin).
+#[utoipa::path(patch, path = "/courses/{id}", tag = "courses", params(("id" = String, Path)), request_body = CoursePatch,
+    responses((status = 200, body = CourseView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn update(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CoursePatch>,
+) -> ApiResult<Json<CourseView>> {
+    Ok(Json(app.update_course(&actor, &id, input).await?))
+}

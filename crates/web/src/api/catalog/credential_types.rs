@@ -1,0 +1,88 @@
+//! `/credential-types`: definitions, requirements and the draft → published → retired
+//! lifecycle.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+use credence_app::catalog::credential_types::{
+    CredentialTypePatch, CredentialTypeView, LifecycleAction, NewCredentialType, TypeListFilter,
+};
+use credence_app::page::{Page, PageParams};
+use credence_app::App;
+
+use crate::api::created;
+use crate::extract::{ApiJson, ApiQuery, Auth, OptionalJson};
+use crate::problem::{ApiResult, Problem};
+
+/// List credential types (members see published, visible ones).
+#[utoipa::path(get, path = "/credential-types", tag = "credential types", params(PageParams, TypeListFilter),
+    responses((status = 200, body = Page<CredentialTypeView>), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<TypeListFilter>,
+) -> ApiResult<Json<Page<CredentialTypeView>>> {
+    Ok(Json(app.credential_types(&actor, &filter, &page).await?))
+}
+
+/// Define a credential type (admin); it starts as a draft.
+#[utoipa::path(post, path = "/credential-types", tag = "credential types", request_body = NewCredentialType,
+    responses((status = 201, body = CredentialTypeView), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<NewCredentialType>,
+) -> ApiResult<Response> {
+    let t = app.create_credential_type(&actor, input).await?;
+    Ok(created("credential-types", &t.id.clone(), t))
+}
+
+/// One credential type with its requirements.
+#[utoipa::path(get, path = "/credential-types/{id}", tag = "credential types", params(("id" = String, Path)),
+    responses((status = 200, body = CredentialTypeView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CredentialTypeView>> {
+    Ok(Json(app.credential_type(&actor, &id).await?))
+}
+
+/// Change a credential type (admin); `requirements`, when sent, is the complete new list.
+#[utoipa::path(patch, path = "/credential-types/{id}", tag = "credential types", params(("id" = String, Path)), request_body = CredentialTypePatch,
+    responses((status = 200, body = CredentialTypeView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn update(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<CredentialTypePatch>,
+) -> ApiResult<Json<CredentialTypeView>> {
+    Ok(Json(app.update_credential_type(&actor, &id, input).await?))
+}
+
+/// Publish a draft (admin): it can then be assigned.
+#[utoipa::path(post, path = "/credential-types/{id}/publish", tag = "credential types", params(("id" = String, Path)), request_body(content = Option<LifecycleAction>),
+    responses((status = 200, body = CredentialTypeView), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn publish(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    OptionalJson(action): OptionalJson<LifecycleAction>,
+) -> ApiResult<Json<CredentialTypeView>> {
+    Ok(Json(
+        app.publish_credential_type(&actor, &id, action).await?,
+    ))
+}
+
+/// Retire a type (admin): no new assignments; issued credentials stay.
+#[utoipa::path(post, path = "/credential-types/{id}/retire", tag = "credential types", params(("id" = String, Path)), request_body(content = Option<LifecycleAction>),
+    responses((status = 200, body = CredentialTypeView), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn retire(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    OptionalJson(action): OptionalJson<LifecycleAction>,
+) -> ApiResult<Json<CredentialTypeView>> {
+    Ok(Json(app.retire_credential_type(&actor, &id, action).await?))
+}

@@ -1,0 +1,2 @@
+pub mod courses;
+pub mod credential_types;

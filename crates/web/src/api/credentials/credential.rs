@@ -1,0 +1,87 @@
+//! `/credentials`: the Manage Credentials list, one credential, issue, bulk update,
+//! checklist sign-off and revoke.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use credence_app::credentials::issue::{BulkUpdate, BulkUpdateResult, IssueInput, RevokeInput};
+use credence_app::credentials::views::{CredentialDetail, CredentialListFilter, CredentialView};
+use credence_app::page::{Page, PageParams};
+use credence_app::training::records::SignOffInput;
+use credence_app::App;
+
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::problem::{ApiResult, Problem};
+
+/// Credentials of the agency, filtered and sorted on stored columns (a member sees their own).
+#[utoipa::path(get, path = "/credentials", tag = "credentials", params(PageParams, CredentialListFilter),
+    responses((status = 200, body = Page<CredentialView>), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<CredentialListFilter>,
+) -> ApiResult<Json<Page<CredentialView>>> {
+    Ok(Json(app.credentials(&actor, &filter, &page).await?))
+}
+
+/// One credential with requirement progress, periods and issuances.
+#[utoipa::path(get, path = "/credentials/{id}", tag = "credentials", params(("id" = String, Path)),
+    responses((status = 200, body = CredentialDetail), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CredentialDetail>> {
+    Ok(Json(app.credential(&actor, &id).await?))
+}
+
+/// Issue the credential (officer); omitted expiration and number default from the type.
+#[utoipa::path(post, path = "/credentials/{id}/issue", tag = "credentials", params(("id" = String, Path)), request_body = IssueInput,
+    responses((status = 200, body = CredentialDetail), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn issue(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<IssueInput>,
+) -> ApiResult<Json<CredentialDetail>> {
+    Ok(Json(app.issue(&actor, &id, input).await?))
+}
+
+/// Set chosen issue fields on many credentials at once; any error is a 422 listing each and
+/// nothing is written.
+#[utoipa::path(post, path = "/credentials/bulk-update", tag = "credentials", request_body = BulkUpdate,
+    responses((status = 200, body = BulkUpdateResult), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn bulk_update(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<BulkUpdate>,
+) -> ApiResult<Json<BulkUpdateResult>> {
+    Ok(Json(app.bulk_update(&actor, input).await?))
+}
+
+/// Sign off a checklist requirement in the open period (officer).
+#[utoipa::path(post, path = "/credentials/{id}/requirements/{requirement_id}/sign-off", tag = "credentials",
+    params(("id" = String, Path), ("requirement_id" = String, Path)), request_body = SignOffInput,
+    responses((status = 200, body = CredentialDetail), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn sign_off(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path((id, requirement_id)): Path<(String, String)>,
+    ApiJson(input): ApiJson<SignOffInput>,
+) -> ApiResult<Json<CredentialDetail>> {
+    Ok(Json(
+        app.sign_off(&actor, &id, &requirement_id, input).await?,
+    ))
+}
+
+/// Revoke the current issuance with a reason (officer).
+#[utoipa::path(post, path = "/credentials/{id}/revoke", tag = "credentials", params(("id" = String, Path)), request_body = RevokeInput,
+    responses((status = 200, body = CredentialDetail), (status = 409, body = Problem)), security(("bearer" = [])))]
+pub async fn revoke(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RevokeInput>,
+) -> ApiResult<Json<CredentialDetail>> {
+    Ok(Json(app.revoke(&actor, &id, input).await?))
+}

@@ -1,0 +1,4 @@
+pub mod assignments;
+pub mod credential;
+pub mod renewal_plans;
+pub mod renewals;

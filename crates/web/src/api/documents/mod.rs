@@ -1,0 +1,2 @@
+pub mod agency_logo;
+pub mod certificates;

@@ -1,0 +1,72 @@
+//! `/groups`: stations, shifts, ranks, departments, cohorts.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+use credence_app::page::{Page, PageParams};
+use credence_app::people::groups::{
+    GroupMembers, GroupMembersView, GroupPatch, GroupView, NewGroup,
+};
+use credence_app::App;
+
+use crate::api::created;
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::problem::{ApiResult, Problem};
+
+/// List groups.
+#[utoipa::path(get, path = "/groups", tag = "groups", params(PageParams),
+    responses((status = 200, body = Page<GroupView>), (status = 401, body = Problem)), security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(page): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<GroupView>>> {
+    Ok(Json(app.groups(&actor, &page).await?))
+}
+
+/// Create a group (admin).
+#[utoipa::path(post, path = "/groups", tag = "groups", request_body = NewGroup,
+    responses((status = 201, body = GroupView), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<NewGroup>,
+) -> ApiResult<Response> {
+    let g = app.create_group(&actor, input).await?;
+    Ok(created("groups", &g.id.clone(), g))
+}
+
+/// One group.
+#[utoipa::path(get, path = "/groups/{id}", tag = "groups", params(("id" = String, Path)),
+    responses((status = 200, body = GroupView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<GroupView>> {
+    Ok(Json(app.group(&actor, &id).await?))
+}
+
+/// Rename or re-kind a group (admin).
+#[utoipa::path(patch, path = "/groups/{id}", tag = "groups", params(("id" = String, Path)), request_body = GroupPatch,
+    responses((status = 200, body = GroupView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn update(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<GroupPatch>,
+) -> ApiResult<Json<GroupView>> {
+    Ok(Json(app.update_group(&actor, &id, input).await?))
+}
+
+/// Replace the group's members (admin).
+#[utoipa::path(put, path = "/groups/{id}/members", tag = "groups", params(("id" = String, Path)), request_body = GroupMembers,
+    responses((status = 200, body = GroupMembersView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn set_members(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<GroupMembers>,
+) -> ApiResult<Json<GroupMembersView>> {
+    Ok(Json(app.set_group_members(&actor, &id, input).await?))
+}

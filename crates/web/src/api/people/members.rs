@@ -1,0 +1,73 @@
+//! `/members`: people who hold credentials.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::Json;
+use credence_app::page::{Page, PageParams};
+use credence_app::people::members::{MemberListFilter, MemberPatch, MemberView, NewMember};
+use credence_app::App;
+
+use crate::api::created;
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::problem::{ApiResult, Problem};
+
+/// List members, ordered by name (a member token sees only itself).
+#[utoipa::path(get, path = "/members", tag = "members", params(PageParams, MemberListFilter),
+    responses((status = 200, body = Page<MemberView>), (status = 401, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<MemberListFilter>,
+) -> ApiResult<Json<Page<MemberView>>> {
+    Ok(Json(app.members(&actor, &filter, &page).await?))
+}
+
+/// Add a member (admin).
+#[utoipa::path(post, path = "/members", tag = "members", request_body = NewMember,
+    responses((status = 201, body = MemberView), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<NewMember>,
+) -> ApiResult<Response> {
+    let m = app.create_member(&actor, input).await?;
+    Ok(created("members", &m.id.clone(), m))
+}
+
+/// One member.
+#[utoipa::path(get, path = "/members/{id}", tag = "members", params(("id" = String, Path)),
+    responses((status = 200, body = MemberView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn get(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MemberView>> {
+    Ok(Json(app.member(&actor, &id).await?))
+}
+
+/// Change a member (admin); send the `version` you read.
+#[utoipa::path(patch, path = "/members/{id}", tag = "members", params(("id" = String, Path)), request_body = MemberPatch,
+    responses((status = 200, body = MemberView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<MemberPatch>,
+) -> ApiResult<Json<MemberView>> {
+    Ok(Json(app.update_member(&actor, &id, input).await?))
+}
+
+/// Deactivate a member (admin). Their credentials and history stay.
+#[utoipa::path(delete, path = "/members/{id}", tag = "members", params(("id" = String, Path)),
+    responses((status = 200, body = MemberView), (status = 404, body = Problem)), security(("bearer" = [])))]
+pub async fn deactivate(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<MemberView>> {
+    Ok(Json(app.deactivate_member(&actor, &id).await?))
+}

@@ -1,0 +1,2 @@
+pub mod groups;
+pub mod members;

@@ -1,0 +1,54 @@
+//! `/training-records`: completions, one at a time or in bulk (all or nothing).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use credence_app::page::{Page, PageParams};
+use credence_app::training::records::{
+    BulkResult, BulkTrainingRecords, NewTrainingRecord, TrainingRecordFilter, TrainingRecordView,
+};
+use credence_app::App;
+
+use crate::api::created;
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::problem::{ApiResult, Problem};
+
+/// Training records, newest first (a member sees their own).
+#[utoipa::path(get, path = "/training-records", tag = "training", params(PageParams, TrainingRecordFilter),
+    responses((status = 200, body = Page<TrainingRecordView>)), security(("bearer" = [])))]
+pub async fn list(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiQuery(page): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<TrainingRecordFilter>,
+) -> ApiResult<Json<Page<TrainingRecordView>>> {
+    Ok(Json(app.training_records(&actor, &filter, &page).await?))
+}
+
+/// Record one completion (officer); the member's credentials update at once.
+#[utoipa::path(post, path = "/training-records", tag = "training", request_body = NewTrainingRecord,
+    responses((status = 201, body = TrainingRecordView), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn create(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<NewTrainingRecord>,
+) -> ApiResult<Response> {
+    let r = app.record_training(&actor, input).await?;
+    Ok(created("training-records", &r.id.clone(), r))
+}
+
+/// Record many completions: all are checked first; any error is a 422 listing each.
+#[utoipa::path(post, path = "/training-records/bulk", tag = "training", request_body = BulkTrainingRecords,
+    responses((status = 201, body = BulkResult), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn bulk(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<BulkTrainingRecords>,
+) -> ApiResult<Response> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.record_training_bulk(&actor, input).await?),
+    )
+        .into_response())
+}

@@ -1,0 +1,176 @@
+//! Sign in and out. The login form is protected from cross-site posts by a double-submit
+//! token (a cookie and a field that must match), since there is no session yet.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use credence_app::{App, AppError};
+use serde::Deserialize;
+
+use crate::pages::auth::session::{CsrfForm, COOKIE};
+use crate::pages::{assets, error_text, render};
+
+const LOGIN_CSRF: &str = "credence_login";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    css: String,
+    csrf: String,
+    next: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    next: Option<String>,
+}
+
+/// Only same-site paths are followed after login.
+fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+        .map(str::to_string)
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `Secure` when the request came over HTTPS (directly or through a proxy).
+fn secure(headers: &HeaderMap) -> &'static str {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        == Some("https");
+    if https {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+fn page(headers: &HeaderMap, next: String, email: String, error: Option<String>) -> Response {
+    let token = credence_app::auth::new_secret("");
+    let mut response = render(&LoginPage {
+        css: assets::url("app.css"),
+        csrf: token.clone(),
+        next,
+        email,
+        error,
+    });
+    let set = format!(
+        "{LOGIN_CSRF}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
+        secure(headers)
+    );
+    if let Ok(v) = set.parse() {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+pub async fn form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+    page(
+        &headers,
+        safe_next(q.next.as_deref()).unwrap_or_default(),
+        String::new(),
+        None,
+    )
+}
+
+pub async fn submit(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(form) = serde_html_form::from_bytes::<LoginForm>(&body) else {
+        return page(
+            &headers,
+            String::new(),
+            String::new(),
+            Some("Enter your e-mail and password.".into()),
+        );
+    };
+    let next = safe_next(form.next.as_deref());
+    if cookie(&headers, LOGIN_CSRF).as_deref() != Some(form.csrf.as_str()) {
+        return page(
+            &headers,
+            next.unwrap_or_default(),
+            form.email,
+            Some("The form expired; please sign in again.".into()),
+        );
+    }
+    match app.login(&form.email, &form.password).await {
+        Ok(session) => {
+            let actor = app.web_session(&session.secret).await.map(|s| s.actor);
+            let home = match actor {
+                Ok(a) if !a.role.reads_agency() => "/me".to_string(),
+                _ => "/".to_string(),
+            };
+            let mut response = Redirect::to(&next.unwrap_or(home)).into_response();
+            let set = format!(
+                "{COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+                session.secret,
+                credence_app::auth::SESSION_HOURS * 3600,
+                secure(&headers)
+            );
+            if let Ok(v) = set.parse() {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response
+        }
+        Err(AppError::Unauthenticated) => page(
+            &headers,
+            next.unwrap_or_default(),
+            form.email,
+            Some("That e-mail and password do not match.".into()),
+        ),
+        Err(e) => page(
+            &headers,
+            next.unwrap_or_default(),
+            form.email,
+            Some(error_text(&e)),
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(State(app): State<App>, CsrfForm(user, _): CsrfForm<Empty>) -> Response {
+    let _ = app.logout(&user.secret).await;
+    let mut response = Redirect::to("/login").into_response();
+    if let Ok(v) = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0").parse() {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(
+            safe_next(Some("/credentials?x=1")),
+            Some("/credentials?x=1".into())
+        );
+        assert_eq!(safe_next(Some("//evil.example")), None);
+        assert_eq!(safe_next(Some("https://evil.example")), None);
+    }
+}

@@ -1,0 +1,2 @@
+pub(crate) mod login;
+pub(crate) mod session;

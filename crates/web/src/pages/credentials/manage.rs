@@ -1,0 +1,781 @@
+//! Manage Credentials (seed 000's main screen): filters, search, sort, keyset pages and a
+//! selection (or everything matching) that the toolbar actions work on: assign, issue or
+//! update dates, renew (manual types), revoke, export. One credential's page shows its
+//! requirements, periods and issuances, with single issue and sign-off.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::NaiveDate;
+use credence_app::catalog::credential_types::{CredentialTypeView, TypeListFilter};
+use credence_app::credentials::assign::{AssignMode, Assignment};
+use credence_app::credentials::issue::{BulkUpdate, IssueFields, IssueInput, RevokeInput};
+use credence_app::credentials::renew::RenewalInput;
+use credence_app::credentials::views::{
+    CredentialDetail, CredentialListFilter, CredentialView, Names,
+};
+use credence_app::page::PageParams;
+use credence_app::people::groups::GroupView;
+use credence_app::people::members::{MemberListFilter, MemberView};
+use credence_app::training::records::SignOffInput;
+use credence_app::{Actor, App, AppError};
+use credence_domain::status::Status;
+use serde::Deserialize;
+
+use crate::pages::auth::session::{CsrfForm, HtmlQuery};
+use crate::pages::{
+    csv_response, error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser,
+};
+
+/// The list's query string, kept as typed so links and forms can repeat it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: Vec<String>,
+    credential_type_id: Option<String>,
+    group_id: Option<String>,
+    expiring_within_days: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> CredentialListFilter {
+        CredentialListFilter {
+            status: self
+                .status
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect(),
+            credential_type_id: self.credential_type_id.clone().filter(|s| !s.is_empty()),
+            member_id: None,
+            group_id: self.group_id.clone().filter(|s| !s.is_empty()),
+            expiring_within_days: self
+                .expiring_within_days
+                .as_deref()
+                .and_then(|d| d.parse().ok()),
+            q: self.q.clone().filter(|s| !s.is_empty()),
+            sort: self.sort.clone().filter(|s| !s.is_empty()),
+        }
+    }
+
+    /// The filter as query-string pairs (no cursor, no messages).
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> = self
+            .status
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| ("status", s.clone()))
+            .collect();
+        for (k, v) in [
+            ("credential_type_id", &self.credential_type_id),
+            ("group_id", &self.group_id),
+            ("expiring_within_days", &self.expiring_within_days),
+            ("q", &self.q),
+            ("sort", &self.sort),
+        ] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                out.push((k, v.clone()));
+            }
+        }
+        out
+    }
+
+    fn query_string(&self) -> String {
+        self.pairs()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    fn has_status(&self, s: &str) -> bool {
+        self.status.iter().any(|x| x == s)
+    }
+
+    fn is(&self, field: &str, value: &str) -> bool {
+        let v = match field {
+            "credential_type_id" => &self.credential_type_id,
+            "group_id" => &self.group_id,
+            "sort" => &self.sort,
+            "expiring_within_days" => &self.expiring_within_days,
+            _ => return false,
+        };
+        v.as_deref() == Some(value)
+    }
+}
+
+pub struct Row {
+    pub c: CredentialView,
+    pub member: String,
+    pub type_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "credentials.html")]
+struct ListPage {
+    layout: Layout,
+    query: ListQuery,
+    rows: Vec<Row>,
+    next: Option<String>,
+    types: Vec<CredentialTypeView>,
+    groups: Vec<GroupView>,
+    statuses: Vec<(&'static str, &'static str)>,
+    can_manage: bool,
+}
+
+impl ListPage {
+    fn next_link(&self) -> Option<String> {
+        self.next
+            .as_ref()
+            .map(|c| format!("/credentials?{}&cursor={c}", self.query.query_string()))
+    }
+}
+
+pub(crate) async fn all_types(
+    app: &App,
+    actor: &Actor,
+) -> Result<Vec<CredentialTypeView>, AppError> {
+    Ok(app
+        .credential_types(
+            actor,
+            &TypeListFilter::default(),
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items)
+}
+
+pub(crate) async fn all_groups(app: &App, actor: &Actor) -> Result<Vec<GroupView>, AppError> {
+    Ok(app
+        .groups(
+            actor,
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items)
+}
+
+/// Member and type names for a list of credentials.
+pub(crate) async fn names_for(
+    app: &App,
+    actor: &Actor,
+    items: &[CredentialView],
+) -> Result<Names, AppError> {
+    let member_ids: Vec<String> = items.iter().map(|c| c.member_id.clone()).collect();
+    app.names(actor, &member_ids).await
+}
+
+pub(crate) fn rows(items: Vec<CredentialView>, names: &Names) -> Vec<Row> {
+    items
+        .into_iter()
+        .map(|c| Row {
+            member: names.member(&c.member_id),
+            type_name: names.type_name(&c.credential_type_id),
+            c,
+        })
+        .collect()
+}
+
+pub async fn list(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(query): HtmlQuery<ListQuery>,
+) -> PageResult {
+    let actor = &user.actor;
+    actor.require_reader()?;
+    let page = PageParams {
+        limit: Some(50),
+        cursor: query.cursor.clone(),
+    };
+    let result = app.credentials(actor, &query.filter(), &page).await;
+    let (items, next, error) = match result {
+        Ok(p) => (p.items, p.next_cursor, query.error.clone()),
+        Err(e) => (Vec::new(), None, Some(error_text(&e))),
+    };
+    let names = names_for(&app, actor, &items).await?;
+    Ok(render(&ListPage {
+        layout: Layout::new(&user, "Manage Credentials", "credentials")
+            .with_messages(query.notice.clone(), error),
+        rows: rows(items, &names),
+        next,
+        types: all_types(&app, actor).await?,
+        groups: all_groups(&app, actor).await?,
+        statuses: Status::ALL
+            .iter()
+            .map(|s| (s.as_str(), s.label()))
+            .collect(),
+        can_manage: actor.role.manages_credentials(),
+        query,
+    }))
+}
+
+/// Every credential matching the filter, in pages of 500 (for CSV and "all matching").
+async fn all_matching(
+    app: &App,
+    actor: &Actor,
+    filter: &CredentialListFilter,
+    cap: usize,
+) -> Result<Vec<CredentialView>, AppError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .credentials(
+                actor,
+                filter,
+                &PageParams {
+                    limit: Some(500),
+                    cursor,
+                },
+            )
+            .await?;
+        out.extend(page.items);
+        match page.next_cursor {
+            Some(c) if out.len() < cap => cursor = Some(c),
+            _ => return Ok(out),
+        }
+    }
+}
+
+pub async fn export(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(query): HtmlQuery<ListQuery>,
+) -> PageResult {
+    let actor = &user.actor;
+    actor.require_reader()?;
+    let items = all_matching(&app, actor, &query.filter(), 1_000_000).await?;
+    let names = names_for(&app, actor, &items).await?;
+    let mut w = String::from("member,credential_type,status,progress,issue_date,expiration_date,credential_number,due_date\n");
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    for c in &items {
+        let (issue, exp, number) = match &c.current_issuance {
+            Some(i) => (
+                i.issue_date.to_string(),
+                i.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
+                i.credential_number.clone().unwrap_or_default(),
+            ),
+            None => Default::default(),
+        };
+        let due = c
+            .open_period
+            .as_ref()
+            .map(|p| p.due_date.to_string())
+            .unwrap_or_default();
+        w.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            field(&names.member(&c.member_id)),
+            field(&names.type_name(&c.credential_type_id)),
+            c.status_label,
+            c.progress,
+            issue,
+            exp,
+            field(&number),
+            due
+        ));
+    }
+    Ok(csv_response("credentials.csv", w))
+}
+
+// ---- Assign (seed 000's two-step modal, as one page) ----
+
+#[derive(Template)]
+#[template(path = "assign.html")]
+struct AssignPage {
+    layout: Layout,
+    types: Vec<CredentialTypeView>,
+    groups: Vec<GroupView>,
+    members: Vec<MemberView>,
+    today: String,
+}
+
+pub async fn assign_form(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(q): HtmlQuery<ListQuery>,
+) -> PageResult {
+    let actor = &user.actor;
+    actor.require_officer()?;
+    let types = all_types(&app, actor)
+        .await?
+        .into_iter()
+        .filter(|t| t.state == "published")
+        .collect();
+    let members = app
+        .members(
+            actor,
+            &MemberListFilter {
+                active: Some(true),
+                ..Default::default()
+            },
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items;
+    Ok(render(&AssignPage {
+        layout: Layout::new(&user, "Assign a credential", "credentials")
+            .with_messages(None, q.error),
+        types,
+        groups: all_groups(&app, actor).await?,
+        members,
+        today: app.today(actor).await?.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    credential_type_id: String,
+    mode: String,
+    period_start: Option<String>,
+    period_end: Option<String>,
+    issue_date: Option<String>,
+    expiration_date: Option<String>,
+    who: String,
+    #[serde(default)]
+    group_ids: Vec<String>,
+    #[serde(default)]
+    member_ids: Vec<String>,
+}
+
+fn date(v: &Option<String>) -> Option<NaiveDate> {
+    v.as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| s.parse().ok())
+}
+
+pub async fn assign(
+    State(app): State<App>,
+    CsrfForm(user, form): CsrfForm<AssignForm>,
+) -> Response {
+    let completion = form.mode != "active_with_period";
+    let input = Assignment {
+        credential_type_id: form.credential_type_id,
+        mode: if completion {
+            AssignMode::CompletionPeriod
+        } else {
+            AssignMode::ActiveWithPeriod
+        },
+        period_start: if completion {
+            date(&form.period_start)
+        } else {
+            None
+        },
+        period_end: if completion {
+            date(&form.period_end)
+        } else {
+            None
+        },
+        due_date: None,
+        issue_date: if completion {
+            None
+        } else {
+            date(&form.issue_date)
+        },
+        expiration_date: if completion {
+            None
+        } else {
+            date(&form.expiration_date)
+        },
+        member_ids: (form.who == "members").then_some(form.member_ids),
+        group_ids: (form.who == "groups").then_some(form.group_ids),
+        all_members: (form.who == "all").then_some(true),
+    };
+    match app.assign(&user.actor, input).await {
+        Ok(r) => redirect_with(
+            "/credentials",
+            "notice",
+            &format!("Assigned {} credential(s); {} member(s) skipped because they already hold it or are inactive.", r.created.len(), r.skipped.len()),
+        ),
+        Err(e) => redirect_with("/credentials/assign", "error", &error_text(&e)),
+    }
+}
+
+// ---- Actions on a selection ----
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Selection {
+    #[serde(default)]
+    credential_ids: Vec<String>,
+    /// "1": act on everything matching the filter, across pages.
+    all_matching: Option<String>,
+    action: Option<String>,
+    #[serde(default)]
+    status: Vec<String>,
+    credential_type_id: Option<String>,
+    group_id: Option<String>,
+    expiring_within_days: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+}
+
+impl Selection {
+    fn query(&self) -> ListQuery {
+        ListQuery {
+            status: self.status.clone(),
+            credential_type_id: self.credential_type_id.clone(),
+            group_id: self.group_id.clone(),
+            expiring_within_days: self.expiring_within_days.clone(),
+            q: self.q.clone(),
+            sort: self.sort.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "action.html")]
+struct ActionPage {
+    layout: Layout,
+    action: String,
+    rows: Vec<Row>,
+    total: usize,
+    manual_type: Option<String>,
+}
+
+async fn resolve(
+    app: &App,
+    actor: &Actor,
+    sel: &Selection,
+) -> Result<Vec<CredentialView>, AppError> {
+    if sel.all_matching.as_deref() == Some("1") {
+        return all_matching(app, actor, &sel.query().filter(), 10_000).await;
+    }
+    app.credentials_by_ids(
+        actor,
+        &sel.credential_ids[..sel.credential_ids.len().min(10_000)],
+    )
+    .await
+}
+
+pub async fn action_form(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(sel): HtmlQuery<Selection>,
+) -> PageResult {
+    let actor = &user.actor;
+    actor.require_officer()?;
+    let action = sel.action.clone().unwrap_or_else(|| "update".into());
+    let items = resolve(&app, actor, &sel).await?;
+    if items.is_empty() {
+        return Ok(redirect_with(
+            &format!("/credentials?{}", sel.query().query_string()),
+            "error",
+            "Select at least one credential first.",
+        ));
+    }
+    let names = names_for(&app, actor, &items).await?;
+    let mut manual_type = None;
+    if action == "renew" {
+        let mut type_ids: Vec<&String> = items.iter().map(|c| &c.credential_type_id).collect();
+        type_ids.sort();
+        type_ids.dedup();
+        let ty = match type_ids.as_slice() {
+            [one] => app.credential_type(actor, one).await?,
+            _ => {
+                return Ok(redirect_with(
+                    "/credentials",
+                    "error",
+                    "Renew works on one credential type at a time: filter by type first.",
+                ))
+            }
+        };
+        if ty.renewal != "manual" {
+            return Ok(redirect_with("/credentials", "error", &format!("{} renews automatically when it is issued; only types that do not automatically renew are renewed here.", ty.name)));
+        }
+        manual_type = Some(ty.id);
+    }
+    let total = items.len();
+    Ok(render(&ActionPage {
+        layout: Layout::new(&user, "Update credentials", "credentials"),
+        action,
+        rows: rows(items, &names),
+        total,
+        manual_type,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    action: String,
+    #[serde(default)]
+    credential_ids: Vec<String>,
+    #[serde(default)]
+    set: Vec<String>,
+    issue_date: Option<String>,
+    expiration_date: Option<String>,
+    credential_number: Option<String>,
+    issuing_officer: Option<String>,
+    status_reason: Option<String>,
+    reason: Option<String>,
+    credential_type_id: Option<String>,
+    period_start: Option<String>,
+    period_end: Option<String>,
+    due_date: Option<String>,
+}
+
+pub async fn action(
+    State(app): State<App>,
+    CsrfForm(user, form): CsrfForm<ActionForm>,
+) -> Response {
+    let actor = &user.actor;
+    let chosen = |f: &str| form.set.iter().any(|s| s == f);
+    let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let result: Result<String, AppError> = match form.action.as_str() {
+        "update" => {
+            let day = |f: &str, v: &Option<String>| if chosen(f) { date(v) } else { None };
+            let words = |f: &str, v: &Option<String>| if chosen(f) { text(v) } else { None };
+            let fields = IssueFields {
+                issue_date: day("issue_date", &form.issue_date),
+                expiration_date: day("expiration_date", &form.expiration_date),
+                credential_number: words("credential_number", &form.credential_number),
+                issuing_officer: words("issuing_officer", &form.issuing_officer),
+                status_reason: words("status_reason", &form.status_reason),
+            };
+            app.bulk_update(
+                actor,
+                BulkUpdate {
+                    credential_ids: form.credential_ids.clone(),
+                    fields,
+                },
+            )
+            .await
+            .map(|r| format!("Updated {} credential(s).", r.updated.len()))
+        }
+        "revoke" => {
+            let mut done = 0;
+            let mut failed = None;
+            for id in &form.credential_ids {
+                match app
+                    .revoke(
+                        actor,
+                        id,
+                        RevokeInput {
+                            reason: form.reason.clone().unwrap_or_default(),
+                        },
+                    )
+                    .await
+                {
+                    Ok(_) => done += 1,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            match failed {
+                Some(e) if done == 0 => Err(e),
+                Some(e) => Ok(format!(
+                    "Revoked {done} credential(s); stopped at one that could not be revoked: {}",
+                    error_text(&e)
+                )),
+                None => Ok(format!("Revoked {done} credential(s).")),
+            }
+        }
+        "renew" => match (date(&form.period_start), date(&form.period_end)) {
+            (Some(start), Some(end)) => app
+                .renew(
+                    actor,
+                    RenewalInput {
+                        credential_type_id: form.credential_type_id.clone().unwrap_or_default(),
+                        credential_ids: Some(form.credential_ids.clone()),
+                        member_ids: None,
+                        period_start: start,
+                        period_end: end,
+                        due_date: date(&form.due_date),
+                    },
+                )
+                .await
+                .map(|r| {
+                    format!(
+                        "Renewed {} credential(s); enter their new dates once they qualify.",
+                        r.renewed.len()
+                    )
+                }),
+            _ => Err(AppError::invalid(
+                "period",
+                "enter the start and end of the new period",
+            )),
+        },
+        _ => Err(AppError::BadRequest("unknown action".into())),
+    };
+    match result {
+        Ok(message) => redirect_with("/credentials", "notice", &message),
+        Err(e) => redirect_with("/credentials", "error", &error_text(&e)),
+    }
+}
+
+// ---- One credential ----
+
+#[derive(Template)]
+#[template(path = "credential.html")]
+struct DetailPage {
+    layout: Layout,
+    d: CredentialDetail,
+    member: String,
+    type_name: String,
+    can_manage: bool,
+    today: String,
+    certificates: Vec<credence_app::documents::certificates::CertificateView>,
+    templates: Vec<credence_app::documents::templates::TemplateView>,
+    /// The supporting documents of each issuance, by issuance id.
+    documents:
+        std::collections::HashMap<String, Vec<credence_app::documents::supporting::FileView>>,
+}
+
+impl DetailPage {
+    fn documents_of(&self, issuance_id: &str) -> &[credence_app::documents::supporting::FileView] {
+        self.documents
+            .get(issuance_id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Messages {
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+pub async fn detail(
+    State(app): State<App>,
+    user: WebUser,
+    Path(id): Path<String>,
+    Query(m): Query<Messages>,
+) -> PageResult {
+    let actor = &user.actor;
+    let d = app.credential(actor, &id).await?;
+    let names = app
+        .names(actor, std::slice::from_ref(&d.credential.member_id))
+        .await?;
+    let register = credence_app::documents::certificates::RegisterQuery {
+        credential_id: Some(d.credential.id.clone()),
+        ..Default::default()
+    };
+    let certificates = app
+        .certificate_register(actor, &register, &Default::default())
+        .await?
+        .items;
+    let mut documents = std::collections::HashMap::new();
+    for i in &d.issuances {
+        documents.insert(i.id.clone(), app.issuance_documents(actor, &i.id).await?);
+    }
+    let templates = if actor.role.manages_credentials() {
+        app.certificate_templates(actor).await?
+    } else {
+        Vec::new()
+    };
+    Ok(render(&DetailPage {
+        certificates,
+        templates,
+        documents,
+        layout: Layout::new(
+            &user,
+            "Credential",
+            if actor.role.reads_agency() {
+                "credentials"
+            } else {
+                "me"
+            },
+        )
+        .with_messages(m.notice, m.error),
+        member: names.member(&d.credential.member_id),
+        type_name: names.type_name(&d.credential.credential_type_id),
+        can_manage: actor.role.manages_credentials(),
+        today: app.today(actor).await?.to_string(),
+        d,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct IssueForm {
+    issue_date: String,
+    expiration_date: Option<String>,
+    credential_number: Option<String>,
+    issuing_officer: Option<String>,
+    status_reason: Option<String>,
+}
+
+pub async fn issue(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    CsrfForm(user, f): CsrfForm<IssueForm>,
+) -> Response {
+    let back = format!("/credentials/{id}");
+    let Ok(issue_date) = f.issue_date.parse() else {
+        return redirect_with(&back, "error", "Enter the issue date.");
+    };
+    let clean = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let input = IssueInput {
+        issue_date,
+        expiration_date: date(&f.expiration_date),
+        credential_number: clean(f.credential_number),
+        issuing_officer: clean(f.issuing_officer),
+        status_reason: clean(f.status_reason),
+    };
+    match app.issue(&user.actor, &id, input).await {
+        Ok(d) => redirect_with(
+            &back,
+            "notice",
+            &format!("Issued: {}.", d.credential.status_label),
+        ),
+        Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignOffForm {
+    requirement_id: String,
+    signed_on: String,
+    evaluator: String,
+}
+
+pub async fn sign_off(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    CsrfForm(user, f): CsrfForm<SignOffForm>,
+) -> Response {
+    let back = format!("/credentials/{id}");
+    let Ok(signed_on) = f.signed_on.parse() else {
+        return redirect_with(&back, "error", "Enter the date of the sign-off.");
+    };
+    match app
+        .sign_off(
+            &user.actor,
+            &id,
+            &f.requirement_id,
+            SignOffInput {
+                signed_on,
+                evaluator: f.evaluator,
+            },
+        )
+        .await
+    {
+        Ok(d) => redirect_with(
+            &back,
+            "notice",
+            &format!("Signed off. Progress {}%.", d.credential.progress),
+        ),
+        Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}

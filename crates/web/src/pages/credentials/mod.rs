@@ -1,0 +1,2 @@
+pub(crate) mod manage;
+pub(crate) mod renewals;

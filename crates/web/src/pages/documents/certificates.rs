@@ -1,0 +1,494 @@
+//! Certificates in the browser (seed 004): the Credential Register with its bulk actions
+//! (merge for printing, regenerate, issue, e-mail, CSV), requesting certificates for a
+//! type's issuances in a date range, the template editor with preview, the agency's logo,
+//! and the public verification page a QR code leads to.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::response::{IntoResponse, Response};
+use chrono::NaiveDate;
+use credence_app::catalog::credential_types::CredentialTypeView;
+use credence_app::documents::certificates::{
+    CertificateStatus, CertificateView, GenerateRequest, RegisterQuery, Verification,
+};
+use credence_app::documents::supporting::FileView;
+use credence_app::documents::templates::{TemplateInput, TemplateView};
+use credence_app::page::PageParams;
+use credence_app::{App, AppError};
+use serde::Deserialize;
+
+use crate::api::documents::certificates::file_response;
+use crate::pages::auth::login::Empty;
+use crate::pages::auth::session::{CsrfForm, HtmlQuery};
+use crate::pages::credentials::manage::all_types;
+use crate::pages::{error_text, redirect_with, render, Layout, PageError, PageResult, WebUser};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RegisterPageQuery {
+    status: Option<String>,
+    credential_type_id: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "certificates.html")]
+struct RegisterPage {
+    layout: Layout,
+    q: RegisterPageQuery,
+    types: Vec<CredentialTypeView>,
+    templates: Vec<TemplateView>,
+    items: Vec<CertificateView>,
+    next: Option<String>,
+    can_manage: bool,
+    today: String,
+}
+
+impl RegisterPage {
+    fn status_is(&self, value: &str) -> bool {
+        self.q.status.as_deref() == Some(value)
+    }
+
+    fn type_is(&self, id: &str) -> bool {
+        self.q.credential_type_id.as_deref() == Some(id)
+    }
+
+    fn search(&self) -> &str {
+        self.q.q.as_deref().unwrap_or("")
+    }
+
+    /// The current filters as a query string, for the next page and the CSV link.
+    fn filters(&self) -> String {
+        let mut parts = Vec::new();
+        for (k, v) in [
+            ("status", &self.q.status),
+            ("credential_type_id", &self.q.credential_type_id),
+            ("q", &self.q.q),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", crate::pages::form_encode(v)));
+            }
+        }
+        parts.join("&")
+    }
+}
+
+fn status_label(s: &CertificateStatus) -> &'static str {
+    match s {
+        CertificateStatus::ReadyToBeRequested => "Ready to Be Requested",
+        CertificateStatus::Generated => "Generated",
+        CertificateStatus::Issued => "Issued",
+    }
+}
+
+/// The page's filters as the register's query; the form's "Any" is an empty value.
+fn register_filter(q: &RegisterPageQuery) -> Result<RegisterQuery, AppError> {
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None => None,
+        Some("ready_to_be_requested") => Some(CertificateStatus::ReadyToBeRequested),
+        Some("generated") => Some(CertificateStatus::Generated),
+        Some("issued") => Some(CertificateStatus::Issued),
+        Some(_) => return Err(AppError::invalid("status", "is not a certificate status")),
+    };
+    Ok(RegisterQuery {
+        status,
+        credential_type_id: q.credential_type_id.clone().filter(|s| !s.is_empty()),
+        q: q.q.clone(),
+        ..Default::default()
+    })
+}
+
+pub async fn register(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
+) -> PageResult {
+    let actor = &user.actor;
+    actor.require_reader()?;
+    let filter = register_filter(&q)?;
+    let page = PageParams {
+        limit: Some(50),
+        cursor: q.cursor.clone(),
+    };
+    let found = app.certificate_register(actor, &filter, &page).await?;
+    let page = RegisterPage {
+        layout: Layout::new(&user, "Credential Register", "certificates")
+            .with_messages(q.notice.clone(), q.error.clone()),
+        types: all_types(&app, actor).await?,
+        templates: app.certificate_templates(actor).await?,
+        items: found.items,
+        next: found.next_cursor,
+        can_manage: actor.role.manages_credentials(),
+        today: app.today(actor).await?.to_string(),
+        q,
+    };
+    Ok(render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    action: String,
+    #[serde(default)]
+    certificate_id: Vec<String>,
+}
+
+/// The register's toolbar: merge (a PDF to print), regenerate, issue, e-mail.
+pub async fn action(
+    State(app): State<App>,
+    CsrfForm(user, form): CsrfForm<ActionForm>,
+) -> Response {
+    let actor = &user.actor;
+    if form.certificate_id.is_empty() {
+        return redirect_with("/certificates", "error", "Choose at least one certificate.");
+    }
+    let n = form.certificate_id.len();
+    let result = match form.action.as_str() {
+        "merge" => {
+            return match app.merge_certificates(actor, &form.certificate_id).await {
+                Ok(pdf) => file_response("certificates.pdf", "application/pdf", pdf, true),
+                Err(e) => redirect_with("/certificates", "error", &error_text(&e)),
+            }
+        }
+        "regenerate" => app
+            .regenerate_certificates(actor, &form.certificate_id)
+            .await
+            .map(|_| format!("Regenerated {n} certificate(s).")),
+        "issue" => app
+            .issue_certificates(actor, &form.certificate_id)
+            .await
+            .map(|_| format!("Issued {n} certificate(s); they are now locked.")),
+        "email" => {
+            let mut sent = 0;
+            for id in &form.certificate_id {
+                if let Err(e) = app.email_certificate(actor, id).await {
+                    return redirect_with(
+                        "/certificates",
+                        "error",
+                        &format!("{sent} queued, then: {}", error_text(&e)),
+                    );
+                }
+                sent += 1;
+            }
+            Ok(format!(
+                "Queued {sent} e-mail(s) with the certificate attached."
+            ))
+        }
+        _ => Err(AppError::invalid(
+            "action",
+            "is not an action of the register",
+        )),
+    };
+    match result {
+        Ok(message) => redirect_with("/certificates", "notice", &message),
+        Err(e) => redirect_with("/certificates", "error", &error_text(&e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    credential_id: Vec<String>,
+    credential_type_id: Option<String>,
+    issued_from: Option<NaiveDate>,
+    issued_to: Option<NaiveDate>,
+    template_id: Option<String>,
+    #[serde(default)]
+    generate: Option<String>,
+    back: Option<String>,
+}
+
+/// Requests certificates for chosen credentials or for a type's issuances in a date range.
+pub async fn request(
+    State(app): State<App>,
+    CsrfForm(user, form): CsrfForm<RequestForm>,
+) -> Response {
+    let back = form
+        .back
+        .clone()
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/certificates".into());
+    let by_type = form.credential_id.is_empty();
+    let req = GenerateRequest {
+        credential_ids: (!by_type).then(|| form.credential_id.clone()),
+        credential_type_id: if by_type {
+            form.credential_type_id.clone().filter(|s| !s.is_empty())
+        } else {
+            None
+        },
+        issued_from: form.issued_from,
+        issued_to: form.issued_to,
+        template_id: form.template_id.clone().filter(|s| !s.is_empty()),
+        generate: Some(form.generate.as_deref() != Some("later")),
+        class_id: None,
+    };
+    match app.generate_certificates(&user.actor, req).await {
+        Ok(done) => {
+            let mut message = format!(
+                "{} certificate(s) {}.",
+                done.items.len(),
+                if form.generate.as_deref() == Some("later") {
+                    "requested"
+                } else {
+                    "generated"
+                }
+            );
+            if !done.skipped.is_empty() {
+                message.push_str(&format!(
+                    " {} skipped: no current issuance.",
+                    done.skipped.len()
+                ));
+            }
+            redirect_with("/certificates", "notice", &message)
+        }
+        Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}
+
+/// A certificate's PDF in the browser (officers, and a member for their own).
+pub async fn pdf(State(app): State<App>, user: WebUser, Path(id): Path<String>) -> PageResult {
+    let (name, pdf) = app.certificate_pdf(&user.actor, &id).await?;
+    Ok(file_response(&name, "application/pdf", pdf, true))
+}
+
+/// A stored file (supporting document, earlier certificate version).
+pub async fn file(State(app): State<App>, user: WebUser, Path(id): Path<String>) -> PageResult {
+    let (name, content_type, bytes) = app.file_download(&user.actor, &id).await?;
+    Ok(file_response(&name, &content_type, bytes, false))
+}
+
+#[derive(Template)]
+#[template(path = "certificate_templates.html")]
+struct TemplatesPage {
+    layout: Layout,
+    templates: Vec<TemplateView>,
+    editing: Option<TemplateView>,
+    draft_name: String,
+    draft_source: String,
+    is_admin: bool,
+    logo: Option<FileView>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct TemplatesQuery {
+    edit: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn templates(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(q): HtmlQuery<TemplatesQuery>,
+) -> PageResult {
+    let actor = &user.actor;
+    let templates = app.certificate_templates(actor).await?;
+    let editing = match q.edit.as_deref().filter(|e| !e.is_empty() && *e != "new") {
+        Some(id) => Some(app.certificate_template(actor, id).await?),
+        None => None,
+    };
+    let (draft_name, draft_source) = match &editing {
+        Some(t) => (t.name.clone(), t.source.clone()),
+        None => (
+            "".into(),
+            credence_documents::defaults::TEMPLATES[0].2.to_owned(),
+        ),
+    };
+    let page = TemplatesPage {
+        layout: Layout::new(&user, "Certificate templates", "certificates")
+            .with_messages(q.notice, q.error),
+        templates,
+        editing,
+        draft_name,
+        draft_source,
+        is_admin: actor.role.administers(),
+        logo: app.agency_logo(actor).await?,
+    };
+    Ok(render(&page))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TemplateForm {
+    id: Option<String>,
+    name: String,
+    source: String,
+    version: Option<i64>,
+    mode: Option<String>,
+}
+
+/// Saves a template, or (`mode=preview`) shows it rendered with sample data.
+pub async fn save_template(
+    State(app): State<App>,
+    CsrfForm(user, form): CsrfForm<TemplateForm>,
+) -> Response {
+    let actor = &user.actor;
+    let id = form.id.clone().filter(|i| !i.is_empty());
+    let back = format!(
+        "/certificate-templates?edit={}",
+        id.as_deref().unwrap_or("new")
+    );
+    if form.mode.as_deref() == Some("preview") {
+        return match app.preview_template_source(actor, &form.source).await {
+            Ok(pdf) => file_response("preview.pdf", "application/pdf", pdf, true),
+            Err(e) => PageError(e).into_response(),
+        };
+    }
+    let input = TemplateInput {
+        name: form.name,
+        source: form.source,
+        version: form.version,
+    };
+    let saved = match id {
+        Some(id) => app.update_certificate_template(actor, &id, input).await,
+        None => app.create_certificate_template(actor, input).await,
+    };
+    match saved {
+        Ok(t) => redirect_with(
+            &format!("/certificate-templates?edit={}", t.id),
+            "notice",
+            &format!("Saved “{}” as version {}.", t.name, t.version),
+        ),
+        Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    v: Verification,
+}
+
+impl VerifyPage {
+    fn status_label(&self) -> &'static str {
+        match self.v.status {
+            "valid" => "Valid",
+            "expired" => "Expired",
+            _ => "Revoked",
+        }
+    }
+}
+
+/// The public page a certificate's QR code opens: no login, nothing but the facts.
+pub async fn verify(State(app): State<App>, Path(public_id): Path<String>) -> PageResult {
+    let v = app.verify_certificate(&public_id).await?;
+    Ok(render(&VerifyPage { v }))
+}
+
+/// The register with the page's filters, as CSV.
+pub async fn export(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
+) -> PageResult {
+    let filter = register_filter(&q)?;
+    let csv = app.certificate_register_csv(&user.actor, &filter).await?;
+    Ok(crate::pages::csv_response("credential-register.csv", csv))
+}
+
+/// A file upload form as read: where to go back to (a path of this site, when the form
+/// names one) and its file, or the message to show there instead.
+struct FileForm {
+    back: Option<String>,
+    file: Result<(String, Vec<u8>), String>,
+}
+
+/// Reads a form of a `file`, its `csrf` token and an optional `back`; `too_large` is the
+/// message for a file beyond the route's body limit.
+async fn read_file_form(user: &WebUser, mut multipart: Multipart, too_large: &str) -> FileForm {
+    let mut csrf = None;
+    let mut back = None;
+    let mut file = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                let file = Err(format!("the upload could not be read: {e}"));
+                return FileForm { back, file };
+            }
+        };
+        match field.name().unwrap_or("") {
+            "file" => {
+                let name = field.file_name().unwrap_or("upload").to_owned();
+                match field.bytes().await {
+                    Ok(bytes) => file = Some((name, bytes.to_vec())),
+                    Err(_) => {
+                        let file = Err(too_large.to_owned());
+                        return FileForm { back, file };
+                    }
+                }
+            }
+            "csrf" => csrf = field.text().await.ok(),
+            "back" => {
+                back = field
+                    .text()
+                    .await
+                    .ok()
+                    .filter(|b| b.starts_with('/') && !b.starts_with("//"));
+            }
+            _ => {}
+        }
+    }
+    let file = if csrf.as_deref() != Some(user.csrf.as_str()) {
+        Err("the form expired; reload the page and try again".into())
+    } else {
+        file.ok_or_else(|| "choose a file to upload".into())
+    };
+    FileForm { back, file }
+}
+
+/// Attaches a supporting document to an issuance from the credential page.
+pub async fn attach(
+    State(app): State<App>,
+    user: WebUser,
+    Path(issuance): Path<String>,
+    multipart: Multipart,
+) -> Response {
+    let form = read_file_form(&user, multipart, "the file is larger than 10 MB").await;
+    let back = form.back.unwrap_or_else(|| "/credentials".to_owned());
+    let (name, bytes) = match form.file {
+        Ok(file) => file,
+        Err(message) => return redirect_with(&back, "error", &message),
+    };
+    match app
+        .attach_document(&user.actor, &issuance, &name, bytes)
+        .await
+    {
+        Ok(f) => redirect_with(&back, "notice", &format!("Attached {}.", f.name)),
+        Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}
+
+/// The agency's logo, for the templates page to show (signed-in readers).
+pub async fn logo(State(app): State<App>, user: WebUser) -> PageResult {
+    let (content_type, bytes) = app.agency_logo_image(&user.actor).await?;
+    Ok(file_response("logo", &content_type, bytes, true))
+}
+
+/// Uploads a new agency logo from the templates page (admin).
+pub async fn upload_logo(State(app): State<App>, user: WebUser, multipart: Multipart) -> Response {
+    let back = "/certificate-templates";
+    let form = read_file_form(&user, multipart, "the logo is larger than 1 MB").await;
+    let saved = match form.file {
+        Ok((name, bytes)) => app.set_agency_logo(&user.actor, &name, bytes).await,
+        Err(message) => return redirect_with(back, "error", &message),
+    };
+    match saved {
+        Ok(_) => redirect_with(
+            back,
+            "notice",
+            "Logo saved; certificates generated from now on show it.",
+        ),
+        Err(e) => redirect_with(back, "error", &error_text(&e)),
+    }
+}
+
+/// Removes the agency logo (admin); certificates made with it keep it.
+pub async fn remove_logo(State(app): State<App>, CsrfForm(user, _): CsrfForm<Empty>) -> Response {
+    let back = "/certificate-templates";
+    match app.remove_agency_logo(&user.actor).await {
+        Ok(()) => redirect_with(back, "notice", "Logo removed."),
+        Err(e) => redirect_with(back, "error", &error_text(&e)),
+    }
+}

@@ -1,0 +1,2 @@
+pub(crate) mod me;
+pub(crate) mod members;

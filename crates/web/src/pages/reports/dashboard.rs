@@ -1,0 +1,203 @@
+//! The dashboard: compliance by credential type and by group as bar charts (SVG drawn on
+//! the server: no chart script to load), what expires in the next 90 days, overdue
+//! periods, and recent activity.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use credence_app::credentials::views::{CredentialListFilter, CredentialView, Names};
+use credence_app::ops::audit::{AuditEventView, AuditFilter};
+use credence_app::page::PageParams;
+use credence_app::App;
+
+use crate::pages::{render, Layout, PageResult, WebUser};
+
+/// One horizontal stacked bar.
+pub struct Bar {
+    pub name: String,
+    pub total: i64,
+    pub compliant_percent: f64,
+    /// (x, width, colour, count, label) in percent of the bar.
+    pub segments: Vec<(f64, f64, &'static str, i64, &'static str)>,
+}
+
+const BUCKETS: [(&str, &str, &[&str]); 3] = [
+    (
+        "Compliant",
+        "#16a34a",
+        &[
+            "active",
+            "active_renewal_in_progress",
+            "active_ready_to_renew",
+        ],
+    ),
+    (
+        "Working toward it",
+        "#60a5fa",
+        &["not_started", "in_progress", "ready_to_be_issued"],
+    ),
+    ("Lapsed", "#dc2626", &["overdue", "expired", "revoked"]),
+];
+
+fn bar(name: String, counts: &BTreeMap<String, i64>) -> Bar {
+    let total: i64 = counts.values().sum();
+    let mut x = 0.0;
+    let mut segments = Vec::new();
+    for (label, colour, statuses) in BUCKETS {
+        let n: i64 = statuses.iter().filter_map(|s| counts.get(*s)).sum();
+        let width = if total == 0 {
+            0.0
+        } else {
+            n as f64 * 100.0 / total as f64
+        };
+        segments.push((x, width, colour, n, label));
+        x += width;
+    }
+    let compliant = segments[0].3;
+    Bar {
+        name,
+        total,
+        compliant_percent: if total == 0 {
+            0.0
+        } else {
+            (compliant as f64 * 1000.0 / total as f64).round() / 10.0
+        },
+        segments,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    layout: Layout,
+    total: i64,
+    compliant_percent: f64,
+    overdue_count: i64,
+    expiring_count: i64,
+    /// When the counts were taken (they may be up to a minute old).
+    computed_at: String,
+    by_type: Vec<Bar>,
+    by_group: Vec<Bar>,
+    expiring: Vec<CredentialView>,
+    overdue: Vec<CredentialView>,
+    activity: Vec<AuditEventView>,
+    names: Names,
+    legend: Vec<(&'static str, &'static str)>,
+}
+
+impl DashboardPage {
+    /// The bars as Frappe Charts data: one stacked dataset per bucket.
+    fn chart_json(&self, bars: &[Bar]) -> String {
+        let datasets: Vec<serde_json::Value> = BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(i, (label, _, _))| {
+                let values: Vec<i64> = bars.iter().map(|b| b.segments[i].3).collect();
+                serde_json::json!({"name": label, "values": values})
+            })
+            .collect();
+        serde_json::json!({
+            "labels": bars.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
+            "datasets": datasets,
+            "colors": BUCKETS.iter().map(|(_, colour, _)| *colour).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+
+    fn chart_js(&self) -> String {
+        crate::pages::assets::url("frappe-charts.min.js")
+    }
+}
+
+pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
+    if !user.actor.role.reads_agency() {
+        return Ok(axum::response::Redirect::to("/me").into_response_page());
+    }
+    let actor = &user.actor;
+    let summary = app.summary(actor).await?;
+    let ten = PageParams {
+        limit: Some(10),
+        cursor: None,
+    };
+    let expiring_filter = CredentialListFilter {
+        expiring_within_days: Some(90),
+        sort: Some("expiration_date".into()),
+        ..Default::default()
+    };
+    let expiring = app.credentials(actor, &expiring_filter, &ten).await?.items;
+    let overdue_filter = CredentialListFilter {
+        status: vec!["overdue".into()],
+        ..Default::default()
+    };
+    let overdue = app.credentials(actor, &overdue_filter, &ten).await?.items;
+    let activity = app
+        .audit_events(actor, &AuditFilter::default(), &ten)
+        .await?
+        .items;
+    let member_ids: Vec<String> = expiring
+        .iter()
+        .chain(overdue.iter())
+        .map(|c| c.member_id.clone())
+        .collect();
+    let names = app.names(actor, &member_ids).await?;
+    let groups = app
+        .groups(
+            actor,
+            &PageParams {
+                limit: Some(500),
+                cursor: None,
+            },
+        )
+        .await?
+        .items;
+    let group_name = |id: &String| {
+        groups
+            .iter()
+            .find(|g| &g.id == id)
+            .map_or_else(|| id.clone(), |g| g.name.clone())
+    };
+    let by_type: Vec<Bar> = summary
+        .by_type
+        .iter()
+        .map(|(t, counts)| bar(names.type_name(t), counts))
+        .collect();
+    let total: i64 = by_type.iter().map(|b| b.total).sum();
+    let compliant: i64 = by_type.iter().map(|b| b.segments[0].3).sum();
+    Ok(render(&DashboardPage {
+        layout: Layout::new(&user, "Dashboard", "dashboard"),
+        total,
+        compliant_percent: if total == 0 {
+            0.0
+        } else {
+            (compliant as f64 * 1000.0 / total as f64).round() / 10.0
+        },
+        overdue_count: summary.overdue,
+        expiring_count: summary.expiring_90_days,
+        by_type,
+        by_group: summary
+            .by_group
+            .iter()
+            .map(|(g, counts)| bar(group_name(g), counts))
+            .collect(),
+        expiring,
+        overdue,
+        activity,
+        names,
+        legend: BUCKETS.iter().map(|(l, c, _)| (*l, *c)).collect(),
+        computed_at: summary
+            .computed_at
+            .map(|t| t.format("%H:%M:%S UTC").to_string())
+            .unwrap_or_default(),
+    }))
+}
+
+trait IntoPage {
+    fn into_response_page(self) -> axum::response::Response;
+}
+
+impl IntoPage for axum::response::Redirect {
+    fn into_response_page(self) -> axum::response::Response {
+        axum::response::IntoResponse::into_response(self)
+    }
+}
