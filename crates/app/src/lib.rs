@@ -21,47 +21,11 @@ pub mod ids;
 mod input;
 pub mod page;
 
+pub use auth::capability::{Actor, Admin, Officer, Reader};
 pub use clock::Clock;
 pub use credence_domain::Role;
 pub use credence_store::{Backend, Store};
 pub use error::{AppError, Result};
-
-/// Who is acting: resolved from an API token or a web session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub agency_id: i64,
-    pub role: Role,
-    /// The member this login or token speaks for (required for the member role).
-    pub member_id: Option<i64>,
-    /// How the audit log names them: `user:ada@example.org` or `token:12`.
-    pub label: String,
-}
-
-impl Actor {
-    /// Fails with 403 unless the role may read the whole agency.
-    pub fn require_reader(&self) -> Result<()> {
-        self.require(self.role.reads_agency())
-    }
-
-    pub fn require_admin(&self) -> Result<()> {
-        self.require(self.role.administers())
-    }
-
-    pub fn require_officer(&self) -> Result<()> {
-        self.require(self.role.manages_credentials())
-    }
-
-    fn require(&self, allowed: bool) -> Result<()> {
-        if allowed {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "the {} role may not do this",
-                self.role.as_str()
-            )))
-        }
-    }
-}
 
 /// The application: a store, a clock and, when configured, a mailer. Cheap to clone;
 /// handlers share one.

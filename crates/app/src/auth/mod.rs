@@ -1,5 +1,7 @@
 //! Agencies, logins and API tokens: creating them and resolving a request to an [`Actor`].
 
+pub mod capability;
+
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };

@@ -9,7 +9,7 @@ use crate::ids::{self, Kind};
 use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Reader, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CourseView {
@@ -115,22 +115,19 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    pub async fn course(&self, actor: &Actor, id: &str) -> Result<CourseView> {
-        actor.require_reader()?;
+    pub async fn course(&self, actor: &Reader, id: &str) -> Result<CourseView> {
         let mut tx = self.store.read().await?;
         Ok(view(self.load_course(&mut tx, actor, id).await?))
     }
 
-    pub async fn courses(&self, actor: &Actor, page: &PageParams) -> Result<Page<CourseView>> {
-        actor.require_reader()?;
+    pub async fn courses(&self, actor: &Reader, page: &PageParams) -> Result<Page<CourseView>> {
         let limit = page.limit()?;
         let mut tx = self.store.read().await?;
         let rows = store::courses_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
         Ok(paginate(rows, limit, |c| c.id, view))
     }
 
-    pub async fn create_course(&self, actor: &Actor, input: NewCourse) -> Result<CourseView> {
-        actor.require_admin()?;
+    pub async fn create_course(&self, actor: &Admin, input: NewCourse) -> Result<CourseView> {
         let fields = normalise(CourseFields {
             code: input.code,
             name: input.name,
@@ -160,11 +157,10 @@ impl App {
 
     pub async fn update_course(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         input: CoursePatch,
     ) -> Result<CourseView> {
-        actor.require_admin()?;
         let mut tx = self.store.begin().await?;
         let current = self.load_course(&mut tx, actor, id).await?;
         if current.version != input.version {

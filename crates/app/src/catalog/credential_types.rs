@@ -20,7 +20,7 @@ use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
 use crate::people::members::agency_group_ids;
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -375,10 +375,9 @@ impl App {
 
     pub async fn create_credential_type(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         input: NewCredentialType,
     ) -> Result<CredentialTypeView> {
-        actor.require_admin()?;
         let fields = TypeFields {
             code: input.code.trim().to_string(),
             name: input.name.trim().to_string(),
@@ -440,11 +439,10 @@ impl App {
 
     pub async fn update_credential_type(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         input: CredentialTypePatch,
     ) -> Result<CredentialTypeView> {
-        actor.require_admin()?;
         let mut tx = self.store.begin().await?;
         let before = self.load_type(&mut tx, actor, id).await?;
         if before.version != input.version {
@@ -532,7 +530,7 @@ impl App {
 
     pub async fn publish_credential_type(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         action: LifecycleAction,
     ) -> Result<CredentialTypeView> {
@@ -542,7 +540,7 @@ impl App {
 
     pub async fn retire_credential_type(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         action: LifecycleAction,
     ) -> Result<CredentialTypeView> {
@@ -552,7 +550,7 @@ impl App {
 
     async fn change_state(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         action: LifecycleAction,
         verb: &str,
@@ -561,7 +559,6 @@ impl App {
         )
             -> Result<TypeState, credence_domain::credential_type::TransitionError>,
     ) -> Result<CredentialTypeView> {
-        actor.require_admin()?;
         let mut tx = self.store.begin().await?;
         let before = self.load_type(&mut tx, actor, id).await?;
         if action.version.is_some_and(|v| v != before.version) {

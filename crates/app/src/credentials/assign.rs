@@ -17,7 +17,7 @@ use credence_domain::status::{CredentialFacts, IssuanceFacts, PeriodFacts, Statu
 use credence_store::training::records;
 
 use crate::credentials::lifecycle::{computed, load_rules, refresh, Ctx, TypeRules};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -200,8 +200,7 @@ fn selection(input: &Assignment) -> Result<Selection> {
 }
 
 impl App {
-    pub async fn assign(&self, actor: &Actor, input: Assignment) -> Result<AssignmentResult> {
-        actor.require_officer()?;
+    pub async fn assign(&self, actor: &Officer, input: Assignment) -> Result<AssignmentResult> {
         let type_id =
             ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
                 AppError::invalid("credential_type_id", "is not a credential type id")

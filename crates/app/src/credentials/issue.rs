@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::lifecycle::{issue_many, load_rules, refresh, Ctx, IssueItem, TypeRules};
 use crate::credentials::views::{view, CredentialDetail, CredentialView};
 use crate::ids::Kind;
-use crate::{Actor, App, AppError, Result};
+use crate::{App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -111,11 +111,10 @@ fn check_issue(
 impl App {
     pub async fn issue(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         id: &str,
         input: IssueInput,
     ) -> Result<CredentialDetail> {
-        actor.require_officer()?;
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let row = self.load_credential(&mut tx, actor, id).await?;
@@ -159,8 +158,11 @@ impl App {
         Ok(detail)
     }
 
-    pub async fn bulk_update(&self, actor: &Actor, input: BulkUpdate) -> Result<BulkUpdateResult> {
-        actor.require_officer()?;
+    pub async fn bulk_update(
+        &self,
+        actor: &Officer,
+        input: BulkUpdate,
+    ) -> Result<BulkUpdateResult> {
         let f = &input.fields;
         if f.issue_date.is_none()
             && f.expiration_date.is_none()
@@ -284,11 +286,10 @@ impl App {
 
     pub async fn revoke(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         id: &str,
         input: RevokeInput,
     ) -> Result<CredentialDetail> {
-        actor.require_officer()?;
         let reason = input.reason.trim();
         if reason.is_empty() || reason.chars().count() > 500 {
             return Err(AppError::invalid(

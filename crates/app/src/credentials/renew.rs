@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{load_rules, refresh};
 use crate::ids::{self, Kind};
-use crate::{Actor, App, AppError, Result};
+use crate::{App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -38,8 +38,7 @@ pub struct RenewalResult {
 }
 
 impl App {
-    pub async fn renew(&self, actor: &Actor, input: RenewalInput) -> Result<RenewalResult> {
-        actor.require_officer()?;
+    pub async fn renew(&self, actor: &Officer, input: RenewalInput) -> Result<RenewalResult> {
         let type_id =
             ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
                 AppError::invalid("credential_type_id", "is not a credential type id")

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::refresh_with_new_periods;
 use crate::ids::{self, Kind};
-use crate::{Actor, App, AppError, Result};
+use crate::{App, AppError, Officer, Reader, Result};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct CandidateParams {
@@ -151,11 +151,10 @@ fn logic(params: &CandidateParams) -> Result<PeriodLogic> {
 impl App {
     pub async fn renewal_candidates(
         &self,
-        actor: &Actor,
+        actor: &Reader,
         type_id: &str,
         params: &CandidateParams,
     ) -> Result<Candidates> {
-        actor.require_reader()?;
         let type_row_id = ids::decode(Kind::CredentialType, type_id).ok_or(AppError::NotFound)?;
         let logic = logic(params)?;
         let within = params.within_days.unwrap_or(90).min(3650);
@@ -215,10 +214,9 @@ impl App {
     /// Renews the chosen credentials in one transaction (or only checks, on a dry run).
     pub async fn create_renewal_plan(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         input: NewRenewalPlan,
     ) -> Result<RenewalPlanResult> {
-        actor.require_officer()?;
         let type_id =
             ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
                 AppError::invalid("credential_type_id", "is not a credential type id")
@@ -350,8 +348,7 @@ impl App {
         })
     }
 
-    pub async fn renewal_plan(&self, actor: &Actor, id: &str) -> Result<RenewalPlanView> {
-        actor.require_reader()?;
+    pub async fn renewal_plan(&self, actor: &Reader, id: &str) -> Result<RenewalPlanView> {
         let plan_id = ids::decode(Kind::RenewalPlan, id).ok_or(AppError::NotFound)?;
         let mut tx = self.store.read().await?;
         let plan = store::plan(&mut tx, actor.agency_id, plan_id)

@@ -526,7 +526,7 @@ impl App {
             credence_store::reports::compliance::member_names(&mut tx, actor.agency_id, &ids)
                 .await?
                 .into_iter()
-                .filter(|(id, ..)| actor.role.reads_agency() || actor.member_id == Some(*id))
+                .filter(|(id, ..)| actor.sees_member(*id))
                 .map(|(id, first, last, _)| {
                     (ids::encode(Kind::Member, id), format!("{last}, {first}"))
                 })

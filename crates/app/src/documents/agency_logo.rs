@@ -13,7 +13,7 @@ use credence_store::training::submissions::{insert_file, NewFile};
 use crate::documents::supporting::{file_view, FileView};
 use crate::ids::{self, Kind};
 use crate::training::submissions::{display_name, sniff};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Reader, Result};
 
 /// Logos larger than this are refused: a certificate prints one at under an inch.
 pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
@@ -25,8 +25,7 @@ const PROBE_TEMPLATE: &str = "#let certificate(data) = {\n  \
 
 impl App {
     /// The agency's current logo, if it has one.
-    pub async fn agency_logo(&self, actor: &Actor) -> Result<Option<FileView>> {
-        actor.require_reader()?;
+    pub async fn agency_logo(&self, actor: &Reader) -> Result<Option<FileView>> {
         let mut tx = self.store.read().await?;
         Ok(store::agency_logo(&mut tx, actor.agency_id)
             .await?
@@ -34,8 +33,7 @@ impl App {
     }
 
     /// The current logo's content type and bytes; 404 when the agency has none.
-    pub async fn agency_logo_image(&self, actor: &Actor) -> Result<(String, Vec<u8>)> {
-        actor.require_reader()?;
+    pub async fn agency_logo_image(&self, actor: &Reader) -> Result<(String, Vec<u8>)> {
         let mut tx = self.store.read().await?;
         let file = store::agency_logo(&mut tx, actor.agency_id)
             .await?
@@ -49,11 +47,10 @@ impl App {
     /// for the certificates made with it.
     pub async fn set_agency_logo(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<FileView> {
-        actor.require_admin()?;
         let (content_type, ext) = check_logo(&bytes).map_err(|m| AppError::invalid("file", m))?;
         self.probe_logo(ext, &bytes).await?;
         let name = display_name(file_name);
@@ -79,8 +76,7 @@ impl App {
     }
 
     /// Leaves the agency without a logo (admin); 404 when it has none. The file stays.
-    pub async fn remove_agency_logo(&self, actor: &Actor) -> Result<()> {
-        actor.require_admin()?;
+    pub async fn remove_agency_logo(&self, actor: &Admin) -> Result<()> {
         self.replace_logo(actor, None).await.map(|_| ())
     }
 

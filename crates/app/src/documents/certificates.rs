@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{self, Kind};
 use crate::page::{paginate, Page, PageParams};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, App, AppError, Officer, Reader, Result};
 
 /// At most this many certificates in one request.
 pub const MAX_BATCH: usize = 2000;
@@ -237,10 +237,9 @@ impl App {
     /// Generates (or only requests) certificates for a selection, in one transaction.
     pub async fn generate_certificates(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         req: GenerateRequest,
     ) -> Result<Generated> {
-        actor.require_officer()?;
         let render_now = req.generate.unwrap_or(true);
         let mut tx = self.store.read().await?;
         let (facts, skipped) = select_issuances(&mut tx, actor, &req).await?;
@@ -405,10 +404,9 @@ impl App {
     /// the previous file stays in the certificate's history. Issued ones are locked.
     pub async fn regenerate_certificates(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         ids: &[String],
     ) -> Result<Vec<CertificateView>> {
-        actor.require_officer()?;
         let rows = self.certificates_for_action(actor, ids).await?;
         let mut invalid = credence_domain::Invalid::new();
         for (i, r) in rows.iter().enumerate() {
@@ -476,10 +474,9 @@ impl App {
     /// Issues (locks) generated certificates, all or none.
     pub async fn issue_certificates(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         ids: &[String],
     ) -> Result<Vec<CertificateView>> {
-        actor.require_officer()?;
         let rows = self.certificates_for_action(actor, ids).await?;
         let mut invalid = credence_domain::Invalid::new();
         for (i, r) in rows.iter().enumerate() {
@@ -561,7 +558,7 @@ impl App {
         let row = store::certificate(&mut tx, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !actor.role.reads_agency() && actor.member_id != Some(row.member_id) {
+        if !actor.sees_member(row.member_id) {
             return Err(AppError::NotFound);
         }
         Ok(row)
@@ -583,8 +580,7 @@ impl App {
 
     /// One PDF of many certificates, in the order given, for printing. Each is rendered
     /// from its recorded data and template version, so it matches its own file.
-    pub async fn merge_certificates(&self, actor: &Actor, ids: &[String]) -> Result<Vec<u8>> {
-        actor.require_reader()?;
+    pub async fn merge_certificates(&self, actor: &Reader, ids: &[String]) -> Result<Vec<u8>> {
         let rows = self.certificates_for_action(actor, ids).await?;
         self.merge_rows(actor, &rows).await
     }
@@ -635,8 +631,7 @@ impl App {
     }
 
     /// Queues an e-mail to the member with the certificate attached.
-    pub async fn email_certificate(&self, actor: &Actor, id: &str) -> Result<String> {
-        actor.require_officer()?;
+    pub async fn email_certificate(&self, actor: &Officer, id: &str) -> Result<String> {
         let row = self.readable_certificate(actor, id).await?;
         let Some(email) = row.email.clone().filter(|e| !e.is_empty()) else {
             return Err(AppError::invalid("member", "has no e-mail address"));
@@ -710,10 +705,9 @@ impl App {
     /// The register as CSV (every matching row, newest first).
     pub async fn certificate_register_csv(
         &self,
-        actor: &Actor,
+        actor: &Reader,
         query: &RegisterQuery,
     ) -> Result<String> {
-        actor.require_reader()?;
         let filter = register_filter(query)?;
         let mut tx = self.store.read().await?;
         let rows = store::register(&mut tx, actor.agency_id, &filter, None, 100_000).await?;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::ids::{self, Kind};
 use crate::training::submissions::{check_upload, display_name};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FileView {
@@ -41,7 +41,7 @@ impl App {
         let mut tx = self.store.read().await?;
         let facts = store::issuance_facts(&mut tx, actor.agency_id, &[id]).await?;
         let (facts, _) = facts.into_iter().next().ok_or(AppError::NotFound)?;
-        if !actor.role.reads_agency() && actor.member_id != Some(facts.member_id) {
+        if !actor.sees_member(facts.member_id) {
             return Err(AppError::NotFound);
         }
         Ok((id, facts.member_id))
@@ -50,12 +50,11 @@ impl App {
     /// Attaches a supporting document to an issuance.
     pub async fn attach_document(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         issuance_id: &str,
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<FileView> {
-        actor.require_officer()?;
         let (issuance, _) = self.issuance_member(actor, issuance_id).await?;
         let name = display_name(file_name);
         let (content_type, ext) =

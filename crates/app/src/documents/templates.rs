@@ -9,7 +9,7 @@ use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{self, Kind};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Reader, Result};
 
 /// Templates larger than this are refused.
 pub const MAX_TEMPLATE_BYTES: usize = 256 * 1024;
@@ -67,8 +67,7 @@ impl App {
     }
 
     /// The agency's templates; the defaults are added the first time they are asked for.
-    pub async fn certificate_templates(&self, actor: &Actor) -> Result<Vec<TemplateView>> {
-        actor.require_reader()?;
+    pub async fn certificate_templates(&self, actor: &Reader) -> Result<Vec<TemplateView>> {
         let mut tx = self.store.begin().await?;
         ensure_defaults(&mut tx, actor).await?;
         let rows = store::templates(&mut tx, actor.agency_id).await?;
@@ -76,8 +75,7 @@ impl App {
         Ok(rows.into_iter().map(view).collect())
     }
 
-    pub async fn certificate_template(&self, actor: &Actor, id: &str) -> Result<TemplateView> {
-        actor.require_reader()?;
+    pub async fn certificate_template(&self, actor: &Reader, id: &str) -> Result<TemplateView> {
         let id = ids::decode(Kind::Template, id).ok_or(AppError::NotFound)?;
         let mut tx = self.store.read().await?;
         store::template(&mut tx, actor.agency_id, id)
@@ -88,10 +86,9 @@ impl App {
 
     pub async fn create_certificate_template(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         input: TemplateInput,
     ) -> Result<TemplateView> {
-        actor.require_admin()?;
         self.check_template(actor, &input).await?;
         let mut tx = self.store.begin().await?;
         ensure_defaults(&mut tx, actor).await?;
@@ -124,11 +121,10 @@ impl App {
 
     pub async fn update_certificate_template(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         input: TemplateInput,
     ) -> Result<TemplateView> {
-        actor.require_admin()?;
         let id = ids::decode(Kind::Template, id).ok_or(AppError::NotFound)?;
         let Some(expected) = input.version else {
             return Err(AppError::invalid(
@@ -171,8 +167,7 @@ impl App {
     }
 
     /// A PDF of a template's source with sample data: what the editor shows before saving.
-    pub async fn preview_template_source(&self, actor: &Actor, source: &str) -> Result<Vec<u8>> {
-        actor.require_reader()?;
+    pub async fn preview_template_source(&self, actor: &Reader, source: &str) -> Result<Vec<u8>> {
         check_size(source)?;
         render_sample(self, actor, source).await
     }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{self, Kind};
 use crate::page::{paginate, Page, PageParams};
-use crate::{Actor, App, AppError, Result};
+use crate::{App, AppError, Reader, Result};
 
 /// Lapse reminders are sent only this many days after the date, so catching up on old
 /// history does not flood inboxes.
@@ -322,11 +322,10 @@ impl App {
 
     pub async fn outbox(
         &self,
-        actor: &Actor,
+        actor: &Reader,
         filter: &OutboxFilter,
         page: &PageParams,
     ) -> Result<Page<OutboxMessage>> {
-        actor.require_reader()?;
         let limit = page.limit()?;
         if let Some(s) = filter.status.as_deref() {
             if !["queued", "sending", "sent", "failed"].contains(&s) {

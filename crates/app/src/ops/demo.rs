@@ -12,7 +12,7 @@ use crate::catalog::credential_types::{LifecycleAction, NewCredentialType, Requi
 use crate::credentials::assign::{AssignMode, Assignment};
 use crate::page::PageParams;
 use crate::training::records::{BulkTrainingRecords, NewTrainingRecord};
-use crate::{Actor, App, Result};
+use crate::{Actor, Admin, App, Result};
 
 pub const DEMO_SLUG: &str = "demo";
 pub const DEMO_ADMIN_EMAIL: &str = "admin@demo.credence.test";
@@ -189,12 +189,7 @@ impl App {
     }
 
     async fn build_demo(&self, agency_id: i64) -> Result<()> {
-        let actor = Actor {
-            agency_id,
-            role: Role::Admin,
-            member_id: None,
-            label: "system:demo".into(),
-        };
+        let actor = Actor::system(agency_id, "system:demo").admin()?;
         self.seed_members(DEMO_SLUG, 60).await?;
         let mut course_ids = std::collections::HashMap::new();
         for CourseSpec(code, name, hours, category, passing) in COURSES {
@@ -288,7 +283,7 @@ impl App {
     /// some issued, some lapsing.
     async fn demo_history(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         types: &[String],
         courses: &std::collections::HashMap<&str, String>,
     ) -> Result<()> {
@@ -322,13 +317,20 @@ impl App {
             (slice(15, 25), ago(600)),
             (slice(25, 30), ago(760)),
         ] {
-            self.assign(actor, active(emt, issued, who)).await?;
+            self.assign(&actor.as_officer(), active(emt, issued, who))
+                .await?;
         }
-        self.assign(actor, period(emt, ago(30), ahead(150), slice(30, 40)))
-            .await?;
+        self.assign(
+            &actor.as_officer(),
+            period(emt, ago(30), ahead(150), slice(30, 40)),
+        )
+        .await?;
         // CPR issues itself when the graded course is passed.
-        self.assign(actor, period(cpr, ago(60), ahead(120), slice(0, 60)))
-            .await?;
+        self.assign(
+            &actor.as_officer(),
+            period(cpr, ago(60), ahead(120), slice(0, 60)),
+        )
+        .await?;
         let mut records = Vec::new();
         for (i, m) in members.iter().enumerate().take(40) {
             let score = if i % 7 == 0 {
@@ -354,10 +356,16 @@ impl App {
             ));
         }
         // Hazmat: one station, some done, a few already late.
-        self.assign(actor, period(hazmat, ago(90), ahead(30), slice(40, 50)))
-            .await?;
-        self.assign(actor, period(hazmat, ago(200), ago(20), slice(50, 55)))
-            .await?;
+        self.assign(
+            &actor.as_officer(),
+            period(hazmat, ago(90), ahead(30), slice(40, 50)),
+        )
+        .await?;
+        self.assign(
+            &actor.as_officer(),
+            period(hazmat, ago(200), ago(20), slice(50, 55)),
+        )
+        .await?;
         for m in slice(40, 46) {
             records.push(record(
                 &m,
@@ -368,8 +376,11 @@ impl App {
             ));
         }
         // Driver/Operator: course work plus skills sign-offs.
-        self.assign(actor, period(driver, ago(45), ahead(200), slice(20, 28)))
-            .await?;
+        self.assign(
+            &actor.as_officer(),
+            period(driver, ago(45), ahead(200), slice(20, 28)),
+        )
+        .await?;
         for m in slice(20, 26) {
             records.push(record(
                 &m,
@@ -380,21 +391,27 @@ impl App {
             ));
             records.push(record(&m, Some(&courses["PUMP-OPS"]), ago(15), None, None));
         }
-        self.record_training_bulk(actor, BulkTrainingRecords { records })
+        self.record_training_bulk(&actor.as_officer(), BulkTrainingRecords { records })
             .await?;
         // Fire Instructor I: logged, does not renew by itself; some have lapsed.
-        self.assign(actor, active(instructor, ago(400), slice(55, 58)))
-            .await?;
-        self.assign(actor, active(instructor, ago(1500), slice(58, 60)))
-            .await?;
+        self.assign(
+            &actor.as_officer(),
+            active(instructor, ago(400), slice(55, 58)),
+        )
+        .await?;
+        self.assign(
+            &actor.as_officer(),
+            active(instructor, ago(1500), slice(58, 60)),
+        )
+        .await?;
         let mut ics_period = period(ics, today, today, slice(0, 20));
         ics_period.period_end = None;
-        self.assign(actor, ics_period).await?;
+        self.assign(&actor.as_officer(), ics_period).await?;
         // Certificates for the recent EMT-B issuances; the first few handed out already.
         if self.renderer.is_some() {
             let generated = self
                 .generate_certificates(
-                    actor,
+                    &actor.as_officer(),
                     crate::documents::certificates::GenerateRequest {
                         credential_type_id: Some(emt.clone()),
                         issued_from: Some(ago(120)),
@@ -410,7 +427,7 @@ impl App {
                 .map(|c| c.id.clone())
                 .collect();
             if !first.is_empty() {
-                self.issue_certificates(actor, &first).await?;
+                self.issue_certificates(&actor.as_officer(), &first).await?;
             }
         }
         Ok(())

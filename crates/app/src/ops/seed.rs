@@ -1,7 +1,6 @@
 //! Realistic bulk data for load tests and the demo: members spread over stations and shifts.
 
 use chrono::{Days, Months};
-use credence_domain::Role;
 use credence_store::credentials::PeriodDates;
 use credence_store::ops::seed::{insert_members, SeedMember};
 use credence_store::{auth::identity, people::groups};
@@ -10,7 +9,7 @@ use crate::catalog::credential_types::{LifecycleAction, NewCredentialType};
 use crate::credentials::assign::{create_tracks, Plan};
 use crate::credentials::lifecycle::load_rules;
 use crate::ops::demo::checklist_req;
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Result};
 
 const FIRST_NAMES: [&str; 32] = [
     "Ava", "Liam", "Noah", "Emma", "Olivia", "Mason", "Sofia", "Lucas", "Mia", "Ethan", "Amara",
@@ -112,12 +111,7 @@ impl App {
             return Ok(report);
         }
         let agency = self.agency_by_slug(agency_slug).await?;
-        let actor = Actor {
-            agency_id: agency.id,
-            role: Role::Admin,
-            member_id: None,
-            label: "system:seed".into(),
-        };
+        let actor = Actor::system(agency.id, "system:seed").admin()?;
         let member_ids = {
             let mut tx = self.store.read().await?;
             credence_store::ops::seed::newest_member_ids(&mut tx, agency.id, members as i64).await?
@@ -146,7 +140,7 @@ impl App {
     /// four cohorts of different statuses; returns the credentials created.
     async fn seed_type(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         member_ids: &[i64],
         stamp: i64,
         k: usize,

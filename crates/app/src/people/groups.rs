@@ -9,7 +9,7 @@ use crate::ids::{self, Kind};
 use crate::input::patch;
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Reader, Result};
 
 pub const GROUP_KINDS: [&str; 6] = ["station", "shift", "rank", "department", "cohort", "other"];
 
@@ -82,22 +82,19 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    pub async fn group(&self, actor: &Actor, id: &str) -> Result<GroupView> {
-        actor.require_reader()?;
+    pub async fn group(&self, actor: &Reader, id: &str) -> Result<GroupView> {
         let mut tx = self.store.read().await?;
         Ok(view(self.load_group(&mut tx, actor, id).await?))
     }
 
-    pub async fn groups(&self, actor: &Actor, page: &PageParams) -> Result<Page<GroupView>> {
-        actor.require_reader()?;
+    pub async fn groups(&self, actor: &Reader, page: &PageParams) -> Result<Page<GroupView>> {
         let limit = page.limit()?;
         let mut tx = self.store.read().await?;
         let rows = store::groups_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
         Ok(paginate(rows, limit, |g| g.id, view))
     }
 
-    pub async fn create_group(&self, actor: &Actor, input: NewGroup) -> Result<GroupView> {
-        actor.require_admin()?;
+    pub async fn create_group(&self, actor: &Admin, input: NewGroup) -> Result<GroupView> {
         let name = input.name.trim();
         let kind = input.kind.as_deref().unwrap_or("other");
         validate(name, kind)?;
@@ -111,11 +108,10 @@ impl App {
 
     pub async fn update_group(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         input: GroupPatch,
     ) -> Result<GroupView> {
-        actor.require_admin()?;
         let mut tx = self.store.begin().await?;
         let current = self.load_group(&mut tx, actor, id).await?;
         if current.version != input.version {
@@ -157,11 +153,10 @@ impl App {
     /// of a published credential type are assigned that type in the same transaction.
     pub async fn set_group_members(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         input: GroupMembers,
     ) -> Result<GroupMembersView> {
-        actor.require_admin()?;
         let mut member_ids = Vec::with_capacity(input.member_ids.len());
         for (i, m) in input.member_ids.iter().enumerate() {
             member_ids.push(ids::decode(Kind::Member, m).ok_or_else(|| {

@@ -13,7 +13,7 @@ use crate::ids::{self, Kind};
 use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
@@ -146,7 +146,7 @@ impl App {
         id: &str,
     ) -> Result<MemberView> {
         let id = ids::decode(Kind::Member, id).ok_or(AppError::NotFound)?;
-        if !actor.role.reads_agency() && actor.member_id != Some(id) {
+        if !actor.sees_member(id) {
             return Err(AppError::NotFound);
         }
         let m = store::member(db, actor.agency_id, id)
@@ -213,8 +213,7 @@ impl App {
         ))
     }
 
-    pub async fn create_member(&self, actor: &Actor, input: NewMember) -> Result<MemberView> {
-        actor.require_admin()?;
+    pub async fn create_member(&self, actor: &Admin, input: NewMember) -> Result<MemberView> {
         let fields = normalise(MemberFields {
             first_name: input.first_name,
             last_name: input.last_name,
@@ -254,11 +253,10 @@ impl App {
 
     pub async fn update_member(
         &self,
-        actor: &Actor,
+        actor: &Admin,
         id: &str,
         input: MemberPatch,
     ) -> Result<MemberView> {
-        actor.require_admin()?;
         let mut tx = self.store.begin().await?;
         let before = self.load_member(&mut tx, actor, id).await?;
         if before.version != input.version {
@@ -288,8 +286,7 @@ impl App {
     }
 
     /// DELETE: deactivates the member; their credentials and history stay.
-    pub async fn deactivate_member(&self, actor: &Actor, id: &str) -> Result<MemberView> {
-        actor.require_admin()?;
+    pub async fn deactivate_member(&self, actor: &Admin, id: &str) -> Result<MemberView> {
         let mut tx = self.store.begin().await?;
         let before = self.load_member(&mut tx, actor, id).await?;
         let fields = MemberFields {

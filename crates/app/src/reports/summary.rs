@@ -10,7 +10,7 @@ use chrono::Days;
 use credence_store::reports::compliance;
 
 use crate::ids::{self, Kind};
-use crate::{Actor, App, Result};
+use crate::{App, Reader, Result};
 
 /// How old a summary may be before a refresh starts.
 const FRESH_FOR: Duration = Duration::from_secs(30);
@@ -38,8 +38,7 @@ pub struct SummaryCache(Mutex<HashMap<i64, Entry>>);
 impl App {
     /// The agency's summary: cached if fresh, else the cached one while a refresh runs,
     /// else computed now (the first time).
-    pub async fn summary(&self, actor: &Actor) -> Result<Arc<Summary>> {
-        actor.require_reader()?;
+    pub async fn summary(&self, actor: &Reader) -> Result<Arc<Summary>> {
         let agency = actor.agency_id;
         let cached = {
             let mut map = self.summaries.0.lock().unwrap_or_else(|p| p.into_inner());

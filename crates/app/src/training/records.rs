@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::credentials::lifecycle::{load_rules, refresh, Ctx};
 use crate::ids::{self, Kind};
 use crate::page::{paginate, Page, PageParams};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, App, AppError, Officer, Result};
 
 pub const SOURCES: [&str; 5] = ["manual", "import", "class", "api", "external"];
 
@@ -209,7 +209,7 @@ pub(crate) fn check_record(
 impl App {
     pub async fn record_training(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         input: NewTrainingRecord,
     ) -> Result<TrainingRecordView> {
         let mut created = self.record_many(actor, vec![input], "").await?;
@@ -219,10 +219,9 @@ impl App {
     /// All or nothing: every record is checked first; any error is a 422 listing each.
     pub async fn record_training_bulk(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         input: BulkTrainingRecords,
     ) -> Result<BulkResult> {
-        actor.require_officer()?;
         if input.records.is_empty() {
             return Err(AppError::invalid("records", "must not be empty"));
         }
@@ -239,11 +238,10 @@ impl App {
 
     async fn record_many(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         inputs: Vec<NewTrainingRecord>,
         list_field: &str,
     ) -> Result<Vec<TrainingRecordView>> {
-        actor.require_officer()?;
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let known = Known::load(&mut tx, actor.agency_id, &inputs).await?;
@@ -340,12 +338,11 @@ impl App {
     /// Signs off a checklist requirement of the credential's open period.
     pub async fn sign_off(
         &self,
-        actor: &Actor,
+        actor: &Officer,
         credential_id: &str,
         requirement_id: &str,
         input: SignOffInput,
     ) -> Result<crate::credentials::views::CredentialDetail> {
-        actor.require_officer()?;
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let row = self.load_credential(&mut tx, actor, credential_id).await?;

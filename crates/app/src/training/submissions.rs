@@ -10,7 +10,7 @@ use credence_store::training::submissions::{self as store, NewFile, NewSubmissio
 use serde::Serialize;
 
 use crate::ids::{self, Kind};
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, App, AppError, Officer, Result};
 
 /// Uploads larger than this are refused.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -251,7 +251,7 @@ impl App {
         let s = store::submission(&mut tx, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !actor.role.reads_agency() && actor.member_id != Some(s.member_id) {
+        if !actor.sees_member(s.member_id) {
             return Err(AppError::NotFound);
         }
         let bytes = self.files.get(&s.storage_key).await?;
@@ -259,8 +259,7 @@ impl App {
     }
 
     /// Approves (recording the training) or rejects a pending submission.
-    pub async fn review_submission(&self, actor: &Actor, id: i64, approve: bool) -> Result<()> {
-        actor.require_officer()?;
+    pub async fn review_submission(&self, actor: &Officer, id: i64, approve: bool) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let s = store::submission(&mut tx, actor.agency_id, id)

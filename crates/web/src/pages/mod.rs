@@ -3,6 +3,19 @@
 //! carries a CSRF token; htmx and a few lines of script only enhance pages that work
 //! without them.
 
+/// The capability `$cap` (`reader`, `officer`, `admin`) of `$actor`, or — from a handler
+/// that answers a plain `Response` — an early return of the error page saying why not.
+macro_rules! capability {
+    ($actor:expr, $cap:ident) => {
+        match $actor.$cap() {
+            Ok(c) => c,
+            Err(e) => {
+                return axum::response::IntoResponse::into_response($crate::pages::PageError(e))
+            }
+        }
+    };
+}
+
 mod assets;
 mod auth;
 mod catalog;
@@ -137,7 +150,7 @@ impl Layout {
             nav,
             email: user.email.clone(),
             csrf: user.csrf.clone(),
-            is_member: !user.actor.role.reads_agency(),
+            is_member: !user.actor.role().reads_agency(),
             notice: None,
             error: None,
         }

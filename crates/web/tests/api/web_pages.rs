@@ -142,7 +142,9 @@ both_databases! {
         use credence_app::training::submissions::Upload;
         let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith"})).await.expect(201);
         let mid = credence_app::ids::decode(credence_app::ids::Kind::Member, m["id"].as_str().unwrap());
-        let member = credence_app::Actor { agency_id: t.agency_id, role: Role::Member, member_id: mid, label: "user:ava".into() };
+        // Actors come only from authentication, as in the server.
+        let token = t.app.create_token(t.agency_id, Role::Member, mid, None).await.unwrap();
+        let member = t.app.authenticate_token(&token).await.unwrap();
         let upload = |name: &str, bytes: &[u8]| Upload {
             file_name: name.into(), bytes: bytes.to_vec(), course_id: None, completed_on: "2026-02-20".parse().unwrap(),
             hours: Some(4.0), category: Some("CE".into()), note: None,
@@ -155,16 +157,19 @@ both_databases! {
         assert!(field(t.app.submit_external(&member, upload("big.pdf", &big)).await.unwrap_err()).contains("larger"));
         let ok = t.app.submit_external(&member, upload("../../etc/card.pdf", b"%PDF-1.4 fine")).await.unwrap();
         assert_eq!(ok.file_name, "card.pdf", "no path a user can influence");
-        let admin = credence_app::Actor { agency_id: t.agency_id, role: Role::Admin, member_id: None, label: "user:chief".into() };
+        let token = t.app.create_token(t.agency_id, Role::Admin, None, None).await.unwrap();
+        let admin = t.app.authenticate_token(&token).await.unwrap();
         assert_eq!(t.app.submissions(&admin).await.unwrap().len(), 1);
-        t.app.review_submission(&admin, ok.id, true).await.unwrap();
-        assert!(t.app.review_submission(&admin, ok.id, false).await.is_err(), "reviewed once");
+        assert!(member.officer().is_err(), "a member cannot review");
+        t.app.review_submission(&admin.officer().unwrap(), ok.id, true).await.unwrap();
+        assert!(t.app.review_submission(&admin.officer().unwrap(), ok.id, false).await.is_err(), "reviewed once");
         let records = t.get(&format!("/api/v1/training-records?member_id={}", m["id"].as_str().unwrap())).await.expect(200);
         assert_eq!((records["items"][0]["source"].as_str(), records["items"][0]["hours"].as_f64()), (Some("external"), Some(4.0)));
         let (_, content_type, bytes) = t.app.submission_file(&member, ok.id).await.unwrap();
         assert_eq!((content_type.as_str(), bytes.as_slice()), ("application/pdf", b"%PDF-1.4 fine".as_slice()));
         let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);
-        let stranger = credence_app::Actor { member_id: credence_app::ids::decode(credence_app::ids::Kind::Member, other["id"].as_str().unwrap()), ..member.clone() };
+        let token = t.app.create_token(t.agency_id, Role::Member, credence_app::ids::decode(credence_app::ids::Kind::Member, other["id"].as_str().unwrap()), None).await.unwrap();
+        let stranger = t.app.authenticate_token(&token).await.unwrap();
         assert!(t.app.submission_file(&stranger, ok.id).await.is_err(), "another member cannot read it");
     }
 

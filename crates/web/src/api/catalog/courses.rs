@@ -19,7 +19,7 @@ pub async fn list(
     Auth(actor): Auth,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<CourseView>>> {
-    Ok(Json(app.courses(&actor, &page).await?))
+    Ok(Json(app.courses(&actor.reader()?, &page).await?))
 }
 
 /// Create a course (admin).
@@ -30,7 +30,7 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<NewCourse>,
 ) -> ApiResult<Response> {
-    let c = app.create_course(&actor, input).await?;
+    let c = app.create_course(&actor.admin()?, input).await?;
     Ok(created("courses", &c.id.clone(), c))
 }
 
@@ -42,7 +42,7 @@ pub async fn get(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CourseView>> {
-    Ok(Json(app.course(&actor, &id).await?))
+    Ok(Json(app.course(&actor.reader()?, &id).await?))
 }
 
 /// Change a course (admin).
@@ -54,5 +54,5 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CoursePatch>,
 ) -> ApiResult<Json<CourseView>> {
-    Ok(Json(app.update_course(&actor, &id, input).await?))
+    Ok(Json(app.update_course(&actor.admin()?, &id, input).await?))
 }

@@ -34,7 +34,7 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<NewCredentialType>,
 ) -> ApiResult<Response> {
-    let t = app.create_credential_type(&actor, input).await?;
+    let t = app.create_credential_type(&actor.admin()?, input).await?;
     Ok(created("credential-types", &t.id.clone(), t))
 }
 
@@ -58,7 +58,10 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<CredentialTypePatch>,
 ) -> ApiResult<Json<CredentialTypeView>> {
-    Ok(Json(app.update_credential_type(&actor, &id, input).await?))
+    Ok(Json(
+        app.update_credential_type(&actor.admin()?, &id, input)
+            .await?,
+    ))
 }
 
 /// Publish a draft (admin): it can then be assigned.
@@ -71,7 +74,8 @@ pub async fn publish(
     OptionalJson(action): OptionalJson<LifecycleAction>,
 ) -> ApiResult<Json<CredentialTypeView>> {
     Ok(Json(
-        app.publish_credential_type(&actor, &id, action).await?,
+        app.publish_credential_type(&actor.admin()?, &id, action)
+            .await?,
     ))
 }
 
@@ -84,5 +88,8 @@ pub async fn retire(
     Path(id): Path<String>,
     OptionalJson(action): OptionalJson<LifecycleAction>,
 ) -> ApiResult<Json<CredentialTypeView>> {
-    Ok(Json(app.retire_credential_type(&actor, &id, action).await?))
+    Ok(Json(
+        app.retire_credential_type(&actor.admin()?, &id, action)
+            .await?,
+    ))
 }

@@ -17,5 +17,5 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<Assignment>,
 ) -> ApiResult<Json<AssignmentResult>> {
-    Ok(Json(app.assign(&actor, input).await?))
+    Ok(Json(app.assign(&actor.officer()?, input).await?))
 }

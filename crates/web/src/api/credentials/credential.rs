@@ -44,7 +44,7 @@ pub async fn issue(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<IssueInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
-    Ok(Json(app.issue(&actor, &id, input).await?))
+    Ok(Json(app.issue(&actor.officer()?, &id, input).await?))
 }
 
 /// Set chosen issue fields on many credentials at once; any error is a 422 listing each and
@@ -56,7 +56,7 @@ pub async fn bulk_update(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<BulkUpdate>,
 ) -> ApiResult<Json<BulkUpdateResult>> {
-    Ok(Json(app.bulk_update(&actor, input).await?))
+    Ok(Json(app.bulk_update(&actor.officer()?, input).await?))
 }
 
 /// Sign off a checklist requirement in the open period (officer).
@@ -70,7 +70,8 @@ pub async fn sign_off(
     ApiJson(input): ApiJson<SignOffInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
     Ok(Json(
-        app.sign_off(&actor, &id, &requirement_id, input).await?,
+        app.sign_off(&actor.officer()?, &id, &requirement_id, input)
+            .await?,
     ))
 }
 
@@ -83,5 +84,5 @@ pub async fn revoke(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
-    Ok(Json(app.revoke(&actor, &id, input).await?))
+    Ok(Json(app.revoke(&actor.officer()?, &id, input).await?))
 }

@@ -20,7 +20,10 @@ pub async fn candidates(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<CandidateParams>,
 ) -> ApiResult<Json<Candidates>> {
-    Ok(Json(app.renewal_candidates(&actor, &id, &params).await?))
+    Ok(Json(
+        app.renewal_candidates(&actor.reader()?, &id, &params)
+            .await?,
+    ))
 }
 
 /// Renew the chosen credentials in one step (officer); joins the type's existing plan.
@@ -33,7 +36,7 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<NewRenewalPlan>,
 ) -> ApiResult<Response> {
-    let result = app.create_renewal_plan(&actor, input).await?;
+    let result = app.create_renewal_plan(&actor.officer()?, input).await?;
     let status = if result.dry_run {
         axum::http::StatusCode::OK
     } else {
@@ -50,5 +53,5 @@ pub async fn get(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RenewalPlanView>> {
-    Ok(Json(app.renewal_plan(&actor, &id).await?))
+    Ok(Json(app.renewal_plan(&actor.reader()?, &id).await?))
 }

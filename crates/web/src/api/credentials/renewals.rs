@@ -16,5 +16,5 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<RenewalInput>,
 ) -> ApiResult<Json<RenewalResult>> {
-    Ok(Json(app.renew(&actor, input).await?))
+    Ok(Json(app.renew(&actor.officer()?, input).await?))
 }

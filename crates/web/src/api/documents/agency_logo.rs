@@ -16,7 +16,7 @@ use crate::problem::{ApiResult, Problem};
     responses((status = 200, content_type = "image/png", description = "the logo (image/png or image/jpeg)"), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn get_logo(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Response> {
-    let (content_type, bytes) = app.agency_logo_image(&actor).await?;
+    let (content_type, bytes) = app.agency_logo_image(&actor.reader()?).await?;
     let name = if content_type == "image/jpeg" {
         "logo.jpg"
     } else {
@@ -37,9 +37,11 @@ pub async fn put_logo(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Json<FileView>> {
     // The role decides before the body is looked at.
-    actor.require_admin()?;
+    actor.admin()?;
     let (name, bytes) = file_field(multipart).await?;
-    Ok(Json(app.set_agency_logo(&actor, &name, bytes).await?))
+    Ok(Json(
+        app.set_agency_logo(&actor.admin()?, &name, bytes).await?,
+    ))
 }
 
 /// Remove the agency's logo (admin); certificates made with it keep showing it.
@@ -47,6 +49,6 @@ pub async fn put_logo(
     responses((status = 204, description = "removed"), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 pub async fn delete_logo(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Response> {
-    app.remove_agency_logo(&actor).await?;
+    app.remove_agency_logo(&actor.admin()?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -59,7 +59,7 @@ pub async fn list_templates(
     State(app): State<App>,
     Auth(actor): Auth,
 ) -> ApiResult<Json<Vec<TemplateView>>> {
-    Ok(Json(app.certificate_templates(&actor).await?))
+    Ok(Json(app.certificate_templates(&actor.reader()?).await?))
 }
 
 /// Upload a template (admin). It is rendered with sample data first; an invalid one is a
@@ -71,7 +71,9 @@ pub async fn create_template(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Response> {
-    let created = app.create_certificate_template(&actor, input).await?;
+    let created = app
+        .create_certificate_template(&actor.admin()?, input)
+        .await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -82,7 +84,7 @@ pub async fn get_template(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TemplateView>> {
-    Ok(Json(app.certificate_template(&actor, &id).await?))
+    Ok(Json(app.certificate_template(&actor.reader()?, &id).await?))
 }
 
 /// Edit a template (admin): a new version; certificates keep the version they were made with.
@@ -95,7 +97,8 @@ pub async fn update_template(
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Json<TemplateView>> {
     Ok(Json(
-        app.update_certificate_template(&actor, &id, input).await?,
+        app.update_certificate_template(&actor.admin()?, &id, input)
+            .await?,
     ))
 }
 
@@ -107,7 +110,9 @@ pub async fn preview_template(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<TemplateSource>,
 ) -> ApiResult<Response> {
-    let pdf = app.preview_template_source(&actor, &input.source).await?;
+    let pdf = app
+        .preview_template_source(&actor.reader()?, &input.source)
+        .await?;
     Ok(file_response("preview.pdf", "application/pdf", pdf, true))
 }
 
@@ -120,7 +125,7 @@ pub async fn generate(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<GenerateRequest>,
 ) -> ApiResult<Response> {
-    let generated = app.generate_certificates(&actor, input).await?;
+    let generated = app.generate_certificates(&actor.officer()?, input).await?;
     Ok((StatusCode::CREATED, Json(generated)).into_response())
 }
 
@@ -146,7 +151,9 @@ pub async fn register(
             Ok(Json(app.certificate_register(&actor, &filter, &page).await?).into_response())
         }
         Some("csv") => {
-            let csv = app.certificate_register_csv(&actor, &filter).await?;
+            let csv = app
+                .certificate_register_csv(&actor.reader()?, &filter)
+                .await?;
             Ok(file_response(
                 "credential-register.csv",
                 "text/csv; charset=utf-8",
@@ -201,7 +208,7 @@ pub async fn merge(
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Response> {
     let pdf = app
-        .merge_certificates(&actor, &input.certificate_ids)
+        .merge_certificates(&actor.reader()?, &input.certificate_ids)
         .await?;
     Ok(file_response(
         "certificates.pdf",
@@ -219,7 +226,9 @@ pub async fn regenerate(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CertificateView>> {
-    let mut done = app.regenerate_certificates(&actor, &[id]).await?;
+    let mut done = app
+        .regenerate_certificates(&actor.officer()?, &[id])
+        .await?;
     Ok(Json(done.remove(0)))
 }
 
@@ -232,7 +241,7 @@ pub async fn regenerate_many(
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Json<Vec<CertificateView>>> {
     Ok(Json(
-        app.regenerate_certificates(&actor, &input.certificate_ids)
+        app.regenerate_certificates(&actor.officer()?, &input.certificate_ids)
             .await?,
     ))
 }
@@ -245,7 +254,7 @@ pub async fn issue(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<CertificateView>> {
-    let mut done = app.issue_certificates(&actor, &[id]).await?;
+    let mut done = app.issue_certificates(&actor.officer()?, &[id]).await?;
     Ok(Json(done.remove(0)))
 }
 
@@ -258,7 +267,7 @@ pub async fn issue_many(
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Json<Vec<CertificateView>>> {
     Ok(Json(
-        app.issue_certificates(&actor, &input.certificate_ids)
+        app.issue_certificates(&actor.officer()?, &input.certificate_ids)
             .await?,
     ))
 }
@@ -271,7 +280,7 @@ pub async fn email(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let to = app.email_certificate(&actor, &id).await?;
+    let to = app.email_certificate(&actor.officer()?, &id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({"queued": true, "to": to})),
@@ -291,9 +300,11 @@ pub async fn attach(
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
     // The role decides before the body is looked at.
-    actor.require_officer()?;
+    actor.officer()?;
     let (name, bytes) = file_field(multipart).await?;
-    let saved = app.attach_document(&actor, &id, &name, bytes).await?;
+    let saved = app
+        .attach_document(&actor.officer()?, &id, &name, bytes)
+        .await?;
     Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
 

@@ -18,5 +18,5 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<OutboxFilter>,
 ) -> ApiResult<Json<Page<OutboxMessage>>> {
-    Ok(Json(app.outbox(&actor, &filter, &page).await?))
+    Ok(Json(app.outbox(&actor.reader()?, &filter, &page).await?))
 }

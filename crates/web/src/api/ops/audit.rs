@@ -18,5 +18,7 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<AuditFilter>,
 ) -> ApiResult<Json<Page<AuditEventView>>> {
-    Ok(Json(app.audit_events(&actor, &filter, &page).await?))
+    Ok(Json(
+        app.audit_events(&actor.reader()?, &filter, &page).await?,
+    ))
 }

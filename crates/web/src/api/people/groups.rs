@@ -21,7 +21,7 @@ pub async fn list(
     Auth(actor): Auth,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<GroupView>>> {
-    Ok(Json(app.groups(&actor, &page).await?))
+    Ok(Json(app.groups(&actor.reader()?, &page).await?))
 }
 
 /// Create a group (admin).
@@ -32,7 +32,7 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<NewGroup>,
 ) -> ApiResult<Response> {
-    let g = app.create_group(&actor, input).await?;
+    let g = app.create_group(&actor.admin()?, input).await?;
     Ok(created("groups", &g.id.clone(), g))
 }
 
@@ -44,7 +44,7 @@ pub async fn get(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(app.group(&actor, &id).await?))
+    Ok(Json(app.group(&actor.reader()?, &id).await?))
 }
 
 /// Rename or re-kind a group (admin).
@@ -56,7 +56,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<GroupPatch>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(app.update_group(&actor, &id, input).await?))
+    Ok(Json(app.update_group(&actor.admin()?, &id, input).await?))
 }
 
 /// Replace the group's members (admin).
@@ -68,5 +68,7 @@ pub async fn set_members(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<GroupMembers>,
 ) -> ApiResult<Json<GroupMembersView>> {
-    Ok(Json(app.set_group_members(&actor, &id, input).await?))
+    Ok(Json(
+        app.set_group_members(&actor.admin()?, &id, input).await?,
+    ))
 }

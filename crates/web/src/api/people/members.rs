@@ -33,7 +33,7 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<NewMember>,
 ) -> ApiResult<Response> {
-    let m = app.create_member(&actor, input).await?;
+    let m = app.create_member(&actor.admin()?, input).await?;
     Ok(created("members", &m.id.clone(), m))
 }
 
@@ -58,7 +58,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(input): ApiJson<MemberPatch>,
 ) -> ApiResult<Json<MemberView>> {
-    Ok(Json(app.update_member(&actor, &id, input).await?))
+    Ok(Json(app.update_member(&actor.admin()?, &id, input).await?))
 }
 
 /// Deactivate a member (admin). Their credentials and history stay.
@@ -69,5 +69,5 @@ pub async fn deactivate(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<MemberView>> {
-    Ok(Json(app.deactivate_member(&actor, &id).await?))
+    Ok(Json(app.deactivate_member(&actor.admin()?, &id).await?))
 }

@@ -32,7 +32,7 @@ pub async fn compliance(
             return Err(credence_app::AppError::invalid("view", "must be counts or members").into())
         }
     };
-    let report = app.compliance(&actor, &params).await?;
+    let report = app.compliance(&actor.reader()?, &params).await?;
     if csv {
         let name = if members {
             "non-compliant"

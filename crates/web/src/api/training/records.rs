@@ -34,7 +34,7 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<NewTrainingRecord>,
 ) -> ApiResult<Response> {
-    let r = app.record_training(&actor, input).await?;
+    let r = app.record_training(&actor.officer()?, input).await?;
     Ok(created("training-records", &r.id.clone(), r))
 }
 
@@ -48,7 +48,7 @@ pub async fn bulk(
 ) -> ApiResult<Response> {
     Ok((
         StatusCode::CREATED,
-        Json(app.record_training_bulk(&actor, input).await?),
+        Json(app.record_training_bulk(&actor.officer()?, input).await?),
     )
         .into_response())
 }

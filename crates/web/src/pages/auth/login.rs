@@ -118,7 +118,7 @@ pub async fn submit(State(app): State<App>, headers: HeaderMap, body: Bytes) -> 
         Ok(session) => {
             let actor = app.web_session(&session.secret).await.map(|s| s.actor);
             let home = match actor {
-                Ok(a) if !a.role.reads_agency() => "/me".to_string(),
+                Ok(a) if !a.role().reads_agency() => "/me".to_string(),
                 _ => "/".to_string(),
             };
             let mut response = Redirect::to(&next.unwrap_or(home)).into_response();

@@ -31,11 +31,11 @@ struct ListPage {
 
 pub async fn list(State(app): State<App>, user: WebUser, Query(m): Query<Messages>) -> PageResult {
     let actor = &user.actor;
-    actor.require_reader()?;
+    actor.reader()?;
     Ok(render(&ListPage {
         layout: Layout::new(&user, "Credential Types", "types").with_messages(m.notice, m.error),
         types: all_types(&app, actor).await?,
-        can_admin: actor.role.administers(),
+        can_admin: actor.role().administers(),
     }))
 }
 
@@ -145,7 +145,7 @@ async fn form_page(
         reqs,
         courses: app
             .courses(
-                actor,
+                &actor.reader()?,
                 &PageParams {
                     limit: Some(500),
                     cursor: None,
@@ -162,7 +162,7 @@ pub async fn new_form(
     user: WebUser,
     Query(m): Query<Messages>,
 ) -> PageResult {
-    user.actor.require_admin()?;
+    user.actor.admin()?;
     form_page(&app, &user, None, m).await
 }
 
@@ -172,7 +172,7 @@ pub async fn edit_form(
     Path(id): Path<String>,
     Query(m): Query<Messages>,
 ) -> PageResult {
-    user.actor.require_reader()?;
+    user.actor.reader()?;
     let t = app.credential_type(&user.actor, &id).await?;
     form_page(&app, &user, Some(t), m).await
 }
@@ -294,7 +294,10 @@ pub async fn create(State(app): State<App>, CsrfForm(user, form): CsrfForm<TypeF
         Ok(i) => i,
         Err(e) => return redirect_with("/credential-types/new", "error", &e),
     };
-    match app.create_credential_type(&user.actor, input).await {
+    match app
+        .create_credential_type(&capability!(user.actor, admin), input)
+        .await
+    {
         Ok(t) => redirect_with(
             &format!("/credential-types/{}", t.id),
             "notice",
@@ -332,7 +335,10 @@ pub async fn update(
         requirements: n.requirements,
         enrolment_group_ids: n.enrolment_group_ids,
     };
-    match app.update_credential_type(&user.actor, &id, patch).await {
+    match app
+        .update_credential_type(&capability!(user.actor, admin), &id, patch)
+        .await
+    {
         Ok(_) => redirect_with(&back, "notice", "Saved."),
         Err(e) => redirect_with(&back, "error", &error_text(&e)),
     }
@@ -350,7 +356,11 @@ pub async fn publish(
 ) -> Response {
     let back = format!("/credential-types/{id}");
     match app
-        .publish_credential_type(&user.actor, &id, LifecycleAction { version: f.version })
+        .publish_credential_type(
+            &capability!(user.actor, admin),
+            &id,
+            LifecycleAction { version: f.version },
+        )
         .await
     {
         Ok(t) => redirect_with(
@@ -372,7 +382,11 @@ pub async fn retire(
 ) -> Response {
     let back = format!("/credential-types/{id}");
     match app
-        .retire_credential_type(&user.actor, &id, LifecycleAction { version: f.version })
+        .retire_credential_type(
+            &capability!(user.actor, admin),
+            &id,
+            LifecycleAction { version: f.version },
+        )
         .await
     {
         Ok(t) => redirect_with(

@@ -156,7 +156,7 @@ pub(crate) async fn all_types(
 pub(crate) async fn all_groups(app: &App, actor: &Actor) -> Result<Vec<GroupView>, AppError> {
     Ok(app
         .groups(
-            actor,
+            &actor.reader()?,
             &PageParams {
                 limit: Some(500),
                 cursor: None,
@@ -193,7 +193,7 @@ pub async fn list(
     HtmlQuery(query): HtmlQuery<ListQuery>,
 ) -> PageResult {
     let actor = &user.actor;
-    actor.require_reader()?;
+    actor.reader()?;
     let page = PageParams {
         limit: Some(50),
         cursor: query.cursor.clone(),
@@ -215,7 +215,7 @@ pub async fn list(
             .iter()
             .map(|s| (s.as_str(), s.label()))
             .collect(),
-        can_manage: actor.role.manages_credentials(),
+        can_manage: actor.role().manages_credentials(),
         query,
     }))
 }
@@ -254,7 +254,7 @@ pub async fn export(
     HtmlQuery(query): HtmlQuery<ListQuery>,
 ) -> PageResult {
     let actor = &user.actor;
-    actor.require_reader()?;
+    actor.reader()?;
     let items = all_matching(&app, actor, &query.filter(), 1_000_000).await?;
     let names = names_for(&app, actor, &items).await?;
     let mut w = String::from("member,credential_type,status,progress,issue_date,expiration_date,credential_number,due_date\n");
@@ -312,7 +312,7 @@ pub async fn assign_form(
     HtmlQuery(q): HtmlQuery<ListQuery>,
 ) -> PageResult {
     let actor = &user.actor;
-    actor.require_officer()?;
+    actor.officer()?;
     let types = all_types(&app, actor)
         .await?
         .into_iter()
@@ -400,7 +400,7 @@ pub async fn assign(
         group_ids: (form.who == "groups").then_some(form.group_ids),
         all_members: (form.who == "all").then_some(true),
     };
-    match app.assign(&user.actor, input).await {
+    match app.assign(&capability!(user.actor, officer), input).await {
         Ok(r) => redirect_with(
             "/credentials",
             "notice",
@@ -473,7 +473,7 @@ pub async fn action_form(
     HtmlQuery(sel): HtmlQuery<Selection>,
 ) -> PageResult {
     let actor = &user.actor;
-    actor.require_officer()?;
+    actor.officer()?;
     let action = sel.action.clone().unwrap_or_else(|| "update".into());
     let items = resolve(&app, actor, &sel).await?;
     if items.is_empty() {
@@ -552,7 +552,7 @@ pub async fn action(
                 status_reason: words("status_reason", &form.status_reason),
             };
             app.bulk_update(
-                actor,
+                &capability!(actor, officer),
                 BulkUpdate {
                     credential_ids: form.credential_ids.clone(),
                     fields,
@@ -567,7 +567,7 @@ pub async fn action(
             for id in &form.credential_ids {
                 match app
                     .revoke(
-                        actor,
+                        &capability!(actor, officer),
                         id,
                         RevokeInput {
                             reason: form.reason.clone().unwrap_or_default(),
@@ -594,7 +594,7 @@ pub async fn action(
         "renew" => match (date(&form.period_start), date(&form.period_end)) {
             (Some(start), Some(end)) => app
                 .renew(
-                    actor,
+                    &capability!(actor, officer),
                     RenewalInput {
                         credential_type_id: form.credential_type_id.clone().unwrap_or_default(),
                         credential_ids: Some(form.credential_ids.clone()),
@@ -680,8 +680,8 @@ pub async fn detail(
     for i in &d.issuances {
         documents.insert(i.id.clone(), app.issuance_documents(actor, &i.id).await?);
     }
-    let templates = if actor.role.manages_credentials() {
-        app.certificate_templates(actor).await?
+    let templates = if actor.role().manages_credentials() {
+        app.certificate_templates(&actor.reader()?).await?
     } else {
         Vec::new()
     };
@@ -692,7 +692,7 @@ pub async fn detail(
         layout: Layout::new(
             &user,
             "Credential",
-            if actor.role.reads_agency() {
+            if actor.role().reads_agency() {
                 "credentials"
             } else {
                 "me"
@@ -701,7 +701,7 @@ pub async fn detail(
         .with_messages(m.notice, m.error),
         member: names.member(&d.credential.member_id),
         type_name: names.type_name(&d.credential.credential_type_id),
-        can_manage: actor.role.manages_credentials(),
+        can_manage: actor.role().manages_credentials(),
         today: app.today(actor).await?.to_string(),
         d,
     }))
@@ -733,7 +733,10 @@ pub async fn issue(
         issuing_officer: clean(f.issuing_officer),
         status_reason: clean(f.status_reason),
     };
-    match app.issue(&user.actor, &id, input).await {
+    match app
+        .issue(&capability!(user.actor, officer), &id, input)
+        .await
+    {
         Ok(d) => redirect_with(
             &back,
             "notice",
@@ -761,7 +764,7 @@ pub async fn sign_off(
     };
     match app
         .sign_off(
-            &user.actor,
+            &capability!(user.actor, officer),
             &id,
             &f.requirement_id,
             SignOffInput {

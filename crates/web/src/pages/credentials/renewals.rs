@@ -71,7 +71,7 @@ pub async fn page(
     HtmlQuery(q): HtmlQuery<PlannerQuery>,
 ) -> PageResult {
     let actor = &user.actor;
-    actor.require_reader()?;
+    actor.reader()?;
     let types = all_types(&app, actor).await?;
     let mut error = q.error.clone();
     let (candidates, plan_id) = match q.credential_type_id.as_deref().filter(|t| !t.is_empty()) {
@@ -84,7 +84,7 @@ pub async fn page(
                 period_days: q.period_days,
                 due_days_before: q.due_days_before,
             };
-            match app.renewal_candidates(actor, t, &params).await {
+            match app.renewal_candidates(&actor.reader()?, t, &params).await {
                 Ok(c) => (c.items, c.plan_id),
                 Err(e) => {
                     error = Some(error_text(&e));
@@ -99,7 +99,7 @@ pub async fn page(
         types,
         candidates,
         plan_id,
-        can_manage: actor.role.manages_credentials(),
+        can_manage: actor.role().manages_credentials(),
         q,
     }))
 }
@@ -159,7 +159,7 @@ pub async fn renew(State(app): State<App>, CsrfForm(user, f): CsrfForm<RenewForm
     let dry_run = f.mode == "preview";
     match app
         .create_renewal_plan(
-            &user.actor,
+            &capability!(user.actor, officer),
             NewRenewalPlan {
                 credential_type_id: f.credential_type_id.clone(),
                 items,

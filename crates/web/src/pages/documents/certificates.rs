@@ -106,7 +106,7 @@ pub async fn register(
     HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
 ) -> PageResult {
     let actor = &user.actor;
-    actor.require_reader()?;
+    actor.reader()?;
     let filter = register_filter(&q)?;
     let page = PageParams {
         limit: Some(50),
@@ -117,10 +117,10 @@ pub async fn register(
         layout: Layout::new(&user, "Credential Register", "certificates")
             .with_messages(q.notice.clone(), q.error.clone()),
         types: all_types(&app, actor).await?,
-        templates: app.certificate_templates(actor).await?,
+        templates: app.certificate_templates(&actor.reader()?).await?,
         items: found.items,
         next: found.next_cursor,
-        can_manage: actor.role.manages_credentials(),
+        can_manage: actor.role().manages_credentials(),
         today: app.today(actor).await?.to_string(),
         q,
     };
@@ -146,23 +146,29 @@ pub async fn action(
     let n = form.certificate_id.len();
     let result = match form.action.as_str() {
         "merge" => {
-            return match app.merge_certificates(actor, &form.certificate_id).await {
+            return match app
+                .merge_certificates(&capability!(actor, reader), &form.certificate_id)
+                .await
+            {
                 Ok(pdf) => file_response("certificates.pdf", "application/pdf", pdf, true),
                 Err(e) => redirect_with("/certificates", "error", &error_text(&e)),
             }
         }
         "regenerate" => app
-            .regenerate_certificates(actor, &form.certificate_id)
+            .regenerate_certificates(&capability!(actor, officer), &form.certificate_id)
             .await
             .map(|_| format!("Regenerated {n} certificate(s).")),
         "issue" => app
-            .issue_certificates(actor, &form.certificate_id)
+            .issue_certificates(&capability!(actor, officer), &form.certificate_id)
             .await
             .map(|_| format!("Issued {n} certificate(s); they are now locked.")),
         "email" => {
             let mut sent = 0;
             for id in &form.certificate_id {
-                if let Err(e) = app.email_certificate(actor, id).await {
+                if let Err(e) = app
+                    .email_certificate(&capability!(actor, officer), id)
+                    .await
+                {
                     return redirect_with(
                         "/certificates",
                         "error",
@@ -223,7 +229,10 @@ pub async fn request(
         generate: Some(form.generate.as_deref() != Some("later")),
         class_id: None,
     };
-    match app.generate_certificates(&user.actor, req).await {
+    match app
+        .generate_certificates(&capability!(user.actor, officer), req)
+        .await
+    {
         Ok(done) => {
             let mut message = format!(
                 "{} certificate(s) {}.",
@@ -283,9 +292,9 @@ pub async fn templates(
     HtmlQuery(q): HtmlQuery<TemplatesQuery>,
 ) -> PageResult {
     let actor = &user.actor;
-    let templates = app.certificate_templates(actor).await?;
+    let templates = app.certificate_templates(&actor.reader()?).await?;
     let editing = match q.edit.as_deref().filter(|e| !e.is_empty() && *e != "new") {
-        Some(id) => Some(app.certificate_template(actor, id).await?),
+        Some(id) => Some(app.certificate_template(&actor.reader()?, id).await?),
         None => None,
     };
     let (draft_name, draft_source) = match &editing {
@@ -302,8 +311,8 @@ pub async fn templates(
         editing,
         draft_name,
         draft_source,
-        is_admin: actor.role.administers(),
-        logo: app.agency_logo(actor).await?,
+        is_admin: actor.role().administers(),
+        logo: app.agency_logo(&actor.reader()?).await?,
     };
     Ok(render(&page))
 }
@@ -329,7 +338,10 @@ pub async fn save_template(
         id.as_deref().unwrap_or("new")
     );
     if form.mode.as_deref() == Some("preview") {
-        return match app.preview_template_source(actor, &form.source).await {
+        return match app
+            .preview_template_source(&capability!(actor, reader), &form.source)
+            .await
+        {
             Ok(pdf) => file_response("preview.pdf", "application/pdf", pdf, true),
             Err(e) => PageError(e).into_response(),
         };
@@ -340,8 +352,14 @@ pub async fn save_template(
         version: form.version,
     };
     let saved = match id {
-        Some(id) => app.update_certificate_template(actor, &id, input).await,
-        None => app.create_certificate_template(actor, input).await,
+        Some(id) => {
+            app.update_certificate_template(&capability!(actor, admin), &id, input)
+                .await
+        }
+        None => {
+            app.create_certificate_template(&capability!(actor, admin), input)
+                .await
+        }
     };
     match saved {
         Ok(t) => redirect_with(
@@ -382,7 +400,9 @@ pub async fn export(
     HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
 ) -> PageResult {
     let filter = register_filter(&q)?;
-    let csv = app.certificate_register_csv(&user.actor, &filter).await?;
+    let csv = app
+        .certificate_register_csv(&user.actor.reader()?, &filter)
+        .await?;
     Ok(crate::pages::csv_response("credential-register.csv", csv))
 }
 
@@ -452,7 +472,7 @@ pub async fn attach(
         Err(message) => return redirect_with(&back, "error", &message),
     };
     match app
-        .attach_document(&user.actor, &issuance, &name, bytes)
+        .attach_document(&capability!(user.actor, officer), &issuance, &name, bytes)
         .await
     {
         Ok(f) => redirect_with(&back, "notice", &format!("Attached {}.", f.name)),
@@ -462,7 +482,7 @@ pub async fn attach(
 
 /// The agency's logo, for the templates page to show (signed-in readers).
 pub async fn logo(State(app): State<App>, user: WebUser) -> PageResult {
-    let (content_type, bytes) = app.agency_logo_image(&user.actor).await?;
+    let (content_type, bytes) = app.agency_logo_image(&user.actor.reader()?).await?;
     Ok(file_response("logo", &content_type, bytes, true))
 }
 
@@ -471,7 +491,10 @@ pub async fn upload_logo(State(app): State<App>, user: WebUser, multipart: Multi
     let back = "/certificate-templates";
     let form = read_file_form(&user, multipart, "the logo is larger than 1 MB").await;
     let saved = match form.file {
-        Ok((name, bytes)) => app.set_agency_logo(&user.actor, &name, bytes).await,
+        Ok((name, bytes)) => {
+            app.set_agency_logo(&capability!(user.actor, admin), &name, bytes)
+                .await
+        }
         Err(message) => return redirect_with(back, "error", &message),
     };
     match saved {
@@ -487,7 +510,10 @@ pub async fn upload_logo(State(app): State<App>, user: WebUser, multipart: Multi
 /// Removes the agency logo (admin); certificates made with it keep it.
 pub async fn remove_logo(State(app): State<App>, CsrfForm(user, _): CsrfForm<Empty>) -> Response {
     let back = "/certificate-templates";
-    match app.remove_agency_logo(&user.actor).await {
+    match app
+        .remove_agency_logo(&capability!(user.actor, admin))
+        .await
+    {
         Ok(()) => redirect_with(back, "notice", "Logo removed."),
         Err(e) => redirect_with(back, "error", &error_text(&e)),
     }

@@ -30,7 +30,7 @@ pub async fn page(
     HtmlQuery(m): HtmlQuery<Messages>,
 ) -> PageResult {
     let actor = &user.actor;
-    if actor.member_id.is_none() {
+    if actor.member_id().is_none() {
         return Ok(Redirect::to("/").into_response());
     }
     let list = app

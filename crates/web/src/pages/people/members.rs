@@ -70,9 +70,9 @@ pub async fn page(
         let type_name = names.type_name(&c.credential_type_id);
         credentials.push((app.credential(actor, &c.id).await?, type_name));
     }
-    let courses = if actor.role.reads_agency() {
+    let courses = if actor.role().reads_agency() {
         app.courses(
-            actor,
+            &actor.reader()?,
             &PageParams {
                 limit: Some(500),
                 cursor: None,
@@ -132,7 +132,7 @@ pub async fn page(
         credentials,
         records,
         courses,
-        can_manage: actor.role.manages_credentials(),
+        can_manage: actor.role().manages_credentials(),
     }))
 }
 
@@ -177,7 +177,10 @@ pub async fn record_training(
         category: f.category.filter(|c| !c.trim().is_empty()),
         source: Some("manual".into()),
     };
-    match app.record_training(&user.actor, input).await {
+    match app
+        .record_training(&capability!(user.actor, officer), input)
+        .await
+    {
         Ok(_) => redirect_with(
             &back,
             "notice",

@@ -111,11 +111,11 @@ impl DashboardPage {
 }
 
 pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
-    if !user.actor.role.reads_agency() {
+    if !user.actor.role().reads_agency() {
         return Ok(axum::response::Redirect::to("/me").into_response_page());
     }
     let actor = &user.actor;
-    let summary = app.summary(actor).await?;
+    let summary = app.summary(&actor.reader()?).await?;
     let ten = PageParams {
         limit: Some(10),
         cursor: None,
@@ -132,7 +132,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
     };
     let overdue = app.credentials(actor, &overdue_filter, &ten).await?.items;
     let activity = app
-        .audit_events(actor, &AuditFilter::default(), &ten)
+        .audit_events(&actor.reader()?, &AuditFilter::default(), &ten)
         .await?
         .items;
     let member_ids: Vec<String> = expiring
@@ -143,7 +143,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
     let names = app.names(actor, &member_ids).await?;
     let groups = app
         .groups(
-            actor,
+            &actor.reader()?,
             &PageParams {
                 limit: Some(500),
                 cursor: None,

@@ -101,7 +101,7 @@ pub async fn queue(
     user: WebUser,
     HtmlQuery(m): HtmlQuery<Messages>,
 ) -> PageResult {
-    user.actor.require_officer()?;
+    user.actor.officer()?;
     let pending = app.submissions(&user.actor).await?;
     Ok(render(&ApprovalsPage {
         layout: Layout::new(&user, "Approvals", "approvals").with_messages(m.notice, m.error),
@@ -120,7 +120,10 @@ pub async fn review(
     CsrfForm(user, f): CsrfForm<ReviewForm>,
 ) -> Response {
     let approve = f.decision == "approve";
-    match app.review_submission(&user.actor, id, approve).await {
+    match app
+        .review_submission(&capability!(user.actor, officer), id, approve)
+        .await
+    {
         Ok(()) if approve => redirect_with(
             "/approvals",
             "notice",
