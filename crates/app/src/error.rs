@@ -19,13 +19,38 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     RateLimited(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A failure that is not the caller's: logged once, where the response is made (with
+    /// [`AppError::chain`]), and never shown to the client.
+    #[error("internal error: {message}")]
+    Internal {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 pub type Result<T, E = AppError> = std::result::Result<T, E>;
 
 impl AppError {
+    pub fn internal(message: impl Into<String>) -> AppError {
+        AppError::Internal {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// This error and every source under it, `outer: inner: innermost`, for the log.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        text
+    }
+
     pub fn invalid(field: &str, message: impl Into<String>) -> AppError {
         AppError::Invalid(Invalid::single(field, message))
     }
@@ -102,7 +127,9 @@ impl From<StoreError> for AppError {
                 return AppError::invalid(field, *message);
             }
         }
-        tracing::error!(error = %err, "store error");
-        AppError::Internal(err.to_string())
+        AppError::Internal {
+            message: "the database failed".into(),
+            source: Some(Box::new(err)),
+        }
     }
 }

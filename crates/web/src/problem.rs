@@ -97,8 +97,8 @@ impl From<AppError> for Problem {
                 "Too many requests",
                 why,
             ),
-            AppError::Internal(why) => {
-                tracing::error!(error = %why, "internal error");
+            AppError::Internal { .. } => {
+                tracing::error!(error = %err.chain(), "internal error");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

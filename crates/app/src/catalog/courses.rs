@@ -115,11 +115,13 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn course(&self, actor: &Reader, id: &str) -> Result<CourseView> {
         let mut tx = self.store.read().await?;
         Ok(view(self.load_course(&mut tx, actor, id).await?))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn courses(&self, actor: &Reader, page: &PageParams) -> Result<Page<CourseView>> {
         let limit = page.limit()?;
         let mut tx = self.store.read().await?;
@@ -127,6 +129,7 @@ impl App {
         Ok(paginate(rows, limit, |c| c.id, view))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn create_course(&self, actor: &Admin, input: NewCourse) -> Result<CourseView> {
         let fields = normalise(CourseFields {
             code: input.code,
@@ -155,6 +158,7 @@ impl App {
         Ok(created)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn update_course(
         &self,
         actor: &Admin,

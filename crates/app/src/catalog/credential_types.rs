@@ -314,12 +314,14 @@ impl App {
         Ok(view(t, &reqs, &groups))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn credential_type(&self, actor: &Actor, id: &str) -> Result<CredentialTypeView> {
         let mut tx = self.store.read().await?;
         self.load_type(&mut tx, actor, id).await
     }
 
     /// Members see only published, visible types.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn credential_types(
         &self,
         actor: &Actor,
@@ -373,6 +375,7 @@ impl App {
         ))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn create_credential_type(
         &self,
         actor: &Admin,
@@ -437,6 +440,7 @@ impl App {
         Ok(created)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn update_credential_type(
         &self,
         actor: &Admin,
@@ -528,6 +532,7 @@ impl App {
         Ok(after)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn publish_credential_type(
         &self,
         actor: &Admin,
@@ -538,6 +543,7 @@ impl App {
             .await
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn retire_credential_type(
         &self,
         actor: &Admin,
@@ -565,7 +571,7 @@ impl App {
             return Err(AppError::stale());
         }
         let state = TypeState::parse(&before.state)
-            .ok_or_else(|| AppError::Internal(format!("unknown state {}", before.state)))?;
+            .ok_or_else(|| AppError::internal(format!("unknown state {}", before.state)))?;
         let next = transition(state).map_err(|e| AppError::Conflict(e.to_string()))?;
         let type_id = ids::decode(Kind::CredentialType, &before.id).unwrap_or_default();
         let row = store::credential_type(&mut tx, actor.agency_id, type_id)

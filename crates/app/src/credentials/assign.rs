@@ -200,6 +200,7 @@ fn selection(input: &Assignment) -> Result<Selection> {
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn assign(&self, actor: &Officer, input: Assignment) -> Result<AssignmentResult> {
         let type_id =
             ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {

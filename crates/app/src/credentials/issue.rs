@@ -109,6 +109,7 @@ fn check_issue(
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn issue(
         &self,
         actor: &Officer,
@@ -158,6 +159,7 @@ impl App {
         Ok(detail)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn bulk_update(
         &self,
         actor: &Officer,
@@ -284,6 +286,7 @@ impl App {
         Ok(BulkUpdateResult { updated })
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn revoke(
         &self,
         actor: &Officer,

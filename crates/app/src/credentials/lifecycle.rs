@@ -543,6 +543,7 @@ async fn employee_numbers(
 
 impl App {
     /// The actor's agency's today.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn today(&self, actor: &Actor) -> Result<NaiveDate> {
         let mut tx = self.store.read().await?;
         Ok(self.ctx(&mut tx, actor).await?.today)

@@ -38,6 +38,7 @@ pub struct RenewalResult {
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn renew(&self, actor: &Officer, input: RenewalInput) -> Result<RenewalResult> {
         let type_id =
             ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {

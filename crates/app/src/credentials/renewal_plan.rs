@@ -149,6 +149,7 @@ fn logic(params: &CandidateParams) -> Result<PeriodLogic> {
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn renewal_candidates(
         &self,
         actor: &Reader,
@@ -212,6 +213,7 @@ impl App {
     }
 
     /// Renews the chosen credentials in one transaction (or only checks, on a dry run).
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn create_renewal_plan(
         &self,
         actor: &Officer,
@@ -348,6 +350,7 @@ impl App {
         })
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn renewal_plan(&self, actor: &Reader, id: &str) -> Result<RenewalPlanView> {
         let plan_id = ids::decode(Kind::RenewalPlan, id).ok_or(AppError::NotFound)?;
         let mut tx = self.store.read().await?;

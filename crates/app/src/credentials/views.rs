@@ -181,6 +181,7 @@ fn cursor_key(sort: SortKey, row: &CredentialListRow) -> After {
 
 impl App {
     /// The Manage Credentials list. A member sees only their own visible credentials.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn credentials(
         &self,
         actor: &Actor,
@@ -356,6 +357,7 @@ impl App {
     }
 
     /// Credentials by id, as the list shows them; unknown ids are a 422 naming them.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn credentials_by_ids(
         &self,
         actor: &Actor,
@@ -372,6 +374,7 @@ impl App {
         Ok(rows.into_iter().map(view).collect())
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn credential(&self, actor: &Actor, id: &str) -> Result<CredentialDetail> {
         let mut tx = self.store.read().await?;
         let row = self.load_credential(&mut tx, actor, id).await?;
@@ -516,6 +519,7 @@ impl Names {
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn names(&self, actor: &Actor, member_ids: &[String]) -> Result<Names> {
         let ids: Vec<i64> = member_ids
             .iter()

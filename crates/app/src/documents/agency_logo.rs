@@ -25,6 +25,7 @@ const PROBE_TEMPLATE: &str = "#let certificate(data) = {\n  \
 
 impl App {
     /// The agency's current logo, if it has one.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn agency_logo(&self, actor: &Reader) -> Result<Option<FileView>> {
         let mut tx = self.store.read().await?;
         Ok(store::agency_logo(&mut tx, actor.agency_id)
@@ -33,6 +34,7 @@ impl App {
     }
 
     /// The current logo's content type and bytes; 404 when the agency has none.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn agency_logo_image(&self, actor: &Reader) -> Result<(String, Vec<u8>)> {
         let mut tx = self.store.read().await?;
         let file = store::agency_logo(&mut tx, actor.agency_id)
@@ -45,6 +47,7 @@ impl App {
 
     /// Makes an uploaded image the agency's logo (admin). The previous one stays stored
     /// for the certificates made with it.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn set_agency_logo(
         &self,
         actor: &Admin,
@@ -72,10 +75,11 @@ impl App {
         if written.is_err() {
             self.files.delete(&key).await;
         }
-        written?.ok_or_else(|| AppError::Internal("the new logo was not read back".into()))
+        written?.ok_or_else(|| AppError::internal("the new logo was not read back"))
     }
 
     /// Leaves the agency without a logo (admin); 404 when it has none. The file stays.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn remove_agency_logo(&self, actor: &Admin) -> Result<()> {
         self.replace_logo(actor, None).await.map(|_| ())
     }
@@ -152,7 +156,7 @@ impl App {
         match output {
             Some(Ok(_)) => Ok(()),
             Some(Err(e)) => Err(unreadable(e.message)),
-            None => Err(AppError::Internal("the renderer answered nothing".into())),
+            None => Err(AppError::internal("the renderer answered nothing")),
         }
     }
 
@@ -171,7 +175,7 @@ impl App {
             return Ok(Vec::new());
         }
         let missing = |path: &str| {
-            AppError::Internal(format!(
+            AppError::internal(format!(
                 "certificate data names the logo {path}, which is missing"
             ))
         };

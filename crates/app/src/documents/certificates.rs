@@ -235,6 +235,7 @@ struct Pending {
 
 impl App {
     /// Generates (or only requests) certificates for a selection, in one transaction.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn generate_certificates(
         &self,
         actor: &Officer,
@@ -402,6 +403,7 @@ impl App {
 
     /// Renders certificates again from current data and their template's current version;
     /// the previous file stays in the certificate's history. Issued ones are locked.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn regenerate_certificates(
         &self,
         actor: &Officer,
@@ -472,6 +474,7 @@ impl App {
     }
 
     /// Issues (locks) generated certificates, all or none.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn issue_certificates(
         &self,
         actor: &Officer,
@@ -546,6 +549,7 @@ impl App {
         Ok(rows)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn certificate(&self, actor: &Actor, id: &str) -> Result<CertificateView> {
         let row = self.readable_certificate(actor, id).await?;
         Ok(self.certificate_view(row))
@@ -566,6 +570,7 @@ impl App {
 
     /// The certificate's PDF: its stored file, or for one only requested so far a preview
     /// rendered from its recorded data.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn certificate_pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>)> {
         let row = self.readable_certificate(actor, id).await?;
         let name = file_name(&row);
@@ -580,6 +585,7 @@ impl App {
 
     /// One PDF of many certificates, in the order given, for printing. Each is rendered
     /// from its recorded data and template version, so it matches its own file.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn merge_certificates(&self, actor: &Reader, ids: &[String]) -> Result<Vec<u8>> {
         let rows = self.certificates_for_action(actor, ids).await?;
         self.merge_rows(actor, &rows).await
@@ -597,14 +603,12 @@ impl App {
                     let source =
                         store::template_version_source(&mut tx, actor.agency_id, key.0, key.1)
                             .await?
-                            .ok_or_else(|| {
-                                AppError::Internal("a template version is missing".into())
-                            })?;
+                            .ok_or_else(|| AppError::internal("a template version is missing"))?;
                     set.add(key.0, key.1, &source)
                 }
             };
             let data = serde_json::from_str(&r.data_snapshot).map_err(|e| {
-                AppError::Internal(format!("a certificate's data is unreadable: {e}"))
+                AppError::internal(format!("a certificate's data is unreadable: {e}"))
             })?;
             documents.push(Document {
                 template: index,
@@ -626,11 +630,12 @@ impl App {
             .render(job)
             .await?
             .pop()
-            .ok_or_else(|| AppError::Internal("the renderer answered nothing".into()))?;
+            .ok_or_else(|| AppError::internal("the renderer answered nothing"))?;
         output.map_err(|e| AppError::invalid("template", e.describe()))
     }
 
     /// Queues an e-mail to the member with the certificate attached.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn email_certificate(&self, actor: &Officer, id: &str) -> Result<String> {
         let row = self.readable_certificate(actor, id).await?;
         let Some(email) = row.email.clone().filter(|e| !e.is_empty()) else {
@@ -679,6 +684,7 @@ impl App {
     }
 
     /// The Credential Register: every certificate, newest first, filtered.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn certificate_register(
         &self,
         actor: &Actor,
@@ -703,6 +709,7 @@ impl App {
     }
 
     /// The register as CSV (every matching row, newest first).
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn certificate_register_csv(
         &self,
         actor: &Reader,
@@ -712,7 +719,7 @@ impl App {
         let mut tx = self.store.read().await?;
         let rows = store::register(&mut tx, actor.agency_id, &filter, None, 100_000).await?;
         let mut out = csv::Writer::from_writer(Vec::new());
-        let csv_error = |e: csv::Error| AppError::Internal(e.to_string());
+        let csv_error = |e: csv::Error| AppError::internal(e.to_string());
         out.write_record([
             "certificate_id",
             "member",
@@ -746,11 +753,12 @@ impl App {
         }
         let bytes = out
             .into_inner()
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
+            .map_err(|e| AppError::internal(e.to_string()))?;
+        String::from_utf8(bytes).map_err(|e| AppError::internal(e.to_string()))
     }
 
     /// The files a certificate has had, newest first (the first is the current one).
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn certificate_history(
         &self,
         actor: &Actor,

@@ -26,9 +26,9 @@ impl Files {
     /// Files under a local directory, created if missing.
     pub fn local(dir: &std::path::Path) -> Result<Files> {
         std::fs::create_dir_all(dir)
-            .map_err(|e| AppError::Internal(format!("creating {}: {e}", dir.display())))?;
+            .map_err(|e| AppError::internal(format!("creating {}: {e}", dir.display())))?;
         let store = object_store::local::LocalFileSystem::new_with_prefix(dir)
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(|e| AppError::internal(e.to_string()))?;
         Ok(Files {
             store: Arc::new(store),
         })
@@ -58,7 +58,7 @@ impl Files {
             .put(&ObjectPath::from(key), PutPayload::from(bytes))
             .await
             .map(|_| ())
-            .map_err(|e| AppError::Internal(format!("storing {key}: {e}")))
+            .map_err(|e| AppError::internal(format!("storing {key}: {e}")))
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>> {
@@ -66,11 +66,11 @@ impl Files {
             .store
             .get(&ObjectPath::from(key))
             .await
-            .map_err(|e| AppError::Internal(format!("reading {key}: {e}")))?;
+            .map_err(|e| AppError::internal(format!("reading {key}: {e}")))?;
         let bytes = found
             .bytes()
             .await
-            .map_err(|e| AppError::Internal(format!("reading {key}: {e}")))?;
+            .map_err(|e| AppError::internal(format!("reading {key}: {e}")))?;
         Ok(bytes.to_vec())
     }
 

@@ -48,6 +48,7 @@ impl App {
     }
 
     /// Attaches a supporting document to an issuance.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn attach_document(
         &self,
         actor: &Officer,
@@ -104,6 +105,7 @@ impl App {
     }
 
     /// The documents attached to an issuance, newest first.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn issuance_documents(
         &self,
         actor: &Actor,
@@ -117,6 +119,7 @@ impl App {
 
     /// A stored document or certificate file: (name, content type, bytes). Officers read any
     /// of the agency's; members only files of their own issuances and certificates.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn file_download(
         &self,
         actor: &Actor,

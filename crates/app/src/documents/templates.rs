@@ -52,7 +52,7 @@ impl App {
     pub(crate) fn renderer(&self) -> Result<&Renderer> {
         self.renderer
             .as_ref()
-            .ok_or_else(|| AppError::Internal("no certificate renderer is configured".into()))
+            .ok_or_else(|| AppError::internal("no certificate renderer is configured"))
     }
 
     /// Renders a job, turning the worker's limits into client errors that say what happened.
@@ -62,11 +62,12 @@ impl App {
             Err(e @ (RenderError::TimedOut(_) | RenderError::OutOfMemory(_))) => {
                 Err(AppError::invalid("template", e.to_string()))
             }
-            Err(RenderError::Failed(e)) => Err(AppError::Internal(e)),
+            Err(RenderError::Failed(e)) => Err(AppError::internal(e)),
         }
     }
 
     /// The agency's templates; the defaults are added the first time they are asked for.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn certificate_templates(&self, actor: &Reader) -> Result<Vec<TemplateView>> {
         let mut tx = self.store.begin().await?;
         ensure_defaults(&mut tx, actor).await?;
@@ -75,6 +76,7 @@ impl App {
         Ok(rows.into_iter().map(view).collect())
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn certificate_template(&self, actor: &Reader, id: &str) -> Result<TemplateView> {
         let id = ids::decode(Kind::Template, id).ok_or(AppError::NotFound)?;
         let mut tx = self.store.read().await?;
@@ -84,6 +86,7 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn create_certificate_template(
         &self,
         actor: &Admin,
@@ -119,6 +122,7 @@ impl App {
         Ok(saved)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn update_certificate_template(
         &self,
         actor: &Admin,
@@ -167,6 +171,7 @@ impl App {
     }
 
     /// A PDF of a template's source with sample data: what the editor shows before saving.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn preview_template_source(&self, actor: &Reader, source: &str) -> Result<Vec<u8>> {
         check_size(source)?;
         render_sample(self, actor, source).await
@@ -217,7 +222,7 @@ async fn render_sample(app: &App, actor: &Actor, source: &str) -> Result<Vec<u8>
         .render(job)
         .await?
         .pop()
-        .ok_or_else(|| AppError::Internal("the renderer answered nothing".into()))?;
+        .ok_or_else(|| AppError::internal("the renderer answered nothing"))?;
     output.map_err(|e| AppError::invalid("source", e.describe()))
 }
 

@@ -320,6 +320,7 @@ impl App {
         }))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn outbox(
         &self,
         actor: &Reader,

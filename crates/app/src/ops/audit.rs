@@ -82,6 +82,7 @@ fn parse_json(text: Option<String>) -> Option<serde_json::Value> {
 
 impl App {
     /// The agency's audit events, newest first.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn audit_events(
         &self,
         actor: &Reader,

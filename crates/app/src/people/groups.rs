@@ -82,11 +82,13 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn group(&self, actor: &Reader, id: &str) -> Result<GroupView> {
         let mut tx = self.store.read().await?;
         Ok(view(self.load_group(&mut tx, actor, id).await?))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn groups(&self, actor: &Reader, page: &PageParams) -> Result<Page<GroupView>> {
         let limit = page.limit()?;
         let mut tx = self.store.read().await?;
@@ -94,6 +96,7 @@ impl App {
         Ok(paginate(rows, limit, |g| g.id, view))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn create_group(&self, actor: &Admin, input: NewGroup) -> Result<GroupView> {
         let name = input.name.trim();
         let kind = input.kind.as_deref().unwrap_or("other");
@@ -106,6 +109,7 @@ impl App {
         Ok(g)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn update_group(
         &self,
         actor: &Admin,
@@ -151,6 +155,7 @@ impl App {
 
     /// Replaces the group's membership. Members who join a group that is an enrolment group
     /// of a published credential type are assigned that type in the same transaction.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn set_group_members(
         &self,
         actor: &Admin,

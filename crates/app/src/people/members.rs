@@ -156,11 +156,13 @@ impl App {
         Ok(view(m, groups.into_iter().map(|(_, g)| g).collect()))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn member(&self, actor: &Actor, id: &str) -> Result<MemberView> {
         let mut tx = self.store.read().await?;
         self.load_member(&mut tx, actor, id).await
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn members(
         &self,
         actor: &Actor,
@@ -213,6 +215,7 @@ impl App {
         ))
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn create_member(&self, actor: &Admin, input: NewMember) -> Result<MemberView> {
         let fields = normalise(MemberFields {
             first_name: input.first_name,
@@ -251,6 +254,7 @@ impl App {
         Ok(created)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn update_member(
         &self,
         actor: &Admin,
@@ -286,6 +290,7 @@ impl App {
     }
 
     /// DELETE: deactivates the member; their credentials and history stay.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn deactivate_member(&self, actor: &Admin, id: &str) -> Result<MemberView> {
         let mut tx = self.store.begin().await?;
         let before = self.load_member(&mut tx, actor, id).await?;

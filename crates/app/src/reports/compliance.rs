@@ -92,6 +92,7 @@ fn finish_rows(counts: BTreeMap<(Option<i64>, i64), BTreeMap<String, i64>>) -> V
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn compliance(
         &self,
         actor: &Reader,

@@ -38,6 +38,7 @@ pub struct SummaryCache(Mutex<HashMap<i64, Entry>>);
 impl App {
     /// The agency's summary: cached if fresh, else the cached one while a refresh runs,
     /// else computed now (the first time).
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn summary(&self, actor: &Reader) -> Result<Arc<Summary>> {
         let agency = actor.agency_id;
         let cached = {

@@ -207,6 +207,7 @@ pub(crate) fn check_record(
 }
 
 impl App {
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn record_training(
         &self,
         actor: &Officer,
@@ -217,6 +218,7 @@ impl App {
     }
 
     /// All or nothing: every record is checked first; any error is a 422 listing each.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn record_training_bulk(
         &self,
         actor: &Officer,
@@ -289,6 +291,7 @@ impl App {
         Ok(created)
     }
 
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn training_records(
         &self,
         actor: &Actor,
@@ -336,6 +339,7 @@ impl App {
     }
 
     /// Signs off a checklist requirement of the credential's open period.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn sign_off(
         &self,
         actor: &Officer,

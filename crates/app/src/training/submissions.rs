@@ -121,6 +121,7 @@ fn view(s: store::Submission) -> SubmissionView {
 
 impl App {
     /// A member submits an external certificate for approval.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn submit_external(&self, actor: &Actor, upload: Upload) -> Result<SubmissionView> {
         let member_id = actor.member_id.ok_or_else(|| {
             AppError::Forbidden("only a member's own login can submit certificates".into())
@@ -228,6 +229,7 @@ impl App {
     }
 
     /// Pending submissions for officers; a member sees their own, any status.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn submissions(&self, actor: &Actor) -> Result<Vec<SubmissionView>> {
         let mut tx = self.store.read().await?;
         let rows = if actor.role.reads_agency() {
@@ -242,6 +244,7 @@ impl App {
     }
 
     /// The uploaded file, for officers and for the member who sent it.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn submission_file(
         &self,
         actor: &Actor,
@@ -259,6 +262,7 @@ impl App {
     }
 
     /// Approves (recording the training) or rejects a pending submission.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn review_submission(&self, actor: &Officer, id: i64, approve: bool) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
@@ -343,6 +347,7 @@ impl App {
 impl App {
     /// The course a requirement asks for, as (id, name), if it is a course requirement the
     /// actor may see.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
     pub async fn requirement_course(
         &self,
         actor: &Actor,

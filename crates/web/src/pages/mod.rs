@@ -222,8 +222,8 @@ impl IntoResponse for PageError {
             AppError::Conflict(m) | AppError::BadRequest(m) | AppError::RateLimited(m) => {
                 (StatusCode::CONFLICT, m)
             }
-            AppError::Internal(m) => {
-                tracing::error!(error = %m, "page failed");
+            err @ AppError::Internal { .. } => {
+                tracing::error!(error = %err.chain(), "page failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "Something went wrong on our side; it has been logged.".into(),
