@@ -51,12 +51,6 @@ pub struct BulkUpdateResult {
     pub updated: Vec<CredentialView>,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RevokeInput {
-    pub reason: String,
-}
-
 fn clean(text: &Option<String>) -> Option<String> {
     text.as_ref()
         .map(|t| t.trim().to_string())
@@ -284,59 +278,6 @@ impl App {
             .collect();
         tx.commit().await?;
         Ok(BulkUpdateResult { updated })
-    }
-
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn revoke(
-        &self,
-        actor: &Officer,
-        id: &str,
-        input: RevokeInput,
-    ) -> Result<CredentialDetail> {
-        let reason = input.reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(AppError::invalid(
-                "reason",
-                "say why the credential is revoked (at most 500 characters)",
-            ));
-        }
-        let mut tx = self.store.begin().await?;
-        let ctx = self.ctx(&mut tx, actor).await?;
-        let row = self.load_credential(&mut tx, actor, id).await?;
-        let c = &row.credential;
-        let issuance = match (c.issuance_id, c.revoked) {
-            (Some(i), false) => i,
-            (Some(_), true) => {
-                return Err(AppError::Conflict(
-                    "the credential is already revoked".into(),
-                ))
-            }
-            (None, _) => {
-                return Err(AppError::Conflict(
-                    "the credential has never been issued".into(),
-                ))
-            }
-        };
-        let before = view(row.clone());
-        store::revoke_issuance(&mut tx, ctx.agency_id, issuance, reason).await?;
-        store::sync_facts(&mut tx, ctx.agency_id, &[c.id]).await?;
-        refresh(&mut tx, &ctx, &[c.id]).await?;
-        let fresh = store::credential(&mut tx, ctx.agency_id, c.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let detail = self.detail(&mut tx, ctx.agency_id, fresh).await?;
-        crate::ops::audit::record(
-            &mut tx,
-            actor,
-            "revoke",
-            Kind::Credential,
-            c.id,
-            Some(&before),
-            Some(&detail.credential),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(detail)
     }
 }
 

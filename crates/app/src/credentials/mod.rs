@@ -5,5 +5,6 @@ pub mod issue;
 pub(crate) mod lifecycle;
 pub mod renew;
 pub mod renewal_plan;
+pub mod revoke;
 pub mod sweep;
 pub mod views;

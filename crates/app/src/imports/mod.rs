@@ -1,3 +1,4 @@
 //! Imports from spreadsheets, all or nothing.
 
 pub mod csv;
+pub mod exports;

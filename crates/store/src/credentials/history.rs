@@ -229,22 +229,24 @@ pub async fn amend_issuance(
     Ok(())
 }
 
-pub async fn revoke_issuance(
+/// Marks these issuances revoked with `reason`; ones already revoked keep their first reason.
+pub async fn revoke_issuances(
     tx: &mut Tx,
     agency_id: i64,
-    issuance_id: i64,
+    issuance_ids: &[i64],
     reason: &str,
-) -> Result<()> {
-    query(
-        "UPDATE issuances SET revoked_at = $1, revoke_reason = $2 WHERE agency_id = $3 AND id = $4",
-    )
-    .arg(now())
-    .arg(reason)
-    .arg(agency_id)
-    .arg(issuance_id)
-    .execute(tx)
-    .await?;
-    Ok(())
+) -> Result<u64> {
+    let at = now();
+    execute_in_batches(tx, issuance_ids, |batch| {
+        let mut q = Query::new("UPDATE issuances SET revoked_at = ");
+        q.bind(at).push(", revoke_reason = ").bind(reason);
+        q.push(" WHERE +agency_id = ")
+            .bind(agency_id)
+            .push(" AND revoked_at IS NULL AND id IN ")
+            .bind_ids(batch);
+        q
+    })
+    .await
 }
 
 /// Reserves `count` consecutive numbers of the type's sequence; returns the first.

@@ -45,6 +45,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(credentials::assignments::create))
         .routes(routes!(credentials::credential::list))
         .routes(routes!(credentials::credential::bulk_update))
+        .routes(routes!(credentials::credential::bulk_revoke))
         .routes(routes!(credentials::credential::get))
         .routes(routes!(credentials::credential::issue))
         .routes(routes!(credentials::credential::sign_off))

@@ -276,6 +276,21 @@ pub fn error_text(e: &AppError) -> String {
     }
 }
 
+/// A CSV download whose body is produced as it is sent (see `credence_app::imports::exports`).
+pub fn csv_stream_response(filename: &str, body: axum::body::Body) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 pub fn csv_response(filename: &str, body: String) -> Response {
     (
         [

@@ -350,6 +350,12 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         (Method::GET, "/api/v1/outbox".to_string(), None, read_all),
         (
             Method::POST,
+            "/api/v1/credentials/bulk-revoke".to_string(),
+            Some(json!({"credential_ids": ["crd_999999"], "reason": "x"})),
+            officers,
+        ),
+        (
+            Method::POST,
             "/api/v1/renewal-plans".to_string(),
             Some(json!({"credential_type_id": f.ty, "items": []})),
             officers,

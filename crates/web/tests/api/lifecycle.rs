@@ -219,6 +219,19 @@ both_databases! {
         let revoked = t.post(&format!("/api/v1/credentials/{b_cred}/revoke"), json!({"reason": "Failed recertification audit"})).await.expect(200);
         assert_eq!((revoked["status"].as_str(), revoked["status_label"].as_str()), (Some("revoked"), Some("Revoked")));
         t.post(&format!("/api/v1/credentials/{b_cred}/revoke"), json!({"reason": "again"})).await.problem(409);
+
+        // Revoke a selection: all or nothing. One already revoked names its row and writes nothing.
+        let refused = t.post("/api/v1/credentials/bulk-revoke", json!({"credential_ids": [a_cred, b_cred], "reason": "Audit"})).await.invalid_fields();
+        assert_eq!(refused, ["credential_ids[1]"]);
+        assert_eq!(status_of(t, &a_cred).await.0, "active", "nothing was revoked");
+        let blank = t.post("/api/v1/credentials/bulk-revoke", json!({"credential_ids": [a_cred], "reason": "  "})).await.invalid_fields();
+        assert_eq!(blank, ["reason"]);
+        let done = t.post("/api/v1/credentials/bulk-revoke", json!({"credential_ids": [a_cred], "reason": "Audit"})).await.expect(200);
+        assert_eq!(done["revoked"][0]["status"], "revoked");
+        assert_eq!(status_of(t, &a_cred).await.0, "revoked");
+        let events = t.get(&format!("/api/v1/audit-events?subject_id={a_cred}")).await.expect(200);
+        assert_eq!(events["items"][0]["action"], "revoke");
+        assert_eq!(events["items"][0]["after"]["reason"], "Audit");
     }
 
     async fn seed_003_definition_rules_apply(t) {

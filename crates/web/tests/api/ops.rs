@@ -25,6 +25,7 @@ both_databases! {
             ("/api/v1/assignments", "post"), ("/api/v1/credentials", "get"), ("/api/v1/credentials/{id}", "get"),
             ("/api/v1/credentials/{id}/issue", "post"), ("/api/v1/credentials/bulk-update", "post"),
             ("/api/v1/credentials/{id}/requirements/{requirement_id}/sign-off", "post"), ("/api/v1/credentials/{id}/revoke", "post"),
+            ("/api/v1/credentials/bulk-revoke", "post"),
             ("/api/v1/training-records", "get"), ("/api/v1/training-records", "post"), ("/api/v1/training-records/bulk", "post"),
             ("/api/v1/renewals", "post"), ("/api/v1/credential-types/{id}/renewal-candidates", "get"),
             ("/api/v1/renewal-plans", "post"), ("/api/v1/renewal-plans/{id}", "get"), ("/api/v1/outbox", "get"),

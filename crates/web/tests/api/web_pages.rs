@@ -201,3 +201,30 @@ both_databases! {
         assert_eq!(page(t, "/agency/logo", "").await.status, 303, "a session is needed");
     }
 }
+
+both_databases! {
+    async fn the_credentials_export_has_every_row_with_names_and_no_formulas(t) {
+        let ty = crate::credential_types::emt_type(t).await;
+        let ty_id = ty["id"].as_str().unwrap();
+        t.post(&format!("/api/v1/credential-types/{ty_id}/publish"), json!({})).await.expect(200);
+        // More members than one export page (500), one whose name a spreadsheet would run.
+        let mut ids = Vec::new();
+        for i in 0..520 {
+            let (first, last) = if i == 0 { ("Risky".to_string(), "=HYPERLINK(\"x\")") } else { (format!("Member{i:03}"), "Export") };
+            let m = t.post("/api/v1/members", json!({"first_name": first, "last_name": last})).await.expect(201);
+            ids.push(m["id"].as_str().unwrap().to_string());
+        }
+        t.post("/api/v1/assignments", json!({"credential_type_id": ty_id, "mode": "completion_period",
+            "period_start": "2026-01-01", "period_end": "2026-12-31", "member_ids": ids})).await.expect(200);
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let csv = page(t, &format!("/credentials.csv?credential_type_id={ty_id}"), &session).await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let lines: Vec<&str> = csv.text.lines().collect();
+        assert_eq!(lines[0], "member,credential_type,status,progress,issue_date,expiration_date,credential_number,due_date");
+        assert_eq!(lines.len(), 521, "a header and every credential, across pages");
+        assert!(lines.iter().any(|l| l.starts_with("\"Export, Member001\",EMT-Basic,Not Started,0,")), "{}", lines[1]);
+        assert!(csv.text.contains("\"'=HYPERLINK(\"\"x\"\"), Risky\",EMT-Basic"), "a cell a spreadsheet would run is neutralised");
+    }
+}

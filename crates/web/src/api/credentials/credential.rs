@@ -3,7 +3,8 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use credence_app::credentials::issue::{BulkUpdate, BulkUpdateResult, IssueInput, RevokeInput};
+use credence_app::credentials::issue::{BulkUpdate, BulkUpdateResult, IssueInput};
+use credence_app::credentials::revoke::{BulkRevoke, BulkRevokeResult, RevokeInput};
 use credence_app::credentials::views::{CredentialDetail, CredentialListFilter, CredentialView};
 use credence_app::page::{Page, PageParams};
 use credence_app::training::records::SignOffInput;
@@ -85,4 +86,16 @@ pub async fn revoke(
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
     Ok(Json(app.revoke(&actor.officer()?, &id, input).await?))
+}
+
+/// Revoke many credentials at once with one reason, all or nothing: any credential that
+/// cannot be revoked is a 422 naming it, and nothing is written (officer).
+#[utoipa::path(post, path = "/credentials/bulk-revoke", tag = "credentials", request_body = BulkRevoke,
+    responses((status = 200, body = BulkRevokeResult), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn bulk_revoke(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    ApiJson(input): ApiJson<BulkRevoke>,
+) -> ApiResult<Json<BulkRevokeResult>> {
+    Ok(Json(app.bulk_revoke(&actor.officer()?, input).await?))
 }

@@ -9,8 +9,9 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::{CredentialTypeView, TypeListFilter};
 use credence_app::credentials::assign::{AssignMode, Assignment};
-use credence_app::credentials::issue::{BulkUpdate, IssueFields, IssueInput, RevokeInput};
+use credence_app::credentials::issue::{BulkUpdate, IssueFields, IssueInput};
 use credence_app::credentials::renew::RenewalInput;
+use credence_app::credentials::revoke::BulkRevoke;
 use credence_app::credentials::views::{
     CredentialDetail, CredentialListFilter, CredentialView, Names,
 };
@@ -23,9 +24,7 @@ use credence_domain::status::Status;
 use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
-use crate::pages::{
-    csv_response, error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser,
-};
+use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser};
 
 /// The list's query string, kept as typed so links and forms can repeat it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -253,45 +252,9 @@ pub async fn export(
     user: WebUser,
     HtmlQuery(query): HtmlQuery<ListQuery>,
 ) -> PageResult {
-    let actor = &user.actor;
-    actor.reader()?;
-    let items = all_matching(&app, actor, &query.filter(), 1_000_000).await?;
-    let names = names_for(&app, actor, &items).await?;
-    let mut w = String::from("member,credential_type,status,progress,issue_date,expiration_date,credential_number,due_date\n");
-    let field = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    for c in &items {
-        let (issue, exp, number) = match &c.current_issuance {
-            Some(i) => (
-                i.issue_date.to_string(),
-                i.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
-                i.credential_number.clone().unwrap_or_default(),
-            ),
-            None => Default::default(),
-        };
-        let due = c
-            .open_period
-            .as_ref()
-            .map(|p| p.due_date.to_string())
-            .unwrap_or_default();
-        w.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            field(&names.member(&c.member_id)),
-            field(&names.type_name(&c.credential_type_id)),
-            c.status_label,
-            c.progress,
-            issue,
-            exp,
-            field(&number),
-            due
-        ));
-    }
-    Ok(csv_response("credentials.csv", w))
+    let reader = user.actor.reader()?;
+    let body = axum::body::Body::from_stream(app.credentials_csv(&reader, query.filter()));
+    Ok(crate::pages::csv_stream_response("credentials.csv", body))
 }
 
 // ---- Assign (seed 000's two-step modal, as one page) ----
@@ -561,36 +524,16 @@ pub async fn action(
             .await
             .map(|r| format!("Updated {} credential(s).", r.updated.len()))
         }
-        "revoke" => {
-            let mut done = 0;
-            let mut failed = None;
-            for id in &form.credential_ids {
-                match app
-                    .revoke(
-                        &capability!(actor, officer),
-                        id,
-                        RevokeInput {
-                            reason: form.reason.clone().unwrap_or_default(),
-                        },
-                    )
-                    .await
-                {
-                    Ok(_) => done += 1,
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
-                    }
-                }
-            }
-            match failed {
-                Some(e) if done == 0 => Err(e),
-                Some(e) => Ok(format!(
-                    "Revoked {done} credential(s); stopped at one that could not be revoked: {}",
-                    error_text(&e)
-                )),
-                None => Ok(format!("Revoked {done} credential(s).")),
-            }
-        }
+        "revoke" => app
+            .bulk_revoke(
+                &capability!(actor, officer),
+                BulkRevoke {
+                    credential_ids: form.credential_ids.clone(),
+                    reason: form.reason.clone().unwrap_or_default(),
+                },
+            )
+            .await
+            .map(|r| format!("Revoked {} credential(s).", r.revoked.len())),
         "renew" => match (date(&form.period_start), date(&form.period_end)) {
             (Some(start), Some(end)) => app
                 .renew(
