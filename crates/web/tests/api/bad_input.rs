@@ -58,3 +58,25 @@ both_databases! {
         t.patch("/api/v1/courses/crs_77", json!({"version": 1})).await.problem(404);
     }
 }
+
+both_databases! {
+    // The problem+json bodies clients parse, whole: a change to their shape or wording shows
+    // in review as a snapshot diff (`tests/api/snapshots/`).
+    async fn problem_bodies_keep_their_contract(t) {
+        let malformed = raw(t, Method::POST, "/api/v1/members", "application/json", b"{\"first_name\": ".to_vec()).await.problem(400);
+        insta::assert_json_snapshot!("problem_400_malformed", malformed);
+        let unauthenticated = t.send(Method::GET, "/api/v1/members", None, None).await.problem(401);
+        insta::assert_json_snapshot!("problem_401", unauthenticated);
+        let member = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith"})).await.expect(201);
+        let token = t.token(credence_app::Role::Member, member["id"].as_str()).await;
+        let forbidden = t.send(Method::POST, "/api/v1/courses", Some(&token), Some(json!({"code": "X", "name": "X"}))).await.problem(403);
+        insta::assert_json_snapshot!("problem_403", forbidden);
+        let missing = t.get("/api/v1/members/mem_999999").await.problem(404);
+        insta::assert_json_snapshot!("problem_404", missing);
+        let stale = t.patch(&format!("/api/v1/members/{}", member["id"].as_str().unwrap()),
+            json!({"first_name": "Ava", "version": 99})).await.problem(409);
+        insta::assert_json_snapshot!("problem_409_stale", stale);
+        let invalid = t.post("/api/v1/members", json!({"first_name": "", "last_name": "B", "email": "not-an-email"})).await.problem(422);
+        insta::assert_json_snapshot!("problem_422_fields", invalid);
+    }
+}

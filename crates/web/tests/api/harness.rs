@@ -34,12 +34,48 @@ pub struct TestApp {
     pub router: Router,
     pub agency_id: i64,
     pub admin: String,
-    cleanup: Cleanup,
+    // Held for its Drop, which removes the database.
+    _cleanup: Cleanup,
 }
 
+/// The test's database, removed when the test app is dropped: after `finish`, and also when
+/// the test panicked half-way, so failing runs leave nothing behind.
 enum Cleanup {
     File(std::path::PathBuf),
     Database(String),
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        match self {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                }
+            }
+            Cleanup::Database(name) => {
+                // Drop runs inside the test's runtime, which cannot block on itself: the
+                // DROP DATABASE runs on a thread of its own with a small runtime.
+                let name = name.clone();
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for the cleanup");
+                    runtime.block_on(async {
+                        if let Ok(mut admin) = PgConnection::connect(&postgres_admin_url()).await {
+                            let _ = admin
+                                .execute(
+                                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                                )
+                                .await;
+                        }
+                    });
+                });
+                let _ = dropped.join();
+            }
+        }
+    }
 }
 
 /// A response: status, headers and the body parsed as JSON (or Null).
@@ -192,7 +228,7 @@ impl TestApp {
             router,
             agency_id: agency.id,
             admin,
-            cleanup,
+            _cleanup: cleanup,
         }
     }
 
@@ -280,23 +316,9 @@ impl TestApp {
             .await
     }
 
-    /// Drops the test's database.
+    /// Closes the store; dropping the app then removes the test's database (see [`Cleanup`]).
     pub async fn finish(self) {
         self.app.store.close().await;
-        match self.cleanup {
-            Cleanup::File(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-            }
-            Cleanup::Database(name) => {
-                if let Ok(mut admin) = PgConnection::connect(&postgres_admin_url()).await {
-                    let _ = admin
-                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-                        .await;
-                }
-            }
-        }
     }
 }
 

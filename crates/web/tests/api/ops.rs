@@ -35,6 +35,8 @@ both_databases! {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the spec");
         }
         assert!(spec["components"]["schemas"]["Problem"].is_object());
+        // The whole document, so an accidental contract change shows in review.
+        insta::assert_json_snapshot!("openapi", spec);
     }
 
     async fn unknown_routes_and_methods_are_problems(t) {
