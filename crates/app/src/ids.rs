@@ -20,10 +20,11 @@ pub enum Kind {
     Template,
     File,
     Class,
+    Token,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 17] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Agency,
         Kind::Member,
         Kind::Group,
@@ -41,6 +42,7 @@ impl Kind {
         Kind::Template,
         Kind::File,
         Kind::Class,
+        Kind::Token,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -62,6 +64,7 @@ impl Kind {
             Kind::Template => "tpl",
             Kind::File => "file",
             Kind::Class => "cls",
+            Kind::Token => "tok",
         }
     }
 
@@ -85,6 +88,7 @@ impl Kind {
             Kind::Template => "certificate_template",
             Kind::File => "file",
             Kind::Class => "class",
+            Kind::Token => "api_token",
         }
     }
 }

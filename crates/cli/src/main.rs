@@ -135,6 +135,23 @@ enum TokenCommand {
         /// For the member role: the e-mail of the member the token speaks for.
         #[arg(long)]
         member: Option<String>,
+        /// What the token is for, shown in `token list` and on the API.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// The token stops working after this many days (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List the agency's live tokens: id, name, role, member, created, last used, expires.
+    List {
+        #[arg(long)]
+        agency: String,
+    },
+    /// Revoke a token at once (its id from `token list`, e.g. tok_12).
+    Revoke {
+        #[arg(long)]
+        agency: String,
+        id: String,
     },
 }
 
@@ -300,14 +317,49 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                     agency,
                     role,
                     member,
+                    name,
+                    expires_in_days,
                 },
         } => {
             let (agency, member_id) = agency_and_member(&app, &agency, member.as_deref()).await?;
+            let expires_at = expires_in_days
+                .map(|days| chrono::Utc::now() + chrono::Duration::days(i64::from(days)));
             let token = app
-                .create_token(agency.id, role, member_id, Some("cli"))
+                .create_token_expiring(agency.id, role, member_id, Some(&name), expires_at)
                 .await
                 .map_err(app_err)?;
             println!("{token}");
+        }
+        Command::Token {
+            command: TokenCommand::List { agency },
+        } => {
+            let agency = app.agency_by_slug(&agency).await.map_err(app_err)?;
+            let tokens = app.tokens_of_agency(agency.id).await.map_err(app_err)?;
+            println!("id\tname\trole\tmember\tcreated\tlast used\texpires");
+            let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+            };
+            for t in tokens {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name.as_deref().unwrap_or("-"),
+                    t.role,
+                    t.member_id.as_deref().unwrap_or("-"),
+                    time(Some(t.created_at)),
+                    time(t.last_used_at),
+                    time(t.expires_at)
+                );
+            }
+        }
+        Command::Token {
+            command: TokenCommand::Revoke { agency, id },
+        } => {
+            let agency = app.agency_by_slug(&agency).await.map_err(app_err)?;
+            app.revoke_token_of_agency(agency.id, &id)
+                .await
+                .map_err(app_err)?;
+            println!("revoked {id}");
         }
         Command::Seed {
             agency,

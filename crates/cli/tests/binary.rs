@@ -49,3 +49,71 @@ fn help_lists_the_commands() {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
 }
+
+/// Runs `credence ARGS` on the data directory `dir`; answers (success, stdout, stderr).
+fn credence(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_credence"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove("CREDENCE_DATABASE_URL")
+        .env("CREDENCE_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn tokens_are_created_listed_and_revoked_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("credence-cli-tokens-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, slug, err) = credence(&dir, &["agency", "create", "--name", "Metro Fire"]);
+    assert!(ok, "{err}");
+    let slug = slug.trim();
+    let (ok, token, err) = credence(
+        &dir,
+        &[
+            "token",
+            "create",
+            "--agency",
+            slug,
+            "--role",
+            "auditor",
+            "--name",
+            "scheduler",
+            "--expires-in-days",
+            "30",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        token.trim().starts_with("cred_"),
+        "only the token is printed: {token}"
+    );
+    let (ok, list, err) = credence(&dir, &["token", "list", "--agency", slug]);
+    assert!(ok, "{err}");
+    let row = list
+        .lines()
+        .find(|l| l.contains("scheduler"))
+        .expect("the token is listed");
+    assert!(!list.contains(token.trim()), "secrets are never listed");
+    let id = row.split('\t').next().unwrap();
+    assert!(id.starts_with("tok_"), "{row}");
+    let (ok, _, err) = credence(&dir, &["token", "revoke", "--agency", slug, id]);
+    assert!(ok, "{err}");
+    let (_, list, _) = credence(&dir, &["token", "list", "--agency", slug]);
+    assert!(
+        !list.contains("scheduler"),
+        "a revoked token is gone from the list"
+    );
+    let (ok, _, err) = credence(&dir, &["token", "revoke", "--agency", slug, id]);
+    assert!(
+        !ok && !err.contains("panicked"),
+        "revoking twice is one clear error: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -52,6 +52,7 @@ const MIGRATIONS: &[Migration] = &[
     per_dialect!(7, "0007_audit_append_only"),
     both!(8, "0008_certificates"),
     both!(9, "0009_sign_off_periods"),
+    both!(10, "0010_token_lifecycle"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

@@ -2,6 +2,7 @@
 
 pub mod capability;
 pub mod passwords;
+pub mod tokens;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -178,7 +179,8 @@ impl App {
         }
     }
 
-    /// Creates an API token and returns the secret, which is shown once and stored hashed.
+    /// Creates an API token that does not expire and returns the secret (see
+    /// [`App::create_token_expiring`]).
     pub async fn create_token(
         &self,
         agency_id: i64,
@@ -186,6 +188,23 @@ impl App {
         member_id: Option<i64>,
         label: Option<&str>,
     ) -> Result<String> {
+        self.create_token_expiring(agency_id, role, member_id, label, None)
+            .await
+    }
+
+    /// Creates an API token named `label`, valid until `expires_at` when given, and returns
+    /// the secret, which is shown once and stored hashed.
+    pub async fn create_token_expiring(
+        &self,
+        agency_id: i64,
+        role: Role,
+        member_id: Option<i64>,
+        label: Option<&str>,
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<String> {
+        if expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
+            return Err(AppError::invalid("expires_at", "must be in the future"));
+        }
         let token = new_secret("cred_");
         let hash = token_hash(&token);
         let mut tx = self.store.begin().await?;
@@ -199,6 +218,7 @@ impl App {
                 role: role.as_str(),
                 member_id,
                 label,
+                expires_at,
             },
         )
         .await?;
@@ -206,12 +226,15 @@ impl App {
         Ok(token)
     }
 
-    /// Resolves a bearer token; unknown or revoked tokens are 401.
+    /// Resolves a bearer token; unknown, revoked and expired tokens, and those of a
+    /// deactivated member, are 401.
     pub async fn authenticate_token(&self, token: &str) -> Result<Actor> {
         let mut tx = self.store.read().await?;
         let grant = identity::token_by_hash(&mut tx, &token_hash(token))
             .await?
             .ok_or(AppError::Unauthenticated)?;
+        drop(tx);
+        tokens::note_use(self, grant.id, grant.last_used_at);
         let role = Role::parse(&grant.role).ok_or(AppError::Unauthenticated)?;
         Ok(Actor {
             agency_id: grant.agency_id,

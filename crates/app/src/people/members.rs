@@ -327,6 +327,17 @@ impl App {
         let row = store::update_member(tx, actor.agency_id, id, before.version, fields)
             .await?
             .ok_or_else(AppError::stale)?;
+        if before.active && !fields.active {
+            // A deactivated member's tokens and sessions end in the same transaction.
+            let (tokens, sessions) =
+                credence_store::auth::identity::end_member_access(tx, actor.agency_id, id).await?;
+            tracing::info!(
+                member = id,
+                tokens,
+                sessions,
+                "member deactivated: access ended"
+            );
+        }
         let groups = before
             .group_ids
             .iter()

@@ -44,6 +44,7 @@ pub struct User {
     pub password_hash: String,
     pub role: String,
     pub member_id: Option<i64>,
+    /// The login and, for a member login, its member are both active.
     pub active: bool,
 }
 
@@ -71,8 +72,15 @@ pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<i64> {
 }
 
 pub async fn user_by_email(db: &mut impl Conn, email: &str) -> Result<Option<User>> {
-    query("SELECT id, agency_id, email, password_hash, role, member_id, active FROM users WHERE email = $1").arg(email)
-        .fetch_optional(db).await
+    query(
+        "SELECT u.id, u.agency_id, u.email, u.password_hash, u.role, u.member_id,
+             u.active AND COALESCE(m.active, TRUE) AS active
+         FROM users u LEFT JOIN members m ON m.id = u.member_id
+         WHERE u.email = $1",
+    )
+    .arg(email)
+    .fetch_optional(db)
+    .await
 }
 
 pub async fn set_password(tx: &mut Tx, user_id: i64, password_hash: &str) -> Result<()> {
@@ -91,6 +99,7 @@ pub struct TokenGrant {
     pub agency_id: i64,
     pub role: String,
     pub member_id: Option<i64>,
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewToken<'a> {
@@ -99,26 +108,114 @@ pub struct NewToken<'a> {
     pub role: &'a str,
     pub member_id: Option<i64>,
     pub label: Option<&'a str>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 pub async fn insert_token(tx: &mut Tx, token: &NewToken<'_>) -> Result<i64> {
     query(
-        "INSERT INTO api_tokens (agency_id, token_hash, role, member_id, label, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO api_tokens (agency_id, token_hash, role, member_id, label, expires_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .arg(token.agency_id)
     .arg(token.token_hash)
     .arg(token.role)
     .arg(token.member_id)
     .arg(token.label)
+    .arg(token.expires_at)
     .arg(now())
     .scalar(tx)
     .await
 }
 
+/// The live token with this hash: not revoked, not expired, and, when it speaks for a
+/// member, that member still active.
 pub async fn token_by_hash(db: &mut impl Conn, token_hash: &str) -> Result<Option<TokenGrant>> {
-    query("SELECT id, agency_id, role, member_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL").arg(token_hash)
-        .fetch_optional(db).await
+    query(
+        "SELECT t.id, t.agency_id, t.role, t.member_id, t.last_used_at
+         FROM api_tokens t LEFT JOIN members m ON m.id = t.member_id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)
+           AND COALESCE(m.active, TRUE) = TRUE",
+    )
+    .arg(token_hash)
+    .arg(now())
+    .fetch_optional(db)
+    .await
+}
+
+/// Notes that a token was used now.
+pub async fn touch_token(tx: &mut Tx, id: i64) -> Result<()> {
+    query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+        .arg(now())
+        .arg(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// An API token as administrators see it (never its secret).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub label: Option<String>,
+    pub role: String,
+    pub member_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// The agency's tokens that are not revoked (expired ones included, so they can be seen and
+/// cleaned up), newest first, before `before` when given.
+pub async fn tokens_page(
+    db: &mut impl Conn,
+    agency_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<TokenRow>> {
+    query(
+        "SELECT id, label, role, member_id, created_at, last_used_at, expires_at FROM api_tokens
+         WHERE agency_id = $1 AND revoked_at IS NULL AND id < $2 ORDER BY id DESC LIMIT $3",
+    )
+    .arg(agency_id)
+    .arg(before.unwrap_or(i64::MAX))
+    .arg(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Revokes one token of the agency; false when there is no such live token.
+pub async fn revoke_token(tx: &mut Tx, agency_id: i64, id: i64) -> Result<bool> {
+    let changed = query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE agency_id = $2 AND id = $3 AND revoked_at IS NULL",
+    )
+    .arg(now())
+    .arg(agency_id)
+    .arg(id)
+    .execute(tx)
+    .await?;
+    Ok(changed == 1)
+}
+
+/// Ends every way a member signs in or calls the API: their tokens are revoked and the web
+/// sessions of logins linked to them end. Returns (tokens revoked, sessions ended).
+pub async fn end_member_access(tx: &mut Tx, agency_id: i64, member_id: i64) -> Result<(u64, u64)> {
+    let tokens = query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE agency_id = $2 AND member_id = $3 AND revoked_at IS NULL",
+    )
+    .arg(now())
+    .arg(agency_id)
+    .arg(member_id)
+    .execute(tx)
+    .await?;
+    let sessions = query(
+        "DELETE FROM sessions WHERE agency_id = $1
+         AND user_id IN (SELECT id FROM users WHERE agency_id = $1 AND member_id = $2)",
+    )
+    .arg(agency_id)
+    .arg(member_id)
+    .execute(tx)
+    .await?;
+    Ok((tokens, sessions))
 }
 
 /// A live web session and the login behind it.
@@ -144,12 +241,13 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// The session with this id hash, if it has not expired and its login is active.
+/// The session with this id hash, if it has not expired and its login (and the login's
+/// member) is active.
 pub async fn session(db: &mut impl Conn, id_hash: &str) -> Result<Option<SessionGrant>> {
     query(
         "SELECT s.agency_id, s.user_id, u.email, u.role, u.member_id, s.csrf_token
-         FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.id = $1 AND s.expires_at > $2 AND u.active = TRUE",
+         FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN members m ON m.id = u.member_id
+         WHERE s.id = $1 AND s.expires_at > $2 AND u.active = TRUE AND COALESCE(m.active, TRUE) = TRUE",
     )
     .arg(id_hash)
     .arg(now())

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`. One module per resource, named after its route; every
 //! handler only parses, authenticates and calls the app layer.
 
+pub mod auth;
 pub mod catalog;
 pub mod credentials;
 pub mod documents;
@@ -57,6 +58,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(credentials::renewal_plans::create))
         .routes(routes!(credentials::renewal_plans::get))
         .routes(routes!(notify::outbox::list))
+        .routes(routes!(auth::tokens::list))
+        .routes(routes!(auth::tokens::revoke))
         .routes(routes!(reports::compliance::compliance))
         .routes(routes!(
             documents::certificates::list_templates,

@@ -348,6 +348,13 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             [true, true, true, true],
         ),
         (Method::GET, "/api/v1/outbox".to_string(), None, read_all),
+        (Method::GET, "/api/v1/tokens".to_string(), None, admin_only),
+        (
+            Method::DELETE,
+            "/api/v1/tokens/tok_999999".to_string(),
+            None,
+            admin_only,
+        ),
         (
             Method::POST,
             "/api/v1/credentials/bulk-revoke".to_string(),

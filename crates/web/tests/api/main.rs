@@ -15,4 +15,5 @@ mod keeping_current;
 mod lifecycle;
 mod members;
 mod ops;
+mod tokens;
 mod web_pages;

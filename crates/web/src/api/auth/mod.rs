@@ -1,0 +1,3 @@
+//! Authentication: API tokens.
+
+pub mod tokens;
