@@ -38,6 +38,7 @@ pub struct App {
     renderer: Option<credence_documents::Renderer>,
     public_url: String,
     summaries: std::sync::Arc<reports::summary::SummaryCache>,
+    trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
 }
 
 impl App {
@@ -50,6 +51,7 @@ impl App {
             renderer: None,
             public_url: "http://localhost:8080".into(),
             summaries: Default::default(),
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -65,6 +67,17 @@ impl App {
     pub fn with_renderer(mut self, renderer: credence_documents::Renderer) -> App {
         self.renderer = Some(renderer);
         self
+    }
+
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling counts
+    /// per client address); without them the connection's own address is the client.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> App {
+        self.trusted_proxies = std::sync::Arc::new(proxies);
+        self
+    }
+
+    pub fn trusted_proxies(&self) -> &[std::net::IpAddr] {
+        &self.trusted_proxies
     }
 
     /// The address people reach this service at, for links in certificates and e-mails.

@@ -50,6 +50,14 @@ pub struct GlobalArgs {
     /// Log format: text or json.
     #[arg(long, global = true, env = "CREDENCE_LOG_FORMAT")]
     pub log_format: Option<String>,
+    /// Reverse proxies (comma-separated IP addresses) whose X-Forwarded-For names the client.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDENCE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -64,6 +72,7 @@ struct FileConfig {
     smtp_from: Option<String>,
     files_url: Option<String>,
     public_url: Option<String>,
+    trusted_proxies: Option<Vec<std::net::IpAddr>>,
 }
 
 /// The settings in force.
@@ -79,6 +88,7 @@ pub struct Config {
     pub smtp_from: String,
     pub files_url: Option<String>,
     pub public_url: Option<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -120,6 +130,11 @@ impl Config {
             smtp_url: args.smtp_url.clone().or(file.smtp_url),
             files_url: args.files_url.clone().or(file.files_url),
             public_url: args.public_url.clone().or(file.public_url),
+            trusted_proxies: if args.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                args.trusted_proxies.clone()
+            },
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -160,6 +175,7 @@ mod tests {
             smtp_from: None,
             files_url: None,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 

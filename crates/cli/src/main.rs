@@ -220,7 +220,8 @@ async fn open(config: &Config) -> anyhow::Result<App> {
     let app = App::new(store, clock)
         .with_files(files)
         .with_renderer(Renderer::new(worker, vec!["render-worker".into()]))
-        .with_public_url(&public_url);
+        .with_public_url(&public_url)
+        .with_trusted_proxies(config.trusted_proxies.clone());
     Ok(match &config.smtp_url {
         Some(url) => app.with_mailer(
             credence_app::notify::reminders::Mailer::from_url(url, &config.smtp_from)
@@ -447,7 +448,9 @@ async fn serve(app: App, addr: SocketAddr) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "serving");
-    axum::serve(listener, router)
+    // The peer address reaches handlers (sign-in throttling counts per client address).
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())

@@ -10,6 +10,7 @@ pub mod progress;
 pub mod reminders;
 pub mod renewal;
 pub mod role;
+pub mod sign_in;
 pub mod status;
 pub mod validation;
 

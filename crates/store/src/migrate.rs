@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(8, "0008_certificates"),
     both!(9, "0009_sign_off_periods"),
     both!(10, "0010_token_lifecycle"),
+    both!(11, "0011_login_address"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

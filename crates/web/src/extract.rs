@@ -139,3 +139,84 @@ impl FromRequestParts<App> for Auth {
         Ok(Auth(app.authenticate_token(token).await?))
     }
 }
+
+/// The client's address as sign-in throttling counts it: the connection's peer, or, when the
+/// peer is a trusted proxy, the nearest address in `X-Forwarded-For` that is not one (the
+/// ones further left are the client's word and could be forged).
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<App> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        Ok(ClientAddress(client_address(
+            peer,
+            &forwarded,
+            app.trusted_proxies(),
+        )))
+    }
+}
+
+/// See [`ClientAddress`]; `unknown` when there is no peer (in-process tests).
+pub fn client_address(
+    peer: Option<std::net::IpAddr>,
+    forwarded_for: &str,
+    trusted: &[std::net::IpAddr],
+) -> String {
+    let Some(peer) = peer else {
+        return "unknown".into();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    forwarded_for
+        .rsplit(',')
+        .map(str::trim)
+        .filter_map(|hop| hop.parse::<std::net::IpAddr>().ok())
+        .find(|hop| !trusted.contains(hop))
+        .unwrap_or(peer)
+        .to_string()
+}
+
+#[cfg(test)]
+mod client_address_tests {
+    use super::client_address;
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let proxy = "10.0.0.2".parse().unwrap();
+        let client = "203.0.113.9".parse().ok();
+        assert_eq!(
+            client_address(client, "1.2.3.4", &[proxy]),
+            "203.0.113.9",
+            "not a proxy: header ignored"
+        );
+        let via = Some(proxy);
+        assert_eq!(
+            client_address(via, "1.2.3.4, 198.51.100.7", &[proxy]),
+            "198.51.100.7",
+            "rightmost untrusted hop"
+        );
+        assert_eq!(
+            client_address(via, "198.51.100.7, 10.0.0.2", &[proxy]),
+            "198.51.100.7"
+        );
+        assert_eq!(
+            client_address(via, "garbage", &[proxy]),
+            "10.0.0.2",
+            "nothing usable: the proxy itself"
+        );
+        assert_eq!(client_address(None, "1.2.3.4", &[]), "unknown");
+    }
+}

@@ -7,7 +7,7 @@ pub mod tokens;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use credence_domain::validation::{check_text, is_plausible_email, Invalid};
-use credence_domain::Role;
+use credence_domain::{sign_in, Role};
 use credence_store::auth::identity::{self, Agency, NewToken, NewUser};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -267,11 +267,17 @@ impl App {
     }
 }
 
-/// Failed logins allowed per e-mail in [`LOGIN_WINDOW_MINUTES`] before refusing more.
-pub const MAX_FAILED_LOGINS: i64 = 5;
-pub const LOGIN_WINDOW_MINUTES: i64 = 15;
 /// How long a web session lasts.
 pub const SESSION_HOURS: i64 = 12;
+
+/// "40 seconds", "3 minutes": how long to wait, in words for the sign-in page.
+fn wait_words(seconds: i64) -> String {
+    if seconds < 90 {
+        format!("{seconds} seconds")
+    } else {
+        format!("{} minutes", (seconds + 59) / 60)
+    }
+}
 
 /// A new web session: the secret for the cookie (stored only as a hash) and the CSRF token
 /// every form must carry.
@@ -290,22 +296,40 @@ pub struct WebSession {
 }
 
 impl App {
-    /// Checks e-mail and password and opens a session; too many recent failures for the
-    /// e-mail are refused before the password is even checked.
-    pub async fn login(&self, email: &str, password: &str) -> Result<NewSession> {
+    /// Checks e-mail and password from the client at `address` and opens a session.
+    ///
+    /// The throttle (`credence_domain::sign_in`) is consulted and the attempt recorded in one
+    /// write transaction, under a lock per e-mail and address, before the password is checked:
+    /// parallel attempts each see the ones before them, so no burst gets more tries than the
+    /// rules allow.
+    pub async fn login(&self, email: &str, password: &str, address: &str) -> Result<NewSession> {
         let email = email.trim().to_lowercase();
-        let since = chrono::Utc::now() - chrono::Duration::minutes(LOGIN_WINDOW_MINUTES);
-        {
-            let mut tx = self.store.read().await?;
-            if identity::failed_logins_since(&mut tx, &email, since).await? >= MAX_FAILED_LOGINS {
+        let attempt = {
+            let mut tx = self.store.begin().await?;
+            identity::lock_sign_in(&mut tx, &email, address).await?;
+            let now = chrono::Utc::now();
+            let since = now - chrono::Duration::minutes(sign_in::WINDOW_MINUTES);
+            let recent = identity::recent_attempts(&mut tx, &email, address, since).await?;
+            let attempts = sign_in::Attempts {
+                pair: recent.pair,
+                pair_last: recent.pair_last,
+                address: recent.address,
+                account: recent.account,
+            };
+            if let sign_in::Gate::Wait(seconds) = sign_in::gate(&attempts, now) {
+                tracing::warn!(address, seconds, "sign-in throttled");
                 return Err(AppError::RateLimited(format!(
-                    "too many failed attempts; try again in {LOGIN_WINDOW_MINUTES} minutes"
+                    "too many failed attempts; try again in {}",
+                    wait_words(seconds)
                 )));
             }
-        }
+            let id = identity::start_login_attempt(&mut tx, &email, address).await?;
+            tx.commit().await?;
+            id
+        };
         let outcome = self.authenticate_password(&email, password).await;
         let mut tx = self.store.begin().await?;
-        identity::record_login_attempt(&mut tx, &email, outcome.is_ok()).await?;
+        identity::resolve_login_attempt(&mut tx, attempt, outcome.is_ok()).await?;
         let session = match outcome {
             Ok(_) => {
                 let user = identity::user_by_email(&mut tx, &email)

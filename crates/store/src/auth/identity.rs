@@ -264,25 +264,69 @@ pub async fn delete_session(tx: &mut Tx, id_hash: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn record_login_attempt(tx: &mut Tx, email: &str, succeeded: bool) -> Result<()> {
-    query("INSERT INTO login_attempts (email, at, succeeded) VALUES ($1, $2, $3)")
-        .arg(email)
-        .arg(now())
-        .arg(succeeded)
-        .execute(tx)
-        .await?;
+/// Recent sign-in attempts that failed or are still being checked, as the throttle counts
+/// them (`credence_domain::sign_in`).
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct RecentAttempts {
+    pub pair: i64,
+    pub pair_last: Option<DateTime<Utc>>,
+    pub address: i64,
+    pub account: i64,
+}
+
+/// Serialises sign-in attempts for one e-mail, then for one address, until the transaction
+/// ends (PostgreSQL; SQLite's write transaction already excludes every other writer), so
+/// counting and recording an attempt are one step. The e-mail lock is always taken first, so
+/// two attempts cannot wait on each other.
+pub async fn lock_sign_in(tx: &mut Tx, email: &str, address: &str) -> Result<()> {
+    if tx.backend() == crate::Backend::Postgres {
+        for key in [format!("sign-in e:{email}"), format!("sign-in a:{address}")] {
+            query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .arg(key)
+                .execute(tx)
+                .await?;
+        }
+    }
     Ok(())
 }
 
-/// Failed attempts for `email` since `since`.
-pub async fn failed_logins_since(
+/// Failed and unresolved attempts since `since`: for `email` from `address`, from `address`,
+/// and for `email`.
+pub async fn recent_attempts(
     db: &mut impl Conn,
     email: &str,
+    address: &str,
     since: DateTime<Utc>,
-) -> Result<i64> {
-    query("SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $2 AND succeeded = FALSE")
+) -> Result<RecentAttempts> {
+    query(
+        "SELECT
+             (SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND address = $2 AND at > $3 AND succeeded = FALSE) AS pair,
+             (SELECT MAX(at) FROM login_attempts WHERE email = $1 AND address = $2 AND at > $3 AND succeeded = FALSE) AS pair_last,
+             (SELECT COUNT(*) FROM login_attempts WHERE address = $2 AND at > $3 AND succeeded = FALSE) AS address,
+             (SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND at > $3 AND succeeded = FALSE) AS account",
+    )
+    .arg(email)
+    .arg(address)
+    .arg(since)
+    .fetch_one(db)
+    .await
+}
+
+/// Records an attempt as failed until [`resolve_login_attempt`] says otherwise; its id.
+pub async fn start_login_attempt(tx: &mut Tx, email: &str, address: &str) -> Result<i64> {
+    query("INSERT INTO login_attempts (email, address, at, succeeded) VALUES ($1, $2, $3, FALSE) RETURNING id")
         .arg(email)
-        .arg(since)
-        .scalar(db)
+        .arg(address)
+        .arg(now())
+        .scalar(tx)
         .await
+}
+
+pub async fn resolve_login_attempt(tx: &mut Tx, id: i64, succeeded: bool) -> Result<()> {
+    query("UPDATE login_attempts SET succeeded = $1 WHERE id = $2")
+        .arg(succeeded)
+        .arg(id)
+        .execute(tx)
+        .await?;
+    Ok(())
 }

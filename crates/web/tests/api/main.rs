@@ -15,5 +15,6 @@ mod keeping_current;
 mod lifecycle;
 mod members;
 mod ops;
+mod sign_in;
 mod tokens;
 mod web_pages;

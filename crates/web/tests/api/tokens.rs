@@ -11,7 +11,7 @@ use crate::members::create_member;
 /// The web session cookie of a login, signed in through the app as the login page does.
 async fn session_of(t: &TestApp, email: &str) -> String {
     t.app
-        .login(email, "a long enough password")
+        .login(email, "a long enough password", "192.0.2.1")
         .await
         .unwrap()
         .secret
@@ -32,12 +32,12 @@ both_databases! {
 
         t.send(Method::GET, "/api/v1/members", Some(&token), None).await.problem(401);
         assert!(t.app.web_session(&session).await.is_err(), "the session ended");
-        assert!(t.app.login("ava@test.example", "a long enough password").await.is_err(), "no new session either");
+        assert!(t.app.login("ava@test.example", "a long enough password", "192.0.2.1").await.is_err(), "no new session either");
         // Reactivating the member does not bring the old token back.
         let again = t.get(&format!("/api/v1/members/{mid}")).await.expect(200);
         t.patch(&format!("/api/v1/members/{mid}"), json!({"active": true, "version": again["version"]})).await.expect(200);
         t.send(Method::GET, "/api/v1/members", Some(&token), None).await.problem(401);
-        assert!(t.app.login("ava@test.example", "a long enough password").await.is_ok(), "the login works again");
+        assert!(t.app.login("ava@test.example", "a long enough password", "192.0.2.1").await.is_ok(), "the login works again");
     }
 
     async fn admins_list_and_revoke_tokens(t) {

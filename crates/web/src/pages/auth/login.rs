@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
+use crate::extract::ClientAddress;
 use crate::pages::auth::session::{CsrfForm, COOKIE};
 use crate::pages::{assets, error_text, render};
 
@@ -96,7 +97,12 @@ pub async fn form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
     )
 }
 
-pub async fn submit(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn submit(
+    State(app): State<App>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Ok(form) = serde_html_form::from_bytes::<LoginForm>(&body) else {
         return page(
             &headers,
@@ -114,7 +120,7 @@ pub async fn submit(State(app): State<App>, headers: HeaderMap, body: Bytes) -> 
             Some("The form expired; please sign in again.".into()),
         );
     }
-    match app.login(&form.email, &form.password).await {
+    match app.login(&form.email, &form.password, &address).await {
         Ok(session) => {
             let actor = app.web_session(&session.secret).await.map(|s| s.actor);
             let home = match actor {

@@ -1,0 +1,56 @@
+//! Sign-in throttling: atomic under parallel attempts, per account and address, per address.
+
+use credence_app::{AppError, Role};
+
+use crate::both_databases;
+
+const PASSWORD: &str = "a long enough password";
+
+both_databases! {
+    async fn a_burst_of_parallel_guesses_gets_no_more_tries_than_the_rules_allow(t) {
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, PASSWORD, None).await.unwrap();
+        // 29 wrong passwords and the right one, all at once from one address.
+        let attempts = (0..30).map(|i| {
+            let app = t.app.clone();
+            tokio::spawn(async move {
+                let password = if i == 29 { PASSWORD.to_string() } else { format!("wrong guess {i}") };
+                app.login("chief@test.example", &password, "198.51.100.1").await
+            })
+        });
+        let handles: Vec<_> = attempts.collect();
+        let mut checked = 0;
+        for handle in handles {
+            if !matches!(handle.await.unwrap(), Err(AppError::RateLimited(_))) {
+                checked += 1;
+            }
+        }
+        assert!(checked <= 5, "{checked} passwords were checked in the burst; at most 5 may be");
+        // The owner, elsewhere, is not locked out by the burst.
+        assert!(t.app.login("chief@test.example", PASSWORD, "203.0.113.5").await.is_ok(), "the owner signs in from their own address");
+    }
+
+    async fn a_strangers_failures_slow_the_stranger_not_the_owner(t) {
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, PASSWORD, None).await.unwrap();
+        for i in 0..5 {
+            let wrong = t.app.login("chief@test.example", &format!("guess {i}"), "198.51.100.2").await;
+            assert!(matches!(wrong, Err(AppError::Unauthenticated)), "try {i}: {wrong:?}");
+        }
+        let sixth = t.app.login("chief@test.example", PASSWORD, "198.51.100.2").await;
+        assert!(matches!(sixth, Err(AppError::RateLimited(_))), "the stranger waits: {sixth:?}");
+        assert!(t.app.login("chief@test.example", PASSWORD, "203.0.113.5").await.is_ok());
+    }
+
+    async fn spraying_many_accounts_from_one_address_is_stopped(t) {
+        let mut refused = 0;
+        for i in 0..40 {
+            let email = format!("user{i}@test.example");
+            t.app.create_user(t.agency_id, &email, Role::Auditor, PASSWORD, None).await.unwrap();
+            match t.app.login(&email, "Spring2026!", "198.51.100.3").await {
+                Err(AppError::RateLimited(_)) => refused += 1,
+                Err(AppError::Unauthenticated) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(refused, 40 - credence_domain::sign_in::ADDRESS_LIMIT as usize, "after the address limit every try is refused");
+    }
+}
