@@ -202,6 +202,20 @@ try {
   assert.match(await page.textContent('main'), /50%/);
   await shot(page, 'member-after-approval');
 
+  // Revoke a selection: one transaction, all or nothing (POST /credentials/bulk-revoke).
+  await page.goto(base + `/credentials?credential_type_id=${fi.id}`);
+  await page.check('[data-select-all]');
+  await page.click('button[name=action][value=revoke]');
+  await page.fill('#reason', 'Failed the practical re-evaluation');
+  await shot(page, 'bulk-revoke');
+  await page.click('form[action="/credentials/action"] button[type=submit]');
+  assert.match(await notice(page), /Revoked 2 credential/);
+  await shot(page, 'credentials-after-revoke');
+  const csv = await page.request.get(base + `/credentials.csv?credential_type_id=${fi.id}`);
+  assert.equal(csv.status(), 200);
+  assert.match(await csv.text(), /^member,credential_type,status/);
+  assert.match(await csv.text(), /Revoked/);
+
   console.log(`all journeys passed; ${step} screenshots in ${shots}`);
 } finally {
   await browser.close();
