@@ -216,6 +216,21 @@ try {
   assert.match(await csv.text(), /^member,credential_type,status/);
   assert.match(await csv.text(), /Revoked/);
 
+  // Users: an admin sees the API tokens and revokes one (the CLI made them above).
+  cli(['token', 'create', '--agency', 'rfd', '--role', 'auditor', '--name', 'Scheduling system', '--expires-in-days', '90']);
+  await page.goto(base + '/users');
+  await shot(page, 'users-tokens');
+  await page.locator('tr', { hasText: 'Scheduling system' }).locator('button.danger').click();
+  assert.match(await notice(page), /Token revoked/);
+  const admin390 = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await admin390.goto(base + '/login');
+  await admin390.fill('#email', 'chief@rfd.test');
+  await admin390.fill('#password', 'correct horse battery');
+  await admin390.click('button[type=submit]');
+  await admin390.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await admin390.goto(base + '/users');
+  await shot(admin390, 'users-tokens-phone');
+
   console.log(`all journeys passed; ${step} screenshots in ${shots}`);
 } finally {
   await browser.close();

@@ -92,6 +92,8 @@ pub fn routes() -> Router<App> {
                 credence_app::training::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
+        .route("/users", get(auth::users::page))
+        .route("/users/tokens/{id}/revoke", post(auth::users::revoke_token))
         .route("/approvals", get(training::submissions::queue))
         .route("/approvals/{id}", post(training::submissions::review))
         .route("/submissions/{id}/file", get(training::submissions::file))
@@ -139,6 +141,7 @@ pub struct Layout {
     pub email: String,
     pub csrf: String,
     pub is_member: bool,
+    pub is_admin: bool,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -151,6 +154,7 @@ impl Layout {
             email: user.email.clone(),
             csrf: user.csrf.clone(),
             is_member: !user.actor.role().reads_agency(),
+            is_admin: user.actor.role().administers(),
             notice: None,
             error: None,
         }

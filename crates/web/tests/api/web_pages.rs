@@ -228,3 +228,27 @@ both_databases! {
         assert!(csv.text.contains("\"'=HYPERLINK(\"\"x\"\"), Risky\",EMT-Basic"), "a cell a spreadsheet would run is neutralised");
     }
 }
+
+both_databases! {
+    async fn admins_revoke_tokens_from_the_users_page(t) {
+        let scheduler = t.app.create_token(t.agency_id, Role::Auditor, None, Some("<b>scheduler</b>")).await.unwrap();
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        t.app.create_user(t.agency_id, "officer@test.example", Role::Officer, "a long enough password", None).await.unwrap();
+        let officer = sign_in(t, "officer@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        assert_eq!(page(t, "/users", &officer).await.status, 403, "admins only");
+        assert!(!page(t, "/", &officer).await.text.contains("href=\"/users\""), "no link for others");
+
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let users = page(t, "/users", &session).await;
+        assert_eq!(users.status, 200);
+        assert!(users.text.contains("scheduler") && !users.text.contains("<b>scheduler"), "names are escaped: {}", users.text.split("<table>").nth(1).unwrap_or(""));
+        let id = users.text.split("/users/tokens/").nth(1).unwrap().split('/').next().unwrap().to_string();
+        let csrf = users.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        // Without the form's token nothing changes.
+        assert_eq!(form(t, &format!("/users/tokens/{id}/revoke"), &session, "").await.status, 400);
+        t.send(Method::GET, "/api/v1/courses", Some(&scheduler), None).await.expect(200);
+        let done = form(t, &format!("/users/tokens/{id}/revoke"), &session, &format!("csrf={csrf}")).await;
+        assert_eq!(done.status, 303);
+        t.send(Method::GET, "/api/v1/courses", Some(&scheduler), None).await.problem(401);
+    }
+}

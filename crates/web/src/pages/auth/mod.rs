@@ -1,2 +1,3 @@
 pub(crate) mod login;
 pub(crate) mod session;
+pub(crate) mod users;
