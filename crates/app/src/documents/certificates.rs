@@ -718,7 +718,7 @@ impl App {
         let filter = register_filter(query)?;
         let mut tx = self.store.read().await?;
         let rows = store::register(&mut tx, actor.agency_id, &filter, None, 100_000).await?;
-        let mut out = csv::Writer::from_writer(Vec::new());
+        let mut out = crate::imports::exports::SafeCsv::default();
         let csv_error = |e: csv::Error| AppError::internal(e.to_string());
         out.write_record([
             "certificate_id",
@@ -751,9 +751,7 @@ impl App {
             ])
             .map_err(csv_error)?;
         }
-        let bytes = out
-            .into_inner()
-            .map_err(|e| AppError::internal(e.to_string()))?;
+        let bytes = out.into_inner()?;
         String::from_utf8(bytes).map_err(|e| AppError::internal(e.to_string()))
     }
 

@@ -26,16 +26,44 @@ pub fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The one CSV writer every export uses: the `csv` crate's (quoting commas, quotes, CR and
+/// LF), with every cell [`neutralised`].
+pub struct SafeCsv(csv::Writer<Vec<u8>>);
+
+impl Default for SafeCsv {
+    fn default() -> Self {
+        SafeCsv(csv::Writer::from_writer(Vec::new()))
+    }
+}
+
+impl SafeCsv {
+    pub fn write_record<I, T>(&mut self, record: I) -> csv::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.0.write_record(
+            record
+                .into_iter()
+                .map(|cell| neutralised(cell.as_ref()).into_owned()),
+        )
+    }
+
+    pub fn into_inner(self) -> Result<Vec<u8>> {
+        self.0
+            .into_inner()
+            .map_err(|e| crate::AppError::internal(format!("writing CSV: {e}")))
+    }
+}
+
 /// Writes `rows` as CSV records (quoted where needed, every text cell neutralised).
 fn csv_chunk<'a>(rows: impl IntoIterator<Item = Vec<std::borrow::Cow<'a, str>>>) -> Result<Bytes> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = SafeCsv::default();
     for row in rows {
-        w.write_record(row.iter().map(|c| neutralised(c).into_owned()))
+        w.write_record(row)
             .map_err(|e| crate::AppError::internal(format!("writing CSV: {e}")))?;
     }
-    w.into_inner()
-        .map(Bytes::from)
-        .map_err(|e| crate::AppError::internal(format!("writing CSV: {e}")))
+    w.into_inner().map(Bytes::from)
 }
 
 const CREDENTIAL_COLUMNS: [&str; 8] = [

@@ -210,7 +210,7 @@ impl App {
 
 /// The report as CSV: the counts table, or the non-compliant members.
 pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = crate::imports::exports::SafeCsv::default();
     if members {
         let _ = w.write_record([
             "member_id",

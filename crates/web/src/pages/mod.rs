@@ -245,6 +245,16 @@ impl IntoResponse for PageError {
 
 pub type PageResult = Result<Response, PageError>;
 
+/// True for a path on this site that a browser cannot read as another origin: it starts with
+/// one `/`, and is printable ASCII without spaces or backslashes (`//evil`, `/\evil` and
+/// `/<TAB>/evil`, which browsers read as `//evil`, are all refused). Every `next` and `back`
+/// a request names goes through this.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path[1..].starts_with('/')
+        && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+}
+
 /// Redirects with a message shown on the next page.
 pub fn redirect_with(path: &str, key: &str, message: &str) -> Response {
     let sep = if path.contains('?') { '&' } else { '?' };

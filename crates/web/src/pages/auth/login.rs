@@ -41,7 +41,7 @@ pub struct LoginForm {
 
 /// Only same-site paths are followed after login.
 fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\"))
+    next.filter(|n| crate::pages::is_local_path(n))
         .map(str::to_string)
 }
 
@@ -178,5 +178,15 @@ mod tests {
         );
         assert_eq!(safe_next(Some("//evil.example")), None);
         assert_eq!(safe_next(Some("https://evil.example")), None);
+        // Browsers drop TAB and newlines and read a backslash as a slash: all `//evil`.
+        for forged in [
+            "/\t/evil.example/",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "/ /evil",
+            "/\u{0}x",
+        ] {
+            assert_eq!(safe_next(Some(forged)), None, "{forged:?}");
+        }
     }
 }

@@ -126,7 +126,7 @@ pub async fn renew(State(app): State<App>, CsrfForm(user, f): CsrfForm<RenewForm
     let back = f
         .back
         .clone()
-        .filter(|b| b.starts_with("/renewals"))
+        .filter(|b| b.starts_with("/renewals") && crate::pages::is_local_path(b))
         .unwrap_or_else(|| {
             format!(
                 "/renewals?credential_type_id={}",

@@ -213,7 +213,7 @@ pub async fn request(
     let back = form
         .back
         .clone()
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .filter(|b| crate::pages::is_local_path(b))
         .unwrap_or_else(|| "/certificates".into());
     let by_type = form.credential_id.is_empty();
     let req = GenerateRequest {
@@ -445,7 +445,7 @@ async fn read_file_form(user: &WebUser, mut multipart: Multipart, too_large: &st
                     .text()
                     .await
                     .ok()
-                    .filter(|b| b.starts_with('/') && !b.starts_with("//"));
+                    .filter(|b| crate::pages::is_local_path(b));
             }
             _ => {}
         }
