@@ -52,6 +52,14 @@ macro_rules! str_enum {
                 match value { $($s => Some(<$t>::$v),)* _ => None }
             }
         }
+
+        /// Decoding a stored value: an unknown one is an error, never a default.
+        impl TryFrom<String> for $t {
+            type Error = crate::UnknownValue;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value).ok_or(crate::UnknownValue { kind: stringify!($t), value })
+            }
+        }
     };
 }
 

@@ -18,3 +18,11 @@ pub use credential_type::{ExpirationRounding, RenewalPolicy, TypeState};
 pub use role::Role;
 pub use status::{CredentialFacts, IssuanceFacts, PeriodFacts, Status};
 pub use validation::{FieldError, Invalid};
+
+/// A stored or sent value that names no variant of an enum: corrupt data, reported as such.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{value:?} is not a {kind}")]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}

@@ -67,7 +67,20 @@ impl Status {
     pub fn parse(value: &str) -> Option<Status> {
         Status::ALL.into_iter().find(|s| s.as_str() == value)
     }
+}
 
+/// Decoding a stored status: an unknown one is an error, never a default.
+impl TryFrom<String> for Status {
+    type Error = crate::UnknownValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Status::parse(&value).ok_or(crate::UnknownValue {
+            kind: "Status",
+            value,
+        })
+    }
+}
+
+impl Status {
     /// Sort order for "by status": what needs attention first.
     pub fn rank(self) -> i64 {
         match self {

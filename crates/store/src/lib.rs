@@ -20,6 +20,7 @@ mod conn;
 pub mod migrate;
 mod query;
 mod sqlite_reads;
+pub mod stored;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -148,7 +148,7 @@ pub struct TypeListFilter {
 fn requirement_view(r: &Requirement) -> RequirementView {
     RequirementView {
         id: ids::encode(Kind::Requirement, r.id),
-        kind: r.kind.clone(),
+        kind: r.kind.as_str().to_string(),
         course_id: r.course_id.map(|c| ids::encode(Kind::Course, c)),
         min_grade: r.min_grade,
         hours: r.hours,
@@ -168,9 +168,9 @@ fn view(t: CredentialType, reqs: &[Requirement], groups: &[i64]) -> CredentialTy
         due_date: t.due_date,
         grace_period_days: t.grace_period_days,
         validity_months: t.validity_months,
-        expiration_rounding: t.expiration_rounding,
+        expiration_rounding: t.expiration_rounding.as_str().to_string(),
         auto_issue: t.auto_issue,
-        renewal: t.renewal,
+        renewal: t.renewal.as_str().to_string(),
         renewal_window_days: t.renewal_window_days,
         number_pattern: t.number_pattern,
         requirements: reqs.iter().map(requirement_view).collect(),
@@ -178,7 +178,7 @@ fn view(t: CredentialType, reqs: &[Requirement], groups: &[i64]) -> CredentialTy
             .iter()
             .map(|g| ids::encode(Kind::Group, *g))
             .collect(),
-        state: t.state,
+        state: t.state.as_str().to_string(),
         version: t.version,
         created_at: t.created_at,
         updated_at: t.updated_at,
@@ -302,7 +302,7 @@ impl App {
         let t = store::credential_type(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if !actor.role.reads_agency() && (t.invisible || t.state == "draft") {
+        if !actor.role.reads_agency() && (t.invisible || t.state == TypeState::Draft) {
             return Err(AppError::NotFound);
         }
         let reqs = store::requirements_of(db, actor.agency_id, &[id]).await?;
@@ -624,9 +624,9 @@ fn type_fields(t: &CredentialType) -> TypeFields {
         due_date: t.due_date,
         grace_period_days: t.grace_period_days,
         validity_months: t.validity_months,
-        expiration_rounding: t.expiration_rounding.clone(),
+        expiration_rounding: t.expiration_rounding.as_str().to_string(),
         auto_issue: t.auto_issue,
-        renewal: t.renewal.clone(),
+        renewal: t.renewal.as_str().to_string(),
         renewal_window_days: t.renewal_window_days,
         number_pattern: t.number_pattern.clone(),
         certificate_template_id: t.certificate_template_id,

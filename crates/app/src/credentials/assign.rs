@@ -4,7 +4,7 @@
 //! already hold the type are reported, never duplicated. Enrolment groups use the same path.
 
 use chrono::{Months, NaiveDate};
-use credence_domain::{dates, Invalid, TypeState};
+use credence_domain::{dates, Invalid};
 use credence_store::credentials::{self as store, PeriodDates, Selection};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
@@ -72,7 +72,7 @@ pub(crate) enum Plan {
 
 /// Checks that the type can be assigned now.
 pub(crate) fn check_assignable(rule: &TypeRules) -> Result<()> {
-    let state = TypeState::parse(&rule.row.state).unwrap_or(TypeState::Draft);
+    let state = *rule.row.state;
     if !state.assignable() {
         return Err(AppError::invalid(
             "credential_type_id",
@@ -409,7 +409,7 @@ pub(crate) async fn create_tracks(
                 .into_iter()
                 .map(|(c, _)| c)
                 .collect();
-        if rule.row.auto_issue && start.computed.status == Status::ReadyToBeIssued.as_str() {
+        if rule.row.auto_issue && start.computed.status == Status::ReadyToBeIssued {
             to_issue.extend(ids.iter().copied());
         }
         created.extend(ids);

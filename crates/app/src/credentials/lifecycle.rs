@@ -61,11 +61,11 @@ pub(crate) struct TypeRules {
 
 impl TypeRules {
     pub fn rounding(&self) -> ExpirationRounding {
-        ExpirationRounding::parse(&self.row.expiration_rounding).unwrap_or_default()
+        *self.row.expiration_rounding
     }
 
     pub fn renewal(&self) -> RenewalPolicy {
-        RenewalPolicy::parse(&self.row.renewal).unwrap_or_default()
+        *self.row.renewal
     }
 
     pub fn validity(&self) -> Option<u32> {
@@ -164,7 +164,7 @@ impl StoredFacts {
 pub(crate) fn computed(ctx: &Ctx, facts: &CredentialFacts) -> Computed {
     let s = status::status(facts, ctx.today);
     Computed {
-        status: s.as_str().to_string(),
+        status: s,
         status_rank: s.rank(),
         progress: i64::from(facts.progress),
         expiring_soon: status::expiring_soon(facts, ctx.today, ctx.expiring_soon_days),
@@ -360,7 +360,7 @@ async fn evaluate_and_write(
         let issue_on = finished_on
             .map(|d| d.max(row.period_start.unwrap_or(d)))
             .filter(|d| *d <= ctx.today);
-        if rule.row.auto_issue && c.status == Status::ReadyToBeIssued.as_str() {
+        if rule.row.auto_issue && c.status == Status::ReadyToBeIssued {
             if let Some(issue_date) = issue_on {
                 auto.entry(row.credential_type_id)
                     .or_default()

@@ -196,7 +196,7 @@ impl App {
                     credential_id: ids::encode(Kind::Credential, r.id),
                     member_id: ids::encode(Kind::Member, r.member_id),
                     member_name: names.get(&r.member_id).cloned().unwrap_or_default(),
-                    status: r.status,
+                    status: r.status.as_str().to_string(),
                     expiration_date: r.expiration_date,
                     suggested: SuggestedPeriod {
                         period_start: s.period_start,

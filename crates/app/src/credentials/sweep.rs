@@ -78,7 +78,7 @@ impl App {
                 let c = computed(&ctx, &stored_facts(row).facts(progress, auto_issue));
                 // A period that opens on a complete auto-issue credential issues it: the
                 // full refresh does that.
-                if auto_issue && c.status == Status::ReadyToBeIssued.as_str() {
+                if auto_issue && c.status == Status::ReadyToBeIssued {
                     to_issue.push(row.id);
                 }
                 if !unchanged(row, &c) {

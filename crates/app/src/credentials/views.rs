@@ -111,12 +111,12 @@ pub struct CredentialListFilter {
 
 pub(crate) fn view(row: CredentialListRow) -> CredentialView {
     let c = row.credential;
-    let status = Status::parse(&c.status).unwrap_or(Status::NotStarted);
+    let status = *c.status;
     CredentialView {
         id: ids::encode(Kind::Credential, c.id),
         member_id: ids::encode(Kind::Member, c.member_id),
         credential_type_id: ids::encode(Kind::CredentialType, c.credential_type_id),
-        status: c.status,
+        status: status.as_str().to_string(),
         status_label: status.label().to_string(),
         progress: c.progress,
         expiring_soon: c.expiring_soon,
@@ -436,7 +436,7 @@ impl App {
             let fraction = window.map_or(0.0, |w| progress::fraction(req, &records, &sign_offs, w));
             requirements.push(RequirementProgress {
                 requirement_id: ids::encode(Kind::Requirement, req.id),
-                kind: stored.kind.clone(),
+                kind: stored.kind.as_str().to_string(),
                 title: stored.title.clone(),
                 fraction,
                 done: fraction >= 1.0,

@@ -170,7 +170,7 @@ impl App {
                 *counts
                     .entry((*group, row.credential_type_id))
                     .or_default()
-                    .entry(status.clone())
+                    .entry(status.as_str().to_string())
                     .or_default() += 1;
                 if non_compliant_statuses.contains(&status.as_str())
                     && seen.insert(row.id)
@@ -194,7 +194,7 @@ impl App {
                     member_name: format!("{last}, {first}"),
                     employee_number: number,
                     credential_type_id: ids::encode(Kind::CredentialType, row.credential_type_id),
-                    status,
+                    status: status.as_str().to_string(),
                     expiration_date: row.expiration_date,
                     due_date: row.due_date,
                 });

@@ -1,7 +1,10 @@
 //! Credential types, their requirements and enrolment groups.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use credence_domain::credential_type::RequirementKind;
+use credence_domain::{ExpirationRounding, RenewalPolicy, TypeState};
 
+use crate::stored::Stored;
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -15,13 +18,13 @@ pub struct CredentialType {
     pub due_date: Option<NaiveDate>,
     pub grace_period_days: i64,
     pub validity_months: Option<i64>,
-    pub expiration_rounding: String,
+    pub expiration_rounding: Stored<ExpirationRounding>,
     pub auto_issue: bool,
-    pub renewal: String,
+    pub renewal: Stored<RenewalPolicy>,
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
     pub certificate_template_id: Option<i64>,
-    pub state: String,
+    pub state: Stored<TypeState>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -158,7 +161,7 @@ pub struct Requirement {
     pub id: i64,
     pub credential_type_id: i64,
     pub position: i64,
-    pub kind: String,
+    pub kind: Stored<RequirementKind>,
     pub course_id: Option<i64>,
     pub min_grade: Option<f64>,
     pub hours: Option<f64>,

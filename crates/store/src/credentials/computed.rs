@@ -48,7 +48,7 @@ pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> 
 /// The computed part of a credential row.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Computed {
-    pub status: String,
+    pub status: Status,
     pub status_rank: i64,
     pub progress: i64,
     pub expiring_soon: bool,

@@ -7,8 +7,10 @@
 //! value so one statement carries thousands of them (see [`crate::query::json_rows`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use credence_domain::Status;
 
 use crate::query::{execute_in_batches, fetch_in_batches, json_ids, json_rows, JsonType};
+use crate::stored::Stored;
 use crate::{now, query, Arg, Backend, Conn, Query, Result, StoreError, Tx};
 
 mod computed;
@@ -31,7 +33,7 @@ pub struct CredentialRow {
     pub id: i64,
     pub member_id: i64,
     pub credential_type_id: i64,
-    pub status: String,
+    pub status: Stored<Status>,
     pub progress: i64,
     #[serde(deserialize_with = "flag")]
     pub expiring_soon: bool,

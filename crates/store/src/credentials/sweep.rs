@@ -8,7 +8,7 @@ use super::*;
 pub struct SweepRow {
     pub id: i64,
     pub credential_type_id: i64,
-    pub status: String,
+    pub status: Stored<Status>,
     pub progress: i64,
     #[serde(deserialize_with = "flag")]
     pub expiring_soon: bool,
