@@ -1,6 +1,8 @@
 //! Reading credentials: the Manage Credentials list (filters and sorts on stored, indexed
 //! columns, keyset pages) and one credential with its requirements, periods and issuances.
 
+use std::collections::HashMap;
+
 use chrono::{Days, NaiveDate};
 use credence_domain::progress;
 use credence_domain::status::Status;
@@ -387,96 +389,194 @@ impl App {
         agency_id: i64,
         row: CredentialListRow,
     ) -> Result<CredentialDetail> {
-        let c = &row.credential;
-        let rules = load_rules(db, agency_id, &[c.credential_type_id]).await?;
-        let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
-        let periods = store::periods_of(db, agency_id, c.id).await?;
-        let issuances = store::issuances_of(db, agency_id, c.id).await?;
-        let mut requirements = Vec::with_capacity(rule.requirements.len());
-        let open = periods.iter().rev().find(|p| p.closed_at.is_none());
-        let (records, sign_offs, window) = match open {
-            Some(p) => {
+        self.details(db, agency_id, vec![row])
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound)
+    }
+
+    /// Many credentials with their requirements, periods and issuances, in the order given:
+    /// a fixed handful of queries whatever their number (a member page shows them all).
+    pub(crate) async fn details(
+        &self,
+        db: &mut impl Conn,
+        agency_id: i64,
+        rows: Vec<CredentialListRow>,
+    ) -> Result<Vec<CredentialDetail>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = rows.iter().map(|r| r.credential.id).collect();
+        let mut type_ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.credential.credential_type_id)
+            .collect();
+        type_ids.sort_unstable();
+        type_ids.dedup();
+        let rules = load_rules(db, agency_id, &type_ids).await?;
+        let titles =
+            credence_store::catalog::credential_types::requirements_of(db, agency_id, &type_ids)
+                .await?;
+        let mut periods: HashMap<i64, Vec<store::PeriodRow>> = HashMap::new();
+        for p in store::periods_of_credentials(db, agency_id, &ids).await? {
+            periods.entry(p.credential_id).or_default().push(p);
+        }
+        let mut issuances: HashMap<i64, Vec<store::IssuanceRow>> = HashMap::new();
+        for i in store::issuances_of_credentials(db, agency_id, &ids).await? {
+            issuances.entry(i.credential_id).or_default().push(i);
+        }
+        // Each credential's open period and the window its training counts in.
+        let mut windows: HashMap<i64, (i64, (NaiveDate, NaiveDate))> = HashMap::new();
+        for r in &rows {
+            let c = &r.credential;
+            let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
+            let open = periods
+                .get(&c.id)
+                .and_then(|ps| ps.iter().rev().find(|p| p.closed_at.is_none()));
+            if let Some(p) = open {
                 let window = credence_domain::dates::counting_window(
                     p.start_date,
                     p.end_date,
                     rule.grace(),
                     p.opened_by_issue_date,
                 );
-                let records =
-                    records::records_of_members(db, agency_id, &[c.member_id], window.0).await?;
-                let sign_offs = records::sign_offs_of_periods(db, agency_id, &[p.id]).await?;
-                (records, sign_offs, Some(window))
+                windows.insert(c.id, (p.id, window));
             }
-            None => (Vec::new(), Vec::new(), None),
+        }
+        let (records, sign_offs) = match windows.values().map(|(_, w)| w.0).min() {
+            Some(from) => {
+                let mut members: Vec<i64> = rows.iter().map(|r| r.credential.member_id).collect();
+                members.sort_unstable();
+                members.dedup();
+                let period_ids: Vec<i64> = windows.values().map(|(p, _)| *p).collect();
+                (
+                    records::records_of_members(db, agency_id, &members, from).await?,
+                    records::sign_offs_of_periods(db, agency_id, &period_ids).await?,
+                )
+            }
+            None => (Vec::new(), Vec::new()),
         };
-        let records: Vec<progress::Record> = records
-            .into_iter()
-            .map(|r| progress::Record {
-                course_id: r.course_id,
-                completed_on: r.completed_on,
-                score: r.score,
-                hours: r.hours,
-                category: r.category,
-            })
-            .collect();
-        let sign_offs: Vec<progress::SignOff> = sign_offs
-            .into_iter()
-            .map(|s| progress::SignOff {
-                requirement_id: s.requirement_id,
-                signed_on: s.signed_on,
-            })
-            .collect();
-        let titles = credence_store::catalog::credential_types::requirements_of(
-            db,
-            agency_id,
-            &[c.credential_type_id],
-        )
-        .await?;
-        for (req, stored) in rule.requirements.iter().zip(titles.iter()) {
-            let fraction = window.map_or(0.0, |w| progress::fraction(req, &records, &sign_offs, w));
-            requirements.push(RequirementProgress {
-                requirement_id: ids::encode(Kind::Requirement, req.id),
-                kind: stored.kind.as_str().to_string(),
-                title: stored.title.clone(),
-                fraction,
-                done: fraction >= 1.0,
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let c = &row.credential;
+            let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
+            let window = windows.get(&c.id).copied();
+            let member_records: Vec<progress::Record> = records
+                .iter()
+                .filter(|r| r.member_id == c.member_id)
+                .map(|r| progress::Record {
+                    course_id: r.course_id,
+                    completed_on: r.completed_on,
+                    score: r.score,
+                    hours: r.hours,
+                    category: r.category.clone(),
+                })
+                .collect();
+            let period_sign_offs: Vec<progress::SignOff> = sign_offs
+                .iter()
+                .filter(|s| window.is_some_and(|(p, _)| s.period_id == p))
+                .map(|s| progress::SignOff {
+                    requirement_id: s.requirement_id,
+                    signed_on: s.signed_on,
+                })
+                .collect();
+            let stored = titles
+                .iter()
+                .filter(|t| t.credential_type_id == c.credential_type_id);
+            let requirements = rule
+                .requirements
+                .iter()
+                .zip(stored)
+                .map(|(req, stored)| {
+                    let fraction = window.map_or(0.0, |(_, w)| {
+                        progress::fraction(req, &member_records, &period_sign_offs, w)
+                    });
+                    RequirementProgress {
+                        requirement_id: ids::encode(Kind::Requirement, req.id),
+                        kind: stored.kind.as_str().to_string(),
+                        title: stored.title.clone(),
+                        fraction,
+                        done: fraction >= 1.0,
+                    }
+                })
+                .collect();
+            out.push(CredentialDetail {
+                requirements,
+                periods: periods
+                    .remove(&c.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(period_view)
+                    .collect(),
+                issuances: issuances
+                    .remove(&c.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(issuance_view)
+                    .collect(),
+                credential: view(row),
             });
         }
-        Ok(CredentialDetail {
-            requirements,
-            periods: periods
-                .into_iter()
-                .map(|p| PeriodView {
-                    id: ids::encode(Kind::Period, p.id),
-                    start: p.start_date,
-                    end: p.end_date,
-                    due_date: p.due_date,
-                    closed: p.closed_at.is_some(),
-                    opened_by_issuance_id: p
-                        .opened_by_issuance_id
-                        .map(|i| ids::encode(Kind::Issuance, i)),
-                    closed_by_issuance_id: p
-                        .closed_by_issuance_id
-                        .map(|i| ids::encode(Kind::Issuance, i)),
-                })
-                .collect(),
-            issuances: issuances
-                .into_iter()
-                .map(|i| IssuanceView {
-                    id: ids::encode(Kind::Issuance, i.id),
-                    issue_date: i.issue_date,
-                    expiration_date: i.expiration_date,
-                    credential_number: i.credential_number,
-                    issuing_officer: i.issuing_officer,
-                    status_reason: i.status_reason,
-                    revoked: i.revoked_at.is_some(),
-                    revoke_reason: i.revoke_reason,
-                    created_by: i.created_by,
-                    created_at: i.created_at,
-                })
-                .collect(),
-            credential: view(row),
-        })
+        Ok(out)
+    }
+
+    /// Full details of the credentials a filter matches (one page of at most `limit`), for
+    /// pages that show each credential's requirements, such as a member's page.
+    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    pub async fn credential_details(
+        &self,
+        actor: &Actor,
+        filter: &CredentialListFilter,
+        limit: i64,
+    ) -> Result<Vec<CredentialDetail>> {
+        let page = PageParams {
+            limit: Some(limit),
+            cursor: None,
+        };
+        let listed = self.credentials(actor, filter, &page).await?;
+        let wanted: Vec<String> = listed.items.iter().map(|c| c.id.clone()).collect();
+        let mut db = self.store.read().await?;
+        let (found, _) = self.load_credentials(&mut db, actor, &wanted).await?;
+        // In the list's order.
+        let mut by_id: HashMap<i64, CredentialListRow> =
+            found.into_iter().map(|r| (r.credential.id, r)).collect();
+        let rows = wanted
+            .iter()
+            .filter_map(|id| ids::decode(Kind::Credential, id))
+            .filter_map(|id| by_id.remove(&id))
+            .collect();
+        self.details(&mut db, actor.agency_id, rows).await
+    }
+}
+
+fn period_view(p: store::PeriodRow) -> PeriodView {
+    PeriodView {
+        id: ids::encode(Kind::Period, p.id),
+        start: p.start_date,
+        end: p.end_date,
+        due_date: p.due_date,
+        closed: p.closed_at.is_some(),
+        opened_by_issuance_id: p
+            .opened_by_issuance_id
+            .map(|i| ids::encode(Kind::Issuance, i)),
+        closed_by_issuance_id: p
+            .closed_by_issuance_id
+            .map(|i| ids::encode(Kind::Issuance, i)),
+    }
+}
+
+fn issuance_view(i: store::IssuanceRow) -> IssuanceView {
+    IssuanceView {
+        id: ids::encode(Kind::Issuance, i.id),
+        issue_date: i.issue_date,
+        expiration_date: i.expiration_date,
+        credential_number: i.credential_number,
+        issuing_officer: i.issuing_officer,
+        status_reason: i.status_reason,
+        revoked: i.revoked_at.is_some(),
+        revoke_reason: i.revoke_reason,
+        created_by: i.created_by,
+        created_at: i.created_at,
     }
 }
 

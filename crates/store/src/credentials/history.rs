@@ -310,8 +310,21 @@ pub async fn periods_of(
     agency_id: i64,
     credential_id: i64,
 ) -> Result<Vec<PeriodRow>> {
-    let q = period_query(db.backend(), agency_id, "p.credential_id", &[credential_id]);
-    q.fetch_all(db).await
+    periods_of_credentials(db, agency_id, &[credential_id]).await
+}
+
+/// The periods of every credential in `credential_ids`, in id order.
+pub async fn periods_of_credentials(
+    db: &mut impl Conn,
+    agency_id: i64,
+    credential_ids: &[i64],
+) -> Result<Vec<PeriodRow>> {
+    let mut out = Vec::new();
+    for batch in credential_ids.chunks(crate::JSON_BATCH) {
+        let q = period_query(db.backend(), agency_id, "p.credential_id", batch);
+        out.extend(q.fetch_all::<PeriodRow>(db).await?);
+    }
+    Ok(out)
 }
 
 fn period_query(backend: Backend, agency_id: i64, column: &str, ids: &[i64]) -> Query {
@@ -357,8 +370,27 @@ pub async fn issuances_of(
     agency_id: i64,
     credential_id: i64,
 ) -> Result<Vec<IssuanceRow>> {
-    query("SELECT id, credential_id, issue_date, expiration_date, credential_number, issuing_officer, status_reason,
-             revoked_at, revoke_reason, created_by, created_at
-         FROM issuances WHERE agency_id = $1 AND credential_id = $2 ORDER BY id").arg(agency_id).arg(credential_id)
-        .fetch_all(db).await
+    issuances_of_credentials(db, agency_id, &[credential_id]).await
+}
+
+/// The issuances of every credential in `credential_ids`, in id order.
+pub async fn issuances_of_credentials(
+    db: &mut impl Conn,
+    agency_id: i64,
+    credential_ids: &[i64],
+) -> Result<Vec<IssuanceRow>> {
+    let mut out = Vec::new();
+    for batch in credential_ids.chunks(crate::JSON_BATCH) {
+        let mut q = Query::new(
+            "SELECT id, credential_id, issue_date, expiration_date, credential_number, issuing_officer, status_reason,
+                 revoked_at, revoke_reason, created_by, created_at
+             FROM issuances WHERE agency_id = ",
+        );
+        q.bind(agency_id)
+            .push(" AND credential_id IN ")
+            .bind_json_ids(db.backend(), batch)
+            .push(" ORDER BY id");
+        out.extend(q.fetch_all::<IssuanceRow>(db).await?);
+    }
+    Ok(out)
 }

@@ -173,6 +173,20 @@ async fn step(t: &TestApp, w: &World, rng: &mut Rng) {
 /// Recomputes every credential from its history with the domain functions.
 async fn assert_consistent(t: &TestApp) {
     let today: NaiveDate = TODAY.parse().unwrap();
+    // The batched details a member page reads equal each credential read alone.
+    let actor = t.app.authenticate_token(&t.admin).await.unwrap();
+    let batch = t
+        .app
+        .credential_details(&actor, &Default::default(), 500)
+        .await
+        .unwrap();
+    for d in &batch {
+        let alone = t.app.credential(&actor, &d.credential.id).await.unwrap();
+        assert_eq!(
+            serde_json::to_value(d).unwrap(),
+            serde_json::to_value(&alone).unwrap()
+        );
+    }
     for c in credentials(t).await {
         let d = t
             .get(&format!("/api/v1/credentials/{}", id(&c)))

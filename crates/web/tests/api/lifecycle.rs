@@ -232,6 +232,16 @@ both_databases! {
         let events = t.get(&format!("/api/v1/audit-events?subject_id={a_cred}")).await.expect(200);
         assert_eq!(events["items"][0]["action"], "revoke");
         assert_eq!(events["items"][0]["after"]["reason"], "Audit");
+
+        // A member page reads many credentials' details in one batch: each is exactly what
+        // reading it alone gives, whatever its state (revoked, issued, in a period…).
+        let actor = t.app.authenticate_token(&t.admin).await.unwrap();
+        let batch = t.app.credential_details(&actor, &Default::default(), 100).await.unwrap();
+        assert!(batch.len() >= 2, "{}", batch.len());
+        for d in &batch {
+            let alone = t.app.credential(&actor, &d.credential.id).await.unwrap();
+            assert_eq!(serde_json::to_value(d).unwrap(), serde_json::to_value(&alone).unwrap());
+        }
     }
 
     async fn seed_003_definition_rules_apply(t) {

@@ -51,25 +51,25 @@ pub async fn page(
                 .map(|x| x.name.clone())
         })
         .collect();
-    let list = app
-        .credentials(
+    // Every credential with its requirements in a few queries, not one detail call each.
+    let details = app
+        .credential_details(
             actor,
             &CredentialListFilter {
                 member_id: Some(m.id.clone()),
                 ..Default::default()
             },
-            &PageParams {
-                limit: Some(100),
-                cursor: None,
-            },
+            100,
         )
         .await?;
     let names = app.names(actor, std::slice::from_ref(&m.id)).await?;
-    let mut credentials = Vec::new();
-    for c in list.items {
-        let type_name = names.type_name(&c.credential_type_id);
-        credentials.push((app.credential(actor, &c.id).await?, type_name));
-    }
+    let credentials = details
+        .into_iter()
+        .map(|d| {
+            let type_name = names.type_name(&d.credential.credential_type_id);
+            (d, type_name)
+        })
+        .collect();
     let courses = if actor.role().reads_agency() {
         app.courses(
             &actor.reader()?,
