@@ -46,6 +46,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Parses JSON the way [`ApiJson`] does (also used for optional bodies).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    // Text with a NUL character is refused here, for every JSON body: PostgreSQL cannot store
+    // it (a 500 otherwise) and SQLite would keep text other tools cut short.
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+        if let Some(field) = nul_in(&value, String::new()) {
+            return Err(nul_problem(field));
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -64,6 +71,49 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
             }])
         }
     })
+}
+
+/// The path of the first string (or key) in `value` holding a NUL character.
+fn nul_in(value: &serde_json::Value, path: String) -> Option<String> {
+    let here = |p: &str| {
+        if p.is_empty() {
+            "body".to_string()
+        } else {
+            p.to_string()
+        }
+    };
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => Some(here(&path)),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v, format!("{path}[{i}]"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(k, v)| {
+            let field = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            if k.contains('\0') {
+                Some(here(&path))
+            } else {
+                nul_in(v, field)
+            }
+        }),
+        _ => None,
+    }
+}
+
+fn nul_problem(field: String) -> Problem {
+    Problem::validation(vec![FieldError {
+        field,
+        message: "must not contain NUL characters".into(),
+    }])
+}
+
+/// True when form or query text would decode to a NUL character.
+pub fn has_nul(raw: &[u8]) -> bool {
+    raw.contains(&0) || raw.windows(3).any(|w| w == b"%00")
 }
 
 /// serde's messages end with " at line 1 column 42"; the field path already says where.
@@ -104,6 +154,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
         let query = parts.uri.query().unwrap_or("");
+        if has_nul(query.as_bytes()) {
+            return Err(nul_problem("query".into()));
+        }
         // serde_html_form, unlike serde_urlencoded, reads repeated keys (`status=a&status=b`).
         let de = serde_html_form::Deserializer::from_bytes(query.as_bytes());
         serde_path_to_error::deserialize(de)

@@ -80,3 +80,19 @@ both_databases! {
         insta::assert_json_snapshot!("problem_422_fields", invalid);
     }
 }
+
+both_databases! {
+    // NUL characters are refused as 422 at the edge on both databases (PostgreSQL cannot
+    // store them: they were a 500 there), in bodies, nested fields and query strings.
+    async fn nul_characters_are_refused_everywhere(t) {
+        let fields = t.post("/api/v1/members", json!({"first_name": "A\u{0}", "last_name": "B"})).await.invalid_fields();
+        assert_eq!(fields, ["first_name"]);
+        let fields = t.post("/api/v1/groups", json!({"name": "Station\u{0}1"})).await.invalid_fields();
+        assert_eq!(fields, ["name"]);
+        let fields = t.post("/api/v1/training-records/bulk", json!({"records": [{"member_id": "mem_1", "completed_on": "2026-01-01", "category": "C\u{0}E"}]})).await.invalid_fields();
+        assert_eq!(fields, ["records[0].category"]);
+        let fields = t.get("/api/v1/members?q=%00").await.invalid_fields();
+        assert_eq!(fields, ["query"]);
+        assert_eq!(t.get("/api/v1/members").await.expect(200)["items"], json!([]), "nothing was written");
+    }
+}

@@ -79,6 +79,11 @@ impl<T: DeserializeOwned> FromRequest<App> for CsrfForm<T> {
         let bytes = Bytes::from_request(Request::from_parts(parts, body), app)
             .await
             .map_err(IntoResponse::into_response)?;
+        if crate::extract::has_nul(&bytes) {
+            return Err(bad(
+                "the form has a NUL character, which no field may contain",
+            ));
+        }
         let token: CsrfField =
             serde_html_form::from_bytes(&bytes).map_err(|_| bad("the form could not be read"))?;
         if token.csrf.as_deref() != Some(user.csrf.as_str()) {
@@ -103,7 +108,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for HtmlQuery<T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Response> {
-        serde_html_form::from_str(parts.uri.query().unwrap_or(""))
+        let query = parts.uri.query().unwrap_or("");
+        if crate::extract::has_nul(query.as_bytes()) {
+            return Err(bad("the address has a NUL character"));
+        }
+        serde_html_form::from_str(query)
             .map(HtmlQuery)
             .map_err(|e| bad(&format!("the address has an invalid parameter: {e}")))
     }
