@@ -21,10 +21,11 @@ pub enum Kind {
     File,
     Class,
     Token,
+    User,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Agency,
         Kind::Member,
         Kind::Group,
@@ -43,6 +44,7 @@ impl Kind {
         Kind::File,
         Kind::Class,
         Kind::Token,
+        Kind::User,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -65,6 +67,7 @@ impl Kind {
             Kind::File => "file",
             Kind::Class => "cls",
             Kind::Token => "tok",
+            Kind::User => "usr",
         }
     }
 
@@ -89,6 +92,7 @@ impl Kind {
             Kind::File => "file",
             Kind::Class => "class",
             Kind::Token => "api_token",
+            Kind::User => "user",
         }
     }
 }

@@ -136,6 +136,18 @@ impl App {
             },
         )
         .await?;
+        let by = Actor::system(agency_id, "system:cli");
+        let after = serde_json::json!({"email": email, "role": role.as_str(), "member_id": member_id.map(|m| crate::ids::encode(crate::ids::Kind::Member, m))});
+        crate::ops::audit::record(
+            &mut tx,
+            &by,
+            "create",
+            crate::ids::Kind::User,
+            id,
+            None,
+            Some(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -210,7 +222,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         self.check_member_link(&mut tx, agency_id, role, member_id)
             .await?;
-        identity::insert_token(
+        let token_id = identity::insert_token(
             &mut tx,
             &NewToken {
                 agency_id,
@@ -220,6 +232,19 @@ impl App {
                 label,
                 expires_at,
             },
+        )
+        .await?;
+        let by = Actor::system(agency_id, "system:cli");
+        let after =
+            serde_json::json!({"name": label, "role": role.as_str(), "expires_at": expires_at});
+        crate::ops::audit::record(
+            &mut tx,
+            &by,
+            "create",
+            crate::ids::Kind::Token,
+            token_id,
+            None,
+            Some(&after),
         )
         .await?;
         tx.commit().await?;
@@ -330,6 +355,26 @@ impl App {
         let outcome = self.authenticate_password(&email, password).await;
         let mut tx = self.store.begin().await?;
         identity::resolve_login_attempt(&mut tx, attempt, outcome.is_ok()).await?;
+        // Sign-ins to a known login, good or bad, are audit events of its agency.
+        if let Some(user) = identity::user_by_email(&mut tx, &email).await? {
+            let by = Actor::system(user.agency_id, format!("user:{email}"));
+            let action = if outcome.is_ok() {
+                "sign_in"
+            } else {
+                "sign_in_failed"
+            };
+            let after = serde_json::json!({ "address": address });
+            crate::ops::audit::record(
+                &mut tx,
+                &by,
+                action,
+                crate::ids::Kind::User,
+                user.id,
+                None,
+                Some(&after),
+            )
+            .await?;
+        }
         let session = match outcome {
             Ok(_) => {
                 let user = identity::user_by_email(&mut tx, &email)

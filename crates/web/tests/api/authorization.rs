@@ -470,9 +470,13 @@ both_databases! {
         t.send(Method::PUT, &format!("/api/v1/groups/{}/members", f.group), Some(&other), Some(json!({"member_ids": []}))).await.problem(404);
         t.send(Method::POST, &format!("/api/v1/credential-types/{}/publish", f.ty), Some(&other), Some(json!({}))).await.problem(404);
         t.send(Method::DELETE, &format!("/api/v1/members/{}", f.member), Some(&other), None).await.problem(404);
-        for list in ["/api/v1/members", "/api/v1/groups", "/api/v1/courses", "/api/v1/credential-types", "/api/v1/audit-events"] {
+        for list in ["/api/v1/members", "/api/v1/groups", "/api/v1/courses", "/api/v1/credential-types"] {
             assert_eq!(t.send(Method::GET, list, Some(&other), None).await.expect(200)["items"], json!([]), "{list}");
         }
+        // Its audit log holds only its own events (the creation of its token).
+        let theirs = t.send(Method::GET, "/api/v1/audit-events", Some(&other), None).await.expect(200);
+        let subjects: Vec<&str> = theirs["items"].as_array().unwrap().iter().map(|e| e["subject_type"].as_str().unwrap()).collect();
+        assert_eq!(subjects, ["api_token"]);
         // And a member of this agency cannot be put in the other agency's group.
         let their_group = t.send(Method::POST, "/api/v1/groups", Some(&other), Some(json!({"name": "Theirs"}))).await.expect(201);
         let fields = t.send(Method::PUT, &format!("/api/v1/groups/{}/members", their_group["id"].as_str().unwrap()), Some(&other),

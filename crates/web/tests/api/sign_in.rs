@@ -54,3 +54,19 @@ both_databases! {
         assert_eq!(refused, 40 - credence_domain::sign_in::ADDRESS_LIMIT as usize, "after the address limit every try is refused");
     }
 }
+
+both_databases! {
+    async fn sign_ins_tokens_and_logins_are_audited(t) {
+        let user = t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, PASSWORD, None).await.unwrap();
+        let _ = t.app.login("chief@test.example", "wrong guess", "198.51.100.9").await;
+        t.app.login("chief@test.example", PASSWORD, "198.51.100.9").await.unwrap();
+        let subject = credence_app::ids::encode(credence_app::ids::Kind::User, user);
+        let events = t.get(&format!("/api/v1/audit-events?subject_id={subject}")).await.expect(200);
+        let actions: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["sign_in", "sign_in_failed", "create"], "newest first");
+        assert_eq!(events["items"][0]["after"]["address"], "198.51.100.9");
+        // The harness's own admin token was audited when it was made.
+        let tokens = t.get("/api/v1/audit-events").await.expect(200);
+        assert!(tokens["items"].as_array().unwrap().iter().any(|e| e["subject_type"] == "api_token" && e["action"] == "create"));
+    }
+}
