@@ -407,3 +407,24 @@ both_databases! {
         assert_eq!(status_of(t, &cid).await, ("ready_to_be_issued".into(), 100));
     }
 }
+
+both_databases! {
+    async fn bulk_revoke_names_each_credential_it_cannot_revoke(t) {
+        use crate::fixtures::{CredentialTypeBuilder, Track};
+        let card = CredentialTypeBuilder::new("HAZ").publish(t).await;
+        let (_, held) = Track::of(&card).active("2026-01-05").build(t).await;
+        let (_, never) = Track::of(&card).for_member("Liam").build(t).await;
+        let refused = t.post("/api/v1/credentials/bulk-revoke",
+            json!({"credential_ids": [held, never, "crd_999999"], "reason": "Audit"})).await;
+        let body = refused.problem(422);
+        let errors: Vec<(&str, &str)> = body["errors"].as_array().unwrap().iter()
+            .map(|e| (e["field"].as_str().unwrap(), e["message"].as_str().unwrap())).collect();
+        assert!(errors.contains(&("credential_ids[1]", "has never been issued")), "{errors:?}");
+        assert!(errors.contains(&("credential_ids[2]", "is not a credential of this agency")), "{errors:?}");
+        assert_eq!(status_of(t, &held).await.0, "active_ready_to_renew", "nothing was revoked");
+        let member = t.token(credence_app::Role::Officer, None).await;
+        let done = t.send(axum::http::Method::POST, "/api/v1/credentials/bulk-revoke", Some(&member),
+            Some(json!({"credential_ids": [held], "reason": "Audit"}))).await.expect(200);
+        assert_eq!(done["revoked"][0]["status"], "revoked", "officers revoke");
+    }
+}

@@ -1,6 +1,7 @@
 //! HTTP integration tests: every endpoint, on SQLite and PostgreSQL, each test on a database
 //! of its own.
 
+mod fixtures;
 mod harness;
 
 mod audit;
