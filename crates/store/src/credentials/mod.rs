@@ -57,7 +57,6 @@ pub struct CredentialRow {
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct CredentialListRow {
     #[sqlx(flatten)]
-    #[serde(flatten)]
     pub credential: CredentialRow,
     pub credential_number: Option<String>,
     pub issuing_officer: Option<String>,
@@ -128,6 +127,17 @@ async fn fetch_json_ordered<T: serde::de::DeserializeOwned>(
     order: Option<&str>,
 ) -> Result<Vec<T>> {
     let object = json_object(db.backend(), fields);
+    fetch_json_objects(db, &object, inner, order).await
+}
+
+/// Runs `inner` and reads its rows as one JSON array of `object` (a JSON-building SQL
+/// expression over `inner`'s output columns), in `order`.
+async fn fetch_json_objects<T: serde::de::DeserializeOwned>(
+    db: &mut impl Conn,
+    object: &str,
+    inner: &Query,
+    order: Option<&str>,
+) -> Result<Vec<T>> {
     let order = order.map(|o| format!(" ORDER BY {o}")).unwrap_or_default();
     let aggregate = match db.backend() {
         Backend::Sqlite => format!("json_group_array({object}{order})"),
@@ -146,16 +156,25 @@ async fn fetch_json_ordered<T: serde::de::DeserializeOwned>(
 
 /// A JSON object of the comma-separated column names `fields`, each under its own name.
 fn json_object(backend: Backend, fields: &str) -> String {
-    let function = match backend {
-        Backend::Sqlite => "json_object",
-        Backend::Postgres => "json_build_object",
-    };
+    format!("{}({})", json_object_fn(backend), json_pairs(fields))
+}
+
+/// `'a', a, 'b', b` for the comma-separated column names `fields`.
+fn json_pairs(fields: &str) -> String {
     let pairs: Vec<String> = fields
         .split(',')
         .map(str::trim)
         .map(|name| format!("'{name}', {name}"))
         .collect();
-    format!("{function}({})", pairs.join(", "))
+    pairs.join(", ")
+}
+
+/// The SQL function that builds a JSON object of name/value pairs.
+fn json_object_fn(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "json_object",
+        Backend::Postgres => "json_build_object",
+    }
 }
 
 /// A page of the list, in `order` (see [`fetch_json_ordered`]). On SQLite the page is read
@@ -171,8 +190,16 @@ async fn fetch_list_rows(
     if db.backend() == Backend::Postgres {
         return inner.fetch_all(db).await;
     }
-    let fields = format!("{ROW_FIELDS}, {LIST_FIELDS}");
-    fetch_json_ordered(db, &fields, inner, Some(order)).await
+    // The credential as a nested object: serde's `flatten` buffers every field of every row
+    // (it cost a list page ~0.2 ms on SQLite).
+    let backend = db.backend();
+    let object = format!(
+        "{}('credential', {}, {})",
+        json_object_fn(backend),
+        json_object(backend, ROW_FIELDS),
+        json_pairs(LIST_FIELDS)
+    );
+    fetch_json_objects(db, &object, inner, Some(order)).await
 }
 
 pub async fn credential(
