@@ -84,6 +84,17 @@ impl Actor {
         self.own_member().is_none_or(|own| own == member_id)
     }
 
+    /// Refuses `what` when the member it is done to is the actor's own: nobody records
+    /// training for, signs off, approves or issues to themselves (separation of duties).
+    pub fn refuse_self(&self, member_id: i64, what: &str) -> Result<()> {
+        if self.member_id == Some(member_id) {
+            return Err(AppError::Forbidden(format!(
+                "you cannot {what} for yourself; another officer must do it"
+            )));
+        }
+        Ok(())
+    }
+
     pub fn reader(&self) -> Result<Reader> {
         self.allow(self.role.reads_agency()).map(Reader)
     }

@@ -114,6 +114,7 @@ impl App {
         let ctx = self.ctx(&mut tx, actor).await?;
         let row = self.load_credential(&mut tx, actor, id).await?;
         let c = &row.credential;
+        actor.refuse_self(c.member_id, "issue credentials")?;
         let rules = load_rules(&mut tx, actor.agency_id, &[c.credential_type_id]).await?;
         let rule = &rules[&c.credential_type_id];
         let item = IssueItem {
@@ -209,6 +210,9 @@ impl App {
             .iter()
             .map(|(_, r)| r.credential.credential_type_id)
             .collect();
+        for (_, r) in &rows {
+            actor.refuse_self(r.credential.member_id, "issue or correct credentials")?;
+        }
         type_ids.sort_unstable();
         type_ids.dedup();
         let rules = load_rules(&mut tx, actor.agency_id, &type_ids).await?;

@@ -13,7 +13,7 @@ use credence_store::{auth::identity, catalog::courses, people::members};
 use serde::Deserialize;
 
 use crate::ids::{self, Kind};
-use crate::training::records::{check_record, Known, NewTrainingRecord};
+use crate::training::records::{check_record, Known, NewTrainingRecord, Source};
 use crate::{App, AppError, Result};
 
 #[derive(Debug, Deserialize)]
@@ -131,7 +131,6 @@ impl App {
                     score,
                     hours,
                     category: row.category.filter(|c| !c.is_empty()),
-                    source: Some("import".into()),
                 },
             ));
         }
@@ -143,6 +142,7 @@ impl App {
                 &ctx,
                 &known,
                 input,
+                Source::Import,
                 &format!("line {line}: "),
                 &mut invalid,
             ));

@@ -391,8 +391,12 @@ impl App {
             ));
             records.push(record(&m, Some(&courses["PUMP-OPS"]), ago(15), None, None));
         }
-        self.record_training_bulk(&actor.as_officer(), BulkTrainingRecords { records })
-            .await?;
+        self.record_training_bulk(
+            &actor.as_officer(),
+            BulkTrainingRecords { records },
+            crate::training::records::Source::Manual,
+        )
+        .await?;
         // Fire Instructor I: logged, does not renew by itself; some have lapsed.
         self.assign(
             &actor.as_officer(),
@@ -473,6 +477,5 @@ fn record(
         score,
         hours,
         category: hours.map(|_| "CE".into()),
-        source: Some("manual".into()),
     }
 }

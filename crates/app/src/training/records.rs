@@ -16,7 +16,33 @@ use crate::ids::{self, Kind};
 use crate::page::{paginate, Page, PageParams};
 use crate::{Actor, App, AppError, Officer, Result};
 
-pub const SOURCES: [&str; 5] = ["manual", "import", "class", "api", "external"];
+/// Where a training record came from. The server sets it from the route the record took
+/// (a caller cannot claim an approved external certificate or a class it did not hold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// Typed in on a member's page.
+    Manual,
+    /// A CSV or spreadsheet import.
+    Import,
+    /// The results of a class.
+    Class,
+    /// Sent through the API.
+    Api,
+    /// An external certificate a member uploaded and an officer approved.
+    External,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Manual => "manual",
+            Source::Import => "import",
+            Source::Class => "class",
+            Source::Api => "api",
+            Source::External => "external",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -30,8 +56,6 @@ pub struct NewTrainingRecord {
     pub hours: Option<f64>,
     /// Defaults to the course's category.
     pub category: Option<String>,
-    /// manual, import, class, api or external (default api).
-    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -131,6 +155,7 @@ pub(crate) fn check_record(
     ctx: &Ctx,
     known: &Known,
     input: &NewTrainingRecord,
+    source: Source,
     prefix: &str,
     invalid: &mut Invalid,
 ) -> Option<NewRecord> {
@@ -170,12 +195,6 @@ pub(crate) fn check_record(
             "must be between 0 and 1000",
         );
     }
-    let source = input.source.clone().unwrap_or_else(|| "api".into());
-    invalid.check(
-        SOURCES.contains(&source.as_str()),
-        &field("source"),
-        "must be manual, import, class, api or external",
-    );
     let hours = input
         .hours
         .or(course.as_ref().map(|c| c.hours))
@@ -202,7 +221,7 @@ pub(crate) fn check_record(
         score: input.score,
         hours,
         category,
-        source,
+        source: source.as_str().to_string(),
     })
 }
 
@@ -212,8 +231,9 @@ impl App {
         &self,
         actor: &Officer,
         input: NewTrainingRecord,
+        source: Source,
     ) -> Result<TrainingRecordView> {
-        let mut created = self.record_many(actor, vec![input], "").await?;
+        let mut created = self.record_many(actor, vec![input], "", source).await?;
         Ok(created.remove(0))
     }
 
@@ -223,6 +243,7 @@ impl App {
         &self,
         actor: &Officer,
         input: BulkTrainingRecords,
+        source: Source,
     ) -> Result<BulkResult> {
         if input.records.is_empty() {
             return Err(AppError::invalid("records", "must not be empty"));
@@ -234,7 +255,9 @@ impl App {
             ));
         }
         Ok(BulkResult {
-            created: self.record_many(actor, input.records, "records").await?,
+            created: self
+                .record_many(actor, input.records, "records", source)
+                .await?,
         })
     }
 
@@ -243,6 +266,7 @@ impl App {
         actor: &Officer,
         inputs: Vec<NewTrainingRecord>,
         list_field: &str,
+        source: Source,
     ) -> Result<Vec<TrainingRecordView>> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
@@ -255,9 +279,19 @@ impl App {
             } else {
                 format!("{list_field}[{i}].")
             };
-            records.extend(check_record(&ctx, &known, input, &prefix, &mut invalid));
+            records.extend(check_record(
+                &ctx,
+                &known,
+                input,
+                source,
+                &prefix,
+                &mut invalid,
+            ));
         }
         invalid.into_result()?;
+        for r in &records {
+            actor.refuse_self(r.member_id, "record training")?;
+        }
         let created = self.store_records(&mut tx, &ctx, &records).await?;
         tx.commit().await?;
         Ok(created.into_iter().map(view).collect())
@@ -351,6 +385,7 @@ impl App {
         let ctx = self.ctx(&mut tx, actor).await?;
         let row = self.load_credential(&mut tx, actor, credential_id).await?;
         let c = &row.credential;
+        actor.refuse_self(c.member_id, "sign off requirements")?;
         let requirement =
             ids::decode(Kind::Requirement, requirement_id).ok_or(AppError::NotFound)?;
         let rules = load_rules(&mut tx, actor.agency_id, &[c.credential_type_id]).await?;

@@ -269,6 +269,7 @@ impl App {
         let s = store::submission(&mut tx, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
+        actor.refuse_self(s.member_id, "review submissions")?;
         if s.status != "pending" {
             return Err(AppError::Conflict(format!(
                 "this submission was already {}",
@@ -305,7 +306,7 @@ impl App {
                 score,
                 hours,
                 category,
-                source: "external".into(),
+                source: crate::training::records::Source::External.as_str().into(),
             };
             self.store_records(&mut tx, &ctx, &[record])
                 .await?

@@ -16,6 +16,7 @@ mod keeping_current;
 mod lifecycle;
 mod members;
 mod ops;
+mod separation_of_duties;
 mod sign_in;
 mod tokens;
 mod web_pages;

@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use credence_app::page::{Page, PageParams};
 use credence_app::training::records::{
-    BulkResult, BulkTrainingRecords, NewTrainingRecord, TrainingRecordFilter, TrainingRecordView,
+    BulkResult, BulkTrainingRecords, NewTrainingRecord, Source, TrainingRecordFilter,
+    TrainingRecordView,
 };
 use credence_app::App;
 
@@ -34,7 +35,9 @@ pub async fn create(
     Auth(actor): Auth,
     ApiJson(input): ApiJson<NewTrainingRecord>,
 ) -> ApiResult<Response> {
-    let r = app.record_training(&actor.officer()?, input).await?;
+    let r = app
+        .record_training(&actor.officer()?, input, Source::Api)
+        .await?;
     Ok(created("training-records", &r.id.clone(), r))
 }
 
@@ -48,7 +51,10 @@ pub async fn bulk(
 ) -> ApiResult<Response> {
     Ok((
         StatusCode::CREATED,
-        Json(app.record_training_bulk(&actor.officer()?, input).await?),
+        Json(
+            app.record_training_bulk(&actor.officer()?, input, Source::Api)
+                .await?,
+        ),
     )
         .into_response())
 }

@@ -9,7 +9,7 @@ use credence_app::credentials::views::{CredentialDetail, CredentialListFilter};
 use credence_app::page::PageParams;
 use credence_app::people::members::MemberView;
 use credence_app::training::records::{
-    NewTrainingRecord, TrainingRecordFilter, TrainingRecordView,
+    NewTrainingRecord, Source, TrainingRecordFilter, TrainingRecordView,
 };
 use credence_app::App;
 use serde::Deserialize;
@@ -175,10 +175,9 @@ pub async fn record_training(
         score,
         hours,
         category: f.category.filter(|c| !c.trim().is_empty()),
-        source: Some("manual".into()),
     };
     match app
-        .record_training(&capability!(user.actor, officer), input)
+        .record_training(&capability!(user.actor, officer), input, Source::Manual)
         .await
     {
         Ok(_) => redirect_with(
