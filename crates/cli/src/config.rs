@@ -58,6 +58,10 @@ pub struct GlobalArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Send Strict-Transport-Security: browsers then reach Credence only over HTTPS. Set it
+    /// only when every address Credence is served at is HTTPS.
+    #[arg(long, global = true, env = "CREDENCE_HSTS")]
+    pub hsts: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +77,7 @@ struct FileConfig {
     files_url: Option<String>,
     public_url: Option<String>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
+    hsts: Option<bool>,
 }
 
 /// The settings in force.
@@ -89,6 +94,7 @@ pub struct Config {
     pub files_url: Option<String>,
     pub public_url: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub hsts: bool,
 }
 
 impl Config {
@@ -135,6 +141,7 @@ impl Config {
             } else {
                 args.trusted_proxies.clone()
             },
+            hsts: args.hsts || file.hsts.unwrap_or(false),
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -176,6 +183,7 @@ mod tests {
             files_url: None,
             public_url: None,
             trusted_proxies: Vec::new(),
+            hsts: false,
         }
     }
 
@@ -183,7 +191,7 @@ mod tests {
     fn defaults_run_sqlite_in_the_data_dir() {
         let c = Config::load(&args()).unwrap();
         assert_eq!(c.database_url, "sqlite://./credence-data/credence.sqlite3");
-        assert!(c.uses_sqlite() && c.migrate && !c.json_logs);
+        assert!(c.uses_sqlite() && c.migrate && !c.json_logs && !c.hsts);
     }
 
     #[test]
@@ -193,7 +201,7 @@ mod tests {
         let file = dir.join("credence.toml");
         std::fs::write(
             &file,
-            "data_dir = \"/srv/credence\"\ntoday = \"2026-01-02\"\nlog_format = \"json\"\n",
+            "data_dir = \"/srv/credence\"\ntoday = \"2026-01-02\"\nlog_format = \"json\"\nhsts = true\n",
         )
         .unwrap();
         let mut a = args();
@@ -202,7 +210,7 @@ mod tests {
         let c = Config::load(&a).unwrap();
         assert_eq!(c.data_dir, PathBuf::from("/srv/credence"));
         assert_eq!(c.today, Some("2026-03-04".parse().unwrap()));
-        assert!(c.json_logs);
+        assert!(c.json_logs && c.hsts);
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         assert!(Config::load(&a).is_err(), "unknown keys are refused");
     }

@@ -267,11 +267,11 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 access.admin_password
             );
             println!("  API token: {}", access.admin_token);
-            serve(app.clone(), addr).await?;
+            serve(app.clone(), addr, &config).await?;
         }
         Command::Serve { bind } => {
             let addr = bind.or(config.bind).unwrap_or(DEFAULT_BIND.parse()?);
-            serve(app.clone(), addr).await?;
+            serve(app.clone(), addr, &config).await?;
         }
         Command::Agency {
             command:
@@ -437,13 +437,14 @@ async fn agency_and_member(
     Ok((agency, member_id))
 }
 
-async fn serve(app: App, addr: SocketAddr) -> anyhow::Result<()> {
+async fn serve(app: App, addr: SocketAddr, config: &Config) -> anyhow::Result<()> {
     tokio::spawn(daily_jobs(app.clone()));
     tokio::spawn(deliver_mail(app.clone()));
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
-    let router = credence_web::router(app, metrics);
+    let options = credence_web::HttpOptions { hsts: config.hsts };
+    let router = credence_web::router(app, metrics, &options);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

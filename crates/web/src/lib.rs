@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod extract;
+mod headers;
 mod ops;
 mod pages;
 pub mod problem;
@@ -54,8 +55,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     spec
 }
 
+/// How the server answers beyond its routes.
+#[derive(Clone, Debug, Default)]
+pub struct HttpOptions {
+    /// Send `Strict-Transport-Security` (only behind HTTPS).
+    pub hsts: bool,
+}
+
 /// The whole application router.
-pub fn router(app: App, metrics: Option<PrometheusHandle>) -> Router {
+pub fn router(app: App, metrics: Option<PrometheusHandle>, options: &HttpOptions) -> Router {
+    let hsts = options.hsts;
     let (api_router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api::routes())
         .split_for_parts();
@@ -75,6 +84,11 @@ pub fn router(app: App, metrics: Option<PrometheusHandle>) -> Router {
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(120)))
+        // Outermost, so every answer carries them, the timeout's 503 included.
+        .layer(middleware::map_response(move |mut response: Response| async move {
+            headers::add(&mut response, hsts);
+            response
+        }))
         .with_state(app)
 }
 

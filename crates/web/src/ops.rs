@@ -30,7 +30,7 @@ pub fn routes(spec: utoipa::openapi::OpenApi, metrics: Option<PrometheusHandle>)
             "/api/openapi.json",
             get(move || async move { ([(header::CONTENT_TYPE, "application/json")], spec_json) }),
         )
-        .route("/api/docs", get(|| async { Html(DOCS_PAGE) }))
+        .route("/api/docs", get(|| async { Html(docs_page()) }))
 }
 
 async fn readyz(State(app): State<App>) -> Response {
@@ -68,3 +68,13 @@ pub async fn method_not_allowed() -> Problem {
 /// A self-contained reference page: it reads /api/openapi.json and lists every operation
 /// with its parameters and schemas. No CDN, so it works on closed networks.
 const DOCS_PAGE: &str = include_str!("docs.html");
+
+/// The docs page with its script and style at their versioned addresses (filled in once).
+fn docs_page() -> &'static str {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PAGE.get_or_init(|| {
+        DOCS_PAGE
+            .replace("{docs.css}", &crate::pages::assets::url("docs.css"))
+            .replace("{docs.js}", &crate::pages::assets::url("docs.js"))
+    })
+}

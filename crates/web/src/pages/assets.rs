@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-const FILES: [(&str, &str, &[u8]); 4] = [
+const FILES: [(&str, &str, &[u8]); 7] = [
     (
         "app.css",
         "text/css; charset=utf-8",
@@ -18,6 +18,21 @@ const FILES: [(&str, &str, &[u8]); 4] = [
         "app.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/app.js"),
+    ),
+    (
+        "standalone.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/standalone.css"),
+    ),
+    (
+        "docs.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/docs.css"),
+    ),
+    (
+        "docs.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/docs.js"),
     ),
     (
         "htmx.min.js",

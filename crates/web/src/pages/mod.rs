@@ -16,7 +16,7 @@ macro_rules! capability {
     };
 }
 
-mod assets;
+pub(crate) mod assets;
 mod auth;
 mod catalog;
 mod credentials;
@@ -204,6 +204,17 @@ impl From<AppError> for PageError {
 struct ErrorPage {
     status: u16,
     message: String,
+}
+
+impl ErrorPage {
+    fn css(&self) -> String {
+        assets::url("standalone.css")
+    }
+
+    /// For "Go back", which is a script (no inline `javascript:` link under the CSP).
+    fn js(&self) -> String {
+        assets::url("app.js")
+    }
 }
 
 impl IntoResponse for PageError {

@@ -222,7 +222,7 @@ impl TestApp {
             .create_token(agency.id, Role::Admin, None, Some("test"))
             .await
             .unwrap();
-        let router = credence_web::router(app.clone(), None);
+        let router = credence_web::router(app.clone(), None, &credence_web::HttpOptions::default());
         TestApp {
             app,
             router,

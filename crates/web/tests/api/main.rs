@@ -12,6 +12,7 @@ mod consistency;
 mod courses;
 mod credential_types;
 mod groups;
+mod headers;
 mod keeping_current;
 mod lifecycle;
 mod members;

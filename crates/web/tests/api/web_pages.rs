@@ -19,7 +19,7 @@ fn cookie_of(resp: &Resp, name: &str) -> Option<String> {
         })
 }
 
-async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
+pub(crate) async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
     let req = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -30,7 +30,7 @@ async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> Resp {
     t.send_request(req).await
 }
 
-async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
+pub(crate) async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
     let req = Request::builder()
         .uri(path)
         .header(header::COOKIE, cookie)
@@ -64,7 +64,7 @@ async fn upload_form(t: &TestApp, path: &str, cookie: &str, csrf: &str, bytes: &
 }
 
 /// Signs in through the login form; returns the session cookie.
-async fn sign_in(t: &TestApp, email: &str, password: &str) -> Result<String, Resp> {
+pub(crate) async fn sign_in(t: &TestApp, email: &str, password: &str) -> Result<String, Resp> {
     let login = page(t, "/login", "").await;
     let csrf = cookie_of(&login, "credence_login").unwrap();
     let resp = form(

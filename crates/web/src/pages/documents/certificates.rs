@@ -378,6 +378,10 @@ struct VerifyPage {
 }
 
 impl VerifyPage {
+    fn css(&self) -> String {
+        crate::pages::assets::url("standalone.css")
+    }
+
     fn status_label(&self) -> &'static str {
         match self.v.status {
             "valid" => "Valid",

@@ -1,5 +1,5 @@
 //! The dashboard: compliance by credential type and by group as bar charts (SVG drawn on
-//! the server: no chart script to load), what expires in the next 90 days, overdue
+//! the server, redrawn by Frappe Charts where scripts run), what expires in the next 90 days, overdue
 //! periods, and recent activity.
 
 use std::collections::BTreeMap;
@@ -87,7 +87,9 @@ struct DashboardPage {
 }
 
 impl DashboardPage {
-    /// The bars as Frappe Charts data: one stacked dataset per bucket.
+    /// The bars as Frappe Charts data: one stacked dataset per bucket. Names are agency
+    /// input; `labels` are set as text by the library, but its tooltip writes the title as
+    /// HTML, so `tooltips` carries each name HTML-escaped for that one place.
     fn chart_json(&self, bars: &[Bar]) -> String {
         let datasets: Vec<serde_json::Value> = BUCKETS
             .iter()
@@ -99,6 +101,7 @@ impl DashboardPage {
             .collect();
         serde_json::json!({
             "labels": bars.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
+            "tooltips": bars.iter().map(|b| html_text(&b.name)).collect::<Vec<_>>(),
             "datasets": datasets,
             "colors": BUCKETS.iter().map(|(_, colour, _)| *colour).collect::<Vec<_>>(),
         })
@@ -190,6 +193,22 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
             .map(|t| t.format("%H:%M:%S UTC").to_string())
             .unwrap_or_default(),
     }))
+}
+
+/// `text` as HTML that displays it verbatim.
+fn html_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 trait IntoPage {
