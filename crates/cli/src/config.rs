@@ -62,6 +62,13 @@ pub struct GlobalArgs {
     /// only when every address Credence is served at is HTTPS.
     #[arg(long, global = true, env = "CREDENCE_HSTS")]
     pub hsts: bool,
+    /// Seconds a connection may take to send a request head (or sit idle between requests)
+    /// before it is closed. Default 10.
+    #[arg(long, global = true, env = "CREDENCE_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Connections served at once; more wait to be accepted. Default 1024.
+    #[arg(long, global = true, env = "CREDENCE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -78,6 +85,8 @@ struct FileConfig {
     public_url: Option<String>,
     trusted_proxies: Option<Vec<std::net::IpAddr>>,
     hsts: Option<bool>,
+    header_read_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 /// The settings in force.
@@ -95,7 +104,13 @@ pub struct Config {
     pub public_url: Option<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
     pub hsts: bool,
+    pub header_read_timeout: std::time::Duration,
+    pub max_connections: usize,
 }
+
+/// A slow or idle client's connection is closed after this many seconds without a request.
+const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 impl Config {
     pub fn load(args: &GlobalArgs) -> anyhow::Result<Config> {
@@ -126,6 +141,17 @@ impl Config {
         if !matches!(log_format.as_str(), "text" | "json") {
             bail!("log format must be text or json, not {log_format:?}");
         }
+        let header_read_timeout_secs = args
+            .header_read_timeout_secs
+            .or(file.header_read_timeout_secs)
+            .unwrap_or(DEFAULT_HEADER_READ_TIMEOUT_SECS);
+        let max_connections = args
+            .max_connections
+            .or(file.max_connections)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        if header_read_timeout_secs == 0 || max_connections == 0 {
+            bail!("header_read_timeout_secs and max_connections must be at least 1");
+        }
         Ok(Config {
             data_dir,
             database_url,
@@ -142,6 +168,8 @@ impl Config {
                 args.trusted_proxies.clone()
             },
             hsts: args.hsts || file.hsts.unwrap_or(false),
+            header_read_timeout: std::time::Duration::from_secs(header_read_timeout_secs),
+            max_connections,
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -184,6 +212,8 @@ mod tests {
             public_url: None,
             trusted_proxies: Vec::new(),
             hsts: false,
+            header_read_timeout_secs: None,
+            max_connections: None,
         }
     }
 
@@ -192,6 +222,8 @@ mod tests {
         let c = Config::load(&args()).unwrap();
         assert_eq!(c.database_url, "sqlite://./credence-data/credence.sqlite3");
         assert!(c.uses_sqlite() && c.migrate && !c.json_logs && !c.hsts);
+        assert_eq!(c.header_read_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(c.max_connections, 1024);
     }
 
     #[test]
@@ -201,7 +233,7 @@ mod tests {
         let file = dir.join("credence.toml");
         std::fs::write(
             &file,
-            "data_dir = \"/srv/credence\"\ntoday = \"2026-01-02\"\nlog_format = \"json\"\nhsts = true\n",
+            "data_dir = \"/srv/credence\"\ntoday = \"2026-01-02\"\nlog_format = \"json\"\nhsts = true\nmax_connections = 64\n",
         )
         .unwrap();
         let mut a = args();
@@ -211,6 +243,7 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/srv/credence"));
         assert_eq!(c.today, Some("2026-03-04".parse().unwrap()));
         assert!(c.json_logs && c.hsts);
+        assert_eq!(c.max_connections, 64);
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         assert!(Config::load(&a).is_err(), "unknown keys are refused");
     }

@@ -443,17 +443,17 @@ async fn serve(app: App, addr: SocketAddr, config: &Config) -> anyhow::Result<()
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
-    let options = credence_web::HttpOptions { hsts: config.hsts };
+    let options = credence_web::HttpOptions {
+        hsts: config.hsts,
+        header_read_timeout: config.header_read_timeout,
+        max_connections: config.max_connections,
+    };
     let router = credence_web::router(app, metrics, &options);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "serving");
-    // The peer address reaches handlers (sign-in throttling counts per client address).
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    credence_web::serve(listener, router, &options, shutdown_signal()).await;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ mod headers;
 mod ops;
 mod pages;
 pub mod problem;
+mod serve;
 
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::problem::Problem;
+pub use crate::serve::serve;
 
 /// Bodies above this size are refused with 413 (bulk imports stay well below it).
 pub const BODY_LIMIT: usize = 8 * 1024 * 1024;
@@ -55,11 +57,26 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     spec
 }
 
-/// How the server answers beyond its routes.
-#[derive(Clone, Debug, Default)]
+/// How the server answers beyond its routes, and how long it waits on clients.
+#[derive(Clone, Debug)]
 pub struct HttpOptions {
     /// Send `Strict-Transport-Security` (only behind HTTPS).
     pub hsts: bool,
+    /// A connection waiting for a request head (a new one, or an idle keep-alive one) is
+    /// closed after this long without a complete head.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            hsts: false,
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+        }
+    }
 }
 
 /// The whole application router.

@@ -60,7 +60,7 @@ both_databases! {
         assert_eq!(asset.headers[header::CONTENT_SECURITY_POLICY], CSP);
 
         // HSTS when the operator turns it on (Credence is behind HTTPS).
-        let router = credence_web::router(t.app.clone(), None, &HttpOptions { hsts: true });
+        let router = credence_web::router(t.app.clone(), None, &HttpOptions { hsts: true, ..HttpOptions::default() });
         for path in ["/login", "/api/v1/members"] {
             let r = router.clone().oneshot(Request::builder().uri(path).body(Body::empty()).unwrap()).await.unwrap();
             assert_eq!(r.headers()[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000; includeSubDomains", "{path}");

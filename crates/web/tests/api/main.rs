@@ -18,6 +18,7 @@ mod lifecycle;
 mod members;
 mod ops;
 mod separation_of_duties;
+mod server;
 mod sign_in;
 mod tokens;
 mod web_pages;
