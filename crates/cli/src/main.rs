@@ -346,7 +346,7 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                     t.id,
                     t.name.as_deref().unwrap_or("-"),
                     t.role,
-                    t.member_id.as_deref().unwrap_or("-"),
+                    t.member_id.map_or("-".to_string(), |m| m.to_string()),
                     time(Some(t.created_at)),
                     time(t.last_used_at),
                     time(t.expires_at)
@@ -357,7 +357,10 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             command: TokenCommand::Revoke { agency, id },
         } => {
             let agency = app.agency_by_slug(&agency).await.map_err(app_err)?;
-            app.revoke_token_of_agency(agency.id, &id)
+            let id = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{id:?} is not a token id (like tok_12)"))?;
+            app.revoke_token_of_agency(agency.id, id)
                 .await
                 .map_err(app_err)?;
             println!("revoked {id}");
@@ -421,7 +424,10 @@ async fn agency_and_member(
     app: &App,
     slug: &str,
     member: Option<&str>,
-) -> anyhow::Result<(credence_store::auth::identity::Agency, Option<i64>)> {
+) -> anyhow::Result<(
+    credence_store::auth::identity::Agency,
+    Option<credence_app::ids::MemberId>,
+)> {
     let agency = app
         .agency_by_slug(slug)
         .await

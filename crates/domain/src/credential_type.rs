@@ -104,7 +104,7 @@ impl TypeState {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequirementDraft {
     pub kind: RequirementKind,
-    pub course_id: Option<i64>,
+    pub course_id: Option<crate::ids::CourseId>,
     pub min_grade: Option<f64>,
     pub hours: Option<f64>,
     pub category: Option<String>,

@@ -1,10 +1,12 @@
 //! Credence's rules as plain functions over plain types.
 //!
-//! Nothing here does I/O or knows about SQL or HTTP: the store persists what these
+//! Nothing here does I/O or knows about SQL or HTTP (typed ids can decode from a column, with
+//! the `sqlx` feature the store turns on): the store persists what these
 //! functions decide, the app layer calls them, and nothing else re-implements a rule.
 
 pub mod credential_type;
 pub mod dates;
+pub mod ids;
 pub mod numbering;
 pub mod progress;
 pub mod reminders;

@@ -3,12 +3,14 @@
 
 use chrono::NaiveDate;
 
+use crate::ids::{CourseId, RequirementId};
+
 /// What one requirement asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rule {
     /// A training record for the course, scoring at least `min_grade` when set.
     Course {
-        course_id: i64,
+        course_id: CourseId,
         min_grade: Option<f64>,
     },
     /// `hours` of training in `category`.
@@ -20,14 +22,14 @@ pub enum Rule {
 /// A requirement and its id, so sign-offs can point at it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Requirement {
-    pub id: i64,
+    pub id: RequirementId,
     pub rule: Rule,
 }
 
 /// One training record as progress sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
-    pub course_id: Option<i64>,
+    pub course_id: Option<CourseId>,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
     pub hours: f64,
@@ -37,7 +39,7 @@ pub struct Record {
 /// One sign-off of a checklist requirement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignOff {
-    pub requirement_id: i64,
+    pub requirement_id: RequirementId,
     pub signed_on: NaiveDate,
 }
 
@@ -200,21 +202,21 @@ mod tests {
     fn emt_requirements() -> Vec<Requirement> {
         vec![
             Requirement {
-                id: 1,
+                id: RequirementId::new(1),
                 rule: Rule::Course {
-                    course_id: 10,
+                    course_id: CourseId::new(10),
                     min_grade: Some(80.0),
                 },
             },
             Requirement {
-                id: 2,
+                id: RequirementId::new(2),
                 rule: Rule::Hours {
                     hours: 24.0,
                     category: "CE".into(),
                 },
             },
             Requirement {
-                id: 3,
+                id: RequirementId::new(3),
                 rule: Rule::Checklist,
             },
         ]
@@ -222,7 +224,7 @@ mod tests {
 
     fn record(course: Option<i64>, on: &str, score: Option<f64>, hours: f64, cat: &str) -> Record {
         Record {
-            course_id: course,
+            course_id: course.map(CourseId::new),
             completed_on: d(on),
             score,
             hours,
@@ -248,7 +250,7 @@ mod tests {
         let mut more = records.clone();
         more.push(record(Some(10), "2026-04-01", Some(92.0), 12.0, "CE"));
         let signed = [SignOff {
-            requirement_id: 3,
+            requirement_id: RequirementId::new(3),
             signed_on: d("2026-04-02"),
         }];
         assert_eq!(progress_of(&reqs, &more, &signed, window()), 100);
@@ -271,7 +273,7 @@ mod tests {
             record(None, "2026-06-01", None, 8.0, "CE"),
         ];
         let signed = [SignOff {
-            requirement_id: 3,
+            requirement_id: RequirementId::new(3),
             signed_on: d("2026-04-02"),
         }];
         assert_eq!(
@@ -296,7 +298,7 @@ mod tests {
             prop_oneof![Just("CE"), Just("Fire")],
         )
             .prop_map(|(course, day, score, hours, cat)| Record {
-                course_id: course,
+                course_id: course.map(CourseId::new),
                 completed_on: d("2025-10-01") + chrono::Duration::days(day),
                 score,
                 hours,

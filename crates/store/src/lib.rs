@@ -5,6 +5,7 @@
 //! was opened on (see `conn` and `query`). Multi-row work is set-based, and every write runs
 //! inside a [`Tx`] the caller commits.
 
+use credence_domain::ids::AgencyId;
 // The areas of DESIGN.md's architecture, as in the app and web crates.
 pub mod auth;
 pub mod catalog;
@@ -18,7 +19,7 @@ pub mod training;
 
 mod conn;
 pub mod migrate;
-mod query;
+pub mod query;
 mod sqlite_reads;
 pub mod stored;
 
@@ -301,7 +302,7 @@ pub async fn try_lock(tx: &mut Tx, key: i64) -> Result<bool> {
 /// an earlier start the same day).
 pub async fn claim_daily_job(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     job: &str,
     day: chrono::NaiveDate,
 ) -> Result<bool> {

@@ -15,6 +15,8 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Decode, FromRow, Postgres, Sqlite, Type};
 
+use credence_domain::ids::Id;
+
 use crate::conn::{AnyConn, Conn};
 use crate::{Result, Tx};
 
@@ -37,6 +39,50 @@ macro_rules! arg_from {
     )*};
 }
 arg_from!(i64 => I64, f64 => F64, String => Text, &str => Text, bool => Bool, NaiveDate => Date, DateTime<Utc> => Timestamp);
+
+impl<K> From<Id<K>> for Arg {
+    fn from(v: Id<K>) -> Arg {
+        Arg::I64(Some(v.get()))
+    }
+}
+
+impl<K> From<Option<Id<K>>> for Arg {
+    fn from(v: Option<Id<K>>) -> Arg {
+        Arg::I64(v.map(Id::get))
+    }
+}
+
+/// A row number: a typed [`Id`], or a plain `i64` for rows without a public id.
+pub trait RowId: Copy {
+    fn row(self) -> i64;
+}
+
+impl RowId for i64 {
+    fn row(self) -> i64 {
+        self
+    }
+}
+
+impl<K> RowId for Id<K> {
+    fn row(self) -> i64 {
+        self.get()
+    }
+}
+
+/// `ids` as one JSON array of row numbers.
+pub(crate) fn ids_json<I: RowId>(ids: &[I]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(2 + ids.len() * 8);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{}", id.row());
+    }
+    out.push(']');
+    out
+}
 
 impl From<&String> for Arg {
     fn from(v: &String) -> Arg {
@@ -203,17 +249,20 @@ impl Query {
     /// agency through such an index (~100 ms per batch at 1M credentials) instead of doing
     /// primary-key lookups (~0.1 ms). The unary plus makes the term unindexable on both
     /// databases; it still filters every row, so tenancy holds.
-    pub fn bind_json_ids(&mut self, backend: crate::Backend, ids: &[i64]) -> &mut Self {
-        self.args
-            .push(Arg::Text(Some(serde_json::Value::from(ids).to_string())));
+    pub fn bind_json_ids<I: RowId>(&mut self, backend: crate::Backend, ids: &[I]) -> &mut Self {
+        self.bind_ids_json(backend, ids_json(ids))
+    }
+
+    fn bind_ids_json(&mut self, backend: crate::Backend, json: String) -> &mut Self {
+        self.args.push(Arg::Text(Some(json)));
         let param = format!("${}", self.args.len());
         self.sql.push_str(&json_ids(backend, &param));
         self
     }
 
     /// Appends the ids of one [`IdChunk`] as a derived table, for `… IN `.
-    pub fn bind_ids(&mut self, chunk: IdChunk<'_>) -> &mut Self {
-        self.bind_json_ids(chunk.backend, chunk.ids)
+    pub fn bind_ids(&mut self, chunk: IdChunk) -> &mut Self {
+        self.bind_ids_json(chunk.backend, chunk.json)
     }
 
     /// Appends a derived table of the strings in `values` bound as one JSON value, for
@@ -260,10 +309,10 @@ mod tests {
 /// One batch of ids handed to a statement builder by [`fetch_in_batches`];
 /// [`Query::bind_ids`] is the only way to put it into SQL, so every batched lookup
 /// binds its ids as one JSON value.
-#[derive(Debug, Clone, Copy)]
-pub struct IdChunk<'a> {
-    pub(crate) backend: crate::Backend,
-    pub(crate) ids: &'a [i64],
+#[derive(Debug, Clone)]
+pub struct IdChunk {
+    backend: crate::Backend,
+    json: String,
 }
 
 /// The SQL type of a column of [`json_rows`].
@@ -335,10 +384,10 @@ pub fn json_texts(backend: crate::Backend, param: &str) -> String {
 
 /// Runs `build` once per [`crate::JSON_BATCH`] of `ids` (the builder binds them with
 /// [`Query::bind_ids`]) and hands each batch's rows to `each`.
-pub(crate) async fn fetch_in_batches<T>(
+pub(crate) async fn fetch_in_batches<T, I: RowId>(
     db: &mut impl Conn,
-    ids: &[i64],
-    build: impl Fn(IdChunk<'_>) -> Query,
+    ids: &[I],
+    build: impl Fn(IdChunk) -> Query,
     mut each: impl FnMut(Vec<T>),
 ) -> Result<()>
 where
@@ -348,7 +397,7 @@ where
     for chunk in ids.chunks(crate::JSON_BATCH) {
         let q = build(IdChunk {
             backend,
-            ids: chunk,
+            json: ids_json(chunk),
         });
         let rows: Vec<T> = q.fetch_all(db).await?;
         each(rows);
@@ -358,20 +407,81 @@ where
 
 /// Runs one statement per [`crate::JSON_BATCH`] of `ids`, built by `build` as in
 /// [`fetch_in_batches`]; answers the rows changed.
-pub(crate) async fn execute_in_batches(
+pub(crate) async fn execute_in_batches<I: RowId>(
     tx: &mut Tx,
-    ids: &[i64],
-    build: impl Fn(IdChunk<'_>) -> Query,
+    ids: &[I],
+    build: impl Fn(IdChunk) -> Query,
 ) -> Result<u64> {
     let backend = tx.backend();
     let mut changed = 0;
     for chunk in ids.chunks(crate::JSON_BATCH) {
         changed += build(IdChunk {
             backend,
-            ids: chunk,
+            json: ids_json(chunk),
         })
         .execute(tx)
         .await?;
     }
     Ok(changed)
+}
+
+/// One value of a [`json_rows`] row. Ids go in as their row number: serde would write an
+/// id's public form (`mem_42`), which the database must never see.
+pub trait Cell {
+    fn cell(&self) -> serde_json::Value;
+}
+
+impl<K> Cell for Id<K> {
+    fn cell(&self) -> serde_json::Value {
+        self.get().into()
+    }
+}
+
+impl Cell for credence_domain::ids::AnyId {
+    fn cell(&self) -> serde_json::Value {
+        self.row.into()
+    }
+}
+
+impl Cell for NaiveDate {
+    fn cell(&self) -> serde_json::Value {
+        self.to_string().into()
+    }
+}
+
+impl<T: Cell> Cell for Option<T> {
+    fn cell(&self) -> serde_json::Value {
+        self.as_ref().map_or(serde_json::Value::Null, Cell::cell)
+    }
+}
+
+impl<T: Cell + ?Sized> Cell for &T {
+    fn cell(&self) -> serde_json::Value {
+        (**self).cell()
+    }
+}
+
+macro_rules! plain_cells {
+    ($($t:ty),*) => {$(
+        impl Cell for $t {
+            fn cell(&self) -> serde_json::Value {
+                self.clone().into()
+            }
+        }
+    )*};
+}
+plain_cells!(i64, f64, bool, String);
+
+impl Cell for str {
+    fn cell(&self) -> serde_json::Value {
+        self.into()
+    }
+}
+
+/// A row for [`json_rows`]: `cells![member_id, date, name]`.
+#[macro_export]
+macro_rules! cells {
+    ($($v:expr),* $(,)?) => {
+        serde_json::Value::Array(vec![$($crate::query::Cell::cell(&$v)),*])
+    };
 }

@@ -242,6 +242,47 @@ pub fn client_address(
         .to_string()
 }
 
+/// The typed ids in a request's path (`PathIds(id): PathIds<MemberId>`, or a tuple for
+/// several). A segment that is not an id of the right kind names nothing here: a 404, as
+/// problem+json under `/api/` and as the error page elsewhere, exactly like an id of another
+/// agency.
+pub struct PathIds<T>(pub T);
+
+/// Why [`PathIds`] found nothing; answers as the part of the site that was asked.
+pub struct NoSuchPath {
+    api: bool,
+}
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for PathIds<T> {
+    type Rejection = NoSuchPath;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, NoSuchPath> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(ids)) => Ok(PathIds(ids)),
+            Err(_) => {
+                // A nested router sees its own part of the path; the original names the site.
+                let path = match parts.extensions.get::<axum::extract::OriginalUri>() {
+                    Some(original) => original.0.path(),
+                    None => parts.uri.path(),
+                };
+                Err(NoSuchPath {
+                    api: path.starts_with("/api/"),
+                })
+            }
+        }
+    }
+}
+
+impl axum::response::IntoResponse for NoSuchPath {
+    fn into_response(self) -> axum::response::Response {
+        if self.api {
+            Problem::not_found().into_response()
+        } else {
+            crate::pages::PageError(credence_app::AppError::NotFound).into_response()
+        }
+    }
+}
+
 #[cfg(test)]
 mod client_address_tests {
     use super::client_address;

@@ -11,6 +11,7 @@
 //! Capabilities dereference to the [`Actor`] they were made from, so a use case reads
 //! `officer.agency_id` and `officer.label` as before.
 
+use credence_domain::ids::{AgencyId, MemberId};
 use std::ops::Deref;
 
 use credence_domain::Role;
@@ -20,10 +21,10 @@ use crate::{AppError, Result};
 /// Who is acting: resolved from an API token or a web session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub(crate) agency_id: i64,
+    pub(crate) agency_id: AgencyId,
     pub(crate) role: Role,
     /// The member this login or token speaks for (required for the member role).
-    pub(crate) member_id: Option<i64>,
+    pub(crate) member_id: Option<MemberId>,
     /// How the audit log names them: `user:ada@example.org` or `token:12`.
     pub(crate) label: String,
 }
@@ -42,7 +43,7 @@ pub struct Admin(Actor);
 
 impl Actor {
     /// The server acting on its own (daily jobs, the demo and seed commands), as an admin.
-    pub(crate) fn system(agency_id: i64, label: impl Into<String>) -> Actor {
+    pub(crate) fn system(agency_id: AgencyId, label: impl Into<String>) -> Actor {
         Actor {
             agency_id,
             role: Role::Admin,
@@ -51,7 +52,7 @@ impl Actor {
         }
     }
 
-    pub fn agency_id(&self) -> i64 {
+    pub fn agency_id(&self) -> AgencyId {
         self.agency_id
     }
 
@@ -59,7 +60,7 @@ impl Actor {
         self.role
     }
 
-    pub fn member_id(&self) -> Option<i64> {
+    pub fn member_id(&self) -> Option<MemberId> {
         self.member_id
     }
 
@@ -69,24 +70,25 @@ impl Actor {
 
     /// The one member whose things this actor is limited to, or `None` when it reads the
     /// whole agency.
-    pub fn own_member(&self) -> Option<i64> {
+    pub fn own_member(&self) -> Option<MemberId> {
         if self.role.reads_agency() {
             None
         } else {
-            // A member login always names its member; one that does not sees nothing.
-            Some(self.member_id.unwrap_or(0))
+            // A member login always names its member; one that does not sees nothing (no
+            // row has the id 0).
+            Some(self.member_id.unwrap_or(MemberId::new(0)))
         }
     }
 
     /// True when the actor may see things of `member_id`: everything in the agency for
     /// readers, their own for members.
-    pub fn sees_member(&self, member_id: i64) -> bool {
+    pub fn sees_member(&self, member_id: MemberId) -> bool {
         self.own_member().is_none_or(|own| own == member_id)
     }
 
     /// Refuses `what` when the member it is done to is the actor's own: nobody records
     /// training for, signs off, approves or issues to themselves (separation of duties).
-    pub fn refuse_self(&self, member_id: i64, what: &str) -> Result<()> {
+    pub fn refuse_self(&self, member_id: MemberId, what: &str) -> Result<()> {
         if self.member_id == Some(member_id) {
             return Err(AppError::Forbidden(format!(
                 "you cannot {what} for yourself; another officer must do it"
@@ -154,8 +156,9 @@ mod tests {
     use super::*;
 
     fn actor(role: Role, member_id: Option<i64>) -> Actor {
+        let member_id = member_id.map(MemberId::new);
         Actor {
-            agency_id: 1,
+            agency_id: AgencyId::new(1),
             role,
             member_id,
             label: "test".into(),
@@ -185,11 +188,11 @@ mod tests {
     #[test]
     fn members_see_only_themselves() {
         let member = actor(Role::Member, Some(3));
-        assert!(member.sees_member(3) && !member.sees_member(4));
-        assert_eq!(member.own_member(), Some(3));
+        assert!(member.sees_member(MemberId::new(3)) && !member.sees_member(MemberId::new(4)));
+        assert_eq!(member.own_member(), Some(MemberId::new(3)));
         let orphan = actor(Role::Member, None);
-        assert!(!orphan.sees_member(3));
+        assert!(!orphan.sees_member(MemberId::new(3)));
         let auditor = actor(Role::Auditor, None);
-        assert!(auditor.sees_member(3) && auditor.own_member().is_none());
+        assert!(auditor.sees_member(MemberId::new(3)) && auditor.own_member().is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! Agencies, logins and API tokens: creating them and resolving a request to an [`Actor`].
 
+use credence_domain::ids::{AgencyId, MemberId, UserId};
 pub mod capability;
 pub mod passwords;
 pub mod tokens;
@@ -100,7 +101,7 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    pub async fn agency(&self, id: i64) -> Result<Agency> {
+    pub async fn agency(&self, id: AgencyId) -> Result<Agency> {
         let mut tx = self.store.read().await?;
         identity::agency_by_id(&mut tx, id)
             .await?
@@ -110,12 +111,12 @@ impl App {
     /// Creates a login (operator command). A member-role login must name its member.
     pub async fn create_user(
         &self,
-        agency_id: i64,
+        agency_id: AgencyId,
         email: &str,
         role: Role,
         password: &str,
-        member_id: Option<i64>,
-    ) -> Result<i64> {
+        member_id: Option<MemberId>,
+    ) -> Result<UserId> {
         let email = email.trim().to_lowercase();
         if !is_plausible_email(&email) {
             return Err(AppError::invalid("email", "must be an e-mail address"));
@@ -137,17 +138,9 @@ impl App {
         )
         .await?;
         let by = Actor::system(agency_id, "system:cli");
-        let after = serde_json::json!({"email": email, "role": role.as_str(), "member_id": member_id.map(|m| crate::ids::encode(crate::ids::Kind::Member, m))});
-        crate::ops::audit::record(
-            &mut tx,
-            &by,
-            "create",
-            crate::ids::Kind::User,
-            id,
-            None,
-            Some(&after),
-        )
-        .await?;
+        let after =
+            serde_json::json!({"email": email, "role": role.as_str(), "member_id": member_id});
+        crate::ops::audit::record(&mut tx, &by, "create", id, None, Some(&after)).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -168,9 +161,9 @@ impl App {
     async fn check_member_link(
         &self,
         tx: &mut credence_store::Tx,
-        agency_id: i64,
+        agency_id: AgencyId,
         role: Role,
-        member_id: Option<i64>,
+        member_id: Option<MemberId>,
     ) -> Result<()> {
         match member_id {
             Some(m)
@@ -195,9 +188,9 @@ impl App {
     /// [`App::create_token_expiring`]).
     pub async fn create_token(
         &self,
-        agency_id: i64,
+        agency_id: AgencyId,
         role: Role,
-        member_id: Option<i64>,
+        member_id: Option<MemberId>,
         label: Option<&str>,
     ) -> Result<String> {
         self.create_token_expiring(agency_id, role, member_id, label, None)
@@ -208,9 +201,9 @@ impl App {
     /// the secret, which is shown once and stored hashed.
     pub async fn create_token_expiring(
         &self,
-        agency_id: i64,
+        agency_id: AgencyId,
         role: Role,
-        member_id: Option<i64>,
+        member_id: Option<MemberId>,
         label: Option<&str>,
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Result<String> {
@@ -237,16 +230,7 @@ impl App {
         let by = Actor::system(agency_id, "system:cli");
         let after =
             serde_json::json!({"name": label, "role": role.as_str(), "expires_at": expires_at});
-        crate::ops::audit::record(
-            &mut tx,
-            &by,
-            "create",
-            crate::ids::Kind::Token,
-            token_id,
-            None,
-            Some(&after),
-        )
-        .await?;
+        crate::ops::audit::record(&mut tx, &by, "create", token_id, None, Some(&after)).await?;
         tx.commit().await?;
         Ok(token)
     }
@@ -364,16 +348,7 @@ impl App {
                 "sign_in_failed"
             };
             let after = serde_json::json!({ "address": address });
-            crate::ops::audit::record(
-                &mut tx,
-                &by,
-                action,
-                crate::ids::Kind::User,
-                user.id,
-                None,
-                Some(&after),
-            )
-            .await?;
+            crate::ops::audit::record(&mut tx, &by, action, user.id, None, Some(&after)).await?;
         }
         let session = match outcome {
             Ok(_) => {

@@ -1,10 +1,10 @@
 //! API tokens as administrators manage them: list, revoke, and when each was last used.
 
 use chrono::{DateTime, Duration, Utc};
+use credence_domain::ids::{AgencyId, MemberId, TokenId};
 use credence_store::auth::identity;
 use serde::Serialize;
 
-use crate::ids::{self, Kind};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
 use crate::{Admin, App, AppError, Result};
@@ -15,10 +15,12 @@ const LAST_USED_RESOLUTION_MINUTES: i64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: TokenId,
     pub name: Option<String>,
     pub role: String,
-    pub member_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub member_id: Option<MemberId>,
     pub created_at: DateTime<Utc>,
     /// To within a few minutes.
     pub last_used_at: Option<DateTime<Utc>>,
@@ -27,10 +29,10 @@ pub struct TokenView {
 
 fn view(t: identity::TokenRow) -> TokenView {
     TokenView {
-        id: ids::encode(Kind::Token, t.id),
+        id: t.id,
         name: t.label,
         role: t.role,
-        member_id: t.member_id.map(|m| ids::encode(Kind::Member, m)),
+        member_id: t.member_id,
         created_at: t.created_at,
         last_used_at: t.last_used_at,
         expires_at: t.expires_at,
@@ -39,7 +41,7 @@ fn view(t: identity::TokenRow) -> TokenView {
 
 /// Records that token `id` was used, in the background and only when the stored time is
 /// older than [`LAST_USED_RESOLUTION_MINUTES`], so the request does not wait for a write.
-pub(crate) fn note_use(app: &App, id: i64, last_used_at: Option<DateTime<Utc>>) {
+pub(crate) fn note_use(app: &App, id: TokenId, last_used_at: Option<DateTime<Utc>>) {
     let fresh = last_used_at
         .is_some_and(|at| Utc::now() - at < Duration::minutes(LAST_USED_RESOLUTION_MINUTES));
     if fresh {
@@ -54,44 +56,43 @@ pub(crate) fn note_use(app: &App, id: i64, last_used_at: Option<DateTime<Utc>>) 
         }
         .await;
         if let Err(e) = written {
-            tracing::warn!(token = id, error = %e, "could not record when a token was used");
+            tracing::warn!(token = %id, error = %e, "could not record when a token was used");
         }
     });
 }
 
 impl App {
     /// The agency's live API tokens, newest first.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn tokens(&self, actor: &Admin, page: &PageParams) -> Result<Page<TokenView>> {
         let limit = page.limit()?;
         let mut db = self.store.read().await?;
         let rows =
             identity::tokens_page(&mut db, actor.agency_id, page.after()?, limit + 1).await?;
-        Ok(paginate(rows, limit, |t| t.id, view))
+        Ok(paginate(rows, limit, |t| t.id.get(), view))
     }
 
     /// Revokes a token at once; its next request is 401.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn revoke_token(&self, actor: &Admin, id: &str) -> Result<()> {
-        let id = ids::decode(Kind::Token, id).ok_or(AppError::NotFound)?;
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn revoke_token(&self, actor: &Admin, id: TokenId) -> Result<()> {
         let mut tx = self.store.begin().await?;
         if !identity::revoke_token(&mut tx, actor.agency_id, id).await? {
             return Err(AppError::NotFound);
         }
-        record::<()>(&mut tx, actor, "revoke", Kind::Token, id, None, None).await?;
+        record::<()>(&mut tx, actor, "revoke", id, None, None).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Operator command: the live tokens of an agency (no actor: the CLI runs on the server).
-    pub async fn tokens_of_agency(&self, agency_id: i64) -> Result<Vec<TokenView>> {
+    pub async fn tokens_of_agency(&self, agency_id: AgencyId) -> Result<Vec<TokenView>> {
         let mut db = self.store.read().await?;
         let rows = identity::tokens_page(&mut db, agency_id, None, 100_000).await?;
         Ok(rows.into_iter().map(view).collect())
     }
 
     /// Operator command: revokes a token of an agency.
-    pub async fn revoke_token_of_agency(&self, agency_id: i64, id: &str) -> Result<()> {
+    pub async fn revoke_token_of_agency(&self, agency_id: AgencyId, id: TokenId) -> Result<()> {
         let actor = crate::Actor::system(agency_id, "system:cli").admin()?;
         self.revoke_token(&actor, id).await
     }

@@ -1,11 +1,11 @@
 //! Courses: units of training that can be completed, optionally graded.
 
+use credence_domain::ids::CourseId;
 use credence_domain::validation::{check_code, check_text, Invalid};
 use credence_store::catalog::courses::{self as store, Course, CourseFields};
 use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
@@ -13,7 +13,8 @@ use crate::{Actor, Admin, App, AppError, Reader, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CourseView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: CourseId,
     pub code: String,
     pub name: String,
     /// Hours a completion earns by default.
@@ -56,7 +57,7 @@ pub struct CoursePatch {
 
 fn view(c: Course) -> CourseView {
     CourseView {
-        id: ids::encode(Kind::Course, c.id),
+        id: c.id,
         code: c.code,
         name: c.name,
         hours: c.hours,
@@ -108,28 +109,27 @@ fn normalise(mut f: CourseFields) -> CourseFields {
 }
 
 impl App {
-    async fn load_course(&self, db: &mut impl Conn, actor: &Actor, id: &str) -> Result<Course> {
-        let id = ids::decode(Kind::Course, id).ok_or(AppError::NotFound)?;
+    async fn load_course(&self, db: &mut impl Conn, actor: &Actor, id: CourseId) -> Result<Course> {
         store::course(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn course(&self, actor: &Reader, id: &str) -> Result<CourseView> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn course(&self, actor: &Reader, id: CourseId) -> Result<CourseView> {
         let mut tx = self.store.read().await?;
         Ok(view(self.load_course(&mut tx, actor, id).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn courses(&self, actor: &Reader, page: &PageParams) -> Result<Page<CourseView>> {
         let limit = page.limit()?;
         let mut tx = self.store.read().await?;
         let rows = store::courses_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
-        Ok(paginate(rows, limit, |c| c.id, view))
+        Ok(paginate(rows, limit, |c| c.id.get(), view))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_course(&self, actor: &Admin, input: NewCourse) -> Result<CourseView> {
         let fields = normalise(CourseFields {
             code: input.code,
@@ -144,25 +144,16 @@ impl App {
         let row = store::insert_course(&mut tx, actor.agency_id, &fields).await?;
         let id = row.id;
         let created = view(row);
-        record(
-            &mut tx,
-            actor,
-            "create",
-            Kind::Course,
-            id,
-            None,
-            Some(&created),
-        )
-        .await?;
+        record(&mut tx, actor, "create", id, None, Some(&created)).await?;
         tx.commit().await?;
         Ok(created)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn update_course(
         &self,
         actor: &Admin,
-        id: &str,
+        id: CourseId,
         input: CoursePatch,
     ) -> Result<CourseView> {
         let mut tx = self.store.begin().await?;
@@ -190,7 +181,6 @@ impl App {
             &mut tx,
             actor,
             "update",
-            Kind::Course,
             row_id,
             Some(&before),
             Some(&after),

@@ -1,6 +1,7 @@
 //! Credential types: definitions, requirements, enrolment groups and the lifecycle
 //! draft → published → retired. Retiring never removes issued credentials.
 
+use credence_domain::ids::{AgencyId, CourseId, CredentialTypeId, GroupId, RequirementId};
 use credence_store::Conn;
 use std::collections::BTreeMap;
 
@@ -15,7 +16,6 @@ use credence_store::catalog::credential_types::{
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
@@ -26,10 +26,12 @@ use crate::{Actor, Admin, App, AppError, Result};
 #[serde(deny_unknown_fields)]
 pub struct RequirementInput {
     /// Keep an existing requirement (its sign-offs stay attached); omit for a new one.
-    pub id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub id: Option<RequirementId>,
     #[schema(value_type = String, example = "course")]
     pub kind: RequirementKind,
-    pub course_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub course_id: Option<CourseId>,
     /// Minimum score (0–100) for a graded course; defaults to the course's passing grade.
     pub min_grade: Option<f64>,
     pub hours: Option<f64>,
@@ -39,10 +41,12 @@ pub struct RequirementInput {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RequirementView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: RequirementId,
     /// course, hours or checklist.
     pub kind: String,
-    pub course_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub course_id: Option<CourseId>,
     pub min_grade: Option<f64>,
     pub hours: Option<f64>,
     pub category: Option<String>,
@@ -51,7 +55,8 @@ pub struct RequirementView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CredentialTypeView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: CredentialTypeId,
     pub code: String,
     pub name: String,
     pub description: String,
@@ -70,7 +75,8 @@ pub struct CredentialTypeView {
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
     pub requirements: Vec<RequirementView>,
-    pub enrolment_group_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub enrolment_group_ids: Vec<GroupId>,
     /// draft, published or retired.
     pub state: String,
     pub version: i64,
@@ -97,7 +103,8 @@ pub struct NewCredentialType {
     pub renewal_window_days: Option<i64>,
     pub number_pattern: Option<String>,
     pub requirements: Option<Vec<RequirementInput>>,
-    pub enrolment_group_ids: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub enrolment_group_ids: Option<Vec<GroupId>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -129,7 +136,8 @@ pub struct CredentialTypePatch {
     pub number_pattern: Option<String>,
     /// The complete new list; existing requirements are kept by `id`.
     pub requirements: Option<Vec<RequirementInput>>,
-    pub enrolment_group_ids: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub enrolment_group_ids: Option<Vec<GroupId>>,
 }
 
 /// Optional body of publish and retire: the version you read.
@@ -147,9 +155,9 @@ pub struct TypeListFilter {
 
 fn requirement_view(r: &Requirement) -> RequirementView {
     RequirementView {
-        id: ids::encode(Kind::Requirement, r.id),
+        id: r.id,
         kind: r.kind.as_str().to_string(),
-        course_id: r.course_id.map(|c| ids::encode(Kind::Course, c)),
+        course_id: r.course_id,
         min_grade: r.min_grade,
         hours: r.hours,
         category: r.category.clone(),
@@ -157,9 +165,9 @@ fn requirement_view(r: &Requirement) -> RequirementView {
     }
 }
 
-fn view(t: CredentialType, reqs: &[Requirement], groups: &[i64]) -> CredentialTypeView {
+fn view(t: CredentialType, reqs: &[Requirement], groups: &[GroupId]) -> CredentialTypeView {
     CredentialTypeView {
-        id: ids::encode(Kind::CredentialType, t.id),
+        id: t.id,
         code: t.code,
         name: t.name,
         description: t.description,
@@ -174,10 +182,7 @@ fn view(t: CredentialType, reqs: &[Requirement], groups: &[i64]) -> CredentialTy
         renewal_window_days: t.renewal_window_days,
         number_pattern: t.number_pattern,
         requirements: reqs.iter().map(requirement_view).collect(),
-        enrolment_group_ids: groups
-            .iter()
-            .map(|g| ids::encode(Kind::Group, *g))
-            .collect(),
+        enrolment_group_ids: groups.to_vec(),
         state: t.state.as_str().to_string(),
         version: t.version,
         created_at: t.created_at,
@@ -189,8 +194,8 @@ fn view(t: CredentialType, reqs: &[Requirement], groups: &[i64]) -> CredentialTy
 /// agency. Returns the requirement rows to store.
 async fn checked_requirements(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: Option<i64>,
+    agency_id: AgencyId,
+    type_id: Option<CredentialTypeId>,
     fields: &TypeFields,
     inputs: &[RequirementInput],
 ) -> Result<Vec<RequirementFields>> {
@@ -203,26 +208,17 @@ async fn checked_requirements(
     let mut drafts = Vec::with_capacity(inputs.len());
     for (i, r) in inputs.iter().enumerate() {
         let field = |name: &str| format!("requirements[{i}].{name}");
-        let id = match r.id.as_deref() {
-            None => None,
-            Some(raw) => {
-                match ids::decode(Kind::Requirement, raw).filter(|id| existing.contains(id)) {
-                    Some(id) => Some(id),
-                    None => {
-                        invalid.add(field("id"), "is not a requirement of this credential type");
-                        None
-                    }
-                }
+        let id = match r.id {
+            Some(id) if !existing.contains(&id) => {
+                invalid.add(field("id"), "is not a requirement of this credential type");
+                None
             }
+            id => id,
         };
-        let course_id = match r.course_id.as_deref() {
+        let course_id = match r.course_id {
             None => None,
-            Some(raw) => {
-                let decoded = ids::decode(Kind::Course, raw);
-                let course = match decoded {
-                    Some(c) => credence_store::catalog::courses::course(tx, agency_id, c).await?,
-                    None => None,
-                };
+            Some(c) => {
+                let course = credence_store::catalog::courses::course(tx, agency_id, c).await?;
                 match course {
                     Some(c) => Some(c),
                     None => {
@@ -240,10 +236,7 @@ async fn checked_requirements(
         });
         drafts.push(RequirementDraft {
             kind: r.kind,
-            course_id: course_id
-                .as_ref()
-                .map(|c| c.id)
-                .or(r.course_id.as_ref().map(|_| 0)),
+            course_id: course_id.as_ref().map(|c| c.id).or(r.course_id),
             min_grade,
             hours: r.hours,
             category: clean(r.category.clone()),
@@ -296,9 +289,8 @@ impl App {
         &self,
         db: &mut impl Conn,
         actor: &Actor,
-        id: &str,
+        id: CredentialTypeId,
     ) -> Result<CredentialTypeView> {
-        let id = ids::decode(Kind::CredentialType, id).ok_or(AppError::NotFound)?;
         let t = store::credential_type(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -306,7 +298,7 @@ impl App {
             return Err(AppError::NotFound);
         }
         let reqs = store::requirements_of(db, actor.agency_id, &[id]).await?;
-        let groups: Vec<i64> = store::enrolment_groups_of(db, actor.agency_id, &[id])
+        let groups: Vec<GroupId> = store::enrolment_groups_of(db, actor.agency_id, &[id])
             .await?
             .into_iter()
             .map(|(_, g)| g)
@@ -314,14 +306,18 @@ impl App {
         Ok(view(t, &reqs, &groups))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn credential_type(&self, actor: &Actor, id: &str) -> Result<CredentialTypeView> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn credential_type(
+        &self,
+        actor: &Actor,
+        id: CredentialTypeId,
+    ) -> Result<CredentialTypeView> {
         let mut tx = self.store.read().await?;
         self.load_type(&mut tx, actor, id).await
     }
 
     /// Members see only published, visible types.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn credential_types(
         &self,
         actor: &Actor,
@@ -351,19 +347,19 @@ impl App {
             limit + 1,
         )
         .await?;
-        let type_ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
-        let mut reqs: BTreeMap<i64, Vec<Requirement>> = BTreeMap::new();
+        let type_ids: Vec<CredentialTypeId> = rows.iter().map(|t| t.id).collect();
+        let mut reqs: BTreeMap<CredentialTypeId, Vec<Requirement>> = BTreeMap::new();
         for r in store::requirements_of(&mut tx, actor.agency_id, &type_ids).await? {
             reqs.entry(r.credential_type_id).or_default().push(r);
         }
-        let mut groups: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        let mut groups: BTreeMap<CredentialTypeId, Vec<GroupId>> = BTreeMap::new();
         for (t, g) in store::enrolment_groups_of(&mut tx, actor.agency_id, &type_ids).await? {
             groups.entry(t).or_default().push(g);
         }
         Ok(paginate(
             rows,
             limit,
-            |t| t.id,
+            |t| t.id.get(),
             |t| {
                 let id = t.id;
                 view(
@@ -375,7 +371,7 @@ impl App {
         ))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_credential_type(
         &self,
         actor: &Admin,
@@ -423,28 +419,17 @@ impl App {
         let type_id = row.id;
         store::replace_requirements(&mut tx, actor.agency_id, type_id, &reqs).await?;
         store::replace_enrolment_groups(&mut tx, actor.agency_id, type_id, &groups).await?;
-        let created = self
-            .load_type(&mut tx, actor, &ids::encode(Kind::CredentialType, type_id))
-            .await?;
-        record(
-            &mut tx,
-            actor,
-            "create",
-            Kind::CredentialType,
-            type_id,
-            None,
-            Some(&created),
-        )
-        .await?;
+        let created = self.load_type(&mut tx, actor, type_id).await?;
+        record(&mut tx, actor, "create", type_id, None, Some(&created)).await?;
         tx.commit().await?;
         Ok(created)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn update_credential_type(
         &self,
         actor: &Admin,
-        id: &str,
+        id: CredentialTypeId,
         input: CredentialTypePatch,
     ) -> Result<CredentialTypeView> {
         let mut tx = self.store.begin().await?;
@@ -457,12 +442,12 @@ impl App {
                 "a retired credential type cannot be changed".into(),
             ));
         }
-        let type_id = ids::decode(Kind::CredentialType, &before.id).unwrap_or_default();
-        let template_id = store::credential_type(&mut tx, actor.agency_id, type_id)
+        let type_id = before.id;
+        // The stored row, whose enums were decoded from their columns (the view holds text).
+        let stored = store::credential_type(&mut tx, actor.agency_id, type_id)
             .await?
-            .and_then(|t| t.certificate_template_id);
-        let parse_rounding = |s: &str| ExpirationRounding::parse(s).unwrap_or_default();
-        let parse_renewal = |s: &str| RenewalPolicy::parse(s).unwrap_or_default();
+            .ok_or(AppError::NotFound)?;
+        let template_id = stored.certificate_template_id;
         let fields = TypeFields {
             code: patch(before.code.clone(), input.code).trim().to_string(),
             name: patch(before.name.clone(), input.name).trim().to_string(),
@@ -476,13 +461,13 @@ impl App {
             validity_months: patch(before.validity_months, input.validity_months),
             expiration_rounding: input
                 .expiration_rounding
-                .unwrap_or(parse_rounding(&before.expiration_rounding))
+                .unwrap_or(*stored.expiration_rounding)
                 .as_str()
                 .to_string(),
             auto_issue: patch(before.auto_issue, input.auto_issue),
             renewal: input
                 .renewal
-                .unwrap_or(parse_renewal(&before.renewal))
+                .unwrap_or(*stored.renewal)
                 .as_str()
                 .to_string(),
             renewal_window_days: patch(before.renewal_window_days, input.renewal_window_days),
@@ -490,7 +475,11 @@ impl App {
             certificate_template_id: template_id,
         };
         let current_reqs: Vec<RequirementInput> =
-            before.requirements.iter().map(requirement_input).collect();
+            store::requirements_of(&mut tx, actor.agency_id, &[type_id])
+                .await?
+                .iter()
+                .map(requirement_input)
+                .collect();
         let req_inputs = input.requirements.as_deref().unwrap_or(&current_reqs);
         let reqs =
             checked_requirements(&mut tx, actor.agency_id, Some(type_id), &fields, req_inputs)
@@ -517,12 +506,11 @@ impl App {
         if let Some(groups) = groups {
             store::replace_enrolment_groups(&mut tx, actor.agency_id, type_id, &groups).await?;
         }
-        let after = self.load_type(&mut tx, actor, &before.id).await?;
+        let after = self.load_type(&mut tx, actor, before.id).await?;
         record(
             &mut tx,
             actor,
             "update",
-            Kind::CredentialType,
             type_id,
             Some(&before),
             Some(&after),
@@ -532,22 +520,22 @@ impl App {
         Ok(after)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn publish_credential_type(
         &self,
         actor: &Admin,
-        id: &str,
+        id: CredentialTypeId,
         action: LifecycleAction,
     ) -> Result<CredentialTypeView> {
         self.change_state(actor, id, action, "publish", TypeState::publish)
             .await
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn retire_credential_type(
         &self,
         actor: &Admin,
-        id: &str,
+        id: CredentialTypeId,
         action: LifecycleAction,
     ) -> Result<CredentialTypeView> {
         self.change_state(actor, id, action, "retire", TypeState::retire)
@@ -557,7 +545,7 @@ impl App {
     async fn change_state(
         &self,
         actor: &Admin,
-        id: &str,
+        id: CredentialTypeId,
         action: LifecycleAction,
         verb: &str,
         transition: fn(
@@ -573,7 +561,7 @@ impl App {
         let state = TypeState::parse(&before.state)
             .ok_or_else(|| AppError::internal(format!("unknown state {}", before.state)))?;
         let next = transition(state).map_err(|e| AppError::Conflict(e.to_string()))?;
-        let type_id = ids::decode(Kind::CredentialType, &before.id).unwrap_or_default();
+        let type_id = before.id;
         let row = store::credential_type(&mut tx, actor.agency_id, type_id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -588,17 +576,8 @@ impl App {
         )
         .await?
         .ok_or_else(AppError::stale)?;
-        let after = self.load_type(&mut tx, actor, &before.id).await?;
-        record(
-            &mut tx,
-            actor,
-            verb,
-            Kind::CredentialType,
-            type_id,
-            Some(&before),
-            Some(&after),
-        )
-        .await?;
+        let after = self.load_type(&mut tx, actor, before.id).await?;
+        record(&mut tx, actor, verb, type_id, Some(&before), Some(&after)).await?;
         if next == TypeState::Published {
             // Enrolment groups: their members are assigned as the type goes live.
             let ctx = self.ctx(&mut tx, actor).await?;
@@ -633,11 +612,11 @@ fn type_fields(t: &CredentialType) -> TypeFields {
     }
 }
 
-fn requirement_input(r: &RequirementView) -> RequirementInput {
+fn requirement_input(r: &Requirement) -> RequirementInput {
     RequirementInput {
-        id: Some(r.id.clone()),
-        kind: RequirementKind::parse(&r.kind).unwrap_or(RequirementKind::Checklist),
-        course_id: r.course_id.clone(),
+        id: Some(r.id),
+        kind: *r.kind,
+        course_id: r.course_id,
         min_grade: r.min_grade,
         hours: r.hours,
         category: r.category.clone(),

@@ -4,12 +4,12 @@
 //! already hold the type are reported, never duplicated. Enrolment groups use the same path.
 
 use chrono::{Months, NaiveDate};
+use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, MemberId};
 use credence_domain::{dates, Invalid};
 use credence_store::credentials::{self as store, PeriodDates, Selection};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use std::collections::HashMap;
 
 use credence_domain::progress;
@@ -32,7 +32,8 @@ pub enum AssignMode {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Assignment {
-    pub credential_type_id: String,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
     pub mode: AssignMode,
     /// Defaults to today (or the type's effective date, if later).
     pub period_start: Option<NaiveDate>,
@@ -43,21 +44,25 @@ pub struct Assignment {
     pub issue_date: Option<NaiveDate>,
     /// Defaults from the type's validity.
     pub expiration_date: Option<NaiveDate>,
-    pub member_ids: Option<Vec<String>>,
-    pub group_ids: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub member_ids: Option<Vec<MemberId>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub group_ids: Option<Vec<GroupId>>,
     pub all_members: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Skipped {
-    pub member_id: String,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
     /// `already_assigned` or `inactive`.
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AssignmentResult {
-    pub created: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub created: Vec<CredentialId>,
     pub skipped: Vec<Skipped>,
 }
 
@@ -182,30 +187,17 @@ fn selection(input: &Assignment) -> Result<Selection> {
             "give exactly one of member_ids, group_ids or all_members: true",
         ));
     }
-    let decode = |field: &str, kind: Kind, raw: &[String]| -> Result<Vec<i64>> {
-        raw.iter()
-            .enumerate()
-            .map(|(i, r)| {
-                ids::decode(kind, r).ok_or_else(|| {
-                    AppError::invalid(&format!("{field}[{i}]"), "is not an id of the right kind")
-                })
-            })
-            .collect()
-    };
     Ok(match (&input.member_ids, &input.group_ids) {
-        (Some(m), _) => Selection::Members(decode("member_ids", Kind::Member, m)?),
-        (_, Some(g)) => Selection::Groups(decode("group_ids", Kind::Group, g)?),
+        (Some(m), _) => Selection::Members(m.clone()),
+        (_, Some(g)) => Selection::Groups(g.clone()),
         _ => Selection::All,
     })
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn assign(&self, actor: &Officer, input: Assignment) -> Result<AssignmentResult> {
-        let type_id =
-            ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
-                AppError::invalid("credential_type_id", "is not a credential type id")
-            })?;
+        let type_id = input.credential_type_id;
         let selection = selection(&input)?;
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
@@ -228,10 +220,7 @@ impl App {
             if let Some(missing) = groups.iter().find(|g| !found.contains(g)) {
                 return Err(AppError::invalid(
                     "group_ids",
-                    format!(
-                        "{} is not a group of this agency",
-                        ids::encode(Kind::Group, *missing)
-                    ),
+                    format!("{missing} is not a group of this agency"),
                 ));
             }
         }
@@ -244,10 +233,7 @@ impl App {
             {
                 return Err(AppError::invalid(
                     "member_ids",
-                    format!(
-                        "{} is not a member of this agency",
-                        ids::encode(Kind::Member, *missing)
-                    ),
+                    format!("{missing} is not a member of this agency"),
                 ));
             }
         }
@@ -263,7 +249,7 @@ impl App {
             };
             match reason {
                 Some(r) => skipped.push(Skipped {
-                    member_id: ids::encode(Kind::Member, member_id),
+                    member_id,
                     reason: r.into(),
                 }),
                 None => to_create.push(member_id),
@@ -273,13 +259,7 @@ impl App {
         to_create.dedup();
         let created = create_tracks(&mut tx, &ctx, rule, &to_create, &plan, "assign").await?;
         tx.commit().await?;
-        Ok(AssignmentResult {
-            created: created
-                .into_iter()
-                .map(|c| ids::encode(Kind::Credential, c))
-                .collect(),
-            skipped,
-        })
+        Ok(AssignmentResult { created, skipped })
     }
 
     /// Enrolment rules: assigns `type`'s completion period to the given members who do not
@@ -289,8 +269,8 @@ impl App {
         tx: &mut Tx,
         ctx: &Ctx,
         rule: &TypeRules,
-        member_ids: &[i64],
-    ) -> Result<Vec<i64>> {
+        member_ids: &[MemberId],
+    ) -> Result<Vec<CredentialId>> {
         let selected = store::selected_members(
             tx,
             ctx.agency_id,
@@ -298,7 +278,7 @@ impl App {
             &Selection::Members(member_ids.to_vec()),
         )
         .await?;
-        let mut to_create: Vec<i64> = selected
+        let mut to_create: Vec<MemberId> = selected
             .into_iter()
             .filter(|(_, active, holds)| *active && !holds)
             .map(|(id, _, _)| id)
@@ -344,8 +324,8 @@ impl App {
         &self,
         tx: &mut Tx,
         actor: &Actor,
-        group_ids: &[i64],
-        member_ids: &[i64],
+        group_ids: &[GroupId],
+        member_ids: &[MemberId],
     ) -> Result<()> {
         if member_ids.is_empty() {
             return Ok(());
@@ -377,10 +357,10 @@ pub(crate) async fn create_tracks(
     tx: &mut Tx,
     ctx: &Ctx,
     rule: &TypeRules,
-    member_ids: &[i64],
+    member_ids: &[MemberId],
     plan: &Plan,
     action: &str,
-) -> Result<Vec<i64>> {
+) -> Result<Vec<CredentialId>> {
     if member_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -403,7 +383,7 @@ pub(crate) async fn create_tracks(
     let mut created = Vec::with_capacity(member_ids.len());
     let mut to_issue = Vec::new();
     for (start, members) in &starts {
-        let ids: Vec<i64> =
+        let ids: Vec<CredentialId> =
             store::insert_tracks(tx, ctx.agency_id, rule.row.id, members, start, &ctx.actor)
                 .await?
                 .into_iter()
@@ -417,21 +397,20 @@ pub(crate) async fn create_tracks(
     refresh(tx, ctx, &to_issue).await?;
     let audit = match plan {
         Plan::Period(d) => {
-            serde_json::json!({"mode": "completion_period", "credential_type_id": ids::encode(Kind::CredentialType, rule.row.id),
+            serde_json::json!({"mode": "completion_period", "credential_type_id": rule.row.id,
             "period_start": d.start, "period_end": d.end, "due_date": d.due})
         }
         Plan::Active {
             issue_date,
             expiration_date,
         } => serde_json::json!({"mode": "active_with_period",
-            "credential_type_id": ids::encode(Kind::CredentialType, rule.row.id), "issue_date": issue_date, "expiration_date": expiration_date}),
+            "credential_type_id": rule.row.id, "issue_date": issue_date, "expiration_date": expiration_date}),
     };
     credence_store::ops::audit::record_many(
         tx,
         ctx.agency_id,
         &ctx.actor,
         action,
-        Kind::Credential.subject_type(),
         &created,
         Some(&audit.to_string()),
     )
@@ -447,13 +426,13 @@ async fn track_starts(
     tx: &mut Tx,
     ctx: &Ctx,
     rule: &TypeRules,
-    member_ids: &[i64],
+    member_ids: &[MemberId],
     issue: Option<(NaiveDate, Option<NaiveDate>)>,
     period: Option<PeriodDates>,
-) -> Result<Vec<(store::TrackStart, Vec<i64>)>> {
+) -> Result<Vec<(store::TrackStart, Vec<MemberId>)>> {
     let window =
         period.map(|p| dates::counting_window(p.start, p.end, rule.grace(), issue.map(|i| i.0)));
-    let mut records: HashMap<i64, Vec<progress::Record>> = HashMap::new();
+    let mut records: HashMap<MemberId, Vec<progress::Record>> = HashMap::new();
     if let (Some(w), false) = (window, rule.requirements.is_empty()) {
         for r in records::records_of_members(tx, ctx.agency_id, member_ids, w.0).await? {
             records
@@ -468,7 +447,7 @@ async fn track_starts(
                 });
         }
     }
-    let mut groups: HashMap<store::TrackStart, Vec<i64>> = HashMap::new();
+    let mut groups: HashMap<store::TrackStart, Vec<MemberId>> = HashMap::new();
     for m in member_ids {
         let progress = match window {
             Some(w) => progress::progress_of(

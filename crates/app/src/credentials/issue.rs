@@ -2,6 +2,7 @@
 //! once choosing which fields to set (all validated first, nothing written on any error);
 //! and revoke with a reason.
 
+use credence_domain::ids::{CredentialId, CredentialTypeId, IssuanceId};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -12,7 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{issue_many, load_rules, refresh, Ctx, IssueItem, TypeRules};
 use crate::credentials::views::{view, CredentialDetail, CredentialView};
-use crate::ids::Kind;
 use crate::{App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -40,7 +40,8 @@ pub struct IssueFields {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkUpdate {
-    pub credential_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub credential_ids: Vec<CredentialId>,
     /// Only the fields given are set. A credential with an open period (or never issued)
     /// gets a new issuance; an active one has its current issuance corrected.
     pub fields: IssueFields,
@@ -61,7 +62,8 @@ fn clean(text: &Option<String>) -> Option<String> {
 enum Change {
     Issue(IssueItem),
     Amend {
-        issuance_id: i64,
+        credential_id: CredentialId,
+        issuance_id: IssuanceId,
         fields: Vec<(&'static str, Arg)>,
     },
 }
@@ -103,11 +105,11 @@ fn check_issue(
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn issue(
         &self,
         actor: &Officer,
-        id: &str,
+        id: CredentialId,
         input: IssueInput,
     ) -> Result<CredentialDetail> {
         let mut tx = self.store.begin().await?;
@@ -154,7 +156,7 @@ impl App {
         Ok(detail)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn bulk_update(
         &self,
         actor: &Officer,
@@ -196,17 +198,17 @@ impl App {
                 "is not a credential of this agency",
             );
         }
-        let positions: std::collections::HashMap<i64, usize> = input
+        let positions: std::collections::HashMap<CredentialId, usize> = input
             .credential_ids
             .iter()
             .enumerate()
-            .filter_map(|(i, raw)| crate::ids::decode(Kind::Credential, raw).map(|id| (id, i)))
+            .map(|(i, id)| (*id, i))
             .collect();
         let rows: Vec<(usize, CredentialListRow)> = found
             .into_iter()
             .map(|r| (positions.get(&r.credential.id).copied().unwrap_or(0), r))
             .collect();
-        let mut type_ids: Vec<i64> = rows
+        let mut type_ids: Vec<CredentialTypeId> = rows
             .iter()
             .map(|(_, r)| r.credential.credential_type_id)
             .collect();
@@ -216,7 +218,7 @@ impl App {
         type_ids.sort_unstable();
         type_ids.dedup();
         let rules = load_rules(&mut tx, actor.agency_id, &type_ids).await?;
-        let mut changes: BTreeMap<i64, Vec<Change>> = BTreeMap::new();
+        let mut changes: BTreeMap<CredentialTypeId, Vec<Change>> = BTreeMap::new();
         for (i, row) in &rows {
             let field = format!("credential_ids[{i}]");
             let rule = &rules[&row.credential.credential_type_id];
@@ -244,21 +246,16 @@ impl App {
                 match change {
                     Change::Issue(item) => issues.push(item),
                     Change::Amend {
+                        credential_id,
                         issuance_id,
                         fields,
                     } => {
                         store::amend_issuance(&mut tx, ctx.agency_id, issuance_id, &fields).await?;
-                        let credential_id = rows
-                            .iter()
-                            .find(|(_, r)| r.credential.issuance_id == Some(issuance_id))
-                            .map(|(_, r)| r.credential.id)
-                            .unwrap_or_default();
                         touched.push(credential_id);
                         crate::ops::audit::record(
                             &mut tx,
                             actor,
                             "amend_issuance",
-                            Kind::Credential,
                             credential_id,
                             None,
                             Some(&input.fields),
@@ -274,7 +271,7 @@ impl App {
         }
         store::sync_facts(&mut tx, ctx.agency_id, &touched).await?;
         refresh(&mut tx, &ctx, &touched).await?;
-        let ids: Vec<i64> = rows.iter().map(|(_, r)| r.credential.id).collect();
+        let ids: Vec<CredentialId> = rows.iter().map(|(_, r)| r.credential.id).collect();
         let updated = store::list_rows_by_ids(&mut tx, ctx.agency_id, &ids)
             .await?
             .into_iter()
@@ -343,6 +340,7 @@ fn plan_change(
         }
     }
     Some(Change::Amend {
+        credential_id: row.credential.id,
         issuance_id,
         fields,
     })
@@ -353,7 +351,7 @@ fn plan_change(
 async fn check_numbers_free(
     tx: &mut Tx,
     ctx: &Ctx,
-    type_id: i64,
+    type_id: CredentialTypeId,
     numbers: &[(Option<String>, String)],
     invalid: &mut Invalid,
 ) -> Result<()> {

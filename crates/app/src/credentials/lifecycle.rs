@@ -5,6 +5,7 @@
 //! [`refresh`] with the credentials they touched, in the same transaction; so the stored
 //! status always equals the pure function of the stored facts.
 
+use credence_domain::ids::{AgencyId, CredentialId, CredentialTypeId, MemberId, PeriodId};
 use credence_store::Conn;
 use std::collections::{BTreeMap, HashMap};
 
@@ -23,7 +24,7 @@ use crate::{Actor, App, AppError, Result};
 /// What every lifecycle step needs to know about where and when it runs.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
-    pub agency_id: i64,
+    pub agency_id: AgencyId,
     pub today: NaiveDate,
     pub expiring_soon_days: u32,
     pub actor: String,
@@ -37,7 +38,7 @@ impl App {
     pub(crate) async fn ctx_for(
         &self,
         db: &mut impl Conn,
-        agency_id: i64,
+        agency_id: AgencyId,
         actor: &str,
     ) -> Result<Ctx> {
         let agency = identity::agency_by_id(db, agency_id)
@@ -90,9 +91,9 @@ impl TypeRules {
 
 pub(crate) async fn load_rules(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_ids: &[i64],
-) -> Result<HashMap<i64, TypeRules>> {
+    agency_id: AgencyId,
+    type_ids: &[CredentialTypeId],
+) -> Result<HashMap<CredentialTypeId, TypeRules>> {
     let mut out = HashMap::new();
     let reqs = types_store::requirements_of(db, agency_id, type_ids).await?;
     for id in type_ids {
@@ -102,21 +103,26 @@ pub(crate) async fn load_rules(
         let requirements = reqs
             .iter()
             .filter(|r| r.credential_type_id == *id)
-            .map(|r| Requirement {
-                id: r.id,
-                rule: match r.kind.as_str() {
-                    "course" => Rule::Course {
-                        course_id: r.course_id.unwrap_or_default(),
-                        min_grade: r.min_grade,
+            .map(|r| -> Result<Requirement> {
+                Ok(Requirement {
+                    id: r.id,
+                    rule: match r.kind.as_str() {
+                        "course" => Rule::Course {
+                            // A course requirement always names its course (a CHECK constraint).
+                            course_id: r.course_id.ok_or_else(|| {
+                                AppError::internal(format!("requirement {} names no course", r.id))
+                            })?,
+                            min_grade: r.min_grade,
+                        },
+                        "hours" => Rule::Hours {
+                            hours: r.hours.unwrap_or(0.0),
+                            category: r.category.clone().unwrap_or_default(),
+                        },
+                        _ => Rule::Checklist,
                     },
-                    "hours" => Rule::Hours {
-                        hours: r.hours.unwrap_or(0.0),
-                        category: r.category.clone().unwrap_or_default(),
-                    },
-                    _ => Rule::Checklist,
-                },
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         out.insert(*id, TypeRules { row, requirements });
     }
     Ok(out)
@@ -182,10 +188,10 @@ fn unchanged(row: &CredentialRow, c: &Computed) -> bool {
 /// Writes the computed values that differ from what is stored.
 pub(crate) async fn write_computed(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     items: Vec<(&CredentialRow, Computed)>,
 ) -> Result<()> {
-    let changed: Vec<(i64, Computed)> = items
+    let changed: Vec<(CredentialId, Computed)> = items
         .into_iter()
         .filter(|(row, c)| !unchanged(row, c))
         .map(|(row, c)| (row.id, c))
@@ -197,7 +203,7 @@ pub(crate) async fn write_computed(
 /// Writes each row's open period (as the row holds it) and its computed values.
 async fn write_with_period(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     items: Vec<(&CredentialRow, Computed)>,
 ) -> Result<()> {
     let items: Vec<store::PeriodAndComputed> = items
@@ -221,8 +227,8 @@ async fn write_with_period(
 
 /// Recomputes progress and status of the credentials, issuing automatically where the type
 /// says so and the requirements are complete.
-pub(crate) async fn refresh(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<()> {
-    let mut pending: Vec<i64> = ids.to_vec();
+pub(crate) async fn refresh(tx: &mut Tx, ctx: &Ctx, ids: &[CredentialId]) -> Result<()> {
+    let mut pending: Vec<CredentialId> = ids.to_vec();
     // Each pass can auto-issue, which opens a renewal period that a further pass evaluates;
     // records only count after the issue that opened a period, so this settles quickly.
     for _ in 0..4 {
@@ -235,7 +241,7 @@ pub(crate) async fn refresh(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<()> {
 }
 
 /// One pass: returns the credentials it auto-issued.
-async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[i64]) -> Result<Vec<i64>> {
+async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[CredentialId]) -> Result<Vec<CredentialId>> {
     let rows = store::credentials_by_ids(tx, ctx.agency_id, ids).await?;
     evaluate_and_write(tx, ctx, &rows, Write::Changed).await
 }
@@ -269,12 +275,12 @@ async fn evaluate_and_write(
     ctx: &Ctx,
     rows: &[CredentialRow],
     write: Write,
-) -> Result<Vec<i64>> {
-    let mut type_ids: Vec<i64> = rows.iter().map(|r| r.credential_type_id).collect();
+) -> Result<Vec<CredentialId>> {
+    let mut type_ids: Vec<CredentialTypeId> = rows.iter().map(|r| r.credential_type_id).collect();
     type_ids.sort_unstable();
     type_ids.dedup();
     let rules = load_rules(tx, ctx.agency_id, &type_ids).await?;
-    let period_ids: Vec<i64> = rows.iter().filter_map(|r| r.period_id).collect();
+    let period_ids: Vec<PeriodId> = rows.iter().filter_map(|r| r.period_id).collect();
     let (periods, sign_offs) = match write {
         Write::Changed => {
             let periods = store::periods_by_ids(tx, ctx.agency_id, &period_ids).await?;
@@ -283,8 +289,9 @@ async fn evaluate_and_write(
         }
         Write::WithPeriod => (rows.iter().filter_map(new_period).collect(), Vec::new()),
     };
-    let periods: HashMap<i64, store::PeriodRow> = periods.into_iter().map(|p| (p.id, p)).collect();
-    let mut member_ids: Vec<i64> = rows
+    let periods: HashMap<PeriodId, store::PeriodRow> =
+        periods.into_iter().map(|p| (p.id, p)).collect();
+    let mut member_ids: Vec<MemberId> = rows
         .iter()
         .filter(|r| r.period_id.is_some())
         .map(|r| r.member_id)
@@ -300,7 +307,7 @@ async fn evaluate_and_write(
             )
         })
         .min();
-    let mut records: HashMap<i64, Vec<Record>> = HashMap::new();
+    let mut records: HashMap<MemberId, Vec<Record>> = HashMap::new();
     if let Some(from) = earliest {
         for r in records::records_of_members(tx, ctx.agency_id, &member_ids, from).await? {
             records.entry(r.member_id).or_default().push(Record {
@@ -312,7 +319,7 @@ async fn evaluate_and_write(
             });
         }
     }
-    let mut signs: HashMap<i64, Vec<SignOff>> = HashMap::new();
+    let mut signs: HashMap<PeriodId, Vec<SignOff>> = HashMap::new();
     for s in sign_offs {
         signs.entry(s.period_id).or_default().push(SignOff {
             requirement_id: s.requirement_id,
@@ -321,7 +328,7 @@ async fn evaluate_and_write(
     }
 
     let mut writes = Vec::with_capacity(rows.len());
-    let mut auto: BTreeMap<i64, Vec<IssueItem>> = BTreeMap::new();
+    let mut auto: BTreeMap<CredentialTypeId, Vec<IssueItem>> = BTreeMap::new();
     for row in rows {
         let Some(rule) = rules.get(&row.credential_type_id) else {
             continue;
@@ -403,8 +410,8 @@ fn new_period(row: &CredentialRow) -> Option<store::PeriodRow> {
 /// One issuance to make; `None` fields default from the type.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct IssueItem {
-    pub credential_id: i64,
-    pub member_id: i64,
+    pub credential_id: CredentialId,
+    pub member_id: MemberId,
     pub issue_date: NaiveDate,
     pub expiration_date: Option<NaiveDate>,
     pub credential_number: Option<String>,
@@ -413,7 +420,11 @@ pub(crate) struct IssueItem {
 }
 
 impl IssueItem {
-    pub fn new(credential_id: i64, member_id: i64, issue_date: NaiveDate) -> IssueItem {
+    pub fn new(
+        credential_id: CredentialId,
+        member_id: MemberId,
+        issue_date: NaiveDate,
+    ) -> IssueItem {
         IssueItem {
             credential_id,
             member_id,
@@ -445,7 +456,7 @@ pub(crate) async fn issue_many(
     } else {
         0
     };
-    let member_ids: Vec<i64> = items.iter().map(|i| i.member_id).collect();
+    let member_ids: Vec<MemberId> = items.iter().map(|i| i.member_id).collect();
     let employee_numbers =
         employee_numbers(tx, ctx.agency_id, &rule.row.number_pattern, &member_ids).await?;
     let mut issuances = Vec::with_capacity(items.len());
@@ -477,12 +488,12 @@ pub(crate) async fn issue_many(
             status_reason: item.status_reason.clone(),
         });
     }
-    let ids: Vec<i64> = items.iter().map(|i| i.credential_id).collect();
+    let ids: Vec<CredentialId> = items.iter().map(|i| i.credential_id).collect();
     store::insert_issuances(tx, ctx.agency_id, rule.row.id, &issuances, &ctx.actor).await?;
     store::close_periods(tx, ctx.agency_id, &ids, true).await?;
     store::sync_facts(tx, ctx.agency_id, &ids).await?;
     if rule.renewal() == RenewalPolicy::Auto {
-        let periods: Vec<(i64, PeriodDates)> = issuances
+        let periods: Vec<(CredentialId, PeriodDates)> = issuances
             .iter()
             .filter_map(|i| {
                 let (start, end) =
@@ -512,8 +523,7 @@ pub(crate) async fn issue_many(
                 agency_id: ctx.agency_id,
                 actor: &ctx.actor,
                 action,
-                subject_type: crate::ids::Kind::Credential.subject_type(),
-                subject_id: i.credential_id,
+                subject: i.credential_id.into(),
                 before: None,
                 after: Some(after.to_string()),
             },
@@ -526,10 +536,10 @@ pub(crate) async fn issue_many(
 
 async fn employee_numbers(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     pattern: &str,
-    member_ids: &[i64],
-) -> Result<HashMap<i64, String>> {
+    member_ids: &[MemberId],
+) -> Result<HashMap<MemberId, String>> {
     if !pattern.contains("{EMP}") {
         return Ok(HashMap::new());
     }
@@ -543,7 +553,7 @@ async fn employee_numbers(
 
 impl App {
     /// The actor's agency's today.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn today(&self, actor: &Actor) -> Result<NaiveDate> {
         let mut tx = self.store.read().await?;
         Ok(self.ctx(&mut tx, actor).await?.today)

@@ -3,20 +3,23 @@
 //! then entered singly or in bulk.
 
 use chrono::NaiveDate;
+use credence_domain::ids::{AnyId, CredentialId, CredentialTypeId, MemberId};
 use credence_domain::{Invalid, RenewalPolicy};
 use credence_store::credentials::{self as store, PeriodDates};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{load_rules, refresh};
-use crate::ids::{self, Kind};
 use crate::{App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RenewalInput {
-    pub credential_type_id: String,
-    pub credential_ids: Option<Vec<String>>,
-    pub member_ids: Option<Vec<String>>,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub credential_ids: Option<Vec<CredentialId>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub member_ids: Option<Vec<MemberId>>,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     /// Defaults to the period end.
@@ -26,24 +29,23 @@ pub struct RenewalInput {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RenewSkipped {
     /// The credential (or, when none exists, the member) that was not renewed.
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: AnyId,
     /// `not_assigned`: the member has no credential of this type.
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RenewalResult {
-    pub renewed: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub renewed: Vec<CredentialId>,
     pub skipped: Vec<RenewSkipped>,
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn renew(&self, actor: &Officer, input: RenewalInput) -> Result<RenewalResult> {
-        let type_id =
-            ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
-                AppError::invalid("credential_type_id", "is not a credential type id")
-            })?;
+        let type_id = input.credential_type_id;
         let mut invalid = Invalid::new();
         invalid.check(
             input.period_end >= input.period_start,
@@ -79,15 +81,9 @@ impl App {
             ));
         }
         let mut skipped = Vec::new();
-        let credential_ids: Vec<i64> = match (&input.credential_ids, &input.member_ids) {
-            (Some(raw), _) => {
-                let mut wanted = Vec::with_capacity(raw.len());
-                for (i, r) in raw.iter().enumerate() {
-                    wanted.push(ids::decode(Kind::Credential, r).ok_or_else(|| {
-                        AppError::invalid(&format!("credential_ids[{i}]"), "is not a credential id")
-                    })?);
-                }
-                let rows = store::credentials_by_ids(&mut tx, actor.agency_id, &wanted).await?;
+        let credential_ids: Vec<CredentialId> = match (&input.credential_ids, &input.member_ids) {
+            (Some(wanted), _) => {
+                let rows = store::credentials_by_ids(&mut tx, actor.agency_id, wanted).await?;
                 for (i, w) in wanted.iter().enumerate() {
                     match rows.iter().find(|r| r.id == *w) {
                         None => {
@@ -105,37 +101,28 @@ impl App {
                         Some(_) => {}
                     }
                 }
-                wanted
+                wanted.clone()
             }
-            (_, Some(raw)) => {
-                let mut members = Vec::with_capacity(raw.len());
-                for (i, r) in raw.iter().enumerate() {
-                    members.push(ids::decode(Kind::Member, r).ok_or_else(|| {
-                        AppError::invalid(&format!("member_ids[{i}]"), "is not a member id")
-                    })?);
-                }
+            (_, Some(members)) => {
                 let found = credence_store::people::members::existing_member_ids(
                     &mut tx,
                     actor.agency_id,
-                    &members,
+                    members,
                 )
                 .await?;
                 if let Some(missing) = members.iter().find(|m| !found.contains(m)) {
                     return Err(AppError::invalid(
                         "member_ids",
-                        format!(
-                            "{} is not a member of this agency",
-                            ids::encode(Kind::Member, *missing)
-                        ),
+                        format!("{missing} is not a member of this agency"),
                     ));
                 }
                 let held =
-                    store::credentials_of_members(&mut tx, actor.agency_id, type_id, &members)
+                    store::credentials_of_members(&mut tx, actor.agency_id, type_id, members)
                         .await?;
-                for m in &members {
+                for m in members {
                     if !held.iter().any(|(member, _)| member == m) {
                         skipped.push(RenewSkipped {
-                            id: ids::encode(Kind::Member, *m),
+                            id: (*m).into(),
                             reason: "not_assigned".into(),
                         });
                     }
@@ -163,10 +150,7 @@ impl App {
         crate::ops::audit::record_credentials(&mut tx, &ctx, "renew", &renew, &after).await?;
         tx.commit().await?;
         Ok(RenewalResult {
-            renewed: renew
-                .into_iter()
-                .map(|c| ids::encode(Kind::Credential, c))
-                .collect(),
+            renewed: renew,
             skipped,
         })
     }

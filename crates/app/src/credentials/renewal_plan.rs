@@ -4,6 +4,7 @@
 //! tracked in one place. The new periods carry the type's requirements (its courses and
 //! check-offs), so the training is assigned again with them.
 
+use credence_domain::ids::{CredentialId, CredentialTypeId, MemberId, RenewalPlanId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
@@ -14,7 +15,6 @@ use credence_store::credentials::{self as cred_store, CredentialRow, PeriodDates
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::refresh_with_new_periods;
-use crate::ids::{self, Kind};
 use crate::{App, AppError, Officer, Reader, Result};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -42,8 +42,10 @@ pub struct SuggestedPeriod {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Candidate {
-    pub credential_id: String,
-    pub member_id: String,
+    #[schema(value_type = String)]
+    pub credential_id: CredentialId,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
     pub member_name: String,
     pub status: String,
     pub expiration_date: Option<NaiveDate>,
@@ -54,13 +56,15 @@ pub struct Candidate {
 pub struct Candidates {
     pub items: Vec<Candidate>,
     /// The plan later renewals of this type join, if one exists.
-    pub plan_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub plan_id: Option<RenewalPlanId>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlanItem {
-    pub credential_id: String,
+    #[schema(value_type = String)]
+    pub credential_id: CredentialId,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     /// Defaults to the period end.
@@ -70,7 +74,8 @@ pub struct PlanItem {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRenewalPlan {
-    pub credential_type_id: String,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
     pub items: Vec<PlanItem>,
     /// Check and report without writing anything.
     pub dry_run: Option<bool>,
@@ -79,16 +84,20 @@ pub struct NewRenewalPlan {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RenewalPlanResult {
     /// `None` on a dry run for a type that has no plan yet.
-    pub plan_id: Option<String>,
-    pub renewed: Vec<String>,
+    #[schema(value_type = Option<String>)]
+    pub plan_id: Option<RenewalPlanId>,
+    #[schema(value_type = Vec<String>)]
+    pub renewed: Vec<CredentialId>,
     pub skipped: Vec<crate::credentials::renew::RenewSkipped>,
     pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlanMember {
-    pub credential_id: String,
-    pub member_id: String,
+    #[schema(value_type = String)]
+    pub credential_id: CredentialId,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
     pub period_start: NaiveDate,
     pub period_end: NaiveDate,
     pub due_date: NaiveDate,
@@ -100,8 +109,10 @@ pub struct PlanMember {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RenewalPlanView {
-    pub id: String,
-    pub credential_type_id: String,
+    #[schema(value_type = String)]
+    pub id: RenewalPlanId,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
     pub created_by: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub members: Vec<PlanMember>,
@@ -149,14 +160,13 @@ fn logic(params: &CandidateParams) -> Result<PeriodLogic> {
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn renewal_candidates(
         &self,
         actor: &Reader,
-        type_id: &str,
+        type_row_id: CredentialTypeId,
         params: &CandidateParams,
     ) -> Result<Candidates> {
-        let type_row_id = ids::decode(Kind::CredentialType, type_id).ok_or(AppError::NotFound)?;
         let logic = logic(params)?;
         let within = params.within_days.unwrap_or(90).min(3650);
         let mut tx = self.store.read().await?;
@@ -175,8 +185,8 @@ impl App {
             ctx.today + Days::new(u64::from(within)),
         )
         .await?;
-        let member_ids: Vec<i64> = rows.iter().map(|r| r.member_id).collect();
-        let names: std::collections::HashMap<i64, String> =
+        let member_ids: Vec<MemberId> = rows.iter().map(|r| r.member_id).collect();
+        let names: std::collections::HashMap<MemberId, String> =
             credence_store::reports::compliance::member_names(
                 &mut tx,
                 actor.agency_id,
@@ -193,8 +203,8 @@ impl App {
             .map(|r| {
                 let s = renewal::suggest(logic, r.expiration_date.unwrap_or(ctx.today), ctx.today);
                 Candidate {
-                    credential_id: ids::encode(Kind::Credential, r.id),
-                    member_id: ids::encode(Kind::Member, r.member_id),
+                    credential_id: r.id,
+                    member_id: r.member_id,
                     member_name: names.get(&r.member_id).cloned().unwrap_or_default(),
                     status: r.status.as_str().to_string(),
                     expiration_date: r.expiration_date,
@@ -208,21 +218,18 @@ impl App {
             .collect();
         Ok(Candidates {
             items,
-            plan_id: plan.map(|p| ids::encode(Kind::RenewalPlan, p.id)),
+            plan_id: plan.map(|p| p.id),
         })
     }
 
     /// Renews the chosen credentials in one transaction (or only checks, on a dry run).
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_renewal_plan(
         &self,
         actor: &Officer,
         input: NewRenewalPlan,
     ) -> Result<RenewalPlanResult> {
-        let type_id =
-            ids::decode(Kind::CredentialType, &input.credential_type_id).ok_or_else(|| {
-                AppError::invalid("credential_type_id", "is not a credential type id")
-            })?;
+        let type_id = input.credential_type_id;
         if input.items.is_empty() || input.items.len() > 20_000 {
             return Err(AppError::invalid(
                 "items",
@@ -250,18 +257,16 @@ impl App {
                 &field("due_date"),
                 "must not be before the period start",
             );
-            match ids::decode(Kind::Credential, &item.credential_id) {
-                Some(c) if seen.insert(c) => wanted.push((
-                    i,
-                    c,
-                    PeriodDates {
-                        start: item.period_start,
-                        end: item.period_end,
-                        due,
-                    },
-                )),
-                Some(_) => invalid.add(field("credential_id"), "appears twice"),
-                None => invalid.add(field("credential_id"), "is not a credential id"),
+            let c = item.credential_id;
+            if seen.insert(c) {
+                let dates = PeriodDates {
+                    start: item.period_start,
+                    end: item.period_end,
+                    due,
+                };
+                wanted.push((i, c, dates));
+            } else {
+                invalid.add(field("credential_id"), "appears twice");
             }
         }
         let mut tx = self.store.begin().await?;
@@ -278,8 +283,8 @@ impl App {
                 "is not a credential type of this agency",
             )
         })?;
-        let ids_only: Vec<i64> = wanted.iter().map(|(_, c, _)| *c).collect();
-        let mut rows: HashMap<i64, CredentialRow> =
+        let ids_only: Vec<CredentialId> = wanted.iter().map(|(_, c, _)| *c).collect();
+        let mut rows: HashMap<CredentialId, CredentialRow> =
             cred_store::credentials_by_ids(&mut tx, actor.agency_id, &ids_only)
                 .await?
                 .into_iter()
@@ -298,34 +303,31 @@ impl App {
                     "is a credential of another type",
                 ),
                 Some(r) if r.revoked => skipped.push(crate::credentials::renew::RenewSkipped {
-                    id: ids::encode(Kind::Credential, c),
+                    id: c.into(),
                     reason: "revoked".into(),
                 }),
                 Some(_) => renew.push((c, dates)),
             }
         }
         invalid.into_result()?;
-        let renewed: Vec<String> = renew
-            .iter()
-            .map(|(c, _)| ids::encode(Kind::Credential, *c))
-            .collect();
+        let renewed: Vec<CredentialId> = renew.iter().map(|(c, _)| *c).collect();
         if input.dry_run.unwrap_or(false) {
             let plan = store::plan_for_type(&mut tx, actor.agency_id, type_id).await?;
             return Ok(RenewalPlanResult {
-                plan_id: plan.map(|p| ids::encode(Kind::RenewalPlan, p.id)),
+                plan_id: plan.map(|p| p.id),
                 renewed,
                 skipped,
                 dry_run: true,
             });
         }
         let plan = store::ensure_plan(&mut tx, actor.agency_id, type_id, &actor.label).await?;
-        let credential_ids: Vec<i64> = renew.iter().map(|(c, _)| *c).collect();
+        let credential_ids: Vec<CredentialId> = renew.iter().map(|(c, _)| *c).collect();
         cred_store::close_periods(&mut tx, ctx.agency_id, &credential_ids, false).await?;
         let opened =
             cred_store::open_period_each(&mut tx, ctx.agency_id, &renew, true, Some(plan.id))
                 .await?;
         // The rows read above are still current: renewing so far wrote periods only.
-        let dates: HashMap<i64, PeriodDates> = renew.iter().copied().collect();
+        let dates: HashMap<CredentialId, PeriodDates> = renew.iter().copied().collect();
         let renewed_rows: Vec<CredentialRow> = opened
             .into_iter()
             .filter_map(|(credential, period)| {
@@ -338,21 +340,24 @@ impl App {
             })
             .collect();
         refresh_with_new_periods(&mut tx, &ctx, renewed_rows).await?;
-        let after = serde_json::json!({"renewal_plan_id": ids::encode(Kind::RenewalPlan, plan.id)});
+        let after = serde_json::json!({"renewal_plan_id": plan.id});
         crate::ops::audit::record_credentials(&mut tx, &ctx, "renew", &credential_ids, &after)
             .await?;
         tx.commit().await?;
         Ok(RenewalPlanResult {
-            plan_id: Some(ids::encode(Kind::RenewalPlan, plan.id)),
+            plan_id: Some(plan.id),
             renewed,
             skipped,
             dry_run: false,
         })
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn renewal_plan(&self, actor: &Reader, id: &str) -> Result<RenewalPlanView> {
-        let plan_id = ids::decode(Kind::RenewalPlan, id).ok_or(AppError::NotFound)?;
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn renewal_plan(
+        &self,
+        actor: &Reader,
+        plan_id: RenewalPlanId,
+    ) -> Result<RenewalPlanView> {
         let mut tx = self.store.read().await?;
         let plan = store::plan(&mut tx, actor.agency_id, plan_id)
             .await?
@@ -361,8 +366,8 @@ impl App {
             .await?
             .into_iter()
             .map(|e| PlanMember {
-                credential_id: ids::encode(Kind::Credential, e.credential_id),
-                member_id: ids::encode(Kind::Member, e.member_id),
+                credential_id: e.credential_id,
+                member_id: e.member_id,
                 period_start: e.start_date,
                 period_end: e.end_date,
                 due_date: e.due_date,
@@ -372,8 +377,8 @@ impl App {
             })
             .collect();
         Ok(RenewalPlanView {
-            id: ids::encode(Kind::RenewalPlan, plan.id),
-            credential_type_id: ids::encode(Kind::CredentialType, plan.credential_type_id),
+            id: plan.id,
+            credential_type_id: plan.credential_type_id,
             created_by: plan.created_by,
             created_at: plan.created_at,
             members,

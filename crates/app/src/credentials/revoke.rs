@@ -1,13 +1,13 @@
 //! Revoke credentials (one, or a whole selection in one transaction): the current issuance is
 //! marked revoked with a reason, the status becomes Revoked, and each change is audited.
 
+use credence_domain::ids::{CredentialId, IssuanceId};
 use credence_domain::Invalid;
 use credence_store::credentials::{self as store, CredentialListRow};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::refresh;
 use crate::credentials::views::{view, CredentialDetail, CredentialView};
-use crate::ids::Kind;
 use crate::{App, AppError, Officer, Result};
 
 /// Credentials revoked at once, at most.
@@ -22,7 +22,8 @@ pub struct RevokeInput {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkRevoke {
-    pub credential_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub credential_ids: Vec<CredentialId>,
     pub reason: String,
 }
 
@@ -43,7 +44,7 @@ fn checked_reason(reason: &str) -> Result<&str> {
 }
 
 /// The current issuance a revocation ends, or why there is none to end.
-fn revocable(row: &CredentialListRow) -> std::result::Result<i64, &'static str> {
+fn revocable(row: &CredentialListRow) -> std::result::Result<IssuanceId, &'static str> {
     match (row.credential.issuance_id, row.credential.revoked) {
         (Some(issuance), false) => Ok(issuance),
         (Some(_), true) => Err("is already revoked"),
@@ -53,11 +54,11 @@ fn revocable(row: &CredentialListRow) -> std::result::Result<i64, &'static str> 
 
 impl App {
     /// Revokes one credential's current issuance.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn revoke(
         &self,
         actor: &Officer,
-        id: &str,
+        id: CredentialId,
         input: RevokeInput,
     ) -> Result<CredentialDetail> {
         let reason = checked_reason(&input.reason)?;
@@ -79,7 +80,6 @@ impl App {
             &mut tx,
             actor,
             "revoke",
-            Kind::Credential,
             c.id,
             Some(&before),
             Some(&detail.credential),
@@ -91,7 +91,7 @@ impl App {
 
     /// Revokes every credential of the selection, or none: each id is checked first and any
     /// that cannot be revoked is a 422 naming it.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label, count = input.credential_ids.len()))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label, count = input.credential_ids.len()))]
     pub async fn bulk_revoke(
         &self,
         actor: &Officer,
@@ -116,11 +116,11 @@ impl App {
                 "is not a credential of this agency",
             );
         }
-        let position = |id: i64| {
+        let position = |id: CredentialId| {
             input
                 .credential_ids
                 .iter()
-                .position(|raw| crate::ids::decode(Kind::Credential, raw) == Some(id))
+                .position(|c| *c == id)
                 .unwrap_or(0)
         };
         let mut issuances = Vec::with_capacity(found.len());

@@ -4,6 +4,7 @@
 //! safe to run from several instances at once (each batch is its own transaction, and a
 //! second run finds nothing due).
 
+use credence_domain::ids::{AgencyId, CredentialTypeId};
 use credence_domain::status::Status;
 use credence_store::auth::identity;
 use credence_store::credentials as store;
@@ -49,22 +50,23 @@ impl App {
         Ok(total)
     }
 
-    pub async fn sweep_agency(&self, agency_id: i64) -> Result<SweepReport> {
+    pub async fn sweep_agency(&self, agency_id: AgencyId) -> Result<SweepReport> {
         let mut report = SweepReport::default();
         let mut after = 0;
         loop {
             let mut tx = self.store.begin().await?;
             let ctx = self.ctx_for(&mut tx, agency_id, "system:sweep").await?;
             // One sweeper per agency at a time; another instance already on it finishes it.
-            if !credence_store::try_lock(&mut tx, SWEEP_LOCK + agency_id).await? {
+            if !credence_store::try_lock(&mut tx, SWEEP_LOCK + agency_id.get()).await? {
                 break;
             }
             let rows = store::due_for_sweep(&mut tx, agency_id, ctx.today, after, BATCH).await?;
             let Some(last) = rows.last() else {
                 break;
             };
-            after = last.id;
-            let mut type_ids: Vec<i64> = rows.iter().map(|r| r.credential_type_id).collect();
+            after = last.id.get();
+            let mut type_ids: Vec<CredentialTypeId> =
+                rows.iter().map(|r| r.credential_type_id).collect();
             type_ids.sort_unstable();
             type_ids.dedup();
             let rules = load_rules(&mut tx, agency_id, &type_ids).await?;

@@ -1,6 +1,10 @@
 //! Reading credentials: the Manage Credentials list (filters and sorts on stored, indexed
 //! columns, keyset pages) and one credential with its requirements, periods and issuances.
 
+use credence_domain::ids::{
+    AgencyId, CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, PeriodId,
+    RequirementId,
+};
 use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
@@ -14,7 +18,6 @@ use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::load_rules;
-use crate::ids::{self, Kind};
 use crate::page::{encode_cursor, Page, PageParams};
 use crate::{Actor, App, AppError, Result};
 
@@ -36,9 +39,12 @@ pub struct OpenPeriod {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CredentialView {
-    pub id: String,
-    pub member_id: String,
-    pub credential_type_id: String,
+    #[schema(value_type = String)]
+    pub id: CredentialId,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
     /// revoked, active_ready_to_renew, active_renewal_in_progress, active, ready_to_be_issued,
     /// overdue, in_progress, not_started or expired.
     pub status: String,
@@ -53,7 +59,8 @@ pub struct CredentialView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RequirementProgress {
-    pub requirement_id: String,
+    #[schema(value_type = String)]
+    pub requirement_id: RequirementId,
     pub kind: String,
     pub title: Option<String>,
     /// 0.0–1.0.
@@ -63,18 +70,22 @@ pub struct RequirementProgress {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PeriodView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: PeriodId,
     pub start: NaiveDate,
     pub end: NaiveDate,
     pub due_date: NaiveDate,
     pub closed: bool,
-    pub opened_by_issuance_id: Option<String>,
-    pub closed_by_issuance_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub opened_by_issuance_id: Option<IssuanceId>,
+    #[schema(value_type = Option<String>)]
+    pub closed_by_issuance_id: Option<IssuanceId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IssuanceView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: IssuanceId,
     pub issue_date: NaiveDate,
     pub expiration_date: Option<NaiveDate>,
     pub credential_number: Option<String>,
@@ -100,9 +111,12 @@ pub struct CredentialListFilter {
     /// Repeatable: `status=overdue&status=expired`.
     #[serde(default)]
     pub status: Vec<String>,
-    pub credential_type_id: Option<String>,
-    pub member_id: Option<String>,
-    pub group_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub credential_type_id: Option<CredentialTypeId>,
+    #[param(value_type = Option<String>)]
+    pub member_id: Option<MemberId>,
+    #[param(value_type = Option<String>)]
+    pub group_id: Option<GroupId>,
     /// Valid issuances expiring within this many days from today.
     pub expiring_within_days: Option<i64>,
     /// Start of the member's last name (or "last, first"), or an exact employee number.
@@ -115,9 +129,9 @@ pub(crate) fn view(row: CredentialListRow) -> CredentialView {
     let c = row.credential;
     let status = *c.status;
     CredentialView {
-        id: ids::encode(Kind::Credential, c.id),
-        member_id: ids::encode(Kind::Member, c.member_id),
-        credential_type_id: ids::encode(Kind::CredentialType, c.credential_type_id),
+        id: c.id,
+        member_id: c.member_id,
+        credential_type_id: c.credential_type_id,
         status: status.as_str().to_string(),
         status_label: status.label().to_string(),
         progress: c.progress,
@@ -162,28 +176,19 @@ fn parse_sort(sort: Option<&str>) -> Result<(SortKey, bool)> {
     Ok((key, desc))
 }
 
-fn decode_opt(kind: Kind, field: &str, value: Option<&str>) -> Result<Option<i64>> {
-    value
-        .map(|v| {
-            ids::decode(kind, v)
-                .ok_or_else(|| AppError::invalid(field, "is not an id of the right kind"))
-        })
-        .transpose()
-}
-
 fn cursor_key(sort: SortKey, row: &CredentialListRow) -> After {
     let c = &row.credential;
     match sort {
-        SortKey::Member => After::Text(c.member_sort_name.clone(), c.id),
-        SortKey::Status => After::Int(row.status_rank, c.id),
-        SortKey::Progress => After::Int(c.progress, c.id),
-        SortKey::ExpirationDate => After::Date(c.expiration_date, c.id),
+        SortKey::Member => After::Text(c.member_sort_name.clone(), c.id.get()),
+        SortKey::Status => After::Int(row.status_rank, c.id.get()),
+        SortKey::Progress => After::Int(c.progress, c.id.get()),
+        SortKey::ExpirationDate => After::Date(c.expiration_date, c.id.get()),
     }
 }
 
 impl App {
     /// The Manage Credentials list. A member sees only their own visible credentials.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn credentials(
         &self,
         actor: &Actor,
@@ -208,13 +213,9 @@ impl App {
         }
         let mut store_filter = CredentialFilter {
             statuses,
-            credential_type_id: decode_opt(
-                Kind::CredentialType,
-                "credential_type_id",
-                filter.credential_type_id.as_deref(),
-            )?,
-            member_id: decode_opt(Kind::Member, "member_id", filter.member_id.as_deref())?,
-            group_id: decode_opt(Kind::Group, "group_id", filter.group_id.as_deref())?,
+            credential_type_id: filter.credential_type_id,
+            member_id: filter.member_id,
+            group_id: filter.group_id,
             expiring_between: None,
             q: filter.q.clone(),
             employee_member_id: None,
@@ -286,9 +287,8 @@ impl App {
         &self,
         db: &mut impl Conn,
         actor: &Actor,
-        id: &str,
+        id: CredentialId,
     ) -> Result<CredentialListRow> {
-        let id = ids::decode(Kind::Credential, id).ok_or(AppError::NotFound)?;
         let row = store::credential(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -312,15 +312,10 @@ impl App {
         &self,
         db: &mut impl Conn,
         actor: &Actor,
-        raw: &[String],
+        wanted: &[CredentialId],
     ) -> Result<(Vec<CredentialListRow>, Vec<usize>)> {
-        let decoded: Vec<Option<i64>> = raw
-            .iter()
-            .map(|r| ids::decode(Kind::Credential, r))
-            .collect();
-        let wanted: Vec<i64> = decoded.iter().flatten().copied().collect();
-        let rows = store::list_rows_by_ids(db, actor.agency_id, &wanted).await?;
-        let hidden_types: Vec<i64> = if actor.role.reads_agency() {
+        let rows = store::list_rows_by_ids(db, actor.agency_id, wanted).await?;
+        let hidden_types: Vec<CredentialTypeId> = if actor.role.reads_agency() {
             Vec::new()
         } else {
             credence_store::catalog::credential_types::types_page(
@@ -342,15 +337,15 @@ impl App {
                 || (actor.member_id == Some(r.credential.member_id)
                     && !hidden_types.contains(&r.credential.credential_type_id))
         };
-        let by_id: std::collections::HashMap<i64, &CredentialListRow> = rows
+        let by_id: std::collections::HashMap<CredentialId, &CredentialListRow> = rows
             .iter()
             .filter(|r| visible(r))
             .map(|r| (r.credential.id, r))
             .collect();
-        let mut found = Vec::with_capacity(raw.len());
+        let mut found = Vec::with_capacity(wanted.len());
         let mut missing = Vec::new();
-        for (i, id) in decoded.iter().enumerate() {
-            match id.and_then(|id| by_id.get(&id)) {
+        for (i, id) in wanted.iter().enumerate() {
+            match by_id.get(id) {
                 Some(r) => found.push((*r).clone()),
                 None => missing.push(i),
             }
@@ -359,14 +354,14 @@ impl App {
     }
 
     /// Credentials by id, as the list shows them; unknown ids are a 422 naming them.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn credentials_by_ids(
         &self,
         actor: &Actor,
-        raw: &[String],
+        ids: &[CredentialId],
     ) -> Result<Vec<CredentialView>> {
         let mut tx = self.store.read().await?;
-        let (rows, missing) = self.load_credentials(&mut tx, actor, raw).await?;
+        let (rows, missing) = self.load_credentials(&mut tx, actor, ids).await?;
         if let Some(i) = missing.first() {
             return Err(AppError::invalid(
                 &format!("credential_ids[{i}]"),
@@ -376,8 +371,8 @@ impl App {
         Ok(rows.into_iter().map(view).collect())
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn credential(&self, actor: &Actor, id: &str) -> Result<CredentialDetail> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn credential(&self, actor: &Actor, id: CredentialId) -> Result<CredentialDetail> {
         let mut tx = self.store.read().await?;
         let row = self.load_credential(&mut tx, actor, id).await?;
         self.detail(&mut tx, actor.agency_id, row).await
@@ -386,7 +381,7 @@ impl App {
     pub(crate) async fn detail(
         &self,
         db: &mut impl Conn,
-        agency_id: i64,
+        agency_id: AgencyId,
         row: CredentialListRow,
     ) -> Result<CredentialDetail> {
         self.details(db, agency_id, vec![row])
@@ -400,14 +395,14 @@ impl App {
     pub(crate) async fn details(
         &self,
         db: &mut impl Conn,
-        agency_id: i64,
+        agency_id: AgencyId,
         rows: Vec<CredentialListRow>,
     ) -> Result<Vec<CredentialDetail>> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.credential.id).collect();
-        let mut type_ids: Vec<i64> = rows
+        let ids: Vec<CredentialId> = rows.iter().map(|r| r.credential.id).collect();
+        let mut type_ids: Vec<CredentialTypeId> = rows
             .iter()
             .map(|r| r.credential.credential_type_id)
             .collect();
@@ -417,16 +412,16 @@ impl App {
         let titles =
             credence_store::catalog::credential_types::requirements_of(db, agency_id, &type_ids)
                 .await?;
-        let mut periods: HashMap<i64, Vec<store::PeriodRow>> = HashMap::new();
+        let mut periods: HashMap<CredentialId, Vec<store::PeriodRow>> = HashMap::new();
         for p in store::periods_of_credentials(db, agency_id, &ids).await? {
             periods.entry(p.credential_id).or_default().push(p);
         }
-        let mut issuances: HashMap<i64, Vec<store::IssuanceRow>> = HashMap::new();
+        let mut issuances: HashMap<CredentialId, Vec<store::IssuanceRow>> = HashMap::new();
         for i in store::issuances_of_credentials(db, agency_id, &ids).await? {
             issuances.entry(i.credential_id).or_default().push(i);
         }
         // Each credential's open period and the window its training counts in.
-        let mut windows: HashMap<i64, (i64, (NaiveDate, NaiveDate))> = HashMap::new();
+        let mut windows: HashMap<CredentialId, (PeriodId, (NaiveDate, NaiveDate))> = HashMap::new();
         for r in &rows {
             let c = &r.credential;
             let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
@@ -445,10 +440,11 @@ impl App {
         }
         let (records, sign_offs) = match windows.values().map(|(_, w)| w.0).min() {
             Some(from) => {
-                let mut members: Vec<i64> = rows.iter().map(|r| r.credential.member_id).collect();
+                let mut members: Vec<MemberId> =
+                    rows.iter().map(|r| r.credential.member_id).collect();
                 members.sort_unstable();
                 members.dedup();
-                let period_ids: Vec<i64> = windows.values().map(|(p, _)| *p).collect();
+                let period_ids: Vec<PeriodId> = windows.values().map(|(p, _)| *p).collect();
                 (
                     records::records_of_members(db, agency_id, &members, from).await?,
                     records::sign_offs_of_periods(db, agency_id, &period_ids).await?,
@@ -492,7 +488,7 @@ impl App {
                         progress::fraction(req, &member_records, &period_sign_offs, w)
                     });
                     RequirementProgress {
-                        requirement_id: ids::encode(Kind::Requirement, req.id),
+                        requirement_id: req.id,
                         kind: stored.kind.as_str().to_string(),
                         title: stored.title.clone(),
                         fraction,
@@ -522,7 +518,7 @@ impl App {
 
     /// Full details of the credentials a filter matches (one page of at most `limit`), for
     /// pages that show each credential's requirements, such as a member's page.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn credential_details(
         &self,
         actor: &Actor,
@@ -534,40 +530,32 @@ impl App {
             cursor: None,
         };
         let listed = self.credentials(actor, filter, &page).await?;
-        let wanted: Vec<String> = listed.items.iter().map(|c| c.id.clone()).collect();
+        let wanted: Vec<CredentialId> = listed.items.iter().map(|c| c.id).collect();
         let mut db = self.store.read().await?;
         let (found, _) = self.load_credentials(&mut db, actor, &wanted).await?;
         // In the list's order.
-        let mut by_id: HashMap<i64, CredentialListRow> =
+        let mut by_id: HashMap<CredentialId, CredentialListRow> =
             found.into_iter().map(|r| (r.credential.id, r)).collect();
-        let rows = wanted
-            .iter()
-            .filter_map(|id| ids::decode(Kind::Credential, id))
-            .filter_map(|id| by_id.remove(&id))
-            .collect();
+        let rows = wanted.iter().filter_map(|id| by_id.remove(id)).collect();
         self.details(&mut db, actor.agency_id, rows).await
     }
 }
 
 fn period_view(p: store::PeriodRow) -> PeriodView {
     PeriodView {
-        id: ids::encode(Kind::Period, p.id),
+        id: p.id,
         start: p.start_date,
         end: p.end_date,
         due_date: p.due_date,
         closed: p.closed_at.is_some(),
-        opened_by_issuance_id: p
-            .opened_by_issuance_id
-            .map(|i| ids::encode(Kind::Issuance, i)),
-        closed_by_issuance_id: p
-            .closed_by_issuance_id
-            .map(|i| ids::encode(Kind::Issuance, i)),
+        opened_by_issuance_id: p.opened_by_issuance_id,
+        closed_by_issuance_id: p.closed_by_issuance_id,
     }
 }
 
 fn issuance_view(i: store::IssuanceRow) -> IssuanceView {
     IssuanceView {
-        id: ids::encode(Kind::Issuance, i.id),
+        id: i.id,
         issue_date: i.issue_date,
         expiration_date: i.expiration_date,
         credential_number: i.credential_number,
@@ -598,19 +586,19 @@ mod tests {
 /// Display names for lists: members by id and every credential type of the agency.
 #[derive(Debug, Clone, Default)]
 pub struct Names {
-    pub members: std::collections::HashMap<String, String>,
-    pub types: std::collections::HashMap<String, String>,
+    pub members: std::collections::HashMap<MemberId, String>,
+    pub types: std::collections::HashMap<CredentialTypeId, String>,
 }
 
 impl Names {
-    pub fn member(&self, id: &str) -> String {
+    pub fn member(&self, id: &MemberId) -> String {
         self.members
             .get(id)
             .cloned()
             .unwrap_or_else(|| id.to_string())
     }
 
-    pub fn type_name(&self, id: &str) -> String {
+    pub fn type_name(&self, id: &CredentialTypeId) -> String {
         self.types
             .get(id)
             .cloned()
@@ -619,21 +607,15 @@ impl Names {
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn names(&self, actor: &Actor, member_ids: &[String]) -> Result<Names> {
-        let ids: Vec<i64> = member_ids
-            .iter()
-            .filter_map(|m| ids::decode(Kind::Member, m))
-            .collect();
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn names(&self, actor: &Actor, ids: &[MemberId]) -> Result<Names> {
         let mut tx = self.store.read().await?;
         let members =
-            credence_store::reports::compliance::member_names(&mut tx, actor.agency_id, &ids)
+            credence_store::reports::compliance::member_names(&mut tx, actor.agency_id, ids)
                 .await?
                 .into_iter()
                 .filter(|(id, ..)| actor.sees_member(*id))
-                .map(|(id, first, last, _)| {
-                    (ids::encode(Kind::Member, id), format!("{last}, {first}"))
-                })
+                .map(|(id, first, last, _)| (id, format!("{last}, {first}")))
                 .collect();
         let types = credence_store::catalog::credential_types::types_page(
             &mut tx,
@@ -645,7 +627,7 @@ impl App {
         )
         .await?
         .into_iter()
-        .map(|t| (ids::encode(Kind::CredentialType, t.id), t.name))
+        .map(|t| (t.id, t.name))
         .collect();
         Ok(Names { members, types })
     }

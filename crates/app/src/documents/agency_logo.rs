@@ -3,6 +3,7 @@
 //! (`/logo-12.png`) and the render job carries those files, so every logo ever uploaded is
 //! kept: re-rendering a certificate later shows the logo it was made with.
 
+use credence_domain::ids::{AgencyId, FileId};
 use credence_store::Conn;
 use std::collections::BTreeSet;
 
@@ -11,7 +12,6 @@ use credence_store::documents::certificates::{self as store, FileRow, LOGO_OWNER
 use credence_store::training::submissions::{insert_file, NewFile};
 
 use crate::documents::supporting::{file_view, FileView};
-use crate::ids::{self, Kind};
 use crate::training::submissions::{display_name, sniff};
 use crate::{Actor, Admin, App, AppError, Reader, Result};
 
@@ -25,7 +25,7 @@ const PROBE_TEMPLATE: &str = "#let certificate(data) = {\n  \
 
 impl App {
     /// The agency's current logo, if it has one.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn agency_logo(&self, actor: &Reader) -> Result<Option<FileView>> {
         let mut tx = self.store.read().await?;
         Ok(store::agency_logo(&mut tx, actor.agency_id)
@@ -34,7 +34,7 @@ impl App {
     }
 
     /// The current logo's content type and bytes; 404 when the agency has none.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn agency_logo_image(&self, actor: &Reader) -> Result<(String, Vec<u8>)> {
         let mut tx = self.store.read().await?;
         let file = store::agency_logo(&mut tx, actor.agency_id)
@@ -47,7 +47,7 @@ impl App {
 
     /// Makes an uploaded image the agency's logo (admin). The previous one stays stored
     /// for the certificates made with it.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn set_agency_logo(
         &self,
         actor: &Admin,
@@ -68,7 +68,7 @@ impl App {
             size_bytes: size,
             sha256: &sha,
             owner_kind: LOGO_OWNER,
-            owner_id: actor.agency_id,
+            owner_id: actor.agency_id.get(),
             uploaded_by: &actor.label,
         };
         let written = self.replace_logo(actor, Some(&new_file)).await;
@@ -79,7 +79,7 @@ impl App {
     }
 
     /// Leaves the agency without a logo (admin); 404 when it has none. The file stays.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn remove_agency_logo(&self, actor: &Admin) -> Result<()> {
         self.replace_logo(actor, None).await.map(|_| ())
     }
@@ -102,7 +102,8 @@ impl App {
         };
         store::set_agency_logo(&mut tx, actor.agency_id, file_id).await?;
         let after = store::agency_logo(&mut tx, actor.agency_id).await?;
-        let audited = |f: &Option<FileRow>| serde_json::json!({ "logo_file_id": f.as_ref().map(|f| ids::encode(Kind::File, f.id)) });
+        let audited =
+            |f: &Option<FileRow>| serde_json::json!({ "logo_file_id": f.as_ref().map(|f| f.id) });
         let action = if file_id.is_some() {
             "set_logo"
         } else {
@@ -112,7 +113,6 @@ impl App {
             &mut tx,
             actor,
             action,
-            Kind::Agency,
             actor.agency_id,
             Some(&audited(&before)),
             Some(&audited(&after)),
@@ -164,7 +164,7 @@ impl App {
     /// from the agency's own files.
     pub(crate) async fn job_files<'a>(
         &self,
-        agency_id: i64,
+        agency_id: AgencyId,
         data: impl IntoIterator<Item = &'a serde_json::Value>,
     ) -> Result<Vec<JobFile>> {
         let paths: BTreeSet<&str> = data
@@ -182,7 +182,7 @@ impl App {
         let file_ids = paths
             .iter()
             .map(|p| logo_file_id(p).ok_or_else(|| missing(p)))
-            .collect::<Result<Vec<i64>>>()?;
+            .collect::<Result<Vec<FileId>>>()?;
         let mut tx = self.store.read().await?;
         let rows = store::logo_files(&mut tx, agency_id, &file_ids).await?;
         drop(tx);
@@ -204,7 +204,7 @@ impl App {
 /// The path under which templates find the agency's current logo, if it has one.
 pub(crate) async fn current_logo_path(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
 ) -> Result<Option<String>> {
     Ok(store::agency_logo(db, agency_id)
         .await?
@@ -219,12 +219,12 @@ fn logo_path(file: &FileRow) -> String {
     } else {
         "png"
     };
-    format!("/logo-{}.{ext}", file.id)
+    format!("/logo-{}.{ext}", file.id.get())
 }
 
-fn logo_file_id(path: &str) -> Option<i64> {
+fn logo_file_id(path: &str) -> Option<FileId> {
     let (id, _ext) = path.strip_prefix("/logo-")?.split_once('.')?;
-    id.parse().ok()
+    id.parse().ok().map(FileId::new)
 }
 
 /// Not empty, at most [`MAX_LOGO_BYTES`], and a PNG or JPEG by its content. Returns its
@@ -251,8 +251,8 @@ mod tests {
 
     #[test]
     fn logo_paths_name_their_file() {
-        assert_eq!(logo_file_id("/logo-12.png"), Some(12));
-        assert_eq!(logo_file_id("/logo-7.jpg"), Some(7));
+        assert_eq!(logo_file_id("/logo-12.png"), Some(FileId::new(12)));
+        assert_eq!(logo_file_id("/logo-7.jpg"), Some(FileId::new(7)));
         assert_eq!(logo_file_id("/logo-x.png"), None);
         assert_eq!(logo_file_id("/other-3.png"), None);
     }

@@ -4,6 +4,9 @@
 //! e-mailed. The Credential Register lists them; `/verify/{public_id}` answers anyone who
 //! scans the QR code on one.
 
+use credence_domain::ids::{
+    CertificateId, ClassId, CredentialId, CredentialTypeId, IssuanceId, MemberId, TemplateId,
+};
 use credence_store::Conn;
 use std::collections::HashMap;
 
@@ -16,7 +19,6 @@ use credence_store::training::submissions::{insert_file, NewFile};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use crate::page::{paginate, Page, PageParams};
 use crate::{Actor, App, AppError, Officer, Reader, Result};
 
@@ -51,14 +53,19 @@ impl CertificateStatus {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CertificateView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: CertificateId,
     pub public_id: String,
-    pub credential_id: String,
-    pub member_id: String,
+    #[schema(value_type = String)]
+    pub credential_id: CredentialId,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
     pub member_name: String,
-    pub credential_type_id: String,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
     pub credential_type_name: String,
-    pub template_id: String,
+    #[schema(value_type = String)]
+    pub template_id: TemplateId,
     pub template_name: String,
     pub template_version: i64,
     pub status: CertificateStatus,
@@ -80,15 +87,15 @@ impl App {
 
     fn certificate_view(&self, r: CertificateRow) -> CertificateView {
         CertificateView {
-            id: ids::encode(Kind::Certificate, r.id),
+            id: r.id,
             verify_url: self.verify_url(&r.public_id),
             public_id: r.public_id,
-            credential_id: ids::encode(Kind::Credential, r.credential_id),
-            member_id: ids::encode(Kind::Member, r.member_id),
+            credential_id: r.credential_id,
+            member_id: r.member_id,
             member_name: format!("{} {}", r.first_name, r.last_name),
-            credential_type_id: ids::encode(Kind::CredentialType, r.credential_type_id),
+            credential_type_id: r.credential_type_id,
             credential_type_name: r.type_name,
-            template_id: ids::encode(Kind::Template, r.template_id),
+            template_id: r.template_id,
             template_name: r.template_name,
             template_version: r.template_version,
             status: CertificateStatus::parse(&r.status),
@@ -109,22 +116,27 @@ impl App {
 #[serde(deny_unknown_fields)]
 pub struct GenerateRequest {
     /// Credentials whose current issuance gets a certificate.
-    pub credential_ids: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub credential_ids: Option<Vec<CredentialId>>,
     /// A class: its roster's credentials whose type asks for the class's course.
-    pub class_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub class_id: Option<ClassId>,
     /// Every issuance of a type issued between `issued_from` and `issued_to`.
-    pub credential_type_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub credential_type_id: Option<CredentialTypeId>,
     pub issued_from: Option<NaiveDate>,
     pub issued_to: Option<NaiveDate>,
     /// The template; by default the type's own, else the agency's landscape certificate.
-    pub template_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub template_id: Option<TemplateId>,
     /// `false` records the requests (Ready to Be Requested) without rendering yet.
     pub generate: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SkippedCredential {
-    pub credential_id: String,
+    #[schema(value_type = String)]
+    pub credential_id: CredentialId,
     /// `no_current_issuance`.
     pub reason: String,
 }
@@ -139,9 +151,12 @@ pub struct Generated {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct RegisterQuery {
     pub status: Option<CertificateStatus>,
-    pub credential_type_id: Option<String>,
-    pub member_id: Option<String>,
-    pub credential_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub credential_type_id: Option<CredentialTypeId>,
+    #[param(value_type = Option<String>)]
+    pub member_id: Option<MemberId>,
+    #[param(value_type = Option<String>)]
+    pub credential_id: Option<CredentialId>,
     /// Matches member name, certificate number or credential type name.
     pub q: Option<String>,
     pub issued_from: Option<NaiveDate>,
@@ -208,12 +223,12 @@ pub fn certificate_data(
 /// The templates a batch uses, each once, in the order a job lists them.
 #[derive(Default)]
 struct TemplateSet {
-    index: HashMap<(i64, i64), usize>,
+    index: HashMap<(TemplateId, i64), usize>,
     sources: Vec<Template>,
 }
 
 impl TemplateSet {
-    fn add(&mut self, id: i64, version: i64, source: &str) -> usize {
+    fn add(&mut self, id: TemplateId, version: i64, source: &str) -> usize {
         *self.index.entry((id, version)).or_insert_with(|| {
             self.sources.push(Template {
                 source: source.to_owned(),
@@ -225,9 +240,9 @@ impl TemplateSet {
 
 /// One certificate about to be written.
 struct Pending {
-    certificate_id: Option<i64>,
+    certificate_id: Option<CertificateId>,
     facts: IssuanceFacts,
-    template: (i64, i64),
+    template: (TemplateId, i64),
     public_id: String,
     data: serde_json::Value,
     pdf: Option<Vec<u8>>,
@@ -235,7 +250,7 @@ struct Pending {
 
 impl App {
     /// Generates (or only requests) certificates for a selection, in one transaction.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn generate_certificates(
         &self,
         actor: &Officer,
@@ -253,12 +268,7 @@ impl App {
                 ),
             ));
         }
-        let chosen = match req.template_id.as_deref() {
-            Some(raw) => Some(ids::decode(Kind::Template, raw).ok_or_else(|| {
-                AppError::invalid("template_id", "is not a template of this agency")
-            })?),
-            None => None,
-        };
+        let chosen = req.template_id;
         drop(tx);
         let mut tx = self.store.begin().await?;
         crate::documents::templates::ensure_defaults(&mut tx, actor).await?;
@@ -361,7 +371,7 @@ impl App {
         actor: &Actor,
         pending: Vec<Pending>,
         action: &str,
-    ) -> Result<Vec<i64>> {
+    ) -> Result<Vec<CertificateId>> {
         let mut keys = Vec::new();
         for p in &pending {
             keys.push(match &p.pdf {
@@ -384,7 +394,6 @@ impl App {
                 actor.agency_id,
                 &actor.label,
                 action,
-                Kind::Certificate.subject_type(),
                 &ids,
                 None,
             )
@@ -403,11 +412,11 @@ impl App {
 
     /// Renders certificates again from current data and their template's current version;
     /// the previous file stays in the certificate's history. Issued ones are locked.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn regenerate_certificates(
         &self,
         actor: &Officer,
-        ids: &[String],
+        ids: &[CertificateId],
     ) -> Result<Vec<CertificateView>> {
         let rows = self.certificates_for_action(actor, ids).await?;
         let mut invalid = credence_domain::Invalid::new();
@@ -427,14 +436,14 @@ impl App {
         }
         invalid.into_result()?;
         let mut tx = self.store.read().await?;
-        let issuance_ids: Vec<i64> = rows.iter().map(|r| r.issuance_id).collect();
-        let facts: HashMap<i64, IssuanceFacts> =
+        let issuance_ids: Vec<IssuanceId> = rows.iter().map(|r| r.issuance_id).collect();
+        let facts: HashMap<IssuanceId, IssuanceFacts> =
             store::issuance_facts(&mut tx, actor.agency_id, &issuance_ids)
                 .await?
                 .into_iter()
                 .map(|(f, _)| (f.issuance_id, f))
                 .collect();
-        let mut templates: HashMap<i64, TemplateRow> = HashMap::new();
+        let mut templates: HashMap<TemplateId, TemplateRow> = HashMap::new();
         for r in &rows {
             if !templates.contains_key(&r.template_id) {
                 let t = store::template(&mut tx, actor.agency_id, r.template_id)
@@ -474,11 +483,11 @@ impl App {
     }
 
     /// Issues (locks) generated certificates, all or none.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn issue_certificates(
         &self,
         actor: &Officer,
-        ids: &[String],
+        ids: &[CertificateId],
     ) -> Result<Vec<CertificateView>> {
         let rows = self.certificates_for_action(actor, ids).await?;
         let mut invalid = credence_domain::Invalid::new();
@@ -495,7 +504,7 @@ impl App {
         }
         invalid.into_result()?;
         let mut tx = self.store.begin().await?;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let ids: Vec<CertificateId> = rows.iter().map(|r| r.id).collect();
         for id in &ids {
             if !store::set_issued(&mut tx, actor.agency_id, *id, &actor.label).await? {
                 return Err(AppError::stale());
@@ -506,7 +515,6 @@ impl App {
             actor.agency_id,
             &actor.label,
             "issue",
-            Kind::Certificate.subject_type(),
             &ids,
             None,
         )
@@ -520,7 +528,7 @@ impl App {
     async fn certificates_for_action(
         &self,
         actor: &Actor,
-        ids: &[String],
+        ids: &[CertificateId],
     ) -> Result<Vec<CertificateRow>> {
         if ids.is_empty() {
             return Err(AppError::invalid(
@@ -535,10 +543,9 @@ impl App {
             ));
         }
         let mut numbers = Vec::with_capacity(ids.len());
-        for raw in ids {
-            let id = ids::decode(Kind::Certificate, raw).ok_or(AppError::NotFound)?;
-            if !numbers.contains(&id) {
-                numbers.push(id);
+        for id in ids {
+            if !numbers.contains(id) {
+                numbers.push(*id);
             }
         }
         let mut tx = self.store.read().await?;
@@ -549,15 +556,18 @@ impl App {
         Ok(rows)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn certificate(&self, actor: &Actor, id: &str) -> Result<CertificateView> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn certificate(&self, actor: &Actor, id: CertificateId) -> Result<CertificateView> {
         let row = self.readable_certificate(actor, id).await?;
         Ok(self.certificate_view(row))
     }
 
     /// Officers read any certificate of the agency; a member reads their own.
-    async fn readable_certificate(&self, actor: &Actor, id: &str) -> Result<CertificateRow> {
-        let id = ids::decode(Kind::Certificate, id).ok_or(AppError::NotFound)?;
+    async fn readable_certificate(
+        &self,
+        actor: &Actor,
+        id: CertificateId,
+    ) -> Result<CertificateRow> {
         let mut tx = self.store.read().await?;
         let row = store::certificate(&mut tx, actor.agency_id, id)
             .await?
@@ -570,8 +580,12 @@ impl App {
 
     /// The certificate's PDF: its stored file, or for one only requested so far a preview
     /// rendered from its recorded data.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn certificate_pdf(&self, actor: &Actor, id: &str) -> Result<(String, Vec<u8>)> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn certificate_pdf(
+        &self,
+        actor: &Actor,
+        id: CertificateId,
+    ) -> Result<(String, Vec<u8>)> {
         let row = self.readable_certificate(actor, id).await?;
         let name = file_name(&row);
         match &row.storage_key {
@@ -585,8 +599,12 @@ impl App {
 
     /// One PDF of many certificates, in the order given, for printing. Each is rendered
     /// from its recorded data and template version, so it matches its own file.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn merge_certificates(&self, actor: &Reader, ids: &[String]) -> Result<Vec<u8>> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn merge_certificates(
+        &self,
+        actor: &Reader,
+        ids: &[CertificateId],
+    ) -> Result<Vec<u8>> {
         let rows = self.certificates_for_action(actor, ids).await?;
         self.merge_rows(actor, &rows).await
     }
@@ -635,8 +653,8 @@ impl App {
     }
 
     /// Queues an e-mail to the member with the certificate attached.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn email_certificate(&self, actor: &Officer, id: &str) -> Result<String> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn email_certificate(&self, actor: &Officer, id: CertificateId) -> Result<String> {
         let row = self.readable_certificate(actor, id).await?;
         let Some(email) = row.email.clone().filter(|e| !e.is_empty()) else {
             return Err(AppError::invalid("member", "has no e-mail address"));
@@ -658,8 +676,8 @@ impl App {
                 row.agency_name
             ),
             kind: "certificate".into(),
-            subject_id: Some(row.id),
-            dedupe_key: format!("certificate:{}:{}", row.id, crate::auth::new_secret("")),
+            subject_id: Some(row.id.into()),
+            dedupe_key: format!("certificate:{}:{}", row.id.get(), crate::auth::new_secret("")),
             attachment_file_id: Some(file_id),
         };
         let mut tx = self.store.begin().await?;
@@ -673,7 +691,6 @@ impl App {
             &mut tx,
             actor,
             "email",
-            Kind::Certificate,
             row.id,
             None,
             Some(&serde_json::json!({"to": message.recipient})),
@@ -684,7 +701,7 @@ impl App {
     }
 
     /// The Credential Register: every certificate, newest first, filtered.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn certificate_register(
         &self,
         actor: &Actor,
@@ -703,13 +720,13 @@ impl App {
         Ok(paginate(
             rows,
             limit,
-            |r| r.id,
+            |r| r.id.get(),
             |r| self.certificate_view(r),
         ))
     }
 
     /// The register as CSV (every matching row, newest first).
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn certificate_register_csv(
         &self,
         actor: &Reader,
@@ -737,7 +754,7 @@ impl App {
         for r in rows {
             let v = self.certificate_view(r);
             out.write_record([
-                v.id,
+                v.id.to_string(),
                 v.member_name,
                 v.credential_type_name,
                 v.number.unwrap_or_default(),
@@ -756,15 +773,15 @@ impl App {
     }
 
     /// The files a certificate has had, newest first (the first is the current one).
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn certificate_history(
         &self,
         actor: &Actor,
-        id: &str,
+        id: CertificateId,
     ) -> Result<Vec<crate::documents::supporting::FileView>> {
         let row = self.readable_certificate(actor, id).await?;
         let mut tx = self.store.read().await?;
-        let files = store::files_of(&mut tx, actor.agency_id, "certificate", row.id).await?;
+        let files = store::files_of(&mut tx, actor.agency_id, "certificate", row.id.get()).await?;
         Ok(files
             .into_iter()
             .map(crate::documents::supporting::file_view)
@@ -804,7 +821,12 @@ impl App {
     }
 }
 
-async fn write_one(tx: &mut Tx, actor: &Actor, p: &Pending, key: Option<&str>) -> Result<i64> {
+async fn write_one(
+    tx: &mut Tx,
+    actor: &Actor,
+    p: &Pending,
+    key: Option<&str>,
+) -> Result<CertificateId> {
     let snapshot = p.data.to_string();
     let id = match p.certificate_id {
         Some(id) => id,
@@ -838,7 +860,7 @@ async fn write_one(tx: &mut Tx, actor: &Actor, p: &Pending, key: Option<&str>) -
                 size_bytes: pdf.len() as i64,
                 sha256: &crate::documents::files::sha256_hex(pdf),
                 owner_kind: "certificate",
-                owner_id: id,
+                owner_id: id.get(),
                 uploaded_by: &actor.label,
             },
         )
@@ -862,10 +884,10 @@ async fn write_one(tx: &mut Tx, actor: &Actor, p: &Pending, key: Option<&str>) -
 
 fn pick_template(
     templates: &[TemplateRow],
-    chosen: Option<i64>,
-    of_type: Option<i64>,
+    chosen: Option<TemplateId>,
+    of_type: Option<TemplateId>,
 ) -> &TemplateRow {
-    let by_id = |id: i64| templates.iter().find(|t| t.id == id);
+    let by_id = |id: TemplateId| templates.iter().find(|t| t.id == id);
     chosen
         .and_then(by_id)
         .or_else(|| of_type.and_then(by_id))
@@ -897,15 +919,7 @@ async fn select_issuances(
                 "must name at least one credential",
             ));
         }
-        let mut invalid = credence_domain::Invalid::new();
-        let mut ids = Vec::with_capacity(raw.len());
-        for (i, r) in raw.iter().enumerate() {
-            match ids::decode(Kind::Credential, r) {
-                Some(id) => ids.push(id),
-                None => invalid.add(format!("credential_ids[{i}]"), "is not a credential id"),
-            }
-        }
-        invalid.into_result()?;
+        let mut ids = raw.clone();
         ids.sort_unstable();
         ids.dedup();
         let known =
@@ -917,15 +931,12 @@ async fn select_issuances(
             ));
         }
         ids
-    } else if let Some(raw) = &req.class_id {
-        let class = ids::decode(Kind::Class, raw)
-            .ok_or_else(|| AppError::invalid("class_id", "is not a class of this agency"))?;
+    } else if let Some(class) = req.class_id {
         store::class_credential_ids(db, actor.agency_id, class)
             .await?
             .ok_or_else(|| AppError::invalid("class_id", "is not a class of this agency"))?
     } else {
-        let raw = req.credential_type_id.as_deref().unwrap_or_default();
-        let type_id = ids::decode(Kind::CredentialType, raw).ok_or_else(|| {
+        let type_id = req.credential_type_id.ok_or_else(|| {
             AppError::invalid(
                 "credential_type_id",
                 "is not a credential type of this agency",
@@ -955,13 +966,13 @@ async fn select_issuances(
         return Ok((facts, Vec::new()));
     };
     let facts = store::current_issuances(db, actor.agency_id, &credential_ids).await?;
-    let with_issuance: std::collections::HashSet<i64> =
+    let with_issuance: std::collections::HashSet<CredentialId> =
         facts.iter().map(|f| f.credential_id).collect();
     let skipped = credential_ids
         .iter()
         .filter(|id| !with_issuance.contains(id))
         .map(|id| SkippedCredential {
-            credential_id: ids::encode(Kind::Credential, *id),
+            credential_id: *id,
             reason: "no_current_issuance".into(),
         })
         .collect();
@@ -969,23 +980,11 @@ async fn select_issuances(
 }
 
 fn register_filter(q: &RegisterQuery) -> Result<RegisterFilter> {
-    let decode = |kind: Kind, field: &str, raw: &Option<String>| -> Result<Option<i64>> {
-        match raw.as_deref().filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(r) => ids::decode(kind, r)
-                .map(Some)
-                .ok_or_else(|| AppError::invalid(field, "is not a valid id")),
-        }
-    };
     Ok(RegisterFilter {
         status: q.status.map(|s| s.as_str().to_owned()),
-        credential_type_id: decode(
-            Kind::CredentialType,
-            "credential_type_id",
-            &q.credential_type_id,
-        )?,
-        member_id: decode(Kind::Member, "member_id", &q.member_id)?,
-        credential_id: decode(Kind::Credential, "credential_id", &q.credential_id)?,
+        credential_type_id: q.credential_type_id,
+        member_id: q.member_id,
+        credential_id: q.credential_id,
         search: q.q.clone(),
         issued_from: q.issued_from,
         issued_to: q.issued_to,

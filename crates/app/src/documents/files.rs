@@ -2,6 +2,7 @@
 //! through `object_store`: a local directory by default, an S3-compatible bucket when
 //! configured. Keys are generated here; nothing a user sends ever becomes part of a path.
 
+use credence_domain::ids::AgencyId;
 use std::sync::Arc;
 
 use object_store::path::Path as ObjectPath;
@@ -83,7 +84,7 @@ impl Files {
 }
 
 /// A fresh storage key for a file of an agency: `{agency}/{random}.{ext}`.
-pub fn new_key(agency_id: i64, ext: &str) -> String {
+pub fn new_key(agency_id: AgencyId, ext: &str) -> String {
     let random = crate::auth::new_secret("").replace(['-', '_'], "x");
     format!("{agency_id}/{random}.{ext}")
 }

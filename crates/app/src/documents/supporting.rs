@@ -3,17 +3,18 @@
 //! stored under generated keys.
 
 use chrono::{DateTime, Utc};
+use credence_domain::ids::{FileId, IssuanceId, MemberId};
 use credence_store::documents::certificates::{self as store, FileRow};
 use credence_store::training::submissions::{insert_file, NewFile};
 use serde::Serialize;
 
-use crate::ids::{self, Kind};
 use crate::training::submissions::{check_upload, display_name};
 use crate::{Actor, App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FileView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: FileId,
     pub name: String,
     pub content_type: String,
     pub size_bytes: i64,
@@ -24,7 +25,7 @@ pub struct FileView {
 
 pub(crate) fn file_view(f: FileRow) -> FileView {
     FileView {
-        id: ids::encode(Kind::File, f.id),
+        id: f.id,
         name: f.original_name,
         content_type: f.content_type,
         size_bytes: f.size_bytes,
@@ -36,8 +37,11 @@ pub(crate) fn file_view(f: FileRow) -> FileView {
 
 impl App {
     /// The member an issuance belongs to, if it is the agency's.
-    async fn issuance_member(&self, actor: &Actor, issuance_id: &str) -> Result<(i64, i64)> {
-        let id = ids::decode(Kind::Issuance, issuance_id).ok_or(AppError::NotFound)?;
+    async fn issuance_member(
+        &self,
+        actor: &Actor,
+        id: IssuanceId,
+    ) -> Result<(IssuanceId, MemberId)> {
         let mut tx = self.store.read().await?;
         let facts = store::issuance_facts(&mut tx, actor.agency_id, &[id]).await?;
         let (facts, _) = facts.into_iter().next().ok_or(AppError::NotFound)?;
@@ -48,11 +52,11 @@ impl App {
     }
 
     /// Attaches a supporting document to an issuance.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn attach_document(
         &self,
         actor: &Officer,
-        issuance_id: &str,
+        issuance_id: IssuanceId,
         file_name: &str,
         bytes: Vec<u8>,
     ) -> Result<FileView> {
@@ -76,7 +80,7 @@ impl App {
                     size_bytes: size,
                     sha256: &sha,
                     owner_kind: "issuance",
-                    owner_id: issuance,
+                    owner_id: issuance.get(),
                     uploaded_by: &actor.label,
                 },
             )
@@ -85,7 +89,6 @@ impl App {
                 &mut tx,
                 actor,
                 "attach",
-                Kind::Issuance,
                 issuance,
                 None,
                 Some(&serde_json::json!({"file": name, "size_bytes": size})),
@@ -105,27 +108,26 @@ impl App {
     }
 
     /// The documents attached to an issuance, newest first.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn issuance_documents(
         &self,
         actor: &Actor,
-        issuance_id: &str,
+        issuance_id: IssuanceId,
     ) -> Result<Vec<FileView>> {
         let (issuance, _) = self.issuance_member(actor, issuance_id).await?;
         let mut tx = self.store.read().await?;
-        let rows = store::files_of(&mut tx, actor.agency_id, "issuance", issuance).await?;
+        let rows = store::files_of(&mut tx, actor.agency_id, "issuance", issuance.get()).await?;
         Ok(rows.into_iter().map(file_view).collect())
     }
 
     /// A stored document or certificate file: (name, content type, bytes). Officers read any
     /// of the agency's; members only files of their own issuances and certificates.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn file_download(
         &self,
         actor: &Actor,
-        id: &str,
+        id: FileId,
     ) -> Result<(String, String, Vec<u8>)> {
-        let id = ids::decode(Kind::File, id).ok_or(AppError::NotFound)?;
         let mut tx = self.store.read().await?;
         let file = store::file(&mut tx, actor.agency_id, id)
             .await?

@@ -4,11 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use credence_documents::{defaults, Document, Job, RenderError, Renderer, Template};
+use credence_domain::ids::TemplateId;
 use credence_store::documents::certificates::{self as store, TemplateRow};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use crate::{Actor, Admin, App, AppError, Reader, Result};
 
 /// Templates larger than this are refused.
@@ -16,7 +16,8 @@ pub const MAX_TEMPLATE_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TemplateView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: TemplateId,
     pub name: String,
     /// `certificate`, `wallet_card` or `custom`.
     pub kind: String,
@@ -29,7 +30,7 @@ pub struct TemplateView {
 
 fn view(t: TemplateRow) -> TemplateView {
     TemplateView {
-        id: ids::encode(Kind::Template, t.id),
+        id: t.id,
         name: t.name,
         kind: t.kind,
         version: t.version,
@@ -67,7 +68,7 @@ impl App {
     }
 
     /// The agency's templates; the defaults are added the first time they are asked for.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn certificate_templates(&self, actor: &Reader) -> Result<Vec<TemplateView>> {
         let mut tx = self.store.begin().await?;
         ensure_defaults(&mut tx, actor).await?;
@@ -76,9 +77,12 @@ impl App {
         Ok(rows.into_iter().map(view).collect())
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn certificate_template(&self, actor: &Reader, id: &str) -> Result<TemplateView> {
-        let id = ids::decode(Kind::Template, id).ok_or(AppError::NotFound)?;
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn certificate_template(
+        &self,
+        actor: &Reader,
+        id: TemplateId,
+    ) -> Result<TemplateView> {
         let mut tx = self.store.read().await?;
         store::template(&mut tx, actor.agency_id, id)
             .await?
@@ -86,7 +90,7 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_certificate_template(
         &self,
         actor: &Admin,
@@ -108,28 +112,19 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let saved = view(row);
-        crate::ops::audit::record(
-            &mut tx,
-            actor,
-            "create",
-            Kind::Template,
-            id,
-            None,
-            Some(&audited(&saved)),
-        )
-        .await?;
+        crate::ops::audit::record(&mut tx, actor, "create", id, None, Some(&audited(&saved)))
+            .await?;
         tx.commit().await?;
         Ok(saved)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn update_certificate_template(
         &self,
         actor: &Admin,
-        id: &str,
+        id: TemplateId,
         input: TemplateInput,
     ) -> Result<TemplateView> {
-        let id = ids::decode(Kind::Template, id).ok_or(AppError::NotFound)?;
         let Some(expected) = input.version else {
             return Err(AppError::invalid(
                 "version",
@@ -160,7 +155,6 @@ impl App {
             &mut tx,
             actor,
             "update",
-            Kind::Template,
             id,
             Some(&audited(&before)),
             Some(&audited(&after)),
@@ -171,7 +165,7 @@ impl App {
     }
 
     /// A PDF of a template's source with sample data: what the editor shows before saving.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn preview_template_source(&self, actor: &Reader, source: &str) -> Result<Vec<u8>> {
         check_size(source)?;
         render_sample(self, actor, source).await

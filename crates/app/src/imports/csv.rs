@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::io::Read;
 
 use chrono::NaiveDate;
+use credence_domain::ids::{CourseId, MemberId};
 use credence_domain::Invalid;
 use credence_store::{auth::identity, catalog::courses, people::members};
 use serde::Deserialize;
 
-use crate::ids::{self, Kind};
 use crate::training::records::{check_record, Known, NewTrainingRecord, Source};
 use crate::{App, AppError, Result};
 
@@ -58,12 +58,12 @@ impl App {
         let ctx = self
             .ctx_for(&mut tx, agency.id, "import:training-records")
             .await?;
-        let mut by_key: HashMap<String, i64> = HashMap::new();
+        let mut by_key: HashMap<String, MemberId> = HashMap::new();
         for (id, email, number) in members::member_keys(&mut tx, agency.id).await? {
             by_key.extend(email.map(|e| (e, id)));
             by_key.extend(number.map(|n| (n, id)));
         }
-        let courses: HashMap<String, i64> =
+        let courses: HashMap<String, CourseId> =
             courses::courses_page(&mut tx, agency.id, None, 100_000)
                 .await?
                 .into_iter()
@@ -99,7 +99,7 @@ impl App {
             let course = match row.course.as_deref().filter(|c| !c.is_empty()) {
                 None => None,
                 Some(code) => match courses.get(code) {
-                    Some(c) => Some(ids::encode(Kind::Course, *c)),
+                    Some(c) => Some(*c),
                     None => {
                         invalid.add(
                             format!("line {line}: course"),
@@ -125,7 +125,7 @@ impl App {
             inputs.push((
                 line,
                 NewTrainingRecord {
-                    member_id: ids::encode(Kind::Member, *member),
+                    member_id: *member,
                     course_id: course,
                     completed_on,
                     score,

@@ -4,6 +4,7 @@
 use std::pin::Pin;
 
 use bytes::Bytes;
+use credence_domain::ids::MemberId;
 use futures_util::stream::{self, Stream};
 
 use crate::credentials::views::{CredentialListFilter, CredentialView, Names};
@@ -133,8 +134,7 @@ impl App {
                 };
                 let chunk = async {
                     let page = app.credentials(&actor, &filter, &page).await?;
-                    let members: Vec<String> =
-                        page.items.iter().map(|c| c.member_id.clone()).collect();
+                    let members: Vec<MemberId> = page.items.iter().map(|c| c.member_id).collect();
                     let names = app.names(&actor, &members).await?;
                     let bytes = csv_chunk(page.items.iter().map(|c| credential_row(c, &names)))?;
                     Ok::<_, crate::AppError>((bytes, page.next_cursor))

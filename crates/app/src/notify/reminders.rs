@@ -4,6 +4,7 @@
 //! whose unique key makes each one go once whatever the number of instances; delivery
 //! retries with backoff until the SMTP server takes them.
 
+use credence_domain::ids::{AgencyId, AnyId, Kind, MessageId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,6 @@ use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::{AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use crate::page::{paginate, Page, PageParams};
 use crate::{App, AppError, Reader, Result};
 
@@ -103,14 +103,25 @@ impl Mailer {
     }
 }
 
+/// What a message of `kind` is about: certificates are sent as certificates, every other
+/// message is about a credential.
+fn message_subject_kind(kind: &str) -> Kind {
+    match kind {
+        "certificate" => Kind::Certificate,
+        _ => Kind::Credential,
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct OutboxMessage {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: MessageId,
     pub to: String,
     pub subject: String,
     /// `expiration`, `period_due` or `digest`.
     pub kind: String,
-    pub subject_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub subject_id: Option<AnyId>,
     /// queued, sending, sent or failed.
     pub status: String,
     pub attempts: i64,
@@ -146,8 +157,9 @@ fn member_message(a: &Approaching, kind: &str, threshold: Threshold) -> Option<N
         ),
     };
     let scope = match kind {
-        "expiration" => format!("exp:{}:{}", a.credential_id, a.date),
-        _ => format!("due:{}:{}", a.period_id.unwrap_or_default(), a.date),
+        // Row numbers, as every key written before typed ids: a changed key would send again.
+        "expiration" => format!("exp:{}:{}", a.credential_id.get(), a.date),
+        _ => format!("due:{}:{}", a.period_id.map_or(0, |p| p.get()), a.date),
     };
     Some(NewMessage {
         recipient: to,
@@ -157,7 +169,7 @@ fn member_message(a: &Approaching, kind: &str, threshold: Threshold) -> Option<N
             a.first_name
         ),
         kind: kind.into(),
-        subject_id: Some(a.credential_id),
+        subject_id: Some(a.credential_id.into()),
         attachment_file_id: None,
         dedupe_key: format!("{scope}:{}", threshold.key()),
     })
@@ -183,7 +195,7 @@ impl App {
 
     /// Queues the reminders due today for one agency; returns how many messages are new.
     /// The selection is two indexed range queries (by expiration date and by due date).
-    pub async fn queue_reminders(&self, agency_id: i64) -> Result<u64> {
+    pub async fn queue_reminders(&self, agency_id: AgencyId) -> Result<u64> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx_for(&mut tx, agency_id, "system:reminders").await?;
         let mut offsets = parse_offsets(&outbox::reminder_offsets(&mut tx, agency_id).await?);
@@ -283,7 +295,7 @@ impl App {
                         let backoff =
                             chrono::Duration::seconds(60 * 2i64.pow(m.attempts.clamp(0, 8) as u32))
                                 .min(chrono::Duration::hours(6));
-                        tracing::warn!(message = m.id, %error, attempts = m.attempts + 1, "e-mail not delivered; will retry");
+                        tracing::warn!(message = %m.id, %error, attempts = m.attempts + 1, "e-mail not delivered; will retry");
                         outbox::mark_failed(
                             &mut tx,
                             m.id,
@@ -320,7 +332,7 @@ impl App {
         }))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn outbox(
         &self,
         actor: &Reader,
@@ -348,13 +360,16 @@ impl App {
         Ok(paginate(
             rows,
             limit,
-            |m| m.id,
+            |m| m.id.get(),
             |m| OutboxMessage {
-                id: ids::encode(Kind::Message, m.id),
+                id: m.id,
                 to: m.recipient,
                 subject: m.subject,
+                subject_id: m.subject_id.map(|row| AnyId {
+                    kind: message_subject_kind(&m.kind),
+                    row,
+                }),
                 kind: m.kind,
-                subject_id: m.subject_id.map(|s| ids::encode(Kind::Credential, s)),
                 status: m.status,
                 attempts: m.attempts,
                 last_error: m.last_error,

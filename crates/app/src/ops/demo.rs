@@ -2,6 +2,7 @@
 //! the API, so the demo exercises real code.
 
 use credence_domain::credential_type::RequirementKind;
+use credence_domain::ids::{AgencyId, CertificateId, CourseId, CredentialTypeId, MemberId};
 use credence_domain::{ExpirationRounding, RenewalPolicy, Role};
 use credence_store::auth::identity;
 
@@ -97,11 +98,11 @@ const COURSES: [CourseSpec; 12] = [
     ),
 ];
 
-fn course_req(course_id: &str) -> RequirementInput {
+fn course_req(course_id: CourseId) -> RequirementInput {
     RequirementInput {
         id: None,
         kind: RequirementKind::Course,
-        course_id: Some(course_id.into()),
+        course_id: Some(course_id),
         min_grade: None,
         hours: None,
         category: None,
@@ -188,7 +189,7 @@ impl App {
         })
     }
 
-    async fn build_demo(&self, agency_id: i64) -> Result<()> {
+    async fn build_demo(&self, agency_id: AgencyId) -> Result<()> {
         let actor = Actor::system(agency_id, "system:demo").admin()?;
         self.seed_members(DEMO_SLUG, 60).await?;
         let mut course_ids = std::collections::HashMap::new();
@@ -208,7 +209,7 @@ impl App {
                 .await?;
             course_ids.insert(code, c.id);
         }
-        let course = |code: &str| course_req(&course_ids[code]);
+        let course = |code: &str| course_req(course_ids[code]);
 
         let mut emt = new_type(
             "EMT-B",
@@ -272,7 +273,7 @@ impl App {
         let mut type_ids = Vec::new();
         for t in [emt, cpr, hazmat, driver, instructor, ics] {
             let created = self.create_credential_type(&actor, t).await?;
-            self.publish_credential_type(&actor, &created.id, LifecycleAction::default())
+            self.publish_credential_type(&actor, created.id, LifecycleAction::default())
                 .await?;
             type_ids.push(created.id);
         }
@@ -284,10 +285,10 @@ impl App {
     async fn demo_history(
         &self,
         actor: &Admin,
-        types: &[String],
-        courses: &std::collections::HashMap<&str, String>,
+        types: &[CredentialTypeId],
+        courses: &std::collections::HashMap<&str, CourseId>,
     ) -> Result<()> {
-        let members: Vec<String> = self
+        let members: Vec<MemberId> = self
             .members(
                 actor,
                 &Default::default(),
@@ -307,9 +308,8 @@ impl App {
         let slice = |from: usize, to: usize| {
             members[from.min(members.len())..to.min(members.len())].to_vec()
         };
-        let (emt, cpr, hazmat, driver, instructor, ics) = (
-            &types[0], &types[1], &types[2], &types[3], &types[4], &types[5],
-        );
+        let (emt, cpr, hazmat, driver, instructor, ics) =
+            (types[0], types[1], types[2], types[3], types[4], types[5]);
 
         // EMT-Basic: most hold it, at different points of their two-year cycle.
         for (who, issued) in [
@@ -339,7 +339,7 @@ impl App {
                 84.0 + (i % 15) as f64
             };
             records.push(record(
-                m,
+                *m,
                 Some(&courses["CPR-BLS"]),
                 ago(5 + (i as u64 % 50)),
                 Some(score),
@@ -348,7 +348,7 @@ impl App {
         }
         for (i, m) in members.iter().enumerate().skip(30).take(10) {
             records.push(record(
-                m,
+                *m,
                 None,
                 ago(10 + i as u64),
                 None,
@@ -368,7 +368,7 @@ impl App {
         .await?;
         for m in slice(40, 46) {
             records.push(record(
-                &m,
+                m,
                 Some(&courses["HAZ-AWR"]),
                 ago(12),
                 Some(88.0),
@@ -382,14 +382,8 @@ impl App {
         )
         .await?;
         for m in slice(20, 26) {
-            records.push(record(
-                &m,
-                Some(&courses["EVOC"]),
-                ago(20),
-                Some(90.0),
-                None,
-            ));
-            records.push(record(&m, Some(&courses["PUMP-OPS"]), ago(15), None, None));
+            records.push(record(m, Some(&courses["EVOC"]), ago(20), Some(90.0), None));
+            records.push(record(m, Some(&courses["PUMP-OPS"]), ago(15), None, None));
         }
         self.record_training_bulk(
             &actor.as_officer(),
@@ -417,19 +411,14 @@ impl App {
                 .generate_certificates(
                     &actor.as_officer(),
                     crate::documents::certificates::GenerateRequest {
-                        credential_type_id: Some(emt.clone()),
+                        credential_type_id: Some(emt),
                         issued_from: Some(ago(120)),
                         issued_to: Some(today),
                         ..Default::default()
                     },
                 )
                 .await?;
-            let first: Vec<String> = generated
-                .items
-                .iter()
-                .take(5)
-                .map(|c| c.id.clone())
-                .collect();
+            let first: Vec<CertificateId> = generated.items.iter().take(5).map(|c| c.id).collect();
             if !first.is_empty() {
                 self.issue_certificates(&actor.as_officer(), &first).await?;
             }
@@ -438,9 +427,9 @@ impl App {
     }
 }
 
-fn active(type_id: &str, issue_date: NaiveDate, members: Vec<String>) -> Assignment {
+fn active(type_id: CredentialTypeId, issue_date: NaiveDate, members: Vec<MemberId>) -> Assignment {
     Assignment {
-        credential_type_id: type_id.into(),
+        credential_type_id: type_id,
         mode: AssignMode::ActiveWithPeriod,
         period_start: None,
         period_end: None,
@@ -453,7 +442,12 @@ fn active(type_id: &str, issue_date: NaiveDate, members: Vec<String>) -> Assignm
     }
 }
 
-fn period(type_id: &str, start: NaiveDate, end: NaiveDate, members: Vec<String>) -> Assignment {
+fn period(
+    type_id: CredentialTypeId,
+    start: NaiveDate,
+    end: NaiveDate,
+    members: Vec<MemberId>,
+) -> Assignment {
     Assignment {
         mode: AssignMode::CompletionPeriod,
         period_start: Some(start),
@@ -464,15 +458,15 @@ fn period(type_id: &str, start: NaiveDate, end: NaiveDate, members: Vec<String>)
 }
 
 fn record(
-    member: &str,
-    course: Option<&String>,
+    member: MemberId,
+    course: Option<&CourseId>,
     on: NaiveDate,
     score: Option<f64>,
     hours: Option<f64>,
 ) -> NewTrainingRecord {
     NewTrainingRecord {
-        member_id: member.into(),
-        course_id: course.cloned(),
+        member_id: member,
+        course_id: course.copied(),
         completed_on: on,
         score,
         hours,

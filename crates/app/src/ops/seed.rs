@@ -1,6 +1,7 @@
 //! Realistic bulk data for load tests and the demo: members spread over stations and shifts.
 
 use chrono::{Days, Months};
+use credence_domain::ids::MemberId;
 use credence_store::credentials::PeriodDates;
 use credence_store::ops::seed::{insert_members, SeedMember};
 use credence_store::{auth::identity, people::groups};
@@ -141,7 +142,7 @@ impl App {
     async fn seed_type(
         &self,
         actor: &Admin,
-        member_ids: &[i64],
+        member_ids: &[MemberId],
         stamp: i64,
         k: usize,
     ) -> Result<usize> {
@@ -167,10 +168,9 @@ impl App {
                 },
             )
             .await?;
-        self.publish_credential_type(actor, &ty.id, LifecycleAction::default())
+        self.publish_credential_type(actor, ty.id, LifecycleAction::default())
             .await?;
-        let type_id =
-            crate::ids::decode(crate::ids::Kind::CredentialType, &ty.id).unwrap_or_default();
+        let type_id = ty.id;
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let rules = load_rules(&mut tx, actor.agency_id, &[type_id]).await?;
@@ -200,7 +200,7 @@ impl App {
         ];
         let mut created = 0;
         for (i, plan) in plans.iter().enumerate() {
-            let cohort: Vec<i64> = member_ids
+            let cohort: Vec<MemberId> = member_ids
                 .iter()
                 .enumerate()
                 .filter(|(j, _)| (j + k) % plans.len() == i)

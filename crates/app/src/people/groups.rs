@@ -1,11 +1,11 @@
 //! Groups: stations, shifts, ranks, departments, cohorts.
 
+use credence_domain::ids::{GroupId, MemberId};
 use credence_domain::validation::{check_text, Invalid};
 use credence_store::people::groups::{self as store, Group};
 use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use crate::input::patch;
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
@@ -15,7 +15,8 @@ pub const GROUP_KINDS: [&str; 6] = ["station", "shift", "rank", "department", "c
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct GroupView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: GroupId,
     pub name: String,
     /// station, shift, rank, department, cohort or other.
     pub kind: String,
@@ -43,18 +44,20 @@ pub struct GroupPatch {
 #[serde(deny_unknown_fields)]
 pub struct GroupMembers {
     /// The complete new membership.
-    pub member_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub member_ids: Vec<MemberId>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupMembersView {
     pub group: GroupView,
-    pub member_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub member_ids: Vec<MemberId>,
 }
 
 fn view(g: Group) -> GroupView {
     GroupView {
-        id: ids::encode(Kind::Group, g.id),
+        id: g.id,
         name: g.name,
         kind: g.kind,
         version: g.version,
@@ -75,45 +78,43 @@ fn validate(name: &str, kind: &str) -> Result<()> {
 }
 
 impl App {
-    async fn load_group(&self, db: &mut impl Conn, actor: &Actor, id: &str) -> Result<Group> {
-        let id = ids::decode(Kind::Group, id).ok_or(AppError::NotFound)?;
+    async fn load_group(&self, db: &mut impl Conn, actor: &Actor, id: GroupId) -> Result<Group> {
         store::group(db, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn group(&self, actor: &Reader, id: &str) -> Result<GroupView> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn group(&self, actor: &Reader, id: GroupId) -> Result<GroupView> {
         let mut tx = self.store.read().await?;
         Ok(view(self.load_group(&mut tx, actor, id).await?))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn groups(&self, actor: &Reader, page: &PageParams) -> Result<Page<GroupView>> {
         let limit = page.limit()?;
         let mut tx = self.store.read().await?;
         let rows = store::groups_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
-        Ok(paginate(rows, limit, |g| g.id, view))
+        Ok(paginate(rows, limit, |g| g.id.get(), view))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_group(&self, actor: &Admin, input: NewGroup) -> Result<GroupView> {
         let name = input.name.trim();
         let kind = input.kind.as_deref().unwrap_or("other");
         validate(name, kind)?;
         let mut tx = self.store.begin().await?;
         let g = view(store::insert_group(&mut tx, actor.agency_id, name, kind).await?);
-        let id = ids::decode(Kind::Group, &g.id).unwrap_or_default();
-        record(&mut tx, actor, "create", Kind::Group, id, None, Some(&g)).await?;
+        record(&mut tx, actor, "create", g.id, None, Some(&g)).await?;
         tx.commit().await?;
         Ok(g)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn update_group(
         &self,
         actor: &Admin,
-        id: &str,
+        id: GroupId,
         input: GroupPatch,
     ) -> Result<GroupView> {
         let mut tx = self.store.begin().await?;
@@ -143,7 +144,6 @@ impl App {
             &mut tx,
             actor,
             "update",
-            Kind::Group,
             row_id,
             Some(&before),
             Some(&after),
@@ -155,19 +155,14 @@ impl App {
 
     /// Replaces the group's membership. Members who join a group that is an enrolment group
     /// of a published credential type are assigned that type in the same transaction.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn set_group_members(
         &self,
         actor: &Admin,
-        id: &str,
+        id: GroupId,
         input: GroupMembers,
     ) -> Result<GroupMembersView> {
-        let mut member_ids = Vec::with_capacity(input.member_ids.len());
-        for (i, m) in input.member_ids.iter().enumerate() {
-            member_ids.push(ids::decode(Kind::Member, m).ok_or_else(|| {
-                AppError::invalid(&format!("member_ids[{i}]"), "is not a member id")
-            })?);
-        }
+        let mut member_ids = input.member_ids.clone();
         member_ids.sort_unstable();
         member_ids.dedup();
         let mut tx = self.store.begin().await?;
@@ -178,38 +173,23 @@ impl App {
             &member_ids,
         )
         .await?;
-        if found.len() != member_ids.len() {
-            let missing = member_ids
-                .iter()
-                .find(|m| !found.contains(m))
-                .copied()
-                .unwrap_or_default();
+        if let Some(missing) = member_ids.iter().find(|m| !found.contains(m)) {
             return Err(AppError::invalid(
                 "member_ids",
-                format!(
-                    "{} is not a member of this agency",
-                    ids::encode(Kind::Member, missing)
-                ),
+                format!("{missing} is not a member of this agency"),
             ));
         }
-        let before: Vec<String> = store::group_member_ids(&mut tx, actor.agency_id, group.id)
-            .await?
-            .into_iter()
-            .map(|m| ids::encode(Kind::Member, m))
-            .collect();
+        let before: Vec<MemberId> =
+            store::group_member_ids(&mut tx, actor.agency_id, group.id).await?;
         let added =
             store::replace_group_members(&mut tx, actor.agency_id, group.id, &member_ids).await?;
         self.enrol_joiners(&mut tx, actor, &[group.id], &added)
             .await?;
-        let after: Vec<String> = member_ids
-            .iter()
-            .map(|m| ids::encode(Kind::Member, *m))
-            .collect();
+        let after = member_ids;
         record(
             &mut tx,
             actor,
             "set_members",
-            Kind::Group,
             group.id,
             Some(&before),
             Some(&after),

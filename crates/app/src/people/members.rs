@@ -1,6 +1,7 @@
 //! Members: the people who hold credentials. Deleting a member deactivates them; their
 //! history stays.
 
+use credence_domain::ids::{AgencyId, GroupId, MemberId};
 use credence_store::Conn;
 use std::collections::BTreeMap;
 
@@ -9,7 +10,6 @@ use credence_store::people::members::{self as store, Member, MemberFields, Membe
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{self, Kind};
 use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
@@ -17,13 +17,15 @@ use crate::{Actor, Admin, App, AppError, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: MemberId,
     pub first_name: String,
     pub last_name: String,
     pub email: Option<String>,
     pub employee_number: Option<String>,
     pub active: bool,
-    pub group_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub group_ids: Vec<GroupId>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -38,7 +40,8 @@ pub struct NewMember {
     pub employee_number: Option<String>,
     pub active: Option<bool>,
     /// Groups to join at once (their enrolment rules apply).
-    pub group_ids: Option<Vec<String>>,
+    #[schema(value_type = Option<Vec<String>>)]
+    pub group_ids: Option<Vec<GroupId>>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -61,22 +64,20 @@ pub struct MemberPatch {
 pub struct MemberListFilter {
     /// Start of the last or first name, an exact e-mail or employee number.
     pub q: Option<String>,
-    pub group_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub group_id: Option<GroupId>,
     pub active: Option<bool>,
 }
 
-fn view(m: Member, group_ids: Vec<i64>) -> MemberView {
+fn view(m: Member, group_ids: Vec<GroupId>) -> MemberView {
     MemberView {
-        id: ids::encode(Kind::Member, m.id),
+        id: m.id,
         first_name: m.first_name,
         last_name: m.last_name,
         email: m.email,
         employee_number: m.employee_number,
         active: m.active,
-        group_ids: group_ids
-            .into_iter()
-            .map(|g| ids::encode(Kind::Group, g))
-            .collect(),
+        group_ids,
         version: m.version,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -108,30 +109,21 @@ fn normalise(mut f: MemberFields) -> MemberFields {
     f
 }
 
-/// Decodes group ids from a body and checks they belong to the agency.
+/// Checks group ids from a body belong to the agency; answers them sorted, once each.
 pub(crate) async fn agency_group_ids(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     field: &str,
-    raw: &[String],
-) -> Result<Vec<i64>> {
-    let mut decoded = Vec::with_capacity(raw.len());
-    for (i, r) in raw.iter().enumerate() {
-        decoded.push(
-            ids::decode(Kind::Group, r)
-                .ok_or_else(|| AppError::invalid(&format!("{field}[{i}]"), "is not a group id"))?,
-        );
-    }
+    raw: &[GroupId],
+) -> Result<Vec<GroupId>> {
+    let mut decoded = raw.to_vec();
     decoded.sort_unstable();
     decoded.dedup();
     let found = credence_store::people::groups::existing_group_ids(tx, agency_id, &decoded).await?;
     if let Some(missing) = decoded.iter().find(|g| !found.contains(g)) {
         return Err(AppError::invalid(
             field,
-            format!(
-                "{} is not a group of this agency",
-                ids::encode(Kind::Group, *missing)
-            ),
+            format!("{} is not a group of this agency", *missing),
         ));
     }
     Ok(decoded)
@@ -143,9 +135,8 @@ impl App {
         &self,
         db: &mut impl Conn,
         actor: &Actor,
-        id: &str,
+        id: MemberId,
     ) -> Result<MemberView> {
-        let id = ids::decode(Kind::Member, id).ok_or(AppError::NotFound)?;
         if !actor.sees_member(id) {
             return Err(AppError::NotFound);
         }
@@ -156,13 +147,13 @@ impl App {
         Ok(view(m, groups.into_iter().map(|(_, g)| g).collect()))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn member(&self, actor: &Actor, id: &str) -> Result<MemberView> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn member(&self, actor: &Actor, id: MemberId) -> Result<MemberView> {
         let mut tx = self.store.read().await?;
         self.load_member(&mut tx, actor, id).await
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn members(
         &self,
         actor: &Actor,
@@ -170,13 +161,6 @@ impl App {
         page: &PageParams,
     ) -> Result<Page<MemberView>> {
         let limit = page.limit()?;
-        let group_id = match filter.group_id.as_deref() {
-            None => None,
-            Some(g) => Some(
-                ids::decode(Kind::Group, g)
-                    .ok_or_else(|| AppError::invalid("group_id", "is not a group id"))?,
-            ),
-        };
         let only_id = if actor.role.reads_agency() {
             None
         } else {
@@ -186,7 +170,7 @@ impl App {
         };
         let store_filter = MemberFilter {
             only_id,
-            group_id,
+            group_id: filter.group_id,
             active: filter.active,
             q: filter.q.clone(),
         };
@@ -199,15 +183,15 @@ impl App {
             limit + 1,
         )
         .await?;
-        let member_ids: Vec<i64> = rows.iter().map(|m| m.id).collect();
-        let mut groups: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        let member_ids: Vec<MemberId> = rows.iter().map(|m| m.id).collect();
+        let mut groups: BTreeMap<MemberId, Vec<GroupId>> = BTreeMap::new();
         for (m, g) in store::memberships_of(&mut tx, actor.agency_id, &member_ids).await? {
             groups.entry(m).or_default().push(g);
         }
         Ok(paginate(
             rows,
             limit,
-            |m| (m.sort_name.clone(), m.id),
+            |m| (m.sort_name.clone(), m.id.get()),
             |m| {
                 let g = groups.remove(&m.id).unwrap_or_default();
                 view(m, g)
@@ -215,7 +199,7 @@ impl App {
         ))
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_member(&self, actor: &Admin, input: NewMember) -> Result<MemberView> {
         let fields = normalise(MemberFields {
             first_name: input.first_name,
@@ -235,30 +219,21 @@ impl App {
         .await?;
         let m = store::insert_member(&mut tx, actor.agency_id, &fields).await?;
         let member_id = m.id;
-        let pairs: Vec<(i64, i64)> = group_ids.iter().map(|g| (*g, member_id)).collect();
+        let pairs: Vec<(GroupId, MemberId)> = group_ids.iter().map(|g| (*g, member_id)).collect();
         credence_store::people::groups::add_memberships(&mut tx, actor.agency_id, &pairs).await?;
         self.enrol_joiners(&mut tx, actor, &group_ids, &[member_id])
             .await?;
         let created = view(m, group_ids);
-        record(
-            &mut tx,
-            actor,
-            "create",
-            Kind::Member,
-            member_id,
-            None,
-            Some(&created),
-        )
-        .await?;
+        record(&mut tx, actor, "create", member_id, None, Some(&created)).await?;
         tx.commit().await?;
         Ok(created)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn update_member(
         &self,
         actor: &Admin,
-        id: &str,
+        id: MemberId,
         input: MemberPatch,
     ) -> Result<MemberView> {
         let mut tx = self.store.begin().await?;
@@ -279,8 +254,7 @@ impl App {
             &mut tx,
             actor,
             "update",
-            Kind::Member,
-            member_row_id(&after),
+            after.id,
             Some(&before),
             Some(&after),
         )
@@ -290,8 +264,8 @@ impl App {
     }
 
     /// DELETE: deactivates the member; their credentials and history stay.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn deactivate_member(&self, actor: &Admin, id: &str) -> Result<MemberView> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn deactivate_member(&self, actor: &Admin, id: MemberId) -> Result<MemberView> {
         let mut tx = self.store.begin().await?;
         let before = self.load_member(&mut tx, actor, id).await?;
         let fields = MemberFields {
@@ -306,8 +280,7 @@ impl App {
             &mut tx,
             actor,
             "deactivate",
-            Kind::Member,
-            member_row_id(&after),
+            after.id,
             Some(&before),
             Some(&after),
         )
@@ -323,7 +296,7 @@ impl App {
         before: &MemberView,
         fields: &MemberFields,
     ) -> Result<MemberView> {
-        let id = member_row_id(before);
+        let id = before.id;
         let row = store::update_member(tx, actor.agency_id, id, before.version, fields)
             .await?
             .ok_or_else(AppError::stale)?;
@@ -332,28 +305,19 @@ impl App {
             let (tokens, sessions) =
                 credence_store::auth::identity::end_member_access(tx, actor.agency_id, id).await?;
             tracing::info!(
-                member = id,
+                member = %id,
                 tokens,
                 sessions,
                 "member deactivated: access ended"
             );
         }
-        let groups = before
-            .group_ids
-            .iter()
-            .filter_map(|g| ids::decode(Kind::Group, g))
-            .collect();
-        Ok(view(row, groups))
+        Ok(view(row, before.group_ids.clone()))
     }
-}
-
-fn member_row_id(m: &MemberView) -> i64 {
-    ids::decode(Kind::Member, &m.id).unwrap_or_default()
 }
 
 impl App {
     /// The member with `email` in the agency (operator commands name members by e-mail).
-    pub async fn member_id_by_email(&self, agency_id: i64, email: &str) -> Result<i64> {
+    pub async fn member_id_by_email(&self, agency_id: AgencyId, email: &str) -> Result<MemberId> {
         let mut tx = self.store.read().await?;
         store::member_id_by_email(&mut tx, agency_id, email)
             .await?

@@ -2,6 +2,7 @@
 //! who are not compliant, today (from stored, indexed status) or as of another day
 //! (computed from each credential's current facts with the domain rules).
 
+use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, MemberId};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -10,8 +11,7 @@ use credence_store::reports::compliance::{self as store, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{computed, facts};
-use crate::ids::{self, Kind};
-use crate::{App, AppError, Reader, Result};
+use crate::{App, Reader, Result};
 
 /// Statuses that count as compliant: the member holds a valid credential.
 const COMPLIANT: [Status; 3] = [
@@ -24,8 +24,10 @@ const MAX_GAPS: i64 = 10_000;
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct ComplianceParams {
-    pub group_id: Option<String>,
-    pub credential_type_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub group_id: Option<GroupId>,
+    #[param(value_type = Option<String>)]
+    pub credential_type_id: Option<CredentialTypeId>,
     /// The day to report on (default today).
     pub on: Option<NaiveDate>,
     /// `json` (default) or `csv`.
@@ -37,8 +39,10 @@ pub struct ComplianceParams {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ComplianceRow {
     /// `None`: members in no group.
-    pub group_id: Option<String>,
-    pub credential_type_id: String,
+    #[schema(value_type = Option<String>)]
+    pub group_id: Option<GroupId>,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
     /// Status → number of credentials.
     pub counts: BTreeMap<String, i64>,
     pub total: i64,
@@ -49,11 +53,14 @@ pub struct ComplianceRow {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NonCompliant {
-    pub credential_id: String,
-    pub member_id: String,
+    #[schema(value_type = String)]
+    pub credential_id: CredentialId,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
     pub member_name: String,
     pub employee_number: Option<String>,
-    pub credential_type_id: String,
+    #[schema(value_type = String)]
+    pub credential_type_id: CredentialTypeId,
     pub status: String,
     pub expiration_date: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
@@ -66,7 +73,9 @@ pub struct ComplianceReport {
     pub non_compliant: Vec<NonCompliant>,
 }
 
-fn finish_rows(counts: BTreeMap<(Option<i64>, i64), BTreeMap<String, i64>>) -> Vec<ComplianceRow> {
+fn finish_rows(
+    counts: BTreeMap<(Option<GroupId>, CredentialTypeId), BTreeMap<String, i64>>,
+) -> Vec<ComplianceRow> {
     counts
         .into_iter()
         .map(|((group, ty), by_status)| {
@@ -76,8 +85,8 @@ fn finish_rows(counts: BTreeMap<(Option<i64>, i64), BTreeMap<String, i64>>) -> V
                 .filter_map(|s| by_status.get(s.as_str()))
                 .sum();
             ComplianceRow {
-                group_id: group.map(|g| ids::encode(Kind::Group, g)),
-                credential_type_id: ids::encode(Kind::CredentialType, ty),
+                group_id: group,
+                credential_type_id: ty,
                 counts: by_status,
                 total,
                 compliant,
@@ -92,26 +101,15 @@ fn finish_rows(counts: BTreeMap<(Option<i64>, i64), BTreeMap<String, i64>>) -> V
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn compliance(
         &self,
         actor: &Reader,
         params: &ComplianceParams,
     ) -> Result<ComplianceReport> {
-        let decode = |kind: Kind, field: &str, v: Option<&str>| -> Result<Option<i64>> {
-            v.map(|v| {
-                ids::decode(kind, v)
-                    .ok_or_else(|| AppError::invalid(field, "is not an id of the right kind"))
-            })
-            .transpose()
-        };
         let scope = Scope {
-            group_id: decode(Kind::Group, "group_id", params.group_id.as_deref())?,
-            credential_type_id: decode(
-                Kind::CredentialType,
-                "credential_type_id",
-                params.credential_type_id.as_deref(),
-            )?,
+            group_id: params.group_id,
+            credential_type_id: params.credential_type_id,
         };
         let mut tx = self.store.read().await?;
         let mut ctx = self.ctx(&mut tx, actor).await?;
@@ -121,7 +119,8 @@ impl App {
             .filter(|s| !COMPLIANT.contains(s))
             .map(|s| s.as_str())
             .collect();
-        let mut counts: BTreeMap<(Option<i64>, i64), BTreeMap<String, i64>> = BTreeMap::new();
+        let mut counts: BTreeMap<(Option<GroupId>, CredentialTypeId), BTreeMap<String, i64>> =
+            BTreeMap::new();
         let mut gaps = Vec::new();
         if on == ctx.today {
             for (g, t, status, n) in store::status_counts(&mut tx, actor.agency_id, scope).await? {
@@ -137,11 +136,11 @@ impl App {
             .await?
             {
                 gaps.push(NonCompliant {
-                    credential_id: ids::encode(Kind::Credential, gap.credential_id),
-                    member_id: ids::encode(Kind::Member, gap.member_id),
+                    credential_id: gap.credential_id,
+                    member_id: gap.member_id,
                     member_name: format!("{}, {}", gap.last_name, gap.first_name),
                     employee_number: gap.employee_number,
-                    credential_type_id: ids::encode(Kind::CredentialType, gap.credential_type_id),
+                    credential_type_id: gap.credential_type_id,
                     status: gap.status,
                     expiration_date: gap.expiration_date,
                     due_date: gap.due_date,
@@ -151,7 +150,8 @@ impl App {
             // Another day: each credential's status from its facts on that day.
             ctx.today = on;
             let rows = store::credentials_in_scope(&mut tx, actor.agency_id, scope).await?;
-            let mut types: Vec<i64> = rows.iter().map(|(r, _)| r.credential_type_id).collect();
+            let mut types: Vec<CredentialTypeId> =
+                rows.iter().map(|(r, _)| r.credential_type_id).collect();
             types.sort_unstable();
             types.dedup();
             let rules =
@@ -179,8 +179,8 @@ impl App {
                     gap_rows.push((row.clone(), status));
                 }
             }
-            let member_ids: Vec<i64> = gap_rows.iter().map(|(r, _)| r.member_id).collect();
-            let names: std::collections::HashMap<i64, (String, String, Option<String>)> =
+            let member_ids: Vec<MemberId> = gap_rows.iter().map(|(r, _)| r.member_id).collect();
+            let names: std::collections::HashMap<MemberId, (String, String, Option<String>)> =
                 store::member_names(&mut tx, actor.agency_id, &member_ids)
                     .await?
                     .into_iter()
@@ -189,11 +189,11 @@ impl App {
             for (row, status) in gap_rows {
                 let (first, last, number) = names.get(&row.member_id).cloned().unwrap_or_default();
                 gaps.push(NonCompliant {
-                    credential_id: ids::encode(Kind::Credential, row.id),
-                    member_id: ids::encode(Kind::Member, row.member_id),
+                    credential_id: row.id,
+                    member_id: row.member_id,
                     member_name: format!("{last}, {first}"),
                     employee_number: number,
-                    credential_type_id: ids::encode(Kind::CredentialType, row.credential_type_id),
+                    credential_type_id: row.credential_type_id,
                     status: status.as_str().to_string(),
                     expiration_date: row.expiration_date,
                     due_date: row.due_date,
@@ -223,10 +223,10 @@ pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
         ]);
         for g in &report.non_compliant {
             let _ = w.write_record([
-                g.member_id.as_str(),
+                &g.member_id.to_string(),
                 &g.member_name,
                 g.employee_number.as_deref().unwrap_or(""),
-                &g.credential_type_id,
+                &g.credential_type_id.to_string(),
                 &g.status,
                 &g.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
                 &g.due_date.map(|d| d.to_string()).unwrap_or_default(),
@@ -243,8 +243,8 @@ pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
         let _ = w.write_record(&header);
         for r in &report.rows {
             let mut line = vec![
-                r.group_id.clone().unwrap_or_default(),
-                r.credential_type_id.clone(),
+                r.group_id.map(|g| g.to_string()).unwrap_or_default(),
+                r.credential_type_id.to_string(),
             ];
             line.extend(
                 Status::ALL

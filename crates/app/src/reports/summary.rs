@@ -2,6 +2,7 @@
 //! takes longer than a page may, so each instance keeps the last summary per agency and
 //! serves it while a fresh one is computed in the background (at most one at a time).
 
+use credence_domain::ids::{AgencyId, CredentialTypeId, GroupId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -9,7 +10,6 @@ use std::time::{Duration, Instant};
 use chrono::Days;
 use credence_store::reports::compliance;
 
-use crate::ids::{self, Kind};
 use crate::{App, Reader, Result};
 
 /// How old a summary may be before a refresh starts.
@@ -18,8 +18,8 @@ const FRESH_FOR: Duration = Duration::from_secs(30);
 /// Status counts per credential type and per group, and the headline numbers.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
-    pub by_type: BTreeMap<String, BTreeMap<String, i64>>,
-    pub by_group: BTreeMap<String, BTreeMap<String, i64>>,
+    pub by_type: BTreeMap<CredentialTypeId, BTreeMap<String, i64>>,
+    pub by_group: BTreeMap<GroupId, BTreeMap<String, i64>>,
     pub expiring_90_days: i64,
     pub overdue: i64,
     pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -33,12 +33,12 @@ struct Entry {
 
 /// Per-instance cache of summaries by agency.
 #[derive(Default)]
-pub struct SummaryCache(Mutex<HashMap<i64, Entry>>);
+pub struct SummaryCache(Mutex<HashMap<AgencyId, Entry>>);
 
 impl App {
     /// The agency's summary: cached if fresh, else the cached one while a refresh runs,
     /// else computed now (the first time).
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn summary(&self, actor: &Reader) -> Result<Arc<Summary>> {
         let agency = actor.agency_id;
         let cached = {
@@ -69,7 +69,7 @@ impl App {
         }
     }
 
-    async fn refresh_summary(&self, agency_id: i64) -> Result<Arc<Summary>> {
+    async fn refresh_summary(&self, agency_id: AgencyId) -> Result<Arc<Summary>> {
         let result = self.compute_summary(agency_id).await;
         let mut map = self.summaries.0.lock().unwrap_or_else(|p| p.into_inner());
         match result {
@@ -94,22 +94,16 @@ impl App {
         }
     }
 
-    async fn compute_summary(&self, agency_id: i64) -> Result<Summary> {
+    async fn compute_summary(&self, agency_id: AgencyId) -> Result<Summary> {
         let mut tx = self.store.read().await?;
         let ctx = self.ctx_for(&mut tx, agency_id, "system:summary").await?;
-        let mut by_type: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut by_type: BTreeMap<CredentialTypeId, BTreeMap<String, i64>> = BTreeMap::new();
         for (t, status, n) in compliance::type_status_counts(&mut tx, agency_id).await? {
-            by_type
-                .entry(ids::encode(Kind::CredentialType, t))
-                .or_default()
-                .insert(status, n);
+            by_type.entry(t).or_default().insert(status, n);
         }
-        let mut by_group: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+        let mut by_group: BTreeMap<GroupId, BTreeMap<String, i64>> = BTreeMap::new();
         for (g, status, n) in compliance::group_status_counts(&mut tx, agency_id).await? {
-            by_group
-                .entry(ids::encode(Kind::Group, g))
-                .or_default()
-                .insert(status, n);
+            by_group.entry(g).or_default().insert(status, n);
         }
         let (expiring_90_days, overdue) =
             compliance::headline_counts(&mut tx, agency_id, ctx.today, ctx.today + Days::new(90))

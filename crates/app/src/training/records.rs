@@ -1,6 +1,9 @@
 //! Record training (single, bulk all-or-nothing, CSV import) and sign off checklist items.
 //! Every write recomputes the affected credentials in the same transaction.
 
+use credence_domain::ids::{
+    AgencyId, CourseId, CredentialId, MemberId, RequirementId, TrainingRecordId,
+};
 use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
@@ -12,7 +15,6 @@ use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{load_rules, refresh, Ctx};
-use crate::ids::{self, Kind};
 use crate::page::{paginate, Page, PageParams};
 use crate::{Actor, App, AppError, Officer, Result};
 
@@ -47,8 +49,10 @@ impl Source {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTrainingRecord {
-    pub member_id: String,
-    pub course_id: Option<String>,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
+    #[schema(value_type = Option<String>)]
+    pub course_id: Option<CourseId>,
     pub completed_on: NaiveDate,
     /// 0–100.
     pub score: Option<f64>,
@@ -66,9 +70,12 @@ pub struct BulkTrainingRecords {
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TrainingRecordView {
-    pub id: String,
-    pub member_id: String,
-    pub course_id: Option<String>,
+    #[schema(value_type = String)]
+    pub id: TrainingRecordId,
+    #[schema(value_type = String)]
+    pub member_id: MemberId,
+    #[schema(value_type = Option<String>)]
+    pub course_id: Option<CourseId>,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
     pub hours: f64,
@@ -85,8 +92,10 @@ pub struct BulkResult {
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct TrainingRecordFilter {
-    pub member_id: Option<String>,
-    pub course_id: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub member_id: Option<MemberId>,
+    #[param(value_type = Option<String>)]
+    pub course_id: Option<CourseId>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -98,9 +107,9 @@ pub struct SignOffInput {
 
 fn view(r: TrainingRecord) -> TrainingRecordView {
     TrainingRecordView {
-        id: ids::encode(Kind::TrainingRecord, r.id),
-        member_id: ids::encode(Kind::Member, r.member_id),
-        course_id: r.course_id.map(|c| ids::encode(Kind::Course, c)),
+        id: r.id,
+        member_id: r.member_id,
+        course_id: r.course_id,
         completed_on: r.completed_on,
         score: r.score,
         hours: r.hours,
@@ -113,28 +122,18 @@ fn view(r: TrainingRecord) -> TrainingRecordView {
 
 /// The agency's members and courses that a batch of records names, loaded in sets.
 pub(crate) struct Known {
-    members: HashSet<i64>,
-    courses: HashMap<i64, Course>,
+    members: HashSet<MemberId>,
+    courses: HashMap<CourseId, Course>,
 }
 
 impl Known {
     pub(crate) async fn load(
         tx: &mut Tx,
-        agency_id: i64,
+        agency_id: AgencyId,
         inputs: &[NewTrainingRecord],
     ) -> Result<Known> {
-        let member_ids: Vec<i64> = inputs
-            .iter()
-            .filter_map(|r| ids::decode(Kind::Member, &r.member_id))
-            .collect();
-        let course_ids: Vec<i64> = inputs
-            .iter()
-            .filter_map(|r| {
-                r.course_id
-                    .as_deref()
-                    .and_then(|c| ids::decode(Kind::Course, c))
-            })
-            .collect();
+        let member_ids: Vec<MemberId> = inputs.iter().map(|r| r.member_id).collect();
+        let course_ids: Vec<CourseId> = inputs.iter().filter_map(|r| r.course_id).collect();
         let members =
             credence_store::people::members::existing_member_ids(tx, agency_id, &member_ids)
                 .await?
@@ -161,15 +160,14 @@ pub(crate) fn check_record(
 ) -> Option<NewRecord> {
     let before = invalid.errors.len();
     let field = |f: &str| format!("{prefix}{f}");
-    let member_id =
-        ids::decode(Kind::Member, &input.member_id).filter(|m| known.members.contains(m));
+    let member_id = Some(input.member_id).filter(|m| known.members.contains(m));
     if member_id.is_none() {
         invalid.add(field("member_id"), "is not a member of this agency");
     }
-    let course = match input.course_id.as_deref() {
+    let course = match input.course_id {
         None => None,
-        Some(raw) => {
-            let found = ids::decode(Kind::Course, raw).and_then(|c| known.courses.get(&c));
+        Some(c) => {
+            let found = known.courses.get(&c);
             if found.is_none() {
                 invalid.add(field("course_id"), "is not a course of this agency");
             }
@@ -215,7 +213,7 @@ pub(crate) fn check_record(
         return None;
     }
     Some(NewRecord {
-        member_id: member_id.unwrap_or_default(),
+        member_id: member_id?,
         course_id: course.map(|c| c.id),
         completed_on: input.completed_on,
         score: input.score,
@@ -226,7 +224,7 @@ pub(crate) fn check_record(
 }
 
 impl App {
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn record_training(
         &self,
         actor: &Officer,
@@ -238,7 +236,7 @@ impl App {
     }
 
     /// All or nothing: every record is checked first; any error is a 422 listing each.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn record_training_bulk(
         &self,
         actor: &Officer,
@@ -305,18 +303,17 @@ impl App {
         records: &[NewRecord],
     ) -> Result<Vec<TrainingRecord>> {
         let created = store::insert_records(tx, ctx.agency_id, records, &ctx.actor).await?;
-        let ids: Vec<i64> = created.iter().map(|r| r.id).collect();
+        let ids: Vec<TrainingRecordId> = created.iter().map(|r| r.id).collect();
         credence_store::ops::audit::record_many(
             tx,
             ctx.agency_id,
             &ctx.actor,
             "create",
-            Kind::TrainingRecord.subject_type(),
             &ids,
             None,
         )
         .await?;
-        let mut members: Vec<i64> = records.iter().map(|r| r.member_id).collect();
+        let mut members: Vec<MemberId> = records.iter().map(|r| r.member_id).collect();
         members.sort_unstable();
         members.dedup();
         let affected =
@@ -325,7 +322,7 @@ impl App {
         Ok(created)
     }
 
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn training_records(
         &self,
         actor: &Actor,
@@ -333,13 +330,7 @@ impl App {
         page: &PageParams,
     ) -> Result<Page<TrainingRecordView>> {
         let limit = page.limit()?;
-        let mut member_id = match filter.member_id.as_deref() {
-            None => None,
-            Some(m) => Some(
-                ids::decode(Kind::Member, m)
-                    .ok_or_else(|| AppError::invalid("member_id", "is not a member id"))?,
-            ),
-        };
+        let mut member_id = filter.member_id;
         if !actor.role.reads_agency() {
             let own = actor.member_id.ok_or_else(|| {
                 AppError::Forbidden("this login is not linked to a member".into())
@@ -352,13 +343,7 @@ impl App {
             }
             member_id = Some(own);
         }
-        let course_id = match filter.course_id.as_deref() {
-            None => None,
-            Some(c) => Some(
-                ids::decode(Kind::Course, c)
-                    .ok_or_else(|| AppError::invalid("course_id", "is not a course id"))?,
-            ),
-        };
+        let course_id = filter.course_id;
         let mut tx = self.store.read().await?;
         let rows = store::records_page(
             &mut tx,
@@ -369,16 +354,16 @@ impl App {
             limit + 1,
         )
         .await?;
-        Ok(paginate(rows, limit, |r| r.id, view))
+        Ok(paginate(rows, limit, |r| r.id.get(), view))
     }
 
     /// Signs off a checklist requirement of the credential's open period.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn sign_off(
         &self,
         actor: &Officer,
-        credential_id: &str,
-        requirement_id: &str,
+        credential_id: CredentialId,
+        requirement: RequirementId,
         input: SignOffInput,
     ) -> Result<crate::credentials::views::CredentialDetail> {
         let mut tx = self.store.begin().await?;
@@ -386,8 +371,6 @@ impl App {
         let row = self.load_credential(&mut tx, actor, credential_id).await?;
         let c = &row.credential;
         actor.refuse_self(c.member_id, "sign off requirements")?;
-        let requirement =
-            ids::decode(Kind::Requirement, requirement_id).ok_or(AppError::NotFound)?;
         let rules = load_rules(&mut tx, actor.agency_id, &[c.credential_type_id]).await?;
         let is_checklist = rules.get(&c.credential_type_id).is_some_and(|r| {
             r.requirements.iter().any(|q| {
@@ -421,17 +404,8 @@ impl App {
         };
         store::insert_sign_off(&mut tx, ctx.agency_id, &sign_off, &ctx.actor).await?;
         refresh(&mut tx, &ctx, &[c.id]).await?;
-        let after = serde_json::json!({"requirement_id": requirement_id, "signed_on": input.signed_on, "evaluator": input.evaluator.trim()});
-        crate::ops::audit::record(
-            &mut tx,
-            actor,
-            "sign_off",
-            Kind::Credential,
-            c.id,
-            None,
-            Some(&after),
-        )
-        .await?;
+        let after = serde_json::json!({"requirement_id": requirement, "signed_on": input.signed_on, "evaluator": input.evaluator.trim()});
+        crate::ops::audit::record(&mut tx, actor, "sign_off", c.id, None, Some(&after)).await?;
         let fresh = cred_store::credential(&mut tx, ctx.agency_id, c.id)
             .await?
             .ok_or(AppError::NotFound)?;

@@ -4,12 +4,12 @@
 //! random name no user input can influence.
 
 use chrono::NaiveDate;
+use credence_domain::ids::{CourseId, MemberId, RequirementId, SubmissionId};
 use credence_domain::Invalid;
 use credence_store::training::records::NewRecord;
 use credence_store::training::submissions::{self as store, NewFile, NewSubmission};
 use serde::Serialize;
 
-use crate::ids::{self, Kind};
 use crate::{Actor, App, AppError, Officer, Result};
 
 /// Uploads larger than this are refused.
@@ -77,6 +77,7 @@ fn extension_matches(name: &str, ext: &str) -> bool {
 pub struct Upload {
     pub file_name: String,
     pub bytes: Vec<u8>,
+    /// The course picked in the form, as sent (empty for other training).
     pub course_id: Option<String>,
     pub completed_on: NaiveDate,
     pub hours: Option<f64>,
@@ -86,13 +87,13 @@ pub struct Upload {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SubmissionView {
-    pub id: i64,
-    pub member_id: String,
+    pub id: SubmissionId,
+    pub member_id: MemberId,
     pub member_name: String,
     pub file_name: String,
     pub content_type: String,
     pub size_kb: i64,
-    pub course_id: Option<String>,
+    pub course_id: Option<CourseId>,
     pub course_name: Option<String>,
     pub completed_on: NaiveDate,
     pub hours: Option<f64>,
@@ -104,12 +105,12 @@ pub struct SubmissionView {
 fn view(s: store::Submission) -> SubmissionView {
     SubmissionView {
         id: s.id,
-        member_id: ids::encode(Kind::Member, s.member_id),
+        member_id: s.member_id,
         member_name: format!("{}, {}", s.last_name, s.first_name),
         file_name: s.original_name,
         content_type: s.content_type,
         size_kb: (s.size_bytes + 1023) / 1024,
-        course_id: s.course_id.map(|c| ids::encode(Kind::Course, c)),
+        course_id: s.course_id,
         course_name: s.course_name,
         completed_on: s.completed_on,
         hours: s.hours,
@@ -121,7 +122,7 @@ fn view(s: store::Submission) -> SubmissionView {
 
 impl App {
     /// A member submits an external certificate for approval.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn submit_external(&self, actor: &Actor, upload: Upload) -> Result<SubmissionView> {
         let member_id = actor.member_id.ok_or_else(|| {
             AppError::Forbidden("only a member's own login can submit certificates".into())
@@ -152,7 +153,7 @@ impl App {
         let course_id = match upload.course_id.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(raw) => {
-                let found = match ids::decode(Kind::Course, raw) {
+                let found = match raw.parse::<CourseId>().ok() {
                     Some(c) => {
                         credence_store::catalog::courses::course(&mut tx, actor.agency_id, c)
                             .await?
@@ -182,7 +183,7 @@ impl App {
                     size_bytes: size,
                     sha256: &sha,
                     owner_kind: "external_submission",
-                    owner_id: member_id,
+                    owner_id: member_id.get(),
                     uploaded_by: &actor.label,
                 },
             )
@@ -205,7 +206,6 @@ impl App {
                 &mut tx,
                 actor,
                 "submit",
-                Kind::Member,
                 member_id,
                 None,
                 Some(&serde_json::json!({"submission": id, "file": name})),
@@ -229,7 +229,7 @@ impl App {
     }
 
     /// Pending submissions for officers; a member sees their own, any status.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn submissions(&self, actor: &Actor) -> Result<Vec<SubmissionView>> {
         let mut tx = self.store.read().await?;
         let rows = if actor.role.reads_agency() {
@@ -244,11 +244,11 @@ impl App {
     }
 
     /// The uploaded file, for officers and for the member who sent it.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn submission_file(
         &self,
         actor: &Actor,
-        id: i64,
+        id: SubmissionId,
     ) -> Result<(String, String, Vec<u8>)> {
         let mut tx = self.store.read().await?;
         let s = store::submission(&mut tx, actor.agency_id, id)
@@ -262,8 +262,13 @@ impl App {
     }
 
     /// Approves (recording the training) or rejects a pending submission.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
-    pub async fn review_submission(&self, actor: &Officer, id: i64, approve: bool) -> Result<()> {
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn review_submission(
+        &self,
+        actor: &Officer,
+        id: SubmissionId,
+        approve: bool,
+    ) -> Result<()> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let s = store::submission(&mut tx, actor.agency_id, id)
@@ -334,7 +339,6 @@ impl App {
             &mut tx,
             actor,
             status,
-            Kind::Member,
             s.member_id,
             None,
             Some(&serde_json::json!({"submission": id})),
@@ -348,15 +352,12 @@ impl App {
 impl App {
     /// The course a requirement asks for, as (id, name), if it is a course requirement the
     /// actor may see.
-    #[tracing::instrument(skip_all, fields(agency = actor.agency_id, actor = %actor.label))]
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn requirement_course(
         &self,
         actor: &Actor,
-        requirement_id: &str,
-    ) -> Result<Option<(String, String)>> {
-        let Some(req) = ids::decode(Kind::Requirement, requirement_id) else {
-            return Ok(None);
-        };
+        req: RequirementId,
+    ) -> Result<Option<(CourseId, String)>> {
         let mut tx = self.store.read().await?;
         let course = credence_store::catalog::credential_types::requirement_course(
             &mut tx,
@@ -364,7 +365,7 @@ impl App {
             req,
         )
         .await?;
-        Ok(course.map(|(id, name)| (ids::encode(Kind::Course, id), name)))
+        Ok(course)
     }
 }
 

@@ -1,12 +1,13 @@
 //! Agencies, logins (users) and API tokens.
 
 use chrono::{DateTime, Utc};
+use credence_domain::ids::{AgencyId, MemberId, TokenId, UserId};
 
 use crate::{now, query, Conn, Result, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Agency {
-    pub id: i64,
+    pub id: AgencyId,
     pub slug: String,
     pub name: String,
     pub time_zone: String,
@@ -16,7 +17,12 @@ pub struct Agency {
 
 const AGENCY_COLUMNS: &str = "id, slug, name, time_zone, expiring_soon_days, created_at";
 
-pub async fn insert_agency(tx: &mut Tx, slug: &str, name: &str, time_zone: &str) -> Result<i64> {
+pub async fn insert_agency(
+    tx: &mut Tx,
+    slug: &str,
+    name: &str,
+    time_zone: &str,
+) -> Result<AgencyId> {
     query("INSERT INTO agencies (slug, name, time_zone, created_at) VALUES ($1, $2, $3, $4) RETURNING id").arg(slug).arg(name).arg(time_zone).arg(now())
         .scalar(tx).await
 }
@@ -26,7 +32,7 @@ pub async fn agency_by_slug(db: &mut impl Conn, slug: &str) -> Result<Option<Age
     query(&sql).arg(slug).fetch_optional(db).await
 }
 
-pub async fn agency_by_id(db: &mut impl Conn, id: i64) -> Result<Option<Agency>> {
+pub async fn agency_by_id(db: &mut impl Conn, id: AgencyId) -> Result<Option<Agency>> {
     let sql = format!("SELECT {AGENCY_COLUMNS} FROM agencies WHERE id = $1");
     query(&sql).arg(id).fetch_optional(db).await
 }
@@ -38,25 +44,25 @@ pub async fn all_agencies(db: &mut impl Conn) -> Result<Vec<Agency>> {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
-    pub id: i64,
-    pub agency_id: i64,
+    pub id: UserId,
+    pub agency_id: AgencyId,
     pub email: String,
     pub password_hash: String,
     pub role: String,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     /// The login and, for a member login, its member are both active.
     pub active: bool,
 }
 
 pub struct NewUser<'a> {
-    pub agency_id: i64,
+    pub agency_id: AgencyId,
     pub email: &'a str,
     pub password_hash: &'a str,
     pub role: &'a str,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
 }
 
-pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<i64> {
+pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<UserId> {
     query(
         "INSERT INTO users (agency_id, email, password_hash, role, member_id, created_at)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -83,7 +89,7 @@ pub async fn user_by_email(db: &mut impl Conn, email: &str) -> Result<Option<Use
     .await
 }
 
-pub async fn set_password(tx: &mut Tx, user_id: i64, password_hash: &str) -> Result<()> {
+pub async fn set_password(tx: &mut Tx, user_id: UserId, password_hash: &str) -> Result<()> {
     query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .arg(password_hash)
         .arg(user_id)
@@ -95,23 +101,23 @@ pub async fn set_password(tx: &mut Tx, user_id: i64, password_hash: &str) -> Res
 /// The facts a request's bearer token resolves to.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenGrant {
-    pub id: i64,
-    pub agency_id: i64,
+    pub id: TokenId,
+    pub agency_id: AgencyId,
     pub role: String,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewToken<'a> {
-    pub agency_id: i64,
+    pub agency_id: AgencyId,
     pub token_hash: &'a str,
     pub role: &'a str,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     pub label: Option<&'a str>,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert_token(tx: &mut Tx, token: &NewToken<'_>) -> Result<i64> {
+pub async fn insert_token(tx: &mut Tx, token: &NewToken<'_>) -> Result<TokenId> {
     query(
         "INSERT INTO api_tokens (agency_id, token_hash, role, member_id, label, expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -143,7 +149,7 @@ pub async fn token_by_hash(db: &mut impl Conn, token_hash: &str) -> Result<Optio
 }
 
 /// Notes that a token was used now.
-pub async fn touch_token(tx: &mut Tx, id: i64) -> Result<()> {
+pub async fn touch_token(tx: &mut Tx, id: TokenId) -> Result<()> {
     query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
         .arg(now())
         .arg(id)
@@ -155,10 +161,10 @@ pub async fn touch_token(tx: &mut Tx, id: i64) -> Result<()> {
 /// An API token as administrators see it (never its secret).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {
-    pub id: i64,
+    pub id: TokenId,
     pub label: Option<String>,
     pub role: String,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -168,7 +174,7 @@ pub struct TokenRow {
 /// cleaned up), newest first, before `before` when given.
 pub async fn tokens_page(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<TokenRow>> {
@@ -184,7 +190,7 @@ pub async fn tokens_page(
 }
 
 /// Revokes one token of the agency; false when there is no such live token.
-pub async fn revoke_token(tx: &mut Tx, agency_id: i64, id: i64) -> Result<bool> {
+pub async fn revoke_token(tx: &mut Tx, agency_id: AgencyId, id: TokenId) -> Result<bool> {
     let changed = query(
         "UPDATE api_tokens SET revoked_at = $1 WHERE agency_id = $2 AND id = $3 AND revoked_at IS NULL",
     )
@@ -198,7 +204,11 @@ pub async fn revoke_token(tx: &mut Tx, agency_id: i64, id: i64) -> Result<bool> 
 
 /// Ends every way a member signs in or calls the API: their tokens are revoked and the web
 /// sessions of logins linked to them end. Returns (tokens revoked, sessions ended).
-pub async fn end_member_access(tx: &mut Tx, agency_id: i64, member_id: i64) -> Result<(u64, u64)> {
+pub async fn end_member_access(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    member_id: MemberId,
+) -> Result<(u64, u64)> {
     let tokens = query(
         "UPDATE api_tokens SET revoked_at = $1 WHERE agency_id = $2 AND member_id = $3 AND revoked_at IS NULL",
     )
@@ -221,11 +231,11 @@ pub async fn end_member_access(tx: &mut Tx, agency_id: i64, member_id: i64) -> R
 /// A live web session and the login behind it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionGrant {
-    pub agency_id: i64,
-    pub user_id: i64,
+    pub agency_id: AgencyId,
+    pub user_id: UserId,
     pub email: String,
     pub role: String,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     pub csrf_token: String,
 }
 

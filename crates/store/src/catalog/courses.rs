@@ -1,13 +1,14 @@
 //! Courses: the catalogue of training that requirements refer to.
 
 use chrono::{DateTime, Utc};
+use credence_domain::ids::{AgencyId, CourseId};
 
 use crate::query::fetch_in_batches;
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Course {
-    pub id: i64,
+    pub id: CourseId,
     pub code: String,
     pub name: String,
     pub hours: f64,
@@ -32,7 +33,7 @@ pub struct CourseFields {
 const COURSE_COLUMNS: &str =
     "id, code, name, hours, category, graded, passing_grade, version, created_at, updated_at";
 
-pub async fn insert_course(tx: &mut Tx, agency_id: i64, f: &CourseFields) -> Result<Course> {
+pub async fn insert_course(tx: &mut Tx, agency_id: AgencyId, f: &CourseFields) -> Result<Course> {
     let sql = format!(
         "INSERT INTO courses (agency_id, code, name, hours, category, graded, passing_grade, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COURSE_COLUMNS}"
@@ -52,8 +53,8 @@ pub async fn insert_course(tx: &mut Tx, agency_id: i64, f: &CourseFields) -> Res
 
 pub async fn update_course(
     tx: &mut Tx,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: CourseId,
     version: i64,
     f: &CourseFields,
 ) -> Result<Option<Course>> {
@@ -77,14 +78,18 @@ pub async fn update_course(
         .await
 }
 
-pub async fn course(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Course>> {
+pub async fn course(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: CourseId,
+) -> Result<Option<Course>> {
     let sql = format!("SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = $1 AND id = $2");
     query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 pub async fn courses_page(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Course>> {
@@ -100,9 +105,9 @@ pub async fn courses_page(
 /// Of `ids`, those that are courses of the agency.
 pub async fn existing_course_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    ids: &[CourseId],
+) -> Result<Vec<CourseId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -116,8 +121,8 @@ pub async fn existing_course_ids(
 /// The agency's courses among `ids`.
 pub async fn courses_by_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
+    agency_id: AgencyId,
+    ids: &[CourseId],
 ) -> Result<Vec<Course>> {
     let mut out = Vec::new();
     fetch_in_batches(

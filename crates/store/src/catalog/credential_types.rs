@@ -2,6 +2,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use credence_domain::credential_type::RequirementKind;
+use credence_domain::ids::{
+    AgencyId, CourseId, CredentialTypeId, GroupId, MemberId, RequirementId, TemplateId,
+};
 use credence_domain::{ExpirationRounding, RenewalPolicy, TypeState};
 
 use crate::stored::Stored;
@@ -9,7 +12,7 @@ use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CredentialType {
-    pub id: i64,
+    pub id: CredentialTypeId,
     pub code: String,
     pub name: String,
     pub description: String,
@@ -23,7 +26,7 @@ pub struct CredentialType {
     pub renewal: Stored<RenewalPolicy>,
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
-    pub certificate_template_id: Option<i64>,
+    pub certificate_template_id: Option<TemplateId>,
     pub state: Stored<TypeState>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -46,7 +49,7 @@ pub struct TypeFields {
     pub renewal: String,
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
-    pub certificate_template_id: Option<i64>,
+    pub certificate_template_id: Option<TemplateId>,
 }
 
 const COLUMNS: &str =
@@ -54,7 +57,11 @@ const COLUMNS: &str =
     validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days, number_pattern,
     certificate_template_id, state, version, created_at, updated_at";
 
-pub async fn insert_type(tx: &mut Tx, agency_id: i64, f: &TypeFields) -> Result<CredentialType> {
+pub async fn insert_type(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    f: &TypeFields,
+) -> Result<CredentialType> {
     let sql = format!(
         "INSERT INTO credential_types (agency_id, code, name, description, invisible, effective_from, due_date,
              grace_period_days, validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days,
@@ -86,8 +93,8 @@ pub async fn insert_type(tx: &mut Tx, agency_id: i64, f: &TypeFields) -> Result<
 /// Writes the fields and state when the row is still at `version`.
 pub async fn update_type(
     tx: &mut Tx,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: CredentialTypeId,
     version: i64,
     f: &TypeFields,
     state: &str,
@@ -125,8 +132,8 @@ pub async fn update_type(
 
 pub async fn credential_type(
     db: &mut impl Conn,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: CredentialTypeId,
 ) -> Result<Option<CredentialType>> {
     let sql = format!("SELECT {COLUMNS} FROM credential_types WHERE agency_id = $1 AND id = $2");
     query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
@@ -134,7 +141,7 @@ pub async fn credential_type(
 
 pub async fn types_page(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     state: Option<&str>,
     visible_only: bool,
     after_id: Option<i64>,
@@ -158,11 +165,11 @@ pub async fn types_page(
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Requirement {
-    pub id: i64,
-    pub credential_type_id: i64,
+    pub id: RequirementId,
+    pub credential_type_id: CredentialTypeId,
     pub position: i64,
     pub kind: Stored<RequirementKind>,
-    pub course_id: Option<i64>,
+    pub course_id: Option<CourseId>,
     pub min_grade: Option<f64>,
     pub hours: Option<f64>,
     pub category: Option<String>,
@@ -172,9 +179,9 @@ pub struct Requirement {
 /// A requirement to keep (with its id) or add (without).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequirementFields {
-    pub id: Option<i64>,
+    pub id: Option<RequirementId>,
     pub kind: String,
-    pub course_id: Option<i64>,
+    pub course_id: Option<CourseId>,
     pub min_grade: Option<f64>,
     pub hours: Option<f64>,
     pub category: Option<String>,
@@ -184,8 +191,8 @@ pub struct RequirementFields {
 /// The active requirements of the given types, in their order.
 pub async fn requirements_of(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_ids: &[i64],
+    agency_id: AgencyId,
+    type_ids: &[CredentialTypeId],
 ) -> Result<Vec<Requirement>> {
     if type_ids.is_empty() {
         return Ok(Vec::new());
@@ -205,11 +212,11 @@ pub async fn requirements_of(
 /// and unlisted ones deactivated (never deleted: sign-offs may point at them).
 pub async fn replace_requirements(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     reqs: &[RequirementFields],
 ) -> Result<()> {
-    let kept: Vec<i64> = reqs.iter().filter_map(|r| r.id).collect();
+    let kept: Vec<RequirementId> = reqs.iter().filter_map(|r| r.id).collect();
     let mut q = Query::new("UPDATE requirements SET active = FALSE WHERE agency_id = ");
     q.bind(agency_id)
         .push(" AND credential_type_id = ")
@@ -240,9 +247,9 @@ pub async fn replace_requirements(
 /// Ids of all requirements (active or not) that belong to the type.
 pub async fn requirement_ids_of_type(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_id: i64,
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+) -> Result<Vec<RequirementId>> {
     query("SELECT id FROM requirements WHERE agency_id = $1 AND credential_type_id = $2")
         .arg(agency_id)
         .arg(type_id)
@@ -253,9 +260,9 @@ pub async fn requirement_ids_of_type(
 /// `(credential_type_id, group_id)` for the given types.
 pub async fn enrolment_groups_of(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_ids: &[i64],
-) -> Result<Vec<(i64, i64)>> {
+    agency_id: AgencyId,
+    type_ids: &[CredentialTypeId],
+) -> Result<Vec<(CredentialTypeId, GroupId)>> {
     if type_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -270,9 +277,9 @@ pub async fn enrolment_groups_of(
 
 pub async fn replace_enrolment_groups(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
-    group_ids: &[i64],
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+    group_ids: &[GroupId],
 ) -> Result<()> {
     query("DELETE FROM enrolment_groups WHERE agency_id = $1 AND credential_type_id = $2")
         .arg(agency_id)
@@ -288,7 +295,11 @@ pub async fn replace_enrolment_groups(
 
 /// Whether any credential exists for the type (then its code and requirements' meaning are
 /// part of history).
-pub async fn type_in_use(db: &mut impl Conn, agency_id: i64, type_id: i64) -> Result<bool> {
+pub async fn type_in_use(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+) -> Result<bool> {
     let n: i64 = query("SELECT COUNT(*) FROM (SELECT 1 FROM credentials WHERE agency_id = $1 AND credential_type_id = $2 LIMIT 1) t").arg(agency_id).arg(type_id)
         .scalar(db).await?;
     Ok(n > 0)
@@ -297,9 +308,9 @@ pub async fn type_in_use(db: &mut impl Conn, agency_id: i64, type_id: i64) -> Re
 /// Published types that enrol members of any of these groups.
 pub async fn published_types_enrolling(
     db: &mut impl Conn,
-    agency_id: i64,
-    group_ids: &[i64],
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    group_ids: &[GroupId],
+) -> Result<Vec<CredentialTypeId>> {
     if group_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -317,9 +328,9 @@ pub async fn published_types_enrolling(
 /// Members of the type's enrolment groups.
 pub async fn enrolment_member_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_id: i64,
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+) -> Result<Vec<MemberId>> {
     query(
         "SELECT DISTINCT gm.member_id FROM enrolment_groups e
          JOIN group_memberships gm ON gm.agency_id = e.agency_id AND gm.group_id = e.group_id
@@ -334,9 +345,9 @@ pub async fn enrolment_member_ids(
 /// The course of a course requirement, as (course id, course name).
 pub async fn requirement_course(
     db: &mut impl Conn,
-    agency_id: i64,
-    requirement_id: i64,
-) -> Result<Option<(i64, String)>> {
+    agency_id: AgencyId,
+    requirement_id: RequirementId,
+) -> Result<Option<(CourseId, String)>> {
     query("SELECT c.id, c.name FROM requirements r JOIN courses c ON c.id = r.course_id WHERE r.agency_id = $1 AND r.id = $2").arg(agency_id).arg(requirement_id)
         .fetch_optional(db).await
 }

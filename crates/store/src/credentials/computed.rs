@@ -1,10 +1,15 @@
 //! The credential row's copy of its history (latest issuance, open period) and its computed status.
 
 use super::*;
+use credence_domain::ids::{AgencyId, CredentialId, PeriodId};
 
 /// Points each credential at its latest issuance and its unclosed period. Only id columns
 /// change (no index covers them), so PostgreSQL can update in place.
-pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
+pub async fn sync_ids(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
+) -> Result<()> {
     execute_in_batches(tx, credential_ids, |chunk| {
         let mut q = Query::new(
             "UPDATE credentials SET
@@ -23,7 +28,11 @@ pub async fn sync_ids(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Re
 }
 
 /// Copies the latest issuance and the unclosed period of each credential onto its row.
-pub async fn sync_facts(tx: &mut Tx, agency_id: i64, credential_ids: &[i64]) -> Result<()> {
+pub async fn sync_facts(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
+) -> Result<()> {
     sync_ids(tx, agency_id, credential_ids).await?;
     execute_in_batches(tx, credential_ids, |chunk| {
         let mut q = Query::new(
@@ -57,7 +66,11 @@ pub struct Computed {
 
 /// Writes each credential's computed values, thousands of rows per statement (see
 /// [`json_rows`]).
-pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]) -> Result<()> {
+pub async fn set_computed(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    items: &[(CredentialId, Computed)],
+) -> Result<()> {
     let source = json_rows(tx.backend(), "$2", &computed_columns());
     let sql = format!(
         "UPDATE credentials SET {COMPUTED_SET}
@@ -70,8 +83,8 @@ pub async fn set_computed(tx: &mut Tx, agency_id: i64, items: &[(i64, Computed)]
 /// A credential's new open period and the values computed with it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeriodAndComputed {
-    pub credential_id: i64,
-    pub period_id: i64,
+    pub credential_id: CredentialId,
+    pub period_id: PeriodId,
     pub period: PeriodDates,
     pub computed: Computed,
 }
@@ -81,7 +94,7 @@ pub struct PeriodAndComputed {
 /// twice: once for the period, once for the status).
 pub async fn set_period_and_computed(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     items: &[PeriodAndComputed],
 ) -> Result<()> {
     use JsonType::{BigInt, Date};
@@ -102,7 +115,7 @@ pub async fn set_period_and_computed(
         let mut row = computed_row(item.credential_id, &item.computed);
         let d = item.period;
         row.extend([
-            item.period_id.into(),
+            item.period_id.get().into(),
             d.start.to_string().into(),
             d.end.to_string().into(),
             d.due.to_string().into(),
@@ -131,9 +144,9 @@ const COMPUTED_SET: &str = "status = v.status, status_rank = v.status_rank, prog
      version = version + 1, updated_at = $1";
 
 /// One credential's id and computed values as a JSON row.
-fn computed_row(id: i64, c: &Computed) -> Vec<serde_json::Value> {
+fn computed_row(id: CredentialId, c: &Computed) -> Vec<serde_json::Value> {
     vec![
-        id.into(),
+        id.get().into(),
         c.status.as_str().into(),
         c.status_rank.into(),
         c.progress.into(),
@@ -147,7 +160,7 @@ fn computed_row(id: i64, c: &Computed) -> Vec<serde_json::Value> {
 async fn write_json_rows(
     tx: &mut Tx,
     sql: &str,
-    agency_id: i64,
+    agency_id: AgencyId,
     rows: impl Iterator<Item = Vec<serde_json::Value>>,
 ) -> Result<()> {
     let at = now();

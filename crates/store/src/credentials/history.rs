@@ -1,6 +1,9 @@
 //! History rows: completion periods and issuances, only ever added, closed or corrected.
 
 use super::*;
+use credence_domain::ids::{
+    AgencyId, CredentialId, CredentialTypeId, IssuanceId, PeriodId, RenewalPlanId,
+};
 
 /// The dates of a new completion period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -14,11 +17,11 @@ pub struct PeriodDates {
 /// the credential's current issuance as the one that opened it (a renewal period).
 pub async fn open_periods(
     tx: &mut Tx,
-    agency_id: i64,
-    credential_ids: &[i64],
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
     dates: PeriodDates,
     opened_by_current_issuance: bool,
-    renewal_plan_id: Option<i64>,
+    renewal_plan_id: Option<RenewalPlanId>,
 ) -> Result<()> {
     let at = now();
     execute_in_batches(tx, credential_ids, |chunk| {
@@ -54,11 +57,11 @@ pub async fn open_periods(
 /// statement per [`crate::JSON_BATCH`] (see [`json_rows`]).
 pub async fn open_period_each(
     tx: &mut Tx,
-    agency_id: i64,
-    items: &[(i64, PeriodDates)],
+    agency_id: AgencyId,
+    items: &[(CredentialId, PeriodDates)],
     opened_by_current_issuance: bool,
-    renewal_plan_id: Option<i64>,
-) -> Result<Vec<(i64, i64)>> {
+    renewal_plan_id: Option<RenewalPlanId>,
+) -> Result<Vec<(CredentialId, PeriodId)>> {
     use JsonType::{BigInt, Date};
     let source = json_rows(
         tx.backend(),
@@ -88,12 +91,12 @@ pub async fn open_period_each(
         let rows: Vec<serde_json::Value> = chunk
             .iter()
             .map(|(credential_id, d)| {
-                serde_json::json!([
+                crate::cells![
                     credential_id,
                     d.start.to_string(),
                     d.end.to_string(),
                     d.due.to_string()
-                ])
+                ]
             })
             .collect();
         let mut q = Query::new(sql.as_str());
@@ -103,7 +106,7 @@ pub async fn open_period_each(
             renewal_plan_id.into(),
             at.into(),
         ];
-        let rows: Vec<(i64, i64)> = q.fetch_all(tx).await?;
+        let rows: Vec<(CredentialId, PeriodId)> = q.fetch_all(tx).await?;
         opened.extend(rows);
     }
     Ok(opened)
@@ -113,8 +116,8 @@ pub async fn open_period_each(
 /// thousands per statement (see [`json_ids`]).
 pub async fn close_periods(
     tx: &mut Tx,
-    agency_id: i64,
-    credential_ids: &[i64],
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
     closed_by_latest_issuance: bool,
 ) -> Result<()> {
     let closed_by = if closed_by_latest_issuance {
@@ -132,7 +135,7 @@ pub async fn close_periods(
         q.args = vec![
             now().into(),
             agency_id.into(),
-            serde_json::Value::from(chunk).to_string().into(),
+            crate::query::ids_json(chunk).into(),
         ];
         q.execute(tx).await?;
     }
@@ -142,7 +145,7 @@ pub async fn close_periods(
 /// A new issuance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewIssuance {
-    pub credential_id: i64,
+    pub credential_id: CredentialId,
     pub issue_date: NaiveDate,
     pub expiration_date: Option<NaiveDate>,
     pub credential_number: Option<String>,
@@ -152,8 +155,8 @@ pub struct NewIssuance {
 
 pub async fn insert_issuances(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     items: &[NewIssuance],
     created_by: &str,
 ) -> Result<()> {
@@ -182,14 +185,14 @@ pub async fn insert_issuances(
         let rows: Vec<serde_json::Value> = chunk
             .iter()
             .map(|n| {
-                serde_json::json!([
+                crate::cells![
                     n.credential_id,
                     n.issue_date.to_string(),
                     n.expiration_date.map(|d| d.to_string()),
                     n.credential_number,
                     n.issuing_officer,
                     n.status_reason
-                ])
+                ]
             })
             .collect();
         query(sql.as_str())
@@ -207,8 +210,8 @@ pub async fn insert_issuances(
 /// Changes fields of existing issuances in place (a correction, not a new issuance).
 pub async fn amend_issuance(
     tx: &mut Tx,
-    agency_id: i64,
-    issuance_id: i64,
+    agency_id: AgencyId,
+    issuance_id: IssuanceId,
     fields: &[(&str, Arg)],
 ) -> Result<()> {
     if fields.is_empty() {
@@ -232,8 +235,8 @@ pub async fn amend_issuance(
 /// Marks these issuances revoked with `reason`; ones already revoked keep their first reason.
 pub async fn revoke_issuances(
     tx: &mut Tx,
-    agency_id: i64,
-    issuance_ids: &[i64],
+    agency_id: AgencyId,
+    issuance_ids: &[IssuanceId],
     reason: &str,
 ) -> Result<u64> {
     let at = now();
@@ -250,7 +253,12 @@ pub async fn revoke_issuances(
 }
 
 /// Reserves `count` consecutive numbers of the type's sequence; returns the first.
-pub async fn reserve_numbers(tx: &mut Tx, agency_id: i64, type_id: i64, count: i64) -> Result<i64> {
+pub async fn reserve_numbers(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+    count: i64,
+) -> Result<i64> {
     let next: i64 = query("UPDATE credential_types SET next_number = next_number + $1 WHERE agency_id = $2 AND id = $3 RETURNING next_number").arg(count).arg(agency_id).arg(type_id)
         .scalar(tx).await?;
     Ok(next - count)
@@ -259,8 +267,8 @@ pub async fn reserve_numbers(tx: &mut Tx, agency_id: i64, type_id: i64, count: i
 /// Of `numbers`, those already used by an issuance of the type.
 pub async fn used_numbers(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     numbers: &[String],
 ) -> Result<Vec<String>> {
     let mut out = Vec::new();
@@ -278,23 +286,23 @@ pub async fn used_numbers(
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PeriodRow {
-    pub id: i64,
-    pub credential_id: i64,
+    pub id: PeriodId,
+    pub credential_id: CredentialId,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub due_date: NaiveDate,
-    pub opened_by_issuance_id: Option<i64>,
-    pub renewal_plan_id: Option<i64>,
+    pub opened_by_issuance_id: Option<IssuanceId>,
+    pub renewal_plan_id: Option<RenewalPlanId>,
     pub closed_at: Option<DateTime<Utc>>,
-    pub closed_by_issuance_id: Option<i64>,
+    pub closed_by_issuance_id: Option<IssuanceId>,
     pub opened_by_issue_date: Option<NaiveDate>,
 }
 
 /// Periods by id, with the issue date of the issuance that opened each.
 pub async fn periods_by_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
+    agency_id: AgencyId,
+    ids: &[PeriodId],
 ) -> Result<Vec<PeriodRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(crate::JSON_BATCH) {
@@ -307,8 +315,8 @@ pub async fn periods_by_ids(
 
 pub async fn periods_of(
     db: &mut impl Conn,
-    agency_id: i64,
-    credential_id: i64,
+    agency_id: AgencyId,
+    credential_id: CredentialId,
 ) -> Result<Vec<PeriodRow>> {
     periods_of_credentials(db, agency_id, &[credential_id]).await
 }
@@ -316,8 +324,8 @@ pub async fn periods_of(
 /// The periods of every credential in `credential_ids`, in id order.
 pub async fn periods_of_credentials(
     db: &mut impl Conn,
-    agency_id: i64,
-    credential_ids: &[i64],
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
 ) -> Result<Vec<PeriodRow>> {
     let mut out = Vec::new();
     for batch in credential_ids.chunks(crate::JSON_BATCH) {
@@ -327,7 +335,12 @@ pub async fn periods_of_credentials(
     Ok(out)
 }
 
-fn period_query(backend: Backend, agency_id: i64, column: &str, ids: &[i64]) -> Query {
+fn period_query<I: crate::query::RowId>(
+    backend: Backend,
+    agency_id: AgencyId,
+    column: &str,
+    ids: &[I],
+) -> Query {
     // By primary key, the tenant test must not pick the agency-wide index (see
     // `credentials_by_ids`).
     let tenant = if column == "p.id" {
@@ -352,8 +365,8 @@ fn period_query(backend: Backend, agency_id: i64, column: &str, ids: &[i64]) -> 
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct IssuanceRow {
-    pub id: i64,
-    pub credential_id: i64,
+    pub id: IssuanceId,
+    pub credential_id: CredentialId,
     pub issue_date: NaiveDate,
     pub expiration_date: Option<NaiveDate>,
     pub credential_number: Option<String>,
@@ -367,8 +380,8 @@ pub struct IssuanceRow {
 
 pub async fn issuances_of(
     db: &mut impl Conn,
-    agency_id: i64,
-    credential_id: i64,
+    agency_id: AgencyId,
+    credential_id: CredentialId,
 ) -> Result<Vec<IssuanceRow>> {
     issuances_of_credentials(db, agency_id, &[credential_id]).await
 }
@@ -376,8 +389,8 @@ pub async fn issuances_of(
 /// The issuances of every credential in `credential_ids`, in id order.
 pub async fn issuances_of_credentials(
     db: &mut impl Conn,
-    agency_id: i64,
-    credential_ids: &[i64],
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
 ) -> Result<Vec<IssuanceRow>> {
     let mut out = Vec::new();
     for batch in credential_ids.chunks(crate::JSON_BATCH) {

@@ -1,6 +1,7 @@
 //! The credentials list: filters, sort orders and keyset pages.
 
 use super::*;
+use credence_domain::ids::{AgencyId, CredentialTypeId, GroupId, MemberId};
 
 /// How the credentials list is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,15 +23,15 @@ pub enum After {
 #[derive(Debug, Clone, Default)]
 pub struct CredentialFilter {
     pub statuses: Vec<String>,
-    pub credential_type_id: Option<i64>,
-    pub member_id: Option<i64>,
-    pub group_id: Option<i64>,
+    pub credential_type_id: Option<CredentialTypeId>,
+    pub member_id: Option<MemberId>,
+    pub group_id: Option<GroupId>,
     /// Valid issuances expiring between these dates inclusive.
     pub expiring_between: Option<(NaiveDate, NaiveDate)>,
     /// Start of the member's "last, first" name.
     pub q: Option<String>,
     /// The member whose employee number was searched for.
-    pub employee_member_id: Option<i64>,
+    pub employee_member_id: Option<MemberId>,
     /// Hide invisible types (a member's own view).
     pub visible_only: bool,
 }
@@ -43,7 +44,7 @@ pub struct CredentialFilter {
 /// dated ones run out (an `IS NULL` sort term would defeat the index).
 pub async fn credentials_page(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     filter: &CredentialFilter,
     sort: SortKey,
     descending: bool,
@@ -118,7 +119,7 @@ fn push_keyset(q: &mut Query, column: &str, cmp: &str, value: Arg, id: i64) {
         .push("))");
 }
 
-fn push_filter(q: &mut Query, agency_id: i64, f: &CredentialFilter) {
+fn push_filter(q: &mut Query, agency_id: AgencyId, f: &CredentialFilter) {
     if !f.statuses.is_empty() {
         q.push(" AND c.status IN ")
             .bind_list(f.statuses.iter().map(String::as_str));

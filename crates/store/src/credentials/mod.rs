@@ -7,6 +7,9 @@
 //! value so one statement carries thousands of them (see [`crate::query::json_rows`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
+use credence_domain::ids::{
+    self as ids, AgencyId, CredentialId, CredentialTypeId, IssuanceId, MemberId, PeriodId,
+};
 use credence_domain::Status;
 
 use crate::query::{execute_in_batches, fetch_in_batches, json_ids, json_rows, JsonType};
@@ -30,20 +33,25 @@ pub use tracks::*;
 /// one JSON array of objects (`Deserialize`; see [`fetch_json`]): by column name either way.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Deserialize)]
 pub struct CredentialRow {
-    pub id: i64,
-    pub member_id: i64,
-    pub credential_type_id: i64,
+    #[serde(deserialize_with = "ids::row")]
+    pub id: CredentialId,
+    #[serde(deserialize_with = "ids::row")]
+    pub member_id: MemberId,
+    #[serde(deserialize_with = "ids::row")]
+    pub credential_type_id: CredentialTypeId,
     pub status: Stored<Status>,
     pub progress: i64,
     #[serde(deserialize_with = "flag")]
     pub expiring_soon: bool,
     pub status_changes_on: Option<NaiveDate>,
-    pub issuance_id: Option<i64>,
+    #[serde(deserialize_with = "ids::row_opt")]
+    pub issuance_id: Option<IssuanceId>,
     pub issue_date: Option<NaiveDate>,
     pub expiration_date: Option<NaiveDate>,
     #[serde(deserialize_with = "flag")]
     pub revoked: bool,
-    pub period_id: Option<i64>,
+    #[serde(deserialize_with = "ids::row_opt")]
+    pub period_id: Option<PeriodId>,
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
@@ -80,8 +88,8 @@ const LIST_FIELDS: &str = "credential_number, issuing_officer, status_reason, st
 
 pub async fn credentials_by_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
+    agency_id: AgencyId,
+    ids: &[CredentialId],
 ) -> Result<Vec<CredentialRow>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(crate::JSON_BATCH) {
@@ -204,8 +212,8 @@ async fn fetch_list_rows(
 
 pub async fn credential(
     db: &mut impl Conn,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: CredentialId,
 ) -> Result<Option<CredentialListRow>> {
     let sql = format!(
         "SELECT {COLUMNS}, {LIST_COLUMNS} FROM credentials c LEFT JOIN issuances i ON i.id = c.issuance_id
@@ -217,10 +225,10 @@ pub async fn credential(
 /// Ids of the credentials of `type_id` held by `member_ids`, as `(member_id, credential_id)`.
 pub async fn credentials_of_members(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_id: i64,
-    member_ids: &[i64],
-) -> Result<Vec<(i64, i64)>> {
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+    member_ids: &[MemberId],
+) -> Result<Vec<(MemberId, CredentialId)>> {
     let mut out = Vec::new();
     fetch_in_batches(
         db,
@@ -233,7 +241,7 @@ pub async fn credentials_of_members(
             q.push(" AND member_id IN ").bind_ids(chunk);
             q
         },
-        |rows: Vec<(i64, i64)>| out.extend(rows),
+        |rows: Vec<(MemberId, CredentialId)>| out.extend(rows),
     )
     .await?;
     Ok(out)
@@ -243,9 +251,9 @@ pub async fn credentials_of_members(
 /// record can move.
 pub async fn tracking_credentials_of_members(
     db: &mut impl Conn,
-    agency_id: i64,
-    member_ids: &[i64],
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    member_ids: &[MemberId],
+) -> Result<Vec<CredentialId>> {
     let mut out = Vec::new();
     fetch_in_batches(
         db,
@@ -257,7 +265,7 @@ pub async fn tracking_credentials_of_members(
                 .bind_ids(chunk);
             q
         },
-        |rows: Vec<(i64,)>| out.extend(rows.into_iter().map(|(id,)| id)),
+        |rows: Vec<(CredentialId,)>| out.extend(rows.into_iter().map(|(id,)| id)),
     )
     .await?;
     Ok(out)
@@ -275,8 +283,8 @@ fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::
 /// Credentials with their current issuance's details, by id (in chunks).
 pub async fn list_rows_by_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
+    agency_id: AgencyId,
+    ids: &[CredentialId],
 ) -> Result<Vec<CredentialListRow>> {
     let mut out = Vec::with_capacity(ids.len());
     fetch_in_batches(
@@ -321,7 +329,14 @@ mod tests {
                 "created_at": "2026-01-02T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"}"#,
         )
         .unwrap();
-        assert_eq!((row.id, row.member_id, row.credential_type_id), (3, 7, 5));
+        assert_eq!(
+            (
+                row.id.get(),
+                row.member_id.get(),
+                row.credential_type_id.get()
+            ),
+            (3, 7, 5)
+        );
         assert!(row.revoked && !row.expiring_soon);
     }
 }

@@ -1,14 +1,17 @@
 //! Renewal plans (seed 001): one per credential type, which later renewals join.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use credence_domain::ids::{
+    AgencyId, CredentialId, CredentialTypeId, MemberId, PeriodId, RenewalPlanId,
+};
 
 use crate::credentials::CredentialRow;
 use crate::{now, query, Conn, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Plan {
-    pub id: i64,
-    pub credential_type_id: i64,
+    pub id: RenewalPlanId,
+    pub credential_type_id: CredentialTypeId,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
 }
@@ -17,8 +20,8 @@ pub struct Plan {
 /// soonest first.
 pub async fn candidates(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     until: NaiveDate,
 ) -> Result<Vec<CredentialRow>> {
     query("SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
@@ -32,14 +35,18 @@ pub async fn candidates(
 
 pub async fn plan_for_type(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
 ) -> Result<Option<Plan>> {
     query("SELECT id, credential_type_id, created_by, created_at FROM renewal_plans WHERE agency_id = $1 AND credential_type_id = $2").arg(agency_id).arg(type_id)
         .fetch_optional(db).await
 }
 
-pub async fn plan(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Plan>> {
+pub async fn plan(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: RenewalPlanId,
+) -> Result<Option<Plan>> {
     query("SELECT id, credential_type_id, created_by, created_at FROM renewal_plans WHERE agency_id = $1 AND id = $2").arg(agency_id).arg(id)
         .fetch_optional(db).await
 }
@@ -47,8 +54,8 @@ pub async fn plan(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<
 /// The type's plan, created on first use; concurrent first uses meet at the unique key.
 pub async fn ensure_plan(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     created_by: &str,
 ) -> Result<Plan> {
     query("INSERT INTO renewal_plans (agency_id, credential_type_id, created_by, created_at) VALUES ($1, $2, $3, $4)
@@ -62,9 +69,9 @@ pub async fn ensure_plan(
 /// One renewal in a plan: the period it opened and where the credential stands now.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PlanEntry {
-    pub period_id: i64,
-    pub credential_id: i64,
-    pub member_id: i64,
+    pub period_id: PeriodId,
+    pub credential_id: CredentialId,
+    pub member_id: MemberId,
     pub start_date: NaiveDate,
     pub end_date: NaiveDate,
     pub due_date: NaiveDate,
@@ -75,8 +82,8 @@ pub struct PlanEntry {
 
 pub async fn plan_entries(
     db: &mut impl Conn,
-    agency_id: i64,
-    plan_id: i64,
+    agency_id: AgencyId,
+    plan_id: RenewalPlanId,
 ) -> Result<Vec<PlanEntry>> {
     query("SELECT p.id AS period_id, p.credential_id, c.member_id, p.start_date, p.end_date, p.due_date,
              p.closed_at IS NOT NULL AS closed, c.status, c.progress

@@ -1,13 +1,16 @@
 //! What the daily sweep reads: credentials whose stored status may have gone stale.
 
 use super::*;
+use credence_domain::ids::{self as ids, AgencyId, CredentialId, CredentialTypeId};
 
 /// What the sweep reads of a credential: the stored facts its status is computed from,
 /// and the computed values stored last time.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct SweepRow {
-    pub id: i64,
-    pub credential_type_id: i64,
+    #[serde(deserialize_with = "ids::row")]
+    pub id: CredentialId,
+    #[serde(deserialize_with = "ids::row")]
+    pub credential_type_id: CredentialTypeId,
     pub status: Stored<Status>,
     pub progress: i64,
     #[serde(deserialize_with = "flag")]
@@ -30,7 +33,7 @@ const SWEEP_COLUMNS: &str =
 /// a batch is read as one JSON value (see [`fetch_json`]).
 pub async fn due_for_sweep(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     today: NaiveDate,
     after_id: i64,
     limit: i64,

@@ -1,22 +1,23 @@
 //! New tracks: who an assignment selects, and their credential rows with a first issuance and period.
 
 use super::*;
+use credence_domain::ids::{AgencyId, CredentialId, CredentialTypeId, GroupId, MemberId};
 
 /// Who an assignment is for.
 #[derive(Debug, Clone)]
 pub enum Selection {
-    Members(Vec<i64>),
-    Groups(Vec<i64>),
+    Members(Vec<MemberId>),
+    Groups(Vec<GroupId>),
     All,
 }
 
 /// Active members the selection names, as `(member_id, already holds the type)`.
 pub async fn selected_members(
     db: &mut impl Conn,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     selection: &Selection,
-) -> Result<Vec<(i64, bool, bool)>> {
+) -> Result<Vec<(MemberId, bool, bool)>> {
     let mut q = Query::new(
         "SELECT m.id, m.active, EXISTS (SELECT 1 FROM credentials c WHERE c.agency_id = m.agency_id AND c.member_id = m.id AND c.credential_type_id = ",
     );
@@ -49,7 +50,7 @@ pub async fn selected_members(
                     c.push(" AND m.id IN ").bind_ids(chunk);
                     c
                 },
-                |rows: Vec<(i64, bool, bool)>| out.extend(rows),
+                |rows: Vec<(MemberId, bool, bool)>| out.extend(rows),
             )
             .await?;
             return Ok(out);
@@ -77,12 +78,12 @@ pub struct TrackStart {
 /// of being updated afterwards, which would write all of its indexes a second time.
 pub async fn insert_tracks(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
-    member_ids: &[i64],
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+    member_ids: &[MemberId],
     start: &TrackStart,
     created_by: &str,
-) -> Result<Vec<(i64, i64)>> {
+) -> Result<Vec<(CredentialId, MemberId)>> {
     let mut out = Vec::with_capacity(member_ids.len());
     for chunk in member_ids.chunks(crate::JSON_BATCH) {
         let issuance_ids = match start.issue_date {
@@ -94,7 +95,7 @@ pub async fn insert_tracks(
             None => None,
         };
         // Each member's reserved (issuance id, period id).
-        let reserved: std::collections::HashMap<i64, (Option<i64>, Option<i64>)> = chunk
+        let reserved: std::collections::HashMap<MemberId, (Option<i64>, Option<i64>)> = chunk
             .iter()
             .enumerate()
             .map(|(i, m)| {
@@ -104,13 +105,13 @@ pub async fn insert_tracks(
             .collect();
         let rows = chunk
             .iter()
-            .map(|m| serde_json::json!([m, reserved[m].0, reserved[m].1]))
+            .map(|m| crate::cells![m, reserved[m].0, reserved[m].1])
             .collect();
         let created = insert_track_rows(tx, agency_id, type_id, start, rows).await?;
         if let Some(issue_date) = start.issue_date {
             let rows = created
                 .iter()
-                .filter_map(|(c, m)| Some(serde_json::json!([reserved[m].0?, c])))
+                .filter_map(|(c, m)| Some(crate::cells![reserved[m].0?, c]))
                 .collect();
             let dates = (issue_date, start.expiration_date);
             insert_first_issuances(tx, agency_id, type_id, dates, created_by, rows).await?;
@@ -120,7 +121,7 @@ pub async fn insert_tracks(
                 .iter()
                 .filter_map(|(c, m)| {
                     let (issuance, period) = reserved[m];
-                    Some(serde_json::json!([period?, c, issuance]))
+                    Some(crate::cells![period?, c, issuance])
                 })
                 .collect();
             insert_first_periods(tx, agency_id, dates, rows).await?;
@@ -133,8 +134,8 @@ pub async fn insert_tracks(
 /// The first issuances of new tracks: `rows` are `[issuance_id, credential_id]`.
 async fn insert_first_issuances(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     (issue_date, expiration_date): (NaiveDate, Option<NaiveDate>),
     created_by: &str,
     rows: Vec<serde_json::Value>,
@@ -165,7 +166,7 @@ async fn insert_first_issuances(
 /// opened_by_issuance_id]`.
 async fn insert_first_periods(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     dates: PeriodDates,
     rows: Vec<serde_json::Value>,
 ) -> Result<()> {
@@ -198,11 +199,11 @@ async fn insert_first_periods(
 /// period_id]`; members of other agencies are left out.
 async fn insert_track_rows(
     tx: &mut Tx,
-    agency_id: i64,
-    type_id: i64,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
     start: &TrackStart,
     rows: Vec<serde_json::Value>,
-) -> Result<Vec<(i64, i64)>> {
+) -> Result<Vec<(CredentialId, MemberId)>> {
     use JsonType::BigInt;
     let source = json_rows(
         tx.backend(),

@@ -2,13 +2,17 @@
 //! and the facts of the issuances they are generated for.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use credence_domain::ids::{
+    AgencyId, CertificateId, ClassId, CredentialId, CredentialTypeId, FileId, IssuanceId, MemberId,
+    TemplateId,
+};
 
 use crate::query::fetch_in_batches;
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TemplateRow {
-    pub id: i64,
+    pub id: TemplateId,
     pub name: String,
     pub kind: String,
     pub source: String,
@@ -19,14 +23,18 @@ pub struct TemplateRow {
 
 const TEMPLATE_COLUMNS: &str = "id, name, kind, source, version, created_at, updated_at";
 
-pub async fn templates(db: &mut impl Conn, agency_id: i64) -> Result<Vec<TemplateRow>> {
+pub async fn templates(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec<TemplateRow>> {
     let sql = format!(
         "SELECT {TEMPLATE_COLUMNS} FROM certificate_templates WHERE agency_id = $1 ORDER BY id"
     );
     query(&sql).arg(agency_id).fetch_all(db).await
 }
 
-pub async fn template(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<TemplateRow>> {
+pub async fn template(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: TemplateId,
+) -> Result<Option<TemplateRow>> {
     let sql = format!(
         "SELECT {TEMPLATE_COLUMNS} FROM certificate_templates WHERE agency_id = $1 AND id = $2"
     );
@@ -36,14 +44,14 @@ pub async fn template(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Opt
 /// A new template at version 1.
 pub async fn insert_template(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     name: &str,
     kind: &str,
     source: &str,
     by: &str,
-) -> Result<i64> {
+) -> Result<TemplateId> {
     let at = now();
-    let id: i64 = query("INSERT INTO certificate_templates (agency_id, name, kind, source, version, created_at, updated_at)
+    let id: TemplateId = query("INSERT INTO certificate_templates (agency_id, name, kind, source, version, created_at, updated_at)
          VALUES ($1, $2, $3, $4, 1, $5, $5) RETURNING id").arg(agency_id).arg(name).arg(kind).arg(source).arg(at)
         .scalar(tx).await?;
     insert_version(tx, agency_id, id, 1, source, by).await?;
@@ -53,8 +61,8 @@ pub async fn insert_template(
 /// Saves a new version when `expected_version` is current; `None` when it is not.
 pub async fn update_template(
     tx: &mut Tx,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: TemplateId,
     name: &str,
     source: &str,
     expected_version: i64,
@@ -71,8 +79,8 @@ pub async fn update_template(
 
 async fn insert_version(
     tx: &mut Tx,
-    agency_id: i64,
-    template_id: i64,
+    agency_id: AgencyId,
+    template_id: TemplateId,
     version: i64,
     source: &str,
     by: &str,
@@ -86,8 +94,8 @@ async fn insert_version(
 /// The source of one saved version of a template.
 pub async fn template_version_source(
     db: &mut impl Conn,
-    agency_id: i64,
-    template_id: i64,
+    agency_id: AgencyId,
+    template_id: TemplateId,
     version: i64,
 ) -> Result<Option<String>> {
     query("SELECT source FROM certificate_template_versions WHERE agency_id = $1 AND template_id = $2 AND version = $3").arg(agency_id).arg(template_id).arg(version)
@@ -97,18 +105,18 @@ pub async fn template_version_source(
 /// What a certificate says, read from an issuance and what it belongs to.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct IssuanceFacts {
-    pub issuance_id: i64,
-    pub credential_id: i64,
-    pub member_id: i64,
+    pub issuance_id: IssuanceId,
+    pub credential_id: CredentialId,
+    pub member_id: MemberId,
     pub first_name: String,
     pub last_name: String,
     pub employee_number: Option<String>,
     pub email: Option<String>,
-    pub credential_type_id: i64,
+    pub credential_type_id: CredentialTypeId,
     pub type_name: String,
     pub type_code: String,
     pub type_description: String,
-    pub type_template_id: Option<i64>,
+    pub type_template_id: Option<TemplateId>,
     pub issue_date: NaiveDate,
     pub expiration_date: Option<NaiveDate>,
     pub number: Option<String>,
@@ -126,8 +134,8 @@ const FACTS: &str = "SELECT i.id AS issuance_id, i.credential_id, m.id AS member
 /// The current, unrevoked issuance of each of `credential_ids` that has one.
 pub async fn current_issuances(
     db: &mut impl Conn,
-    agency_id: i64,
-    credential_ids: &[i64],
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
 ) -> Result<Vec<IssuanceFacts>> {
     let mut out = Vec::new();
     fetch_in_batches(
@@ -152,8 +160,8 @@ pub async fn current_issuances(
 /// The facts of the given issuances (revoked ones included; callers decide).
 pub async fn issuance_facts(
     db: &mut impl Conn,
-    agency_id: i64,
-    issuance_ids: &[i64],
+    agency_id: AgencyId,
+    issuance_ids: &[IssuanceId],
 ) -> Result<Vec<(IssuanceFacts, bool)>> {
     let mut out: Vec<IssuanceFactsRevoked> = Vec::new();
     fetch_in_batches(
@@ -185,8 +193,8 @@ struct IssuanceFactsRevoked {
 /// Every unrevoked issuance of a type issued within the dates (inclusive).
 pub async fn issuances_of_type(
     db: &mut impl Conn,
-    agency_id: i64,
-    credential_type_id: i64,
+    agency_id: AgencyId,
+    credential_type_id: CredentialTypeId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<IssuanceFacts>> {
@@ -206,9 +214,9 @@ pub async fn issuances_of_type(
 /// The credentials of a class's roster whose type asks for the class's course.
 pub async fn class_credential_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    class_id: i64,
-) -> Result<Option<Vec<i64>>> {
+    agency_id: AgencyId,
+    class_id: ClassId,
+) -> Result<Option<Vec<CredentialId>>> {
     let exists: Option<i64> = query("SELECT id FROM classes WHERE agency_id = $1 AND id = $2")
         .arg(agency_id)
         .arg(class_id)
@@ -229,19 +237,19 @@ pub async fn class_credential_ids(
 pub struct NewCertificate<'a> {
     pub public_id: &'a str,
     pub facts: &'a IssuanceFacts,
-    pub template_id: i64,
+    pub template_id: TemplateId,
     pub template_version: i64,
     pub data_snapshot: &'a str,
     pub status: &'a str,
-    pub file_id: Option<i64>,
+    pub file_id: Option<FileId>,
     pub created_by: &'a str,
 }
 
 pub async fn insert_certificate(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     n: &NewCertificate<'_>,
-) -> Result<i64> {
+) -> Result<CertificateId> {
     let at = now();
     let generated_at = n.file_id.map(|_| at);
     query("INSERT INTO certificates (agency_id, public_id, issuance_id, credential_id, member_id, template_id,
@@ -252,18 +260,18 @@ pub async fn insert_certificate(
 
 /// A (re)generated certificate's new file and what it was made from.
 pub struct Generation<'a> {
-    pub template_id: i64,
+    pub template_id: TemplateId,
     pub template_version: i64,
     pub data_snapshot: &'a str,
     pub number: Option<&'a str>,
-    pub file_id: i64,
+    pub file_id: FileId,
 }
 
 /// Records a (re)generated file; only certificates not yet issued change.
 pub async fn set_generated(
     tx: &mut Tx,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: CertificateId,
     g: &Generation<'_>,
 ) -> Result<bool> {
     let n = query("UPDATE certificates SET status = 'generated', template_id = $1, template_version = $2, data_snapshot = $3,
@@ -274,7 +282,12 @@ pub async fn set_generated(
 }
 
 /// Locks a generated certificate; false when it is not in the generated state.
-pub async fn set_issued(tx: &mut Tx, agency_id: i64, id: i64, by: &str) -> Result<bool> {
+pub async fn set_issued(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    id: CertificateId,
+    by: &str,
+) -> Result<bool> {
     let n = query(
         "UPDATE certificates SET status = 'issued', issued_at = $1, issued_by = $2
          WHERE agency_id = $3 AND id = $4 AND status = 'generated'",
@@ -290,24 +303,24 @@ pub async fn set_issued(tx: &mut Tx, agency_id: i64, id: i64, by: &str) -> Resul
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CertificateRow {
-    pub id: i64,
-    pub agency_id: i64,
+    pub id: CertificateId,
+    pub agency_id: AgencyId,
     pub public_id: String,
-    pub issuance_id: i64,
-    pub credential_id: i64,
-    pub member_id: i64,
+    pub issuance_id: IssuanceId,
+    pub credential_id: CredentialId,
+    pub member_id: MemberId,
     pub first_name: String,
     pub last_name: String,
     pub email: Option<String>,
-    pub credential_type_id: i64,
+    pub credential_type_id: CredentialTypeId,
     pub type_name: String,
-    pub template_id: i64,
+    pub template_id: TemplateId,
     pub template_name: String,
     pub template_version: i64,
     pub data_snapshot: String,
     pub status: String,
     pub number: Option<String>,
-    pub file_id: Option<i64>,
+    pub file_id: Option<FileId>,
     pub storage_key: Option<String>,
     pub issue_date: NaiveDate,
     pub expiration_date: Option<NaiveDate>,
@@ -331,8 +344,8 @@ const CERTIFICATE: &str = "SELECT k.id, k.agency_id, k.public_id, k.issuance_id,
 
 pub async fn certificate(
     db: &mut impl Conn,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: CertificateId,
 ) -> Result<Option<CertificateRow>> {
     let sql = format!("{CERTIFICATE} WHERE k.agency_id = $1 AND k.id = $2");
     query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
@@ -347,8 +360,8 @@ pub async fn by_public_id(db: &mut impl Conn, public_id: &str) -> Result<Option<
 /// The agency's certificates among `ids`, in the order of `ids`.
 pub async fn certificates_by_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
+    agency_id: AgencyId,
+    ids: &[CertificateId],
 ) -> Result<Vec<CertificateRow>> {
     let mut out: Vec<CertificateRow> = Vec::with_capacity(ids.len());
     fetch_in_batches(
@@ -362,7 +375,7 @@ pub async fn certificates_by_ids(
         |rows| out.extend(rows),
     )
     .await?;
-    let position: std::collections::HashMap<i64, usize> =
+    let position: std::collections::HashMap<CertificateId, usize> =
         ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     out.sort_by_key(|r| position.get(&r.id).copied());
     Ok(out)
@@ -372,9 +385,9 @@ pub async fn certificates_by_ids(
 #[derive(Debug, Default, Clone)]
 pub struct RegisterFilter {
     pub status: Option<String>,
-    pub credential_type_id: Option<i64>,
-    pub member_id: Option<i64>,
-    pub credential_id: Option<i64>,
+    pub credential_type_id: Option<CredentialTypeId>,
+    pub member_id: Option<MemberId>,
+    pub credential_id: Option<CredentialId>,
     /// Matches the member's name, the credential number or the type's name.
     pub search: Option<String>,
     pub issued_from: Option<NaiveDate>,
@@ -384,7 +397,7 @@ pub struct RegisterFilter {
 /// Newest first; `before_id` continues a page.
 pub async fn register(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     f: &RegisterFilter,
     before_id: Option<i64>,
     limit: i64,
@@ -428,7 +441,7 @@ pub async fn register(
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct FileRow {
-    pub id: i64,
+    pub id: FileId,
     pub storage_key: String,
     pub original_name: String,
     pub content_type: String,
@@ -445,7 +458,7 @@ const FILE_COLUMNS: &str =
 /// newest first.
 pub async fn files_of(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     owner_kind: &str,
     owner_id: i64,
 ) -> Result<Vec<FileRow>> {
@@ -460,7 +473,7 @@ pub async fn files_of(
         .await
 }
 
-pub async fn file(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<FileRow>> {
+pub async fn file(db: &mut impl Conn, agency_id: AgencyId, id: FileId) -> Result<Option<FileRow>> {
     let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1 AND id = $2");
     query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
@@ -470,7 +483,7 @@ pub async fn file(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<
 pub const LOGO_OWNER: &str = "agency_logo";
 
 /// The agency's current logo, if it has one.
-pub async fn agency_logo(db: &mut impl Conn, agency_id: i64) -> Result<Option<FileRow>> {
+pub async fn agency_logo(db: &mut impl Conn, agency_id: AgencyId) -> Result<Option<FileRow>> {
     let sql = format!(
         "SELECT {FILE_COLUMNS} FROM files WHERE agency_id = $1
          AND id = (SELECT logo_file_id FROM agencies WHERE id = $2)"
@@ -483,7 +496,11 @@ pub async fn agency_logo(db: &mut impl Conn, agency_id: i64) -> Result<Option<Fi
 }
 
 /// Makes a file the agency's current logo, or (`None`) leaves it without one.
-pub async fn set_agency_logo(tx: &mut Tx, agency_id: i64, file_id: Option<i64>) -> Result<()> {
+pub async fn set_agency_logo(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    file_id: Option<FileId>,
+) -> Result<()> {
     query("UPDATE agencies SET logo_file_id = $1 WHERE id = $2")
         .arg(file_id)
         .arg(agency_id)
@@ -493,7 +510,11 @@ pub async fn set_agency_logo(tx: &mut Tx, agency_id: i64, file_id: Option<i64>) 
 }
 
 /// The agency's logos (current or earlier) among `ids`.
-pub async fn logo_files(db: &mut impl Conn, agency_id: i64, ids: &[i64]) -> Result<Vec<FileRow>> {
+pub async fn logo_files(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    ids: &[FileId],
+) -> Result<Vec<FileRow>> {
     let mut out = Vec::with_capacity(ids.len());
     fetch_in_batches(
         db,
@@ -517,7 +538,11 @@ pub async fn logo_files(db: &mut impl Conn, agency_id: i64, ids: &[i64]) -> Resu
 
 /// The member a file belongs to: through its issuance, its certificate or the submission
 /// that uploaded it.
-pub async fn file_member(db: &mut impl Conn, agency_id: i64, file_id: i64) -> Result<Option<i64>> {
+pub async fn file_member(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    file_id: FileId,
+) -> Result<Option<MemberId>> {
     query("SELECT CASE f.owner_kind
             WHEN 'issuance' THEN (SELECT c.member_id FROM issuances i JOIN credentials c ON c.id = i.credential_id WHERE i.id = f.owner_id)
             WHEN 'certificate' THEN (SELECT k.member_id FROM certificates k WHERE k.id = f.owner_id)

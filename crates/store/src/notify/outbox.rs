@@ -4,6 +4,7 @@
 //! delays a message until its claim expires.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use credence_domain::ids::{AgencyId, AnyId, CredentialId, FileId, MemberId, MessageId, PeriodId};
 
 use crate::query::{json_rows, JsonType};
 use crate::{now, query, Backend, Conn, Query, Result, Tx};
@@ -14,14 +15,15 @@ pub struct NewMessage {
     pub subject: String,
     pub body: String,
     pub kind: String,
-    pub subject_id: Option<i64>,
+    /// What the message is about (a credential, a certificate).
+    pub subject_id: Option<AnyId>,
     pub dedupe_key: String,
     /// A file sent along (a certificate).
-    pub attachment_file_id: Option<i64>,
+    pub attachment_file_id: Option<FileId>,
 }
 
 /// Queues messages; ones whose key was queued before are ignored. Returns how many are new.
-pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Result<u64> {
+pub async fn enqueue(tx: &mut Tx, agency_id: AgencyId, messages: &[NewMessage]) -> Result<u64> {
     use JsonType::{BigInt, Text};
     let source = json_rows(
         tx.backend(),
@@ -50,7 +52,7 @@ pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Re
         let rows: Vec<serde_json::Value> = chunk
             .iter()
             .map(|m| {
-                serde_json::json!([
+                crate::cells![
                     m.recipient,
                     m.subject,
                     m.body,
@@ -58,7 +60,7 @@ pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Re
                     m.subject_id,
                     m.attachment_file_id,
                     m.dedupe_key
-                ])
+                ]
             })
             .collect();
         added += query(sql.as_str())
@@ -73,14 +75,14 @@ pub async fn enqueue(tx: &mut Tx, agency_id: i64, messages: &[NewMessage]) -> Re
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Message {
-    pub id: i64,
-    pub agency_id: i64,
+    pub id: MessageId,
+    pub agency_id: AgencyId,
     pub recipient: String,
     pub subject: String,
     pub body: String,
     pub kind: String,
     pub subject_id: Option<i64>,
-    pub attachment_file_id: Option<i64>,
+    pub attachment_file_id: Option<FileId>,
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -113,7 +115,7 @@ pub async fn claim(tx: &mut Tx, limit: i64, lease: Duration) -> Result<Vec<Messa
         .await
 }
 
-pub async fn mark_sent(tx: &mut Tx, id: i64) -> Result<()> {
+pub async fn mark_sent(tx: &mut Tx, id: MessageId) -> Result<()> {
     query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2").arg(now()).arg(id)
         .execute(tx).await?;
     Ok(())
@@ -122,7 +124,7 @@ pub async fn mark_sent(tx: &mut Tx, id: i64) -> Result<()> {
 /// Records a failed attempt: retried after `retry_in`, or given up (`failed`) when `give_up`.
 pub async fn mark_failed(
     tx: &mut Tx,
-    id: i64,
+    id: MessageId,
     error: &str,
     retry_in: Duration,
     give_up: bool,
@@ -136,7 +138,7 @@ pub async fn mark_failed(
 /// Newest first.
 pub async fn messages_page(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     status: Option<&str>,
     before_id: Option<i64>,
     limit: i64,
@@ -156,20 +158,20 @@ pub async fn messages_page(
 /// A credential with a date a reminder may be about.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Approaching {
-    pub credential_id: i64,
-    pub member_id: i64,
+    pub credential_id: CredentialId,
+    pub member_id: MemberId,
     pub email: Option<String>,
     pub first_name: String,
     pub last_name: String,
     pub type_name: String,
     pub date: NaiveDate,
-    pub period_id: Option<i64>,
+    pub period_id: Option<PeriodId>,
 }
 
 /// Valid issuances expiring between `from` and `to` (index on agency, expiration date).
 pub async fn expiring_between(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<Approaching>> {
@@ -188,7 +190,7 @@ pub async fn expiring_between(
 /// due date is the expiration date.
 pub async fn periods_due_between(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<Approaching>> {
@@ -206,7 +208,7 @@ pub async fn periods_due_between(
 
 async fn approaching(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     column: &str,
     condition: &str,
     from: NaiveDate,
@@ -230,13 +232,13 @@ async fn approaching(
 }
 
 /// E-mail addresses of the agency's active admin logins.
-pub async fn admin_emails(db: &mut impl Conn, agency_id: i64) -> Result<Vec<String>> {
+pub async fn admin_emails(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec<String>> {
     query("SELECT email FROM users WHERE agency_id = $1 AND role = 'admin' AND active = TRUE ORDER BY email").arg(agency_id)
         .scalars(db).await
 }
 
 /// The agency's reminder offsets text ("90,60,30,7,0").
-pub async fn reminder_offsets(db: &mut impl Conn, agency_id: i64) -> Result<String> {
+pub async fn reminder_offsets(db: &mut impl Conn, agency_id: AgencyId) -> Result<String> {
     query("SELECT reminder_offsets FROM agencies WHERE id = $1")
         .arg(agency_id)
         .scalar(db)

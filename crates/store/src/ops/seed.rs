@@ -1,6 +1,7 @@
 //! Bulk inserts for load-test data: many rows per statement, one transaction.
 
 use crate::{now, query, Conn, Result, Tx};
+use credence_domain::ids::{AgencyId, MemberId};
 
 /// A member row for bulk insert.
 pub struct SeedMember {
@@ -14,9 +15,9 @@ pub struct SeedMember {
 /// [`crate::query::json_rows`]), and returns their ids in input order.
 pub async fn insert_members(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     members: &[SeedMember],
-) -> Result<Vec<i64>> {
+) -> Result<Vec<MemberId>> {
     use crate::query::JsonType::Text;
     let source = crate::query::json_rows(
         tx.backend(),
@@ -55,7 +56,7 @@ pub async fn insert_members(
             })
             .collect();
         let json = serde_json::to_string(&rows).unwrap_or_default();
-        let mut chunk_ids: Vec<i64> = query(&sql)
+        let mut chunk_ids: Vec<MemberId> = query(&sql)
             .arg(agency_id)
             .arg(json.as_str())
             .arg(at)
@@ -69,8 +70,12 @@ pub async fn insert_members(
 }
 
 /// The `count` most recently added members (the ones a seed run just created).
-pub async fn newest_member_ids(db: &mut impl Conn, agency_id: i64, count: i64) -> Result<Vec<i64>> {
-    let mut ids: Vec<i64> =
+pub async fn newest_member_ids(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    count: i64,
+) -> Result<Vec<MemberId>> {
+    let mut ids: Vec<MemberId> =
         query("SELECT id FROM members WHERE agency_id = $1 ORDER BY id DESC LIMIT $2")
             .arg(agency_id)
             .arg(count)

@@ -1,13 +1,14 @@
 //! Groups (stations, shifts, ranks…) and who belongs to them.
 
 use chrono::{DateTime, Utc};
+use credence_domain::ids::{AgencyId, GroupId, MemberId};
 
 use crate::query::execute_in_batches;
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Group {
-    pub id: i64,
+    pub id: GroupId,
     pub name: String,
     pub kind: String,
     pub version: i64,
@@ -17,7 +18,12 @@ pub struct Group {
 
 const GROUP_COLUMNS: &str = "id, name, kind, version, created_at, updated_at";
 
-pub async fn insert_group(tx: &mut Tx, agency_id: i64, name: &str, kind: &str) -> Result<Group> {
+pub async fn insert_group(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    name: &str,
+    kind: &str,
+) -> Result<Group> {
     let sql = format!(
         "INSERT INTO agency_groups (agency_id, name, kind, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING {GROUP_COLUMNS}"
     );
@@ -32,8 +38,8 @@ pub async fn insert_group(tx: &mut Tx, agency_id: i64, name: &str, kind: &str) -
 
 pub async fn update_group(
     tx: &mut Tx,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: GroupId,
     version: i64,
     name: &str,
     kind: &str,
@@ -53,14 +59,14 @@ pub async fn update_group(
         .await
 }
 
-pub async fn group(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Group>> {
+pub async fn group(db: &mut impl Conn, agency_id: AgencyId, id: GroupId) -> Result<Option<Group>> {
     let sql = format!("SELECT {GROUP_COLUMNS} FROM agency_groups WHERE agency_id = $1 AND id = $2");
     query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 pub async fn groups_page(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     after_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Group>> {
@@ -76,9 +82,9 @@ pub async fn groups_page(
 /// Of `ids`, those that are groups of the agency.
 pub async fn existing_group_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    ids: &[GroupId],
+) -> Result<Vec<GroupId>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -91,9 +97,9 @@ pub async fn existing_group_ids(
 
 pub async fn group_member_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    group_id: i64,
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    group_id: GroupId,
+) -> Result<Vec<MemberId>> {
     query("SELECT member_id FROM group_memberships WHERE agency_id = $1 AND group_id = $2 ORDER BY member_id").arg(agency_id).arg(group_id)
         .scalars(db).await
 }
@@ -102,18 +108,18 @@ pub async fn group_member_ids(
 /// members that were added.
 pub async fn replace_group_members(
     tx: &mut Tx,
-    agency_id: i64,
-    group_id: i64,
-    member_ids: &[i64],
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    group_id: GroupId,
+    member_ids: &[MemberId],
+) -> Result<Vec<MemberId>> {
     let current = group_member_ids(tx, agency_id, group_id).await?;
-    let wanted: std::collections::BTreeSet<i64> = member_ids.iter().copied().collect();
-    let removed: Vec<i64> = current
+    let wanted: std::collections::BTreeSet<MemberId> = member_ids.iter().copied().collect();
+    let removed: Vec<MemberId> = current
         .iter()
         .copied()
         .filter(|m| !wanted.contains(m))
         .collect();
-    let added: Vec<i64> = wanted
+    let added: Vec<MemberId> = wanted
         .iter()
         .copied()
         .filter(|m| current.binary_search(m).is_err())
@@ -139,7 +145,11 @@ pub async fn replace_group_members(
 
 /// Inserts `(group_id, member_id)` memberships, thousands per statement (rows as one JSON
 /// value, see [`crate::query::json_rows`]).
-pub async fn add_memberships(tx: &mut Tx, agency_id: i64, pairs: &[(i64, i64)]) -> Result<()> {
+pub async fn add_memberships(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    pairs: &[(GroupId, MemberId)],
+) -> Result<()> {
     use crate::query::JsonType::BigInt;
     let source = crate::query::json_rows(
         tx.backend(),
@@ -152,7 +162,7 @@ pub async fn add_memberships(tx: &mut Tx, agency_id: i64, pairs: &[(i64, i64)]) 
     );
     let at = now();
     for chunk in pairs.chunks(crate::JSON_BATCH) {
-        let rows: Vec<[i64; 2]> = chunk.iter().map(|(g, m)| [*g, *m]).collect();
+        let rows: Vec<[i64; 2]> = chunk.iter().map(|(g, m)| [g.get(), m.get()]).collect();
         let json = serde_json::to_string(&rows).unwrap_or_default();
         query(&sql)
             .arg(agency_id)

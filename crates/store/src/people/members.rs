@@ -1,13 +1,14 @@
 //! Members and their group memberships.
 
 use chrono::{DateTime, Utc};
+use credence_domain::ids::{AgencyId, GroupId, MemberId};
 
 use crate::query::fetch_in_batches;
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Member {
-    pub id: i64,
+    pub id: MemberId,
     pub first_name: String,
     pub last_name: String,
     pub email: Option<String>,
@@ -36,7 +37,7 @@ pub struct MemberFields {
     pub active: bool,
 }
 
-pub async fn insert_member(tx: &mut Tx, agency_id: i64, m: &MemberFields) -> Result<Member> {
+pub async fn insert_member(tx: &mut Tx, agency_id: AgencyId, m: &MemberFields) -> Result<Member> {
     let sql = format!(
         "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
@@ -57,8 +58,8 @@ pub async fn insert_member(tx: &mut Tx, agency_id: i64, m: &MemberFields) -> Res
 /// Writes new field values when the row is still at `version`; `None` when it is not.
 pub async fn update_member(
     tx: &mut Tx,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: MemberId,
     version: i64,
     m: &MemberFields,
 ) -> Result<Option<Member>> {
@@ -95,7 +96,11 @@ pub async fn update_member(
     Ok(updated)
 }
 
-pub async fn member(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Member>> {
+pub async fn member(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: MemberId,
+) -> Result<Option<Member>> {
     let sql = format!("SELECT {COLUMNS} FROM members WHERE agency_id = $1 AND id = $2");
     query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
@@ -103,8 +108,8 @@ pub async fn member(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Optio
 #[derive(Debug, Clone, Default)]
 pub struct MemberFilter {
     /// Only this member (a member's own view).
-    pub only_id: Option<i64>,
-    pub group_id: Option<i64>,
+    pub only_id: Option<MemberId>,
+    pub group_id: Option<GroupId>,
     pub active: Option<bool>,
     /// Matches the start of the sort name, the e-mail or the employee number.
     pub q: Option<String>,
@@ -113,7 +118,7 @@ pub struct MemberFilter {
 /// A page ordered by name; `after` is the last row's `(sort_name, id)`.
 pub async fn members_page(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     filter: &MemberFilter,
     after: Option<(String, i64)>,
     limit: i64,
@@ -169,9 +174,9 @@ pub fn escape_like(text: &str) -> String {
 /// `(member_id, group_id)` pairs for the given members.
 pub async fn memberships_of(
     db: &mut impl Conn,
-    agency_id: i64,
-    member_ids: &[i64],
-) -> Result<Vec<(i64, i64)>> {
+    agency_id: AgencyId,
+    member_ids: &[MemberId],
+) -> Result<Vec<(MemberId, GroupId)>> {
     if member_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -186,9 +191,9 @@ pub async fn memberships_of(
 /// Of `ids`, those that are members of the agency.
 pub async fn existing_member_ids(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
-) -> Result<Vec<i64>> {
+    agency_id: AgencyId,
+    ids: &[MemberId],
+) -> Result<Vec<MemberId>> {
     let mut found = Vec::with_capacity(ids.len());
     fetch_in_batches(
         db,
@@ -198,7 +203,7 @@ pub async fn existing_member_ids(
             q.bind(agency_id).push(" AND id IN ").bind_ids(chunk);
             q
         },
-        |rows: Vec<(i64,)>| found.extend(rows.into_iter().map(|(id,)| id)),
+        |rows: Vec<(MemberId,)>| found.extend(rows.into_iter().map(|(id,)| id)),
     )
     .await?;
     Ok(found)
@@ -207,9 +212,9 @@ pub async fn existing_member_ids(
 /// The member of the agency with this e-mail, if any.
 pub async fn member_id_by_email(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     email: &str,
-) -> Result<Option<i64>> {
+) -> Result<Option<MemberId>> {
     query("SELECT id FROM members WHERE agency_id = $1 AND email = $2")
         .arg(agency_id)
         .arg(email.trim().to_lowercase())
@@ -220,9 +225,9 @@ pub async fn member_id_by_email(
 /// `(member_id, employee_number)` of the given members that have one.
 pub async fn employee_numbers(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
-) -> Result<Vec<(i64, String)>> {
+    agency_id: AgencyId,
+    ids: &[MemberId],
+) -> Result<Vec<(MemberId, String)>> {
     let mut out = Vec::new();
     fetch_in_batches(
         db,
@@ -241,8 +246,8 @@ pub async fn employee_numbers(
 /// Every member's id, e-mail and employee number: the lookup table of an import.
 pub async fn member_keys(
     db: &mut impl Conn,
-    agency_id: i64,
-) -> Result<Vec<(i64, Option<String>, Option<String>)>> {
+    agency_id: AgencyId,
+) -> Result<Vec<(MemberId, Option<String>, Option<String>)>> {
     query("SELECT id, email, employee_number FROM members WHERE agency_id = $1")
         .arg(agency_id)
         .fetch_all(db)
@@ -252,9 +257,9 @@ pub async fn member_keys(
 /// The member with this employee number, if any.
 pub async fn member_id_by_employee_number(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     number: &str,
-) -> Result<Option<i64>> {
+) -> Result<Option<MemberId>> {
     query("SELECT id FROM members WHERE agency_id = $1 AND employee_number = $2")
         .arg(agency_id)
         .arg(number)

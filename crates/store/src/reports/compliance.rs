@@ -1,6 +1,7 @@
 //! Compliance counts and lists, grouped on stored status.
 
 use chrono::NaiveDate;
+use credence_domain::ids::{AgencyId, CredentialId, CredentialTypeId, GroupId, MemberId};
 
 use crate::credentials::CredentialRow;
 use crate::query::fetch_in_batches;
@@ -9,8 +10,8 @@ use crate::{query, Conn, Query, Result};
 /// Optional narrowing of a report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Scope {
-    pub group_id: Option<i64>,
-    pub credential_type_id: Option<i64>,
+    pub group_id: Option<GroupId>,
+    pub credential_type_id: Option<CredentialTypeId>,
 }
 
 fn push_scope(q: &mut Query, scope: Scope) {
@@ -25,9 +26,9 @@ fn push_scope(q: &mut Query, scope: Scope) {
 /// `(group_id, credential_type_id, status, count)`; members in no group count under `None`.
 pub async fn status_counts(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     scope: Scope,
-) -> Result<Vec<(Option<i64>, i64, String, i64)>> {
+) -> Result<Vec<(Option<GroupId>, CredentialTypeId, String, i64)>> {
     let mut q = Query::new(
         "SELECT gm.group_id, c.credential_type_id, c.status, COUNT(*) FROM credentials c
          LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
@@ -42,9 +43,9 @@ pub async fn status_counts(
 /// Credentials in scope with their member's groups, for a report as of another day.
 pub async fn credentials_in_scope(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     scope: Scope,
-) -> Result<Vec<(CredentialRow, Option<i64>)>> {
+) -> Result<Vec<(CredentialRow, Option<GroupId>)>> {
     let mut q = Query::new(
         "SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
              c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
@@ -67,18 +68,18 @@ pub async fn credentials_in_scope(
 struct ScopedRow {
     #[sqlx(flatten)]
     credential: CredentialRow,
-    group_id: Option<i64>,
+    group_id: Option<GroupId>,
 }
 
 /// A credential that is not compliant, with its member's name.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Gap {
-    pub credential_id: i64,
-    pub member_id: i64,
+    pub credential_id: CredentialId,
+    pub member_id: MemberId,
     pub first_name: String,
     pub last_name: String,
     pub employee_number: Option<String>,
-    pub credential_type_id: i64,
+    pub credential_type_id: CredentialTypeId,
     pub status: String,
     pub expiration_date: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
@@ -87,7 +88,7 @@ pub struct Gap {
 /// Credentials in scope whose stored status is one of `statuses`, by member name.
 pub async fn gaps(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     scope: Scope,
     statuses: &[&str],
     limit: i64,
@@ -111,9 +112,9 @@ pub async fn gaps(
 /// Members' names by id (for a report as of another day).
 pub async fn member_names(
     db: &mut impl Conn,
-    agency_id: i64,
-    ids: &[i64],
-) -> Result<Vec<(i64, String, String, Option<String>)>> {
+    agency_id: AgencyId,
+    ids: &[MemberId],
+) -> Result<Vec<(MemberId, String, String, Option<String>)>> {
     let mut out = Vec::new();
     fetch_in_batches(
         db,
@@ -134,8 +135,8 @@ pub async fn member_names(
 /// `(credential_type_id, status, count)` over the whole agency (each credential once).
 pub async fn type_status_counts(
     db: &mut impl Conn,
-    agency_id: i64,
-) -> Result<Vec<(i64, String, i64)>> {
+    agency_id: AgencyId,
+) -> Result<Vec<(CredentialTypeId, String, i64)>> {
     query("SELECT credential_type_id, status, COUNT(*) FROM credentials WHERE agency_id = $1 GROUP BY credential_type_id, status ORDER BY credential_type_id, status").arg(agency_id)
         .fetch_all(db).await
 }
@@ -143,8 +144,8 @@ pub async fn type_status_counts(
 /// `(group_id, status, count)`: each credential counted once per group of its member.
 pub async fn group_status_counts(
     db: &mut impl Conn,
-    agency_id: i64,
-) -> Result<Vec<(i64, String, i64)>> {
+    agency_id: AgencyId,
+) -> Result<Vec<(GroupId, String, i64)>> {
     query(
         "SELECT gm.group_id, c.status, COUNT(*) FROM credentials c
          JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
@@ -158,7 +159,7 @@ pub async fn group_status_counts(
 /// Valid issuances expiring between the dates, and credentials with a status, counted.
 pub async fn headline_counts(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(i64, i64)> {

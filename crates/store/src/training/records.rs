@@ -1,15 +1,18 @@
 //! Training records and checklist sign-offs: what progress is computed from.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use credence_domain::ids::{
+    AgencyId, CourseId, CredentialId, MemberId, PeriodId, RequirementId, TrainingRecordId,
+};
 
 use crate::query::{json_rows, JsonType};
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct TrainingRecord {
-    pub id: i64,
-    pub member_id: i64,
-    pub course_id: Option<i64>,
+    pub id: TrainingRecordId,
+    pub member_id: MemberId,
+    pub course_id: Option<CourseId>,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
     pub hours: f64,
@@ -21,8 +24,8 @@ pub struct TrainingRecord {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewRecord {
-    pub member_id: i64,
-    pub course_id: Option<i64>,
+    pub member_id: MemberId,
+    pub course_id: Option<CourseId>,
     pub completed_on: NaiveDate,
     pub score: Option<f64>,
     pub hours: f64,
@@ -35,7 +38,7 @@ const COLUMNS: &str = "id, member_id, course_id, completed_on, score, hours, cat
 /// Inserts records, a batch per statement; returns them with their ids, in `records`' order.
 pub async fn insert_records(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     records: &[NewRecord],
     created_by: &str,
 ) -> Result<Vec<TrainingRecord>> {
@@ -65,7 +68,7 @@ pub async fn insert_records(
         let rows: Vec<serde_json::Value> = chunk
             .iter()
             .map(|r| {
-                serde_json::json!([
+                crate::cells![
                     r.member_id,
                     r.course_id,
                     r.completed_on.to_string(),
@@ -73,7 +76,7 @@ pub async fn insert_records(
                     r.hours,
                     r.category,
                     r.source
-                ])
+                ]
             })
             .collect();
         let inserted: Vec<TrainingRecord> = query(sql.as_str())
@@ -92,8 +95,8 @@ pub async fn insert_records(
 /// Records of these members completed on or after `from`.
 pub async fn records_of_members(
     db: &mut impl Conn,
-    agency_id: i64,
-    member_ids: &[i64],
+    agency_id: AgencyId,
+    member_ids: &[MemberId],
     from: NaiveDate,
 ) -> Result<Vec<TrainingRecord>> {
     let mut out = Vec::new();
@@ -115,9 +118,9 @@ pub async fn records_of_members(
 /// Newest first, optionally for one member or course.
 pub async fn records_page(
     db: &mut impl Conn,
-    agency_id: i64,
-    member_id: Option<i64>,
-    course_id: Option<i64>,
+    agency_id: AgencyId,
+    member_id: Option<MemberId>,
+    course_id: Option<CourseId>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<TrainingRecord>> {
@@ -141,25 +144,25 @@ pub async fn records_page(
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct SignOffRow {
     pub id: i64,
-    pub credential_id: i64,
-    pub requirement_id: i64,
-    pub period_id: i64,
+    pub credential_id: CredentialId,
+    pub requirement_id: RequirementId,
+    pub period_id: PeriodId,
     pub signed_on: NaiveDate,
     pub evaluator: String,
 }
 
 /// A checklist sign-off to record.
 pub struct NewSignOff<'a> {
-    pub credential_id: i64,
-    pub requirement_id: i64,
-    pub period_id: i64,
+    pub credential_id: CredentialId,
+    pub requirement_id: RequirementId,
+    pub period_id: PeriodId,
     pub signed_on: NaiveDate,
     pub evaluator: &'a str,
 }
 
 pub async fn insert_sign_off(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     s: &NewSignOff<'_>,
     created_by: &str,
 ) -> Result<i64> {
@@ -171,8 +174,8 @@ pub async fn insert_sign_off(
 /// Sign-offs made in the given periods.
 pub async fn sign_offs_of_periods(
     db: &mut impl Conn,
-    agency_id: i64,
-    period_ids: &[i64],
+    agency_id: AgencyId,
+    period_ids: &[PeriodId],
 ) -> Result<Vec<SignOffRow>> {
     let mut out = Vec::new();
     for chunk in period_ids.chunks(crate::JSON_BATCH) {

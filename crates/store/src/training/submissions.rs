@@ -1,6 +1,7 @@
 //! Uploaded files and the external certificates members submit for approval.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use credence_domain::ids::{AgencyId, CourseId, FileId, MemberId, SubmissionId, TrainingRecordId};
 
 use crate::{now, query, Conn, Result, Tx};
 
@@ -11,27 +12,32 @@ pub struct NewFile<'a> {
     pub size_bytes: i64,
     pub sha256: &'a str,
     pub owner_kind: &'a str,
+    /// The row the file belongs to, of the table `owner_kind` names.
     pub owner_id: i64,
     pub uploaded_by: &'a str,
 }
 
-pub async fn insert_file(tx: &mut Tx, agency_id: i64, f: &NewFile<'_>) -> Result<i64> {
+pub async fn insert_file(tx: &mut Tx, agency_id: AgencyId, f: &NewFile<'_>) -> Result<FileId> {
     query("INSERT INTO files (agency_id, storage_key, original_name, content_type, size_bytes, sha256, owner_kind, owner_id, uploaded_by, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id").arg(agency_id).arg(f.storage_key).arg(f.original_name).arg(f.content_type).arg(f.size_bytes).arg(f.sha256).arg(f.owner_kind).arg(f.owner_id).arg(f.uploaded_by).arg(now())
         .scalar(tx).await
 }
 
 pub struct NewSubmission<'a> {
-    pub member_id: i64,
-    pub file_id: i64,
-    pub course_id: Option<i64>,
+    pub member_id: MemberId,
+    pub file_id: FileId,
+    pub course_id: Option<CourseId>,
     pub completed_on: NaiveDate,
     pub hours: Option<f64>,
     pub category: Option<&'a str>,
     pub note: Option<&'a str>,
 }
 
-pub async fn insert_submission(tx: &mut Tx, agency_id: i64, s: &NewSubmission<'_>) -> Result<i64> {
+pub async fn insert_submission(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    s: &NewSubmission<'_>,
+) -> Result<SubmissionId> {
     query("INSERT INTO external_submissions (agency_id, member_id, file_id, course_id, completed_on, hours, category, note, status, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9) RETURNING id").arg(agency_id).arg(s.member_id).arg(s.file_id).arg(s.course_id).arg(s.completed_on).arg(s.hours).arg(s.category).arg(s.note).arg(now())
         .scalar(tx).await
@@ -39,16 +45,16 @@ pub async fn insert_submission(tx: &mut Tx, agency_id: i64, s: &NewSubmission<'_
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Submission {
-    pub id: i64,
-    pub member_id: i64,
+    pub id: SubmissionId,
+    pub member_id: MemberId,
     pub first_name: String,
     pub last_name: String,
-    pub file_id: i64,
+    pub file_id: FileId,
     pub original_name: String,
     pub content_type: String,
     pub storage_key: String,
     pub size_bytes: i64,
-    pub course_id: Option<i64>,
+    pub course_id: Option<CourseId>,
     pub course_name: Option<String>,
     pub completed_on: NaiveDate,
     pub hours: Option<f64>,
@@ -68,9 +74,9 @@ const SELECT: &str = "SELECT s.id, s.member_id, m.first_name, m.last_name, s.fil
 /// of one member.
 pub async fn submissions(
     db: &mut impl Conn,
-    agency_id: i64,
+    agency_id: AgencyId,
     status: Option<&str>,
-    member_id: Option<i64>,
+    member_id: Option<MemberId>,
     limit: i64,
 ) -> Result<Vec<Submission>> {
     let sql = format!(
@@ -85,7 +91,11 @@ pub async fn submissions(
         .await
 }
 
-pub async fn submission(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<Option<Submission>> {
+pub async fn submission(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: SubmissionId,
+) -> Result<Option<Submission>> {
     let sql = format!("{SELECT} WHERE s.agency_id = $1 AND s.id = $2");
     query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
@@ -93,11 +103,11 @@ pub async fn submission(db: &mut impl Conn, agency_id: i64, id: i64) -> Result<O
 /// Records the review of a pending submission; false when it was already reviewed.
 pub async fn review(
     tx: &mut Tx,
-    agency_id: i64,
-    id: i64,
+    agency_id: AgencyId,
+    id: SubmissionId,
     status: &str,
     reviewer: &str,
-    record_id: Option<i64>,
+    record_id: Option<TrainingRecordId>,
 ) -> Result<bool> {
     let n = query("UPDATE external_submissions SET status = $1, reviewed_by = $2, reviewed_at = $3, training_record_id = $4
          WHERE agency_id = $5 AND id = $6 AND status = 'pending'").arg(status).arg(reviewer).arg(now()).arg(record_id).arg(agency_id).arg(id)

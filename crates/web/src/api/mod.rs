@@ -96,7 +96,7 @@ pub fn routes() -> OpenApiRouter<App> {
 }
 
 /// 201 with the new resource and its address.
-pub fn created<T: Serialize>(collection: &str, id: &str, body: T) -> Response {
+pub fn created<T: Serialize>(collection: &str, id: impl std::fmt::Display, body: T) -> Response {
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(location) = HeaderValue::from_str(&format!("/api/v1/{collection}/{id}")) {
         response.headers_mut().insert(header::LOCATION, location);

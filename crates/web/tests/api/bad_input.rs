@@ -56,6 +56,30 @@ both_databases! {
             t.get(path).await.problem(404);
         }
         t.patch("/api/v1/courses/crs_77", json!({"version": 1})).await.problem(404);
+        t.post("/api/v1/credentials/crd_1/requirements/grp_1/sign-off", json!({"signed_on": "2026-03-01", "evaluator": "X"}))
+            .await.problem(404);
+        // A web page answers the same way, as the error page rather than problem+json.
+        t.app.create_user(t.agency_id, "chief@test.example", credence_app::Role::Admin, "a long enough password", None)
+            .await.unwrap();
+        let cookie = crate::web_pages::sign_in(t, "chief@test.example", "a long enough password").await.ok().expect("the admin signs in");
+        let resp = crate::web_pages::page(t, "/members/grp_1", &cookie).await;
+        assert_eq!(resp.status, 404);
+        assert!(resp.text.contains("<html"), "{}", resp.text);
+    }
+
+    async fn ids_in_bodies_must_be_ids_of_the_right_kind(t) {
+        let ty = crate::fixtures::CredentialTypeBuilder::new("CPR").publish(t).await;
+        // Another kind's id, a bare row number and a malformed id: each a 422 naming its place.
+        for bad in [json!("grp_1"), json!(1), json!("mem_")] {
+            let p = t.post("/api/v1/assignments", json!({"credential_type_id": ty, "mode": "completion_period", "member_ids": [bad]}))
+                .await.problem(422);
+            assert_eq!(p["errors"][0]["field"], "member_ids[0]", "{p}");
+        }
+        let p = t.post("/api/v1/assignments", json!({"credential_type_id": "crd_1", "mode": "completion_period", "all_members": true}))
+            .await.problem(422);
+        assert!(p["errors"][0]["message"].as_str().unwrap().contains("credential type id"), "{p}");
+        let none = t.get("/api/v1/credentials").await.expect(200);
+        assert_eq!(none["items"].as_array().unwrap().len(), 0, "nothing was assigned");
     }
 }
 

@@ -410,7 +410,7 @@ both_databases! {
         let plain = t.post("/api/v1/certificates", json!({"credential_ids": [creds[1]]})).await.expect(201);
         assert!(!has_image(&t.get(&format!("/api/v1/certificates/{}/pdf", id(&plain["items"][0]))).await.bytes));
         assert_eq!(t.get(&format!("/api/v1/files/{}", id(&saved))).await.bytes, RED_PNG);
-        let agency = credence_app::ids::encode(credence_app::ids::Kind::Agency, t.agency_id);
+        let agency = t.agency_id.to_string();
         let events = t.get(&format!("/api/v1/audit-events?subject_id={agency}")).await.expect(200);
         let actions: Vec<&str> = events["items"].as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
         assert!(["set_logo", "remove_logo"].iter().all(|a| actions.contains(a)), "{events}");

@@ -181,7 +181,7 @@ async fn assert_consistent(t: &TestApp) {
         .await
         .unwrap();
     for d in &batch {
-        let alone = t.app.credential(&actor, &d.credential.id).await.unwrap();
+        let alone = t.app.credential(&actor, d.credential.id).await.unwrap();
         assert_eq!(
             serde_json::to_value(d).unwrap(),
             serde_json::to_value(&alone).unwrap()

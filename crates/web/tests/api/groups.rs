@@ -36,4 +36,18 @@ both_databases! {
         assert_eq!(t.post("/api/v1/groups", json!({"name": "X", "kind": "planet"})).await.invalid_fields(), ["kind"]);
         assert_eq!(t.post("/api/v1/groups", json!({"name": "  "})).await.invalid_fields(), ["name"]);
     }
+
+    async fn every_list_of_ids_pages_with_its_own_cursor(t) {
+        for n in 1..=3 {
+            t.post("/api/v1/groups", json!({"name": format!("Station {n}"), "kind": "station"})).await.expect(201);
+            t.post("/api/v1/courses", json!({"code": format!("C{n}"), "name": format!("Course {n}"), "hours": 1})).await.expect(201);
+        }
+        for list in ["/api/v1/groups", "/api/v1/courses"] {
+            let first = t.get(&format!("{list}?limit=2")).await.expect(200);
+            let cursor = first["next_cursor"].as_str().unwrap();
+            let rest = t.get(&format!("{list}?limit=2&cursor={cursor}")).await.expect(200);
+            assert_eq!(rest["items"].as_array().unwrap().len(), 1, "{list}");
+            assert!(rest["next_cursor"].is_null(), "{list}");
+        }
+    }
 }

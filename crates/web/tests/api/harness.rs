@@ -32,7 +32,7 @@ pub enum Db {
 pub struct TestApp {
     pub app: App,
     pub router: Router,
-    pub agency_id: i64,
+    pub agency_id: credence_app::ids::AgencyId,
     pub admin: String,
     // Held for its Drop, which removes the database.
     _cleanup: Cleanup,
@@ -234,8 +234,7 @@ impl TestApp {
 
     /// A token of another role in the same agency.
     pub async fn token(&self, role: Role, member_id: Option<&str>) -> String {
-        let member = member_id
-            .map(|m| credence_app::ids::decode(credence_app::ids::Kind::Member, m).unwrap());
+        let member = member_id.map(|m| m.parse::<credence_app::ids::MemberId>().ok().unwrap());
         self.app
             .create_token(self.agency_id, role, member, None)
             .await

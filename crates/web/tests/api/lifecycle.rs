@@ -239,7 +239,7 @@ both_databases! {
         let batch = t.app.credential_details(&actor, &Default::default(), 100).await.unwrap();
         assert!(batch.len() >= 2, "{}", batch.len());
         for d in &batch {
-            let alone = t.app.credential(&actor, &d.credential.id).await.unwrap();
+            let alone = t.app.credential(&actor, d.credential.id).await.unwrap();
             assert_eq!(serde_json::to_value(d).unwrap(), serde_json::to_value(&alone).unwrap());
         }
     }

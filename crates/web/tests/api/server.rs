@@ -124,7 +124,7 @@ both_databases! {
             "POST /login HTTP/1.1\r\nHost: test\r\nConnection: close\r\nCookie: credence_login={csrf}\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}", body.len())).await;
         assert!(refused.contains("do not match"), "{refused}");
-        let subject = credence_app::ids::encode(credence_app::ids::Kind::User, user);
+        let subject = user.to_string();
         let events = t.get(&format!("/api/v1/audit-events?subject_id={subject}")).await.expect(200);
         assert_eq!(events["items"][0]["action"], "sign_in_failed");
         assert_eq!(events["items"][0]["after"]["address"], "127.0.0.1");

@@ -60,7 +60,7 @@ both_databases! {
         let user = t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, PASSWORD, None).await.unwrap();
         let _ = t.app.login("chief@test.example", "wrong guess", "198.51.100.9").await;
         t.app.login("chief@test.example", PASSWORD, "198.51.100.9").await.unwrap();
-        let subject = credence_app::ids::encode(credence_app::ids::Kind::User, user);
+        let subject = user.to_string();
         let events = t.get(&format!("/api/v1/audit-events?subject_id={subject}")).await.expect(200);
         let actions: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
         assert_eq!(actions, ["sign_in", "sign_in_failed", "create"], "newest first");

@@ -23,7 +23,7 @@ both_databases! {
         let mid = m["id"].as_str().unwrap();
         let token = t.token(Role::Member, Some(mid)).await;
         t.send(Method::GET, "/api/v1/members", Some(&token), None).await.expect(200);
-        let member_row = credence_app::ids::decode(credence_app::ids::Kind::Member, mid);
+        let member_row = mid.parse::<credence_app::ids::MemberId>().ok();
         t.app.create_user(t.agency_id, "ava@test.example", Role::Member, "a long enough password", member_row).await.unwrap();
         let session = session_of(t, "ava@test.example").await;
         assert!(t.app.web_session(&session).await.is_ok());

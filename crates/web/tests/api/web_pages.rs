@@ -125,7 +125,7 @@ both_databases! {
     async fn a_member_sees_only_their_own_pages(t) {
         let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "email": "ava@test.example"})).await.expect(201);
         let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);
-        let mid = credence_app::ids::decode(credence_app::ids::Kind::Member, m["id"].as_str().unwrap());
+        let mid = m["id"].as_str().unwrap().parse::<credence_app::ids::MemberId>().ok();
         t.app.create_user(t.agency_id, "ava.login@test.example", Role::Member, "a long enough password", mid).await.unwrap();
         let session = sign_in(t, "ava.login@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
         assert_eq!(page(t, "/me", &session).await.status, 200);
@@ -141,7 +141,7 @@ both_databases! {
     async fn uploads_are_checked_by_content_and_approval_records_training(t) {
         use credence_app::training::submissions::Upload;
         let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith"})).await.expect(201);
-        let mid = credence_app::ids::decode(credence_app::ids::Kind::Member, m["id"].as_str().unwrap());
+        let mid = m["id"].as_str().unwrap().parse::<credence_app::ids::MemberId>().ok();
         // Actors come only from authentication, as in the server.
         let token = t.app.create_token(t.agency_id, Role::Member, mid, None).await.unwrap();
         let member = t.app.authenticate_token(&token).await.unwrap();
@@ -168,7 +168,7 @@ both_databases! {
         let (_, content_type, bytes) = t.app.submission_file(&member, ok.id).await.unwrap();
         assert_eq!((content_type.as_str(), bytes.as_slice()), ("application/pdf", b"%PDF-1.4 fine".as_slice()));
         let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);
-        let token = t.app.create_token(t.agency_id, Role::Member, credence_app::ids::decode(credence_app::ids::Kind::Member, other["id"].as_str().unwrap()), None).await.unwrap();
+        let token = t.app.create_token(t.agency_id, Role::Member, other["id"].as_str().unwrap().parse::<credence_app::ids::MemberId>().ok(), None).await.unwrap();
         let stranger = t.app.authenticate_token(&token).await.unwrap();
         assert!(t.app.submission_file(&stranger, ok.id).await.is_err(), "another member cannot read it");
     }

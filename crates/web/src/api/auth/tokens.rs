@@ -1,9 +1,11 @@
 //! `/tokens`: the agency's API tokens (admin). Secrets are never shown again after creation.
 
-use axum::extract::{Path, State};
+use crate::extract::PathIds;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use credence_app::auth::tokens::TokenView;
+use credence_app::ids::TokenId;
 use credence_app::page::{Page, PageParams};
 use credence_app::App;
 
@@ -27,8 +29,8 @@ pub async fn list(
 pub async fn revoke(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<TokenId>,
 ) -> ApiResult<StatusCode> {
-    app.revoke_token(&actor.admin()?, &id).await?;
+    app.revoke_token(&actor.admin()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

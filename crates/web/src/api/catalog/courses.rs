@@ -1,9 +1,11 @@
 //! `/courses`: units of training, optionally graded.
 
-use axum::extract::{Path, State};
+use crate::extract::PathIds;
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use credence_app::catalog::courses::{CoursePatch, CourseView, NewCourse};
+use credence_app::ids::CourseId;
 use credence_app::page::{Page, PageParams};
 use credence_app::App;
 
@@ -31,7 +33,7 @@ pub async fn create(
     ApiJson(input): ApiJson<NewCourse>,
 ) -> ApiResult<Response> {
     let c = app.create_course(&actor.admin()?, input).await?;
-    Ok(created("courses", &c.id.clone(), c))
+    Ok(created("courses", c.id, c))
 }
 
 /// One course.
@@ -40,9 +42,9 @@ pub async fn create(
 pub async fn get(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CourseId>,
 ) -> ApiResult<Json<CourseView>> {
-    Ok(Json(app.course(&actor.reader()?, &id).await?))
+    Ok(Json(app.course(&actor.reader()?, id).await?))
 }
 
 /// Change a course (admin).
@@ -51,8 +53,8 @@ pub async fn get(
 pub async fn update(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CourseId>,
     ApiJson(input): ApiJson<CoursePatch>,
 ) -> ApiResult<Json<CourseView>> {
-    Ok(Json(app.update_course(&actor.admin()?, &id, input).await?))
+    Ok(Json(app.update_course(&actor.admin()?, id, input).await?))
 }

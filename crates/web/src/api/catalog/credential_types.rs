@@ -1,12 +1,14 @@
 //! `/credential-types`: definitions, requirements and the draft → published → retired
 //! lifecycle.
 
-use axum::extract::{Path, State};
+use crate::extract::PathIds;
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
 use credence_app::catalog::credential_types::{
     CredentialTypePatch, CredentialTypeView, LifecycleAction, NewCredentialType, TypeListFilter,
 };
+use credence_app::ids::CredentialTypeId;
 use credence_app::page::{Page, PageParams};
 use credence_app::App;
 
@@ -35,7 +37,7 @@ pub async fn create(
     ApiJson(input): ApiJson<NewCredentialType>,
 ) -> ApiResult<Response> {
     let t = app.create_credential_type(&actor.admin()?, input).await?;
-    Ok(created("credential-types", &t.id.clone(), t))
+    Ok(created("credential-types", t.id, t))
 }
 
 /// One credential type with its requirements.
@@ -44,9 +46,9 @@ pub async fn create(
 pub async fn get(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
 ) -> ApiResult<Json<CredentialTypeView>> {
-    Ok(Json(app.credential_type(&actor, &id).await?))
+    Ok(Json(app.credential_type(&actor, id).await?))
 }
 
 /// Change a credential type (admin); `requirements`, when sent, is the complete new list.
@@ -55,11 +57,11 @@ pub async fn get(
 pub async fn update(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     ApiJson(input): ApiJson<CredentialTypePatch>,
 ) -> ApiResult<Json<CredentialTypeView>> {
     Ok(Json(
-        app.update_credential_type(&actor.admin()?, &id, input)
+        app.update_credential_type(&actor.admin()?, id, input)
             .await?,
     ))
 }
@@ -70,11 +72,11 @@ pub async fn update(
 pub async fn publish(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     OptionalJson(action): OptionalJson<LifecycleAction>,
 ) -> ApiResult<Json<CredentialTypeView>> {
     Ok(Json(
-        app.publish_credential_type(&actor.admin()?, &id, action)
+        app.publish_credential_type(&actor.admin()?, id, action)
             .await?,
     ))
 }
@@ -85,11 +87,11 @@ pub async fn publish(
 pub async fn retire(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     OptionalJson(action): OptionalJson<LifecycleAction>,
 ) -> ApiResult<Json<CredentialTypeView>> {
     Ok(Json(
-        app.retire_credential_type(&actor.admin()?, &id, action)
+        app.retire_credential_type(&actor.admin()?, id, action)
             .await?,
     ))
 }

@@ -1,11 +1,13 @@
 //! `/credentials`: the Manage Credentials list, one credential, issue, bulk update,
 //! checklist sign-off and revoke.
 
-use axum::extract::{Path, State};
+use crate::extract::PathIds;
+use axum::extract::State;
 use axum::Json;
 use credence_app::credentials::issue::{BulkUpdate, BulkUpdateResult, IssueInput};
 use credence_app::credentials::revoke::{BulkRevoke, BulkRevokeResult, RevokeInput};
 use credence_app::credentials::views::{CredentialDetail, CredentialListFilter, CredentialView};
+use credence_app::ids::{CredentialId, RequirementId};
 use credence_app::page::{Page, PageParams};
 use credence_app::training::records::SignOffInput;
 use credence_app::App;
@@ -31,9 +33,9 @@ pub async fn list(
 pub async fn get(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialId>,
 ) -> ApiResult<Json<CredentialDetail>> {
-    Ok(Json(app.credential(&actor, &id).await?))
+    Ok(Json(app.credential(&actor, id).await?))
 }
 
 /// Issue the credential (officer); omitted expiration and number default from the type.
@@ -42,10 +44,10 @@ pub async fn get(
 pub async fn issue(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialId>,
     ApiJson(input): ApiJson<IssueInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
-    Ok(Json(app.issue(&actor.officer()?, &id, input).await?))
+    Ok(Json(app.issue(&actor.officer()?, id, input).await?))
 }
 
 /// Set chosen issue fields on many credentials at once; any error is a 422 listing each and
@@ -67,11 +69,11 @@ pub async fn bulk_update(
 pub async fn sign_off(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path((id, requirement_id)): Path<(String, String)>,
+    PathIds((id, requirement_id)): PathIds<(CredentialId, RequirementId)>,
     ApiJson(input): ApiJson<SignOffInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
     Ok(Json(
-        app.sign_off(&actor.officer()?, &id, &requirement_id, input)
+        app.sign_off(&actor.officer()?, id, requirement_id, input)
             .await?,
     ))
 }
@@ -82,10 +84,10 @@ pub async fn sign_off(
 pub async fn revoke(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialId>,
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
-    Ok(Json(app.revoke(&actor.officer()?, &id, input).await?))
+    Ok(Json(app.revoke(&actor.officer()?, id, input).await?))
 }
 
 /// Revoke many credentials at once with one reason, all or nothing: any credential that

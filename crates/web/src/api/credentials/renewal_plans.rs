@@ -1,11 +1,13 @@
 //! The renewal planner: `/credential-types/{id}/renewal-candidates` and `/renewal-plans`.
 
-use axum::extract::{Path, State};
+use crate::extract::PathIds;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use credence_app::credentials::renewal_plan::{
     CandidateParams, Candidates, NewRenewalPlan, RenewalPlanResult, RenewalPlanView,
 };
+use credence_app::ids::{CredentialTypeId, RenewalPlanId};
 use credence_app::App;
 
 use crate::extract::{ApiJson, ApiQuery, Auth};
@@ -17,11 +19,11 @@ use crate::problem::{ApiResult, Problem};
 pub async fn candidates(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     ApiQuery(params): ApiQuery<CandidateParams>,
 ) -> ApiResult<Json<Candidates>> {
     Ok(Json(
-        app.renewal_candidates(&actor.reader()?, &id, &params)
+        app.renewal_candidates(&actor.reader()?, id, &params)
             .await?,
     ))
 }
@@ -51,7 +53,7 @@ pub async fn create(
 pub async fn get(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<RenewalPlanId>,
 ) -> ApiResult<Json<RenewalPlanView>> {
-    Ok(Json(app.renewal_plan(&actor.reader()?, &id).await?))
+    Ok(Json(app.renewal_plan(&actor.reader()?, id).await?))
 }

@@ -1,7 +1,8 @@
 //! Certificates and their templates (`/certificate-templates`, `/certificates`), supporting
 //! documents of issuances (`/issuances/{id}/documents`) and stored files (`/files/{id}`).
 
-use axum::extract::{Multipart, Path, State};
+use crate::extract::PathIds;
+use axum::extract::{Multipart, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,6 +11,7 @@ use credence_app::documents::certificates::{
 };
 use credence_app::documents::supporting::FileView;
 use credence_app::documents::templates::{TemplateInput, TemplateView};
+use credence_app::ids::{CertificateId, FileId, IssuanceId, TemplateId};
 use credence_app::page::{Page, PageParams};
 use credence_app::{App, AppError};
 use serde::Deserialize;
@@ -21,7 +23,8 @@ use crate::problem::{ApiResult, Problem};
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateIds {
-    pub certificate_ids: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub certificate_ids: Vec<CertificateId>,
 }
 
 /// A template's source to preview with sample data.
@@ -82,9 +85,9 @@ pub async fn create_template(
 pub async fn get_template(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<TemplateId>,
 ) -> ApiResult<Json<TemplateView>> {
-    Ok(Json(app.certificate_template(&actor.reader()?, &id).await?))
+    Ok(Json(app.certificate_template(&actor.reader()?, id).await?))
 }
 
 /// Edit a template (admin): a new version; certificates keep the version they were made with.
@@ -93,11 +96,11 @@ pub async fn get_template(
 pub async fn update_template(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<TemplateId>,
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Json<TemplateView>> {
     Ok(Json(
-        app.update_certificate_template(&actor.admin()?, &id, input)
+        app.update_certificate_template(&actor.admin()?, id, input)
             .await?,
     ))
 }
@@ -170,9 +173,9 @@ pub async fn register(
 pub async fn get(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CertificateId>,
 ) -> ApiResult<Json<CertificateView>> {
-    Ok(Json(app.certificate(&actor, &id).await?))
+    Ok(Json(app.certificate(&actor, id).await?))
 }
 
 /// The certificate's PDF (a preview rendered from its data when only requested so far).
@@ -181,9 +184,9 @@ pub async fn get(
 pub async fn pdf(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CertificateId>,
 ) -> ApiResult<Response> {
-    let (name, pdf) = app.certificate_pdf(&actor, &id).await?;
+    let (name, pdf) = app.certificate_pdf(&actor, id).await?;
     Ok(file_response(&name, "application/pdf", pdf, true))
 }
 
@@ -193,9 +196,9 @@ pub async fn pdf(
 pub async fn history(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CertificateId>,
 ) -> ApiResult<Json<Vec<FileView>>> {
-    Ok(Json(app.certificate_history(&actor, &id).await?))
+    Ok(Json(app.certificate_history(&actor, id).await?))
 }
 
 /// One PDF of the chosen certificates in order, for printing.
@@ -224,7 +227,7 @@ pub async fn merge(
 pub async fn regenerate(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CertificateId>,
 ) -> ApiResult<Json<CertificateView>> {
     let mut done = app
         .regenerate_certificates(&actor.officer()?, &[id])
@@ -252,7 +255,7 @@ pub async fn regenerate_many(
 pub async fn issue(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CertificateId>,
 ) -> ApiResult<Json<CertificateView>> {
     let mut done = app.issue_certificates(&actor.officer()?, &[id]).await?;
     Ok(Json(done.remove(0)))
@@ -278,9 +281,9 @@ pub async fn issue_many(
 pub async fn email(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CertificateId>,
 ) -> ApiResult<Response> {
-    let to = app.email_certificate(&actor.officer()?, &id).await?;
+    let to = app.email_certificate(&actor.officer()?, id).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({"queued": true, "to": to})),
@@ -296,14 +299,14 @@ pub async fn email(
 pub async fn attach(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<IssuanceId>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
     // The role decides before the body is looked at.
     actor.officer()?;
     let (name, bytes) = file_field(multipart).await?;
     let saved = app
-        .attach_document(&actor.officer()?, &id, &name, bytes)
+        .attach_document(&actor.officer()?, id, &name, bytes)
         .await?;
     Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
@@ -343,9 +346,9 @@ fn upload_problem(e: axum::extract::multipart::MultipartError) -> Problem {
 pub async fn documents(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<IssuanceId>,
 ) -> ApiResult<Json<Vec<FileView>>> {
-    Ok(Json(app.issuance_documents(&actor, &id).await?))
+    Ok(Json(app.issuance_documents(&actor, id).await?))
 }
 
 /// A stored file: a supporting document or a certificate's (current or earlier) PDF.
@@ -354,8 +357,8 @@ pub async fn documents(
 pub async fn file(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<FileId>,
 ) -> ApiResult<Response> {
-    let (name, content_type, bytes) = app.file_download(&actor, &id).await?;
+    let (name, content_type, bytes) = app.file_download(&actor, id).await?;
     Ok(file_response(&name, &content_type, bytes, false))
 }

@@ -1,8 +1,10 @@
 //! `/groups`: stations, shifts, ranks, departments, cohorts.
 
-use axum::extract::{Path, State};
+use crate::extract::PathIds;
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use credence_app::ids::GroupId;
 use credence_app::page::{Page, PageParams};
 use credence_app::people::groups::{
     GroupMembers, GroupMembersView, GroupPatch, GroupView, NewGroup,
@@ -33,7 +35,7 @@ pub async fn create(
     ApiJson(input): ApiJson<NewGroup>,
 ) -> ApiResult<Response> {
     let g = app.create_group(&actor.admin()?, input).await?;
-    Ok(created("groups", &g.id.clone(), g))
+    Ok(created("groups", g.id, g))
 }
 
 /// One group.
@@ -42,9 +44,9 @@ pub async fn create(
 pub async fn get(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<GroupId>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(app.group(&actor.reader()?, &id).await?))
+    Ok(Json(app.group(&actor.reader()?, id).await?))
 }
 
 /// Rename or re-kind a group (admin).
@@ -53,10 +55,10 @@ pub async fn get(
 pub async fn update(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<GroupId>,
     ApiJson(input): ApiJson<GroupPatch>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(app.update_group(&actor.admin()?, &id, input).await?))
+    Ok(Json(app.update_group(&actor.admin()?, id, input).await?))
 }
 
 /// Replace the group's members (admin).
@@ -65,10 +67,10 @@ pub async fn update(
 pub async fn set_members(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<GroupId>,
     ApiJson(input): ApiJson<GroupMembers>,
 ) -> ApiResult<Json<GroupMembersView>> {
     Ok(Json(
-        app.set_group_members(&actor.admin()?, &id, input).await?,
+        app.set_group_members(&actor.admin()?, id, input).await?,
     ))
 }

@@ -1,8 +1,10 @@
 //! `/members`: people who hold credentials.
 
-use axum::extract::{Path, State};
+use crate::extract::PathIds;
+use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
+use credence_app::ids::MemberId;
 use credence_app::page::{Page, PageParams};
 use credence_app::people::members::{MemberListFilter, MemberPatch, MemberView, NewMember};
 use credence_app::App;
@@ -34,7 +36,7 @@ pub async fn create(
     ApiJson(input): ApiJson<NewMember>,
 ) -> ApiResult<Response> {
     let m = app.create_member(&actor.admin()?, input).await?;
-    Ok(created("members", &m.id.clone(), m))
+    Ok(created("members", m.id, m))
 }
 
 /// One member.
@@ -43,9 +45,9 @@ pub async fn create(
 pub async fn get(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<MemberId>,
 ) -> ApiResult<Json<MemberView>> {
-    Ok(Json(app.member(&actor, &id).await?))
+    Ok(Json(app.member(&actor, id).await?))
 }
 
 /// Change a member (admin); send the `version` you read.
@@ -55,10 +57,10 @@ pub async fn get(
 pub async fn update(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<MemberId>,
     ApiJson(input): ApiJson<MemberPatch>,
 ) -> ApiResult<Json<MemberView>> {
-    Ok(Json(app.update_member(&actor.admin()?, &id, input).await?))
+    Ok(Json(app.update_member(&actor.admin()?, id, input).await?))
 }
 
 /// Deactivate a member (admin). Their credentials and history stay.
@@ -67,7 +69,7 @@ pub async fn update(
 pub async fn deactivate(
     State(app): State<App>,
     Auth(actor): Auth,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<MemberId>,
 ) -> ApiResult<Json<MemberView>> {
-    Ok(Json(app.deactivate_member(&actor.admin()?, &id).await?))
+    Ok(Json(app.deactivate_member(&actor.admin()?, id).await?))
 }

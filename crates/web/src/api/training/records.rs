@@ -38,7 +38,7 @@ pub async fn create(
     let r = app
         .record_training(&actor.officer()?, input, Source::Api)
         .await?;
-    Ok(created("training-records", &r.id.clone(), r))
+    Ok(created("training-records", r.id, r))
 }
 
 /// Record many completions: all are checked first; any error is a 422 listing each.

@@ -1,9 +1,11 @@
 //! `/users`: who can sign in. For now the agency's API tokens, each revocable at once (admin).
 
+use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use credence_app::auth::tokens::TokenView;
+use credence_app::ids::TokenId;
 use credence_app::page::PageParams;
 use credence_app::App;
 
@@ -38,10 +40,10 @@ pub async fn page(
 
 pub async fn revoke_token(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<TokenId>,
     CsrfForm(user, _): CsrfForm<Empty>,
 ) -> Response {
-    match app.revoke_token(&capability!(user.actor, admin), &id).await {
+    match app.revoke_token(&capability!(user.actor, admin), id).await {
         Ok(()) => redirect_with("/users", "notice", "Token revoked: it no longer works."),
         Err(e) => redirect_with("/users", "error", &error_text(&e)),
     }

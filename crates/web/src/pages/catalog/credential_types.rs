@@ -2,14 +2,16 @@
 //! editing (requirements with courses and minimum grades, enrolment groups), plus publish
 //! and retire behind a confirmation.
 
+use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::NaiveDate;
 use credence_app::catalog::courses::CourseView;
 use credence_app::catalog::credential_types::{
     CredentialTypePatch, CredentialTypeView, LifecycleAction, NewCredentialType, RequirementInput,
 };
+use credence_app::ids::{CredentialTypeId, GroupId, Id, IdKind, ParseIdError};
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
 use credence_app::App;
@@ -43,7 +45,7 @@ pub async fn list(State(app): State<App>, user: WebUser, Query(m): Query<Message
 pub struct ReqRow {
     pub id: String,
     pub kind: String,
-    pub course_id: String,
+    pub course_id: Option<credence_app::ids::CourseId>,
     pub min_grade: String,
     pub hours: String,
     pub category: String,
@@ -94,10 +96,10 @@ impl FormPage {
         }
     }
 
-    fn in_group(&self, id: &str) -> bool {
+    fn in_group(&self, id: &GroupId) -> bool {
         self.t
             .as_ref()
-            .is_some_and(|t| t.enrolment_group_ids.iter().any(|g| g == id))
+            .is_some_and(|t| t.enrolment_group_ids.contains(id))
     }
 }
 
@@ -114,9 +116,9 @@ async fn form_page(
             t.requirements
                 .iter()
                 .map(|r| ReqRow {
-                    id: r.id.clone(),
+                    id: r.id.to_string(),
                     kind: r.kind.clone(),
-                    course_id: r.course_id.clone().unwrap_or_default(),
+                    course_id: r.course_id,
                     min_grade: r.min_grade.map(|g| g.to_string()).unwrap_or_default(),
                     hours: r.hours.map(|h| h.to_string()).unwrap_or_default(),
                     category: r.category.clone().unwrap_or_default(),
@@ -129,7 +131,7 @@ async fn form_page(
         reqs.push(ReqRow {
             id: String::new(),
             kind: String::new(),
-            course_id: String::new(),
+            course_id: None,
             min_grade: String::new(),
             hours: String::new(),
             category: String::new(),
@@ -169,11 +171,11 @@ pub async fn new_form(
 pub async fn edit_form(
     State(app): State<App>,
     user: WebUser,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     Query(m): Query<Messages>,
 ) -> PageResult {
     user.actor.reader()?;
-    let t = app.credential_type(&user.actor, &id).await?;
+    let t = app.credential_type(&user.actor, id).await?;
     form_page(&app, &user, Some(t), m).await
 }
 
@@ -195,7 +197,7 @@ pub struct TypeForm {
     renewal_window_days: Option<String>,
     number_pattern: Option<String>,
     #[serde(default)]
-    enrolment_group_ids: Vec<String>,
+    enrolment_group_ids: Vec<GroupId>,
     #[serde(default)]
     req_id: Vec<String>,
     #[serde(default)]
@@ -234,6 +236,22 @@ fn int(field: &str, v: &Option<String>) -> Result<Option<i64>, String> {
         .transpose()
 }
 
+/// The id in requirement row `i` of the form, if one was given.
+fn row_id<K: IdKind>(value: Option<String>, i: usize) -> Result<Option<Id<K>>, String> {
+    value
+        .map(|s| {
+            s.parse()
+                .map_err(|e: ParseIdError| format!("requirement {}: {s:?} {e}", i + 1))
+        })
+        .transpose()
+}
+
+impl ReqRow {
+    fn has_course(&self, id: &credence_app::ids::CourseId) -> bool {
+        self.course_id == Some(*id)
+    }
+}
+
 impl TypeForm {
     fn requirements(&self) -> Result<Vec<RequirementInput>, String> {
         let at = |list: &Vec<String>, i: usize| {
@@ -255,9 +273,9 @@ impl TypeForm {
                     .transpose()
             };
             out.push(RequirementInput {
-                id: at(&self.req_id, i),
+                id: row_id(at(&self.req_id, i), i)?,
                 kind,
-                course_id: at(&self.req_course, i),
+                course_id: row_id(at(&self.req_course, i), i)?,
                 min_grade: num(&self.req_min_grade)?,
                 hours: num(&self.req_hours)?,
                 category: at(&self.req_category, i),
@@ -309,7 +327,7 @@ pub async fn create(State(app): State<App>, CsrfForm(user, form): CsrfForm<TypeF
 
 pub async fn update(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     CsrfForm(user, form): CsrfForm<TypeForm>,
 ) -> Response {
     let back = format!("/credential-types/{id}");
@@ -336,7 +354,7 @@ pub async fn update(
         enrolment_group_ids: n.enrolment_group_ids,
     };
     match app
-        .update_credential_type(&capability!(user.actor, admin), &id, patch)
+        .update_credential_type(&capability!(user.actor, admin), id, patch)
         .await
     {
         Ok(_) => redirect_with(&back, "notice", "Saved."),
@@ -351,14 +369,14 @@ pub struct VersionForm {
 
 pub async fn publish(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     CsrfForm(user, f): CsrfForm<VersionForm>,
 ) -> Response {
     let back = format!("/credential-types/{id}");
     match app
         .publish_credential_type(
             &capability!(user.actor, admin),
-            &id,
+            id,
             LifecycleAction { version: f.version },
         )
         .await
@@ -377,14 +395,14 @@ pub async fn publish(
 
 pub async fn retire(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialTypeId>,
     CsrfForm(user, f): CsrfForm<VersionForm>,
 ) -> Response {
     let back = format!("/credential-types/{id}");
     match app
         .retire_credential_type(
             &capability!(user.actor, admin),
-            &id,
+            id,
             LifecycleAction { version: f.version },
         )
         .await

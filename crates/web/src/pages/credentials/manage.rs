@@ -3,8 +3,9 @@
 //! update dates, renew (manual types), revoke, export. One credential's page shows its
 //! requirements, periods and issuances, with single issue and sign-off.
 
+use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::{CredentialTypeView, TypeListFilter};
@@ -14,6 +15,9 @@ use credence_app::credentials::renew::RenewalInput;
 use credence_app::credentials::revoke::BulkRevoke;
 use credence_app::credentials::views::{
     CredentialDetail, CredentialListFilter, CredentialView, Names,
+};
+use credence_app::ids::{
+    CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, RequirementId,
 };
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
@@ -31,8 +35,8 @@ use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageR
 pub struct ListQuery {
     #[serde(default)]
     status: Vec<String>,
-    credential_type_id: Option<String>,
-    group_id: Option<String>,
+    credential_type_id: Option<CredentialTypeId>,
+    group_id: Option<GroupId>,
     expiring_within_days: Option<String>,
     q: Option<String>,
     sort: Option<String>,
@@ -50,9 +54,9 @@ impl ListQuery {
                 .filter(|s| !s.is_empty())
                 .cloned()
                 .collect(),
-            credential_type_id: self.credential_type_id.clone().filter(|s| !s.is_empty()),
+            credential_type_id: self.credential_type_id,
             member_id: None,
-            group_id: self.group_id.clone().filter(|s| !s.is_empty()),
+            group_id: self.group_id,
             expiring_within_days: self
                 .expiring_within_days
                 .as_deref()
@@ -70,9 +74,13 @@ impl ListQuery {
             .filter(|s| !s.is_empty())
             .map(|s| ("status", s.clone()))
             .collect();
+        if let Some(t) = self.credential_type_id {
+            out.push(("credential_type_id", t.to_string()));
+        }
+        if let Some(g) = self.group_id {
+            out.push(("group_id", g.to_string()));
+        }
         for (k, v) in [
-            ("credential_type_id", &self.credential_type_id),
-            ("group_id", &self.group_id),
             ("expiring_within_days", &self.expiring_within_days),
             ("q", &self.q),
             ("sort", &self.sort),
@@ -96,15 +104,16 @@ impl ListQuery {
         self.status.iter().any(|x| x == s)
     }
 
-    fn is(&self, field: &str, value: &str) -> bool {
+    /// True when the filter `field` is set to `value` (a select option in the template).
+    fn is(&self, field: &str, value: impl std::fmt::Display) -> bool {
         let v = match field {
-            "credential_type_id" => &self.credential_type_id,
-            "group_id" => &self.group_id,
-            "sort" => &self.sort,
-            "expiring_within_days" => &self.expiring_within_days,
+            "credential_type_id" => self.credential_type_id.map(|t| t.to_string()),
+            "group_id" => self.group_id.map(|g| g.to_string()),
+            "sort" => self.sort.clone(),
+            "expiring_within_days" => self.expiring_within_days.clone(),
             _ => return false,
         };
-        v.as_deref() == Some(value)
+        v.as_deref() == Some(value.to_string().as_str())
     }
 }
 
@@ -171,7 +180,7 @@ pub(crate) async fn names_for(
     actor: &Actor,
     items: &[CredentialView],
 ) -> Result<Names, AppError> {
-    let member_ids: Vec<String> = items.iter().map(|c| c.member_id.clone()).collect();
+    let member_ids: Vec<MemberId> = items.iter().map(|c| c.member_id).collect();
     app.names(actor, &member_ids).await
 }
 
@@ -307,7 +316,7 @@ pub async fn assign_form(
 
 #[derive(Deserialize)]
 pub struct AssignForm {
-    credential_type_id: String,
+    credential_type_id: CredentialTypeId,
     mode: String,
     period_start: Option<String>,
     period_end: Option<String>,
@@ -315,9 +324,9 @@ pub struct AssignForm {
     expiration_date: Option<String>,
     who: String,
     #[serde(default)]
-    group_ids: Vec<String>,
+    group_ids: Vec<GroupId>,
     #[serde(default)]
-    member_ids: Vec<String>,
+    member_ids: Vec<MemberId>,
 }
 
 fn date(v: &Option<String>) -> Option<NaiveDate> {
@@ -378,14 +387,14 @@ pub async fn assign(
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Selection {
     #[serde(default)]
-    credential_ids: Vec<String>,
+    credential_ids: Vec<CredentialId>,
     /// "1": act on everything matching the filter, across pages.
     all_matching: Option<String>,
     action: Option<String>,
     #[serde(default)]
     status: Vec<String>,
-    credential_type_id: Option<String>,
-    group_id: Option<String>,
+    credential_type_id: Option<CredentialTypeId>,
+    group_id: Option<GroupId>,
     expiring_within_days: Option<String>,
     q: Option<String>,
     sort: Option<String>,
@@ -395,8 +404,8 @@ impl Selection {
     fn query(&self) -> ListQuery {
         ListQuery {
             status: self.status.clone(),
-            credential_type_id: self.credential_type_id.clone(),
-            group_id: self.group_id.clone(),
+            credential_type_id: self.credential_type_id,
+            group_id: self.group_id,
             expiring_within_days: self.expiring_within_days.clone(),
             q: self.q.clone(),
             sort: self.sort.clone(),
@@ -412,7 +421,7 @@ struct ActionPage {
     action: String,
     rows: Vec<Row>,
     total: usize,
-    manual_type: Option<String>,
+    manual_type: Option<CredentialTypeId>,
 }
 
 async fn resolve(
@@ -449,11 +458,12 @@ pub async fn action_form(
     let names = names_for(&app, actor, &items).await?;
     let mut manual_type = None;
     if action == "renew" {
-        let mut type_ids: Vec<&String> = items.iter().map(|c| &c.credential_type_id).collect();
+        let mut type_ids: Vec<CredentialTypeId> =
+            items.iter().map(|c| c.credential_type_id).collect();
         type_ids.sort();
         type_ids.dedup();
         let ty = match type_ids.as_slice() {
-            [one] => app.credential_type(actor, one).await?,
+            [one] => app.credential_type(actor, *one).await?,
             _ => {
                 return Ok(redirect_with(
                     "/credentials",
@@ -481,7 +491,7 @@ pub async fn action_form(
 pub struct ActionForm {
     action: String,
     #[serde(default)]
-    credential_ids: Vec<String>,
+    credential_ids: Vec<CredentialId>,
     #[serde(default)]
     set: Vec<String>,
     issue_date: Option<String>,
@@ -490,7 +500,7 @@ pub struct ActionForm {
     issuing_officer: Option<String>,
     status_reason: Option<String>,
     reason: Option<String>,
-    credential_type_id: Option<String>,
+    credential_type_id: Option<CredentialTypeId>,
     period_start: Option<String>,
     period_end: Option<String>,
     due_date: Option<String>,
@@ -534,12 +544,20 @@ pub async fn action(
             )
             .await
             .map(|r| format!("Revoked {} credential(s).", r.revoked.len())),
-        "renew" => match (date(&form.period_start), date(&form.period_end)) {
-            (Some(start), Some(end)) => app
+        "renew" => match (
+            date(&form.period_start),
+            date(&form.period_end),
+            form.credential_type_id,
+        ) {
+            (_, _, None) => Err(AppError::invalid(
+                "credential_type_id",
+                "renew works on one credential type: filter by type first",
+            )),
+            (Some(start), Some(end), Some(type_id)) => app
                 .renew(
                     &capability!(actor, officer),
                     RenewalInput {
-                        credential_type_id: form.credential_type_id.clone().unwrap_or_default(),
+                        credential_type_id: type_id,
                         credential_ids: Some(form.credential_ids.clone()),
                         member_ids: None,
                         period_start: start,
@@ -582,11 +600,14 @@ struct DetailPage {
     templates: Vec<credence_app::documents::templates::TemplateView>,
     /// The supporting documents of each issuance, by issuance id.
     documents:
-        std::collections::HashMap<String, Vec<credence_app::documents::supporting::FileView>>,
+        std::collections::HashMap<IssuanceId, Vec<credence_app::documents::supporting::FileView>>,
 }
 
 impl DetailPage {
-    fn documents_of(&self, issuance_id: &str) -> &[credence_app::documents::supporting::FileView] {
+    fn documents_of(
+        &self,
+        issuance_id: &IssuanceId,
+    ) -> &[credence_app::documents::supporting::FileView] {
         self.documents
             .get(issuance_id)
             .map(Vec::as_slice)
@@ -603,16 +624,16 @@ pub struct Messages {
 pub async fn detail(
     State(app): State<App>,
     user: WebUser,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialId>,
     Query(m): Query<Messages>,
 ) -> PageResult {
     let actor = &user.actor;
-    let d = app.credential(actor, &id).await?;
+    let d = app.credential(actor, id).await?;
     let names = app
         .names(actor, std::slice::from_ref(&d.credential.member_id))
         .await?;
     let register = credence_app::documents::certificates::RegisterQuery {
-        credential_id: Some(d.credential.id.clone()),
+        credential_id: Some(d.credential.id),
         ..Default::default()
     };
     let certificates = app
@@ -621,7 +642,7 @@ pub async fn detail(
         .items;
     let mut documents = std::collections::HashMap::new();
     for i in &d.issuances {
-        documents.insert(i.id.clone(), app.issuance_documents(actor, &i.id).await?);
+        documents.insert(i.id, app.issuance_documents(actor, i.id).await?);
     }
     let templates = if actor.role().manages_credentials() {
         app.certificate_templates(&actor.reader()?).await?
@@ -661,7 +682,7 @@ pub struct IssueForm {
 
 pub async fn issue(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialId>,
     CsrfForm(user, f): CsrfForm<IssueForm>,
 ) -> Response {
     let back = format!("/credentials/{id}");
@@ -677,7 +698,7 @@ pub async fn issue(
         status_reason: clean(f.status_reason),
     };
     match app
-        .issue(&capability!(user.actor, officer), &id, input)
+        .issue(&capability!(user.actor, officer), id, input)
         .await
     {
         Ok(d) => redirect_with(
@@ -691,14 +712,14 @@ pub async fn issue(
 
 #[derive(Deserialize)]
 pub struct SignOffForm {
-    requirement_id: String,
+    requirement_id: RequirementId,
     signed_on: String,
     evaluator: String,
 }
 
 pub async fn sign_off(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<CredentialId>,
     CsrfForm(user, f): CsrfForm<SignOffForm>,
 ) -> Response {
     let back = format!("/credentials/{id}");
@@ -708,8 +729,8 @@ pub async fn sign_off(
     match app
         .sign_off(
             &capability!(user.actor, officer),
-            &id,
-            &f.requirement_id,
+            id,
+            f.requirement_id,
             SignOffInput {
                 signed_on,
                 evaluator: f.evaluator,

@@ -9,6 +9,7 @@ use credence_app::catalog::credential_types::CredentialTypeView;
 use credence_app::credentials::renewal_plan::{
     Candidate, CandidateParams, NewRenewalPlan, PlanItem,
 };
+use credence_app::ids::{CredentialId, CredentialTypeId, RenewalPlanId};
 use credence_app::App;
 use serde::Deserialize;
 
@@ -18,7 +19,7 @@ use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageR
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PlannerQuery {
-    credential_type_id: Option<String>,
+    credential_type_id: Option<CredentialTypeId>,
     within_days: Option<u32>,
     logic: Option<String>,
     period_start: Option<NaiveDate>,
@@ -36,13 +37,13 @@ struct PlannerPage {
     types: Vec<CredentialTypeView>,
     q: PlannerQuery,
     candidates: Vec<Candidate>,
-    plan_id: Option<String>,
+    plan_id: Option<RenewalPlanId>,
     can_manage: bool,
 }
 
 impl PlannerPage {
-    fn selected(&self, id: &str) -> bool {
-        self.q.credential_type_id.as_deref() == Some(id)
+    fn selected(&self, id: &CredentialTypeId) -> bool {
+        self.q.credential_type_id == Some(*id)
     }
 
     fn relative(&self) -> bool {
@@ -74,7 +75,7 @@ pub async fn page(
     actor.reader()?;
     let types = all_types(&app, actor).await?;
     let mut error = q.error.clone();
-    let (candidates, plan_id) = match q.credential_type_id.as_deref().filter(|t| !t.is_empty()) {
+    let (candidates, plan_id) = match q.credential_type_id {
         Some(t) => {
             let params = CandidateParams {
                 within_days: q.within_days,
@@ -106,13 +107,13 @@ pub async fn page(
 
 #[derive(Deserialize)]
 pub struct RenewForm {
-    credential_type_id: String,
+    credential_type_id: CredentialTypeId,
     mode: String,
     /// The rows chosen (credential ids).
     #[serde(default)]
-    chosen: Vec<String>,
+    chosen: Vec<CredentialId>,
     #[serde(default)]
-    credential_id: Vec<String>,
+    credential_id: Vec<CredentialId>,
     #[serde(default)]
     period_start: Vec<String>,
     #[serde(default)]
@@ -130,7 +131,7 @@ pub async fn renew(State(app): State<App>, CsrfForm(user, f): CsrfForm<RenewForm
         .unwrap_or_else(|| {
             format!(
                 "/renewals?credential_type_id={}",
-                form_encode(&f.credential_type_id)
+                form_encode(&f.credential_type_id.to_string())
             )
         });
     let mut items = Vec::new();
@@ -147,7 +148,7 @@ pub async fn renew(State(app): State<App>, CsrfForm(user, f): CsrfForm<RenewForm
             );
         };
         items.push(PlanItem {
-            credential_id: id.clone(),
+            credential_id: *id,
             period_start: start,
             period_end: end,
             due_date: day(&f.due_date),
@@ -161,7 +162,7 @@ pub async fn renew(State(app): State<App>, CsrfForm(user, f): CsrfForm<RenewForm
         .create_renewal_plan(
             &capability!(user.actor, officer),
             NewRenewalPlan {
-                credential_type_id: f.credential_type_id.clone(),
+                credential_type_id: f.credential_type_id,
                 items,
                 dry_run: Some(dry_run),
             },
@@ -183,7 +184,7 @@ pub async fn renew(State(app): State<App>, CsrfForm(user, f): CsrfForm<RenewForm
             &format!(
                 "Renewed {} credential(s) in plan {}.",
                 r.renewed.len(),
-                r.plan_id.unwrap_or_default()
+                r.plan_id.map(|p| p.to_string()).unwrap_or_default()
             ),
         ),
         Err(e) => redirect_with(&back, "error", &error_text(&e)),

@@ -3,6 +3,7 @@
 //! type's issuances in a date range, the template editor with preview, the agency's logo,
 //! and the public verification page a QR code leads to.
 
+use crate::extract::PathIds;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +14,9 @@ use credence_app::documents::certificates::{
 };
 use credence_app::documents::supporting::FileView;
 use credence_app::documents::templates::{TemplateInput, TemplateView};
+use credence_app::ids::{
+    CertificateId, CredentialId, CredentialTypeId, FileId, IssuanceId, TemplateId,
+};
 use credence_app::page::PageParams;
 use credence_app::{App, AppError};
 use serde::Deserialize;
@@ -26,7 +30,7 @@ use crate::pages::{error_text, redirect_with, render, Layout, PageError, PageRes
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RegisterPageQuery {
     status: Option<String>,
-    credential_type_id: Option<String>,
+    credential_type_id: Option<CredentialTypeId>,
     q: Option<String>,
     cursor: Option<String>,
     notice: Option<String>,
@@ -51,8 +55,8 @@ impl RegisterPage {
         self.q.status.as_deref() == Some(value)
     }
 
-    fn type_is(&self, id: &str) -> bool {
-        self.q.credential_type_id.as_deref() == Some(id)
+    fn type_is(&self, id: &CredentialTypeId) -> bool {
+        self.q.credential_type_id == Some(*id)
     }
 
     fn search(&self) -> &str {
@@ -62,9 +66,10 @@ impl RegisterPage {
     /// The current filters as a query string, for the next page and the CSV link.
     fn filters(&self) -> String {
         let mut parts = Vec::new();
+        let type_id = self.q.credential_type_id.map(|t| t.to_string());
         for (k, v) in [
             ("status", &self.q.status),
-            ("credential_type_id", &self.q.credential_type_id),
+            ("credential_type_id", &type_id),
             ("q", &self.q.q),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
@@ -94,7 +99,7 @@ fn register_filter(q: &RegisterPageQuery) -> Result<RegisterQuery, AppError> {
     };
     Ok(RegisterQuery {
         status,
-        credential_type_id: q.credential_type_id.clone().filter(|s| !s.is_empty()),
+        credential_type_id: q.credential_type_id,
         q: q.q.clone(),
         ..Default::default()
     })
@@ -131,7 +136,7 @@ pub async fn register(
 pub struct ActionForm {
     action: String,
     #[serde(default)]
-    certificate_id: Vec<String>,
+    certificate_id: Vec<CertificateId>,
 }
 
 /// The register's toolbar: merge (a PDF to print), regenerate, issue, e-mail.
@@ -166,7 +171,7 @@ pub async fn action(
             let mut sent = 0;
             for id in &form.certificate_id {
                 if let Err(e) = app
-                    .email_certificate(&capability!(actor, officer), id)
+                    .email_certificate(&capability!(actor, officer), *id)
                     .await
                 {
                     return redirect_with(
@@ -195,11 +200,11 @@ pub async fn action(
 #[derive(Debug, Deserialize)]
 pub struct RequestForm {
     #[serde(default)]
-    credential_id: Vec<String>,
-    credential_type_id: Option<String>,
+    credential_id: Vec<CredentialId>,
+    credential_type_id: Option<CredentialTypeId>,
     issued_from: Option<NaiveDate>,
     issued_to: Option<NaiveDate>,
-    template_id: Option<String>,
+    template_id: Option<TemplateId>,
     #[serde(default)]
     generate: Option<String>,
     back: Option<String>,
@@ -219,13 +224,13 @@ pub async fn request(
     let req = GenerateRequest {
         credential_ids: (!by_type).then(|| form.credential_id.clone()),
         credential_type_id: if by_type {
-            form.credential_type_id.clone().filter(|s| !s.is_empty())
+            form.credential_type_id
         } else {
             None
         },
         issued_from: form.issued_from,
         issued_to: form.issued_to,
-        template_id: form.template_id.clone().filter(|s| !s.is_empty()),
+        template_id: form.template_id,
         generate: Some(form.generate.as_deref() != Some("later")),
         class_id: None,
     };
@@ -256,14 +261,22 @@ pub async fn request(
 }
 
 /// A certificate's PDF in the browser (officers, and a member for their own).
-pub async fn pdf(State(app): State<App>, user: WebUser, Path(id): Path<String>) -> PageResult {
-    let (name, pdf) = app.certificate_pdf(&user.actor, &id).await?;
+pub async fn pdf(
+    State(app): State<App>,
+    user: WebUser,
+    PathIds(id): PathIds<CertificateId>,
+) -> PageResult {
+    let (name, pdf) = app.certificate_pdf(&user.actor, id).await?;
     Ok(file_response(&name, "application/pdf", pdf, true))
 }
 
 /// A stored file (supporting document, earlier certificate version).
-pub async fn file(State(app): State<App>, user: WebUser, Path(id): Path<String>) -> PageResult {
-    let (name, content_type, bytes) = app.file_download(&user.actor, &id).await?;
+pub async fn file(
+    State(app): State<App>,
+    user: WebUser,
+    PathIds(id): PathIds<FileId>,
+) -> PageResult {
+    let (name, content_type, bytes) = app.file_download(&user.actor, id).await?;
     Ok(file_response(&name, &content_type, bytes, false))
 }
 
@@ -294,7 +307,10 @@ pub async fn templates(
     let actor = &user.actor;
     let templates = app.certificate_templates(&actor.reader()?).await?;
     let editing = match q.edit.as_deref().filter(|e| !e.is_empty() && *e != "new") {
-        Some(id) => Some(app.certificate_template(&actor.reader()?, id).await?),
+        Some(id) => {
+            let id = id.parse().map_err(|_| AppError::NotFound)?;
+            Some(app.certificate_template(&actor.reader()?, id).await?)
+        }
         None => None,
     };
     let (draft_name, draft_source) = match &editing {
@@ -337,6 +353,10 @@ pub async fn save_template(
         "/certificate-templates?edit={}",
         id.as_deref().unwrap_or("new")
     );
+    let id: Option<TemplateId> = match id.map(|i| i.parse()).transpose() {
+        Ok(id) => id,
+        Err(_) => return PageError(AppError::NotFound).into_response(),
+    };
     if form.mode.as_deref() == Some("preview") {
         return match app
             .preview_template_source(&capability!(actor, reader), &form.source)
@@ -353,7 +373,7 @@ pub async fn save_template(
     };
     let saved = match id {
         Some(id) => {
-            app.update_certificate_template(&capability!(actor, admin), &id, input)
+            app.update_certificate_template(&capability!(actor, admin), id, input)
                 .await
         }
         None => {
@@ -466,7 +486,7 @@ async fn read_file_form(user: &WebUser, mut multipart: Multipart, too_large: &st
 pub async fn attach(
     State(app): State<App>,
     user: WebUser,
-    Path(issuance): Path<String>,
+    PathIds(issuance): PathIds<IssuanceId>,
     multipart: Multipart,
 ) -> Response {
     let form = read_file_form(&user, multipart, "the file is larger than 10 MB").await;
@@ -476,7 +496,7 @@ pub async fn attach(
         Err(message) => return redirect_with(&back, "error", &message),
     };
     match app
-        .attach_document(&capability!(user.actor, officer), &issuance, &name, bytes)
+        .attach_document(&capability!(user.actor, officer), issuance, &name, bytes)
         .await
     {
         Ok(f) => redirect_with(&back, "notice", &format!("Attached {}.", f.name)),

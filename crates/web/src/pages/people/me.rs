@@ -20,7 +20,7 @@ struct MePage {
     credentials: Vec<(CredentialDetail, String)>,
     submissions: Vec<SubmissionView>,
     certificates: Vec<credence_app::documents::certificates::CertificateView>,
-    courses: Vec<(String, String)>,
+    courses: Vec<(credence_app::ids::CourseId, String)>,
     today: String,
 }
 
@@ -47,13 +47,13 @@ pub async fn page(
     let mut credentials = Vec::new();
     for c in list.items {
         let type_name = names.type_name(&c.credential_type_id);
-        credentials.push((app.credential(actor, &c.id).await?, type_name));
+        credentials.push((app.credential(actor, c.id).await?, type_name));
     }
     // The courses of the member's own credentials, to say what an upload is for.
     let mut courses = Vec::new();
     for (d, _) in &credentials {
         for r in d.requirements.iter().filter(|r| r.kind == "course") {
-            if let Some(c) = app.requirement_course(actor, &r.requirement_id).await? {
+            if let Some(c) = app.requirement_course(actor, r.requirement_id).await? {
                 if !courses.contains(&c) {
                     courses.push(c);
                 }

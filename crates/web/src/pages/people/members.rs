@@ -1,11 +1,13 @@
 //! A member's page: profile, groups, every credential with its requirement checklist,
 //! training records, and recording training.
 
+use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use credence_app::catalog::courses::CourseView;
 use credence_app::credentials::views::{CredentialDetail, CredentialListFilter};
+use credence_app::ids::{CourseId, MemberId};
 use credence_app::page::PageParams;
 use credence_app::people::members::MemberView;
 use credence_app::training::records::{
@@ -35,11 +37,11 @@ struct MemberPage {
 pub async fn page(
     State(app): State<App>,
     user: WebUser,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<MemberId>,
     Query(msg): Query<Messages>,
 ) -> PageResult {
     let actor = &user.actor;
-    let m = app.member(actor, &id).await?;
+    let m = app.member(actor, id).await?;
     let group_names = all_groups(&app, actor).await.unwrap_or_default();
     let groups = m
         .group_ids
@@ -56,7 +58,7 @@ pub async fn page(
         .credential_details(
             actor,
             &CredentialListFilter {
-                member_id: Some(m.id.clone()),
+                member_id: Some(m.id),
                 ..Default::default()
             },
             100,
@@ -87,7 +89,7 @@ pub async fn page(
         .training_records(
             actor,
             &TrainingRecordFilter {
-                member_id: Some(m.id.clone()),
+                member_id: Some(m.id),
                 course_id: None,
             },
             &PageParams {
@@ -120,7 +122,7 @@ pub async fn page(
             .certificate_register(
                 actor,
                 &credence_app::documents::certificates::RegisterQuery {
-                    member_id: Some(m.id.clone()),
+                    member_id: Some(m.id),
                     ..Default::default()
                 },
                 &Default::default(),
@@ -138,7 +140,7 @@ pub async fn page(
 
 #[derive(Deserialize)]
 pub struct TrainingForm {
-    course_id: Option<String>,
+    course_id: Option<CourseId>,
     completed_on: String,
     score: Option<String>,
     hours: Option<String>,
@@ -147,7 +149,7 @@ pub struct TrainingForm {
 
 pub async fn record_training(
     State(app): State<App>,
-    Path(id): Path<String>,
+    PathIds(id): PathIds<MemberId>,
     CsrfForm(user, f): CsrfForm<TrainingForm>,
 ) -> Response {
     let back = format!("/members/{id}");
@@ -169,8 +171,8 @@ pub async fn record_training(
         );
     };
     let input = NewTrainingRecord {
-        member_id: id.clone(),
-        course_id: f.course_id.filter(|c| !c.is_empty()),
+        member_id: id,
+        course_id: f.course_id,
         completed_on,
         score,
         hours,

@@ -138,10 +138,10 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         .audit_events(&actor.reader()?, &AuditFilter::default(), &ten)
         .await?
         .items;
-    let member_ids: Vec<String> = expiring
+    let member_ids: Vec<credence_app::ids::MemberId> = expiring
         .iter()
         .chain(overdue.iter())
-        .map(|c| c.member_id.clone())
+        .map(|c| c.member_id)
         .collect();
     let names = app.names(actor, &member_ids).await?;
     let groups = app
@@ -154,11 +154,11 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         )
         .await?
         .items;
-    let group_name = |id: &String| {
+    let group_name = |id: &credence_app::ids::GroupId| {
         groups
             .iter()
             .find(|g| &g.id == id)
-            .map_or_else(|| id.clone(), |g| g.name.clone())
+            .map_or_else(|| id.to_string(), |g| g.name.clone())
     };
     let by_type: Vec<Bar> = summary
         .by_type

@@ -1,9 +1,11 @@
 //! External certificates: the member's upload form (on /me) and the officers' approval
 //! queue.
 
+use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, State};
 use axum::response::Response;
+use credence_app::ids::SubmissionId;
 use credence_app::training::submissions::{SubmissionView, Upload, MAX_UPLOAD_BYTES};
 use credence_app::App;
 use serde::Deserialize;
@@ -116,7 +118,7 @@ pub struct ReviewForm {
 
 pub async fn review(
     State(app): State<App>,
-    Path(id): Path<i64>,
+    PathIds(id): PathIds<SubmissionId>,
     CsrfForm(user, f): CsrfForm<ReviewForm>,
 ) -> Response {
     let approve = f.decision == "approve";
@@ -137,7 +139,7 @@ pub async fn review(
 pub async fn file(
     State(app): State<App>,
     user: WebUser,
-    Path(id): Path<i64>,
+    PathIds(id): PathIds<SubmissionId>,
 ) -> Result<Response, crate::pages::PageError> {
     let (name, content_type, bytes) = app.submission_file(&user.actor, id).await?;
     Ok(crate::api::documents::certificates::file_response(
