@@ -298,17 +298,66 @@ pub async fn try_lock(tx: &mut Tx, key: i64) -> Result<bool> {
     }
 }
 
-/// Records that a daily job ran for `day`; false when it already had (another instance, or
-/// an earlier start the same day).
+/// Claims a daily job for `day` until `lease_until`: true when this caller should run it,
+/// because no one has claimed it, or a claim was never finished and its lease has passed
+/// (the instance running it died). False when it is finished, or another claim is live. The
+/// conditional upsert decides in one statement, so two instances never both win.
 pub async fn claim_daily_job(
     tx: &mut Tx,
     agency_id: AgencyId,
     job: &str,
     day: chrono::NaiveDate,
+    lease_until: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool> {
-    let inserted = query("INSERT INTO job_runs (agency_id, job, ran_for, finished_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING").arg(agency_id).arg(job).arg(day).arg(now())
-        .execute(tx).await?;
-    Ok(inserted == 1)
+    let claimed = query(
+        "INSERT INTO daily_job_runs (agency_id, job, ran_for, claimed_at, lease_until) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (agency_id, job, ran_for) DO UPDATE \
+         SET claimed_at = excluded.claimed_at, lease_until = excluded.lease_until \
+         WHERE daily_job_runs.finished_at IS NULL AND daily_job_runs.lease_until < excluded.claimed_at",
+    )
+    .arg(agency_id)
+    .arg(job)
+    .arg(day)
+    .arg(now())
+    .arg(lease_until)
+    .execute(tx)
+    .await?;
+    Ok(claimed == 1)
+}
+
+/// Marks a claimed daily job done for `day`: it is not run again that day.
+pub async fn finish_daily_job(
+    tx: &mut Tx,
+    agency_id: i64,
+    job: &str,
+    day: chrono::NaiveDate,
+) -> Result<()> {
+    query("UPDATE daily_job_runs SET finished_at = $4 WHERE agency_id = $1 AND job = $2 AND ran_for = $3")
+        .arg(agency_id)
+        .arg(job)
+        .arg(day)
+        .arg(now())
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Gives up an unfinished claim at once (the job failed), so the next attempt need not wait
+/// for the lease.
+pub async fn release_daily_job(
+    tx: &mut Tx,
+    agency_id: i64,
+    job: &str,
+    day: chrono::NaiveDate,
+) -> Result<()> {
+    query("UPDATE daily_job_runs SET lease_until = claimed_at WHERE agency_id = $1 AND job = $2 AND ran_for = $3 AND finished_at IS NULL")
+        .arg(agency_id)
+        .arg(job)
+        .arg(day)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -54,6 +54,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(9, "0009_sign_off_periods"),
     both!(10, "0010_token_lifecycle"),
     both!(11, "0011_login_address"),
+    both!(12, "0012_daily_job_leases"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

@@ -97,10 +97,20 @@ impl App {
     }
 }
 
+/// How long a claim on an agency's daily jobs keeps other instances off them. A sweep that
+/// outlives it may be run twice at once, which is harmless (the sweep is idempotent and each
+/// batch takes the sweep lock; reminders are queued once each), so it only has to outlast a
+/// normal run; an instance killed mid-run delays the day's jobs by at most this much.
+pub const DAILY_JOB_LEASE: chrono::Duration = chrono::Duration::minutes(15);
+
+const DAILY_JOB: &str = "sweep";
+
 impl App {
     /// Runs the sweep, then queues reminders, for every agency whose local day has turned
-    /// since its last run. The
-    /// server calls this at start (catching up) and every minute after.
+    /// since its last finished run. The server calls this at start (catching up) and every
+    /// minute after. The day is marked done only once both have run: a claim left by an
+    /// instance that died is taken over when its lease expires, and the sweep simply runs
+    /// again (it is idempotent).
     pub async fn run_daily_jobs(&self) -> Result<usize> {
         let agencies = {
             let mut tx = self.store.read().await?;
@@ -110,16 +120,43 @@ impl App {
         for a in agencies {
             let today = self.clock.today(&a.time_zone);
             let mut tx = self.store.begin().await?;
-            let claimed = credence_store::claim_daily_job(&mut tx, a.id, "sweep", today).await?;
+            let lease_until = credence_store::now() + DAILY_JOB_LEASE;
+            let claimed =
+                credence_store::claim_daily_job(&mut tx, a.id, DAILY_JOB, today, lease_until)
+                    .await?;
             tx.commit().await?;
-            if claimed {
-                let report = self.sweep_agency(a.id).await?;
-                let queued = self.queue_reminders(a.id).await?;
-                tracing::info!(agency = %a.slug, %today, examined = report.examined, auto_issued = report.auto_issued, reminders = queued, "daily jobs");
-                ran += 1;
+            if !claimed {
+                continue;
+            }
+            match self.daily_jobs_of(a.id, today).await {
+                Ok((report, queued)) => {
+                    tracing::info!(agency = %a.slug, %today, examined = report.examined, auto_issued = report.auto_issued, reminders = queued, "daily jobs");
+                    ran += 1;
+                }
+                Err(e) => {
+                    // Let the next attempt (a minute from now) retry without waiting out the lease.
+                    let mut tx = self.store.begin().await?;
+                    credence_store::release_daily_job(&mut tx, a.id, DAILY_JOB, today).await?;
+                    tx.commit().await?;
+                    return Err(e);
+                }
             }
         }
         Ok(ran)
+    }
+
+    /// One agency's daily jobs for `today`, then the mark that they are done.
+    async fn daily_jobs_of(
+        &self,
+        agency_id: i64,
+        today: chrono::NaiveDate,
+    ) -> Result<(SweepReport, u64)> {
+        let report = self.sweep_agency(agency_id).await?;
+        let queued = self.queue_reminders(agency_id).await?;
+        let mut tx = self.store.begin().await?;
+        credence_store::finish_daily_job(&mut tx, agency_id, DAILY_JOB, today).await?;
+        tx.commit().await?;
+        Ok((report, queued))
     }
 }
 

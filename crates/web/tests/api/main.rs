@@ -11,6 +11,7 @@ mod certificates;
 mod consistency;
 mod courses;
 mod credential_types;
+mod daily_jobs;
 mod groups;
 mod headers;
 mod keeping_current;
