@@ -39,6 +39,7 @@ pub struct App {
     public_url: String,
     summaries: std::sync::Arc<reports::summary::SummaryCache>,
     trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
+    session_idle: chrono::Duration,
 }
 
 impl App {
@@ -52,6 +53,7 @@ impl App {
             public_url: "http://localhost:8080".into(),
             summaries: Default::default(),
             trusted_proxies: Default::default(),
+            session_idle: auth::SESSION_IDLE_DEFAULT,
         }
     }
 }
@@ -71,6 +73,12 @@ impl App {
 
     /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in throttling counts
     /// per client address); without them the connection's own address is the client.
+    /// A web session unused this long is signed out (besides its absolute lifetime).
+    pub fn with_session_idle_timeout(mut self, idle: chrono::Duration) -> App {
+        self.session_idle = idle;
+        self
+    }
+
     pub fn with_trusted_proxies(mut self, proxies: Vec<std::net::IpAddr>) -> App {
         self.trusted_proxies = std::sync::Arc::new(proxies);
         self

@@ -69,6 +69,9 @@ pub struct GlobalArgs {
     /// Connections served at once; more wait to be accepted. Default 1024.
     #[arg(long, global = true, env = "CREDENCE_MAX_CONNECTIONS")]
     pub max_connections: Option<usize>,
+    /// Minutes a signed-in web session may go unused before it is signed out. Default 30.
+    #[arg(long, global = true, env = "CREDENCE_SESSION_IDLE_MINUTES")]
+    pub session_idle_minutes: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +90,7 @@ struct FileConfig {
     hsts: Option<bool>,
     header_read_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    session_idle_minutes: Option<u32>,
 }
 
 /// The settings in force.
@@ -106,11 +110,13 @@ pub struct Config {
     pub hsts: bool,
     pub header_read_timeout: std::time::Duration,
     pub max_connections: usize,
+    pub session_idle: chrono::Duration,
 }
 
 /// A slow or idle client's connection is closed after this many seconds without a request.
 const DEFAULT_HEADER_READ_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+const DEFAULT_SESSION_IDLE_MINUTES: u32 = 30;
 
 impl Config {
     pub fn load(args: &GlobalArgs) -> anyhow::Result<Config> {
@@ -149,8 +155,12 @@ impl Config {
             .max_connections
             .or(file.max_connections)
             .unwrap_or(DEFAULT_MAX_CONNECTIONS);
-        if header_read_timeout_secs == 0 || max_connections == 0 {
-            bail!("header_read_timeout_secs and max_connections must be at least 1");
+        let session_idle_minutes = args
+            .session_idle_minutes
+            .or(file.session_idle_minutes)
+            .unwrap_or(DEFAULT_SESSION_IDLE_MINUTES);
+        if header_read_timeout_secs == 0 || max_connections == 0 || session_idle_minutes == 0 {
+            bail!("header_read_timeout_secs, max_connections and session_idle_minutes must be at least 1");
         }
         Ok(Config {
             data_dir,
@@ -170,6 +180,7 @@ impl Config {
             hsts: args.hsts || file.hsts.unwrap_or(false),
             header_read_timeout: std::time::Duration::from_secs(header_read_timeout_secs),
             max_connections,
+            session_idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -214,6 +225,7 @@ mod tests {
             hsts: false,
             header_read_timeout_secs: None,
             max_connections: None,
+            session_idle_minutes: None,
         }
     }
 
@@ -224,6 +236,7 @@ mod tests {
         assert!(c.uses_sqlite() && c.migrate && !c.json_logs && !c.hsts);
         assert_eq!(c.header_read_timeout, std::time::Duration::from_secs(10));
         assert_eq!(c.max_connections, 1024);
+        assert_eq!(c.session_idle, chrono::Duration::minutes(30));
     }
 
     #[test]

@@ -221,7 +221,8 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         .with_files(files)
         .with_renderer(Renderer::new(worker, vec!["render-worker".into()]))
         .with_public_url(&public_url)
-        .with_trusted_proxies(config.trusted_proxies.clone());
+        .with_trusted_proxies(config.trusted_proxies.clone())
+        .with_session_idle_timeout(config.session_idle);
     Ok(match &config.smtp_url {
         Some(url) => app.with_mailer(
             credence_app::notify::reminders::Mailer::from_url(url, &config.smtp_from)

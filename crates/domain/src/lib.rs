@@ -8,6 +8,7 @@ pub mod credential_type;
 pub mod dates;
 pub mod ids;
 pub mod numbering;
+pub mod passwords;
 pub mod progress;
 pub mod reminders;
 pub mod renewal;

@@ -55,6 +55,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(10, "0010_token_lifecycle"),
     both!(11, "0011_login_address"),
     both!(12, "0012_daily_job_leases"),
+    both!(13, "0013_session_last_seen"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

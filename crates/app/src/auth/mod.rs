@@ -54,13 +54,8 @@ fn valid_slug(slug: &str) -> bool {
 }
 
 fn password_rules(password: &str) -> Result<()> {
-    if password.chars().count() < 10 {
-        return Err(AppError::invalid(
-            "password",
-            "must be at least 10 characters",
-        ));
-    }
-    Ok(())
+    credence_domain::passwords::check(password)
+        .map_err(|problem| AppError::invalid("password", problem.to_string()))
 }
 
 impl App {
@@ -276,8 +271,14 @@ impl App {
     }
 }
 
-/// How long a web session lasts.
+/// How long a web session lasts at most, however busy.
 pub const SESSION_HOURS: i64 = 12;
+
+/// How long a web session may go unused before it is signed out (configurable).
+pub const SESSION_IDLE_DEFAULT: chrono::Duration = chrono::Duration::minutes(30);
+
+/// A session's last use is written at most this often, so most requests only read it.
+const SESSION_TOUCH_EVERY: chrono::Duration = chrono::Duration::minutes(1);
 
 /// "40 seconds", "3 minutes": how long to wait, in words for the sign-in page.
 fn wait_words(seconds: i64) -> String {
@@ -375,10 +376,19 @@ impl App {
     }
 
     pub async fn web_session(&self, secret: &str) -> Result<WebSession> {
-        let mut tx = self.store.read().await?;
-        let grant = identity::session(&mut tx, &token_hash(secret))
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let id_hash = token_hash(secret);
+        let now = credence_store::now();
+        let grant = {
+            let mut db = self.store.read().await?;
+            identity::session(&mut db, &id_hash, now - self.session_idle)
+                .await?
+                .ok_or(AppError::Unauthenticated)?
+        };
+        if now - grant.last_seen_at >= SESSION_TOUCH_EVERY {
+            let mut tx = self.store.begin().await?;
+            identity::touch_session(&mut tx, &id_hash, now).await?;
+            tx.commit().await?;
+        }
         let role = Role::parse(&grant.role).ok_or(AppError::Unauthenticated)?;
         Ok(WebSession {
             actor: Actor {

@@ -237,6 +237,7 @@ pub struct SessionGrant {
     pub role: String,
     pub member_id: Option<MemberId>,
     pub csrf_token: String,
+    pub last_seen_at: DateTime<Utc>,
 }
 
 pub async fn insert_session(
@@ -246,23 +247,41 @@ pub async fn insert_session(
     csrf_token: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
-    query("INSERT INTO sessions (id, agency_id, user_id, csrf_token, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)").arg(id_hash).arg(user.agency_id).arg(user.id).arg(csrf_token).arg(expires_at).arg(now())
+    let now = now();
+    query("INSERT INTO sessions (id, agency_id, user_id, csrf_token, expires_at, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6, $6)").arg(id_hash).arg(user.agency_id).arg(user.id).arg(csrf_token).arg(expires_at).arg(now)
         .execute(tx).await?;
     Ok(())
 }
 
-/// The session with this id hash, if it has not expired and its login (and the login's
-/// member) is active.
-pub async fn session(db: &mut impl Conn, id_hash: &str) -> Result<Option<SessionGrant>> {
+/// The session with this id hash, if it has not expired, was used after `idle_since`, and
+/// its login (and the login's member) is active.
+pub async fn session(
+    db: &mut impl Conn,
+    id_hash: &str,
+    idle_since: DateTime<Utc>,
+) -> Result<Option<SessionGrant>> {
     query(
-        "SELECT s.agency_id, s.user_id, u.email, u.role, u.member_id, s.csrf_token
+        "SELECT s.agency_id, s.user_id, u.email, u.role, u.member_id, s.csrf_token,
+                COALESCE(s.last_seen_at, s.created_at) AS last_seen_at
          FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN members m ON m.id = u.member_id
-         WHERE s.id = $1 AND s.expires_at > $2 AND u.active = TRUE AND COALESCE(m.active, TRUE) = TRUE",
+         WHERE s.id = $1 AND s.expires_at > $2 AND COALESCE(s.last_seen_at, s.created_at) > $3
+           AND u.active = TRUE AND COALESCE(m.active, TRUE) = TRUE",
     )
     .arg(id_hash)
     .arg(now())
+    .arg(idle_since)
     .fetch_optional(db)
     .await
+}
+
+/// Records that the session was used at `at` (keeps it from going idle).
+pub async fn touch_session(tx: &mut Tx, id_hash: &str, at: DateTime<Utc>) -> Result<()> {
+    query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+        .arg(id_hash)
+        .arg(at)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn delete_session(tx: &mut Tx, id_hash: &str) -> Result<()> {

@@ -252,3 +252,88 @@ both_databases! {
         t.send(Method::GET, "/api/v1/courses", Some(&scheduler), None).await.problem(401);
     }
 }
+
+/// `password` set on a new login, answered as the API would answer the app's error.
+async fn new_login_answer(t: &TestApp, email: &str, password: &str) -> Resp {
+    let result = t
+        .app
+        .create_user(t.agency_id, email, Role::Admin, password, None)
+        .await;
+    let problem =
+        credence_web::problem::Problem::from(result.expect_err("the password is refused"));
+    let response = axum::response::IntoResponse::into_response(problem);
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    Resp {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap(),
+        text: String::from_utf8_lossy(&bytes).into(),
+        bytes: bytes.to_vec(),
+    }
+}
+
+async fn stored_session_seen(t: &TestApp, session: &str) -> Option<String> {
+    let secret = session.strip_prefix("credence_session=").unwrap();
+    let mut db = t.app.store.read().await.unwrap();
+    credence_store::query("SELECT last_seen_at FROM sessions WHERE id = $1")
+        .arg(credence_app::auth::token_hash(secret))
+        .scalar::<Option<chrono::DateTime<chrono::Utc>>>(&mut db)
+        .await
+        .unwrap()
+        .map(|t| t.to_rfc3339())
+}
+
+async fn set_session_seen(t: &TestApp, session: &str, minutes_ago: i64) {
+    let secret = session.strip_prefix("credence_session=").unwrap();
+    let mut tx = t.app.store.begin().await.unwrap();
+    credence_store::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1")
+        .arg(credence_app::auth::token_hash(secret))
+        .arg(chrono::Utc::now() - chrono::Duration::minutes(minutes_ago))
+        .execute(&mut tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+both_databases! {
+    async fn common_and_overlong_passwords_are_refused(t) {
+        for (password, message) in [
+            ("Password123", "is one of the most common passwords; choose one that is harder to guess"),
+            ("QWERTYUIOP", "is one of the most common passwords; choose one that is harder to guess"),
+            (&"x".repeat(129), "must be at most 128 characters"),
+            ("too short", "must be at least 10 characters"),
+        ] {
+            let body = new_login_answer(t, "chief@test.example", password).await.problem(422);
+            assert_eq!(body["errors"], json!([{"field": "password", "message": message}]), "{password}");
+        }
+        // Nothing was created: the e-mail is still free, and a 128-character passphrase is fine.
+        assert!(sign_in(t, "chief@test.example", "Password123").await.is_err());
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, &"x".repeat(128), None).await.unwrap();
+    }
+
+    async fn a_session_unused_for_the_idle_timeout_is_signed_out(t) {
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let started = stored_session_seen(t, &session).await;
+        assert!(started.is_some());
+        assert_eq!(page(t, "/", &session).await.status, 200);
+        assert_eq!(stored_session_seen(t, &session).await, started, "a use within the minute writes nothing");
+
+        // Used five minutes ago: still signed in, and the use is recorded.
+        set_session_seen(t, &session, 5).await;
+        assert_eq!(page(t, "/", &session).await.status, 200);
+        let seen: chrono::DateTime<chrono::Utc> = stored_session_seen(t, &session).await.unwrap().parse().unwrap();
+        assert!(chrono::Utc::now() - seen < chrono::Duration::minutes(1));
+
+        // Unused for 31 minutes (the default idle timeout is 30): signed out.
+        set_session_seen(t, &session, 31).await;
+        let r = page(t, "/", &session).await;
+        assert_eq!(r.status, 303);
+        assert!(r.headers["location"].to_str().unwrap().starts_with("/login"));
+    }
+}
