@@ -329,7 +329,7 @@ pub async fn claim_daily_job(
 /// Marks a claimed daily job done for `day`: it is not run again that day.
 pub async fn finish_daily_job(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     job: &str,
     day: chrono::NaiveDate,
 ) -> Result<()> {
@@ -347,7 +347,7 @@ pub async fn finish_daily_job(
 /// for the lease.
 pub async fn release_daily_job(
     tx: &mut Tx,
-    agency_id: i64,
+    agency_id: AgencyId,
     job: &str,
     day: chrono::NaiveDate,
 ) -> Result<()> {

@@ -148,7 +148,7 @@ impl App {
     /// One agency's daily jobs for `today`, then the mark that they are done.
     async fn daily_jobs_of(
         &self,
-        agency_id: i64,
+        agency_id: AgencyId,
         today: chrono::NaiveDate,
     ) -> Result<(SweepReport, u64)> {
         let report = self.sweep_agency(agency_id).await?;

@@ -12,7 +12,7 @@ use crate::harness::TestApp;
 
 /// The stored status of a credential (what lists filter on), read past the API's clock.
 async fn stored_status(t: &TestApp, credential_id: &str) -> String {
-    let id = credence_app::ids::decode(credence_app::ids::Kind::Credential, credential_id).unwrap();
+    let id: credence_app::ids::CredentialId = credential_id.parse().unwrap();
     let mut db = t.app.store.read().await.unwrap();
     query("SELECT status FROM credentials WHERE id = $1")
         .arg(id)
