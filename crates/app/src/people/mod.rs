@@ -2,3 +2,4 @@
 
 pub mod groups;
 pub mod members;
+pub mod profile;

@@ -79,6 +79,25 @@ pub async fn groups_page(
         .await
 }
 
+/// The agency's groups among `ids`, by name.
+pub async fn groups_by_ids(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    ids: &[GroupId],
+) -> Result<Vec<Group>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(format!(
+        "SELECT {GROUP_COLUMNS} FROM agency_groups WHERE agency_id = "
+    ));
+    q.bind(agency_id)
+        .push(" AND id IN ")
+        .bind_json_ids(db.backend(), ids)
+        .push(" ORDER BY name, id");
+    q.fetch_all(db).await
+}
+
 /// Of `ids`, those that are groups of the agency.
 pub async fn existing_group_ids(
     db: &mut impl Conn,

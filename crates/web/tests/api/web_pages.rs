@@ -123,7 +123,9 @@ both_databases! {
     }
 
     async fn a_member_sees_only_their_own_pages(t) {
-        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "email": "ava@test.example"})).await.expect(201);
+        let station = t.post("/api/v1/groups", json!({"name": "Station 7", "kind": "station"})).await.expect(201);
+        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "email": "ava@test.example",
+            "group_ids": [station["id"]]})).await.expect(201);
         let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);
         let mid = m["id"].as_str().unwrap().parse::<credence_app::ids::MemberId>().ok();
         t.app.create_user(t.agency_id, "ava.login@test.example", Role::Member, "a long enough password", mid).await.unwrap();
@@ -133,7 +135,9 @@ both_databases! {
             assert_eq!(page(t, path, &session).await.status, 403, "{path}");
         }
         assert_eq!(page(t, &format!("/members/{}", other["id"].as_str().unwrap()), &session).await.status, 404);
-        assert_eq!(page(t, &format!("/members/{}", m["id"].as_str().unwrap()), &session).await.status, 200);
+        let own = page(t, &format!("/members/{}", m["id"].as_str().unwrap()), &session).await;
+        assert_eq!(own.status, 200);
+        assert!(own.text.contains("Station 7"), "a member sees the names of their own groups");
     }
 }
 

@@ -6,18 +6,15 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use credence_app::catalog::courses::CourseView;
-use credence_app::credentials::views::{CredentialDetail, CredentialListFilter};
+use credence_app::credentials::views::CredentialDetail;
 use credence_app::ids::{CourseId, MemberId};
-use credence_app::page::PageParams;
 use credence_app::people::members::MemberView;
-use credence_app::training::records::{
-    NewTrainingRecord, Source, TrainingRecordFilter, TrainingRecordView,
-};
+use credence_app::training::records::{NewTrainingRecord, Source, TrainingRecordView};
 use credence_app::App;
 use serde::Deserialize;
 
 use crate::pages::auth::session::CsrfForm;
-use crate::pages::credentials::manage::{all_groups, Messages};
+use crate::pages::credentials::manage::Messages;
 use crate::pages::{error_text, redirect_with, render, Layout, PageResult, WebUser};
 
 #[derive(Template)]
@@ -40,101 +37,22 @@ pub async fn page(
     PathIds(id): PathIds<MemberId>,
     Query(msg): Query<Messages>,
 ) -> PageResult {
-    let actor = &user.actor;
-    let m = app.member(actor, id).await?;
-    let group_names = all_groups(&app, actor).await.unwrap_or_default();
-    let groups = m
-        .group_ids
-        .iter()
-        .filter_map(|g| {
-            group_names
-                .iter()
-                .find(|x| &x.id == g)
-                .map(|x| x.name.clone())
-        })
-        .collect();
-    // Every credential with its requirements in a few queries, not one detail call each.
-    let details = app
-        .credential_details(
-            actor,
-            &CredentialListFilter {
-                member_id: Some(m.id),
-                ..Default::default()
-            },
-            100,
-        )
-        .await?;
-    let names = app.names(actor, std::slice::from_ref(&m.id)).await?;
-    let credentials = details
-        .into_iter()
-        .map(|d| {
-            let type_name = names.type_name(&d.credential.credential_type_id);
-            (d, type_name)
-        })
-        .collect();
-    let courses = if actor.role().reads_agency() {
-        app.courses(
-            &actor.reader()?,
-            &PageParams {
-                limit: Some(500),
-                cursor: None,
-            },
-        )
-        .await?
-        .items
-    } else {
-        Vec::new()
-    };
-    let records = app
-        .training_records(
-            actor,
-            &TrainingRecordFilter {
-                member_id: Some(m.id),
-                course_id: None,
-            },
-            &PageParams {
-                limit: Some(100),
-                cursor: None,
-            },
-        )
-        .await?
-        .items
-        .into_iter()
-        .map(|r| {
-            let course = r
-                .course_id
-                .as_ref()
-                .and_then(|c| courses.iter().find(|x| &x.id == c))
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
-            (r, course)
-        })
-        .collect();
+    let p = app.member_profile(&user.actor, id).await?;
     Ok(render(&MemberPage {
         layout: Layout::new(
             &user,
-            format!("{} {}", m.first_name, m.last_name),
+            format!("{} {}", p.member.first_name, p.member.last_name),
             "credentials",
         )
         .with_messages(msg.notice, msg.error),
-        today: app.today(actor).await?.to_string(),
-        certificates: app
-            .certificate_register(
-                actor,
-                &credence_app::documents::certificates::RegisterQuery {
-                    member_id: Some(m.id),
-                    ..Default::default()
-                },
-                &Default::default(),
-            )
-            .await?
-            .items,
-        m,
-        groups,
-        credentials,
-        records,
-        courses,
-        can_manage: actor.role().manages_credentials(),
+        today: p.today.to_string(),
+        can_manage: user.actor.role().manages_credentials(),
+        m: p.member,
+        groups: p.groups,
+        credentials: p.credentials,
+        records: p.records,
+        courses: p.courses,
+        certificates: p.certificates,
     }))
 }
 
