@@ -1,19 +1,17 @@
 //! The dashboard's agency-wide numbers. Counting a million credentials by type and group
-//! takes longer than a page may, so each instance keeps the last summary per agency and
-//! serves it while a fresh one is computed in the background (at most one at a time).
+//! takes longer than a page should wait on every view, so each instance keeps the last summary
+//! per agency — and serves it only while nothing it counts has changed: the agency's newest
+//! audit event (every write records one), its last finished daily jobs and its today (see
+//! `counts_version`). A change anywhere, on any instance, shows on the next view.
 
 use credence_domain::ids::{AgencyId, CredentialTypeId, GroupId};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use chrono::Days;
-use credence_store::reports::compliance;
+use chrono::{Days, NaiveDate};
+use credence_store::reports::compliance::{self, CountsVersion};
 
 use crate::{App, Reader, Result};
-
-/// How old a summary may be before a refresh starts.
-const FRESH_FOR: Duration = Duration::from_secs(30);
 
 /// Status counts per credential type and per group, and the headline numbers.
 #[derive(Debug, Clone, Default)]
@@ -25,73 +23,43 @@ pub struct Summary {
     pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-struct Entry {
-    at: Instant,
-    summary: Arc<Summary>,
-    refreshing: bool,
+/// What a cached summary was computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Basis {
+    version: CountsVersion,
+    today: NaiveDate,
 }
 
 /// Per-instance cache of summaries by agency.
 #[derive(Default)]
-pub struct SummaryCache(Mutex<HashMap<AgencyId, Entry>>);
+pub struct SummaryCache(Mutex<HashMap<AgencyId, (Basis, Arc<Summary>)>>);
 
 impl App {
-    /// The agency's summary: cached if fresh, else the cached one while a refresh runs,
-    /// else computed now (the first time).
+    /// The agency's summary as of now: the cached one if nothing it counts has changed since,
+    /// else computed afresh.
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn summary(&self, actor: &Reader) -> Result<Arc<Summary>> {
         let agency = actor.agency_id;
-        let cached = {
-            let mut map = self.summaries.0.lock().unwrap_or_else(|p| p.into_inner());
-            match map.get_mut(&agency) {
-                Some(e) if e.at.elapsed() < FRESH_FOR => return Ok(e.summary.clone()),
-                Some(e) if !e.refreshing => {
-                    e.refreshing = true;
-                    Some((e.summary.clone(), true))
-                }
-                Some(e) => Some((e.summary.clone(), false)),
-                None => None,
-            }
+        let basis = {
+            let mut db = self.store.read().await?;
+            let today = self.ctx_for(&mut db, agency, "system:summary").await?.today;
+            let version = compliance::counts_version(&mut db, agency).await?;
+            Basis { version, today }
         };
-        match cached {
-            Some((stale, start_refresh)) => {
-                if start_refresh {
-                    let app = self.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = app.refresh_summary(agency).await {
-                            tracing::warn!(error = %e, "refreshing the dashboard summary failed");
-                        }
-                    });
-                }
-                Ok(stale)
+        if let Some((cached, summary)) = self.cached_summary(agency) {
+            if cached == basis {
+                return Ok(summary);
             }
-            None => self.refresh_summary(agency).await,
         }
+        let summary = Arc::new(self.compute_summary(agency).await?);
+        let mut map = self.summaries.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(agency, (basis, summary.clone()));
+        Ok(summary)
     }
 
-    async fn refresh_summary(&self, agency_id: AgencyId) -> Result<Arc<Summary>> {
-        let result = self.compute_summary(agency_id).await;
-        let mut map = self.summaries.0.lock().unwrap_or_else(|p| p.into_inner());
-        match result {
-            Ok(summary) => {
-                let summary = Arc::new(summary);
-                map.insert(
-                    agency_id,
-                    Entry {
-                        at: Instant::now(),
-                        summary: summary.clone(),
-                        refreshing: false,
-                    },
-                );
-                Ok(summary)
-            }
-            Err(e) => {
-                if let Some(entry) = map.get_mut(&agency_id) {
-                    entry.refreshing = false;
-                }
-                Err(e)
-            }
-        }
+    fn cached_summary(&self, agency: AgencyId) -> Option<(Basis, Arc<Summary>)> {
+        let map = self.summaries.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(&agency).cloned()
     }
 
     async fn compute_summary(&self, agency_id: AgencyId) -> Result<Summary> {

@@ -1,6 +1,6 @@
 //! Compliance counts and lists, grouped on stored status.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use credence_domain::ids::{AgencyId, CredentialId, CredentialTypeId, GroupId, MemberId};
 
 use crate::credentials::CredentialRow;
@@ -171,4 +171,23 @@ pub async fn headline_counts(
             .scalar(db)
             .await?;
     Ok((expiring, overdue))
+}
+
+/// What the agency's counts depend on besides the clock: its newest audit event (every write
+/// records one) and the last time its daily jobs finished (the sweep rewrites statuses
+/// without one). Two equal versions mean equal counts on the same day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct CountsVersion {
+    pub last_event: Option<i64>,
+    pub last_daily_jobs: Option<DateTime<Utc>>,
+}
+
+pub async fn counts_version(db: &mut impl Conn, agency_id: AgencyId) -> Result<CountsVersion> {
+    query(
+        "SELECT (SELECT MAX(id) FROM audit_events WHERE agency_id = $1) AS last_event,
+                (SELECT MAX(finished_at) FROM daily_job_runs WHERE agency_id = $1) AS last_daily_jobs",
+    )
+    .arg(agency_id)
+    .fetch_one(db)
+    .await
 }

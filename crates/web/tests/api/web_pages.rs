@@ -341,3 +341,19 @@ both_databases! {
         assert!(r.headers["location"].to_str().unwrap().starts_with("/login"));
     }
 }
+
+both_databases! {
+    // #18.11: the dashboard's numbers follow every change at once, not up to 30 s later.
+    async fn the_dashboard_counts_a_change_on_the_next_view(t) {
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let tracked = |html: &str| html.split("<b>").nth(1).and_then(|s| s.split("</b>").next()).unwrap().to_string();
+        assert_eq!(tracked(&page(t, "/", &session).await.text), "0");
+
+        let ty = crate::fixtures::CredentialTypeBuilder::new("CPR").publish(t).await;
+        crate::fixtures::Track::of(&ty).build(t).await;
+        assert_eq!(tracked(&page(t, "/", &session).await.text), "1", "the assignment shows at once");
+        crate::fixtures::Track::of(&ty).for_member("Liam").build(t).await;
+        assert_eq!(tracked(&page(t, "/", &session).await.text), "2");
+    }
+}
