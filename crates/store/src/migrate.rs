@@ -56,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(11, "0011_login_address"),
     both!(12, "0012_daily_job_leases"),
     both!(13, "0013_session_last_seen"),
+    both!(14, "0014_submission_review_reason"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

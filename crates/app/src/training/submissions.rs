@@ -100,6 +100,18 @@ pub struct SubmissionView {
     pub category: Option<String>,
     pub note: Option<String>,
     pub status: String,
+    /// Why it was rejected, for the member.
+    pub review_reason: Option<String>,
+}
+
+/// An officer's decision on a submission.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Review {
+    /// Record the training, with the score the certificate shows if it shows one; none is
+    /// ever invented.
+    Approve { score: Option<f64> },
+    /// Refuse it, saying why (the member reads the reason).
+    Reject { reason: String },
 }
 
 fn view(s: store::Submission) -> SubmissionView {
@@ -117,7 +129,30 @@ fn view(s: store::Submission) -> SubmissionView {
         category: s.category,
         note: s.note,
         status: s.status,
+        review_reason: s.review_reason,
     }
+}
+
+/// Checks a review: a score is 0–100, a rejection names its reason.
+fn check_review(review: &Review) -> Result<()> {
+    let mut invalid = Invalid::new();
+    match review {
+        Review::Approve { score: Some(s) } => invalid.check(
+            s.is_finite() && (0.0..=100.0).contains(s),
+            "score",
+            "must be between 0 and 100",
+        ),
+        Review::Approve { score: None } => {}
+        Review::Reject { reason } => {
+            let reason = reason.trim();
+            invalid.check(
+                !reason.is_empty() && reason.chars().count() <= 500,
+                "reason",
+                "say why it is rejected (at most 500 characters); the member reads it",
+            );
+        }
+    }
+    Ok(invalid.into_result()?)
 }
 
 impl App {
@@ -267,8 +302,9 @@ impl App {
         &self,
         actor: &Officer,
         id: SubmissionId,
-        approve: bool,
+        review: Review,
     ) -> Result<()> {
+        check_review(&review)?;
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let s = store::submission(&mut tx, actor.agency_id, id)
@@ -281,7 +317,7 @@ impl App {
                 s.status
             )));
         }
-        let record_id = if approve {
+        let record_id = if let Review::Approve { score } = review {
             let course = match s.course_id {
                 Some(c) => {
                     credence_store::catalog::courses::course(&mut tx, actor.agency_id, c).await?
@@ -299,11 +335,6 @@ impl App {
                     "name a course, or hours with a category, before approving",
                 ));
             }
-            // A certificate of a graded course attests a pass: it is recorded at the passing grade.
-            let score = course
-                .as_ref()
-                .filter(|c| c.graded)
-                .and_then(|c| c.passing_grade);
             let record = NewRecord {
                 member_id: s.member_id,
                 course_id: s.course_id,
@@ -320,7 +351,10 @@ impl App {
         } else {
             None
         };
-        let status = if approve { "approved" } else { "rejected" };
+        let (status, reason) = match &review {
+            Review::Approve { .. } => ("approved", None),
+            Review::Reject { reason } => ("rejected", Some(reason.trim())),
+        };
         if !store::review(
             &mut tx,
             actor.agency_id,
@@ -328,6 +362,7 @@ impl App {
             status,
             &actor.label,
             record_id,
+            reason,
         )
         .await?
         {
@@ -341,7 +376,7 @@ impl App {
             status,
             s.member_id,
             None,
-            Some(&serde_json::json!({"submission": id})),
+            Some(&serde_json::json!({"submission": id, "reason": reason})),
         )
         .await?;
         tx.commit().await?;

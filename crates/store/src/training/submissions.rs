@@ -62,11 +62,12 @@ pub struct Submission {
     pub note: Option<String>,
     pub status: String,
     pub reviewed_by: Option<String>,
+    pub review_reason: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 const SELECT: &str = "SELECT s.id, s.member_id, m.first_name, m.last_name, s.file_id, f.original_name, f.content_type, f.storage_key,
-        f.size_bytes, s.course_id, c.name AS course_name, s.completed_on, s.hours, s.category, s.note, s.status, s.reviewed_by, s.created_at
+        f.size_bytes, s.course_id, c.name AS course_name, s.completed_on, s.hours, s.category, s.note, s.status, s.reviewed_by, s.review_reason, s.created_at
     FROM external_submissions s JOIN members m ON m.id = s.member_id JOIN files f ON f.id = s.file_id
     LEFT JOIN courses c ON c.id = s.course_id";
 
@@ -108,9 +109,11 @@ pub async fn review(
     status: &str,
     reviewer: &str,
     record_id: Option<TrainingRecordId>,
+    reason: Option<&str>,
 ) -> Result<bool> {
-    let n = query("UPDATE external_submissions SET status = $1, reviewed_by = $2, reviewed_at = $3, training_record_id = $4
-         WHERE agency_id = $5 AND id = $6 AND status = 'pending'").arg(status).arg(reviewer).arg(now()).arg(record_id).arg(agency_id).arg(id)
+    let n = query("UPDATE external_submissions SET status = $1, reviewed_by = $2, reviewed_at = $3, training_record_id = $4,
+             review_reason = $7
+         WHERE agency_id = $5 AND id = $6 AND status = 'pending'").arg(status).arg(reviewer).arg(now()).arg(record_id).arg(agency_id).arg(id).arg(reason)
         .execute(tx).await?;
     Ok(n == 1)
 }

@@ -143,7 +143,7 @@ both_databases! {
 
 both_databases! {
     async fn uploads_are_checked_by_content_and_approval_records_training(t) {
-        use credence_app::training::submissions::Upload;
+        use credence_app::training::submissions::{Review, Upload};
         let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith"})).await.expect(201);
         let mid = m["id"].as_str().unwrap().parse::<credence_app::ids::MemberId>().ok();
         // Actors come only from authentication, as in the server.
@@ -165,10 +165,26 @@ both_databases! {
         let admin = t.app.authenticate_token(&token).await.unwrap();
         assert_eq!(t.app.submissions(&admin).await.unwrap().len(), 1);
         assert!(member.officer().is_err(), "a member cannot review");
-        t.app.review_submission(&admin.officer().unwrap(), ok.id, true).await.unwrap();
-        assert!(t.app.review_submission(&admin.officer().unwrap(), ok.id, false).await.is_err(), "reviewed once");
+        let officer = admin.officer().unwrap();
+        // #18.7: a rejection says why (the member reads it); an approval invents no score.
+        let second = t.app.submit_external(&member, upload("second.pdf", b"%PDF-1.4 two")).await.unwrap();
+        let silent = Review::Reject { reason: "  ".into() };
+        assert!(field(t.app.review_submission(&officer, second.id, silent).await.unwrap_err()).contains("say why"));
+        let bad_score = Review::Approve { score: Some(140.0) };
+        assert!(field(t.app.review_submission(&officer, second.id, bad_score).await.unwrap_err()).contains("between 0 and 100"));
+        let reason = "The certificate is not signed";
+        t.app.review_submission(&officer, second.id, Review::Reject { reason: reason.into() }).await.unwrap();
+        let mine = t.app.submissions(&member).await.unwrap();
+        let rejected = mine.iter().find(|s| s.id == second.id).unwrap();
+        assert_eq!((rejected.status.as_str(), rejected.review_reason.as_deref()), ("rejected", Some(reason)));
+
+        t.app.review_submission(&officer, ok.id, Review::Approve { score: None }).await.unwrap();
+        let again = Review::Reject { reason: "late".into() };
+        assert!(t.app.review_submission(&officer, ok.id, again).await.is_err(), "reviewed once");
         let records = t.get(&format!("/api/v1/training-records?member_id={}", m["id"].as_str().unwrap())).await.expect(200);
+        assert_eq!(records["items"].as_array().unwrap().len(), 1, "only the approved one is recorded");
         assert_eq!((records["items"][0]["source"].as_str(), records["items"][0]["hours"].as_f64()), (Some("external"), Some(4.0)));
+        assert!(records["items"][0]["score"].is_null(), "no score was invented");
         let (_, content_type, bytes) = t.app.submission_file(&member, ok.id).await.unwrap();
         assert_eq!((content_type.as_str(), bytes.as_slice()), ("application/pdf", b"%PDF-1.4 fine".as_slice()));
         let other = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown"})).await.expect(201);

@@ -6,8 +6,9 @@ use askama::Template;
 use axum::extract::{Multipart, State};
 use axum::response::Response;
 use credence_app::ids::SubmissionId;
-use credence_app::training::submissions::{SubmissionView, Upload, MAX_UPLOAD_BYTES};
+use credence_app::training::submissions::{Review, SubmissionView, Upload, MAX_UPLOAD_BYTES};
 use credence_app::App;
+use credence_app::AppError;
 use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
@@ -114,6 +115,33 @@ pub async fn queue(
 #[derive(Deserialize)]
 pub struct ReviewForm {
     decision: String,
+    /// The score the certificate shows, if any.
+    score: Option<String>,
+    /// Why it is rejected.
+    reason: Option<String>,
+}
+
+impl ReviewForm {
+    fn review(&self) -> Result<Review, AppError> {
+        if self.decision != "approve" {
+            return Ok(Review::Reject {
+                reason: self.reason.clone().unwrap_or_default(),
+            });
+        }
+        let score = match self
+            .score
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(s) => Some(
+                s.parse::<f64>()
+                    .map_err(|_| AppError::invalid("score", "must be a number"))?,
+            ),
+        };
+        Ok(Review::Approve { score })
+    }
 }
 
 pub async fn review(
@@ -121,9 +149,13 @@ pub async fn review(
     PathIds(id): PathIds<SubmissionId>,
     CsrfForm(user, f): CsrfForm<ReviewForm>,
 ) -> Response {
-    let approve = f.decision == "approve";
+    let review = match f.review() {
+        Ok(r) => r,
+        Err(e) => return redirect_with("/approvals", "error", &error_text(&e)),
+    };
+    let approve = matches!(review, Review::Approve { .. });
     match app
-        .review_submission(&capability!(user.actor, officer), id, approve)
+        .review_submission(&capability!(user.actor, officer), id, review)
         .await
     {
         Ok(()) if approve => redirect_with(
