@@ -31,6 +31,8 @@ pub enum CertificateStatus {
     ReadyToBeRequested,
     Generated,
     Issued,
+    /// Its issuance was revoked: whatever the certificate's own state, it proves nothing.
+    Revoked,
 }
 
 impl CertificateStatus {
@@ -39,13 +41,19 @@ impl CertificateStatus {
             CertificateStatus::ReadyToBeRequested => "ready_to_be_requested",
             CertificateStatus::Generated => "generated",
             CertificateStatus::Issued => "issued",
+            CertificateStatus::Revoked => "revoked",
         }
     }
 
-    fn parse(value: &str) -> CertificateStatus {
-        match value {
+    /// The status a register shows: revoked once its issuance is, else the stored state.
+    fn of_row(r: &CertificateRow) -> CertificateStatus {
+        if r.revoked_at.is_some() {
+            return CertificateStatus::Revoked;
+        }
+        match r.status.as_str() {
             "issued" => CertificateStatus::Issued,
             "generated" => CertificateStatus::Generated,
+            // The column's CHECK constraint admits only these three.
             _ => CertificateStatus::ReadyToBeRequested,
         }
     }
@@ -86,6 +94,7 @@ impl App {
     }
 
     fn certificate_view(&self, r: CertificateRow) -> CertificateView {
+        let status = CertificateStatus::of_row(&r);
         CertificateView {
             id: r.id,
             verify_url: self.verify_url(&r.public_id),
@@ -98,7 +107,7 @@ impl App {
             template_id: r.template_id,
             template_name: r.template_name,
             template_version: r.template_version,
-            status: CertificateStatus::parse(&r.status),
+            status,
             number: r.number,
             issue_date: r.issue_date,
             expiration_date: r.expiration_date,

@@ -404,8 +404,15 @@ pub async fn register(
 ) -> Result<Vec<CertificateRow>> {
     let mut q = Query::new(format!("{CERTIFICATE} WHERE k.agency_id = "));
     q.bind(agency_id);
-    if let Some(s) = &f.status {
-        q.push(" AND k.status = ").bind(s.clone());
+    // A revoked issuance's certificates are "revoked" whatever their own state.
+    match f.status.as_deref() {
+        None => {}
+        Some("revoked") => {
+            q.push(" AND i.revoked_at IS NOT NULL");
+        }
+        Some(s) => {
+            q.push(" AND i.revoked_at IS NULL AND k.status = ").bind(s);
+        }
     }
     if let Some(t) = f.credential_type_id {
         q.push(" AND i.credential_type_id = ").bind(t);

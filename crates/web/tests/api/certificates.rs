@@ -221,6 +221,14 @@ both_databases! {
         t.post(&format!("/api/v1/credentials/{}/revoke", issued["credential_id"].as_str().unwrap()), json!({"reason": "Audit"})).await.expect(200);
         let verify = t.send(Method::GET, &format!("/verify/{public_id}"), None, None).await;
         assert!(verify.text.contains("Revoked"), "{}", verify.text);
+        // #18.3: the register, its filters and its CSV say the same as the verify page.
+        assert_eq!(t.get(&format!("/api/v1/certificates/{cert}")).await.expect(200)["status"], "revoked");
+        let revoked = t.get("/api/v1/certificates?status=revoked").await.expect(200);
+        assert_eq!(ids(&revoked["items"]), std::slice::from_ref(&cert));
+        let issued_now = t.get("/api/v1/certificates?status=issued").await.expect(200);
+        assert!(!ids(&issued_now["items"]).contains(&cert), "a revoked certificate is not listed as issued");
+        let csv = t.get("/api/v1/certificates?format=csv").await;
+        assert!(csv.text.lines().any(|l| l.contains("revoked")), "{}", csv.text);
         assert_eq!(t.send(Method::GET, "/verify/nosuchcertificate", None, None).await.status, 404);
 
         // Another agency sees none of it.

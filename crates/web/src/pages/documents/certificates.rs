@@ -85,6 +85,7 @@ fn status_label(s: &CertificateStatus) -> &'static str {
         CertificateStatus::ReadyToBeRequested => "Ready to Be Requested",
         CertificateStatus::Generated => "Generated",
         CertificateStatus::Issued => "Issued",
+        CertificateStatus::Revoked => "Revoked",
     }
 }
 
@@ -95,6 +96,7 @@ fn register_filter(q: &RegisterPageQuery) -> Result<RegisterQuery, AppError> {
         Some("ready_to_be_requested") => Some(CertificateStatus::ReadyToBeRequested),
         Some("generated") => Some(CertificateStatus::Generated),
         Some("issued") => Some(CertificateStatus::Issued),
+        Some("revoked") => Some(CertificateStatus::Revoked),
         Some(_) => return Err(AppError::invalid("status", "is not a certificate status")),
     };
     Ok(RegisterQuery {
