@@ -2,6 +2,7 @@
 //! once choosing which fields to set (all validated first, nothing written on any error);
 //! and revoke with a reason.
 
+use credence_domain::bulk_update::{bulk_update_action, BulkUpdateAction};
 use credence_domain::ids::{CredentialId, CredentialTypeId, IssuanceId};
 use std::collections::{BTreeMap, HashMap};
 
@@ -292,15 +293,19 @@ fn plan_change(
     invalid: &mut Invalid,
 ) -> Option<Change> {
     let c = &row.credential;
-    let needs_issue = c.period_id.is_some() || c.issuance_id.is_none();
-    if needs_issue {
-        let Some(issue_date) = f.issue_date else {
-            invalid.add(
-                field,
-                "has no current issuance to correct; include issue_date to issue it",
-            );
-            return None;
-        };
+    let action = bulk_update_action(
+        c.issuance_id.is_some(),
+        c.period_id.is_some(),
+        f.issue_date.is_some(),
+    );
+    if action == BulkUpdateAction::NeedsIssueDate {
+        invalid.add(
+            field,
+            "has never been issued, so there is nothing to correct; include issue_date to issue it",
+        );
+        return None;
+    }
+    if let (BulkUpdateAction::Issue, Some(issue_date)) = (action, f.issue_date) {
         let item = IssueItem {
             expiration_date: f.expiration_date,
             credential_number: clean(&f.credential_number),

@@ -428,3 +428,21 @@ both_databases! {
         assert_eq!(done["revoked"][0]["status"], "revoked", "officers revoke");
     }
 }
+
+both_databases! {
+    // #18.5: an auto-renewing type always has a period open; its issuance stays correctable.
+    async fn bulk_update_corrects_an_issuance_while_its_renewal_is_open(t) {
+        let ty = published_type(t, json!({"code": "EVOC", "name": "EVOC", "validity_months": 24, "renewal": "auto",
+            "renewal_window_days": 365})).await;
+        let (_, cid) = crate::fixtures::Track::of(&ty).active("2026-01-05").build(t).await;
+        let before = credential(t, &cid).await;
+        assert!(!before["open_period"].is_null(), "renewing: a period is open");
+
+        let fixed = t.post("/api/v1/credentials/bulk-update", json!({"credential_ids": [cid], "fields": {"issuing_officer": "Capt. Ruiz"}}))
+            .await.expect(200);
+        let after = &fixed["updated"][0];
+        assert_eq!(after["current_issuance"]["issuing_officer"], "Capt. Ruiz");
+        assert_eq!(after["current_issuance"]["issue_date"], before["current_issuance"]["issue_date"], "corrected, not reissued");
+        assert_eq!(after["open_period"], before["open_period"], "the renewal period is untouched");
+    }
+}
