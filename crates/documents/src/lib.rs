@@ -6,10 +6,12 @@
 //! is [`worker::serve`]; the parent's is [`worker::Renderer`].
 
 pub mod defaults;
+pub mod fair;
 pub mod job;
 pub mod render;
 pub mod worker;
 mod world;
 
+pub use fair::Tenant;
 pub use job::{Document, Job, JobFile, Output, Template, TemplateError};
 pub use worker::{RenderError, Renderer};

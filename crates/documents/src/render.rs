@@ -13,6 +13,19 @@ use typst_pdf::PdfOptions;
 use crate::job::{Document, Job, Output, TemplateError};
 use crate::world::{template_path, CertWorld, Files, DATA_PATH};
 
+/// Pages one certificate (or a template preview) may have. Certificates are a page or two;
+/// a template that lays out hundreds is a mistake or an attack on the shared renderer.
+pub const MAX_DOCUMENT_PAGES: usize = 20;
+/// Pages of a merged print file: 200, or two per certificate in larger batches (a batch is
+/// at most 2,000 certificates, and 1,000 one-page certificates merge to about 4 MB).
+pub const MAX_MERGED_PAGES: usize = 200;
+/// Bytes of any one PDF.
+pub const MAX_PDF_BYTES: usize = 20 * 1024 * 1024;
+
+fn merged_page_limit(documents: usize) -> usize {
+    MAX_MERGED_PAGES.max(2 * documents)
+}
+
 /// Renders a job: one output per document, or a single merged output.
 pub fn render(job: &Job) -> Vec<Output> {
     let sources: Vec<String> = job.templates.iter().map(|t| t.source.clone()).collect();
@@ -25,6 +38,7 @@ pub fn render(job: &Job) -> Vec<Output> {
             &files,
             &job.documents,
             Tagging::Untagged,
+            merged_page_limit(job.documents.len()),
         )];
     }
     // Laying the whole batch out at once and cutting it into one PDF per document costs
@@ -40,13 +54,21 @@ pub fn render(job: &Job) -> Vec<Output> {
         .iter()
         .map(|doc| {
             let one = std::slice::from_ref(doc);
-            compile(&main, &sources, &files, one, Tagging::Tagged)
+            compile(
+                &main,
+                &sources,
+                &files,
+                one,
+                Tagging::Tagged,
+                MAX_DOCUMENT_PAGES,
+            )
         })
         .collect()
 }
 
 /// One layout of every document, exported as one PDF per document; `None` when the batch
-/// does not compile or its pages cannot be attributed to documents with certainty.
+/// does not compile or its pages cannot be attributed to documents with certainty. A
+/// document over a limit gets its own error; the others are still exported.
 fn render_split(
     main: &str,
     templates: &[String],
@@ -62,12 +84,36 @@ fn render_split(
     let outputs = ranges
         .into_iter()
         .map(|range| {
+            if let Err(e) = check_pages(range.len(), MAX_DOCUMENT_PAGES) {
+                return Some(Err(e));
+            }
             let pages = document.pages()[range].iter().cloned().collect();
             let one = PagedDocument::new(pages, document.info().clone());
-            typst_pdf::pdf(&one, &options).ok()
+            typst_pdf::pdf(&one, &options).ok().map(check_bytes)
         })
         .collect::<Option<Vec<_>>>()?;
-    Some(outputs.into_iter().map(Ok).collect())
+    Some(outputs)
+}
+
+/// A layout over the page limit fails before its PDF is written: exporting is the costly part.
+fn check_pages(pages: usize, limit: usize) -> Result<(), TemplateError> {
+    if pages > limit {
+        return Err(TemplateError::new(format!(
+            "the PDF would have {pages} pages, over the page limit of {limit}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_bytes(pdf: Vec<u8>) -> Output {
+    if pdf.len() > MAX_PDF_BYTES {
+        return Err(TemplateError::new(format!(
+            "the PDF is {:.1} MB, over the size limit of {} MB",
+            pdf.len() as f64 / (1024.0 * 1024.0),
+            MAX_PDF_BYTES / 1024 / 1024
+        )));
+    }
+    Ok(pdf)
 }
 
 /// The pages of each document: from the page of its start marker to the next one's.
@@ -127,6 +173,7 @@ fn compile(
     files: &Files,
     documents: &[Document],
     tagging: Tagging,
+    max_pages: usize,
 ) -> Output {
     if let Some(bad) = documents.iter().find(|d| d.template >= templates.len()) {
         return Err(TemplateError::new(format!(
@@ -136,11 +183,14 @@ fn compile(
         )));
     }
     let (world, document) = layout(main, templates, files, documents)?;
+    check_pages(document.pages().len(), max_pages)?;
     let options = PdfOptions {
         tagged: tagging == Tagging::Tagged,
         ..PdfOptions::default()
     };
-    typst_pdf::pdf(&document, &options).map_err(|diags| first_error(&world, diags.as_slice()))
+    let pdf = typst_pdf::pdf(&document, &options)
+        .map_err(|diags| first_error(&world, diags.as_slice()))?;
+    check_bytes(pdf)
 }
 
 /// Lays out the documents in one Typst compilation.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Semaphore;
 
+use crate::fair::{FairSlots, Tenant};
 use crate::job::{Job, Output, TemplateError};
 
 /// The child's side: render the job on stdin, answer on stdout.
@@ -64,13 +64,14 @@ impl Default for Limits {
     }
 }
 
-/// The parent's side: runs jobs in worker processes, at most one per core at a time.
+/// The parent's side: runs jobs in worker processes, at most one per core at a time and
+/// at most half of them for one tenant ([`FairSlots`]).
 #[derive(Clone)]
 pub struct Renderer {
     program: PathBuf,
     args: Vec<String>,
     limits: Limits,
-    slots: Arc<Semaphore>,
+    slots: Arc<FairSlots>,
     parallelism: usize,
 }
 
@@ -85,7 +86,7 @@ impl Renderer {
             program,
             args,
             limits: Limits::default(),
-            slots: Arc::new(Semaphore::new(parallelism)),
+            slots: Arc::new(FairSlots::new(parallelism)),
             parallelism,
         }
     }
@@ -95,10 +96,10 @@ impl Renderer {
         self
     }
 
-    /// Renders a job; outputs come back in the order of its documents.
-    pub async fn render(&self, job: Job) -> Result<Vec<Output>, RenderError> {
+    /// Renders a tenant's job; outputs come back in the order of its documents.
+    pub async fn render(&self, tenant: Tenant, job: Job) -> Result<Vec<Output>, RenderError> {
         if job.merge || job.documents.len() < SPLIT_AT {
-            return self.run(&job).await;
+            return self.run(tenant, &job).await;
         }
         let per_worker = job.documents.len().div_ceil(self.parallelism);
         let mut workers = tokio::task::JoinSet::new();
@@ -110,7 +111,7 @@ impl Renderer {
                 files: job.files.clone(),
             };
             let renderer = self.clone();
-            workers.spawn(async move { (index, renderer.run(&part).await) });
+            workers.spawn(async move { (index, renderer.run(tenant, &part).await) });
         }
         let mut parts = Vec::new();
         while let Some(joined) = workers.join_next().await {
@@ -124,12 +125,8 @@ impl Renderer {
         Ok(outputs)
     }
 
-    async fn run(&self, job: &Job) -> Result<Vec<Output>, RenderError> {
-        let _slot = self
-            .slots
-            .acquire()
-            .await
-            .expect("the semaphore is never closed");
+    async fn run(&self, tenant: Tenant, job: &Job) -> Result<Vec<Output>, RenderError> {
+        let _slot = self.slots.acquire(tenant).await;
         let deadline =
             self.limits.base_time + self.limits.per_document * job.documents.len() as u32;
         let input = serde_json::to_vec(job).map_err(|e| RenderError::Failed(e.to_string()))?;

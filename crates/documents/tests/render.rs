@@ -8,6 +8,8 @@ use credence_documents::defaults::{sample_data, TEMPLATES};
 use credence_documents::worker::Limits;
 use credence_documents::{Document, Job, JobFile, RenderError, Renderer, Template};
 
+const TENANT: credence_documents::Tenant = 1;
+
 fn renderer() -> Renderer {
     Renderer::new(env!("CARGO_BIN_EXE_credence-render-worker").into(), vec![])
 }
@@ -45,7 +47,10 @@ fn page_count(pdf: &[u8]) -> usize {
 #[tokio::test]
 async fn defaults_render_one_pdf_per_document_and_merge_into_one() {
     let sources: Vec<&str> = TEMPLATES.iter().map(|t| t.2).collect();
-    let outputs = renderer().render(job(&sources, 4, false)).await.unwrap();
+    let outputs = renderer()
+        .render(TENANT, job(&sources, 4, false))
+        .await
+        .unwrap();
     assert_eq!(outputs.len(), 4);
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
     for (i, output) in outputs.iter().enumerate() {
@@ -54,7 +59,10 @@ async fn defaults_render_one_pdf_per_document_and_merge_into_one() {
         assert!(pdf.starts_with(b"%PDF-"));
         assert_eq!(page_count(pdf), 1, "document {i} is one page");
     }
-    let merged = renderer().render(job(&sources, 6, true)).await.unwrap();
+    let merged = renderer()
+        .render(TENANT, job(&sources, 6, true))
+        .await
+        .unwrap();
     let merged = merged[0].as_ref().unwrap();
     std::fs::write(dir.join("merged.pdf"), merged).unwrap();
     assert_eq!(page_count(merged), 6);
@@ -78,7 +86,10 @@ fn has_image(pdf: &[u8]) -> bool {
 #[tokio::test]
 async fn a_logo_the_job_carries_appears_on_both_defaults() {
     let sources: Vec<&str> = TEMPLATES.iter().map(|t| t.2).collect();
-    let without = renderer().render(job(&sources, 2, false)).await.unwrap();
+    let without = renderer()
+        .render(TENANT, job(&sources, 2, false))
+        .await
+        .unwrap();
     assert!(without.iter().all(|o| !has_image(o.as_ref().unwrap())));
 
     let mut with = job(&sources, 2, false);
@@ -89,7 +100,7 @@ async fn a_logo_the_job_carries_appears_on_both_defaults() {
         path: "/logo-7.png".into(),
         bytes: PIXEL_PNG.to_vec(),
     });
-    let outputs = renderer().render(with.clone()).await.unwrap();
+    let outputs = renderer().render(TENANT, with.clone()).await.unwrap();
     for (i, output) in outputs.iter().enumerate() {
         let pdf = output.as_ref().expect("the defaults render a logo");
         assert!(has_image(pdf), "document {i} shows the logo");
@@ -102,7 +113,7 @@ async fn a_logo_the_job_carries_appears_on_both_defaults() {
 
     // A path the job does not carry is the template's error, not the worker's.
     with.files.clear();
-    let outputs = renderer().render(with).await.unwrap();
+    let outputs = renderer().render(TENANT, with).await.unwrap();
     let error = outputs[0].as_ref().unwrap_err();
     assert!(error.message.contains("not found"), "{error:?}");
 }
@@ -110,13 +121,16 @@ async fn a_logo_the_job_carries_appears_on_both_defaults() {
 #[tokio::test]
 async fn an_invalid_template_is_reported_at_its_line() {
     let source = "#let certificate(data) = {\n  set page(width: 5in)\n  data.member.nmae\n}\n";
-    let outputs = renderer().render(job(&[source], 1, false)).await.unwrap();
+    let outputs = renderer()
+        .render(TENANT, job(&[source], 1, false))
+        .await
+        .unwrap();
     let error = outputs[0].as_ref().unwrap_err();
     assert_eq!(error.line, Some(3), "{error:?}");
     assert!(error.message.contains("nmae"), "{error:?}");
 
     let outputs = renderer()
-        .render(job(&["#let other = 1"], 1, false))
+        .render(TENANT, job(&["#let other = 1"], 1, false))
         .await
         .unwrap();
     let error = outputs[0].as_ref().unwrap_err();
@@ -135,7 +149,7 @@ async fn a_template_that_never_ends_is_stopped() {
     let started = std::time::Instant::now();
     let result = renderer()
         .with_limits(limits)
-        .render(job(&[source], 1, false))
+        .render(TENANT, job(&[source], 1, false))
         .await;
     assert!(
         matches!(result, Err(RenderError::TimedOut(_))),
@@ -153,10 +167,73 @@ async fn a_template_that_eats_memory_is_stopped() {
     };
     let result = renderer()
         .with_limits(limits)
-        .render(job(&[source], 1, false))
+        .render(TENANT, job(&[source], 1, false))
         .await;
     assert!(
         matches!(result, Err(RenderError::OutOfMemory(_))),
         "{result:?}"
     );
+}
+
+/// A template that lays out `data.pages` pages.
+const PAGES_TEMPLATE: &str = "#let certificate(data) = {\n  for i in range(data.pages) {\n    if i > 0 { pagebreak() }\n    [Page #i]\n  }\n}\n";
+
+fn pages_job(pages: &[usize], merge: bool) -> Job {
+    Job {
+        templates: vec![Template {
+            source: PAGES_TEMPLATE.into(),
+        }],
+        documents: pages
+            .iter()
+            .map(|&n| Document {
+                template: 0,
+                data: serde_json::json!({ "pages": n }),
+            })
+            .collect(),
+        merge,
+        files: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_document_over_the_page_limit_fails_naming_the_limit() {
+    // Alone, and in a batch where only the long document fails.
+    let alone = renderer()
+        .render(TENANT, pages_job(&[21], false))
+        .await
+        .unwrap();
+    let error = alone[0].as_ref().unwrap_err();
+    assert_eq!(
+        error.message,
+        "the PDF would have 21 pages, over the page limit of 20"
+    );
+    let batch = renderer()
+        .render(TENANT, pages_job(&[1, 21, 20], false))
+        .await
+        .unwrap();
+    assert_eq!(page_count(batch[0].as_ref().unwrap()), 1);
+    assert!(batch[1]
+        .as_ref()
+        .unwrap_err()
+        .message
+        .contains("page limit of 20"));
+    assert_eq!(page_count(batch[2].as_ref().unwrap()), 20);
+}
+
+#[tokio::test]
+async fn a_merged_file_over_the_page_limit_fails_naming_the_limit() {
+    let merged = renderer()
+        .render(TENANT, pages_job(&[150, 51], true))
+        .await
+        .unwrap();
+    let error = merged[0].as_ref().unwrap_err();
+    assert_eq!(
+        error.message,
+        "the PDF would have 201 pages, over the page limit of 200"
+    );
+    let merged = renderer()
+        .render(TENANT, pages_job(&[100, 100], true))
+        .await
+        .unwrap();
+    assert_eq!(page_count(merged[0].as_ref().unwrap()), 200);
 }

@@ -55,7 +55,7 @@ impl App {
         bytes: Vec<u8>,
     ) -> Result<FileView> {
         let (content_type, ext) = check_logo(&bytes).map_err(|m| AppError::invalid("file", m))?;
-        self.probe_logo(ext, &bytes).await?;
+        self.probe_logo(actor.agency_id, ext, &bytes).await?;
         let name = display_name(file_name);
         let key = crate::documents::files::new_key(actor.agency_id, ext);
         let sha = crate::documents::files::sha256_hex(&bytes);
@@ -124,7 +124,7 @@ impl App {
 
     /// A file can start like a PNG and still not be one; Typst decoding it once here
     /// refuses it at upload instead of failing every certificate afterwards.
-    async fn probe_logo(&self, ext: &str, bytes: &[u8]) -> Result<()> {
+    async fn probe_logo(&self, agency_id: AgencyId, ext: &str, bytes: &[u8]) -> Result<()> {
         let path = format!("/logo-probe.{ext}");
         let job = Job {
             templates: vec![Template {
@@ -143,7 +143,7 @@ impl App {
         let unreadable = |detail: String| {
             AppError::invalid("file", format!("could not be read as an image: {detail}"))
         };
-        let output = match self.render(job).await {
+        let output = match self.render(agency_id, job).await {
             Ok(mut outputs) => outputs.pop(),
             // The renderer's limits (time, memory) answer an invalid "template".
             Err(AppError::Invalid(i)) => {

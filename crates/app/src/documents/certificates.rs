@@ -354,7 +354,7 @@ impl App {
             merge: false,
             files,
         };
-        let outputs = self.render(job).await?;
+        let outputs = self.render(actor.agency_id, job).await?;
         let mut invalid = credence_domain::Invalid::new();
         for (i, (p, output)) in pending.iter_mut().zip(outputs).enumerate() {
             match output {
@@ -654,7 +654,7 @@ impl App {
             files,
         };
         let output = self
-            .render(job)
+            .render(actor.agency_id, job)
             .await?
             .pop()
             .ok_or_else(|| AppError::internal("the renderer answered nothing"))?;

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use credence_documents::{defaults, Document, Job, RenderError, Renderer, Template};
-use credence_domain::ids::TemplateId;
+use credence_domain::ids::{AgencyId, TemplateId};
 use credence_store::documents::certificates::{self as store, TemplateRow};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
@@ -56,9 +56,14 @@ impl App {
             .ok_or_else(|| AppError::internal("no certificate renderer is configured"))
     }
 
-    /// Renders a job, turning the worker's limits into client errors that say what happened.
-    pub(crate) async fn render(&self, job: Job) -> Result<Vec<credence_documents::Output>> {
-        match self.renderer()?.render(job).await {
+    /// Renders an agency's job, turning the worker's limits into client errors that say
+    /// what happened. Agencies share the workers fairly (`credence_documents::fair`).
+    pub(crate) async fn render(
+        &self,
+        agency_id: AgencyId,
+        job: Job,
+    ) -> Result<Vec<credence_documents::Output>> {
+        match self.renderer()?.render(agency_id.get(), job).await {
             Ok(outputs) => Ok(outputs),
             Err(e @ (RenderError::TimedOut(_) | RenderError::OutOfMemory(_))) => {
                 Err(AppError::invalid("template", e.to_string()))
@@ -165,8 +170,10 @@ impl App {
     }
 
     /// A PDF of a template's source with sample data: what the editor shows before saving.
+    /// Admin only: a preview runs any Typst program on the shared renderer, and only those
+    /// who may save a template need to try one.
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
-    pub async fn preview_template_source(&self, actor: &Reader, source: &str) -> Result<Vec<u8>> {
+    pub async fn preview_template_source(&self, actor: &Admin, source: &str) -> Result<Vec<u8>> {
         check_size(source)?;
         render_sample(self, actor, source).await
     }
@@ -213,7 +220,7 @@ async fn render_sample(app: &App, actor: &Actor, source: &str) -> Result<Vec<u8>
         files,
     };
     let output = app
-        .render(job)
+        .render(actor.agency_id, job)
         .await?
         .pop()
         .ok_or_else(|| AppError::internal("the renderer answered nothing"))?;

@@ -224,7 +224,7 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             Method::POST,
             "/api/v1/certificate-templates/preview",
             Some(json!({"source": ""})),
-            read_all,
+            admin_only,
         ),
         (
             Method::POST,

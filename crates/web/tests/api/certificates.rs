@@ -310,6 +310,30 @@ both_databases! {
         t.send(Method::GET, &format!("/api/v1/certificate-templates/{tpl}"), Some(&other), None).await.problem(404);
     }
 
+    async fn only_admins_preview_and_a_preview_over_the_limits_is_refused(t) {
+        let source = "#let certificate(data) = {\n  set page(width: 6in, height: 4in)\n  data.member.name\n}\n";
+        let preview = |token: String, source: &str| {
+            let body = json!({"source": source});
+            async move { t.send(Method::POST, "/api/v1/certificate-templates/preview", Some(&token), Some(body)).await }
+        };
+        for role in [Role::Officer, Role::Auditor] {
+            let token = t.token(role, None).await;
+            preview(token, source).await.problem(403);
+        }
+        let ok = preview(t.admin.clone(), source).await;
+        assert_eq!(ok.status, 200);
+        assert!(ok.bytes.starts_with(b"%PDF-"));
+
+        // Thirty pages of one "certificate": refused, naming the limit, nothing saved.
+        let long = "#let certificate(data) = {\n  for i in range(30) { if i > 0 { pagebreak() }; [Page #i] }\n}\n";
+        let refused = preview(t.admin.clone(), long).await.problem(422);
+        assert_eq!(refused["errors"][0]["field"], "source");
+        assert_eq!(refused["errors"][0]["message"], "the PDF would have 30 pages, over the page limit of 20", "{refused}");
+        let saved = t.post("/api/v1/certificate-templates", json!({"name": "Long", "source": long})).await.problem(422);
+        assert!(saved["errors"][0]["message"].as_str().unwrap().contains("page limit of 20"), "{saved}");
+        assert_eq!(t.get("/api/v1/certificate-templates").await.expect(200).as_array().unwrap().len(), 2);
+    }
+
     async fn certificate_requests_refuse_bad_input(t) {
         let (ty, creds) = holders(t, &[("Ava", "Smith")]).await;
         let fields = |r: Resp| r.invalid_fields();

@@ -105,16 +105,18 @@ pub async fn update_template(
     ))
 }
 
-/// A PDF of a template source rendered with sample data, without saving anything.
+/// A PDF of a template source rendered with sample data, without saving anything (admin).
+///
+/// A template over the renderer's limits (20 pages, 20 MB, time, memory) is a 422 naming it.
 #[utoipa::path(post, path = "/certificate-templates/preview", tag = "certificates", request_body = TemplateSource,
-    responses((status = 200, content_type = "application/pdf", description = "the preview"), (status = 422, body = Problem)), security(("bearer" = [])))]
+    responses((status = 200, content_type = "application/pdf", description = "the preview"), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn preview_template(
     State(app): State<App>,
     Auth(actor): Auth,
     ApiJson(input): ApiJson<TemplateSource>,
 ) -> ApiResult<Response> {
     let pdf = app
-        .preview_template_source(&actor.reader()?, &input.source)
+        .preview_template_source(&actor.admin()?, &input.source)
         .await?;
     Ok(file_response("preview.pdf", "application/pdf", pdf, true))
 }

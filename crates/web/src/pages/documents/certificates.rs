@@ -361,7 +361,7 @@ pub async fn save_template(
     };
     if form.mode.as_deref() == Some("preview") {
         return match app
-            .preview_template_source(&capability!(actor, reader), &form.source)
+            .preview_template_source(&capability!(actor, admin), &form.source)
             .await
         {
             Ok(pdf) => file_response("preview.pdf", "application/pdf", pdf, true),
