@@ -485,3 +485,15 @@ macro_rules! cells {
         serde_json::Value::Array(vec![$($crate::query::Cell::cell(&$v)),*])
     };
 }
+
+/// Escapes `%`, `_` and `\` so user text matches literally in a LIKE pattern; the pattern
+/// must be followed by [`LIKE_ESCAPE`] (PostgreSQL defaults to `\` as the escape character,
+/// SQLite has none unless told).
+pub fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The ESCAPE clause for patterns made with [`escape_like`], understood by both databases.
+pub const LIKE_ESCAPE: &str = " ESCAPE '\\'";

@@ -7,7 +7,7 @@ use credence_domain::ids::{
     TemplateId,
 };
 
-use crate::query::fetch_in_batches;
+use crate::query::{escape_like, fetch_in_batches, LIKE_ESCAPE};
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -430,13 +430,17 @@ pub async fn register(
         q.push(" AND i.issue_date <= ").bind(d);
     }
     if let Some(s) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", s.to_lowercase());
+        // The text matches literally: `%` and `_` in it are not wildcards.
+        let pattern = format!("%{}%", escape_like(&s.to_lowercase()));
         q.push(" AND (LOWER(m.first_name || ' ' || m.last_name) LIKE ")
             .bind(pattern.clone())
+            .push(LIKE_ESCAPE)
             .push(" OR LOWER(COALESCE(k.number, '')) LIKE ")
             .bind(pattern.clone())
+            .push(LIKE_ESCAPE)
             .push(" OR LOWER(t.name) LIKE ")
             .bind(pattern)
+            .push(LIKE_ESCAPE)
             .push(")");
     }
     if let Some(b) = before_id {

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use credence_domain::ids::{AgencyId, GroupId, MemberId};
 
-use crate::query::fetch_in_batches;
+use crate::query::{escape_like, fetch_in_batches, LIKE_ESCAPE};
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -142,10 +142,10 @@ pub async fn members_page(
         let lower = text.to_lowercase();
         q.push(" AND (sort_name LIKE ")
             .bind(format!("{}%", escape_like(&lower)))
-            .push(" ESCAPE '\\'");
+            .push(LIKE_ESCAPE);
         q.push(" OR lower(first_name) LIKE ")
             .bind(format!("{}%", escape_like(&lower)))
-            .push(" ESCAPE '\\'");
+            .push(LIKE_ESCAPE);
         q.push(" OR lower(email) = ").bind(lower.clone());
         q.push(" OR employee_number = ")
             .bind(text.to_string())
@@ -162,13 +162,6 @@ pub async fn members_page(
     }
     q.push(" ORDER BY sort_name, id LIMIT ").bind(limit);
     q.fetch_all(db).await
-}
-
-/// Escapes `%`, `_` and `\` so user text matches literally in LIKE.
-pub fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// `(member_id, group_id)` pairs for the given members.

@@ -334,6 +334,23 @@ both_databases! {
         assert_eq!(t.get("/api/v1/certificate-templates").await.expect(200).as_array().unwrap().len(), 2);
     }
 
+    async fn register_search_matches_percent_and_underscore_literally(t) {
+        let (_, creds) = holders(t, &[("Ava", "Smith"), ("Noah", "Lee_Jones"), ("Mia", "Perez%")]).await;
+        t.post("/api/v1/certificates", json!({"credential_ids": creds})).await.expect(201);
+        let names = |q: &'static str| async move {
+            let found = t.get(&format!("/api/v1/certificates?q={q}")).await.expect(200);
+            let mut names: Vec<String> = found["items"].as_array().unwrap().iter()
+                .map(|c| c["member_name"].as_str().unwrap().to_string()).collect();
+            names.sort();
+            names
+        };
+        assert_eq!(names("_").await, ["Noah Lee_Jones"]);
+        assert_eq!(names("%25").await, ["Mia Perez%"]);
+        assert_eq!(names("a_a").await, Vec::<String>::new());
+        assert_eq!(names("lee_j").await, ["Noah Lee_Jones"]);
+        assert_eq!(names("%5C").await, Vec::<String>::new());
+    }
+
     async fn certificate_requests_refuse_bad_input(t) {
         let (ty, creds) = holders(t, &[("Ava", "Smith")]).await;
         let fields = |r: Resp| r.invalid_fields();
