@@ -72,6 +72,15 @@ pub struct GlobalArgs {
     /// Minutes a signed-in web session may go unused before it is signed out. Default 30.
     #[arg(long, global = true, env = "CREDENCE_SESSION_IDLE_MINUTES")]
     pub session_idle_minutes: Option<u32>,
+    /// A secret /metrics then requires as `Authorization: Bearer <token>`. Without it
+    /// /metrics is open to anyone who reaches the server.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDENCE_METRICS_TOKEN",
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -91,6 +100,7 @@ struct FileConfig {
     header_read_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
     session_idle_minutes: Option<u32>,
+    metrics_token: Option<String>,
 }
 
 /// The settings in force.
@@ -111,6 +121,7 @@ pub struct Config {
     pub header_read_timeout: std::time::Duration,
     pub max_connections: usize,
     pub session_idle: chrono::Duration,
+    pub metrics_token: Option<String>,
 }
 
 /// A slow or idle client's connection is closed after this many seconds without a request.
@@ -159,6 +170,13 @@ impl Config {
             .session_idle_minutes
             .or(file.session_idle_minutes)
             .unwrap_or(DEFAULT_SESSION_IDLE_MINUTES);
+        let metrics_token = args.metrics_token.clone().or(file.metrics_token);
+        if metrics_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            bail!("the metrics token must not be empty");
+        }
         if header_read_timeout_secs == 0 || max_connections == 0 || session_idle_minutes == 0 {
             bail!("header_read_timeout_secs, max_connections and session_idle_minutes must be at least 1");
         }
@@ -181,6 +199,7 @@ impl Config {
             header_read_timeout: std::time::Duration::from_secs(header_read_timeout_secs),
             max_connections,
             session_idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
+            metrics_token,
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -226,6 +245,7 @@ mod tests {
             header_read_timeout_secs: None,
             max_connections: None,
             session_idle_minutes: None,
+            metrics_token: None,
         }
     }
 
@@ -237,6 +257,10 @@ mod tests {
         assert_eq!(c.header_read_timeout, std::time::Duration::from_secs(10));
         assert_eq!(c.max_connections, 1024);
         assert_eq!(c.session_idle, chrono::Duration::minutes(30));
+        assert_eq!(
+            c.metrics_token, None,
+            "metrics are open unless a token is set"
+        );
     }
 
     #[test]
@@ -246,7 +270,7 @@ mod tests {
         let file = dir.join("credence.toml");
         std::fs::write(
             &file,
-            "data_dir = \"/srv/credence\"\ntoday = \"2026-01-02\"\nlog_format = \"json\"\nhsts = true\nmax_connections = 64\n",
+            "data_dir = \"/srv/credence\"\ntoday = \"2026-01-02\"\nlog_format = \"json\"\nhsts = true\nmax_connections = 64\nmetrics_token = \"from-file\"\n",
         )
         .unwrap();
         let mut a = args();
@@ -257,6 +281,7 @@ mod tests {
         assert_eq!(c.today, Some("2026-03-04".parse().unwrap()));
         assert!(c.json_logs && c.hsts);
         assert_eq!(c.max_connections, 64);
+        assert_eq!(c.metrics_token.as_deref(), Some("from-file"));
         std::fs::write(&file, "colour = \"blue\"\n").unwrap();
         assert!(Config::load(&a).is_err(), "unknown keys are refused");
     }

@@ -454,7 +454,11 @@ async fn serve(app: App, addr: SocketAddr, config: &Config) -> anyhow::Result<()
         hsts: config.hsts,
         header_read_timeout: config.header_read_timeout,
         max_connections: config.max_connections,
+        metrics_token: config.metrics_token.clone(),
     };
+    if config.metrics_token.is_none() {
+        tracing::warn!("/metrics is open to anyone who reaches the server; set --metrics-token to require a bearer token");
+    }
     let router = credence_web::router(app, metrics, &options);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

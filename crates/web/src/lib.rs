@@ -67,6 +67,9 @@ pub struct HttpOptions {
     pub header_read_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`; when not, it is
+    /// open to anyone who reaches the server.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -75,6 +78,7 @@ impl Default for HttpOptions {
             hsts: false,
             header_read_timeout: Duration::from_secs(10),
             max_connections: 1024,
+            metrics_token: None,
         }
     }
 }
@@ -85,7 +89,7 @@ pub fn router(app: App, metrics: Option<PrometheusHandle>, options: &HttpOptions
     let (api_router, spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api::routes())
         .split_for_parts();
-    let ops = ops::routes(spec, metrics);
+    let ops = ops::routes(spec, metrics, options.metrics_token.clone());
     Router::new()
         .merge(api_router)
         .merge(ops)

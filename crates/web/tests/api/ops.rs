@@ -1,5 +1,8 @@
-use axum::http::Method;
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use credence_web::HttpOptions;
 use serde_json::json;
+use tower::ServiceExt;
 
 use crate::both_databases;
 
@@ -11,6 +14,31 @@ both_databases! {
         assert_eq!(t.send(Method::GET, "/metrics", None, None).await.status, 200);
         let docs = t.send(Method::GET, "/api/docs", None, None).await;
         assert!(docs.text.contains("Credence API reference"));
+    }
+
+    async fn metrics_need_the_metrics_token_when_one_is_set(t) {
+        let options = HttpOptions { metrics_token: Some("s3cret-metrics".into()), ..HttpOptions::default() };
+        let router = credence_web::router(t.app.clone(), None, &options);
+        let status = |authorization: Option<&'static str>| {
+            let router = router.clone();
+            async move {
+                let mut req = Request::get("/metrics");
+                if let Some(a) = authorization {
+                    req = req.header(header::AUTHORIZATION, a);
+                }
+                let response = router.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+                (response.status().as_u16(), response.headers().get(header::WWW_AUTHENTICATE).is_some())
+            }
+        };
+        assert_eq!(status(None).await, (401, true));
+        assert_eq!(status(Some("Bearer wrong")).await, (401, true));
+        assert_eq!(status(Some("Bearer s3cret-metric")).await, (401, true));
+        assert_eq!(status(Some("s3cret-metrics")).await, (401, true));
+        assert_eq!(status(Some("Bearer s3cret-metrics")).await, (200, false));
+        // An API token is not the metrics token.
+        let api = format!("Bearer {}", t.admin);
+        let req = Request::get("/metrics").header(header::AUTHORIZATION, api).body(Body::empty()).unwrap();
+        assert_eq!(router.clone().oneshot(req).await.unwrap().status(), 401);
     }
 
     async fn openapi_lists_every_endpoint(t) {
