@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use credence_app::{Actor, App};
+use credence_app::{Actor, Admin, App, Officer, Reader};
 use credence_domain::FieldError;
 use serde::de::DeserializeOwned;
 
@@ -190,6 +190,44 @@ impl FromRequestParts<App> for Auth {
             .filter(|t| !t.is_empty())
             .ok_or(credence_app::AppError::Unauthenticated)?;
         Ok(Auth(app.authenticate_token(token).await?))
+    }
+}
+
+/// The caller with a capability, checked before anything after it in the handler's
+/// arguments runs: a handler takes `Can(admin): Can<Admin>` ahead of its body, so a caller
+/// without the role gets 403 whatever the body holds, and nobody learns a write endpoint's
+/// validation rules without the right to write.
+pub struct Can<C>(pub C);
+
+/// A capability a caller may be asked for ([`Can`]).
+pub trait Capability: Sized {
+    fn of(actor: &Actor) -> Result<Self, credence_app::AppError>;
+}
+
+impl Capability for Reader {
+    fn of(actor: &Actor) -> Result<Self, credence_app::AppError> {
+        actor.reader()
+    }
+}
+
+impl Capability for Officer {
+    fn of(actor: &Actor) -> Result<Self, credence_app::AppError> {
+        actor.officer()
+    }
+}
+
+impl Capability for Admin {
+    fn of(actor: &Actor) -> Result<Self, credence_app::AppError> {
+        actor.admin()
+    }
+}
+
+impl<C: Capability> FromRequestParts<App> for Can<C> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
+        let Auth(actor) = Auth::from_request_parts(parts, app).await?;
+        Ok(Can(C::of(&actor)?))
     }
 }
 

@@ -443,6 +443,28 @@ both_databases! {
         }
     }
 
+    async fn the_role_is_checked_before_the_body(t) {
+        // A body that fits no endpoint's schema: whoever may not write must still get 403,
+        // not a 422 that describes the endpoint's input.
+        let f = fixture(t).await;
+        let tokens = [
+            t.token(Role::Officer, None).await,
+            t.token(Role::Auditor, None).await,
+            t.token(Role::Member, Some(&f.member)).await,
+        ];
+        for (method, path, body, allowed) in matrix(&f) {
+            if body.is_none() {
+                continue;
+            }
+            for (i, token) in tokens.iter().enumerate() {
+                if !allowed[i + 1] {
+                    let r = t.send(method.clone(), &path, Some(token), Some(json!(42))).await;
+                    assert_eq!(r.status.as_u16(), 403, "role {} on {method} {path}: {}", i + 1, r.text);
+                }
+            }
+        }
+    }
+
     async fn a_member_sees_only_themselves(t) {
         let f = fixture(t).await;
         let token = t.token(Role::Member, Some(&f.member)).await;

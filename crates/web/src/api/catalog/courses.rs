@@ -7,10 +7,11 @@ use axum::Json;
 use credence_app::catalog::courses::{CoursePatch, CourseView, NewCourse};
 use credence_app::ids::CourseId;
 use credence_app::page::{Page, PageParams};
+use credence_app::Admin;
 use credence_app::App;
 
 use crate::api::created;
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
 /// List courses.
@@ -29,10 +30,10 @@ pub async fn list(
     responses((status = 201, body = CourseView), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     ApiJson(input): ApiJson<NewCourse>,
 ) -> ApiResult<Response> {
-    let c = app.create_course(&actor.admin()?, input).await?;
+    let c = app.create_course(&admin, input).await?;
     Ok(created("courses", c.id, c))
 }
 
@@ -52,9 +53,9 @@ pub async fn get(
     responses((status = 200, body = CourseView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<CourseId>,
     ApiJson(input): ApiJson<CoursePatch>,
 ) -> ApiResult<Json<CourseView>> {
-    Ok(Json(app.update_course(&actor.admin()?, id, input).await?))
+    Ok(Json(app.update_course(&admin, id, input).await?))
 }

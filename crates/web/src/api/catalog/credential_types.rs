@@ -10,10 +10,11 @@ use credence_app::catalog::credential_types::{
 };
 use credence_app::ids::CredentialTypeId;
 use credence_app::page::{Page, PageParams};
+use credence_app::Admin;
 use credence_app::App;
 
 use crate::api::created;
-use crate::extract::{ApiJson, ApiQuery, Auth, OptionalJson};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can, OptionalJson};
 use crate::problem::{ApiResult, Problem};
 
 /// List credential types (members see published, visible ones).
@@ -33,10 +34,10 @@ pub async fn list(
     responses((status = 201, body = CredentialTypeView), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     ApiJson(input): ApiJson<NewCredentialType>,
 ) -> ApiResult<Response> {
-    let t = app.create_credential_type(&actor.admin()?, input).await?;
+    let t = app.create_credential_type(&admin, input).await?;
     Ok(created("credential-types", t.id, t))
 }
 
@@ -56,14 +57,11 @@ pub async fn get(
     responses((status = 200, body = CredentialTypeView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<CredentialTypeId>,
     ApiJson(input): ApiJson<CredentialTypePatch>,
 ) -> ApiResult<Json<CredentialTypeView>> {
-    Ok(Json(
-        app.update_credential_type(&actor.admin()?, id, input)
-            .await?,
-    ))
+    Ok(Json(app.update_credential_type(&admin, id, input).await?))
 }
 
 /// Publish a draft (admin): it can then be assigned.
@@ -71,14 +69,11 @@ pub async fn update(
     responses((status = 200, body = CredentialTypeView), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn publish(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<CredentialTypeId>,
     OptionalJson(action): OptionalJson<LifecycleAction>,
 ) -> ApiResult<Json<CredentialTypeView>> {
-    Ok(Json(
-        app.publish_credential_type(&actor.admin()?, id, action)
-            .await?,
-    ))
+    Ok(Json(app.publish_credential_type(&admin, id, action).await?))
 }
 
 /// Retire a type (admin): no new assignments; issued credentials stay.
@@ -86,12 +81,9 @@ pub async fn publish(
     responses((status = 200, body = CredentialTypeView), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn retire(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<CredentialTypeId>,
     OptionalJson(action): OptionalJson<LifecycleAction>,
 ) -> ApiResult<Json<CredentialTypeView>> {
-    Ok(Json(
-        app.retire_credential_type(&actor.admin()?, id, action)
-            .await?,
-    ))
+    Ok(Json(app.retire_credential_type(&admin, id, action).await?))
 }

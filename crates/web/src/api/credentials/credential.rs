@@ -11,8 +11,9 @@ use credence_app::ids::{CredentialId, RequirementId};
 use credence_app::page::{Page, PageParams};
 use credence_app::training::records::SignOffInput;
 use credence_app::App;
+use credence_app::Officer;
 
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
 /// Credentials of the agency, filtered and sorted on stored columns (a member sees their own).
@@ -43,11 +44,11 @@ pub async fn get(
     responses((status = 200, body = CredentialDetail), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn issue(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     PathIds(id): PathIds<CredentialId>,
     ApiJson(input): ApiJson<IssueInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
-    Ok(Json(app.issue(&actor.officer()?, id, input).await?))
+    Ok(Json(app.issue(&officer, id, input).await?))
 }
 
 /// Set chosen issue fields on many credentials at once; any error is a 422 listing each and
@@ -56,10 +57,10 @@ pub async fn issue(
     responses((status = 200, body = BulkUpdateResult), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn bulk_update(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<BulkUpdate>,
 ) -> ApiResult<Json<BulkUpdateResult>> {
-    Ok(Json(app.bulk_update(&actor.officer()?, input).await?))
+    Ok(Json(app.bulk_update(&officer, input).await?))
 }
 
 /// Sign off a checklist requirement in the open period (officer).
@@ -68,13 +69,12 @@ pub async fn bulk_update(
     responses((status = 200, body = CredentialDetail), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn sign_off(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     PathIds((id, requirement_id)): PathIds<(CredentialId, RequirementId)>,
     ApiJson(input): ApiJson<SignOffInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
     Ok(Json(
-        app.sign_off(&actor.officer()?, id, requirement_id, input)
-            .await?,
+        app.sign_off(&officer, id, requirement_id, input).await?,
     ))
 }
 
@@ -83,11 +83,11 @@ pub async fn sign_off(
     responses((status = 200, body = CredentialDetail), (status = 409, body = Problem)), security(("bearer" = [])))]
 pub async fn revoke(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     PathIds(id): PathIds<CredentialId>,
     ApiJson(input): ApiJson<RevokeInput>,
 ) -> ApiResult<Json<CredentialDetail>> {
-    Ok(Json(app.revoke(&actor.officer()?, id, input).await?))
+    Ok(Json(app.revoke(&officer, id, input).await?))
 }
 
 /// Revoke many credentials at once with one reason, all or nothing: any credential that
@@ -96,8 +96,8 @@ pub async fn revoke(
     responses((status = 200, body = BulkRevokeResult), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn bulk_revoke(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<BulkRevoke>,
 ) -> ApiResult<Json<BulkRevokeResult>> {
-    Ok(Json(app.bulk_revoke(&actor.officer()?, input).await?))
+    Ok(Json(app.bulk_revoke(&officer, input).await?))
 }

@@ -9,8 +9,9 @@ use credence_app::credentials::renewal_plan::{
 };
 use credence_app::ids::{CredentialTypeId, RenewalPlanId};
 use credence_app::App;
+use credence_app::Officer;
 
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
 /// Expired and expiring credentials of a type, each with a suggested new period.
@@ -35,10 +36,10 @@ pub async fn candidates(
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<NewRenewalPlan>,
 ) -> ApiResult<Response> {
-    let result = app.create_renewal_plan(&actor.officer()?, input).await?;
+    let result = app.create_renewal_plan(&officer, input).await?;
     let status = if result.dry_run {
         axum::http::StatusCode::OK
     } else {

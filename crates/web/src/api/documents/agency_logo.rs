@@ -5,10 +5,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use credence_app::documents::supporting::FileView;
-use credence_app::App;
+use credence_app::{Admin, App};
 
 use crate::api::documents::certificates::{file_field, file_response};
-use crate::extract::Auth;
+use crate::extract::{Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
 /// The agency's logo image (PNG or JPEG); 404 when it has none.
@@ -33,15 +33,11 @@ pub async fn get_logo(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Re
     security(("bearer" = [])))]
 pub async fn put_logo(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Json<FileView>> {
-    // The role decides before the body is looked at.
-    actor.admin()?;
     let (name, bytes) = file_field(multipart).await?;
-    Ok(Json(
-        app.set_agency_logo(&actor.admin()?, &name, bytes).await?,
-    ))
+    Ok(Json(app.set_agency_logo(&admin, &name, bytes).await?))
 }
 
 /// Remove the agency's logo (admin); certificates made with it keep showing it.

@@ -13,10 +13,11 @@ use credence_app::documents::supporting::FileView;
 use credence_app::documents::templates::{TemplateInput, TemplateView};
 use credence_app::ids::{CertificateId, FileId, IssuanceId, TemplateId};
 use credence_app::page::{Page, PageParams};
+use credence_app::{Admin, Officer, Reader};
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
 /// Certificates named by id, for the bulk actions.
@@ -71,12 +72,10 @@ pub async fn list_templates(
     responses((status = 201, body = TemplateView), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create_template(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Response> {
-    let created = app
-        .create_certificate_template(&actor.admin()?, input)
-        .await?;
+    let created = app.create_certificate_template(&admin, input).await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -95,13 +94,12 @@ pub async fn get_template(
     responses((status = 200, body = TemplateView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update_template(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<TemplateId>,
     ApiJson(input): ApiJson<TemplateInput>,
 ) -> ApiResult<Json<TemplateView>> {
     Ok(Json(
-        app.update_certificate_template(&actor.admin()?, id, input)
-            .await?,
+        app.update_certificate_template(&admin, id, input).await?,
     ))
 }
 
@@ -112,12 +110,10 @@ pub async fn update_template(
     responses((status = 200, content_type = "application/pdf", description = "the preview"), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn preview_template(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     ApiJson(input): ApiJson<TemplateSource>,
 ) -> ApiResult<Response> {
-    let pdf = app
-        .preview_template_source(&actor.admin()?, &input.source)
-        .await?;
+    let pdf = app.preview_template_source(&admin, &input.source).await?;
     Ok(file_response("preview.pdf", "application/pdf", pdf, true))
 }
 
@@ -127,10 +123,10 @@ pub async fn preview_template(
     responses((status = 201, body = Generated), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn generate(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<GenerateRequest>,
 ) -> ApiResult<Response> {
-    let generated = app.generate_certificates(&actor.officer()?, input).await?;
+    let generated = app.generate_certificates(&officer, input).await?;
     Ok((StatusCode::CREATED, Json(generated)).into_response())
 }
 
@@ -209,11 +205,11 @@ pub async fn history(
     security(("bearer" = [])))]
 pub async fn merge(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(reader): Can<Reader>,
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Response> {
     let pdf = app
-        .merge_certificates(&actor.reader()?, &input.certificate_ids)
+        .merge_certificates(&reader, &input.certificate_ids)
         .await?;
     Ok(file_response(
         "certificates.pdf",
@@ -242,11 +238,11 @@ pub async fn regenerate(
     responses((status = 200, body = [CertificateView]), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn regenerate_many(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Json<Vec<CertificateView>>> {
     Ok(Json(
-        app.regenerate_certificates(&actor.officer()?, &input.certificate_ids)
+        app.regenerate_certificates(&officer, &input.certificate_ids)
             .await?,
     ))
 }
@@ -268,11 +264,11 @@ pub async fn issue(
     responses((status = 200, body = [CertificateView]), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn issue_many(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<CertificateIds>,
 ) -> ApiResult<Json<Vec<CertificateView>>> {
     Ok(Json(
-        app.issue_certificates(&actor.officer()?, &input.certificate_ids)
+        app.issue_certificates(&officer, &input.certificate_ids)
             .await?,
     ))
 }
@@ -300,16 +296,12 @@ pub async fn email(
     security(("bearer" = [])))]
 pub async fn attach(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     PathIds(id): PathIds<IssuanceId>,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
-    // The role decides before the body is looked at.
-    actor.officer()?;
     let (name, bytes) = file_field(multipart).await?;
-    let saved = app
-        .attach_document(&actor.officer()?, id, &name, bytes)
-        .await?;
+    let saved = app.attach_document(&officer, id, &name, bytes).await?;
     Ok((StatusCode::CREATED, Json(saved)).into_response())
 }
 

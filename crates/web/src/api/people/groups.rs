@@ -9,10 +9,11 @@ use credence_app::page::{Page, PageParams};
 use credence_app::people::groups::{
     GroupMembers, GroupMembersView, GroupPatch, GroupView, NewGroup,
 };
+use credence_app::Admin;
 use credence_app::App;
 
 use crate::api::created;
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
 /// List groups.
@@ -31,10 +32,10 @@ pub async fn list(
     responses((status = 201, body = GroupView), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     ApiJson(input): ApiJson<NewGroup>,
 ) -> ApiResult<Response> {
-    let g = app.create_group(&actor.admin()?, input).await?;
+    let g = app.create_group(&admin, input).await?;
     Ok(created("groups", g.id, g))
 }
 
@@ -54,11 +55,11 @@ pub async fn get(
     responses((status = 200, body = GroupView), (status = 409, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn update(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<GroupId>,
     ApiJson(input): ApiJson<GroupPatch>,
 ) -> ApiResult<Json<GroupView>> {
-    Ok(Json(app.update_group(&actor.admin()?, id, input).await?))
+    Ok(Json(app.update_group(&admin, id, input).await?))
 }
 
 /// Replace the group's members (admin).
@@ -66,11 +67,9 @@ pub async fn update(
     responses((status = 200, body = GroupMembersView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn set_members(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<GroupId>,
     ApiJson(input): ApiJson<GroupMembers>,
 ) -> ApiResult<Json<GroupMembersView>> {
-    Ok(Json(
-        app.set_group_members(&actor.admin()?, id, input).await?,
-    ))
+    Ok(Json(app.set_group_members(&admin, id, input).await?))
 }

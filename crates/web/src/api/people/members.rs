@@ -7,10 +7,11 @@ use axum::Json;
 use credence_app::ids::MemberId;
 use credence_app::page::{Page, PageParams};
 use credence_app::people::members::{MemberListFilter, MemberPatch, MemberView, NewMember};
+use credence_app::Admin;
 use credence_app::App;
 
 use crate::api::created;
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
 /// List members, ordered by name (a member token sees only itself).
@@ -32,10 +33,10 @@ pub async fn list(
     security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     ApiJson(input): ApiJson<NewMember>,
 ) -> ApiResult<Response> {
-    let m = app.create_member(&actor.admin()?, input).await?;
+    let m = app.create_member(&admin, input).await?;
     Ok(created("members", m.id, m))
 }
 
@@ -56,11 +57,11 @@ pub async fn get(
     security(("bearer" = [])))]
 pub async fn update(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(admin): Can<Admin>,
     PathIds(id): PathIds<MemberId>,
     ApiJson(input): ApiJson<MemberPatch>,
 ) -> ApiResult<Json<MemberView>> {
-    Ok(Json(app.update_member(&actor.admin()?, id, input).await?))
+    Ok(Json(app.update_member(&admin, id, input).await?))
 }
 
 /// Deactivate a member (admin). Their credentials and history stay.

@@ -12,8 +12,9 @@ use credence_app::training::records::{
 use credence_app::App;
 
 use crate::api::created;
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
+use credence_app::Officer;
 
 /// Training records, newest first (a member sees their own).
 #[utoipa::path(get, path = "/training-records", tag = "training", params(PageParams, TrainingRecordFilter),
@@ -32,12 +33,10 @@ pub async fn list(
     responses((status = 201, body = TrainingRecordView), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn create(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<NewTrainingRecord>,
 ) -> ApiResult<Response> {
-    let r = app
-        .record_training(&actor.officer()?, input, Source::Api)
-        .await?;
+    let r = app.record_training(&officer, input, Source::Api).await?;
     Ok(created("training-records", r.id, r))
 }
 
@@ -46,13 +45,13 @@ pub async fn create(
     responses((status = 201, body = BulkResult), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn bulk(
     State(app): State<App>,
-    Auth(actor): Auth,
+    Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<BulkTrainingRecords>,
 ) -> ApiResult<Response> {
     Ok((
         StatusCode::CREATED,
         Json(
-            app.record_training_bulk(&actor.officer()?, input, Source::Api)
+            app.record_training_bulk(&officer, input, Source::Api)
                 .await?,
         ),
     )
