@@ -61,9 +61,29 @@ impl Invalid {
     }
 }
 
-/// A required human-readable text: present after trimming and not absurdly long.
+/// Unicode's bidirectional controls (embeddings, overrides, isolates, and the LRM/RLM
+/// marks). In a name they can make "Smith\u{202E}cod.exe" display as "Smithexe.doc", or
+/// reorder the columns of a register around it, so names never keep them.
+const BIDI_CONTROLS: [char; 11] = [
+    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{200E}', '\u{200F}',
+];
+
+/// A name as it is stored: without bidirectional controls, trimmed. Every use case that
+/// saves a name (member, group, course, credential type, agency, template) stores this.
+pub fn clean_name(value: &str) -> String {
+    let kept: String = value
+        .chars()
+        .filter(|c| !BIDI_CONTROLS.contains(c))
+        .collect();
+    kept.trim().to_string()
+}
+
+/// A required human-readable text: present after cleaning ([`clean_name`]) and not
+/// absurdly long.
 pub fn check_text(invalid: &mut Invalid, field: &str, value: &str, max: usize) {
-    let trimmed = value.trim();
+    let cleaned = clean_name(value);
+    let trimmed = cleaned.as_str();
     if trimmed.is_empty() {
         invalid.add(field, "must not be empty");
     } else if trimmed.chars().count() > max {
@@ -102,6 +122,17 @@ pub fn is_plausible_email(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_lose_bidirectional_controls() {
+        assert_eq!(clean_name(" Smith\u{202E}cod.exe "), "Smithcod.exe");
+        assert_eq!(clean_name("\u{200F}\u{2067}Ava\u{2069}"), "Ava");
+        // Other marks of real names stay: accents, joiners, right-to-left letters.
+        assert_eq!(clean_name("Zoë Anne-Marie עדן"), "Zoë Anne-Marie עדן");
+        let mut invalid = Invalid::new();
+        check_text(&mut invalid, "name", "\u{202E}\u{200E} ", 10);
+        assert_eq!(invalid.errors[0].message, "must not be empty");
+    }
 
     #[test]
     fn emails() {

@@ -7,7 +7,7 @@ pub mod tokens;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use credence_domain::validation::{check_text, is_plausible_email, Invalid};
+use credence_domain::validation::{check_text, clean_name, is_plausible_email, Invalid};
 use credence_domain::{sign_in, Role};
 use credence_store::auth::identity::{self, Agency, NewToken, NewUser};
 use rand::RngCore;
@@ -81,7 +81,7 @@ impl App {
         );
         invalid.into_result()?;
         let mut tx = self.store.begin().await?;
-        let id = identity::insert_agency(&mut tx, &slug, name.trim(), time_zone).await?;
+        let id = identity::insert_agency(&mut tx, &slug, &clean_name(name), time_zone).await?;
         let agency = identity::agency_by_id(&mut tx, id)
             .await?
             .ok_or(AppError::NotFound)?;

@@ -1,7 +1,7 @@
 //! Courses: units of training that can be completed, optionally graded.
 
 use credence_domain::ids::CourseId;
-use credence_domain::validation::{check_code, check_text, Invalid};
+use credence_domain::validation::{check_code, check_text, clean_name, Invalid};
 use credence_store::catalog::courses::{self as store, Course, CourseFields};
 use credence_store::Conn;
 use serde::{Deserialize, Serialize};
@@ -103,7 +103,7 @@ fn validate(f: &CourseFields) -> Result<()> {
 
 fn normalise(mut f: CourseFields) -> CourseFields {
     f.code = f.code.trim().to_string();
-    f.name = f.name.trim().to_string();
+    f.name = clean_name(&f.name);
     f.category = clean(f.category);
     f
 }

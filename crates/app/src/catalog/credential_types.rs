@@ -379,7 +379,7 @@ impl App {
     ) -> Result<CredentialTypeView> {
         let fields = TypeFields {
             code: input.code.trim().to_string(),
-            name: input.name.trim().to_string(),
+            name: credence_domain::validation::clean_name(&input.name),
             description: input.description.unwrap_or_default().trim().to_string(),
             invisible: input.invisible.unwrap_or(false),
             effective_from: input.effective_from,
@@ -450,7 +450,7 @@ impl App {
         let template_id = stored.certificate_template_id;
         let fields = TypeFields {
             code: patch(before.code.clone(), input.code).trim().to_string(),
-            name: patch(before.name.clone(), input.name).trim().to_string(),
+            name: credence_domain::validation::clean_name(&patch(before.name.clone(), input.name)),
             description: patch(before.description.clone(), input.description)
                 .trim()
                 .to_string(),

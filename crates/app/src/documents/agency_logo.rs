@@ -240,7 +240,10 @@ fn check_logo(bytes: &[u8]) -> std::result::Result<(&'static str, &'static str),
         ));
     }
     match sniff(bytes) {
-        Some(kind @ (_, "png" | "jpg")) => Ok(kind),
+        Some(kind @ (_, "png" | "jpg")) => {
+            crate::documents::image_size::check_pixels(kind.1, bytes)?;
+            Ok(kind)
+        }
         _ => Err("must be a PNG or JPEG image".into()),
     }
 }
@@ -259,11 +262,15 @@ mod tests {
 
     #[test]
     fn only_png_and_jpeg_of_at_most_a_megabyte_are_logos() {
-        assert_eq!(
-            check_logo(b"\x89PNG\r\n\x1a\nrest"),
-            Ok(("image/png", "png"))
+        // Signatures followed by headers declaring 1 × 1 pixel.
+        let png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01";
+        assert_eq!(check_logo(png), Ok(("image/png", "png")));
+        let jpeg = b"\xFF\xD8\xFF\xC0\x00\x11\x08\x00\x01\x00\x01\x03";
+        assert_eq!(check_logo(jpeg), Ok(("image/jpeg", "jpg")));
+        assert!(
+            check_logo(b"\x89PNG\r\n\x1a\nrest").is_err(),
+            "no readable size"
         );
-        assert_eq!(check_logo(b"\xFF\xD8\xFFrest"), Ok(("image/jpeg", "jpg")));
         assert!(check_logo(b"").is_err());
         assert!(check_logo(b"%PDF-1.7").is_err());
         assert!(check_logo(b"plain text").is_err());

@@ -3,5 +3,6 @@
 pub mod agency_logo;
 pub mod certificates;
 pub mod files;
+pub mod image_size;
 pub mod supporting;
 pub mod templates;

@@ -107,7 +107,7 @@ impl App {
         let id = store::insert_template(
             &mut tx,
             actor.agency_id,
-            input.name.trim(),
+            &credence_domain::validation::clean_name(&input.name),
             "custom",
             &input.source,
             &actor.label,
@@ -145,7 +145,7 @@ impl App {
             &mut tx,
             actor.agency_id,
             id,
-            input.name.trim(),
+            &credence_domain::validation::clean_name(&input.name),
             &input.source,
             expected,
             &actor.label,

@@ -1,7 +1,7 @@
 //! Groups: stations, shifts, ranks, departments, cohorts.
 
 use credence_domain::ids::{GroupId, MemberId};
-use credence_domain::validation::{check_text, Invalid};
+use credence_domain::validation::{check_text, clean_name, Invalid};
 use credence_store::people::groups::{self as store, Group};
 use credence_store::Conn;
 use serde::{Deserialize, Serialize};
@@ -100,11 +100,11 @@ impl App {
 
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_group(&self, actor: &Admin, input: NewGroup) -> Result<GroupView> {
-        let name = input.name.trim();
+        let name = clean_name(&input.name);
         let kind = input.kind.as_deref().unwrap_or("other");
-        validate(name, kind)?;
+        validate(&name, kind)?;
         let mut tx = self.store.begin().await?;
-        let g = view(store::insert_group(&mut tx, actor.agency_id, name, kind).await?);
+        let g = view(store::insert_group(&mut tx, actor.agency_id, &name, kind).await?);
         record(&mut tx, actor, "create", g.id, None, Some(&g)).await?;
         tx.commit().await?;
         Ok(g)
@@ -122,10 +122,7 @@ impl App {
         if current.version != input.version {
             return Err(AppError::stale());
         }
-        let name = patch(
-            current.name.clone(),
-            input.name.map(|n| n.trim().to_string()),
-        );
+        let name = patch(current.name.clone(), input.name.as_deref().map(clean_name));
         let kind = patch(current.kind.clone(), input.kind);
         validate(&name, &kind)?;
         let row_id = current.id;

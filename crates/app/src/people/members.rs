@@ -5,7 +5,7 @@ use credence_domain::ids::{AgencyId, GroupId, MemberId};
 use credence_store::Conn;
 use std::collections::BTreeMap;
 
-use credence_domain::validation::{check_text, is_plausible_email, Invalid};
+use credence_domain::validation::{check_text, clean_name, is_plausible_email, Invalid};
 use credence_store::people::members::{self as store, Member, MemberFields, MemberFilter};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
@@ -102,8 +102,8 @@ fn validate(f: &MemberFields) -> Result<()> {
 }
 
 fn normalise(mut f: MemberFields) -> MemberFields {
-    f.first_name = f.first_name.trim().to_string();
-    f.last_name = f.last_name.trim().to_string();
+    f.first_name = clean_name(&f.first_name);
+    f.last_name = clean_name(&f.last_name);
     f.email = clean(f.email).map(|e| e.to_lowercase());
     f.employee_number = clean(f.employee_number);
     f

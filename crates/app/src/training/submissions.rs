@@ -61,7 +61,10 @@ pub(crate) fn check_upload(
         Some((_, ext)) if !extension_matches(name, ext) => {
             Err(format!("its content is {ext}, which its name does not say"))
         }
-        Some(kind) => Ok(kind),
+        Some(kind) => {
+            crate::documents::image_size::check_pixels(kind.1, bytes)?;
+            Ok(kind)
+        }
     }
 }
 

@@ -396,6 +396,35 @@ both_databases! {
         t.send(Method::GET, &path, Some(&other), None).await.problem(404);
     }
 
+    async fn uploaded_files_download_sandboxed_and_huge_images_are_refused(t) {
+        let (_, creds) = holders(t, &[("Ava", "Smith")]).await;
+        let detail = t.get(&format!("/api/v1/credentials/{}", creds[0])).await.expect(200);
+        let path = format!("/api/v1/issuances/{}/documents", detail["issuances"][0]["id"].as_str().unwrap());
+        let saved = multipart(t, &path, "card.png", &RED_PNG).await.expect(201);
+        put_logo(t, &t.admin, "logo.png", &RED_PNG).await.expect(200);
+        for uploaded in [format!("/api/v1/files/{}", id(&saved)), "/api/v1/agency/logo".to_string()] {
+            let r = t.get(&uploaded).await;
+            assert_eq!(r.status, 200, "{uploaded}");
+            assert!(r.headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("attachment;"), "{uploaded}");
+            assert_eq!(r.headers[header::CONTENT_SECURITY_POLICY], "sandbox; default-src 'none'", "{uploaded}");
+        }
+        // What Credence rendered itself is still shown in the browser.
+        let cert = t.post("/api/v1/certificates", json!({"credential_ids": creds})).await.expect(201);
+        let pdf = t.get(&format!("/api/v1/certificates/{}/pdf", id(&cert["items"][0]))).await;
+        assert!(pdf.headers[header::CONTENT_DISPOSITION].to_str().unwrap().starts_with("inline;"));
+        assert_ne!(pdf.headers[header::CONTENT_SECURITY_POLICY], "sandbox; default-src 'none'");
+
+        // A PNG header declaring 10,000 × 5,000 pixels: refused before anything decodes it.
+        let mut bomb = RED_PNG.to_vec();
+        bomb[16..20].copy_from_slice(&10_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&5_000u32.to_be_bytes());
+        let refused = multipart(t, &path, "bomb.png", &bomb).await.problem(422);
+        assert_eq!(refused["errors"][0]["message"], "is 10000 × 5000 pixels; at most 40 megapixels are accepted");
+        let refused = put_logo(t, &t.admin, "bomb.png", &bomb).await.problem(422);
+        assert!(refused["errors"][0]["message"].as_str().unwrap().contains("40 megapixels"), "{refused}");
+        assert_eq!(t.get(&path).await.expect(200).as_array().unwrap().len(), 1, "nothing stored");
+    }
+
     async fn the_agency_logo_shows_on_certificates_and_earlier_ones_keep_theirs(t) {
         let (_, creds) = holders(t, &[("Ava", "Smith"), ("Liam", "Brown")]).await;
         let path = "/api/v1/agency/logo";

@@ -13,6 +13,21 @@ pub async fn create_member(t: &TestApp, first: &str, last: &str) -> serde_json::
 }
 
 both_databases! {
+    async fn names_are_stored_without_bidirectional_controls(t) {
+        let m = t.post("/api/v1/members", json!({"first_name": "\u{200F}Ava", "last_name": "Smith\u{202E}cod.exe"})).await.expect(201);
+        assert_eq!((m["first_name"].as_str(), m["last_name"].as_str()), (Some("Ava"), Some("Smithcod.exe")));
+        let fields = t.post("/api/v1/members", json!({"first_name": "\u{2066}\u{2069}", "last_name": "Lee"})).await.invalid_fields();
+        assert_eq!(fields, ["first_name"]);
+        let g = t.post("/api/v1/groups", json!({"name": "Station\u{202D} 9"})).await.expect(201);
+        assert_eq!(g["name"], "Station 9");
+        let c = t.post("/api/v1/courses", json!({"code": "BIDI1", "name": "CPR\u{202B}"})).await.expect(201);
+        assert_eq!(c["name"], "CPR");
+        let ty = t.post("/api/v1/credential-types", json!({"code": "BIDI2", "name": "\u{200E}Hazmat"})).await.expect(201);
+        assert_eq!(ty["name"], "Hazmat");
+        let renamed = t.patch(&format!("/api/v1/groups/{}", g["id"].as_str().unwrap()), json!({"name": "\u{2067}Station 10", "version": g["version"]})).await.expect(200);
+        assert_eq!(renamed["name"], "Station 10");
+    }
+
     async fn create_read_update_and_deactivate_a_member(t) {
         let created = t.post("/api/v1/members", json!({
             "first_name": " Dana ", "last_name": "Okafor", "email": "Dana.Okafor@Example.org", "employee_number": "E-1001"

@@ -7,7 +7,7 @@ use axum::Json;
 use credence_app::documents::supporting::FileView;
 use credence_app::{Admin, App};
 
-use crate::api::documents::certificates::{file_field, file_response};
+use crate::api::documents::certificates::{file_field, file_response, Served};
 use crate::extract::{Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
@@ -22,7 +22,7 @@ pub async fn get_logo(State(app): State<App>, Auth(actor): Auth) -> ApiResult<Re
     } else {
         "logo.png"
     };
-    Ok(file_response(name, &content_type, bytes, true))
+    Ok(file_response(name, &content_type, bytes, Served::Uploaded))
 }
 
 /// Upload the agency's logo (admin): a PNG or JPEG of at most 1 MB in the multipart field

@@ -35,14 +35,31 @@ pub struct TemplateSource {
     pub source: String,
 }
 
-/// A file as a download (`attachment`) or to show in the browser (`inline`).
-pub fn file_response(name: &str, content_type: &str, bytes: Vec<u8>, inline: bool) -> Response {
+/// How a file is answered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Served {
+    /// A PDF Credence rendered itself: shown in the browser (`inline`).
+    Rendered,
+    /// An export Credence wrote (CSV): downloaded (`attachment`).
+    Download,
+    /// Bytes a person uploaded: downloaded, and sandboxed should a browser open it anyway,
+    /// so an uploaded file never runs as a page of Credence's origin. An `<img>` still
+    /// shows an uploaded logo: neither header applies to images embedded in a page.
+    Uploaded,
+}
+
+/// A file answer: its type, disposition and name (reduced to safe ASCII).
+pub fn file_response(name: &str, content_type: &str, bytes: Vec<u8>, served: Served) -> Response {
     let safe: String = name
         .chars()
         .filter(|c| c.is_ascii_graphic() && *c != '"' && *c != '\\' || *c == ' ')
         .collect();
-    let disposition = if inline { "inline" } else { "attachment" };
-    (
+    let disposition = if served == Served::Rendered {
+        "inline"
+    } else {
+        "attachment"
+    };
+    let mut response = (
         [
             (header::CONTENT_TYPE, content_type.to_owned()),
             (
@@ -53,7 +70,15 @@ pub fn file_response(name: &str, content_type: &str, bytes: Vec<u8>, inline: boo
         ],
         bytes,
     )
-        .into_response()
+        .into_response();
+    if served == Served::Uploaded {
+        // Replaces the site-wide policy (`headers.rs` keeps a handler's own).
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static("sandbox; default-src 'none'"),
+        );
+    }
+    response
 }
 
 /// The agency's certificate templates (the two defaults included).
@@ -114,7 +139,12 @@ pub async fn preview_template(
     ApiJson(input): ApiJson<TemplateSource>,
 ) -> ApiResult<Response> {
     let pdf = app.preview_template_source(&admin, &input.source).await?;
-    Ok(file_response("preview.pdf", "application/pdf", pdf, true))
+    Ok(file_response(
+        "preview.pdf",
+        "application/pdf",
+        pdf,
+        Served::Rendered,
+    ))
 }
 
 /// Generate certificates (officer) for credentials, a class roster or a type's issuances in
@@ -159,7 +189,7 @@ pub async fn register(
                 "credential-register.csv",
                 "text/csv; charset=utf-8",
                 csv.into_bytes(),
-                false,
+                Served::Download,
             ))
         }
         Some(_) => Err(AppError::invalid("format", "must be json or csv").into()),
@@ -185,7 +215,12 @@ pub async fn pdf(
     PathIds(id): PathIds<CertificateId>,
 ) -> ApiResult<Response> {
     let (name, pdf) = app.certificate_pdf(&actor, id).await?;
-    Ok(file_response(&name, "application/pdf", pdf, true))
+    Ok(file_response(
+        &name,
+        "application/pdf",
+        pdf,
+        Served::Rendered,
+    ))
 }
 
 /// Every file the certificate has had, newest (current) first.
@@ -215,7 +250,7 @@ pub async fn merge(
         "certificates.pdf",
         "application/pdf",
         pdf,
-        true,
+        Served::Rendered,
     ))
 }
 
@@ -354,5 +389,5 @@ pub async fn file(
     PathIds(id): PathIds<FileId>,
 ) -> ApiResult<Response> {
     let (name, content_type, bytes) = app.file_download(&actor, id).await?;
-    Ok(file_response(&name, &content_type, bytes, false))
+    Ok(file_response(&name, &content_type, bytes, Served::Uploaded))
 }

@@ -21,7 +21,7 @@ use credence_app::page::PageParams;
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
-use crate::api::documents::certificates::file_response;
+use crate::api::documents::certificates::{file_response, Served};
 use crate::pages::auth::login::Empty;
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
 use crate::pages::credentials::manage::all_types;
@@ -157,7 +157,9 @@ pub async fn action(
                 .merge_certificates(&capability!(actor, reader), &form.certificate_id)
                 .await
             {
-                Ok(pdf) => file_response("certificates.pdf", "application/pdf", pdf, true),
+                Ok(pdf) => {
+                    file_response("certificates.pdf", "application/pdf", pdf, Served::Rendered)
+                }
                 Err(e) => redirect_with("/certificates", "error", &error_text(&e)),
             }
         }
@@ -269,7 +271,12 @@ pub async fn pdf(
     PathIds(id): PathIds<CertificateId>,
 ) -> PageResult {
     let (name, pdf) = app.certificate_pdf(&user.actor, id).await?;
-    Ok(file_response(&name, "application/pdf", pdf, true))
+    Ok(file_response(
+        &name,
+        "application/pdf",
+        pdf,
+        Served::Rendered,
+    ))
 }
 
 /// A stored file (supporting document, earlier certificate version).
@@ -279,7 +286,7 @@ pub async fn file(
     PathIds(id): PathIds<FileId>,
 ) -> PageResult {
     let (name, content_type, bytes) = app.file_download(&user.actor, id).await?;
-    Ok(file_response(&name, &content_type, bytes, false))
+    Ok(file_response(&name, &content_type, bytes, Served::Uploaded))
 }
 
 #[derive(Template)]
@@ -364,7 +371,7 @@ pub async fn save_template(
             .preview_template_source(&capability!(actor, admin), &form.source)
             .await
         {
-            Ok(pdf) => file_response("preview.pdf", "application/pdf", pdf, true),
+            Ok(pdf) => file_response("preview.pdf", "application/pdf", pdf, Served::Rendered),
             Err(e) => PageError(e).into_response(),
         };
     }
@@ -509,7 +516,12 @@ pub async fn attach(
 /// The agency's logo, for the templates page to show (signed-in readers).
 pub async fn logo(State(app): State<App>, user: WebUser) -> PageResult {
     let (content_type, bytes) = app.agency_logo_image(&user.actor.reader()?).await?;
-    Ok(file_response("logo", &content_type, bytes, true))
+    Ok(file_response(
+        "logo",
+        &content_type,
+        bytes,
+        Served::Uploaded,
+    ))
 }
 
 /// Uploads a new agency logo from the templates page (admin).

@@ -178,6 +178,6 @@ pub async fn file(
         &name,
         &content_type,
         bytes,
-        true,
+        crate::api::documents::certificates::Served::Uploaded,
     ))
 }
