@@ -21,6 +21,7 @@ mod auth;
 mod catalog;
 mod credentials;
 mod documents;
+mod flash;
 mod people;
 mod reports;
 mod training;
@@ -132,6 +133,7 @@ pub fn routes() -> Router<App> {
                 credence_app::training::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
+        .layer(axum::middleware::from_fn(flash::middleware))
 }
 
 /// The layout every signed-in page shares.
@@ -155,14 +157,17 @@ impl Layout {
             csrf: user.csrf.clone(),
             is_member: !user.actor.role().reads_agency(),
             is_admin: user.actor.role().administers(),
-            notice: None,
-            error: None,
+            notice: user.flash.notice.clone(),
+            error: user.flash.error.clone(),
         }
     }
 
-    pub fn with_messages(mut self, notice: Option<String>, error: Option<String>) -> Layout {
-        self.notice = notice.filter(|n| !n.is_empty());
-        self.error = error.filter(|e| !e.is_empty());
+    /// Shows `error` (a failure of this very request, such as a list that could not be
+    /// loaded) instead of the flash's.
+    pub fn with_error(mut self, error: Option<String>) -> Layout {
+        if error.is_some() {
+            self.error = error;
+        }
         self
     }
 
@@ -266,11 +271,13 @@ pub fn is_local_path(path: &str) -> bool {
         && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
 }
 
-/// Redirects with a message shown on the next page.
+/// Redirects with a message (`key` is `notice` or `error`) shown on the next page. The
+/// address carries no text: the message travels in a cookie bound to the session
+/// (`flash.rs`), so a link cannot put words on a Credence page.
 pub fn redirect_with(path: &str, key: &str, message: &str) -> Response {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let encoded: String = form_encode(message);
-    Redirect::to(&format!("{path}{sep}{key}={encoded}")).into_response()
+    let mut response = Redirect::to(path).into_response();
+    flash::attach(&mut response, key, message);
+    response
 }
 
 /// Percent-encodes a query value.

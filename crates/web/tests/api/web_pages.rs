@@ -30,6 +30,17 @@ pub(crate) async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> R
     t.send_request(req).await
 }
 
+/// The page a redirect leads to, fetched as a browser would: with the session and the flash
+/// cookie the redirect set.
+async fn follow(t: &TestApp, redirect: &Resp, session: &str) -> Resp {
+    let location = redirect.headers["location"].to_str().unwrap().to_string();
+    let cookie = match cookie_of(redirect, "credence_flash") {
+        Some(flash) => format!("{session}; credence_flash={flash}"),
+        None => session.to_string(),
+    };
+    page(t, &location, &cookie).await
+}
+
 pub(crate) async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
     let req = Request::builder()
         .uri(path)
@@ -193,6 +204,32 @@ both_databases! {
         assert!(t.app.submission_file(&stranger, ok.id).await.is_err(), "another member cannot read it");
     }
 
+    async fn notices_show_only_what_the_server_stored_for_this_session(t) {
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        t.app.create_user(t.agency_id, "deputy@test.example", Role::Admin, "another long password", None).await.unwrap();
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let other = sign_in(t, "deputy@test.example", "another long password").await.map_err(|r| r.text).unwrap();
+
+        // A link cannot put words on a Credence page.
+        let linked = page(t, "/users?notice=Your+account+is+locked.+Call+555-0100&error=Re-enter+your+password", &session).await;
+        assert_eq!(linked.status, 200);
+        assert!(!linked.text.contains("555-0100") && !linked.text.contains("Re-enter"), "{}", linked.text);
+
+        // A message the server stored shows once, on the next page of this session only.
+        let templates = page(t, "/certificate-templates", &session).await;
+        let csrf = templates.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let saved = upload_form(t, "/agency/logo", &session, &csrf, &crate::certificates::RED_PNG).await;
+        let flash = cookie_of(&saved, "credence_flash").expect("the redirect stores the message");
+        let shown = follow(t, &saved, &session).await;
+        assert!(shown.text.contains("Logo saved"), "{}", shown.text);
+        assert_eq!(cookie_of(&shown, "credence_flash").as_deref(), Some(""), "cleared once shown");
+        let stolen = page(t, "/certificate-templates", &format!("{other}; credence_flash={flash}")).await;
+        assert!(!stolen.text.contains("Logo saved"), "another session's message is not shown");
+        let forged = page(t, "/certificate-templates", &format!("{session}; credence_flash=n.4869.00")).await;
+        assert_eq!(forged.status, 200);
+        assert!(!forged.text.contains("class=\"notice\""));
+    }
+
     async fn the_templates_page_uploads_shows_and_removes_the_agency_logo(t) {
         use crate::certificates::RED_PNG;
         t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
@@ -202,21 +239,22 @@ both_databases! {
         let csrf = before.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
 
         let forged = upload_form(t, "/agency/logo", &session, "guess", &RED_PNG).await;
-        assert!(forged.headers["location"].to_str().unwrap().contains("error=the+form+expired"));
+        assert!(follow(t, &forged, &session).await.text.contains("the form expired"));
         assert_eq!(page(t, "/agency/logo", &session).await.status, 404, "nothing saved");
         let bad = upload_form(t, "/agency/logo", &session, &csrf, b"not an image").await;
-        assert!(bad.headers["location"].to_str().unwrap().contains("error=file"));
+        assert!(follow(t, &bad, &session).await.text.contains("must be a PNG or JPEG image"));
 
         let saved = upload_form(t, "/agency/logo", &session, &csrf, &RED_PNG).await;
         assert_eq!(saved.status, 303);
-        assert!(saved.headers["location"].to_str().unwrap().contains("notice=Logo+saved"));
+        assert_eq!(saved.headers["location"], "/certificate-templates", "the address carries no message");
+        assert!(follow(t, &saved, &session).await.text.contains("Logo saved"));
         let image = page(t, "/agency/logo", &session).await;
         assert_eq!((image.headers[header::CONTENT_TYPE].to_str().unwrap(), image.bytes.as_slice()), ("image/png", RED_PNG.as_slice()));
         let after = page(t, "/certificate-templates", &session).await;
         assert!(after.text.contains("<img src=\"/agency/logo?v=file_") && after.text.contains("Remove"), "{}", after.text);
 
         let removed = form(t, "/agency/logo/remove", &session, &format!("csrf={csrf}")).await;
-        assert!(removed.headers["location"].to_str().unwrap().contains("notice=Logo+removed"));
+        assert!(follow(t, &removed, &session).await.text.contains("Logo removed."));
         assert_eq!(page(t, "/agency/logo", &session).await.status, 404);
         assert_eq!(page(t, "/agency/logo", "").await.status, 303, "a session is needed");
     }

@@ -19,6 +19,8 @@ pub struct WebUser {
     pub email: String,
     pub csrf: String,
     pub secret: String,
+    /// The message stored for this session by the previous answer, shown once.
+    pub flash: crate::pages::flash::Flash,
 }
 
 pub fn session_secret(parts: &Parts) -> Option<String> {
@@ -55,6 +57,11 @@ impl FromRequestParts<App> for WebUser {
                 email: s.email,
                 csrf: s.csrf_token,
                 secret,
+                flash: parts
+                    .extensions
+                    .get::<crate::pages::flash::Flash>()
+                    .cloned()
+                    .unwrap_or_default(),
             }),
             Err(_) => Err(to_login()),
         }

@@ -10,8 +10,7 @@ use credence_app::page::PageParams;
 use credence_app::App;
 
 use crate::pages::auth::login::Empty;
-use crate::pages::auth::session::{CsrfForm, HtmlQuery};
-use crate::pages::credentials::manage::Messages;
+use crate::pages::auth::session::CsrfForm;
 use crate::pages::{error_text, redirect_with, render, Layout, PageResult, WebUser};
 
 #[derive(Template)]
@@ -21,11 +20,7 @@ struct UsersPage {
     tokens: Vec<TokenView>,
 }
 
-pub async fn page(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(m): HtmlQuery<Messages>,
-) -> PageResult {
+pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
     let admin = user.actor.admin()?;
     let page = PageParams {
         limit: Some(500),
@@ -33,7 +28,7 @@ pub async fn page(
     };
     let tokens = app.tokens(&admin, &page).await?.items;
     Ok(render(&UsersPage {
-        layout: Layout::new(&user, "Users", "users").with_messages(m.notice, m.error),
+        layout: Layout::new(&user, "Users", "users"),
         tokens,
     }))
 }

@@ -4,7 +4,7 @@
 
 use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
 use credence_app::catalog::courses::CourseView;
@@ -20,7 +20,7 @@ use credence_domain::{ExpirationRounding, RenewalPolicy};
 use serde::Deserialize;
 
 use crate::pages::auth::session::CsrfForm;
-use crate::pages::credentials::manage::{all_groups, all_types, Messages};
+use crate::pages::credentials::manage::{all_groups, all_types};
 use crate::pages::{error_text, redirect_with, render, Layout, PageResult, WebUser};
 
 #[derive(Template)]
@@ -31,11 +31,11 @@ struct ListPage {
     can_admin: bool,
 }
 
-pub async fn list(State(app): State<App>, user: WebUser, Query(m): Query<Messages>) -> PageResult {
+pub async fn list(State(app): State<App>, user: WebUser) -> PageResult {
     let actor = &user.actor;
     actor.reader()?;
     Ok(render(&ListPage {
-        layout: Layout::new(&user, "Credential Types", "types").with_messages(m.notice, m.error),
+        layout: Layout::new(&user, "Credential Types", "types"),
         types: all_types(&app, actor).await?,
         can_admin: actor.role().administers(),
     }))
@@ -103,12 +103,7 @@ impl FormPage {
     }
 }
 
-async fn form_page(
-    app: &App,
-    user: &WebUser,
-    t: Option<CredentialTypeView>,
-    m: Messages,
-) -> PageResult {
+async fn form_page(app: &App, user: &WebUser, t: Option<CredentialTypeView>) -> PageResult {
     let actor = &user.actor;
     let mut reqs: Vec<ReqRow> = t
         .as_ref()
@@ -142,7 +137,7 @@ async fn form_page(
         .as_ref()
         .map_or_else(|| "New credential type".to_string(), |t| t.name.clone());
     Ok(render(&FormPage {
-        layout: Layout::new(user, title, "types").with_messages(m.notice, m.error),
+        layout: Layout::new(user, title, "types"),
         t,
         reqs,
         courses: app
@@ -159,24 +154,19 @@ async fn form_page(
     }))
 }
 
-pub async fn new_form(
-    State(app): State<App>,
-    user: WebUser,
-    Query(m): Query<Messages>,
-) -> PageResult {
+pub async fn new_form(State(app): State<App>, user: WebUser) -> PageResult {
     user.actor.admin()?;
-    form_page(&app, &user, None, m).await
+    form_page(&app, &user, None).await
 }
 
 pub async fn edit_form(
     State(app): State<App>,
     user: WebUser,
     PathIds(id): PathIds<CredentialTypeId>,
-    Query(m): Query<Messages>,
 ) -> PageResult {
     user.actor.reader()?;
     let t = app.credential_type(&user.actor, id).await?;
-    form_page(&app, &user, Some(t), m).await
+    form_page(&app, &user, Some(t)).await
 }
 
 /// The form's fields; requirement rows come as parallel lists.

@@ -5,7 +5,7 @@
 
 use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::{CredentialTypeView, TypeListFilter};
@@ -41,8 +41,6 @@ pub struct ListQuery {
     q: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 impl ListQuery {
@@ -208,13 +206,12 @@ pub async fn list(
     };
     let result = app.credentials(actor, &query.filter(), &page).await;
     let (items, next, error) = match result {
-        Ok(p) => (p.items, p.next_cursor, query.error.clone()),
+        Ok(p) => (p.items, p.next_cursor, None),
         Err(e) => (Vec::new(), None, Some(error_text(&e))),
     };
     let names = names_for(&app, actor, &items).await?;
     Ok(render(&ListPage {
-        layout: Layout::new(&user, "Manage Credentials", "credentials")
-            .with_messages(query.notice.clone(), error),
+        layout: Layout::new(&user, "Manage Credentials", "credentials").with_error(error),
         rows: rows(items, &names),
         next,
         types: all_types(&app, actor).await?,
@@ -278,11 +275,7 @@ struct AssignPage {
     today: String,
 }
 
-pub async fn assign_form(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(q): HtmlQuery<ListQuery>,
-) -> PageResult {
+pub async fn assign_form(State(app): State<App>, user: WebUser) -> PageResult {
     let actor = &user.actor;
     actor.officer()?;
     let types = all_types(&app, actor)
@@ -305,8 +298,7 @@ pub async fn assign_form(
         .await?
         .items;
     Ok(render(&AssignPage {
-        layout: Layout::new(&user, "Assign a credential", "credentials")
-            .with_messages(None, q.error),
+        layout: Layout::new(&user, "Assign a credential", "credentials"),
         types,
         groups: all_groups(&app, actor).await?,
         members,
@@ -615,17 +607,10 @@ impl DetailPage {
     }
 }
 
-#[derive(Deserialize, Default)]
-pub struct Messages {
-    pub notice: Option<String>,
-    pub error: Option<String>,
-}
-
 pub async fn detail(
     State(app): State<App>,
     user: WebUser,
     PathIds(id): PathIds<CredentialId>,
-    Query(m): Query<Messages>,
 ) -> PageResult {
     let actor = &user.actor;
     let d = app.credential(actor, id).await?;
@@ -661,8 +646,7 @@ pub async fn detail(
             } else {
                 "me"
             },
-        )
-        .with_messages(m.notice, m.error),
+        ),
         member: names.member(&d.credential.member_id),
         type_name: names.type_name(&d.credential.credential_type_id),
         can_manage: actor.role().manages_credentials(),

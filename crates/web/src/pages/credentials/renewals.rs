@@ -26,8 +26,6 @@ pub struct PlannerQuery {
     period_end: Option<NaiveDate>,
     period_days: Option<u32>,
     due_days_before: Option<u32>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -74,7 +72,7 @@ pub async fn page(
     let actor = &user.actor;
     actor.reader()?;
     let types = all_types(&app, actor).await?;
-    let mut error = q.error.clone();
+    let mut error = None;
     let (candidates, plan_id) = match q.credential_type_id {
         Some(t) => {
             let params = CandidateParams {
@@ -96,7 +94,7 @@ pub async fn page(
         None => (Vec::new(), None),
     };
     Ok(render(&PlannerPage {
-        layout: Layout::new(&user, "Renewals", "renewals").with_messages(q.notice.clone(), error),
+        layout: Layout::new(&user, "Renewals", "renewals").with_error(error),
         types,
         candidates,
         plan_id,

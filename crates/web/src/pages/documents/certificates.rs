@@ -33,8 +33,6 @@ pub struct RegisterPageQuery {
     credential_type_id: Option<CredentialTypeId>,
     q: Option<String>,
     cursor: Option<String>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -121,8 +119,7 @@ pub async fn register(
     };
     let found = app.certificate_register(actor, &filter, &page).await?;
     let page = RegisterPage {
-        layout: Layout::new(&user, "Credential Register", "certificates")
-            .with_messages(q.notice.clone(), q.error.clone()),
+        layout: Layout::new(&user, "Credential Register", "certificates"),
         types: all_types(&app, actor).await?,
         templates: app.certificate_templates(&actor.reader()?).await?,
         items: found.items,
@@ -304,8 +301,6 @@ struct TemplatesPage {
 #[derive(Debug, Default, Deserialize)]
 pub struct TemplatesQuery {
     edit: Option<String>,
-    notice: Option<String>,
-    error: Option<String>,
 }
 
 pub async fn templates(
@@ -330,8 +325,7 @@ pub async fn templates(
         ),
     };
     let page = TemplatesPage {
-        layout: Layout::new(&user, "Certificate templates", "certificates")
-            .with_messages(q.notice, q.error),
+        layout: Layout::new(&user, "Certificate templates", "certificates"),
         templates,
         editing,
         draft_name,

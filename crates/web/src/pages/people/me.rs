@@ -9,8 +9,6 @@ use credence_app::App;
 
 use credence_app::training::submissions::SubmissionView;
 
-use crate::pages::auth::session::HtmlQuery;
-use crate::pages::credentials::manage::Messages;
 use crate::pages::{render, Layout, PageResult, WebUser};
 
 #[derive(Template)]
@@ -24,11 +22,7 @@ struct MePage {
     today: String,
 }
 
-pub async fn page(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(m): HtmlQuery<Messages>,
-) -> PageResult {
+pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
     let actor = &user.actor;
     if actor.member_id().is_none() {
         return Ok(Redirect::to("/").into_response());
@@ -61,7 +55,7 @@ pub async fn page(
         }
     }
     Ok(render(&MePage {
-        layout: Layout::new(&user, "My credentials", "me").with_messages(m.notice, m.error),
+        layout: Layout::new(&user, "My credentials", "me"),
         credentials,
         submissions: app.submissions(actor).await?,
         certificates: app

@@ -3,7 +3,7 @@
 
 use crate::extract::PathIds;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use credence_app::catalog::courses::CourseView;
 use credence_app::credentials::views::CredentialDetail;
@@ -14,7 +14,6 @@ use credence_app::App;
 use serde::Deserialize;
 
 use crate::pages::auth::session::CsrfForm;
-use crate::pages::credentials::manage::Messages;
 use crate::pages::{error_text, redirect_with, render, Layout, PageResult, WebUser};
 
 #[derive(Template)]
@@ -35,7 +34,6 @@ pub async fn page(
     State(app): State<App>,
     user: WebUser,
     PathIds(id): PathIds<MemberId>,
-    Query(msg): Query<Messages>,
 ) -> PageResult {
     let p = app.member_profile(&user.actor, id).await?;
     Ok(render(&MemberPage {
@@ -43,8 +41,7 @@ pub async fn page(
             &user,
             format!("{} {}", p.member.first_name, p.member.last_name),
             "credentials",
-        )
-        .with_messages(msg.notice, msg.error),
+        ),
         today: p.today.to_string(),
         can_manage: user.actor.role().manages_credentials(),
         m: p.member,

@@ -11,8 +11,7 @@ use credence_app::App;
 use credence_app::AppError;
 use serde::Deserialize;
 
-use crate::pages::auth::session::{CsrfForm, HtmlQuery};
-use crate::pages::credentials::manage::Messages;
+use crate::pages::auth::session::CsrfForm;
 use crate::pages::{error_text, redirect_with, render, Layout, PageResult, WebUser};
 
 /// Reads the upload form; the CSRF token travels as a field like in every form.
@@ -99,15 +98,11 @@ struct ApprovalsPage {
     pending: Vec<SubmissionView>,
 }
 
-pub async fn queue(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(m): HtmlQuery<Messages>,
-) -> PageResult {
+pub async fn queue(State(app): State<App>, user: WebUser) -> PageResult {
     user.actor.officer()?;
     let pending = app.submissions(&user.actor).await?;
     Ok(render(&ApprovalsPage {
-        layout: Layout::new(&user, "Approvals", "approvals").with_messages(m.notice, m.error),
+        layout: Layout::new(&user, "Approvals", "approvals"),
         pending,
     }))
 }
