@@ -65,7 +65,7 @@ impl Default for Limits {
 }
 
 /// The parent's side: runs jobs in worker processes, at most one per core at a time and
-/// at most half of them for one tenant ([`FairSlots`]).
+/// all of them for a tenant alone, half while another tenant waits ([`FairSlots`]).
 #[derive(Clone)]
 pub struct Renderer {
     program: PathBuf,
