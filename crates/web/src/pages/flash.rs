@@ -8,7 +8,7 @@
 //! session, then clears it. A cookie from elsewhere, or from another session, shows nothing.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use hmac::{Hmac, Mac};
@@ -51,8 +51,8 @@ pub fn attach(response: &mut Response, key: &str, message: &str) {
 /// Reads the session's flash into the request (for `WebUser`), writes a new one, and clears
 /// a shown one. Redirects keep the cookie, so the message reaches the page they lead to.
 pub async fn middleware(mut req: Request, next: Next) -> Response {
-    let secret = cookie(req.headers(), session::COOKIE);
-    let sealed = cookie(req.headers(), COOKIE);
+    let secret = crate::pages::auth::login::cookie(req.headers(), session::COOKIE);
+    let sealed = crate::pages::auth::login::cookie(req.headers(), COOKIE);
     if let (Some(secret), Some(sealed)) = (&secret, &sealed) {
         if let Some(flash) = open(secret, sealed) {
             req.extensions_mut().insert(flash);
@@ -74,17 +74,6 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
 }
 
 /// `n.<hex of the text>.<hex of its MAC>` (or `e.` for an error): cookie-safe characters only.

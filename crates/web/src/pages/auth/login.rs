@@ -45,7 +45,8 @@ fn safe_next(next: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the request cookie `name` (the session, the login form's token, the flash).
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
