@@ -98,6 +98,13 @@ impl TypeState {
     pub fn assignable(self) -> bool {
         self == TypeState::Published
     }
+
+    /// Whether a credential of this type may get a new completion period (by renewal, a
+    /// renewal plan or an issue that opens the next one). A retired type's credentials keep
+    /// their issuance until it expires; nothing is renewed.
+    pub fn opens_periods(self) -> bool {
+        self != TypeState::Retired
+    }
 }
 
 /// One requirement as submitted, before its course is checked against the agency.

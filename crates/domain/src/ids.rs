@@ -77,6 +77,7 @@ kinds! {
     Token / TokenId = "tok", "api_token";
     Submission / SubmissionId = "sub", "external_submission";
     User / UserId = "usr", "user";
+    Operation / OperationId = "op", "operation";
 }
 
 impl Kind {

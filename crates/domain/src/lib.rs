@@ -16,11 +16,12 @@ pub mod renewal;
 pub mod role;
 pub mod sign_in;
 pub mod status;
+pub mod undo;
 pub mod validation;
 
 pub use credential_type::{ExpirationRounding, RenewalPolicy, TypeState};
 pub use role::Role;
-pub use status::{CredentialFacts, IssuanceFacts, PeriodFacts, Status};
+pub use status::{CredentialFacts, IssuanceFacts, PeriodFacts, Standing, Status};
 pub use validation::{FieldError, Invalid};
 
 /// A stored or sent value that names no variant of an enum: corrupt data, reported as such.

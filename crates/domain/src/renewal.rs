@@ -60,6 +60,36 @@ pub fn suggest(logic: PeriodLogic, expiration: NaiveDate, today: NaiveDate) -> S
     }
 }
 
+/// What a renewal plan does with one chosen credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanOutcome {
+    Renew,
+    /// Not renewed, for this reason (`revoked`, `already_planned`).
+    Skip(&'static str),
+}
+
+/// A credential is already planned while the period a renewal plan opened for it is still
+/// unclosed and has not ended: renewing it again would silently replace that period.
+pub fn already_planned(
+    opened_by_plan: bool,
+    period_end: Option<NaiveDate>,
+    today: NaiveDate,
+) -> bool {
+    opened_by_plan && period_end.is_some_and(|end| end >= today)
+}
+
+/// Renew unless the credential is revoked, or already planned and the officer did not ask
+/// to replace its period.
+pub fn plan_outcome(revoked: bool, already_planned: bool, replace: bool) -> PlanOutcome {
+    if revoked {
+        PlanOutcome::Skip("revoked")
+    } else if already_planned && !replace {
+        PlanOutcome::Skip("already_planned")
+    } else {
+        PlanOutcome::Renew
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +161,31 @@ mod tests {
             prop_assert!(s.period_start >= today);
             prop_assert!(s.period_start <= s.due_date && s.due_date <= s.period_end);
         }
+    }
+
+    #[test]
+    fn a_planned_credential_is_renewed_again_only_on_an_explicit_replace() {
+        let today: NaiveDate = "2026-03-01".parse().unwrap();
+        let end = Some("2026-05-30".parse().unwrap());
+        assert!(already_planned(true, end, today));
+        assert!(
+            !already_planned(false, end, today),
+            "a period the issue opened is not a plan's"
+        );
+        assert!(
+            !already_planned(true, Some("2026-02-28".parse().unwrap()), today),
+            "ended: plan again"
+        );
+        assert_eq!(
+            plan_outcome(false, true, false),
+            PlanOutcome::Skip("already_planned")
+        );
+        assert_eq!(plan_outcome(false, true, true), PlanOutcome::Renew);
+        assert_eq!(plan_outcome(false, false, false), PlanOutcome::Renew);
+        assert_eq!(
+            plan_outcome(true, false, true),
+            PlanOutcome::Skip("revoked"),
+            "replace never renews a revoked one"
+        );
     }
 }

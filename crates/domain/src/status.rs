@@ -96,13 +96,69 @@ impl Status {
         }
     }
 
+    /// The statuses of a credential that holds a valid issuance.
+    pub const HOLDING: [Status; 3] = [
+        Status::Active,
+        Status::ActiveRenewalInProgress,
+        Status::ActiveReadyToRenew,
+    ];
+
     /// Holds a valid issuance.
     pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            Status::Active | Status::ActiveRenewalInProgress | Status::ActiveReadyToRenew
-        )
+        Status::HOLDING.contains(&self)
     }
+}
+
+/// Where a credential stands for compliance, whatever its renewal state: what a dashboard
+/// or an inspector counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Holds a valid issuance today.
+    Compliant,
+    /// Working toward a first issuance: none was ever held.
+    InTraining,
+    /// Held one before, holds none valid today (expired or revoked), whether or not a
+    /// renewal period has opened since.
+    Lapsed,
+}
+
+impl Standing {
+    pub const ALL: [Standing; 3] = [Standing::Compliant, Standing::InTraining, Standing::Lapsed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Standing::Compliant => "compliant",
+            Standing::InTraining => "in_training",
+            Standing::Lapsed => "lapsed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Standing::Compliant => "Compliant",
+            Standing::InTraining => "Working toward it",
+            Standing::Lapsed => "Lapsed",
+        }
+    }
+}
+
+/// The standing of a credential with this status that has (or has never had) an issuance.
+/// A status alone cannot tell: after the renewal planner opens a period for an expired
+/// credential it reads Not Started, like one never held.
+pub fn standing(status: Status, ever_issued: bool) -> Standing {
+    if status.is_active() {
+        Standing::Compliant
+    } else if ever_issued {
+        Standing::Lapsed
+    } else {
+        Standing::InTraining
+    }
+}
+
+/// The `lapsed` flag beside the status: no valid issuance today, but one was held.
+pub fn lapsed(facts: &CredentialFacts, today: NaiveDate) -> bool {
+    standing(status(facts, today), facts.latest_issuance.is_some()) == Standing::Lapsed
 }
 
 /// The latest issuance of a credential, as far as status is concerned.
@@ -352,5 +408,40 @@ mod tests {
                 prop_assert!(status(&f, today).is_active());
             }
         }
+
+        #[test]
+        fn a_lapsed_credential_is_never_counted_compliant(f in arb_facts(), today in arb_date()) {
+            let s = standing(status(&f, today), f.latest_issuance.is_some());
+            let holds = f.latest_issuance.is_some_and(|i| i.is_valid_on(today));
+            // Compliant exactly when a valid issuance is held; lapsed exactly when one was
+            // held and none is valid, whatever the renewal period says.
+            prop_assert_eq!(s == Standing::Compliant, holds);
+            prop_assert_eq!(lapsed(&f, today), f.latest_issuance.is_some() && !holds);
+            prop_assert!(!(lapsed(&f, today) && s == Standing::Compliant));
+        }
+    }
+
+    #[test]
+    fn a_renewal_period_opened_after_expiry_keeps_the_credential_lapsed() {
+        // Expired, then the planner opened a period: Not Started, but still lapsed.
+        let f = facts(
+            Some(("2024-01-01", "2026-01-31", false)),
+            Some(("2026-02-01", "2026-12-31")),
+            0,
+        );
+        assert_eq!(status(&f, d("2026-03-01")), Status::NotStarted);
+        assert!(lapsed(&f, d("2026-03-01")));
+        assert_eq!(standing(Status::NotStarted, true), Standing::Lapsed);
+        assert_eq!(standing(Status::NotStarted, false), Standing::InTraining);
+        // No requirements (100 %) after expiry: Ready to Be Issued, and lapsed.
+        let ready = CredentialFacts { progress: 100, ..f };
+        assert_eq!(status(&ready, d("2026-03-01")), Status::ReadyToBeIssued);
+        assert!(lapsed(&ready, d("2026-03-01")));
+        // Revoked: lapsed too (held, not valid).
+        let revoked = facts(Some(("2024-01-01", "2030-01-31", true)), None, 0);
+        assert!(lapsed(&revoked, d("2026-03-01")));
+        // Valid through its last day.
+        let valid = facts(Some(("2024-01-01", "2026-03-01", false)), None, 0);
+        assert!(!lapsed(&valid, d("2026-03-01")));
     }
 }

@@ -83,6 +83,15 @@ impl Tx {
         Ok(())
     }
 
+    /// Ends the transaction writing nothing (a dry run), at once rather than on drop.
+    pub async fn rollback(self) -> Result<()> {
+        match self.0 {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+
     /// Runs a script of several statements without parameters (migrations).
     pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         match &mut self.0 {

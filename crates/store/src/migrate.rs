@@ -57,6 +57,8 @@ const MIGRATIONS: &[Migration] = &[
     both!(12, "0012_daily_job_leases"),
     both!(13, "0013_session_last_seen"),
     both!(14, "0014_submission_review_reason"),
+    both!(15, "0015_withdrawn_and_overrides"),
+    both!(18, "0018_operations"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

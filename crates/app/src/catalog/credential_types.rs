@@ -578,6 +578,9 @@ impl App {
         .ok_or_else(AppError::stale)?;
         let after = self.load_type(&mut tx, actor, before.id).await?;
         record(&mut tx, actor, verb, type_id, Some(&before), Some(&after)).await?;
+        if next == TypeState::Retired {
+            self.retire_tracks(&mut tx, actor, type_id).await?;
+        }
         if next == TypeState::Published {
             // Enrolment groups: their members are assigned as the type goes live.
             let ctx = self.ctx(&mut tx, actor).await?;
@@ -590,6 +593,39 @@ impl App {
         }
         tx.commit().await?;
         Ok(after)
+    }
+}
+
+impl App {
+    /// What retiring a type does to its credentials: tracks never issued are withdrawn
+    /// (kept, hidden, no reminders), and issued ones keep their issuance until it expires
+    /// while their renewal period closes — nothing of a retired type is renewed (seed 003:
+    /// completed credentials stay on the member's profile).
+    async fn retire_tracks(
+        &self,
+        tx: &mut Tx,
+        actor: &Admin,
+        type_id: CredentialTypeId,
+    ) -> Result<()> {
+        use credence_store::credentials as tracks;
+        let withdrawn = tracks::withdraw_unissued(tx, actor.agency_id, type_id).await?;
+        credence_store::ops::audit::record_many(
+            tx,
+            actor.agency_id,
+            &actor.label,
+            "withdraw",
+            &withdrawn,
+            Some(r#"{"reason":"credential type retired"}"#),
+        )
+        .await?;
+        let renewing = tracks::issued_with_unclosed_period(tx, actor.agency_id, type_id).await?;
+        if !renewing.is_empty() {
+            tracks::close_periods(tx, actor.agency_id, &renewing, false).await?;
+            tracks::sync_facts(tx, actor.agency_id, &renewing).await?;
+            let ctx = self.ctx(tx, actor).await?;
+            crate::credentials::lifecycle::refresh(tx, &ctx, &renewing).await?;
+        }
+        Ok(())
     }
 }
 

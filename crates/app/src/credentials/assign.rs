@@ -4,7 +4,7 @@
 //! already hold the type are reported, never duplicated. Enrolment groups use the same path.
 
 use chrono::{Months, NaiveDate};
-use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, MemberId};
+use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, MemberId, OperationId};
 use credence_domain::{dates, Invalid};
 use credence_store::credentials::{self as store, PeriodDates, Selection};
 use credence_store::Tx;
@@ -17,6 +17,7 @@ use credence_domain::status::{CredentialFacts, IssuanceFacts, PeriodFacts, Statu
 use credence_store::training::records;
 
 use crate::credentials::lifecycle::{computed, load_rules, refresh, Ctx, TypeRules};
+use crate::credentials::operations::{settle, Recording};
 use crate::{Actor, App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -49,6 +50,8 @@ pub struct Assignment {
     #[schema(value_type = Option<Vec<String>>)]
     pub group_ids: Option<Vec<GroupId>>,
     pub all_members: Option<bool>,
+    /// Answer what would happen and write nothing.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -64,6 +67,10 @@ pub struct AssignmentResult {
     #[schema(value_type = Vec<String>)]
     pub created: Vec<CredentialId>,
     pub skipped: Vec<Skipped>,
+    /// The operation to undo it with (`POST /operations/{id}/undo`); none on a dry run.
+    #[schema(value_type = Option<String>)]
+    pub operation_id: Option<OperationId>,
+    pub dry_run: bool,
 }
 
 /// The validated dates of an assignment.
@@ -257,9 +264,21 @@ impl App {
         }
         to_create.sort_unstable();
         to_create.dedup();
+        let recording = Recording::start(&mut tx, &ctx, "assign", &[]).await?;
         let created = create_tracks(&mut tx, &ctx, rule, &to_create, &plan, "assign").await?;
-        tx.commit().await?;
-        Ok(AssignmentResult { created, skipped })
+        let dry_run = input.dry_run.unwrap_or(false);
+        let summary = format!("Assigned {} to {} member(s)", rule.row.name, created.len());
+        let operation_id = match dry_run {
+            true => None,
+            false => Some(recording.finish(&mut tx, &ctx, &created, &summary).await?),
+        };
+        settle(tx, dry_run).await?;
+        Ok(AssignmentResult {
+            created,
+            skipped,
+            operation_id,
+            dry_run,
+        })
     }
 
     /// Enrolment rules: assigns `type`'s completion period to the given members who do not

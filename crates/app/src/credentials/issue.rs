@@ -3,7 +3,7 @@
 //! and revoke with a reason.
 
 use credence_domain::bulk_update::{bulk_update_action, BulkUpdateAction};
-use credence_domain::ids::{CredentialId, CredentialTypeId, IssuanceId};
+use credence_domain::ids::{CredentialId, CredentialTypeId, IssuanceId, OperationId};
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -13,6 +13,7 @@ use credence_store::{Arg, Tx};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{issue_many, load_rules, refresh, Ctx, IssueItem, TypeRules};
+use crate::credentials::operations::{settle, Recording};
 use crate::credentials::views::{view, CredentialDetail, CredentialView};
 use crate::{App, AppError, Officer, Result};
 
@@ -26,6 +27,10 @@ pub struct IssueInput {
     pub credential_number: Option<String>,
     pub issuing_officer: Option<String>,
     pub status_reason: Option<String>,
+    /// Administrators only: issue although the requirements are not complete (a credential
+    /// logged without tracking progress), for this reason, which is audited and shown with
+    /// the issuance. Ignored when the requirements are complete.
+    pub override_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
@@ -46,11 +51,17 @@ pub struct BulkUpdate {
     /// Only the fields given are set. A credential with an open period (or never issued)
     /// gets a new issuance; an active one has its current issuance corrected.
     pub fields: IssueFields,
+    /// Answer what would happen and write nothing.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BulkUpdateResult {
     pub updated: Vec<CredentialView>,
+    /// The operation to undo it with; none on a dry run.
+    #[schema(value_type = Option<String>)]
+    pub operation_id: Option<OperationId>,
+    pub dry_run: bool,
 }
 
 fn clean(text: &Option<String>) -> Option<String> {
@@ -89,7 +100,11 @@ fn check_issue(
     if expiration.is_some_and(|e| e < item.issue_date) {
         invalid.add(field, "expiration_date must not be before issue_date");
     }
-    if invalid.errors.len() == before && c.period_id.is_some() && c.progress < 100 {
+    if invalid.errors.len() == before
+        && c.period_id.is_some()
+        && c.progress < 100
+        && item.override_reason.is_none()
+    {
         invalid.add(
             field,
             format!(
@@ -103,6 +118,33 @@ fn check_issue(
             invalid.add(field, "credential_number must be at most 60 characters");
         }
     }
+    if item
+        .override_reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > 500)
+    {
+        invalid.add(field, "override_reason must be at most 500 characters");
+    }
+}
+
+/// The override reason that applies to an issue: only where the requirements are incomplete,
+/// and only from an administrator.
+fn override_reason(
+    actor: &Officer,
+    row: &CredentialListRow,
+    given: &Option<String>,
+) -> Result<Option<String>> {
+    let c = &row.credential;
+    let incomplete = c.period_id.is_some() && c.progress < 100;
+    let Some(reason) = clean(given).filter(|_| incomplete) else {
+        return Ok(None);
+    };
+    if !actor.role.administers() {
+        return Err(AppError::Forbidden(
+            "only an administrator may issue over incomplete requirements".into(),
+        ));
+    }
+    Ok(Some(reason))
 }
 
 impl App {
@@ -124,6 +166,7 @@ impl App {
             credential_number: clean(&input.credential_number),
             issuing_officer: clean(&input.issuing_officer),
             status_reason: clean(&input.status_reason),
+            override_reason: override_reason(actor, &row, &input.override_reason)?,
             expiration_date: input.expiration_date,
             ..IssueItem::new(c.id, c.member_id, input.issue_date)
         };
@@ -141,6 +184,8 @@ impl App {
         for e in &mut invalid.errors {
             if e.message.starts_with("expiration_date") {
                 e.field = "expiration_date".into();
+            } else if e.message.starts_with("override_reason") {
+                e.field = "override_reason".into();
             } else if e.message.starts_with("credential_number") {
                 e.field = "credential_number".into();
             }
@@ -240,6 +285,8 @@ impl App {
             }
         }
         invalid.into_result()?;
+        let ids: Vec<CredentialId> = rows.iter().map(|(_, r)| r.credential.id).collect();
+        let recording = Recording::start(&mut tx, &ctx, "bulk_update", &ids).await?;
         let mut touched = Vec::with_capacity(rows.len());
         for (type_id, list) in changes {
             let mut issues = Vec::new();
@@ -272,14 +319,23 @@ impl App {
         }
         store::sync_facts(&mut tx, ctx.agency_id, &touched).await?;
         refresh(&mut tx, &ctx, &touched).await?;
-        let ids: Vec<CredentialId> = rows.iter().map(|(_, r)| r.credential.id).collect();
         let updated = store::list_rows_by_ids(&mut tx, ctx.agency_id, &ids)
             .await?
             .into_iter()
             .map(view)
             .collect();
-        tx.commit().await?;
-        Ok(BulkUpdateResult { updated })
+        let dry_run = input.dry_run.unwrap_or(false);
+        let summary = format!("Updated {} credential(s)", ids.len());
+        let operation_id = match dry_run {
+            true => None,
+            false => Some(recording.finish(&mut tx, &ctx, &ids, &summary).await?),
+        };
+        settle(tx, dry_run).await?;
+        Ok(BulkUpdateResult {
+            updated,
+            operation_id,
+            dry_run,
+        })
     }
 }
 

@@ -417,6 +417,8 @@ pub(crate) struct IssueItem {
     pub credential_number: Option<String>,
     pub issuing_officer: Option<String>,
     pub status_reason: Option<String>,
+    /// An administrator's reason for issuing over incomplete requirements.
+    pub override_reason: Option<String>,
 }
 
 impl IssueItem {
@@ -433,6 +435,7 @@ impl IssueItem {
             credential_number: None,
             issuing_officer: None,
             status_reason: None,
+            override_reason: None,
         }
     }
 }
@@ -486,13 +489,15 @@ pub(crate) async fn issue_many(
             credential_number: Some(number),
             issuing_officer: item.issuing_officer.clone(),
             status_reason: item.status_reason.clone(),
+            override_reason: item.override_reason.clone(),
         });
     }
     let ids: Vec<CredentialId> = items.iter().map(|i| i.credential_id).collect();
     store::insert_issuances(tx, ctx.agency_id, rule.row.id, &issuances, &ctx.actor).await?;
     store::close_periods(tx, ctx.agency_id, &ids, true).await?;
     store::sync_facts(tx, ctx.agency_id, &ids).await?;
-    if rule.renewal() == RenewalPolicy::Auto {
+    // A retired type's credentials keep their issuance; no renewal period opens.
+    if rule.renewal() == RenewalPolicy::Auto && rule.row.state.opens_periods() {
         let periods: Vec<(CredentialId, PeriodDates)> = issuances
             .iter()
             .filter_map(|i| {
@@ -516,6 +521,7 @@ pub(crate) async fn issue_many(
         let after = serde_json::json!({
             "issue_date": i.issue_date, "expiration_date": i.expiration_date, "credential_number": i.credential_number,
             "issuing_officer": i.issuing_officer, "status_reason": i.status_reason,
+            "override_reason": i.override_reason,
         });
         credence_store::ops::audit::record(
             tx,

@@ -1,8 +1,9 @@
-//! Credentials: assign, issue, renew, renewal plans, the shared lifecycle engine, the daily sweep, and reading them.
+//! Credentials: assign, issue, renew, renewal plans, bulk operations and their undo, the shared lifecycle engine, the daily sweep, and reading them.
 
 pub mod assign;
 pub mod issue;
 pub(crate) mod lifecycle;
+pub mod operations;
 pub mod renew;
 pub mod renewal_plan;
 pub mod revoke;

@@ -3,12 +3,13 @@
 //! then entered singly or in bulk.
 
 use chrono::NaiveDate;
-use credence_domain::ids::{AnyId, CredentialId, CredentialTypeId, MemberId};
+use credence_domain::ids::{AnyId, CredentialId, CredentialTypeId, MemberId, OperationId};
 use credence_domain::{Invalid, RenewalPolicy};
 use credence_store::credentials::{self as store, PeriodDates};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{load_rules, refresh};
+use crate::credentials::operations::{settle, Recording};
 use crate::{App, AppError, Officer, Result};
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -24,6 +25,8 @@ pub struct RenewalInput {
     pub period_end: NaiveDate,
     /// Defaults to the period end.
     pub due_date: Option<NaiveDate>,
+    /// Answer what would happen and write nothing.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -40,6 +43,10 @@ pub struct RenewalResult {
     #[schema(value_type = Vec<String>)]
     pub renewed: Vec<CredentialId>,
     pub skipped: Vec<RenewSkipped>,
+    /// The operation to undo it with; none on a dry run.
+    #[schema(value_type = Option<String>)]
+    pub operation_id: Option<OperationId>,
+    pub dry_run: bool,
 }
 
 impl App {
@@ -74,6 +81,12 @@ impl App {
                 "is not a credential type of this agency",
             )
         })?;
+        if !rule.row.state.opens_periods() {
+            return Err(AppError::invalid(
+                "credential_type_id",
+                "this credential type is retired: its credentials are not renewed",
+            ));
+        }
         if rule.renewal() == RenewalPolicy::Auto {
             return Err(AppError::invalid(
                 "credential_type_id",
@@ -137,6 +150,7 @@ impl App {
         // A period still open (unfinished, or waiting from an earlier renewal) is closed
         // and stays in history; the new one replaces it.
         let renew = credential_ids;
+        let recording = Recording::start(&mut tx, &ctx, "renew", &renew).await?;
         store::close_periods(&mut tx, ctx.agency_id, &renew, false).await?;
         let dates = PeriodDates {
             start: input.period_start,
@@ -148,10 +162,23 @@ impl App {
         refresh(&mut tx, &ctx, &renew).await?;
         let after = serde_json::json!({"period_start": dates.start, "period_end": dates.end, "due_date": dates.due});
         crate::ops::audit::record_credentials(&mut tx, &ctx, "renew", &renew, &after).await?;
-        tx.commit().await?;
+        let dry_run = input.dry_run.unwrap_or(false);
+        let summary = format!(
+            "Renewed {} credential(s): period {} to {}",
+            renew.len(),
+            dates.start,
+            dates.end
+        );
+        let operation_id = match dry_run {
+            true => None,
+            false => Some(recording.finish(&mut tx, &ctx, &renew, &summary).await?),
+        };
+        settle(tx, dry_run).await?;
         Ok(RenewalResult {
             renewed: renew,
             skipped,
+            operation_id,
+            dry_run,
         })
     }
 }

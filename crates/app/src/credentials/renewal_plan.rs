@@ -4,17 +4,18 @@
 //! tracked in one place. The new periods carry the type's requirements (its courses and
 //! check-offs), so the training is assigned again with them.
 
-use credence_domain::ids::{CredentialId, CredentialTypeId, MemberId, RenewalPlanId};
+use credence_domain::ids::{CredentialId, CredentialTypeId, MemberId, OperationId, RenewalPlanId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
-use credence_domain::renewal::{self, PeriodLogic};
+use credence_domain::renewal::{self, PeriodLogic, PlanOutcome};
 use credence_domain::Invalid;
 use credence_store::credentials::renewal_plans as store;
 use credence_store::credentials::{self as cred_store, CredentialRow, PeriodDates};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::refresh_with_new_periods;
+use crate::credentials::operations::Recording;
 use crate::{App, AppError, Officer, Reader, Result};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -50,6 +51,9 @@ pub struct Candidate {
     pub status: String,
     pub expiration_date: Option<NaiveDate>,
     pub suggested: SuggestedPeriod,
+    /// A renewal plan already gave it a period that has not ended: planning it again
+    /// replaces that period, so it happens only for an item with `replace: true`.
+    pub planned: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -69,6 +73,9 @@ pub struct PlanItem {
     pub period_end: NaiveDate,
     /// Defaults to the period end.
     pub due_date: Option<NaiveDate>,
+    /// Renew even though a plan already gave it a period that has not ended (that period
+    /// is closed and replaced). Without it such a credential is skipped as `already_planned`.
+    pub replace: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -89,6 +96,9 @@ pub struct RenewalPlanResult {
     #[schema(value_type = Vec<String>)]
     pub renewed: Vec<CredentialId>,
     pub skipped: Vec<crate::credentials::renew::RenewSkipped>,
+    /// The operation to undo it with; none on a dry run.
+    #[schema(value_type = Option<String>)]
+    pub operation_id: Option<OperationId>,
     pub dry_run: bool,
 }
 
@@ -159,6 +169,21 @@ fn logic(params: &CandidateParams) -> Result<PeriodLogic> {
     }
 }
 
+/// Of these credentials, those a renewal plan already gave a period that has not ended.
+async fn planned_of(
+    db: &mut impl credence_store::Conn,
+    agency_id: credence_domain::ids::AgencyId,
+    ids: &[CredentialId],
+    today: NaiveDate,
+) -> Result<HashSet<CredentialId>> {
+    Ok(store::plan_periods_of(db, agency_id, ids)
+        .await?
+        .into_iter()
+        .filter(|(_, end)| renewal::already_planned(true, Some(*end), today))
+        .map(|(c, _)| c)
+        .collect())
+}
+
 impl App {
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn renewal_candidates(
@@ -197,6 +222,8 @@ impl App {
             .map(|(id, first, last, _)| (id, format!("{last}, {first}")))
             .collect();
         let plan = store::plan_for_type(&mut tx, actor.agency_id, type_row_id).await?;
+        let ids: Vec<CredentialId> = rows.iter().map(|r| r.id).collect();
+        let planned = planned_of(&mut tx, actor.agency_id, &ids, ctx.today).await?;
         let items = rows
             .into_iter()
             .filter(|r| renewal::is_candidate(r.expiration_date, ctx.today, within))
@@ -213,6 +240,7 @@ impl App {
                         period_end: s.period_end,
                         due_date: s.due_date,
                     },
+                    planned: planned.contains(&r.id),
                 }
             })
             .collect();
@@ -238,6 +266,12 @@ impl App {
         }
         let mut invalid = Invalid::new();
         let mut wanted = Vec::with_capacity(input.items.len());
+        let replace: HashSet<CredentialId> = input
+            .items
+            .iter()
+            .filter(|i| i.replace == Some(true))
+            .map(|i| i.credential_id)
+            .collect();
         let mut seen = HashSet::new();
         for (i, item) in input.items.iter().enumerate() {
             let field = |f: &str| format!("items[{i}].{f}");
@@ -271,7 +305,7 @@ impl App {
         }
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
-        credence_store::catalog::credential_types::credential_type(
+        let ty = credence_store::catalog::credential_types::credential_type(
             &mut tx,
             actor.agency_id,
             type_id,
@@ -283,6 +317,12 @@ impl App {
                 "is not a credential type of this agency",
             )
         })?;
+        if !ty.state.opens_periods() {
+            return Err(AppError::invalid(
+                "credential_type_id",
+                "this credential type is retired: its credentials are not renewed",
+            ));
+        }
         let ids_only: Vec<CredentialId> = wanted.iter().map(|(_, c, _)| *c).collect();
         let mut rows: HashMap<CredentialId, CredentialRow> =
             cred_store::credentials_by_ids(&mut tx, actor.agency_id, &ids_only)
@@ -290,6 +330,7 @@ impl App {
                 .into_iter()
                 .map(|r| (r.id, r))
                 .collect();
+        let planned = planned_of(&mut tx, actor.agency_id, &ids_only, ctx.today).await?;
         let mut renew = Vec::with_capacity(wanted.len());
         let mut skipped = Vec::new();
         for (i, c, dates) in wanted {
@@ -302,11 +343,19 @@ impl App {
                     format!("items[{i}].credential_id"),
                     "is a credential of another type",
                 ),
-                Some(r) if r.revoked => skipped.push(crate::credentials::renew::RenewSkipped {
-                    id: c.into(),
-                    reason: "revoked".into(),
-                }),
-                Some(_) => renew.push((c, dates)),
+                Some(r) => match renewal::plan_outcome(
+                    r.revoked,
+                    planned.contains(&c),
+                    replace.contains(&c),
+                ) {
+                    PlanOutcome::Renew => renew.push((c, dates)),
+                    PlanOutcome::Skip(reason) => {
+                        skipped.push(crate::credentials::renew::RenewSkipped {
+                            id: c.into(),
+                            reason: reason.into(),
+                        })
+                    }
+                },
             }
         }
         invalid.into_result()?;
@@ -317,11 +366,13 @@ impl App {
                 plan_id: plan.map(|p| p.id),
                 renewed,
                 skipped,
+                operation_id: None,
                 dry_run: true,
             });
         }
         let plan = store::ensure_plan(&mut tx, actor.agency_id, type_id, &actor.label).await?;
         let credential_ids: Vec<CredentialId> = renew.iter().map(|(c, _)| *c).collect();
+        let recording = Recording::start(&mut tx, &ctx, "renewal_plan", &credential_ids).await?;
         cred_store::close_periods(&mut tx, ctx.agency_id, &credential_ids, false).await?;
         let opened =
             cred_store::open_period_each(&mut tx, ctx.agency_id, &renew, true, Some(plan.id))
@@ -343,11 +394,20 @@ impl App {
         let after = serde_json::json!({"renewal_plan_id": plan.id});
         crate::ops::audit::record_credentials(&mut tx, &ctx, "renew", &credential_ids, &after)
             .await?;
+        let summary = format!(
+            "Renewed {} credential(s) in plan {}",
+            renewed.len(),
+            plan.id
+        );
+        let operation_id = recording
+            .finish(&mut tx, &ctx, &credential_ids, &summary)
+            .await?;
         tx.commit().await?;
         Ok(RenewalPlanResult {
             plan_id: Some(plan.id),
             renewed,
             skipped,
+            operation_id: Some(operation_id),
             dry_run: false,
         })
     }

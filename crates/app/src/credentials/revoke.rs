@@ -1,12 +1,13 @@
 //! Revoke credentials (one, or a whole selection in one transaction): the current issuance is
 //! marked revoked with a reason, the status becomes Revoked, and each change is audited.
 
-use credence_domain::ids::{CredentialId, IssuanceId};
+use credence_domain::ids::{CredentialId, IssuanceId, OperationId};
 use credence_domain::Invalid;
 use credence_store::credentials::{self as store, CredentialListRow};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::refresh;
+use crate::credentials::operations::{settle, Recording};
 use crate::credentials::views::{view, CredentialDetail, CredentialView};
 use crate::{App, AppError, Officer, Result};
 
@@ -25,11 +26,17 @@ pub struct BulkRevoke {
     #[schema(value_type = Vec<String>)]
     pub credential_ids: Vec<CredentialId>,
     pub reason: String,
+    /// Answer what would happen and write nothing.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BulkRevokeResult {
     pub revoked: Vec<CredentialView>,
+    /// The operation to undo it with; none on a dry run.
+    #[schema(value_type = Option<String>)]
+    pub operation_id: Option<OperationId>,
+    pub dry_run: bool,
 }
 
 fn checked_reason(reason: &str) -> Result<&str> {
@@ -138,6 +145,7 @@ impl App {
             }
         }
         invalid.into_result()?;
+        let recording = Recording::start(&mut tx, &ctx, "bulk_revoke", &credential_ids).await?;
         store::revoke_issuances(&mut tx, ctx.agency_id, &issuances, reason).await?;
         store::sync_facts(&mut tx, ctx.agency_id, &credential_ids).await?;
         refresh(&mut tx, &ctx, &credential_ids).await?;
@@ -154,7 +162,21 @@ impl App {
             .into_iter()
             .map(view)
             .collect();
-        tx.commit().await?;
-        Ok(BulkRevokeResult { revoked })
+        let dry_run = input.dry_run.unwrap_or(false);
+        let summary = format!("Revoked {} credential(s): {reason}", credential_ids.len());
+        let operation_id = match dry_run {
+            true => None,
+            false => Some(
+                recording
+                    .finish(&mut tx, &ctx, &credential_ids, &summary)
+                    .await?,
+            ),
+        };
+        settle(tx, dry_run).await?;
+        Ok(BulkRevokeResult {
+            revoked,
+            operation_id,
+            dry_run,
+        })
     }
 }

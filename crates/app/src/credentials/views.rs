@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
 use credence_domain::progress;
-use credence_domain::status::Status;
+use credence_domain::status::{self, Standing, Status};
 use credence_store::credentials::{
     self as store, After, CredentialFilter, CredentialListRow, SortKey,
 };
@@ -52,6 +52,12 @@ pub struct CredentialView {
     /// 0–100 toward the open period's requirements.
     pub progress: i64,
     pub expiring_soon: bool,
+    /// No valid issuance today, but one was held: whatever the status says about a renewal
+    /// period opened since, the member is not compliant.
+    pub lapsed: bool,
+    /// Its type was retired before it was ever issued; listed only with
+    /// `include_withdrawn=true`.
+    pub withdrawn: bool,
     pub current_issuance: Option<IssuanceSummary>,
     pub open_period: Option<OpenPeriod>,
     pub version: i64,
@@ -91,6 +97,8 @@ pub struct IssuanceView {
     pub credential_number: Option<String>,
     pub issuing_officer: Option<String>,
     pub status_reason: Option<String>,
+    /// Issued by an administrator although the requirements were incomplete, for this reason.
+    pub override_reason: Option<String>,
     pub revoked: bool,
     pub revoke_reason: Option<String>,
     pub created_by: String,
@@ -121,6 +129,10 @@ pub struct CredentialListFilter {
     pub expiring_within_days: Option<i64>,
     /// Start of the member's last name (or "last, first"), or an exact employee number.
     pub q: Option<String>,
+    /// `true`: only lapsed credentials (held before, none valid today); `false`: none.
+    pub lapsed: Option<bool>,
+    /// Also list tracks withdrawn when their type was retired (default false).
+    pub include_withdrawn: Option<bool>,
     /// member, status, expiration_date or progress; `-` first for descending.
     pub sort: Option<String>,
 }
@@ -136,6 +148,8 @@ pub(crate) fn view(row: CredentialListRow) -> CredentialView {
         status_label: status.label().to_string(),
         progress: c.progress,
         expiring_soon: c.expiring_soon,
+        lapsed: status::standing(status, c.issuance_id.is_some()) == Standing::Lapsed,
+        withdrawn: c.withdrawn,
         current_issuance: c.issue_date.map(|issue_date| IssuanceSummary {
             issue_date,
             expiration_date: c.expiration_date,
@@ -220,6 +234,8 @@ impl App {
             q: filter.q.clone(),
             employee_member_id: None,
             visible_only: false,
+            lapsed: filter.lapsed,
+            include_withdrawn: filter.include_withdrawn.unwrap_or(false),
         };
         if !actor.role.reads_agency() {
             let own = actor.member_id.ok_or_else(|| {
@@ -561,6 +577,7 @@ fn issuance_view(i: store::IssuanceRow) -> IssuanceView {
         credential_number: i.credential_number,
         issuing_officer: i.issuing_officer,
         status_reason: i.status_reason,
+        override_reason: i.override_reason,
         revoked: i.revoked_at.is_some(),
         revoke_reason: i.revoke_reason,
         created_by: i.created_by,

@@ -5,7 +5,8 @@
 //! scans the QR code on one.
 
 use credence_domain::ids::{
-    CertificateId, ClassId, CredentialId, CredentialTypeId, IssuanceId, MemberId, TemplateId,
+    CertificateId, ClassId, CredentialId, CredentialTypeId, IssuanceId, MemberId, OperationId,
+    TemplateId,
 };
 use credence_store::Conn;
 use std::collections::HashMap;
@@ -19,6 +20,7 @@ use credence_store::training::submissions::{insert_file, NewFile};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
+use crate::credentials::operations::Recording;
 use crate::page::{paginate, Page, PageParams};
 use crate::{Actor, App, AppError, Officer, Reader, Result};
 
@@ -140,20 +142,33 @@ pub struct GenerateRequest {
     pub template_id: Option<TemplateId>,
     /// `false` records the requests (Ready to Be Requested) without rendering yet.
     pub generate: Option<bool>,
+    /// Answer what would be generated, with its warnings, and write nothing.
+    pub dry_run: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SkippedCredential {
     #[schema(value_type = String)]
     pub credential_id: CredentialId,
-    /// `no_current_issuance`.
+    /// Skipped: `no_current_issuance`. Warnings: `expired` (the issuance is no longer
+    /// valid), `already_certified` (it already has an issued certificate).
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Generated {
+    /// The certificates made (none on a dry run).
     pub items: Vec<CertificateView>,
+    /// The credentials that get (or on a dry run would get) a certificate.
+    #[schema(value_type = Vec<String>)]
+    pub credential_ids: Vec<CredentialId>,
     pub skipped: Vec<SkippedCredential>,
+    /// Generated anyway, but worth a second look: read them on a dry run first.
+    pub warnings: Vec<SkippedCredential>,
+    /// The operation to undo it with; none on a dry run.
+    #[schema(value_type = Option<String>)]
+    pub operation_id: Option<OperationId>,
+    pub dry_run: bool,
 }
 
 /// The register's filters.
@@ -278,7 +293,20 @@ impl App {
             ));
         }
         let chosen = req.template_id;
+        let today = self.ctx(&mut tx, actor).await?.today;
+        let warnings = certificate_warnings(&mut tx, actor, &facts, today).await?;
+        let credential_ids: Vec<CredentialId> = facts.iter().map(|f| f.credential_id).collect();
         drop(tx);
+        if req.dry_run.unwrap_or(false) {
+            return Ok(Generated {
+                items: Vec::new(),
+                credential_ids,
+                skipped,
+                warnings,
+                operation_id: None,
+                dry_run: true,
+            });
+        }
         let mut tx = self.store.begin().await?;
         crate::documents::templates::ensure_defaults(&mut tx, actor).await?;
         let templates = store::templates(&mut tx, actor.agency_id).await?;
@@ -311,12 +339,18 @@ impl App {
         if render_now {
             self.render_pending(actor, &set, &mut pending).await?;
         }
-        let ids = self.write_certificates(actor, pending, "generate").await?;
+        let (ids, operation_id) = self
+            .write_certificates(actor, pending, "generate", Some(&credential_ids))
+            .await?;
         let mut tx = self.store.read().await?;
         let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &ids).await?;
         Ok(Generated {
             items: rows.into_iter().map(|r| self.certificate_view(r)).collect(),
+            credential_ids,
             skipped,
+            warnings,
+            operation_id,
+            dry_run: false,
         })
     }
 
@@ -375,12 +409,16 @@ impl App {
 
     /// Stores the files, then writes every row in one transaction; on failure the stored
     /// files are removed again, so nothing is half-written.
+    ///
+    /// With `operation` (the credentials it is for), the write is recorded as an operation
+    /// that can be undone.
     async fn write_certificates(
         &self,
         actor: &Actor,
         pending: Vec<Pending>,
         action: &str,
-    ) -> Result<Vec<CertificateId>> {
+        operation: Option<&[CredentialId]>,
+    ) -> Result<(Vec<CertificateId>, Option<OperationId>)> {
         let mut keys = Vec::new();
         for p in &pending {
             keys.push(match &p.pdf {
@@ -394,6 +432,13 @@ impl App {
         }
         let written = async {
             let mut tx = self.store.begin().await?;
+            let ctx = self.ctx(&mut tx, actor).await?;
+            let recording = match operation {
+                Some(credentials) => {
+                    Some(Recording::start(&mut tx, &ctx, "certificates", credentials).await?)
+                }
+                None => None,
+            };
             let mut ids = Vec::with_capacity(pending.len());
             for (p, key) in pending.iter().zip(&keys) {
                 ids.push(write_one(&mut tx, actor, p, key.as_deref()).await?);
@@ -407,8 +452,15 @@ impl App {
                 None,
             )
             .await?;
+            let operation_id = match (recording, operation) {
+                (Some(r), Some(credentials)) => {
+                    let summary = format!("Generated {} certificate(s)", ids.len());
+                    Some(r.finish(&mut tx, &ctx, credentials, &summary).await?)
+                }
+                _ => None,
+            };
             tx.commit().await?;
-            Ok::<_, AppError>(ids)
+            Ok::<_, AppError>((ids, operation_id))
         }
         .await;
         if written.is_err() {
@@ -483,8 +535,8 @@ impl App {
             });
         }
         self.render_pending(actor, &set, &mut pending).await?;
-        let ids = self
-            .write_certificates(actor, pending, "regenerate")
+        let (ids, _) = self
+            .write_certificates(actor, pending, "regenerate", None)
             .await?;
         let mut tx = self.store.read().await?;
         let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &ids).await?;
@@ -905,6 +957,35 @@ fn pick_template(
 }
 
 /// Resolves the selection of a generate request to current issuances.
+/// Credentials a certificate is about to be made for that deserve a second look: the
+/// issuance has expired, or it already has an issued certificate.
+async fn certificate_warnings(
+    db: &mut impl Conn,
+    actor: &Actor,
+    facts: &[IssuanceFacts],
+    today: NaiveDate,
+) -> Result<Vec<SkippedCredential>> {
+    let issuances: Vec<IssuanceId> = facts.iter().map(|f| f.issuance_id).collect();
+    let certified =
+        store::issuances_with_issued_certificates(db, actor.agency_id, &issuances).await?;
+    let mut warnings = Vec::new();
+    for f in facts {
+        if f.expiration_date.is_some_and(|e| e < today) {
+            warnings.push(SkippedCredential {
+                credential_id: f.credential_id,
+                reason: "expired".into(),
+            });
+        }
+        if certified.contains(&f.issuance_id) {
+            warnings.push(SkippedCredential {
+                credential_id: f.credential_id,
+                reason: "already_certified".into(),
+            });
+        }
+    }
+    Ok(warnings)
+}
+
 async fn select_issuances(
     db: &mut impl Conn,
     actor: &Actor,

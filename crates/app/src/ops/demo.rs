@@ -439,6 +439,7 @@ fn active(type_id: CredentialTypeId, issue_date: NaiveDate, members: Vec<MemberI
         member_ids: Some(members),
         group_ids: None,
         all_members: None,
+        dry_run: None,
     }
 }
 

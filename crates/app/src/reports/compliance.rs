@@ -6,19 +6,13 @@ use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, MemberId};
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use credence_domain::status::Status;
+use credence_domain::status::{self, Standing, Status};
 use credence_store::reports::compliance::{self as store, Scope};
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{computed, facts};
-use crate::{App, Reader, Result};
+use crate::{App, AppError, Reader, Result};
 
-/// Statuses that count as compliant: the member holds a valid credential.
-const COMPLIANT: [Status; 3] = [
-    Status::Active,
-    Status::ActiveRenewalInProgress,
-    Status::ActiveReadyToRenew,
-];
 /// At most this many non-compliant rows in one report.
 const MAX_GAPS: i64 = 10_000;
 
@@ -46,7 +40,10 @@ pub struct ComplianceRow {
     /// Status → number of credentials.
     pub counts: BTreeMap<String, i64>,
     pub total: i64,
+    /// Holding a valid issuance.
     pub compliant: i64,
+    /// Held one before and hold none valid now, whatever their renewal state.
+    pub lapsed: i64,
     /// 0–100.
     pub compliant_percent: f64,
 }
@@ -62,6 +59,8 @@ pub struct NonCompliant {
     #[schema(value_type = String)]
     pub credential_type_id: CredentialTypeId,
     pub status: String,
+    /// Held a valid issuance before, holds none now.
+    pub lapsed: bool,
     pub expiration_date: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
 }
@@ -73,21 +72,37 @@ pub struct ComplianceReport {
     pub non_compliant: Vec<NonCompliant>,
 }
 
-fn finish_rows(
-    counts: BTreeMap<(Option<GroupId>, CredentialTypeId), BTreeMap<String, i64>>,
-) -> Vec<ComplianceRow> {
+/// Counts of one row of the report.
+#[derive(Default)]
+struct Tally {
+    by_status: BTreeMap<String, i64>,
+    by_standing: BTreeMap<Standing, i64>,
+}
+
+impl Tally {
+    fn add(&mut self, status: Status, issued: bool, n: i64) {
+        *self.by_status.entry(status.as_str().into()).or_default() += n;
+        *self
+            .by_standing
+            .entry(status::standing(status, issued))
+            .or_default() += n;
+    }
+}
+
+type Tallies = BTreeMap<(Option<GroupId>, CredentialTypeId), Tally>;
+
+fn finish_rows(counts: Tallies) -> Vec<ComplianceRow> {
     counts
         .into_iter()
-        .map(|((group, ty), by_status)| {
-            let total: i64 = by_status.values().sum();
-            let compliant: i64 = COMPLIANT
-                .iter()
-                .filter_map(|s| by_status.get(s.as_str()))
-                .sum();
+        .map(|((group, ty), tally)| {
+            let total: i64 = tally.by_status.values().sum();
+            let standing = |s| tally.by_standing.get(&s).copied().unwrap_or(0);
+            let compliant = standing(Standing::Compliant);
             ComplianceRow {
                 group_id: group,
                 credential_type_id: ty,
-                counts: by_status,
+                lapsed: standing(Standing::Lapsed),
+                counts: tally.by_status,
                 total,
                 compliant,
                 compliant_percent: if total == 0 {
@@ -116,15 +131,18 @@ impl App {
         let on = params.on.unwrap_or(ctx.today);
         let non_compliant_statuses: Vec<&str> = Status::ALL
             .iter()
-            .filter(|s| !COMPLIANT.contains(s))
+            .filter(|s| !s.is_active())
             .map(|s| s.as_str())
             .collect();
-        let mut counts: BTreeMap<(Option<GroupId>, CredentialTypeId), BTreeMap<String, i64>> =
-            BTreeMap::new();
+        let mut counts = Tallies::new();
         let mut gaps = Vec::new();
         if on == ctx.today {
-            for (g, t, status, n) in store::status_counts(&mut tx, actor.agency_id, scope).await? {
-                *counts.entry((g, t)).or_default().entry(status).or_default() += n;
+            for (g, t, status, issued, n) in
+                store::status_counts(&mut tx, actor.agency_id, scope).await?
+            {
+                let status =
+                    Status::try_from(status).map_err(|e| AppError::internal(e.to_string()))?;
+                counts.entry((g, t)).or_default().add(status, issued, n);
             }
             for gap in store::gaps(
                 &mut tx,
@@ -141,6 +159,7 @@ impl App {
                     member_name: format!("{}, {}", gap.last_name, gap.first_name),
                     employee_number: gap.employee_number,
                     credential_type_id: gap.credential_type_id,
+                    lapsed: gap.issued,
                     status: gap.status,
                     expiration_date: gap.expiration_date,
                     due_date: gap.due_date,
@@ -167,11 +186,10 @@ impl App {
                     &facts(row, u8::try_from(row.progress).unwrap_or(0), auto_issue),
                 )
                 .status;
-                *counts
+                counts
                     .entry((*group, row.credential_type_id))
                     .or_default()
-                    .entry(status.as_str().to_string())
-                    .or_default() += 1;
+                    .add(status, row.issue_date.is_some(), 1);
                 if non_compliant_statuses.contains(&status.as_str())
                     && seen.insert(row.id)
                     && gap_rows.len() < MAX_GAPS as usize
@@ -194,6 +212,7 @@ impl App {
                     member_name: format!("{last}, {first}"),
                     employee_number: number,
                     credential_type_id: row.credential_type_id,
+                    lapsed: row.issue_date.is_some(),
                     status: status.as_str().to_string(),
                     expiration_date: row.expiration_date,
                     due_date: row.due_date,
@@ -218,6 +237,7 @@ pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
             "employee_number",
             "credential_type_id",
             "status",
+            "lapsed",
             "expiration_date",
             "due_date",
         ]);
@@ -228,6 +248,7 @@ pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
                 g.employee_number.as_deref().unwrap_or(""),
                 &g.credential_type_id.to_string(),
                 &g.status,
+                &g.lapsed.to_string(),
                 &g.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
                 &g.due_date.map(|d| d.to_string()).unwrap_or_default(),
             ]);
@@ -238,6 +259,7 @@ pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
         header.extend([
             "total".into(),
             "compliant".into(),
+            "lapsed".into(),
             "compliant_percent".into(),
         ]);
         let _ = w.write_record(&header);
@@ -254,6 +276,7 @@ pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
             line.extend([
                 r.total.to_string(),
                 r.compliant.to_string(),
+                r.lapsed.to_string(),
                 r.compliant_percent.to_string(),
             ]);
             let _ = w.write_record(&line);

@@ -9,15 +9,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::{Days, NaiveDate};
+use credence_domain::status::{self, Standing, Status};
 use credence_store::reports::compliance::{self, CountsVersion};
 
-use crate::{App, Reader, Result};
+use crate::{App, AppError, Reader, Result};
 
-/// Status counts per credential type and per group, and the headline numbers.
+/// The standing of credentials counted under a stored status.
+fn standing_of(status: String, issued: bool) -> Result<Standing> {
+    let status = Status::try_from(status).map_err(|e| AppError::internal(e.to_string()))?;
+    Ok(status::standing(status, issued))
+}
+
+/// Counts by standing (compliant, in training, lapsed) per credential type and per group,
+/// and the headline numbers. Withdrawn tracks are not counted.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
-    pub by_type: BTreeMap<CredentialTypeId, BTreeMap<String, i64>>,
-    pub by_group: BTreeMap<GroupId, BTreeMap<String, i64>>,
+    pub by_type: BTreeMap<CredentialTypeId, BTreeMap<Standing, i64>>,
+    pub by_group: BTreeMap<GroupId, BTreeMap<Standing, i64>>,
     pub expiring_90_days: i64,
     pub overdue: i64,
     pub computed_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -65,13 +73,21 @@ impl App {
     async fn compute_summary(&self, agency_id: AgencyId) -> Result<Summary> {
         let mut tx = self.store.read().await?;
         let ctx = self.ctx_for(&mut tx, agency_id, "system:summary").await?;
-        let mut by_type: BTreeMap<CredentialTypeId, BTreeMap<String, i64>> = BTreeMap::new();
-        for (t, status, n) in compliance::type_status_counts(&mut tx, agency_id).await? {
-            by_type.entry(t).or_default().insert(status, n);
+        let mut by_type: BTreeMap<CredentialTypeId, BTreeMap<Standing, i64>> = BTreeMap::new();
+        for (t, status, issued, n) in compliance::type_status_counts(&mut tx, agency_id).await? {
+            *by_type
+                .entry(t)
+                .or_default()
+                .entry(standing_of(status, issued)?)
+                .or_default() += n;
         }
-        let mut by_group: BTreeMap<GroupId, BTreeMap<String, i64>> = BTreeMap::new();
-        for (g, status, n) in compliance::group_status_counts(&mut tx, agency_id).await? {
-            by_group.entry(g).or_default().insert(status, n);
+        let mut by_group: BTreeMap<GroupId, BTreeMap<Standing, i64>> = BTreeMap::new();
+        for (g, status, issued, n) in compliance::group_status_counts(&mut tx, agency_id).await? {
+            *by_group
+                .entry(g)
+                .or_default()
+                .entry(standing_of(status, issued)?)
+                .or_default() += n;
         }
         let (expiring_90_days, overdue) =
             compliance::headline_counts(&mut tx, agency_id, ctx.today, ctx.today + Days::new(90))

@@ -151,6 +151,8 @@ pub struct NewIssuance {
     pub credential_number: Option<String>,
     pub issuing_officer: Option<String>,
     pub status_reason: Option<String>,
+    /// Set when an administrator issued over incomplete requirements.
+    pub override_reason: Option<String>,
 }
 
 pub async fn insert_issuances(
@@ -171,13 +173,14 @@ pub async fn insert_issuances(
             ("credential_number", Text),
             ("issuing_officer", Text),
             ("status_reason", Text),
+            ("override_reason", Text),
         ],
     );
     let sql = format!(
         "INSERT INTO issuances (agency_id, credential_id, credential_type_id, issue_date, expiration_date, credential_number,
-             issuing_officer, status_reason, created_by, created_at)
+             issuing_officer, status_reason, override_reason, created_by, created_at)
          SELECT $1, v.credential_id, $3, v.issue_date, v.expiration_date, v.credential_number, v.issuing_officer,
-             v.status_reason, $4, $5
+             v.status_reason, v.override_reason, $4, $5
          FROM {source} AS v ORDER BY v.ord"
     );
     let at = now();
@@ -191,7 +194,8 @@ pub async fn insert_issuances(
                     n.expiration_date.map(|d| d.to_string()),
                     n.credential_number,
                     n.issuing_officer,
-                    n.status_reason
+                    n.status_reason,
+                    n.override_reason
                 ]
             })
             .collect();
@@ -372,6 +376,7 @@ pub struct IssuanceRow {
     pub credential_number: Option<String>,
     pub issuing_officer: Option<String>,
     pub status_reason: Option<String>,
+    pub override_reason: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
     pub created_by: String,
@@ -396,7 +401,7 @@ pub async fn issuances_of_credentials(
     for batch in credential_ids.chunks(crate::JSON_BATCH) {
         let mut q = Query::new(
             "SELECT id, credential_id, issue_date, expiration_date, credential_number, issuing_officer, status_reason,
-                 revoked_at, revoke_reason, created_by, created_at
+                 override_reason, revoked_at, revoke_reason, created_by, created_at
              FROM issuances WHERE agency_id = ",
         );
         q.bind(agency_id)

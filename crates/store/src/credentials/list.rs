@@ -34,6 +34,10 @@ pub struct CredentialFilter {
     pub employee_member_id: Option<MemberId>,
     /// Hide invisible types (a member's own view).
     pub visible_only: bool,
+    /// Only lapsed credentials (`Some(true)`) or none of them (`Some(false)`).
+    pub lapsed: Option<bool>,
+    /// Also list tracks withdrawn when their type was retired.
+    pub include_withdrawn: bool,
 }
 
 /// A keyset page of credentials: filters on indexed columns, ordered by `sort` then id.
@@ -108,6 +112,20 @@ pub async fn credentials_page(
     fetch_list_rows(db, &q, &format!("{output} {dir}, id {dir}")).await
 }
 
+/// `AND` the credential is (or is not) lapsed: it was issued and holds no valid issuance
+/// (`credence_domain::status::lapsed`, read off the stored status).
+pub(crate) fn push_lapsed(q: &mut Query, lapsed: bool) {
+    let holding = Status::HOLDING.iter().map(|s| s.as_str());
+    if lapsed {
+        q.push(" AND c.issuance_id IS NOT NULL AND c.status NOT IN ")
+            .bind_list(holding);
+    } else {
+        q.push(" AND (c.issuance_id IS NULL OR c.status IN ")
+            .bind_list(holding)
+            .push(")");
+    }
+}
+
 /// `AND (col > v OR (col = v AND id > last))`, the keyset continuation.
 fn push_keyset(q: &mut Query, column: &str, cmp: &str, value: Arg, id: i64) {
     q.push(&format!(" AND ({column} {cmp} "))
@@ -152,6 +170,12 @@ fn push_filter(q: &mut Query, agency_id: AgencyId, f: &CredentialFilter) {
     }
     if let Some(m) = f.employee_member_id {
         q.push(" AND c.member_id = ").bind(m);
+    }
+    if !f.include_withdrawn {
+        q.push(" AND c.withdrawn = ").bind(false);
+    }
+    if let Some(lapsed) = f.lapsed {
+        push_lapsed(q, lapsed);
     }
     if f.visible_only {
         q.push(" AND c.credential_type_id IN (SELECT id FROM credential_types WHERE agency_id = ")

@@ -19,6 +19,7 @@ use crate::{now, query, Arg, Backend, Conn, Query, Result, StoreError, Tx};
 mod computed;
 mod history;
 mod list;
+pub mod operations;
 pub mod renewal_plans;
 mod sweep;
 mod tracks;
@@ -50,6 +51,9 @@ pub struct CredentialRow {
     pub expiration_date: Option<NaiveDate>,
     #[serde(deserialize_with = "flag")]
     pub revoked: bool,
+    /// Its type was retired before it was ever issued (hidden unless asked for).
+    #[serde(deserialize_with = "flag")]
+    pub withdrawn: bool,
     #[serde(deserialize_with = "ids::row_opt")]
     pub period_id: Option<PeriodId>,
     pub period_start: Option<NaiveDate>,
@@ -73,12 +77,12 @@ pub struct CredentialListRow {
 }
 
 const COLUMNS: &str = "c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
-    c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
+    c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.withdrawn, c.period_id, c.period_start, c.period_end, c.due_date,
     c.version, c.member_sort_name, c.created_at, c.updated_at";
 
 /// The columns of [`COLUMNS`] as the rows of a subquery selecting them name them.
 const ROW_FIELDS: &str = "id, member_id, credential_type_id, status, progress, expiring_soon, status_changes_on,
-    issuance_id, issue_date, expiration_date, revoked, period_id, period_start, period_end, due_date,
+    issuance_id, issue_date, expiration_date, revoked, withdrawn, period_id, period_start, period_end, due_date,
     version, member_sort_name, created_at, updated_at";
 
 const LIST_COLUMNS: &str = "i.credential_number, i.issuing_officer, i.status_reason, c.status_rank";
@@ -324,7 +328,7 @@ mod tests {
         let row: CredentialRow = serde_json::from_str(
             r#"{"member_id": 7, "id": 3, "credential_type_id": 5, "status": "active", "progress": 100,
                 "expiring_soon": 0, "status_changes_on": null, "issuance_id": 9, "issue_date": "2026-01-02",
-                "expiration_date": "2028-01-02", "revoked": 1, "period_id": null, "period_start": null,
+                "expiration_date": "2028-01-02", "revoked": 1, "withdrawn": 0, "period_id": null, "period_start": null,
                 "period_end": null, "due_date": null, "version": 2, "member_sort_name": "doe, jane",
                 "created_at": "2026-01-02T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"}"#,
         )

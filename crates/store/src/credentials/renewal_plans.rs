@@ -25,7 +25,7 @@ pub async fn candidates(
     until: NaiveDate,
 ) -> Result<Vec<CredentialRow>> {
     query("SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
-             c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
+             c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.withdrawn, c.period_id, c.period_start, c.period_end, c.due_date,
              c.version, c.member_sort_name, c.created_at, c.updated_at
          FROM credentials c
          WHERE c.agency_id = $1 AND c.credential_type_id = $2 AND c.expiration_date <= $3 AND c.revoked = FALSE
@@ -90,4 +90,31 @@ pub async fn plan_entries(
          FROM completion_periods p JOIN credentials c ON c.id = p.credential_id
          WHERE p.agency_id = $1 AND p.renewal_plan_id = $2 ORDER BY c.member_sort_name, p.id").arg(agency_id).arg(plan_id)
         .fetch_all(db).await
+}
+
+/// Of these credentials, those whose unclosed period a renewal plan opened, with its end.
+pub async fn plan_periods_of(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    credential_ids: &[CredentialId],
+) -> Result<Vec<(CredentialId, NaiveDate)>> {
+    let mut out = Vec::new();
+    crate::query::fetch_in_batches(
+        db,
+        credential_ids,
+        |chunk| {
+            let mut q = crate::Query::new(
+                "SELECT credential_id, end_date FROM completion_periods WHERE agency_id = ",
+            );
+            q.bind(agency_id)
+                .push(
+                    " AND closed_at IS NULL AND renewal_plan_id IS NOT NULL AND credential_id IN ",
+                )
+                .bind_ids(chunk);
+            q
+        },
+        |rows: Vec<(CredentialId, NaiveDate)>| out.extend(rows),
+    )
+    .await?;
+    Ok(out)
 }

@@ -263,3 +263,48 @@ pub async fn reserve_ids(tx: &mut Tx, table: &'static str, count: usize) -> Resu
         }
     }
 }
+
+/// Withdraws the type's tracks that were never issued (its type is being retired); returns
+/// them. Their history stays; lists, the dashboard and reminders skip them from now on.
+pub async fn withdraw_unissued(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+) -> Result<Vec<CredentialId>> {
+    let ids: Vec<CredentialId> = query(
+        "SELECT id FROM credentials WHERE agency_id = $1 AND credential_type_id = $2
+         AND issuance_id IS NULL AND withdrawn = $3 ORDER BY id",
+    )
+    .arg(agency_id)
+    .arg(type_id)
+    .arg(false)
+    .scalars(tx)
+    .await?;
+    query(
+        "UPDATE credentials SET withdrawn = $1, version = version + 1, updated_at = $2
+         WHERE agency_id = $3 AND credential_type_id = $4 AND issuance_id IS NULL",
+    )
+    .arg(true)
+    .arg(now())
+    .arg(agency_id)
+    .arg(type_id)
+    .execute(tx)
+    .await?;
+    Ok(ids)
+}
+
+/// The type's issued credentials that have an unclosed (renewal) period.
+pub async fn issued_with_unclosed_period(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    type_id: CredentialTypeId,
+) -> Result<Vec<CredentialId>> {
+    query(
+        "SELECT id FROM credentials WHERE agency_id = $1 AND credential_type_id = $2
+         AND issuance_id IS NOT NULL AND period_id IS NOT NULL ORDER BY id",
+    )
+    .arg(agency_id)
+    .arg(type_id)
+    .scalars(db)
+    .await
+}

@@ -563,3 +563,27 @@ pub async fn file_member(
         .scalar_optional(db).await
     .map(Option::flatten)
 }
+
+/// Of these issuances, those that already have an issued (locked) certificate.
+pub async fn issuances_with_issued_certificates(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    issuance_ids: &[IssuanceId],
+) -> Result<std::collections::HashSet<IssuanceId>> {
+    let mut out = std::collections::HashSet::new();
+    fetch_in_batches(
+        db,
+        issuance_ids,
+        |chunk| {
+            let mut q =
+                Query::new("SELECT DISTINCT issuance_id FROM certificates WHERE agency_id = ");
+            q.bind(agency_id)
+                .push(" AND status = 'issued' AND issuance_id IN ")
+                .bind_ids(chunk);
+            q
+        },
+        |rows: Vec<(IssuanceId,)>| out.extend(rows.into_iter().map(|(id,)| id)),
+    )
+    .await?;
+    Ok(out)
+}

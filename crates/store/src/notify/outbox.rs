@@ -187,7 +187,7 @@ pub async fn expiring_between(
 }
 
 /// Open periods not yet complete whose due date falls between `from` and `to`, unless the
-/// due date is the expiration date.
+/// due date is the expiration date or the track was withdrawn with its retired type.
 pub async fn periods_due_between(
     db: &mut impl Conn,
     agency_id: AgencyId,
@@ -199,7 +199,7 @@ pub async fn periods_due_between(
         db,
         agency_id,
         "c.due_date",
-        "c.progress < 100 AND (c.expiration_date IS NULL OR c.due_date <> c.expiration_date)",
+        "c.progress < 100 AND c.withdrawn = FALSE AND (c.expiration_date IS NULL OR c.due_date <> c.expiration_date)",
         from,
         to,
     )

@@ -14,7 +14,9 @@ pub struct Scope {
     pub credential_type_id: Option<CredentialTypeId>,
 }
 
+/// Narrows to the scope; tracks withdrawn with their retired type never count.
 fn push_scope(q: &mut Query, scope: Scope) {
+    q.push(" AND c.withdrawn = ").bind(false);
     if let Some(t) = scope.credential_type_id {
         q.push(" AND c.credential_type_id = ").bind(t);
     }
@@ -23,20 +25,25 @@ fn push_scope(q: &mut Query, scope: Scope) {
     }
 }
 
-/// `(group_id, credential_type_id, status, count)`; members in no group count under `None`.
+/// Whether the credential was ever issued, as a column.
+const ISSUED: &str = "(c.issuance_id IS NOT NULL)";
+
+/// `(group_id, credential_type_id, status, issued, count)`: `issued` tells whether the
+/// credentials were ever issued, which with the status gives their standing
+/// (`credence_domain::status::standing`). Members in no group count under `None`.
 pub async fn status_counts(
     db: &mut impl Conn,
     agency_id: AgencyId,
     scope: Scope,
-) -> Result<Vec<(Option<GroupId>, CredentialTypeId, String, i64)>> {
-    let mut q = Query::new(
-        "SELECT gm.group_id, c.credential_type_id, c.status, COUNT(*) FROM credentials c
+) -> Result<Vec<(Option<GroupId>, CredentialTypeId, String, bool, i64)>> {
+    let mut q = Query::new(format!(
+        "SELECT gm.group_id, c.credential_type_id, c.status, {ISSUED} AS issued, COUNT(*) FROM credentials c
          LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
-         WHERE c.agency_id = ",
-    );
+         WHERE c.agency_id = "
+    ));
     q.bind(agency_id);
     push_scope(&mut q, scope);
-    q.push(" GROUP BY gm.group_id, c.credential_type_id, c.status ORDER BY gm.group_id, c.credential_type_id, c.status");
+    q.push(&format!(" GROUP BY gm.group_id, c.credential_type_id, c.status, {ISSUED} ORDER BY gm.group_id, c.credential_type_id, c.status"));
     q.fetch_all(db).await
 }
 
@@ -48,7 +55,7 @@ pub async fn credentials_in_scope(
 ) -> Result<Vec<(CredentialRow, Option<GroupId>)>> {
     let mut q = Query::new(
         "SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
-             c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.period_id, c.period_start, c.period_end, c.due_date,
+             c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.withdrawn, c.period_id, c.period_start, c.period_end, c.due_date,
              c.version, c.member_sort_name, c.created_at, c.updated_at, gm.group_id
          FROM credentials c
          LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
@@ -81,6 +88,8 @@ pub struct Gap {
     pub employee_number: Option<String>,
     pub credential_type_id: CredentialTypeId,
     pub status: String,
+    /// Ever issued: with a non-compliant status, lapsed.
+    pub issued: bool,
     pub expiration_date: Option<NaiveDate>,
     pub due_date: Option<NaiveDate>,
 }
@@ -95,7 +104,7 @@ pub async fn gaps(
 ) -> Result<Vec<Gap>> {
     let mut q = Query::new(
         "SELECT DISTINCT c.id AS credential_id, c.member_id, m.first_name, m.last_name, m.employee_number, c.credential_type_id,
-             c.status, c.expiration_date, c.due_date, c.member_sort_name
+             c.status, (c.issuance_id IS NOT NULL) AS issued, c.expiration_date, c.due_date, c.member_sort_name
          FROM credentials c JOIN members m ON m.id = c.member_id
          LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
          WHERE c.agency_id = ",
@@ -132,26 +141,35 @@ pub async fn member_names(
     Ok(out)
 }
 
-/// `(credential_type_id, status, count)` over the whole agency (each credential once).
+/// `(credential_type_id, status, issued, count)` over the whole agency (each credential once).
 pub async fn type_status_counts(
     db: &mut impl Conn,
     agency_id: AgencyId,
-) -> Result<Vec<(CredentialTypeId, String, i64)>> {
-    query("SELECT credential_type_id, status, COUNT(*) FROM credentials WHERE agency_id = $1 GROUP BY credential_type_id, status ORDER BY credential_type_id, status").arg(agency_id)
-        .fetch_all(db).await
+) -> Result<Vec<(CredentialTypeId, String, bool, i64)>> {
+    query(format!(
+        "SELECT c.credential_type_id, c.status, {ISSUED} AS issued, COUNT(*) FROM credentials c
+         WHERE c.agency_id = $1 AND c.withdrawn = $2
+         GROUP BY c.credential_type_id, c.status, {ISSUED} ORDER BY c.credential_type_id, c.status"
+    ))
+    .arg(agency_id)
+    .arg(false)
+    .fetch_all(db)
+    .await
 }
 
-/// `(group_id, status, count)`: each credential counted once per group of its member.
+/// `(group_id, status, issued, count)`: each credential counted once per group of its member.
 pub async fn group_status_counts(
     db: &mut impl Conn,
     agency_id: AgencyId,
-) -> Result<Vec<(GroupId, String, i64)>> {
-    query(
-        "SELECT gm.group_id, c.status, COUNT(*) FROM credentials c
+) -> Result<Vec<(GroupId, String, bool, i64)>> {
+    query(format!(
+        "SELECT gm.group_id, c.status, {ISSUED} AS issued, COUNT(*) FROM credentials c
          JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
-         WHERE c.agency_id = $1 GROUP BY gm.group_id, c.status ORDER BY gm.group_id, c.status",
-    )
+         WHERE c.agency_id = $1 AND c.withdrawn = $2
+         GROUP BY gm.group_id, c.status, {ISSUED} ORDER BY gm.group_id, c.status"
+    ))
     .arg(agency_id)
+    .arg(false)
     .fetch_all(db)
     .await
 }
@@ -166,8 +184,9 @@ pub async fn headline_counts(
     let expiring: i64 = query("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND expiration_date >= $2 AND expiration_date <= $3 AND revoked = FALSE").arg(agency_id).arg(from).arg(to)
         .scalar(db).await?;
     let overdue: i64 =
-        query("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND status = 'overdue'")
+        query("SELECT COUNT(*) FROM credentials WHERE agency_id = $1 AND status = 'overdue' AND withdrawn = $2")
             .arg(agency_id)
+            .arg(false)
             .scalar(db)
             .await?;
     Ok((expiring, overdue))

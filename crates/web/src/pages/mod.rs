@@ -52,6 +52,9 @@ pub fn routes() -> Router<App> {
             get(credentials::manage::action_form).post(credentials::manage::action),
         )
         .route("/credentials/{id}", get(credentials::manage::detail))
+        .route("/operations", get(credentials::operations::list))
+        .route("/operations/{id}", get(credentials::operations::page))
+        .route("/operations/{id}/undo", post(credentials::operations::undo))
         .route("/credentials/{id}/issue", post(credentials::manage::issue))
         .route(
             "/credentials/{id}/sign-off",

@@ -322,6 +322,24 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             None,
             [true, true, true, true],
         ),
+        (
+            Method::GET,
+            "/api/v1/operations".to_string(),
+            None,
+            read_all,
+        ),
+        (
+            Method::GET,
+            "/api/v1/operations/op_999999".to_string(),
+            None,
+            read_all,
+        ),
+        (
+            Method::POST,
+            "/api/v1/operations/op_999999/undo".to_string(),
+            None,
+            officers,
+        ),
         // An id that does not exist: the role check still comes first.
         (
             Method::DELETE,

@@ -197,6 +197,69 @@ both_databases! {
         assert_eq!(fields, ["credential_type_id"]);
     }
 
+    async fn a_planned_credential_is_renewed_again_only_with_replace(t) {
+        let ty = emt(t).await;
+        let a = id(&create_member(t, "Ava", "Smith").await);
+        let expired = holding(t, &ty, &a, "2023-12-01", "2025-12-01").await;
+        let item = |replace: Option<bool>| json!({"credential_type_id": ty, "items": [
+            {"credential_id": expired, "period_start": "2026-03-01", "period_end": "2026-05-30", "replace": replace}]});
+        t.post("/api/v1/renewal-plans", item(None)).await.expect(201);
+        let listed = t.get(&format!("/api/v1/credential-types/{ty}/renewal-candidates")).await.expect(200);
+        assert_eq!(listed["items"][0]["planned"], true, "the planner shows it as planned");
+
+        // A second click renews nothing: the period it has stays.
+        let again = t.post("/api/v1/renewal-plans", item(None)).await.expect(201);
+        assert!(again["renewed"].as_array().unwrap().is_empty());
+        assert_eq!(again["skipped"], json!([{"id": expired, "reason": "already_planned"}]));
+        let periods = |c: Value| c["periods"].as_array().unwrap().len();
+        assert_eq!(periods(t.get(&format!("/api/v1/credentials/{expired}")).await.expect(200)), 2);
+
+        // An explicit replace renews it again.
+        let replaced = t.post("/api/v1/renewal-plans", item(Some(true))).await.expect(201);
+        assert_eq!(replaced["renewed"], json!([expired]));
+        assert_eq!(periods(t.get(&format!("/api/v1/credentials/{expired}")).await.expect(200)), 3);
+    }
+
+    async fn the_planner_preview_keeps_every_setting_and_shows_each_row(t) {
+        let ty = emt(t).await;
+        let a = id(&create_member(t, "Ava", "Smith").await);
+        let b = id(&create_member(t, "Liam", "Brown").await);
+        let expired = holding(t, &ty, &a, "2023-12-01", "2025-12-01").await;
+        let expiring = holding(t, &ty, &b, "2024-03-31", "2026-03-31").await;
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        let cookie = crate::web_pages::sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let address = format!("/renewals?credential_type_id={ty}&within_days=120&logic=same_dates&period_start=2026-04-01&period_end=2026-06-30");
+        let shown = crate::web_pages::page(t, &address, &cookie).await;
+        let csrf = shown.text.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_string();
+
+        // Ava's dates edited, Liam unticked; Preview.
+        let back = address.replace('&', "%26").replace('=', "%3D").replace('?', "%3F");
+        let body = format!("csrf={csrf}&credential_type_id={ty}&back={back}&mode=preview\
+            &chosen={expired}&credential_id={expired}&period_start=2026-04-15&period_end=2026-07-15&due_date=2026-07-01\
+            &credential_id={expiring}&period_start=2026-04-01&period_end=2026-06-30&due_date=2026-06-30");
+        let preview = crate::web_pages::form(t, "/renewals", &cookie, &body).await;
+        assert_eq!(preview.status, 200, "the preview is the page itself, not a redirect");
+        let html = &preview.text;
+        assert!(html.contains(r#"value="2026-04-15""#) && html.contains(r#"value="2026-07-01""#), "edited dates kept");
+        assert!(html.contains(r#"<option value="same_dates" selected>"#), "logic kept");
+        assert!(html.contains(r#"value="120""#), "window kept");
+        assert!(html.contains("Will be renewed") && html.contains("Not chosen"));
+        assert!(!html.contains(&format!(r#"name="chosen" value="{expiring}" checked"#)), "Liam stays unticked");
+        assert!(html.contains(&format!(r#"name="chosen" value="{expired}" checked"#)));
+        assert!(html.contains("Nothing was changed"));
+        assert_eq!(t.get(&format!("/api/v1/credentials/{expired}")).await.expect(200)["status"], "overdue", "a preview writes nothing");
+
+        // Renew: back on the same view; Ava now shows as planned and unticked.
+        let renew = crate::web_pages::form(t, "/renewals", &cookie, &body.replace("mode=preview", "mode=renew")).await;
+        assert_eq!(renew.status, 303);
+        assert_eq!(renew.headers["location"], address.as_str());
+        let after = crate::web_pages::page(t, &address, &cookie).await;
+        assert!(after.text.contains(r#"<span class="badge soon">Planned</span>"#));
+        assert!(!after.text.contains(&format!(r#"name="chosen" value="{expired}" checked"#)));
+        let renewed = t.get(&format!("/api/v1/credentials/{expired}")).await.expect(200);
+        assert_eq!(renewed["open_period"]["due_date"], "2026-07-01");
+    }
+
     async fn reminders_reach_members_and_admins_once(t) {
         let ty = emt(t).await;
         let ava = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "email": "ava@station1.test"})).await.expect(201);

@@ -21,5 +21,6 @@ mod ops;
 mod separation_of_duties;
 mod server;
 mod sign_in;
+mod standing;
 mod tokens;
 mod web_pages;

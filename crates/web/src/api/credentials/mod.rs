@@ -1,4 +1,5 @@
 pub mod assignments;
 pub mod credential;
+pub mod operations;
 pub mod renewal_plans;
 pub mod renewals;

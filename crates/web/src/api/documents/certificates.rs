@@ -148,16 +148,23 @@ pub async fn preview_template(
 }
 
 /// Generate certificates (officer) for credentials, a class roster or a type's issuances in
-/// a date range; one per current issuance, in one transaction.
+/// a date range; one per current issuance, in one transaction. With `dry_run`, what would
+/// be generated and its warnings (expired, already certified), nothing written.
 #[utoipa::path(post, path = "/certificates", tag = "certificates", request_body = GenerateRequest,
-    responses((status = 201, body = Generated), (status = 422, body = Problem)), security(("bearer" = [])))]
+    responses((status = 201, body = Generated), (status = 200, body = Generated, description = "dry run"), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
 pub async fn generate(
     State(app): State<App>,
     Can(officer): Can<Officer>,
     ApiJson(input): ApiJson<GenerateRequest>,
 ) -> ApiResult<Response> {
     let generated = app.generate_certificates(&officer, input).await?;
-    Ok((StatusCode::CREATED, Json(generated)).into_response())
+    let status = if generated.dry_run {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(generated)).into_response())
 }
 
 /// How the register answers.

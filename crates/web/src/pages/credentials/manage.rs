@@ -6,7 +6,7 @@
 use crate::extract::PathIds;
 use askama::Template;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::{CredentialTypeView, TypeListFilter};
 use credence_app::credentials::assign::{AssignMode, Assignment};
@@ -17,7 +17,7 @@ use credence_app::credentials::views::{
     CredentialDetail, CredentialListFilter, CredentialView, Names,
 };
 use credence_app::ids::{
-    CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, RequirementId,
+    CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, OperationId, RequirementId,
 };
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
@@ -38,6 +38,10 @@ pub struct ListQuery {
     credential_type_id: Option<CredentialTypeId>,
     group_id: Option<GroupId>,
     expiring_within_days: Option<String>,
+    /// "true" or "false"; empty or absent: either.
+    lapsed: Option<String>,
+    /// "true": also tracks withdrawn with their retired type.
+    include_withdrawn: Option<String>,
     q: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
@@ -61,6 +65,8 @@ impl ListQuery {
                 .and_then(|d| d.parse().ok()),
             q: self.q.clone().filter(|s| !s.is_empty()),
             sort: self.sort.clone().filter(|s| !s.is_empty()),
+            lapsed: self.lapsed.as_deref().and_then(|v| v.parse().ok()),
+            include_withdrawn: Some(self.include_withdrawn.as_deref() == Some("true")),
         }
     }
 
@@ -80,6 +86,8 @@ impl ListQuery {
         }
         for (k, v) in [
             ("expiring_within_days", &self.expiring_within_days),
+            ("lapsed", &self.lapsed),
+            ("include_withdrawn", &self.include_withdrawn),
             ("q", &self.q),
             ("sort", &self.sort),
         ] {
@@ -109,6 +117,8 @@ impl ListQuery {
             "group_id" => self.group_id.map(|g| g.to_string()),
             "sort" => self.sort.clone(),
             "expiring_within_days" => self.expiring_within_days.clone(),
+            "lapsed" => self.lapsed.clone(),
+            "include_withdrawn" => self.include_withdrawn.clone(),
             _ => return false,
         };
         v.as_deref() == Some(value.to_string().as_str())
@@ -363,6 +373,7 @@ pub async fn assign(
         member_ids: (form.who == "members").then_some(form.member_ids),
         group_ids: (form.who == "groups").then_some(form.group_ids),
         all_members: (form.who == "all").then_some(true),
+        dry_run: None,
     };
     match app.assign(&capability!(user.actor, officer), input).await {
         Ok(r) => redirect_with(
@@ -388,6 +399,8 @@ pub struct Selection {
     credential_type_id: Option<CredentialTypeId>,
     group_id: Option<GroupId>,
     expiring_within_days: Option<String>,
+    lapsed: Option<String>,
+    include_withdrawn: Option<String>,
     q: Option<String>,
     sort: Option<String>,
 }
@@ -399,6 +412,8 @@ impl Selection {
             credential_type_id: self.credential_type_id,
             group_id: self.group_id,
             expiring_within_days: self.expiring_within_days.clone(),
+            lapsed: self.lapsed.clone(),
+            include_withdrawn: self.include_withdrawn.clone(),
             q: self.q.clone(),
             sort: self.sort.clone(),
             ..Default::default()
@@ -414,6 +429,42 @@ struct ActionPage {
     rows: Vec<Row>,
     total: usize,
     manual_type: Option<CredentialTypeId>,
+    /// The form as posted, when the page shows a preview of it.
+    kept: ActionForm,
+    /// After a preview: what the action would do to each credential.
+    preview: std::collections::HashMap<CredentialId, String>,
+}
+
+impl ActionPage {
+    /// The value the officer typed into `field`, kept across a preview.
+    fn val(&self, field: &str) -> String {
+        let k = &self.kept;
+        let v = match field {
+            "issue_date" => &k.issue_date,
+            "expiration_date" => &k.expiration_date,
+            "credential_number" => &k.credential_number,
+            "issuing_officer" => &k.issuing_officer,
+            "status_reason" => &k.status_reason,
+            "reason" => &k.reason,
+            "period_start" => &k.period_start,
+            "period_end" => &k.period_end,
+            "due_date" => &k.due_date,
+            _ => &None,
+        };
+        v.clone().unwrap_or_default()
+    }
+
+    /// Whether the field is among the chosen ones (issue date by default).
+    fn is_set(&self, field: &str) -> bool {
+        if self.kept.action.is_empty() {
+            return field == "issue_date";
+        }
+        self.kept.set.iter().any(|s| s == field)
+    }
+
+    fn outcome(&self, id: &CredentialId) -> &str {
+        self.preview.get(id).map(String::as_str).unwrap_or("")
+    }
 }
 
 async fn resolve(
@@ -476,12 +527,16 @@ pub async fn action_form(
         rows: rows(items, &names),
         total,
         manual_type,
+        kept: ActionForm::default(),
+        preview: Default::default(),
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct ActionForm {
     action: String,
+    /// "preview": answer what the action would do, writing nothing.
+    mode: Option<String>,
     #[serde(default)]
     credential_ids: Vec<CredentialId>,
     #[serde(default)]
@@ -498,14 +553,80 @@ pub struct ActionForm {
     due_date: Option<String>,
 }
 
+/// What a bulk action did, or on a preview would do.
+struct Outcome {
+    message: String,
+    operation_id: Option<OperationId>,
+    /// Per credential, in words.
+    each: std::collections::HashMap<CredentialId, String>,
+}
+
+impl Outcome {
+    fn of_views(
+        message: String,
+        operation_id: Option<OperationId>,
+        views: &[CredentialView],
+    ) -> Self {
+        let each = views
+            .iter()
+            .map(|c| (c.id, format!("→ {}", c.status_label)))
+            .collect();
+        Outcome {
+            message,
+            operation_id,
+            each,
+        }
+    }
+}
+
 pub async fn action(
     State(app): State<App>,
     CsrfForm(user, form): CsrfForm<ActionForm>,
 ) -> Response {
     let actor = &user.actor;
+    let officer = capability!(actor, officer);
+    let dry_run = form.mode.as_deref() == Some("preview");
+    match run_action(&app, &officer, &form, dry_run).await {
+        Ok(outcome) if dry_run => preview_page(&app, &user, form, outcome)
+            .await
+            .into_response(),
+        Ok(Outcome {
+            message,
+            operation_id: Some(op),
+            ..
+        }) => redirect_with(&format!("/operations/{op}"), "notice", &message),
+        Ok(outcome) => redirect_with("/credentials", "notice", &outcome.message),
+        Err(e) => redirect_with("/credentials", "error", &error_text(&e)),
+    }
+}
+
+/// The action page again, the form as posted, each credential with what would happen to it.
+async fn preview_page(app: &App, user: &WebUser, form: ActionForm, outcome: Outcome) -> PageResult {
+    let actor = &user.actor;
+    let items = app.credentials_by_ids(actor, &form.credential_ids).await?;
+    let names = names_for(app, actor, &items).await?;
+    let mut layout = Layout::new(user, "Update credentials", "credentials");
+    layout.notice = Some(format!("Preview: {} Nothing was changed.", outcome.message));
+    Ok(render(&ActionPage {
+        layout,
+        action: form.action.clone(),
+        total: items.len(),
+        rows: rows(items, &names),
+        manual_type: form.credential_type_id,
+        preview: outcome.each,
+        kept: form,
+    }))
+}
+
+async fn run_action(
+    app: &App,
+    officer: &credence_app::Officer,
+    form: &ActionForm,
+    dry_run: bool,
+) -> Result<Outcome, AppError> {
     let chosen = |f: &str| form.set.iter().any(|s| s == f);
     let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
-    let result: Result<String, AppError> = match form.action.as_str() {
+    match form.action.as_str() {
         "update" => {
             let day = |f: &str, v: &Option<String>| if chosen(f) { date(v) } else { None };
             let words = |f: &str, v: &Option<String>| if chosen(f) { text(v) } else { None };
@@ -516,38 +637,50 @@ pub async fn action(
                 issuing_officer: words("issuing_officer", &form.issuing_officer),
                 status_reason: words("status_reason", &form.status_reason),
             };
-            app.bulk_update(
-                &capability!(actor, officer),
-                BulkUpdate {
-                    credential_ids: form.credential_ids.clone(),
-                    fields,
-                },
-            )
-            .await
-            .map(|r| format!("Updated {} credential(s).", r.updated.len()))
+            let r = app
+                .bulk_update(
+                    officer,
+                    BulkUpdate {
+                        credential_ids: form.credential_ids.clone(),
+                        fields,
+                        dry_run: Some(dry_run),
+                    },
+                )
+                .await?;
+            let message = format!("Updated {} credential(s).", r.updated.len());
+            Ok(Outcome::of_views(message, r.operation_id, &r.updated))
         }
-        "revoke" => app
-            .bulk_revoke(
-                &capability!(actor, officer),
-                BulkRevoke {
-                    credential_ids: form.credential_ids.clone(),
-                    reason: form.reason.clone().unwrap_or_default(),
-                },
-            )
-            .await
-            .map(|r| format!("Revoked {} credential(s).", r.revoked.len())),
-        "renew" => match (
-            date(&form.period_start),
-            date(&form.period_end),
-            form.credential_type_id,
-        ) {
-            (_, _, None) => Err(AppError::invalid(
-                "credential_type_id",
-                "renew works on one credential type: filter by type first",
-            )),
-            (Some(start), Some(end), Some(type_id)) => app
+        "revoke" => {
+            let r = app
+                .bulk_revoke(
+                    officer,
+                    BulkRevoke {
+                        credential_ids: form.credential_ids.clone(),
+                        reason: form.reason.clone().unwrap_or_default(),
+                        dry_run: Some(dry_run),
+                    },
+                )
+                .await?;
+            let message = format!("Revoked {} credential(s).", r.revoked.len());
+            Ok(Outcome::of_views(message, r.operation_id, &r.revoked))
+        }
+        "renew" => {
+            let (Some(start), Some(end)) = (date(&form.period_start), date(&form.period_end))
+            else {
+                return Err(AppError::invalid(
+                    "period",
+                    "enter the start and end of the new period",
+                ));
+            };
+            let type_id = form.credential_type_id.ok_or_else(|| {
+                AppError::invalid(
+                    "credential_type_id",
+                    "renew works on one credential type: filter by type first",
+                )
+            })?;
+            let r = app
                 .renew(
-                    &capability!(actor, officer),
+                    officer,
                     RenewalInput {
                         credential_type_id: type_id,
                         credential_ids: Some(form.credential_ids.clone()),
@@ -555,25 +688,30 @@ pub async fn action(
                         period_start: start,
                         period_end: end,
                         due_date: date(&form.due_date),
+                        dry_run: Some(dry_run),
                     },
                 )
-                .await
-                .map(|r| {
-                    format!(
-                        "Renewed {} credential(s); enter their new dates once they qualify.",
-                        r.renewed.len()
-                    )
-                }),
-            _ => Err(AppError::invalid(
-                "period",
-                "enter the start and end of the new period",
-            )),
-        },
+                .await?;
+            let mut each: std::collections::HashMap<CredentialId, String> = r
+                .renewed
+                .iter()
+                .map(|c| (*c, format!("new period {start} to {end}")))
+                .collect();
+            for s in &r.skipped {
+                if let Ok(c) = s.id.to_string().parse::<CredentialId>() {
+                    each.insert(c, format!("skipped: {}", s.reason.replace('_', " ")));
+                }
+            }
+            Ok(Outcome {
+                message: format!(
+                    "Renewed {} credential(s); enter their new dates once they qualify.",
+                    r.renewed.len()
+                ),
+                operation_id: r.operation_id,
+                each,
+            })
+        }
         _ => Err(AppError::BadRequest("unknown action".into())),
-    };
-    match result {
-        Ok(message) => redirect_with("/credentials", "notice", &message),
-        Err(e) => redirect_with("/credentials", "error", &error_text(&e)),
     }
 }
 
@@ -587,6 +725,8 @@ struct DetailPage {
     member: String,
     type_name: String,
     can_manage: bool,
+    /// An administrator may issue over incomplete requirements.
+    can_override: bool,
     today: String,
     certificates: Vec<credence_app::documents::certificates::CertificateView>,
     templates: Vec<credence_app::documents::templates::TemplateView>,
@@ -596,6 +736,14 @@ struct DetailPage {
 }
 
 impl DetailPage {
+    /// Whether the issue form offers the administrator's override: the requirements of the
+    /// open period are incomplete.
+    fn needs_override(&self) -> bool {
+        self.can_override
+            && self.d.credential.open_period.is_some()
+            && self.d.credential.progress < 100
+    }
+
     fn documents_of(
         &self,
         issuance_id: &IssuanceId,
@@ -650,6 +798,7 @@ pub async fn detail(
         member: names.member(&d.credential.member_id),
         type_name: names.type_name(&d.credential.credential_type_id),
         can_manage: actor.role().manages_credentials(),
+        can_override: actor.role().administers(),
         today: app.today(actor).await?.to_string(),
         d,
     }))
@@ -662,6 +811,7 @@ pub struct IssueForm {
     credential_number: Option<String>,
     issuing_officer: Option<String>,
     status_reason: Option<String>,
+    override_reason: Option<String>,
 }
 
 pub async fn issue(
@@ -680,6 +830,7 @@ pub async fn issue(
         credential_number: clean(f.credential_number),
         issuing_officer: clean(f.issuing_officer),
         status_reason: clean(f.status_reason),
+        override_reason: clean(f.override_reason),
     };
     match app
         .issue(&capability!(user.actor, officer), id, input)

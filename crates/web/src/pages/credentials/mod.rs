@@ -1,2 +1,3 @@
 pub(crate) mod manage;
+pub(crate) mod operations;
 pub(crate) mod renewals;

@@ -234,6 +234,7 @@ pub async fn request(
         template_id: form.template_id,
         generate: Some(form.generate.as_deref() != Some("later")),
         class_id: None,
+        dry_run: None,
     };
     match app
         .generate_certificates(&capability!(user.actor, officer), req)

@@ -10,6 +10,7 @@ use credence_app::credentials::views::{CredentialListFilter, CredentialView, Nam
 use credence_app::ops::audit::{AuditEventView, AuditFilter};
 use credence_app::page::PageParams;
 use credence_app::App;
+use credence_domain::Standing;
 
 use crate::pages::{render, Layout, PageResult, WebUser};
 
@@ -22,30 +23,20 @@ pub struct Bar {
     pub segments: Vec<(f64, f64, &'static str, i64, &'static str)>,
 }
 
-const BUCKETS: [(&str, &str, &[&str]); 3] = [
-    (
-        "Compliant",
-        "#16a34a",
-        &[
-            "active",
-            "active_renewal_in_progress",
-            "active_ready_to_renew",
-        ],
-    ),
-    (
-        "Working toward it",
-        "#60a5fa",
-        &["not_started", "in_progress", "ready_to_be_issued"],
-    ),
-    ("Lapsed", "#dc2626", &["overdue", "expired", "revoked"]),
+/// The bars' segments, in order: a standing and its colour.
+const BUCKETS: [(Standing, &str); 3] = [
+    (Standing::Compliant, "#16a34a"),
+    (Standing::InTraining, "#60a5fa"),
+    (Standing::Lapsed, "#dc2626"),
 ];
 
-fn bar(name: String, counts: &BTreeMap<String, i64>) -> Bar {
+fn bar(name: String, counts: &BTreeMap<Standing, i64>) -> Bar {
     let total: i64 = counts.values().sum();
     let mut x = 0.0;
     let mut segments = Vec::new();
-    for (label, colour, statuses) in BUCKETS {
-        let n: i64 = statuses.iter().filter_map(|s| counts.get(*s)).sum();
+    for (standing, colour) in BUCKETS {
+        let label = standing.label();
+        let n: i64 = counts.get(&standing).copied().unwrap_or(0);
         let width = if total == 0 {
             0.0
         } else {
@@ -74,6 +65,8 @@ struct DashboardPage {
     total: i64,
     compliant_percent: f64,
     overdue_count: i64,
+    /// Held a credential before and hold none valid now.
+    lapsed_count: i64,
     expiring_count: i64,
     /// When the counts were taken (they may be up to a minute old).
     computed_at: String,
@@ -94,7 +87,8 @@ impl DashboardPage {
         let datasets: Vec<serde_json::Value> = BUCKETS
             .iter()
             .enumerate()
-            .map(|(i, (label, _, _))| {
+            .map(|(i, (standing, _))| {
+                let label = standing.label();
                 let values: Vec<i64> = bars.iter().map(|b| b.segments[i].3).collect();
                 serde_json::json!({"name": label, "values": values})
             })
@@ -103,7 +97,7 @@ impl DashboardPage {
             "labels": bars.iter().map(|b| b.name.as_str()).collect::<Vec<_>>(),
             "tooltips": bars.iter().map(|b| html_text(&b.name)).collect::<Vec<_>>(),
             "datasets": datasets,
-            "colors": BUCKETS.iter().map(|(_, colour, _)| *colour).collect::<Vec<_>>(),
+            "colors": BUCKETS.iter().map(|(_, colour)| *colour).collect::<Vec<_>>(),
         })
         .to_string()
     }
@@ -167,6 +161,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         .collect();
     let total: i64 = by_type.iter().map(|b| b.total).sum();
     let compliant: i64 = by_type.iter().map(|b| b.segments[0].3).sum();
+    let lapsed_count: i64 = by_type.iter().map(|b| b.segments[2].3).sum();
     Ok(render(&DashboardPage {
         layout: Layout::new(&user, "Dashboard", "dashboard"),
         total,
@@ -176,6 +171,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
             (compliant as f64 * 1000.0 / total as f64).round() / 10.0
         },
         overdue_count: summary.overdue,
+        lapsed_count,
         expiring_count: summary.expiring_90_days,
         by_type,
         by_group: summary
@@ -187,7 +183,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         overdue,
         activity,
         names,
-        legend: BUCKETS.iter().map(|(l, c, _)| (*l, *c)).collect(),
+        legend: BUCKETS.iter().map(|(s, c)| (s.label(), *c)).collect(),
         computed_at: summary
             .computed_at
             .map(|t| t.format("%H:%M:%S UTC").to_string())
