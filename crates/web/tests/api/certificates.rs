@@ -69,6 +69,14 @@ async fn holders(t: &TestApp, names: &[(&str, &str)]) -> (String, Vec<String>) {
     (ty, credentials)
 }
 
+/// How many certificates the register lists.
+async fn in_register(t: &TestApp) -> usize {
+    t.get("/api/v1/certificates").await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
 async fn multipart(t: &TestApp, path: &str, file_name: &str, bytes: &[u8]) -> Resp {
     multipart_as(t, Method::POST, path, &t.admin, file_name, bytes).await
 }
@@ -136,6 +144,52 @@ async fn put_logo(t: &TestApp, token: &str, file_name: &str, bytes: &[u8]) -> Re
 }
 
 both_databases! {
+    async fn generating_warns_first_and_can_be_undone(t) {
+        let (ty, creds) = holders(t, &[("Ava", "Smith"), ("Liam", "Brown")]).await;
+        let m = t.post("/api/v1/members", json!({"first_name": "Noah", "last_name": "Lee"})).await.expect(201);
+        let expired = t.post("/api/v1/assignments", json!({"credential_type_id": ty, "mode": "active_with_period",
+            "issue_date": "2023-01-15", "expiration_date": "2025-01-15", "member_ids": [id(&m)]})).await.expect(200)["created"][0]
+            .as_str().unwrap().to_string();
+        let first = t.post("/api/v1/certificates", json!({"credential_ids": [creds[0]]})).await.expect(201);
+        let cert = first["items"][0]["id"].as_str().unwrap().to_string();
+        t.post(&format!("/api/v1/certificates/{cert}/issue"), json!({})).await.expect(200);
+
+        // A dry run names what would be made and what deserves a second look; writes nothing.
+        let all = json!([creds[0], creds[1], expired]);
+        let dry = t.post("/api/v1/certificates", json!({"credential_ids": all, "dry_run": true})).await.expect(200);
+        assert_eq!(dry["credential_ids"].as_array().unwrap().len(), 3);
+        assert!(dry["items"].as_array().unwrap().is_empty());
+        let mut warnings: Vec<(String, String)> = dry["warnings"].as_array().unwrap().iter()
+            .map(|w| (w["credential_id"].as_str().unwrap().to_string(), w["reason"].as_str().unwrap().to_string())).collect();
+        warnings.sort();
+        let mut expected = vec![(creds[0].clone(), "already_certified".to_string()), (expired.clone(), "expired".to_string())];
+        expected.sort();
+        assert_eq!(warnings, expected);
+        assert_eq!(in_register(t).await, 1, "a dry run writes nothing");
+
+        // The page asks first, naming the members; generating anyway makes an operation.
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, "a long enough password", None).await.unwrap();
+        let cookie = crate::web_pages::sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let shown = crate::web_pages::page(t, "/certificates", &cookie).await;
+        let csrf = shown.text.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_string();
+        let body = format!("csrf={csrf}&credential_id={}&credential_id={}&back=javascript:alert(1)", creds[1], expired);
+        let ask = crate::web_pages::form(t, "/certificates/request", &cookie, &body).await;
+        assert_eq!(ask.status, 200);
+        assert!(ask.text.contains("Generate anyway") && ask.text.contains("the credential has expired") && ask.text.contains("Lee"));
+        assert!(!ask.text.contains("javascript:"), "a foreign back link is dropped");
+        assert_eq!(in_register(t).await, 1);
+        let done = crate::web_pages::form(t, "/certificates/request", &cookie, &format!("{body}&confirmed=1")).await;
+        assert_eq!(done.status, 303);
+        let op = done.headers["location"].to_str().unwrap().trim_start_matches("/operations/").to_string();
+        assert!(op.starts_with("op_"), "lands on the operation: {op}");
+        assert_eq!(in_register(t).await, 3);
+
+        // Undo removes the certificates it made; the issued one stays.
+        t.post(&format!("/api/v1/operations/{op}/undo"), json!({})).await.expect(200);
+        assert_eq!(in_register(t).await, 1);
+        assert_eq!(t.get(&format!("/api/v1/certificates/{cert}")).await.expect(200)["status"], "issued");
+    }
+
     async fn generate_preview_merge_regenerate_issue_and_verify(t) {
         let (ty, creds) = holders(t, &[("Ava", "Smith"), ("Liam", "Brown"), ("Noah", "Lee")]).await;
         let unissued = t.post("/api/v1/members", json!({"first_name": "Emma", "last_name": "Garcia"})).await.expect(201);

@@ -209,6 +209,55 @@ pub struct RequestForm {
     #[serde(default)]
     generate: Option<String>,
     back: Option<String>,
+    /// "1": the officer saw the warnings and generates anyway.
+    confirmed: Option<String>,
+}
+
+/// Asks before generating certificates that deserve a second look.
+#[derive(Template)]
+#[template(path = "certificate_confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    /// (member, credential, why) per warning.
+    warnings: Vec<(String, String, &'static str)>,
+    total: usize,
+    form: RequestForm,
+}
+
+/// The warnings of a dry run as a page asks about them, naming each member.
+async fn confirm_page(
+    app: &App,
+    user: &WebUser,
+    mut form: RequestForm,
+    dry: credence_app::documents::certificates::Generated,
+) -> PageResult {
+    // Echoed into a link: only a path of this site.
+    form.back = form.back.filter(|b| crate::pages::is_local_path(b));
+    let ids: Vec<CredentialId> = dry.warnings.iter().map(|w| w.credential_id).collect();
+    let items = app.credentials_by_ids(&user.actor, &ids).await?;
+    let names = crate::pages::credentials::manage::names_for(app, &user.actor, &items).await?;
+    let warnings = dry
+        .warnings
+        .iter()
+        .filter_map(|w| {
+            let c = items.iter().find(|c| c.id == w.credential_id)?;
+            let why = match w.reason.as_str() {
+                "expired" => "the credential has expired",
+                _ => "it already has an issued certificate",
+            };
+            Some((
+                names.member(&c.member_id),
+                names.type_name(&c.credential_type_id),
+                why,
+            ))
+        })
+        .collect();
+    Ok(render(&ConfirmPage {
+        layout: Layout::new(user, "Certificates", "certificates"),
+        warnings,
+        total: dry.credential_ids.len(),
+        form,
+    }))
 }
 
 /// Requests certificates for chosen credentials or for a type's issuances in a date range.
@@ -236,10 +285,22 @@ pub async fn request(
         class_id: None,
         dry_run: None,
     };
-    match app
-        .generate_certificates(&capability!(user.actor, officer), req)
-        .await
-    {
+    let officer = capability!(user.actor, officer);
+    // Expired credentials and ones already certified are asked about first.
+    if form.confirmed.as_deref() != Some("1") {
+        let dry = GenerateRequest {
+            dry_run: Some(true),
+            ..req.clone()
+        };
+        match app.generate_certificates(&officer, dry).await {
+            Ok(d) if !d.warnings.is_empty() => {
+                return confirm_page(&app, &user, form, d).await.into_response()
+            }
+            Ok(_) => {}
+            Err(e) => return redirect_with(&back, "error", &error_text(&e)),
+        }
+    }
+    match app.generate_certificates(&officer, req).await {
         Ok(done) => {
             let mut message = format!(
                 "{} certificate(s) {}.",
@@ -256,7 +317,10 @@ pub async fn request(
                     done.skipped.len()
                 ));
             }
-            redirect_with("/certificates", "notice", &message)
+            match done.operation_id {
+                Some(op) => redirect_with(&format!("/operations/{op}"), "notice", &message),
+                None => redirect_with("/certificates", "notice", &message),
+            }
         }
         Err(e) => redirect_with(&back, "error", &error_text(&e)),
     }
