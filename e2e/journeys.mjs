@@ -136,6 +136,8 @@ try {
   await page.fill('#rf', '2026-01-01');
   await page.click('form[action="/certificates/request"] button[type=submit]');
   assert.match(await notice(page), /2 certificate\(s\) generated/);
+  await page.waitForURL(/\/operations\/op_/);
+  await page.goto(base + '/certificates');
   await page.check('th input[type=checkbox]');
   await page.click('button[name=action][value=issue]');
   assert.match(await notice(page), /Issued 2 certificate/);
@@ -166,8 +168,13 @@ try {
   await shot(page, 'credential-types');
   await page.goto(base + `/credential-types/${emt.id}`);
   await shot(page, 'credential-type-form');
-  await page.goto(base + `/renewals?credential_type_id=${fi.id}&within_days=1500`);
+  await page.goto(base + `/renewals?credential_type_id=${fi.id}&within_days=1500&logic=same_dates&period_start=2026-04-01&period_end=2026-06-30`);
   await shot(page, 'renewal-planner');
+  // Preview keeps the settings and says what each row would get (#18.8).
+  await page.click('button[name=mode][value=preview]');
+  assert.match(await page.textContent('main'), /Nothing was changed/);
+  assert.equal(await page.inputValue('#logic'), 'same_dates');
+  await shot(page, 'renewal-planner-preview');
 
   // A member signs in and sees only their own credentials.
   const phone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
@@ -210,8 +217,25 @@ try {
   await page.click('button[name=action][value=revoke]');
   await page.fill('#reason', 'Failed the practical re-evaluation');
   await shot(page, 'bulk-revoke');
+  // Preview first: each member with what would happen, nothing written (#18.9).
+  await page.click('button[name=mode][value=preview]');
+  assert.match(await notice(page), /Preview: Revoked 2 credential.*Nothing was changed/);
+  await shot(page, 'bulk-revoke-preview');
   await page.click('form[action="/credentials/action"] button[type=submit]');
   assert.match(await notice(page), /Revoked 2 credential/);
+  await page.waitForURL(/\/operations\/op_/);
+  await shot(page, 'operation');
+  // Undo it, then revoke for real.
+  await page.click('form[action$="/undo"] button');
+  assert.match(await notice(page), /Undone: 2 credential/);
+  await shot(page, 'operation-undone');
+  await page.goto(base + `/credentials?credential_type_id=${fi.id}`);
+  await page.check('[data-select-all]');
+  await page.click('button[name=action][value=revoke]');
+  await page.fill('#reason', 'Failed the practical re-evaluation');
+  await page.click('form[action="/credentials/action"] button[type=submit]');
+  assert.match(await notice(page), /Revoked 2 credential/);
+  await page.goto(base + `/credentials?credential_type_id=${fi.id}`);
   await shot(page, 'credentials-after-revoke');
   const csv = await page.request.get(base + `/credentials.csv?credential_type_id=${fi.id}`);
   assert.equal(csv.status(), 200);
@@ -232,6 +256,12 @@ try {
   await admin390.waitForURL((u) => !u.pathname.startsWith('/login'));
   await admin390.goto(base + '/users');
   await shot(admin390, 'users-tokens-phone');
+  await admin390.goto(base + '/operations');
+  await shot(admin390, 'operations-phone');
+  await admin390.goto(base + '/');
+  await shot(admin390, 'dashboard-phone');
+  await admin390.goto(base + `/renewals?credential_type_id=${fi.id}&within_days=1500`);
+  await shot(admin390, 'renewal-planner-phone');
 
   console.log(`all journeys passed; ${step} screenshots in ${shots}`);
 } finally {

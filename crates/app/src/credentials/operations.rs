@@ -77,6 +77,8 @@ impl Recording {
         ids.sort_unstable();
         ids.dedup();
         let snapshot = serde_json::to_string(&self.before).map_err(internal)?;
+        let after = store::history_state(tx, ctx.agency_id, &ids).await?;
+        let after_state = serde_json::to_string(&after).map_err(internal)?;
         let touched = serde_json::to_string(&ids).map_err(internal)?;
         let id = store::insert(
             tx,
@@ -86,6 +88,7 @@ impl Recording {
                 actor: &ctx.actor,
                 summary,
                 snapshot: &snapshot,
+                after_state: &after_state,
                 touched: &touched,
             },
         )
@@ -181,32 +184,18 @@ impl App {
         let touched: Vec<CredentialId> = serde_json::from_str(&op.touched).map_err(internal)?;
         let now = store::history_state(&mut tx, actor.agency_id, &touched).await?;
 
+        // What the operation left must be what is there now: anything else is a later
+        // change (an issue, a sign-off, a document, a certificate…) an undo would discard.
+        let left: HistoryState = serde_json::from_str(&op.after_state).map_err(internal)?;
+        if now != left {
+            return Err(AppError::Conflict(
+                "a later change touched the credentials of this operation; undoing it would discard that change".into(),
+            ));
+        }
         let certificates = undo(
             &by_id(&before.certificates, |c| c.id.get()),
             &by_id(&now.certificates, |c| c.id.get()),
         );
-        let mut later = store::later_events_about(
-            &mut tx,
-            actor.agency_id,
-            op.last_event_id,
-            "credential",
-            &touched.iter().map(|c| c.get()).collect::<Vec<_>>(),
-        )
-        .await?;
-        later += store::later_events_about(
-            &mut tx,
-            actor.agency_id,
-            op.last_event_id,
-            "certificate",
-            &certificates.remove,
-        )
-        .await?;
-        if later > 0 {
-            return Err(AppError::Conflict(format!(
-                "a later change touched the credentials of this operation ({later} change(s) since); undoing it would discard them"
-            )));
-        }
-
         let credentials = undo(
             &by_id(&before.credentials, |c| c.get()),
             &by_id(&now.credentials, |c| c.get()),

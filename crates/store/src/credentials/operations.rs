@@ -17,7 +17,7 @@ pub struct OperationRow {
     pub summary: String,
     pub snapshot: String,
     pub touched: String,
-    pub last_event_id: i64,
+    pub after_state: String,
     pub created_at: DateTime<Utc>,
     pub undone_at: Option<DateTime<Utc>>,
     pub undone_by: Option<String>,
@@ -29,18 +29,14 @@ pub struct NewOperation<'a> {
     pub actor: &'a str,
     pub summary: &'a str,
     pub snapshot: &'a str,
+    pub after_state: &'a str,
     pub touched: &'a str,
 }
 
-/// Records an operation whose writes (and audit events) are done, in the same transaction.
+/// Records an operation whose writes are done, in the same transaction.
 pub async fn insert(tx: &mut Tx, agency_id: AgencyId, op: NewOperation<'_>) -> Result<OperationId> {
-    let last_event_id: i64 =
-        query("SELECT COALESCE(MAX(id), 0) FROM audit_events WHERE agency_id = $1")
-            .arg(agency_id)
-            .scalar(tx)
-            .await?;
     query(
-        "INSERT INTO operations (agency_id, kind, actor, summary, snapshot, touched, last_event_id, created_at)
+        "INSERT INTO operations (agency_id, kind, actor, summary, snapshot, touched, after_state, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .arg(agency_id)
@@ -49,14 +45,14 @@ pub async fn insert(tx: &mut Tx, agency_id: AgencyId, op: NewOperation<'_>) -> R
     .arg(op.summary)
     .arg(op.snapshot)
     .arg(op.touched)
-    .arg(last_event_id)
+    .arg(op.after_state)
     .arg(now())
     .scalar(tx)
     .await
 }
 
 const COLUMNS: &str =
-    "id, kind, actor, summary, snapshot, touched, last_event_id, created_at, undone_at, undone_by";
+    "id, kind, actor, summary, snapshot, touched, after_state, created_at, undone_at, undone_by";
 
 pub async fn operation(
     db: &mut impl Conn,
@@ -110,32 +106,6 @@ pub async fn mark_undone(
     Ok(n == 1)
 }
 
-/// How many audit events newer than `after_id` are about these subjects (of one type).
-pub async fn later_events_about(
-    db: &mut impl Conn,
-    agency_id: AgencyId,
-    after_id: i64,
-    subject_type: &str,
-    subject_rows: &[i64],
-) -> Result<i64> {
-    let mut total = 0;
-    for chunk in subject_rows.chunks(crate::JSON_BATCH) {
-        let ids = json_ids(db.backend(), "$4");
-        let n: i64 = query(format!(
-            "SELECT COUNT(*) FROM audit_events WHERE agency_id = $1 AND id > $2 AND subject_type = $3
-             AND subject_id IN {ids}"
-        ))
-        .arg(agency_id)
-        .arg(after_id)
-        .arg(subject_type)
-        .arg(crate::query::ids_json(chunk))
-        .scalar(db)
-        .await?;
-        total += n;
-    }
-    Ok(total)
-}
-
 /// The part of a period an action changes: whether it is closed.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow, serde::Serialize, serde::Deserialize)]
 pub struct PeriodState {
@@ -162,13 +132,19 @@ pub struct CertificateState {
     pub status: String,
 }
 
-/// The history of some credentials as an undo compares it.
+/// The history of some credentials as an undo compares it. Sign-offs and supporting
+/// documents are only ever added, by later work an undo must not discard: their ids are
+/// kept so that any new one shows as a later change.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryState {
     pub credentials: Vec<CredentialId>,
     pub periods: Vec<PeriodState>,
     pub issuances: Vec<IssuanceState>,
     pub certificates: Vec<CertificateState>,
+    #[serde(default)]
+    pub sign_offs: Vec<i64>,
+    #[serde(default)]
+    pub documents: Vec<i64>,
 }
 
 /// Reads the history state of the credentials (those that exist).
@@ -216,8 +192,27 @@ pub async fn history_state(
                 "SELECT id, status FROM certificates WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id"
             ))
             .arg(agency_id)
-            .arg(ids)
+            .arg(ids.clone())
             .fetch_all::<CertificateState>(db)
+            .await?,
+        );
+        state.sign_offs.extend(
+            query(format!(
+                "SELECT id FROM sign_offs WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id"
+            ))
+            .arg(agency_id)
+            .arg(ids.clone())
+            .scalars::<i64>(db)
+            .await?,
+        );
+        state.documents.extend(
+            query(format!(
+                "SELECT f.id FROM files f JOIN issuances i ON i.id = f.owner_id
+                 WHERE f.agency_id = $1 AND f.owner_kind = 'issuance' AND i.credential_id IN {set} ORDER BY f.id"
+            ))
+            .arg(agency_id)
+            .arg(ids)
+            .scalars::<i64>(db)
             .await?,
         );
     }
