@@ -4,6 +4,7 @@
 //! the `sqlx` feature the store turns on): the store persists what these
 //! functions decide, the app layer calls them, and nothing else re-implements a rule.
 
+pub mod audit_chain;
 pub mod bulk_update;
 pub mod credential_type;
 pub mod dates;
