@@ -32,8 +32,13 @@ enum ReadInner {
     Postgres(PoolConnection<Postgres>),
 }
 
-/// A write transaction; dropped without [`Tx::commit`], it rolls back.
-pub struct Tx(TxInner);
+/// A write transaction; dropped without [`Tx::commit`], it rolls back. It also carries the
+/// audit events recorded in it, appended to the agency's chain when it commits (see
+/// `ops::audit`).
+pub struct Tx {
+    inner: TxInner,
+    pub(crate) audit: Vec<crate::ops::audit::Pending>,
+}
 
 enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
@@ -68,15 +73,26 @@ impl Conn for Read {
 
 impl Tx {
     pub(crate) fn sqlite(t: Transaction<'static, Sqlite>) -> Tx {
-        Tx(TxInner::Sqlite(t))
+        Tx {
+            inner: TxInner::Sqlite(t),
+            audit: Vec::new(),
+        }
     }
 
     pub(crate) fn postgres(t: Transaction<'static, Postgres>) -> Tx {
-        Tx(TxInner::Postgres(t))
+        Tx {
+            inner: TxInner::Postgres(t),
+            audit: Vec::new(),
+        }
     }
 
-    pub async fn commit(self) -> Result<()> {
-        match self.0 {
+    /// Appends the audit events recorded in the transaction, then commits.
+    pub async fn commit(mut self) -> Result<()> {
+        let audit = std::mem::take(&mut self.audit);
+        if !audit.is_empty() {
+            crate::ops::audit::append(&mut self, audit).await?;
+        }
+        match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
@@ -94,7 +110,7 @@ impl Tx {
 
     /// Runs a script of several statements without parameters (migrations).
     pub(crate) async fn execute_script(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        match &mut self.0 {
+        match &mut self.inner {
             TxInner::Sqlite(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
             TxInner::Postgres(t) => sqlx::raw_sql(sql).execute(&mut **t).await.map(drop),
         }
@@ -103,14 +119,14 @@ impl Tx {
 
 impl Conn for Tx {
     fn backend(&self) -> Backend {
-        match self.0 {
+        match self.inner {
             TxInner::Sqlite(_) => Backend::Sqlite,
             TxInner::Postgres(_) => Backend::Postgres,
         }
     }
 
     fn any(&mut self) -> AnyConn<'_> {
-        match &mut self.0 {
+        match &mut self.inner {
             TxInner::Sqlite(t) => AnyConn::Sqlite(t),
             TxInner::Postgres(t) => AnyConn::Postgres(t),
         }

@@ -58,6 +58,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(13, "0013_session_last_seen"),
     both!(14, "0014_submission_review_reason"),
     both!(15, "0015_withdrawn_and_overrides"),
+    both!(16, "0016_audit_chain"),
     both!(18, "0018_operations"),
 ];
 
