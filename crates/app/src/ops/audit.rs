@@ -1,6 +1,7 @@
 //! Writing and reading the audit log.
 
-use credence_domain::ids::{AnyId, AuditEventId, CredentialId, Kind};
+use credence_domain::ids::{AgencyId, AnyId, AuditEventId, CredentialId, Kind};
+pub use credence_store::ops::audit::ChainReport;
 use credence_store::ops::audit::{self, NewEvent};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,9 @@ pub(crate) async fn record_credentials(
 pub struct AuditEventView {
     #[schema(value_type = String)]
     pub id: AuditEventId,
+    /// The caller's own agency: its row number is part of what `hash` covers.
+    #[schema(value_type = String)]
+    pub agency_id: AgencyId,
     pub at: chrono::DateTime<chrono::Utc>,
     pub actor: String,
     /// `create`, `update`, `publish`, `retire`, `deactivate`, `set_members`…
@@ -67,6 +71,16 @@ pub struct AuditEventView {
     pub before: Option<serde_json::Value>,
     #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
+    /// The `hash` of the agency's previous event (64 zeros for its first): the audit chain,
+    /// SHA-256 per agency (`credence audit verify`). `null` for events from before the
+    /// chain, which the first chained event seals.
+    pub prev_hash: Option<String>,
+    /// Lowercase hex SHA-256 of `prev_hash` (64 hex digits) followed by the event's canonical
+    /// form: the compact JSON array `[id, agency_id, at, actor, action, subject_type,
+    /// subject_id, before, after]` (ids as row numbers, `evt_42` as `42`; `at` in UTC with
+    /// nine fraction digits; payloads with sorted keys). Keep the newest event's hash to
+    /// prove later that nothing up to it changed.
+    pub hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -122,6 +136,7 @@ impl App {
             |(_, r)| r.id.get(),
             |(subject_id, r)| AuditEventView {
                 id: r.id,
+                agency_id: actor.agency_id,
                 at: r.at,
                 actor: r.actor,
                 action: r.action,
@@ -129,7 +144,21 @@ impl App {
                 subject_id,
                 before: parse_json(r.before_json),
                 after: parse_json(r.after_json),
+                prev_hash: r.prev_hash,
+                hash: r.hash,
             },
         ))
+    }
+
+    /// Checks the agency's audit chain link by link, in id order, and answers the first
+    /// broken one. An operator's command (`credence audit verify`), like the sweep: it names
+    /// the agency by slug and is not a role's API.
+    #[tracing::instrument(skip(self))]
+    pub async fn verify_audit_chain(&self, agency_slug: &str) -> Result<ChainReport> {
+        let mut db = self.store.read().await?;
+        let agency = credence_store::auth::identity::agency_by_slug(&mut db, agency_slug)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        Ok(audit::verify_chain(&mut db, agency.id).await?)
     }
 }
