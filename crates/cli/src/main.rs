@@ -84,6 +84,21 @@ enum Command {
         #[arg(long)]
         agency: String,
     },
+    /// Check the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the agency's audit chain: prints "ok", or the first broken link (the event and
+    /// what is wrong) and exits with status 1.
+    Verify {
+        #[arg(long)]
+        agency: String,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -159,7 +174,19 @@ fn parse_role(value: &str) -> Result<Role, String> {
     Role::parse(value).ok_or_else(|| "must be admin, officer, auditor or member".to_string())
 }
 
-fn main() -> anyhow::Result<()> {
+/// An error ends the command with one line on stderr, its causes joined by colons: never
+/// the multi-line `Debug` form (nor a backtrace, whatever `RUST_BACKTRACE` says).
+fn main() -> std::process::ExitCode {
+    match try_main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn try_main() -> anyhow::Result<()> {
     // The service starts itself as `credence render-worker` to render certificates in a
     // separate, limited process; that process needs no configuration.
     if std::env::args().nth(1).as_deref() == Some("render-worker") {
@@ -414,6 +441,23 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 "queued {queued} reminders in {:.2}s",
                 started.elapsed().as_secs_f64()
             );
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { agency },
+        } => {
+            let report = app.verify_audit_chain(&agency).await.map_err(|e| match e {
+                credence_app::AppError::NotFound => anyhow!("no agency with slug {agency:?}"),
+                other => app_err(other),
+            })?;
+            app.store.close().await;
+            match report.broken {
+                None => println!("ok"),
+                Some(broken) => {
+                    println!("broken at {broken}");
+                    std::process::exit(1);
+                }
+            }
+            return Ok(());
         }
     }
     app.store.close().await;

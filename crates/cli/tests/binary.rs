@@ -45,6 +45,7 @@ fn help_lists_the_commands() {
         "sweep",
         "reminders",
         "import",
+        "audit",
     ] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
@@ -115,5 +116,50 @@ fn tokens_are_created_listed_and_revoked_from_the_command_line() {
         !ok && !err.contains("panicked"),
         "revoking twice is one clear error: {err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn audit_verify_prints_ok_or_the_first_broken_link() {
+    let dir = std::env::temp_dir().join(format!("credence-cli-audit-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, slug, err) = credence(&dir, &["agency", "create", "--name", "Metro Fire"]);
+    assert!(ok, "{err}");
+    let slug = slug.trim();
+    for name in ["first", "second"] {
+        let (ok, _, err) = credence(
+            &dir,
+            &[
+                "token", "create", "--agency", slug, "--role", "auditor", "--name", name,
+            ],
+        );
+        assert!(ok, "{err}");
+    }
+    let (ok, out, err) = credence(&dir, &["audit", "verify", "--agency", slug]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "ok\n");
+
+    // Someone with the database file rewrites the first event.
+    let url = format!("sqlite://{}", dir.join("credence.sqlite3").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = credence_store::Store::connect(&url).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        for sql in [
+            "DROP TRIGGER audit_events_no_update",
+            "UPDATE audit_events SET actor = 'someone else' WHERE id = (SELECT MIN(id) FROM audit_events)",
+        ] {
+            credence_store::query(sql).execute(&mut tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        store.close().await;
+    });
+    let (ok, out, _) = credence(&dir, &["audit", "verify", "--agency", slug]);
+    assert!(!ok, "a broken chain exits non-zero");
+    assert!(out.starts_with("broken at evt_1: hash is "), "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+
+    let (ok, out, err) = credence(&dir, &["audit", "verify", "--agency", "nowhere"]);
+    assert!(!ok && out.is_empty());
+    assert_eq!(err, "Error: no agency with slug \"nowhere\"\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
