@@ -99,9 +99,10 @@ impl Tx {
         Ok(())
     }
 
-    /// Ends the transaction writing nothing (a dry run), at once rather than on drop.
+    /// Ends the transaction writing nothing (a dry run), at once rather than on drop; its
+    /// audit events are dropped with it.
     pub async fn rollback(self) -> Result<()> {
-        match self.0 {
+        match self.inner {
             TxInner::Sqlite(t) => t.rollback().await?,
             TxInner::Postgres(t) => t.rollback().await?,
         }
