@@ -219,7 +219,7 @@ try {
   await shot(page, 'bulk-revoke');
   // Preview first: each member with what would happen, nothing written (#18.9).
   await page.click('button[name=mode][value=preview]');
-  assert.match(await notice(page), /Preview: Revoked 2 credential.*Nothing was changed/);
+  assert.match(await notice(page), /Preview: 2 credential.*would be revoked.*Nothing was changed/);
   await shot(page, 'bulk-revoke-preview');
   await page.click('form[action="/credentials/action"] button[type=submit]');
   assert.match(await notice(page), /Revoked 2 credential/);

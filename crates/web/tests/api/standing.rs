@@ -294,7 +294,7 @@ both_databases! {
 
         let preview = crate::web_pages::form(t, "/credentials/action", &cookie, &body).await;
         assert_eq!(preview.status, 200);
-        assert!(preview.text.contains("Preview: Revoked 2 credential(s). Nothing was changed."));
+        assert!(preview.text.contains("Preview: 2 credential(s) would be revoked. Nothing was changed."));
         assert!(preview.text.contains("→ Revoked"), "each member's outcome is named");
         assert!(preview.text.contains("Held, Ava") || preview.text.contains("Ava Held"));
         assert!(preview.text.contains(r#"value="Entered twice""#), "the reason is kept");

@@ -647,7 +647,10 @@ async fn run_action(
                     },
                 )
                 .await?;
-            let message = format!("Updated {} credential(s).", r.updated.len());
+            let message = match dry_run {
+                true => format!("{} credential(s) would be updated.", r.updated.len()),
+                false => format!("Updated {} credential(s).", r.updated.len()),
+            };
             Ok(Outcome::of_views(message, r.operation_id, &r.updated))
         }
         "revoke" => {
@@ -661,7 +664,10 @@ async fn run_action(
                     },
                 )
                 .await?;
-            let message = format!("Revoked {} credential(s).", r.revoked.len());
+            let message = match dry_run {
+                true => format!("{} credential(s) would be revoked.", r.revoked.len()),
+                false => format!("Revoked {} credential(s).", r.revoked.len()),
+            };
             Ok(Outcome::of_views(message, r.operation_id, &r.revoked))
         }
         "renew" => {
@@ -703,10 +709,13 @@ async fn run_action(
                 }
             }
             Ok(Outcome {
-                message: format!(
-                    "Renewed {} credential(s); enter their new dates once they qualify.",
-                    r.renewed.len()
-                ),
+                message: match dry_run {
+                    true => format!("{} credential(s) would be renewed.", r.renewed.len()),
+                    false => format!(
+                        "Renewed {} credential(s); enter their new dates once they qualify.",
+                        r.renewed.len()
+                    ),
+                },
                 operation_id: r.operation_id,
                 each,
             })
