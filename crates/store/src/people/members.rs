@@ -202,13 +202,14 @@ pub async fn existing_member_ids(
     Ok(found)
 }
 
-/// The member of the agency with this e-mail, if any.
+/// The member of the agency with this e-mail, compared case-insensitively (e-mails are
+/// stored as given), if any.
 pub async fn member_id_by_email(
     db: &mut impl Conn,
     agency_id: AgencyId,
     email: &str,
 ) -> Result<Option<MemberId>> {
-    query("SELECT id FROM members WHERE agency_id = $1 AND email = $2")
+    query("SELECT id FROM members WHERE agency_id = $1 AND lower(email) = $2 ORDER BY id LIMIT 1")
         .arg(agency_id)
         .arg(email.trim().to_lowercase())
         .scalar_optional(db)

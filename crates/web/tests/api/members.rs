@@ -91,4 +91,17 @@ both_databases! {
         let fields = t.post("/api/v1/members", json!({"first_name": "A", "last_name": "B", "group_ids": ["grp_999"]})).await.invalid_fields();
         assert_eq!(fields, ["group_ids"]);
     }
+
+    async fn a_member_is_found_by_e_mail_whatever_its_capitals(t) {
+        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "email": "Ava.Smith@Station1.Test"})).await.expect(201);
+        // Rows written before e-mails were folded (the demo, imports) keep their capitals.
+        let mut tx = t.app.store.begin().await.unwrap();
+        credence_store::query("UPDATE members SET email = 'Ava.Smith@Station1.Test'").execute(&mut tx).await.unwrap();
+        tx.commit().await.unwrap();
+        let found = t.app.member_id_by_email(t.agency_id, "ava.smith@station1.test").await.unwrap();
+        assert_eq!(found.to_string(), m["id"].as_str().unwrap());
+        let found = t.app.member_id_by_email(t.agency_id, "  AVA.SMITH@STATION1.TEST ").await;
+        assert!(found.is_ok(), "the CLI's `user create --member` finds demo members typed in any case");
+        assert!(t.app.member_id_by_email(t.agency_id, "nobody@station1.test").await.is_err());
+    }
 }
