@@ -156,67 +156,73 @@ pub async fn history_state(
     let mut state = HistoryState::default();
     for chunk in credential_ids.chunks(crate::JSON_BATCH) {
         let ids = crate::query::ids_json(chunk);
-        let set = json_ids(db.backend(), "$2");
-        state.credentials.extend(
-            query(format!(
-                "SELECT id FROM credentials WHERE agency_id = $1 AND id IN {set} ORDER BY id"
-            ))
-            .arg(agency_id)
-            .arg(ids.clone())
-            .scalars::<CredentialId>(db)
-            .await?,
-        );
+        let mut rows = Of {
+            db: &mut *db,
+            agency_id,
+            ids: &ids,
+        };
+        let credentials: Vec<(CredentialId,)> = rows
+            .fetch("SELECT id FROM credentials WHERE agency_id = $1 AND id IN {set} ORDER BY id")
+            .await?;
+        state
+            .credentials
+            .extend(credentials.into_iter().map(|(id,)| id));
         state.periods.extend(
-            query(format!(
+            rows.fetch::<PeriodState>(
                 "SELECT id, closed_at IS NOT NULL AS closed FROM completion_periods
-                 WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id"
-            ))
-            .arg(agency_id)
-            .arg(ids.clone())
-            .fetch_all::<PeriodState>(db)
+                 WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id",
+            )
             .await?,
         );
         state.issuances.extend(
-            query(format!(
+            rows.fetch::<IssuanceState>(
                 "SELECT id, issue_date, expiration_date, credential_number, issuing_officer, status_reason,
                      revoked_at IS NOT NULL AS revoked
-                 FROM issuances WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id"
-            ))
-            .arg(agency_id)
-            .arg(ids.clone())
-            .fetch_all::<IssuanceState>(db)
+                 FROM issuances WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id",
+            )
             .await?,
         );
         state.certificates.extend(
-            query(format!(
-                "SELECT id, status FROM certificates WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id"
-            ))
-            .arg(agency_id)
-            .arg(ids.clone())
-            .fetch_all::<CertificateState>(db)
+            rows.fetch::<CertificateState>(
+                "SELECT id, status FROM certificates WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id",
+            )
             .await?,
         );
-        state.sign_offs.extend(
-            query(format!(
-                "SELECT id FROM sign_offs WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id"
-            ))
-            .arg(agency_id)
-            .arg(ids.clone())
-            .scalars::<i64>(db)
-            .await?,
-        );
-        state.documents.extend(
-            query(format!(
+        let sign_offs: Vec<(i64,)> = rows
+            .fetch("SELECT id FROM sign_offs WHERE agency_id = $1 AND credential_id IN {set} ORDER BY id")
+            .await?;
+        state
+            .sign_offs
+            .extend(sign_offs.into_iter().map(|(id,)| id));
+        let documents: Vec<(i64,)> = rows
+            .fetch(
                 "SELECT f.id FROM files f JOIN issuances i ON i.id = f.owner_id
-                 WHERE f.agency_id = $1 AND f.owner_kind = 'issuance' AND i.credential_id IN {set} ORDER BY f.id"
-            ))
-            .arg(agency_id)
-            .arg(ids)
-            .scalars::<i64>(db)
-            .await?,
-        );
+                 WHERE f.agency_id = $1 AND f.owner_kind = 'issuance' AND i.credential_id IN {set} ORDER BY f.id",
+            )
+            .await?;
+        state
+            .documents
+            .extend(documents.into_iter().map(|(id,)| id));
     }
     Ok(state)
+}
+
+/// Rows about one batch of credentials: `$1` the agency, `{set}` the credential ids.
+struct Of<'a, C> {
+    db: &'a mut C,
+    agency_id: AgencyId,
+    ids: &'a str,
+}
+
+impl<C: Conn> Of<'_, C> {
+    async fn fetch<T: crate::query::Record>(&mut self, sql: &str) -> Result<Vec<T>> {
+        let set = json_ids(self.db.backend(), "$2");
+        query(sql.replace("{set}", &set))
+            .arg(self.agency_id)
+            .arg(self.ids)
+            .fetch_all(self.db)
+            .await
+    }
 }
 
 /// `DELETE FROM table WHERE id IN ids` (the agency's rows only), in batches.
