@@ -8,6 +8,7 @@ pub mod audit_chain;
 pub mod bulk_update;
 pub mod credential_type;
 pub mod dates;
+pub mod history;
 pub mod ids;
 pub mod numbering;
 pub mod passwords;
