@@ -59,6 +59,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(14, "0014_submission_review_reason"),
     both!(15, "0015_withdrawn_and_overrides"),
     both!(16, "0016_audit_chain"),
+    both!(17, "0017_membership_history"),
     both!(18, "0018_operations"),
 ];
 

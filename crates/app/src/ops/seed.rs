@@ -89,7 +89,8 @@ impl App {
                 *m,
             ));
         }
-        groups::add_memberships(&mut tx, agency.id, &pairs).await?;
+        let today = self.clock.today(&agency.time_zone);
+        groups::add_memberships(&mut tx, agency.id, &pairs, today).await?;
         tx.commit().await?;
         Ok(SeedReport {
             members: ids.len(),

@@ -43,7 +43,8 @@ pub struct GroupPatch {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupMembers {
-    /// The complete new membership.
+    /// For `PUT`, the complete new membership; for `…/add` and `…/remove`, who joins or
+    /// leaves (at least one).
     #[schema(value_type = Vec<String>)]
     pub member_ids: Vec<MemberId>,
 }
@@ -151,7 +152,8 @@ impl App {
     }
 
     /// Replaces the group's membership. Members who join a group that is an enrolment group
-    /// of a published credential type are assigned that type in the same transaction.
+    /// of a published credential type are assigned that type in the same transaction; the
+    /// membership history closes and opens periods on the agency's today.
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn set_group_members(
         &self,
@@ -159,11 +161,48 @@ impl App {
         id: GroupId,
         input: GroupMembers,
     ) -> Result<GroupMembersView> {
-        let mut member_ids = input.member_ids.clone();
+        self.change_members(actor, id, input, Change::Replace).await
+    }
+
+    /// Adds members to the group (those already in it stay as they are); enrolment rules
+    /// apply to those who join.
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn add_group_members(
+        &self,
+        actor: &Admin,
+        id: GroupId,
+        input: GroupMembers,
+    ) -> Result<GroupMembersView> {
+        self.change_members(actor, id, input, Change::Add).await
+    }
+
+    /// Removes members from the group (those not in it are ignored); their credentials stay.
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn remove_group_members(
+        &self,
+        actor: &Admin,
+        id: GroupId,
+        input: GroupMembers,
+    ) -> Result<GroupMembersView> {
+        self.change_members(actor, id, input, Change::Remove).await
+    }
+
+    async fn change_members(
+        &self,
+        actor: &Admin,
+        id: GroupId,
+        input: GroupMembers,
+        change: Change,
+    ) -> Result<GroupMembersView> {
+        let mut member_ids = input.member_ids;
         member_ids.sort_unstable();
         member_ids.dedup();
         let mut tx = self.store.begin().await?;
+        // Another agency's group is a 404 whatever the body says.
         let group = self.load_group(&mut tx, actor, id).await?;
+        if change != Change::Replace && member_ids.is_empty() {
+            return Err(AppError::invalid("member_ids", "name at least one member"));
+        }
         let found = credence_store::people::members::existing_member_ids(
             &mut tx,
             actor.agency_id,
@@ -176,17 +215,47 @@ impl App {
                 format!("{missing} is not a member of this agency"),
             ));
         }
+        store::lock_group(&mut tx, actor.agency_id, group.id).await?;
+        let today = self.ctx(&mut tx, actor).await?.today;
         let before: Vec<MemberId> =
             store::group_member_ids(&mut tx, actor.agency_id, group.id).await?;
-        let added =
-            store::replace_group_members(&mut tx, actor.agency_id, group.id, &member_ids).await?;
+        let (added, action) = match change {
+            Change::Replace => {
+                let (added, _) = store::replace_group_members(
+                    &mut tx,
+                    actor.agency_id,
+                    group.id,
+                    &member_ids,
+                    today,
+                )
+                .await?;
+                (added, "set_members")
+            }
+            Change::Add => {
+                let added = store::add_group_members(
+                    &mut tx,
+                    actor.agency_id,
+                    group.id,
+                    &member_ids,
+                    today,
+                )
+                .await?;
+                (added, "add_members")
+            }
+            Change::Remove => {
+                store::remove_group_members(&mut tx, actor.agency_id, group.id, &member_ids, today)
+                    .await?;
+                (Vec::new(), "remove_members")
+            }
+        };
         self.enrol_joiners(&mut tx, actor, &[group.id], &added)
             .await?;
-        let after = member_ids;
+        let after: Vec<MemberId> =
+            store::group_member_ids(&mut tx, actor.agency_id, group.id).await?;
         record(
             &mut tx,
             actor,
-            "set_members",
+            action,
             group.id,
             Some(&before),
             Some(&after),
@@ -198,4 +267,12 @@ impl App {
             member_ids: after,
         })
     }
+}
+
+/// How a membership write changes the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Replace,
+    Add,
+    Remove,
 }

@@ -220,7 +220,9 @@ impl App {
         let m = store::insert_member(&mut tx, actor.agency_id, &fields).await?;
         let member_id = m.id;
         let pairs: Vec<(GroupId, MemberId)> = group_ids.iter().map(|g| (*g, member_id)).collect();
-        credence_store::people::groups::add_memberships(&mut tx, actor.agency_id, &pairs).await?;
+        let today = self.ctx(&mut tx, actor).await?.today;
+        credence_store::people::groups::add_memberships(&mut tx, actor.agency_id, &pairs, today)
+            .await?;
         self.enrol_joiners(&mut tx, actor, &group_ids, &[member_id])
             .await?;
         let created = view(m, group_ids);

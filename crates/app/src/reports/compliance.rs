@@ -1,16 +1,27 @@
 //! The compliance summary: counts by status per group and credential type, and the members
-//! who are not compliant, today (from stored, indexed status) or as of another day
-//! (computed from each credential's current facts with the domain rules).
+//! who are not compliant, today (from stored, indexed status) or as of another day D, from
+//! history:
+//! - the tracks counted are those that existed on D (created by then) or whose member held
+//!   the type on D, in the groups their member was in on D (membership periods);
+//! - each one's issuance is the one it had on D (`credence_domain::history`): issuances
+//!   issued after D and revocations after D play no part, so *compliant* is exactly "held a
+//!   valid issuance not revoked by D", the same answer as `/reports/qualified`;
+//! - the status among the non-compliant (overdue, in progress, not started…) still reads the
+//!   credential's current completion period and progress, which keep no history: a period
+//!   opened after D is not open on D, but one closed since D is not seen as open then.
 
 use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, MemberId};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use credence_domain::status::{self, Standing, Status};
 use credence_store::reports::compliance::{self as store, Scope};
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::lifecycle::{computed, facts};
+use credence_domain::history::{self, IssuanceHistory};
+
+use crate::clock::local_date;
+use crate::credentials::lifecycle::facts;
 use crate::{App, AppError, Reader, Result};
 
 /// At most this many non-compliant rows in one report.
@@ -127,8 +138,11 @@ impl App {
             credential_type_id: params.credential_type_id,
         };
         let mut tx = self.store.read().await?;
-        let mut ctx = self.ctx(&mut tx, actor).await?;
-        let on = params.on.unwrap_or(ctx.today);
+        let agency = credence_store::auth::identity::agency_by_id(&mut tx, actor.agency_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let today = self.clock.today(&agency.time_zone);
+        let on = params.on.unwrap_or(today);
         let non_compliant_statuses: Vec<&str> = Status::ALL
             .iter()
             .filter(|s| !s.is_active())
@@ -136,7 +150,7 @@ impl App {
             .collect();
         let mut counts = Tallies::new();
         let mut gaps = Vec::new();
-        if on == ctx.today {
+        if on == today {
             for (g, t, status, issued, n) in
                 store::status_counts(&mut tx, actor.agency_id, scope).await?
             {
@@ -166,9 +180,32 @@ impl App {
                 });
             }
         } else {
-            // Another day: each credential's status from its facts on that day.
-            ctx.today = on;
-            let rows = store::credentials_in_scope(&mut tx, actor.agency_id, scope).await?;
+            // Another day: from history (see the module's notes).
+            let local = |at| local_date(at, &agency.time_zone, today);
+            let rows = store::credentials_in_scope_on(&mut tx, actor.agency_id, scope, on).await?;
+            let mut ids: Vec<CredentialId> = rows.iter().map(|(r, _)| r.id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut issued: HashMap<CredentialId, Vec<IssuanceHistory>> = HashMap::new();
+            for i in credence_store::credentials::issuances_of_credentials(
+                &mut tx,
+                actor.agency_id,
+                &ids,
+            )
+            .await?
+            {
+                if i.issue_date <= on {
+                    issued
+                        .entry(i.credential_id)
+                        .or_default()
+                        .push(IssuanceHistory {
+                            id: i.id,
+                            issue_date: i.issue_date,
+                            expiration_date: i.expiration_date,
+                            revoked_on: i.revoked_at.map(local),
+                        });
+                }
+            }
             let mut types: Vec<CredentialTypeId> =
                 rows.iter().map(|(r, _)| r.credential_type_id).collect();
             types.sort_unstable();
@@ -178,33 +215,37 @@ impl App {
             let mut seen = std::collections::HashSet::new();
             let mut gap_rows = Vec::new();
             for (row, group) in &rows {
+                let issuances = issued.get(&row.id).map_or(&[][..], Vec::as_slice);
+                let held = history::held_on(issuances, on).is_some();
+                if !history::listed_on(Some(local(row.created_at)), held, on) {
+                    continue;
+                }
                 let auto_issue = rules
                     .get(&row.credential_type_id)
                     .is_some_and(|r| r.row.auto_issue);
-                let status = computed(
-                    &ctx,
-                    &facts(row, u8::try_from(row.progress).unwrap_or(0), auto_issue),
-                )
-                .status;
+                let mut on_the_day =
+                    facts(row, u8::try_from(row.progress).unwrap_or(0), auto_issue);
+                on_the_day.latest_issuance = history::issuance_facts_on(issuances, on);
+                let status = credence_domain::status::status(&on_the_day, on);
                 counts
                     .entry((*group, row.credential_type_id))
                     .or_default()
-                    .add(status, row.issue_date.is_some(), 1);
+                    .add(status, on_the_day.latest_issuance.is_some(), 1);
                 if non_compliant_statuses.contains(&status.as_str())
                     && seen.insert(row.id)
                     && gap_rows.len() < MAX_GAPS as usize
                 {
-                    gap_rows.push((row.clone(), status));
+                    gap_rows.push((row.clone(), status, on_the_day.latest_issuance));
                 }
             }
-            let member_ids: Vec<MemberId> = gap_rows.iter().map(|(r, _)| r.member_id).collect();
+            let member_ids: Vec<MemberId> = gap_rows.iter().map(|(r, ..)| r.member_id).collect();
             let names: std::collections::HashMap<MemberId, (String, String, Option<String>)> =
                 store::member_names(&mut tx, actor.agency_id, &member_ids)
                     .await?
                     .into_iter()
                     .map(|(id, f, l, e)| (id, (f, l, e)))
                     .collect();
-            for (row, status) in gap_rows {
+            for (row, status, issuance) in gap_rows {
                 let (first, last, number) = names.get(&row.member_id).cloned().unwrap_or_default();
                 gaps.push(NonCompliant {
                     credential_id: row.id,
@@ -212,9 +253,9 @@ impl App {
                     member_name: format!("{last}, {first}"),
                     employee_number: number,
                     credential_type_id: row.credential_type_id,
-                    lapsed: row.issue_date.is_some(),
+                    lapsed: issuance.is_some(),
                     status: status.as_str().to_string(),
-                    expiration_date: row.expiration_date,
+                    expiration_date: issuance.and_then(|i| i.expiration_date),
                     due_date: row.due_date,
                 });
             }

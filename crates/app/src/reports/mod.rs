@@ -1,4 +1,5 @@
-//! Reports: the compliance summary and the dashboard numbers.
+//! Reports: the compliance summary, who was qualified on a day, and the dashboard numbers.
 
 pub mod compliance;
+pub mod qualified;
 pub mod summary;

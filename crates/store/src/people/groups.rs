@@ -1,9 +1,9 @@
 //! Groups (stations, shifts, ranks…) and who belongs to them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use credence_domain::ids::{AgencyId, GroupId, MemberId};
 
-use crate::query::execute_in_batches;
+use crate::query::{execute_in_batches, IdChunk};
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -114,6 +114,21 @@ pub async fn existing_group_ids(
     q.scalars(db).await
 }
 
+/// Holds the group's row until the transaction ends, so two membership changes of one group
+/// run one after the other (PostgreSQL; SQLite's write transaction already excludes every
+/// other writer): each reads the membership the other left, and neither opens a second
+/// period for the same member.
+pub async fn lock_group(tx: &mut Tx, agency_id: AgencyId, group_id: GroupId) -> Result<()> {
+    if tx.backend() == crate::Backend::Postgres {
+        query("SELECT id FROM agency_groups WHERE agency_id = $1 AND id = $2 FOR UPDATE")
+            .arg(agency_id)
+            .arg(group_id)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn group_member_ids(
     db: &mut impl Conn,
     agency_id: AgencyId,
@@ -123,31 +138,55 @@ pub async fn group_member_ids(
         .scalars(db).await
 }
 
-/// Makes the group's members exactly `member_ids`, as two set-based statements; returns the
-/// members that were added.
+/// Makes the group's members exactly `member_ids` as of `on` (the agency's today), closing
+/// the periods of those who leave and opening periods for those who join; answers
+/// `(added, removed)`.
 pub async fn replace_group_members(
     tx: &mut Tx,
     agency_id: AgencyId,
     group_id: GroupId,
     member_ids: &[MemberId],
-) -> Result<Vec<MemberId>> {
+    on: NaiveDate,
+) -> Result<(Vec<MemberId>, Vec<MemberId>)> {
     let current = group_member_ids(tx, agency_id, group_id).await?;
     let wanted: std::collections::BTreeSet<MemberId> = member_ids.iter().copied().collect();
-    let removed: Vec<MemberId> = current
+    let leaving: Vec<MemberId> = current
         .iter()
         .copied()
         .filter(|m| !wanted.contains(m))
         .collect();
-    let added: Vec<MemberId> = wanted
+    let removed = remove_group_members(tx, agency_id, group_id, &leaving, on).await?;
+    let wanted: Vec<MemberId> = wanted.into_iter().collect();
+    let added = add_group_members(tx, agency_id, group_id, &wanted, on).await?;
+    Ok((added, removed))
+}
+
+/// Adds `member_ids` to the group as of `on`; those already in it are left as they are.
+/// Answers the members actually added.
+pub async fn add_group_members(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    group_id: GroupId,
+    member_ids: &[MemberId],
+    on: NaiveDate,
+) -> Result<Vec<MemberId>> {
+    let current = group_member_ids(tx, agency_id, group_id).await?;
+    let mut added: Vec<MemberId> = member_ids
         .iter()
         .copied()
         .filter(|m| current.binary_search(m).is_err())
         .collect();
-    execute_in_batches(tx, &removed, |chunk| {
-        let mut q = Query::new("DELETE FROM group_memberships WHERE agency_id = ");
+    added.sort_unstable();
+    added.dedup();
+    // Rejoining on the day one left continues the period that ended that day.
+    execute_in_batches(tx, &added, |chunk| {
+        let mut q =
+            Query::new("UPDATE group_membership_periods SET to_date = NULL WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND group_id = ")
             .bind(group_id)
+            .push(" AND to_date = ")
+            .bind(on)
             .push(" AND member_id IN ")
             .bind_ids(chunk);
         q
@@ -157,17 +196,76 @@ pub async fn replace_group_members(
         tx,
         agency_id,
         &added.iter().map(|m| (group_id, *m)).collect::<Vec<_>>(),
+        on,
     )
     .await?;
     Ok(added)
 }
 
-/// Inserts `(group_id, member_id)` memberships, thousands per statement (rows as one JSON
-/// value, see [`crate::query::json_rows`]).
+/// Removes `member_ids` from the group as of `on`, closing their periods on that day (a
+/// period that began that day covered no day and is deleted); those not in it are ignored.
+/// Answers the members actually removed.
+pub async fn remove_group_members(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    group_id: GroupId,
+    member_ids: &[MemberId],
+    on: NaiveDate,
+) -> Result<Vec<MemberId>> {
+    let current = group_member_ids(tx, agency_id, group_id).await?;
+    let mut removed: Vec<MemberId> = member_ids
+        .iter()
+        .copied()
+        .filter(|m| current.binary_search(m).is_ok())
+        .collect();
+    removed.sort_unstable();
+    removed.dedup();
+    let in_group = |sql: &str, chunk: IdChunk| {
+        let mut q = Query::new(sql);
+        q.bind(agency_id)
+            .push(" AND group_id = ")
+            .bind(group_id)
+            .push(" AND member_id IN ")
+            .bind_ids(chunk);
+        q
+    };
+    execute_in_batches(tx, &removed, |chunk| {
+        in_group("DELETE FROM group_memberships WHERE agency_id = ", chunk)
+    })
+    .await?;
+    execute_in_batches(tx, &removed, |chunk| {
+        let mut q = in_group(
+            "DELETE FROM group_membership_periods WHERE agency_id = ",
+            chunk,
+        );
+        q.push(" AND to_date IS NULL AND from_date >= ").bind(on);
+        q
+    })
+    .await?;
+    execute_in_batches(tx, &removed, |chunk| {
+        let mut q = Query::new("UPDATE group_membership_periods SET to_date = ");
+        q.bind(on)
+            .push(" WHERE agency_id = ")
+            .bind(agency_id)
+            .push(" AND group_id = ")
+            .bind(group_id)
+            .push(" AND member_id IN ")
+            .bind_ids(chunk)
+            .push(" AND to_date IS NULL");
+        q
+    })
+    .await?;
+    Ok(removed)
+}
+
+/// Inserts `(group_id, member_id)` memberships (those that exist already are left as they
+/// are), thousands per statement (rows as one JSON value, see [`crate::query::json_rows`]),
+/// each with a membership period from `on` (the agency's today) unless one is open already.
 pub async fn add_memberships(
     tx: &mut Tx,
     agency_id: AgencyId,
     pairs: &[(GroupId, MemberId)],
+    on: NaiveDate,
 ) -> Result<()> {
     use crate::query::JsonType::BigInt;
     let source = crate::query::json_rows(
@@ -175,18 +273,32 @@ pub async fn add_memberships(
         "$2",
         &[("group_id", BigInt), ("member_id", BigInt)],
     );
-    let sql = format!(
+    let current = format!(
         "INSERT INTO group_memberships (agency_id, group_id, member_id, created_at)
-         SELECT $1, v.group_id, v.member_id, $3 FROM {source} AS v"
+         SELECT $1, v.group_id, v.member_id, $3 FROM {source} AS v
+         WHERE NOT EXISTS (SELECT 1 FROM group_memberships gm
+             WHERE gm.agency_id = $1 AND gm.group_id = v.group_id AND gm.member_id = v.member_id)"
+    );
+    let periods = format!(
+        "INSERT INTO group_membership_periods (agency_id, group_id, member_id, from_date)
+         SELECT $1, v.group_id, v.member_id, $3 FROM {source} AS v
+         WHERE NOT EXISTS (SELECT 1 FROM group_membership_periods p
+             WHERE p.agency_id = $1 AND p.group_id = v.group_id AND p.member_id = v.member_id AND p.to_date IS NULL)"
     );
     let at = now();
     for chunk in pairs.chunks(crate::JSON_BATCH) {
         let rows: Vec<[i64; 2]> = chunk.iter().map(|(g, m)| [g.get(), m.get()]).collect();
         let json = serde_json::to_string(&rows).unwrap_or_default();
-        query(&sql)
+        query(&current)
             .arg(agency_id)
             .arg(json.as_str())
             .arg(at)
+            .execute(tx)
+            .await?;
+        query(&periods)
+            .arg(agency_id)
+            .arg(json.as_str())
+            .arg(on)
             .execute(tx)
             .await?;
     }

@@ -47,21 +47,27 @@ pub async fn status_counts(
     q.fetch_all(db).await
 }
 
-/// Credentials in scope with their member's groups, for a report as of another day.
-pub async fn credentials_in_scope(
+/// Credentials in scope with the groups their member was in on `on`, from the membership
+/// history (members in no group that day under `None`), for a report as of another day.
+pub async fn credentials_in_scope_on(
     db: &mut impl Conn,
     agency_id: AgencyId,
     scope: Scope,
+    on: NaiveDate,
 ) -> Result<Vec<(CredentialRow, Option<GroupId>)>> {
     let mut q = Query::new(
         "SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon, c.status_changes_on,
              c.issuance_id, c.issue_date, c.expiration_date, c.revoked, c.withdrawn, c.period_id, c.period_start, c.period_end, c.due_date,
              c.version, c.member_sort_name, c.created_at, c.updated_at, gm.group_id
          FROM credentials c
-         LEFT JOIN group_memberships gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
-         WHERE c.agency_id = ",
+         LEFT JOIN group_membership_periods gm ON gm.agency_id = c.agency_id AND gm.member_id = c.member_id
+             AND gm.from_date <= ",
     );
-    q.bind(agency_id);
+    q.bind(on)
+        .push(" AND (gm.to_date IS NULL OR gm.to_date > ")
+        .bind(on)
+        .push(") WHERE c.agency_id = ")
+        .bind(agency_id);
     push_scope(&mut q, scope);
     q.push(" ORDER BY c.member_sort_name, c.id");
     let rows: Vec<ScopedRow> = q.fetch_all(db).await?;

@@ -1,3 +1,4 @@
-//! Compliance counts and lists on stored status.
+//! Compliance counts and lists on stored status, and who was qualified on a day.
 
 pub mod compliance;
+pub mod qualified;

@@ -30,6 +30,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(people::groups::list, people::groups::create))
         .routes(routes!(people::groups::get, people::groups::update))
         .routes(routes!(people::groups::set_members))
+        .routes(routes!(people::groups::add_members))
+        .routes(routes!(people::groups::remove_members))
         .routes(routes!(catalog::courses::list, catalog::courses::create))
         .routes(routes!(catalog::courses::get, catalog::courses::update))
         .routes(routes!(
@@ -64,6 +66,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(auth::tokens::list))
         .routes(routes!(auth::tokens::revoke))
         .routes(routes!(reports::compliance::compliance))
+        .routes(routes!(reports::qualified::qualified))
         .routes(routes!(
             documents::certificates::list_templates,
             documents::certificates::create_template

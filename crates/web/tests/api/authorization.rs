@@ -397,6 +397,24 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             None,
             read_all,
         ),
+        (
+            Method::GET,
+            format!("/api/v1/reports/qualified?credential_type_id={}", f.ty),
+            None,
+            read_all,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/groups/{}/members/add", f.group),
+            Some(json!({"member_ids": [f.member]})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/groups/{}/members/remove", f.group),
+            Some(json!({"member_ids": [f.member]})),
+            admin_only,
+        ),
     ]);
     rows
 }
@@ -508,6 +526,10 @@ both_databases! {
             t.send(Method::PATCH, &path, Some(&other), Some(json!({"version": 1}))).await.problem(404);
         }
         t.send(Method::PUT, &format!("/api/v1/groups/{}/members", f.group), Some(&other), Some(json!({"member_ids": []}))).await.problem(404);
+        for action in ["add", "remove"] {
+            t.send(Method::POST, &format!("/api/v1/groups/{}/members/{action}", f.group), Some(&other), Some(json!({"member_ids": []}))).await.problem(404);
+        }
+        t.send(Method::GET, &format!("/api/v1/reports/qualified?credential_type_id={}", f.ty), Some(&other), None).await.problem(404);
         t.send(Method::POST, &format!("/api/v1/credential-types/{}/publish", f.ty), Some(&other), Some(json!({}))).await.problem(404);
         t.send(Method::DELETE, &format!("/api/v1/members/{}", f.member), Some(&other), None).await.problem(404);
         for list in ["/api/v1/members", "/api/v1/groups", "/api/v1/courses", "/api/v1/credential-types"] {

@@ -315,9 +315,62 @@ impl TestApp {
             .await
     }
 
+    /// The same agency and database with the clock on another day, for history that spans
+    /// days: `t.on("2026-01-05").put(…)` writes as if it were that day.
+    pub fn on(&self, today: &str) -> OnDay {
+        let mut app = self.app.clone();
+        app.clock = Clock::fixed(today.parse().unwrap());
+        OnDay {
+            router: credence_web::router(app, None, &credence_web::HttpOptions::default()),
+            admin: self.admin.clone(),
+        }
+    }
+
     /// Closes the store; dropping the app then removes the test's database (see [`Cleanup`]).
     pub async fn finish(self) {
         self.app.store.close().await;
+    }
+}
+
+/// A [`TestApp`]'s router with its clock on another day ([`TestApp::on`]); requests go as
+/// the test's admin.
+pub struct OnDay {
+    router: Router,
+    admin: String,
+}
+
+impl OnDay {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.admin));
+        let req = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                req.body(Body::from(b.to_string())).unwrap()
+            }
+            None => req.body(Body::empty()).unwrap(),
+        };
+        let response = self.router.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Resp {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).to_string(),
+            bytes: bytes.to_vec(),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::PUT, path, Some(body)).await
     }
 }
 

@@ -73,3 +73,29 @@ pub async fn set_members(
 ) -> ApiResult<Json<GroupMembersView>> {
     Ok(Json(app.set_group_members(&admin, id, input).await?))
 }
+
+/// Add members to the group (admin); those already in it stay as they are. Their membership
+/// history starts today.
+#[utoipa::path(post, path = "/groups/{id}/members/add", tag = "groups", params(("id" = String, Path)), request_body = GroupMembers,
+    responses((status = 200, body = GroupMembersView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn add_members(
+    State(app): State<App>,
+    Can(admin): Can<Admin>,
+    PathIds(id): PathIds<GroupId>,
+    ApiJson(input): ApiJson<GroupMembers>,
+) -> ApiResult<Json<GroupMembersView>> {
+    Ok(Json(app.add_group_members(&admin, id, input).await?))
+}
+
+/// Remove members from the group (admin); those not in it are ignored. Their membership
+/// history ends today; their credentials stay.
+#[utoipa::path(post, path = "/groups/{id}/members/remove", tag = "groups", params(("id" = String, Path)), request_body = GroupMembers,
+    responses((status = 200, body = GroupMembersView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn remove_members(
+    State(app): State<App>,
+    Can(admin): Can<Admin>,
+    PathIds(id): PathIds<GroupId>,
+    ApiJson(input): ApiJson<GroupMembers>,
+) -> ApiResult<Json<GroupMembersView>> {
+    Ok(Json(app.remove_group_members(&admin, id, input).await?))
+}

@@ -1,1 +1,2 @@
 pub mod compliance;
+pub mod qualified;
