@@ -263,6 +263,25 @@ try {
   await admin390.goto(base + `/renewals?credential_type_id=${fi.id}&within_days=1500`);
   await shot(admin390, 'renewal-planner-phone');
 
+  // Who was qualified on a date (#18 item 4), answered from history: today's revocation of
+  // the Fire Instructor cards does not reach back to January.
+  await page.goto(base + '/reports');
+  await page.click('main a:has-text("Qualified on a date")');
+  await page.selectOption('#type', fi.id);
+  await page.fill('#on', '2026-01-15');
+  await page.click('form.filters button[type=submit]');
+  assert.match(await page.textContent('main'), /2 of 2 held Fire Instructor I on 2026-01-15/);
+  await shot(page, 'qualified-on-a-date');
+  const qualifiedCsv = await page.request.get(base + await page.getAttribute('a:has-text("Download CSV")', 'href'));
+  assert.match(await qualifiedCsv.text(), /^on,credential_type,group,member_id,member,holds/);
+  await page.fill('#on', '2026-03-01');
+  await page.click('form.filters button[type=submit]');
+  assert.match(await page.textContent('main'), /0 of 2 held Fire Instructor I on 2026-03-01/);
+  // A crew on a day: Station 1's members, one of them without the credential.
+  await admin390.goto(base + `/reports/qualified?credential_type_id=${emt.id}&on=2026-03-01&group_id=${station.id}`);
+  assert.match(await admin390.textContent('main'), /1 of 2 held EMT-Basic on 2026-03-01 in Station 1/);
+  await shot(admin390, 'qualified-on-a-date-phone');
+
   console.log(`all journeys passed; ${step} screenshots in ${shots}`);
 } finally {
   await browser.close();

@@ -41,6 +41,9 @@ pub fn routes() -> Router<App> {
         .route("/login", get(auth::login::form).post(auth::login::submit))
         .route("/logout", post(auth::login::logout))
         .route("/", get(reports::dashboard::page))
+        .route("/reports", get(reports::qualified::index))
+        .route("/reports/qualified", get(reports::qualified::page))
+        .route("/reports/qualified.csv", get(reports::qualified::export))
         .route("/credentials", get(credentials::manage::list))
         .route("/credentials.csv", get(credentials::manage::export))
         .route(

@@ -222,6 +222,44 @@ both_databases! {
 }
 
 both_databases! {
+    async fn the_reports_page_shows_who_held_it_on_the_day(t) {
+        use crate::web_pages::{page, sign_in};
+        let ty = t.post("/api/v1/credential-types", json!({"code": "CPR", "name": "CPR <b>card</b>", "validity_months": 24})).await.expect(201);
+        let ty = s(&ty["id"]).to_string();
+        t.post(&format!("/api/v1/credential-types/{ty}/publish"), json!({})).await.expect(200);
+        Track::of(&ty).active("2025-06-01").for_member("Ava").build(t).await;
+        Track::of(&ty).for_member("<script>x</script>").build(t).await;
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Auditor, "a long enough password", None).await.unwrap();
+        let session = sign_in(t, "chief@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+
+        let index = page(t, "/reports", &session).await;
+        assert_eq!(index.status, 200);
+        assert!(index.text.contains("href=\"/reports/qualified\""));
+        let empty = page(t, "/reports/qualified", &session).await;
+        assert_eq!(empty.status, 200);
+        assert!(empty.text.contains("value=\"2026-03-01\""), "the day defaults to today");
+
+        let report = page(t, &format!("/reports/qualified?credential_type_id={ty}&on=2026-03-01&group_id="), &session).await;
+        assert_eq!(report.status, 200);
+        assert!(report.text.contains("<b>1 of 2</b> held <b>CPR &#60;b&#62;card&#60;/b&#62;</b>"), "{}", report.text);
+        assert!(report.text.contains("&#60;script&#62;x&#60;/script&#62;") && !report.text.contains("<script>x"));
+        assert!(report.text.contains(&format!("href=\"/reports/qualified.csv?credential_type_id={ty}&#38;on=2026-03-01\"")), "{}", report.text);
+        // In January Ava held it; the other member had not been assigned it yet.
+        let january = page(t, &format!("/reports/qualified?credential_type_id={ty}&on=2026-01-15"), &session).await;
+        assert!(january.text.contains("<b>1 of 1</b>"), "{}", january.text);
+        // A mistyped day is said on the page.
+        let typo = page(t, &format!("/reports/qualified?credential_type_id={ty}&on=2026-02-30"), &session).await;
+        assert_eq!(typo.status, 200);
+        assert!(typo.text.contains("on: must be a date"));
+
+        let csv = page(t, &format!("/reports/qualified.csv?credential_type_id={ty}&on=2026-03-01"), &session).await;
+        assert_eq!(csv.status, 200);
+        assert_eq!(csv.text.lines().count(), 3);
+        assert!(csv.text.contains(",yes,"));
+    }
+}
+
+both_databases! {
     async fn membership_history_answers_every_day_as_it_ended(t) {
         use std::collections::{BTreeMap, BTreeSet};
         let ty = CredentialTypeBuilder::new("CPR").publish(t).await;

@@ -1,1 +1,2 @@
 pub(crate) mod dashboard;
+pub(crate) mod qualified;
