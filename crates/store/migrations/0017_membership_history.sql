@@ -32,3 +32,7 @@ CREATE UNIQUE INDEX group_membership_periods_open_key ON group_membership_period
 INSERT INTO group_membership_periods (agency_id, group_id, member_id, from_date)
 SELECT agency_id, group_id, member_id, CAST(substr(CAST(created_at AS TEXT), 1, 10) AS {DATE})
 FROM group_memberships;
+
+-- The other half of "who was qualified on D" (src/reports/qualified.rs): the issuances of one
+-- type whose dates cover D, as one index range instead of a probe per credential.
+CREATE INDEX issuances_type_dates_idx ON issuances (agency_id, credential_type_id, issue_date, expiration_date);

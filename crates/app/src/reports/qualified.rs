@@ -15,10 +15,12 @@
 //! (imported or back-dated history, which is what they say was held), so it reports nobody
 //! holding.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use credence_domain::history::{self, IssuanceHistory, MembershipPeriod};
 use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId};
-use credence_store::reports::qualified::{self as store, QualifiedRow};
+use credence_store::reports::qualified::{self as store, CoveringIssuance, Person};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::local_date;
@@ -108,12 +110,13 @@ impl App {
             ),
             None => None,
         };
-        let rows = match &group {
+        let people = match &group {
             Some(g) => store::group_on(&mut tx, actor.agency_id, g.id, on, type_id).await?,
-            None => store::tracks_on(&mut tx, actor.agency_id, on, type_id).await?,
+            None => store::tracks_of(&mut tx, actor.agency_id, type_id).await?,
         };
+        let issuances = store::issuances_covering(&mut tx, actor.agency_id, type_id, on).await?;
         let local = |at| local_date(at, &agency.time_zone, today);
-        let items = answer(rows, on, group.is_some(), local);
+        let items = answer(people, issuances, on, group.is_some(), local);
         Ok((
             QualifiedReport { on, items },
             QualifiedNames {
@@ -124,69 +127,84 @@ impl App {
     }
 }
 
-/// Folds the store's rows (ordered by member, one per covering issuance) into one item per
-/// listed member, deciding with the domain's rules.
+/// One item per listed member, by name: each person with the covering issuances of their
+/// track, decided with the domain's rules.
 fn answer(
-    rows: Vec<QualifiedRow>,
+    mut people: Vec<Person>,
+    issuances: Vec<CoveringIssuance>,
     on: NaiveDate,
     by_group: bool,
     local: impl Fn(chrono::DateTime<chrono::Utc>) -> NaiveDate,
 ) -> Vec<QualifiedItem> {
-    let mut items = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while let Some(first) = rows.next() {
-        let mut member_rows = vec![first];
-        while rows
+    let mut by_track: HashMap<CredentialId, Vec<CoveringIssuance>> = HashMap::new();
+    for i in issuances {
+        by_track.entry(i.credential_id).or_default().push(i);
+    }
+    people.sort_unstable_by(|a, b| (&a.sort_name, a.member_id).cmp(&(&b.sort_name, b.member_id)));
+    let mut items = Vec::with_capacity(people.len());
+    let mut people = people.into_iter().peekable();
+    while let Some(head) = people.next() {
+        // A member has one row (one track of the type; one period covering the day), but
+        // history is not the place to assume it.
+        let mut periods = Vec::new();
+        let mut tracks = Vec::new();
+        let mut assigned_on = None;
+        let mut rows = vec![head];
+        while people
             .peek()
-            .is_some_and(|r| r.member_id == member_rows[0].member_id)
+            .is_some_and(|p| p.member_id == rows[0].member_id)
         {
-            member_rows.extend(rows.next());
+            rows.extend(people.next());
         }
-        let issuances: Vec<IssuanceHistory> = member_rows
+        for r in &rows {
+            if let Some(from) = r.from_date {
+                periods.push(MembershipPeriod {
+                    from,
+                    to: r.to_date,
+                });
+            }
+            tracks.extend(r.credential_id);
+            let assigned = r.assigned_at.map(&local);
+            assigned_on = assigned_on.min(assigned).or(assigned);
+        }
+        tracks.sort_unstable();
+        tracks.dedup();
+        let covering: Vec<&CoveringIssuance> = tracks
             .iter()
-            .filter_map(|r| {
-                Some(IssuanceHistory {
-                    id: r.issuance_id?,
-                    issue_date: r.issue_date?,
-                    expiration_date: r.expiration_date,
-                    revoked_on: r.revoked_at.map(&local),
-                })
+            .filter_map(|t| by_track.get(t))
+            .flatten()
+            .collect();
+        let history: Vec<IssuanceHistory> = covering
+            .iter()
+            .map(|i| IssuanceHistory {
+                id: i.id,
+                issue_date: i.issue_date,
+                expiration_date: i.expiration_date,
+                revoked_on: i.revoked_at.map(&local),
             })
             .collect();
-        let held = history::held_on(&issuances, on).map(|h| h.id);
-        let head = &member_rows[0];
+        let held =
+            history::held_on(&history, on).and_then(|h| covering.iter().find(|i| i.id == h.id));
         let listed = if by_group {
-            let periods: Vec<MembershipPeriod> = member_rows
-                .iter()
-                .filter_map(|r| {
-                    Some(MembershipPeriod {
-                        from: r.from_date?,
-                        to: r.to_date,
-                    })
-                })
-                .collect();
             history::member_on(&periods, on)
         } else {
-            history::listed_on(head.assigned_at.map(&local), held.is_some(), on)
+            history::listed_on(assigned_on, held.is_some(), on)
         };
         if !listed {
             continue;
         }
-        let issuance = held.and_then(|id| {
-            let r = member_rows.iter().find(|r| r.issuance_id == Some(id))?;
-            Some(HeldIssuance {
-                id,
-                credential_id: r.credential_id?,
-                credential_number: r.credential_number.clone(),
-                issue_date: r.issue_date?,
-                expiration_date: r.expiration_date,
-            })
-        });
+        let head = &rows[0];
         items.push(QualifiedItem {
             member_id: head.member_id,
             name: format!("{}, {}", head.last_name, head.first_name),
-            holds: issuance.is_some(),
-            issuance,
+            holds: held.is_some(),
+            issuance: held.map(|i| HeldIssuance {
+                id: i.id,
+                credential_id: i.credential_id,
+                credential_number: i.credential_number.clone(),
+                issue_date: i.issue_date,
+                expiration_date: i.expiration_date,
+            }),
         });
     }
     items
@@ -238,65 +256,94 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn row(member: i64, issuance: Option<(i64, &str, &str)>) -> QualifiedRow {
-        QualifiedRow {
+    fn person(member: i64) -> Person {
+        Person {
             member_id: MemberId::new(member),
             first_name: "Ava".into(),
             last_name: format!("M{member}"),
+            sort_name: format!("m{member} ava"),
             from_date: None,
             to_date: None,
             credential_id: Some(CredentialId::new(member)),
             assigned_at: Some("2025-01-01T12:00:00Z".parse().unwrap()),
-            issuance_id: issuance.map(|(id, ..)| IssuanceId::new(id)),
-            issue_date: issuance.map(|(_, i, _)| d(i)),
-            expiration_date: issuance.map(|(.., e)| d(e)),
-            credential_number: issuance.map(|(id, ..)| format!("N-{id}")),
+        }
+    }
+
+    fn issuance(member: i64, id: i64, issue: &str, exp: &str) -> CoveringIssuance {
+        CoveringIssuance {
+            credential_id: CredentialId::new(member),
+            id: IssuanceId::new(id),
+            issue_date: d(issue),
+            expiration_date: Some(d(exp)),
+            credential_number: Some(format!("N-{id}")),
             revoked_at: None,
         }
     }
 
+    fn utc(at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        at.date_naive()
+    }
+
     #[test]
-    fn one_item_per_member_naming_the_newest_card_held() {
-        let rows = vec![
-            row(1, Some((10, "2024-01-01", "2026-01-31"))),
-            row(1, Some((11, "2025-12-01", "2027-12-01"))),
-            row(2, None),
+    fn one_item_per_member_by_name_naming_the_newest_card_held() {
+        let people = vec![person(2), person(1)];
+        let issuances = vec![
+            issuance(1, 10, "2024-01-01", "2026-01-31"),
+            issuance(1, 11, "2025-12-01", "2027-12-01"),
         ];
-        let utc = |at: chrono::DateTime<chrono::Utc>| at.date_naive();
-        let items = answer(rows, d("2026-01-15"), false, utc);
+        let items = answer(people, issuances, d("2026-01-15"), false, utc);
         assert_eq!(items.len(), 2);
+        assert_eq!(items[0].name, "M1, Ava");
         assert_eq!(
             items[0].issuance.as_ref().map(|i| i.id),
             Some(IssuanceId::new(11))
         );
         assert!(items[0].holds && !items[1].holds);
-        assert_eq!(items[0].name, "M1, Ava");
     }
 
     #[test]
     fn revoked_by_the_day_in_local_time_does_not_hold() {
-        let mut r = row(1, Some((10, "2024-01-01", "2027-01-01")));
-        r.revoked_at = Some("2026-01-16T03:00:00Z".parse().unwrap());
+        let mut i = issuance(1, 10, "2024-01-01", "2027-01-01");
+        i.revoked_at = Some("2026-01-16T03:00:00Z".parse().unwrap());
         // 21:00 on the 15th in Chicago: revoked that day.
         let chicago = |at| local_date(at, "America/Chicago", d("2026-12-31"));
-        let items = answer(vec![r.clone()], d("2026-01-15"), false, chicago);
+        let items = answer(
+            vec![person(1)],
+            vec![i.clone()],
+            d("2026-01-15"),
+            false,
+            chicago,
+        );
         assert!(!items[0].holds);
-        let items = answer(vec![r], d("2026-01-14"), false, chicago);
+        let items = answer(vec![person(1)], vec![i], d("2026-01-14"), false, chicago);
         assert!(items[0].holds);
     }
 
     #[test]
     fn a_group_report_lists_members_on_the_day_only() {
-        let mut inside = row(1, None);
+        let mut inside = person(1);
         inside.from_date = Some(d("2026-01-01"));
-        let mut left = row(2, None);
+        let mut left = person(2);
         left.from_date = Some(d("2025-01-01"));
         left.to_date = Some(d("2026-01-10"));
-        let utc = |at: chrono::DateTime<chrono::Utc>| at.date_naive();
-        let items = answer(vec![inside, left], d("2026-01-15"), true, utc);
+        let items = answer(vec![inside, left], Vec::new(), d("2026-01-15"), true, utc);
         assert_eq!(
             items.iter().map(|i| i.member_id).collect::<Vec<_>>(),
             [MemberId::new(1)]
+        );
+    }
+
+    #[test]
+    fn without_a_group_those_assigned_later_and_not_holding_are_not_listed() {
+        let mut later = person(1);
+        later.assigned_at = Some("2026-02-01T12:00:00Z".parse().unwrap());
+        let items = answer(vec![later.clone()], Vec::new(), d("2026-01-15"), false, utc);
+        assert!(items.is_empty());
+        let held = vec![issuance(1, 10, "2025-01-01", "2027-01-01")];
+        let items = answer(vec![later], held, d("2026-01-15"), false, utc);
+        assert!(
+            items[0].holds,
+            "held before they were assigned in Credence: listed"
         );
     }
 
