@@ -98,9 +98,9 @@ class Interference(lc.Interference):
 
 
 class UndoTimeout(Exception):
-    def __init__(self, secs: float, statements: list[dict], running: str | None):
+    def __init__(self, secs: float, statements: list[dict], running: str | None, by: str):
         super().__init__(f"undo still running after {secs:.0f} s")
-        self.secs, self.statements, self.running = secs, statements, running
+        self.secs, self.statements, self.running, self.by = secs, statements, running, by
 
 
 class Sql:
@@ -393,10 +393,16 @@ class UndoRun(lc.Run):
         except TimeoutError:
             secs = time.perf_counter() - t
             running = self.kill_server()
-            raise UndoTimeout(secs, self.statements_since(offset), running)
+            raise UndoTimeout(secs, self.statements_since(offset), running, "client")
         finally:
             conn.close()
         secs = time.perf_counter() - t
+        if resp.status == 503:
+            # The server's own request timeout (TimeoutLayer in crates/web/src/lib.rs) gave up
+            # on it: the transaction is dropped, but the statement may still be running in
+            # the database, so the server is restarted all the same.
+            running = self.kill_server()
+            raise UndoTimeout(secs, self.statements_since(offset), running, "server")
         if resp.status != 200:
             raise RuntimeError(f"undo op_{op} -> {resp.status}: {payload[:2000]!r}")
         out = json.loads(payload)
@@ -476,9 +482,11 @@ class UndoRun(lc.Run):
                 try:
                     return self.api_undo(self.api, op_a, len(set_a))
                 except UndoTimeout as e:
-                    log(f"round {n}: the undo was still running after {e.secs:.0f} s (--undo-timeout): server stopped"
+                    why = ("the server gave up on it (503, its request timeout)" if e.by == "server" else
+                           "it was still running (--undo-timeout)")
+                    log(f"round {n}: after {e.secs:.0f} s {why}: server stopped"
                         f"{'; PostgreSQL was running: ' + e.running[:200] if e.running else ''}; starting it again")
-                    r["timeout"] = {"round": n, "secs": e.secs, "running": e.running}
+                    r["timeout"] = {"round": n, "secs": e.secs, "running": e.running, "by": e.by}
                     self.api.close()
                     self.api = self.start_server(catch_up=False)
                     return None, e.statements
@@ -527,6 +535,42 @@ class UndoRun(lc.Run):
             f"same rows: {r['same']}; undo events {r['undo_events']}; history reads raw {r['history_reads_s']:.3f} s")
         if kind == "bulk_revoke":
             r["restore_issuances"] = self.restore_issuances_diag(set_a)
+            if r.get("timeout") and self.args.probe_sizes:
+                r["probe"] = self.probe(set_a + set_b)
+
+    def probe(self, exclude: list[int]) -> list[dict]:
+        """When the 10,000-credential undo could not finish: smaller bulk revokes undone
+        through the API on the same database (other credentials than A and B), to show how
+        the undo's time grows with its size and where it goes."""
+        phase(f"{self.db}: bulk_revoke probe")
+        sizes = self.args.probe_sizes
+        src, p = self.sql.ids("types", self.types[2:])
+        ex, p2 = self.sql.ids("ex", exclude)
+        ids = [x[0] for x in self.raw.fetchall(
+            f"""SELECT id FROM credentials WHERE agency_id = :a AND credential_type_id IN {src}
+                AND issuance_id IS NOT NULL AND revoked = FALSE AND id NOT IN {ex} ORDER BY id DESC LIMIT :n""",
+            dict(p, **p2, a=self.agency_id, n=sum(sizes)))]
+        out, at = [], 0
+        for size in sizes:
+            chunk = ids[at:at + size]
+            at += size
+            if len(chunk) < size:
+                break
+            op, _ = self.revoke(self.api, chunk, 0)
+            try:
+                secs, stmts = self.api_undo(self.api, op, size)
+            except UndoTimeout as e:
+                log(f"probe: the undo of {size} was stopped after {e.secs:.0f} s")
+                self.api.close()
+                self.api = self.start_server(catch_up=False)
+                out.append({"size": size, "s": None, "stopped": e.secs})
+                break
+            top = stmts[0] if stmts else {"sql": "?", "s": 0.0}
+            out.append({"size": size, "s": secs, "top_sql": top["sql"], "top_s": top["s"],
+                        "sql_s": sum(x["s"] for x in stmts)})
+            log(f"probe: undo of {size} revoked credentials {secs:.3f} s; slowest statement {top['s']:.3f} s: "
+                f"{top['sql'][:100]}")
+        return out
 
     def restore_issuances_diag(self, ids: list[int]) -> list[dict]:
         """Diagnostic: the statement restore_issuances (crates/store/src/credentials/operations.rs)
@@ -650,7 +694,7 @@ class UndoRun(lc.Run):
             self.step_seed()
             self.step_token()
             self.open_raw()
-            types = self.load_types()
+            types = self.types = self.load_types()
             size = self.args.size
             sets = {}
             if "revoke" in self.args.kinds:
@@ -767,9 +811,11 @@ def render_section(r: dict, args, vers: dict, started: str, interference: Interf
             L.append(f"- `undo` audit events on the two sets by actor: {k['undo_events']}")
             if k.get("timeout"):
                 to = k["timeout"]
-                L.append(f"- round {to['round']}: the Credence undo was still running after {to['secs']:.0f} s "
-                         f"(`--undo-timeout`); the server was killed (the undo's transaction never committed, set A "
-                         f"stays as the action left it) and started again. "
+                what = ("the server answered 503 (its own 120 s request timeout, `TimeoutLayer` in "
+                        "crates/web/src/lib.rs, gave up on the request)" if to.get("by") == "server" else
+                        "the Credence undo was still running (`--undo-timeout`)")
+                L.append(f"- round {to['round']}: after {to['secs']:.0f} s {what}; the server was then killed (the undo's "
+                         f"transaction never committed, set A stays as the action left it) and started again. "
                          + (f"PostgreSQL was running: `{' '.join(to['running'].split())[:300]}`"
                             if to.get("running") else
                             "SQLite does not show the running statement; the statements below are those that had "
@@ -802,6 +848,27 @@ def render_section(r: dict, args, vers: dict, started: str, interference: Interf
                 for x in stmts[:6]:
                     sql = x["sql"] if len(x["sql"]) <= 240 else x["sql"][:240] + " …"
                     L.append(f"  | {x['s'] * 1000:.0f} ms | {x['n']} | `{sql.replace('|', '¦')}` |")
+                L.append("")
+            if k.get("probe"):
+                L.append("- smaller bulk revokes undone through the API on the same database (other credentials), "
+                         "because the 10,000 one could not finish:")
+                L.append("")
+                L.append("  | credentials | undo, Credence | slowest statement | its time | all statements |")
+                L.append("  |---|---|---|---|---|")
+                for x in k["probe"]:
+                    if x["s"] is None:
+                        L.append(f"  | {x['size']:,} | > {x['stopped']:.0f} s (stopped) | | | |")
+                        continue
+                    sql = x["top_sql"] if len(x["top_sql"]) <= 110 else x["top_sql"][:110] + " …"
+                    L.append(f"  | {x['size']:,} | {x['s']:.3f} s | `{sql}` | {x['top_s']:.3f} s | {x['sql_s']:.3f} s |")
+                done = [x for x in k["probe"] if x["s"]]
+                if done:
+                    big = done[-1]
+                    L.append("")
+                    L.append(f"  At {big['size']:,} credentials the slowest statement took {big['top_s'] * 1000 / big['size']:.1f} ms "
+                             f"per credential; it visits every issuance of the agency once per row restored, so at "
+                             f"{args.size:,} it would take about {big['top_s'] / big['size'] * args.size:.0f} s "
+                             "(linear extrapolation in the number of rows, at this agency's size).")
                 L.append("")
             for d in k.get("restore_issuances", []):
                 L.append(f"- diagnostic: `restore_issuances`' UPDATE run directly {d['form']}, over {d['rows']:,} of set "
@@ -872,7 +939,10 @@ def main() -> int:
                     help="after an undo slower than this, no more rounds of that kind on that database")
     ap.add_argument("--undo-timeout", type=float, default=240.0,
                     help="stop a Credence undo request after this many seconds (the server is killed and restarted)")
-    ap.add_argument("--diag-rows", type=int, default=1000,
+    ap.add_argument("--probe-sizes", default="100,200,400",
+                    help="when a 10,000 bulk-revoke undo cannot finish: the sizes of smaller ones to time "
+                         "(comma-separated; empty for none)")
+    ap.add_argument("--diag-rows", type=int, default=200,
                     help="rows for a diagnostic statement form that is quadratic (SQLite restore_issuances as written)")
     ap.add_argument("--daily-jobs-timeout", type=float, default=600.0)
     ap.add_argument("--binary", type=Path, default=lc.DEFAULT_BINARY)
@@ -884,6 +954,7 @@ def main() -> int:
     args = ap.parse_args()
     args.sqlite_analyze = False  # lifecycle.Run reads it; Credence never runs ANALYZE
     args.kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    args.probe_sizes = [int(x) for x in args.probe_sizes.split(",") if x.strip()]
     if not set(args.kinds) <= {"revoke", "renewal"} or not args.kinds:
         print("--kinds takes revoke and/or renewal", file=sys.stderr)
         return 2

@@ -162,7 +162,7 @@ pub async fn history_state(
             ids: &ids,
         };
         let credentials: Vec<(CredentialId,)> = rows
-            .fetch("SELECT id FROM credentials WHERE agency_id = $1 AND id IN {set} ORDER BY id")
+            .fetch("SELECT id FROM credentials WHERE +agency_id = $1 AND id IN {set} ORDER BY id")
             .await?;
         state
             .credentials
@@ -226,11 +226,15 @@ impl<C: Conn> Of<'_, C> {
 }
 
 /// `DELETE FROM table WHERE id IN ids` (the agency's rows only), in batches.
+///
+/// Statements by id write `+agency_id` so that SQLite looks rows up by primary key: with the
+/// agency's index it scanned the agency once per id (a 10,000-issuance undo took minutes,
+/// bench/results-undo.md).
 async fn delete_rows(tx: &mut Tx, table: &str, agency_id: AgencyId, ids: &[i64]) -> Result<()> {
     for chunk in ids.chunks(crate::JSON_BATCH) {
         let set = json_ids(tx.backend(), "$2");
         query(format!(
-            "DELETE FROM {table} WHERE agency_id = $1 AND id IN {set}"
+            "DELETE FROM {table} WHERE +agency_id = $1 AND id IN {set}"
         ))
         .arg(agency_id)
         .arg(crate::query::ids_json(chunk))
@@ -262,7 +266,7 @@ pub async fn reopen_periods(tx: &mut Tx, agency_id: AgencyId, ids: &[i64]) -> Re
         let set = json_ids(tx.backend(), "$2");
         query(format!(
             "UPDATE completion_periods SET closed_at = NULL, closed_by_issuance_id = NULL
-             WHERE agency_id = $1 AND id IN {set}"
+             WHERE +agency_id = $1 AND id IN {set}"
         ))
         .arg(agency_id)
         .arg(crate::query::ids_json(chunk))
@@ -298,7 +302,7 @@ pub async fn restore_issuances(
              status_reason = v.status_reason,
              revoked_at = CASE WHEN v.revoked THEN revoked_at END,
              revoke_reason = CASE WHEN v.revoked THEN revoke_reason END
-         FROM {source} AS v WHERE issuances.id = v.id AND issuances.agency_id = $1"
+         FROM {source} AS v WHERE issuances.id = v.id AND +issuances.agency_id = $1"
     );
     for chunk in rows.chunks(crate::JSON_BATCH) {
         let cells: Vec<serde_json::Value> = chunk
@@ -334,7 +338,7 @@ pub async fn restore_certificates(
     let source = json_rows(tx.backend(), "$2", &[("id", BigInt), ("status", Text)]);
     let sql = format!(
         "UPDATE certificates SET status = v.status
-         FROM {source} AS v WHERE certificates.id = v.id AND certificates.agency_id = $1"
+         FROM {source} AS v WHERE certificates.id = v.id AND +certificates.agency_id = $1"
     );
     for chunk in rows.chunks(crate::JSON_BATCH) {
         let cells: Vec<serde_json::Value> = chunk
