@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+""""Who was qualified on D" at agency scale (issue #18, item 4: p95 < 200 ms at 1,000,000
+credentials), against the raw SQL the store runs for it.
+
+For each database it seeds a fresh agency with `credence seed` (default 100,000 members x 10
+credentials: 1,000,000 credentials, half of them issued), starts `credence serve` and times
+`GET /api/v1/reports/qualified` for one credential type — the whole agency (every member
+assigned it: 100,000 rows), one shift (~33,000) and one station (~25,000), today and two
+months ago — over one keep-alive connection, next to the same SELECT run directly on the
+database (`group_on` or `tracks_of`, then `issuances_covering`, in
+crates/store/src/reports/qualified.rs; keep them in step). It prints the query plans and a markdown table, also written to
+bench/results-qualified.md.
+
+    cargo build --release -p credence
+    python3 -m pip install -r bench/requirements.txt   # psycopg, for PostgreSQL
+    python3 bench/qualified.py [--db sqlite|postgres|both] [--members 100000] [--requests 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.client
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test"
+PG_DB = "credence_bench_qualified"
+TARGET_P95_MS = 200.0
+
+# The store's three SELECTs (crates/store/src/reports/qualified.rs): the people a report
+# names, then the type's issuances covering the day; the app joins them by credential.
+def group_sql(p: str) -> str:
+    return f"""SELECT p.member_id, m.first_name, m.last_name, m.sort_name, p.from_date, p.to_date,
+            c.id AS credential_id, c.created_at AS assigned_at
+        FROM group_membership_periods p
+        JOIN members m ON m.id = p.member_id AND m.agency_id = p.agency_id
+        LEFT JOIN credentials c ON c.agency_id = p.agency_id AND c.member_id = p.member_id AND c.credential_type_id = {p}
+        WHERE p.agency_id = {p} AND p.group_id = {p} AND p.from_date <= {p} AND (p.to_date IS NULL OR p.to_date > {p})"""
+
+
+def tracks_sql(p: str) -> str:
+    return f"""SELECT c.member_id, m.first_name, m.last_name, m.sort_name, NULL AS from_date, NULL AS to_date,
+            c.id AS credential_id, c.created_at AS assigned_at
+        FROM credentials c
+        JOIN members m ON m.id = c.member_id AND m.agency_id = c.agency_id
+        WHERE c.agency_id = {p} AND c.credential_type_id = {p}"""
+
+
+def issuances_sql(p: str) -> str:
+    return f"""SELECT credential_id, id, issue_date, expiration_date, credential_number, revoked_at
+        FROM issuances
+        WHERE agency_id = {p} AND credential_type_id = {p} AND issue_date <= {p}
+            AND (expiration_date IS NULL OR expiration_date >= {p})"""
+
+
+def group_args(agency, group, on, ty):
+    # Placeholders in order of appearance: type, agency, group, on, on.
+    return [ty, agency, group, on, on]
+
+
+def tracks_args(agency, on, ty):
+    return [agency, ty]
+
+
+def issuances_args(agency, on, ty):
+    return [agency, ty, on, on]
+
+
+def run(binary, env, *args, stdin=None):
+    return subprocess.run([binary, *args], env=env, input=stdin, text=True, check=True,
+                          capture_output=True).stdout.strip()
+
+
+def start(binary, env, port, log):
+    server = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    for _ in range(3000):  # the start-up catch-up (sweep, reminders) runs before ready
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz").status == 200:
+                return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("the server did not become ready")
+
+
+def percentiles(samples):
+    samples = sorted(samples)
+    return samples[len(samples) // 2], samples[max(0, int(len(samples) * 0.95) - 1)]
+
+
+def time_api(port, token, path, n):
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Authorization": f"Bearer {token}"}
+    samples, rows = [], 0
+    for k in range(n + 3):
+        started = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        took = (time.perf_counter() - started) * 1000
+        assert response.status == 200, (path, response.status, body[:300])
+        if k >= 3:  # warm-ups
+            samples.append(took)
+        rows = len(json.loads(body)["items"])
+    conn.close()
+    return (*percentiles(samples), rows)
+
+
+def time_raw(execute, queries, n):
+    samples, rows = [], 0
+    for k in range(n + 3):
+        started = time.perf_counter()
+        rows = sum(len(execute(sql, args)) for sql, args in queries)
+        took = (time.perf_counter() - started) * 1000
+        if k >= 3:
+            samples.append(took)
+    return (*percentiles(samples), rows)
+
+
+def bench(db, args, binary, lines):
+    work = Path(tempfile.mkdtemp(prefix=f"credence-qualified-{db}-"))
+    env = {**os.environ, "CREDENCE_DATA_DIR": str(work / "data"), "CREDENCE_LOG": "warn"}
+    env.pop("CREDENCE_TODAY", None)
+    pg = None
+    if db == "postgres":
+        import psycopg
+        with psycopg.connect(args.pg_admin_url, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {PG_DB}")
+        url = args.pg_admin_url.rsplit("/", 1)[0] + "/" + PG_DB
+        env["CREDENCE_DATABASE_URL"] = url
+    else:
+        env.pop("CREDENCE_DATABASE_URL", None)
+    run(binary, env, "agency", "create", "--name", "Bench", "--slug", "bench", "--time-zone", "UTC")
+    started = time.perf_counter()
+    print(run(binary, env, "seed", "--agency", "bench", "--members", str(args.members),
+              "--credentials-per-member", str(args.credentials_per_member)), flush=True)
+    print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+    if db == "postgres":
+        import psycopg
+        pg = psycopg.connect(env["CREDENCE_DATABASE_URL"], autocommit=True)
+        pg.execute("VACUUM (ANALYZE)")
+        pg.execute("SET TIME ZONE 'UTC'")
+
+        def execute(sql, params):
+            return pg.execute(sql, params).fetchall()
+        placeholder = "%s"
+    else:
+        lite = sqlite3.connect(work / "data" / "credence.sqlite3")
+
+        def execute(sql, params):
+            return lite.execute(sql, [p.isoformat() if isinstance(p, dt.date) else p for p in params]).fetchall()
+        placeholder = "?"
+    # The seed makes every membership today; as if the crews had formed long ago, their
+    # periods start 400 days back, so the report for a past day has a crew to list.
+    formed = dt.date.today() - dt.timedelta(days=400)
+    if db == "postgres":
+        pg.execute("UPDATE group_membership_periods SET from_date = %s", [formed])
+    else:
+        lite.execute("UPDATE group_membership_periods SET from_date = ?", [formed.isoformat()])
+        lite.commit()
+    agency = execute("SELECT id FROM agencies WHERE slug = " + placeholder, ["bench"])[0][0]
+    ty = execute("SELECT id FROM credential_types WHERE agency_id = " + placeholder + " ORDER BY id LIMIT 1", [agency])[0][0]
+    groups = dict(execute("SELECT name, id FROM agency_groups WHERE agency_id = " + placeholder, [agency]))
+    token = run(binary, env, "token", "create", "--agency", "bench", "--role", "auditor")
+    port = args.port
+    with open(work / "server.log", "w") as log:
+        server = start(binary, env, port, log)
+    try:
+        today = dt.date.today()
+        past = today - dt.timedelta(days=61)
+        print(f"\n### {db}: plans\n", flush=True)
+        for name, sql, params in [
+            ("one shift", group_sql(placeholder), group_args(agency, groups["B Shift"], past, ty)),
+            ("whole agency", tracks_sql(placeholder), tracks_args(agency, past, ty)),
+            ("issuances covering the day", issuances_sql(placeholder), issuances_args(agency, past, ty)),
+        ]:
+            explain = "EXPLAIN QUERY PLAN " if db == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
+            plan = execute(explain + sql, params)
+            text = "\n".join(str(r[-1]) for r in plan)
+            print(f"{name}:\n```\n{text}\n```", flush=True)
+            lines.append(f"\n{db}, {name}, plan:\n\n```\n{text}\n```\n")
+        lines.append(f"\n#### {db}: {args.members * args.credentials_per_member:,} credentials, "
+                     f"{args.requests} requests each\n")
+        lines.append("| report | rows | API p50 ms | API p95 ms | raw SQL p50 ms | raw SQL p95 ms | p95 < 200 ms |")
+        lines.append("|---|---|---|---|---|---|---|")
+        ty_id = f"ctp_{ty}"
+        cases = []
+        for label, on in [("today", today), ("61 days ago", past)]:
+            covering = (issuances_sql(placeholder), issuances_args(agency, on, ty))
+            cases.append((f"whole agency, {label}", f"credential_type_id={ty_id}&on={on}",
+                          [(tracks_sql(placeholder), tracks_args(agency, on, ty)), covering]))
+            for g in ["B Shift", "Station 2"]:
+                cases.append((f"{g}, {label}", f"credential_type_id={ty_id}&group_id=grp_{groups[g]}&on={on}",
+                              [(group_sql(placeholder), group_args(agency, groups[g], on, ty)), covering]))
+        for label, query, queries in cases:
+            a50, a95, api_rows = time_api(port, token, f"/api/v1/reports/qualified?{query}", args.requests)
+            r50, r95, raw_rows = time_raw(execute, queries, args.requests)
+            line = (f"| {label} | {api_rows:,} listed ({raw_rows:,} SQL rows) | {a50:.1f} | {a95:.1f} | "
+                    f"{r50:.1f} | {r95:.1f} | {'yes' if a95 < TARGET_P95_MS else '**NO**'} |")
+            print(line, flush=True)
+            lines.append(line)
+    finally:
+        server.terminate()
+        server.wait()
+        if pg is not None:
+            pg.close()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--members", type=int, default=100_000)
+    ap.add_argument("--credentials-per-member", type=int, default=10)
+    ap.add_argument("--requests", type=int, default=30)
+    ap.add_argument("--binary", default=str(REPO / "target/release/credence"))
+    ap.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    ap.add_argument("--port", type=int, default=18556)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="credence-qualified-bin-"))
+    binary = str(shutil.copy(args.binary, work / "credence"))  # a rebuild cannot change it mid-run
+    lines = ["# Qualified on a date: benchmark results", "",
+             f"`python3 bench/qualified.py --members {args.members} --requests {args.requests}`, "
+             f"{os.cpu_count()} cores, {dt.date.today()}. API = `GET /api/v1/reports/qualified` over HTTP "
+             "(JSON, every row); raw SQL = the store's SELECT through Python's driver, rows fetched."]
+    try:
+        for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
+            bench(db, args, binary, lines)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    (BENCH_DIR / "results-qualified.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
