@@ -574,10 +574,10 @@ class UndoRun(lc.Run):
 
     def restore_issuances_diag(self, ids: list[int]) -> list[dict]:
         """Diagnostic: the statement restore_issuances (crates/store/src/credentials/operations.rs)
-        runs, as the store writes it (json_rows source, `issuances.agency_id = $1`), run
-        directly over set A's issuances and rolled back; on SQLite also with the tenant test
-        written `+issuances.agency_id`, the form the store uses elsewhere to keep SQLite on
-        primary-key lookups. A plain form that is quadratic on SQLite is timed on at most
+        runs (json_rows source), run directly over set A's issuances and rolled back, with the
+        tenant test written `issuances.agency_id = $1` (as the store had it before commit
+        64edd02) and, on SQLite, `+issuances.agency_id` (since), which keeps SQLite on
+        primary-key lookups. The plain form, quadratic on SQLite, is timed there on at most
         --diag-rows rows."""
         raw, a = self.raw, self.agency_id
         src, p = self.sql.ids("ids", ids)
@@ -599,9 +599,9 @@ class UndoRun(lc.Run):
             return bool(x) if isinstance(x, bool) else x
 
         out = []
-        forms = [("as the store writes it", "issuances.agency_id")]
+        forms = [("with a plain `issuances.agency_id = ?` (the store's form before commit 64edd02)", "issuances.agency_id")]
         if self.db == "sqlite":
-            forms.append(("with `+issuances.agency_id`", "+issuances.agency_id"))
+            forms.append(("with `+issuances.agency_id` (the store's form since 64edd02)", "+issuances.agency_id"))
         for label, tenant in forms:
             sql = f"""UPDATE issuances SET issue_date = v.issue_date, expiration_date = v.expiration_date,
                          credential_number = v.credential_number, issuing_officer = v.issuing_officer,
