@@ -5,8 +5,9 @@ credentials), against the raw SQL the store runs for it.
 For each database it seeds a fresh agency with `credence seed` (default 100,000 members x 10
 credentials: 1,000,000 credentials, half of them issued), starts `credence serve` and times
 `GET /api/v1/reports/qualified` for one credential type — the whole agency (every member
-assigned it: 100,000 rows), one shift (~33,000) and one station (~25,000), today and two
-months ago — over one keep-alive connection, next to the same SELECT run directly on the
+assigned it: 100,000 listed), one shift (~33,000) and one station (~25,000), today and two
+months ago, a page of 500 members (the API's largest) from the start and from the middle of
+the alphabet — over one keep-alive connection, next to the same SELECTs run directly on the
 database (`group_on` or `tracks_of`, then `issuances_covering`, in
 crates/store/src/reports/qualified.rs; keep them in step). It prints the query plans and a markdown table, also written to
 bench/results-qualified.md.
@@ -37,43 +38,55 @@ PG_ADMIN_URL = "postgres://postgres@127.0.0.1:5432/test"
 PG_DB = "credence_bench_qualified"
 TARGET_P95_MS = 200.0
 
-# The store's three SELECTs (crates/store/src/reports/qualified.rs): the people a report
-# names, then the type's issuances covering the day; the app joins them by credential.
+# The store's SELECTs (crates/store/src/reports/qualified.rs): one page of the people a
+# report names, in name order after a keyset, then the covering issuances of that page's
+# tracks; the app joins them by credential.
 def group_sql(p: str) -> str:
-    return f"""SELECT p.member_id, m.first_name, m.last_name, m.sort_name, p.from_date, p.to_date,
-            c.id AS credential_id, c.created_at AS assigned_at
-        FROM group_membership_periods p
-        JOIN members m ON m.id = p.member_id AND m.agency_id = p.agency_id
-        LEFT JOIN credentials c ON c.agency_id = p.agency_id AND c.member_id = p.member_id AND c.credential_type_id = {p}
-        WHERE p.agency_id = {p} AND p.group_id = {p} AND p.from_date <= {p} AND (p.to_date IS NULL OR p.to_date > {p})"""
+    return f"""SELECT g.member_id, g.first_name, g.last_name, g.sort_name, g.from_date, g.to_date,
+             c.id AS credential_id, c.created_at AS assigned_at
+         FROM (SELECT p.member_id, m.first_name, m.last_name, m.sort_name, p.from_date, p.to_date
+               FROM group_membership_periods p CROSS JOIN members m
+               WHERE p.agency_id = {p} AND p.group_id = {p} AND p.from_date <= {p}
+                   AND (p.to_date IS NULL OR p.to_date > {p})
+                   AND m.id = p.member_id AND m.agency_id = p.agency_id
+                   AND (m.sort_name, m.id) > ({p}, {p})
+               ORDER BY m.sort_name, m.id LIMIT {p}) g
+         LEFT JOIN credentials c ON c.agency_id = {p} AND c.member_id = g.member_id AND c.credential_type_id = {p}"""
 
 
 def tracks_sql(p: str) -> str:
-    return f"""SELECT c.member_id, m.first_name, m.last_name, m.sort_name, NULL AS from_date, NULL AS to_date,
-            c.id AS credential_id, c.created_at AS assigned_at
-        FROM credentials c
-        JOIN members m ON m.id = c.member_id AND m.agency_id = c.agency_id
-        WHERE c.agency_id = {p} AND c.credential_type_id = {p}"""
+    return f"""SELECT c.member_id, m.first_name, m.last_name, c.member_sort_name AS sort_name,
+             NULL AS from_date, NULL AS to_date, c.id AS credential_id, c.created_at AS assigned_at
+         FROM credentials c CROSS JOIN members m
+         WHERE c.agency_id = {p} AND c.credential_type_id = {p}
+             AND (c.member_sort_name, c.member_id) > ({p}, {p})
+             AND m.id = c.member_id AND m.agency_id = c.agency_id
+         ORDER BY c.member_sort_name, c.member_id LIMIT {p}"""
 
 
-def issuances_sql(p: str) -> str:
+def issuances_sql(p: str, db: str) -> str:
+    ids = "(SELECT value AS id FROM json_each(?))" if db == "sqlite" else \
+        "(SELECT value::bigint AS id FROM json_array_elements_text(%s::json))"
     return f"""SELECT credential_id, id, issue_date, expiration_date, credential_number, revoked_at
-        FROM issuances
-        WHERE agency_id = {p} AND credential_type_id = {p} AND issue_date <= {p}
-            AND (expiration_date IS NULL OR expiration_date >= {p})"""
+         FROM issuances WHERE agency_id = {p} AND issue_date <= {p}
+             AND (expiration_date IS NULL OR expiration_date >= {p}) AND credential_id IN {ids}"""
 
 
-def group_args(agency, group, on, ty):
-    # Placeholders in order of appearance: type, agency, group, on, on.
-    return [ty, agency, group, on, on]
+def group_args(agency, group, on, ty, after, limit):
+    sort_name, member = after
+    return [agency, group, on, on, sort_name, member, limit, agency, ty]
 
 
-def tracks_args(agency, on, ty):
-    return [agency, ty]
+def tracks_args(agency, on, ty, after, limit):
+    sort_name, member = after
+    return [agency, ty, sort_name, member, limit]
 
 
-def issuances_args(agency, on, ty):
-    return [agency, ty, on, on]
+def cursor(after) -> str:
+    """The API's cursor for a page starting after `after` (base64url of its JSON key)."""
+    import base64
+    raw = json.dumps(list(after), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def run(binary, env, *args, stdin=None):
@@ -117,15 +130,32 @@ def time_api(port, token, path, n):
     return (*percentiles(samples), rows)
 
 
-def time_raw(execute, queries, n):
+def time_raw(execute, people_query, issuances_query, agency, on, n):
+    """One page the way the store reads it: the people, then their tracks' issuances."""
     samples, rows = [], 0
     for k in range(n + 3):
         started = time.perf_counter()
-        rows = sum(len(execute(sql, args)) for sql, args in queries)
+        people = execute(*people_query)
+        tracks = json.dumps([r[6] for r in people if r[6] is not None])
+        covering = execute(issuances_query, [agency, on, on, tracks])
         took = (time.perf_counter() - started) * 1000
+        rows = len(people) + len(covering)
         if k >= 3:
             samples.append(took)
     return (*percentiles(samples), rows)
+
+
+def time_csv(port, token, path):
+    """The whole report as CSV, once: seconds and data lines."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    body = response.read()
+    took = time.perf_counter() - started
+    assert response.status == 200, (path, response.status, body[:300])
+    conn.close()
+    return took, body.count(b"\n") - 1
 
 
 def bench(db, args, binary, lines):
@@ -180,11 +210,20 @@ def bench(db, args, binary, lines):
     try:
         today = dt.date.today()
         past = today - dt.timedelta(days=61)
+        limit = args.limit
+        # A page from the middle of the alphabet as well as the first.
+        middle = tuple(execute("SELECT sort_name, id FROM members WHERE agency_id = " + placeholder +
+                               " ORDER BY sort_name, id LIMIT 1 OFFSET " + str(args.members // 2), [agency])[0])
+        first = ("", 0)
+        covering = issuances_sql(placeholder, db)
         print(f"\n### {db}: plans\n", flush=True)
+        sample_tracks = json.dumps([r[0] for r in execute(
+            "SELECT id FROM credentials WHERE agency_id = " + placeholder + " AND credential_type_id = " + placeholder +
+            " ORDER BY id LIMIT " + str(limit), [agency, ty])])
         for name, sql, params in [
-            ("one shift", group_sql(placeholder), group_args(agency, groups["B Shift"], past, ty)),
-            ("whole agency", tracks_sql(placeholder), tracks_args(agency, past, ty)),
-            ("issuances covering the day", issuances_sql(placeholder), issuances_args(agency, past, ty)),
+            ("one shift, a page from the middle", group_sql(placeholder), group_args(agency, groups["B Shift"], past, ty, middle, limit + 1)),
+            ("whole agency, a page from the middle", tracks_sql(placeholder), tracks_args(agency, past, ty, middle, limit + 1)),
+            ("issuances covering the day of one page's tracks", covering, [agency, past, past, sample_tracks]),
         ]:
             explain = "EXPLAIN QUERY PLAN " if db == "sqlite" else "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "
             plan = execute(explain + sql, params)
@@ -192,23 +231,35 @@ def bench(db, args, binary, lines):
             print(f"{name}:\n```\n{text}\n```", flush=True)
             lines.append(f"\n{db}, {name}, plan:\n\n```\n{text}\n```\n")
         lines.append(f"\n#### {db}: {args.members * args.credentials_per_member:,} credentials, "
-                     f"{args.requests} requests each\n")
-        lines.append("| report | rows | API p50 ms | API p95 ms | raw SQL p50 ms | raw SQL p95 ms | p95 < 200 ms |")
-        lines.append("|---|---|---|---|---|---|---|")
+                     f"pages of {limit}, {args.requests} requests each\n")
+        lines.append("| report | page | rows (SQL rows) | API p50 ms | API p95 ms | raw SQL p50 ms | raw SQL p95 ms | p95 < 200 ms |")
+        lines.append("|---|---|---|---|---|---|---|---|")
         ty_id = f"ctp_{ty}"
         cases = []
         for label, on in [("today", today), ("61 days ago", past)]:
-            covering = (issuances_sql(placeholder), issuances_args(agency, on, ty))
-            cases.append((f"whole agency, {label}", f"credential_type_id={ty_id}&on={on}",
-                          [(tracks_sql(placeholder), tracks_args(agency, on, ty)), covering]))
-            for g in ["B Shift", "Station 2"]:
-                cases.append((f"{g}, {label}", f"credential_type_id={ty_id}&group_id=grp_{groups[g]}&on={on}",
-                              [(group_sql(placeholder), group_args(agency, groups[g], on, ty)), covering]))
-        for label, query, queries in cases:
-            a50, a95, api_rows = time_api(port, token, f"/api/v1/reports/qualified?{query}", args.requests)
-            r50, r95, raw_rows = time_raw(execute, queries, args.requests)
-            line = (f"| {label} | {api_rows:,} listed ({raw_rows:,} SQL rows) | {a50:.1f} | {a95:.1f} | "
+            for page, after in [("first", first), ("middle", middle)]:
+                cases.append((f"whole agency, {label}", page, f"credential_type_id={ty_id}&on={on}", on,
+                              (tracks_sql(placeholder), tracks_args(agency, on, ty, after, limit + 1)), after))
+                for g in ["B Shift", "Station 2"]:
+                    cases.append((f"{g}, {label}", page, f"credential_type_id={ty_id}&group_id=grp_{groups[g]}&on={on}", on,
+                                  (group_sql(placeholder), group_args(agency, groups[g], on, ty, after, limit + 1)), after))
+        for label, page, query, on, people_query, after in cases:
+            path = f"/api/v1/reports/qualified?{query}&limit={limit}"
+            if after != first:
+                path += f"&cursor={cursor(after)}"
+            a50, a95, api_rows = time_api(port, token, path, args.requests)
+            r50, r95, raw_rows = time_raw(execute, people_query, covering, agency, on, args.requests)
+            line = (f"| {label} | {page} | {api_rows:,} ({raw_rows:,}) | {a50:.1f} | {a95:.1f} | "
                     f"{r50:.1f} | {r95:.1f} | {'yes' if a95 < TARGET_P95_MS else '**NO**'} |")
+            print(line, flush=True)
+            lines.append(line)
+        lines.append(f"\n#### {db}: the whole report as CSV (`format=csv`, every page, streamed), once each\n")
+        lines.append("| report | data lines | seconds |")
+        lines.append("|---|---|---|")
+        for label, query in [("whole agency, today", f"credential_type_id={ty_id}"),
+                             ("B Shift, today", f"credential_type_id={ty_id}&group_id=grp_{groups['B Shift']}")]:
+            took, count = time_csv(port, token, f"/api/v1/reports/qualified?{query}&format=csv")
+            line = f"| {label} | {count:,} | {took:.2f} |"
             print(line, flush=True)
             lines.append(line)
     finally:
@@ -226,6 +277,7 @@ def main():
     ap.add_argument("--members", type=int, default=100_000)
     ap.add_argument("--credentials-per-member", type=int, default=10)
     ap.add_argument("--requests", type=int, default=30)
+    ap.add_argument("--limit", type=int, default=500, help="rows per page (the API's maximum)")
     ap.add_argument("--binary", default=str(REPO / "target/release/credence"))
     ap.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     ap.add_argument("--port", type=int, default=18556)
@@ -236,7 +288,8 @@ def main():
     lines = ["# Qualified on a date: benchmark results", "",
              f"`python3 bench/qualified.py --members {args.members} --requests {args.requests}`, "
              f"{os.cpu_count()} cores, {dt.date.today()}. API = `GET /api/v1/reports/qualified` over HTTP "
-             "(JSON, every row); raw SQL = the store's SELECT through Python's driver, rows fetched."]
+             "(JSON, one page of `--limit` members by name, the first or one from the middle of the alphabet); "
+             "raw SQL = the store's two SELECTs for that page through Python's driver, rows fetched."]
     try:
         for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
             bench(db, args, binary, lines)

@@ -58,7 +58,9 @@ impl SafeCsv {
 }
 
 /// Writes `rows` as CSV records (quoted where needed, every text cell neutralised).
-fn csv_chunk<'a>(rows: impl IntoIterator<Item = Vec<std::borrow::Cow<'a, str>>>) -> Result<Bytes> {
+pub(crate) fn csv_chunk<'a>(
+    rows: impl IntoIterator<Item = Vec<std::borrow::Cow<'a, str>>>,
+) -> Result<Bytes> {
     let mut w = SafeCsv::default();
     for row in rows {
         w.write_record(row)
@@ -107,47 +109,62 @@ fn credential_row(c: &CredentialView, names: &Names) -> Vec<std::borrow::Cow<'st
 }
 
 /// Where an export stream is: before the header, at a cursor, or finished.
-enum Position {
+enum Position<C> {
     Header,
-    Page(Option<String>),
+    Page(Option<C>),
     Done,
+}
+
+/// A CSV export streamed page by page: the `header` row, then each page's rows as
+/// `page(cursor)` answers them (`None` first) until a page names no next cursor. An error
+/// ends the stream there.
+pub(crate) fn paged_csv<C, F, Fut>(header: Vec<String>, page: F) -> ByteStream
+where
+    C: Send + 'static,
+    F: Fn(Option<C>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(Bytes, Option<C>)>> + Send + 'static,
+{
+    let page = std::sync::Arc::new(page);
+    let rows = stream::unfold(Position::Header, move |at| {
+        let (page, header) = (page.clone(), header.clone());
+        async move {
+            let cursor = match at {
+                Position::Done => return None,
+                Position::Header => {
+                    let header = header.into_iter().map(std::borrow::Cow::from).collect();
+                    return Some((csv_chunk([header]), Position::Page(None)));
+                }
+                Position::Page(cursor) => cursor,
+            };
+            Some(match page(cursor).await {
+                Ok((bytes, Some(next))) => (Ok(bytes), Position::Page(Some(next))),
+                Ok((bytes, None)) => (Ok(bytes), Position::Done),
+                Err(e) => (Err(e), Position::Done),
+            })
+        }
+    });
+    Box::pin(rows)
 }
 
 impl App {
     /// Every credential the filter matches, as CSV with names, streamed by keyset pages.
     pub fn credentials_csv(&self, actor: &Reader, filter: CredentialListFilter) -> ByteStream {
         let (app, actor) = (self.clone(), actor.clone());
-        let rows = stream::unfold(Position::Header, move |at| {
+        let header = CREDENTIAL_COLUMNS.map(String::from).to_vec();
+        paged_csv(header, move |cursor: Option<String>| {
             let (app, actor, filter) = (app.clone(), actor.clone(), filter.clone());
             async move {
-                let cursor = match at {
-                    Position::Done => return None,
-                    Position::Header => {
-                        let header = CREDENTIAL_COLUMNS.map(std::borrow::Cow::from).to_vec();
-                        return Some((csv_chunk([header]), Position::Page(None)));
-                    }
-                    Position::Page(cursor) => cursor,
-                };
                 let page = PageParams {
                     limit: Some(EXPORT_PAGE),
                     cursor,
                 };
-                let chunk = async {
-                    let page = app.credentials(&actor, &filter, &page).await?;
-                    let members: Vec<MemberId> = page.items.iter().map(|c| c.member_id).collect();
-                    let names = app.names(&actor, &members).await?;
-                    let bytes = csv_chunk(page.items.iter().map(|c| credential_row(c, &names)))?;
-                    Ok::<_, crate::AppError>((bytes, page.next_cursor))
-                }
-                .await;
-                Some(match chunk {
-                    Ok((bytes, Some(next))) => (Ok(bytes), Position::Page(Some(next))),
-                    Ok((bytes, None)) => (Ok(bytes), Position::Done),
-                    Err(e) => (Err(e), Position::Done),
-                })
+                let page = app.credentials(&actor, &filter, &page).await?;
+                let members: Vec<MemberId> = page.items.iter().map(|c| c.member_id).collect();
+                let names = app.names(&actor, &members).await?;
+                let bytes = csv_chunk(page.items.iter().map(|c| credential_row(c, &names)))?;
+                Ok((bytes, page.next_cursor))
             }
-        });
-        Box::pin(rows)
+        })
     }
 }
 

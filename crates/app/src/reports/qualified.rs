@@ -15,15 +15,20 @@
 //! (imported or back-dated history, which is what they say was held), so it reports nobody
 //! holding.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use credence_domain::history::{self, IssuanceHistory, MembershipPeriod};
-use credence_domain::ids::{CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId};
-use credence_store::reports::qualified::{self as store, CoveringIssuance, Person};
+use credence_domain::ids::{
+    AgencyId, CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId,
+};
+use credence_store::reports::qualified::{self as store, After, CoveringIssuance, Person};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::local_date;
+use crate::imports::exports::{csv_chunk, paged_csv, ByteStream};
+use crate::page::{encode_cursor, PageParams};
 use crate::{App, AppError, Reader, Result};
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -37,8 +42,12 @@ pub struct QualifiedParams {
     /// Only the members of this group on that day.
     #[param(value_type = Option<String>)]
     pub group_id: Option<GroupId>,
-    /// `json` (default) or `csv`.
+    /// `json` (default) or `csv` (every row, streamed).
     pub format: Option<String>,
+    /// Rows per page, 1–500 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// The issuance that made a member qualified on the day.
@@ -68,8 +77,10 @@ pub struct QualifiedItem {
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct QualifiedReport {
     pub on: NaiveDate,
-    /// By member name.
+    /// By member name, one page (`limit`, default 50, at most 500).
     pub items: Vec<QualifiedItem>,
+    /// The `cursor` of the next page; null on the last.
+    pub next_cursor: Option<String>,
 }
 
 /// What an export names besides the rows: the type and the group, by name.
@@ -79,24 +90,97 @@ pub struct QualifiedNames {
     pub group: Option<String>,
 }
 
+/// A report's question, checked: the type and group exist in the agency, the day is known.
+#[derive(Debug, Clone)]
+struct Question {
+    type_id: CredentialTypeId,
+    group_id: Option<GroupId>,
+    on: NaiveDate,
+    today: NaiveDate,
+    time_zone: String,
+    names: QualifiedNames,
+}
+
+/// Rows read per page of the CSV export.
+const EXPORT_PAGE: i64 = 2000;
+
 impl App {
+    /// One page of the report, with the names of its type and group.
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn qualified(
         &self,
         actor: &Reader,
         params: &QualifiedParams,
     ) -> Result<(QualifiedReport, QualifiedNames)> {
+        let page = PageParams {
+            limit: params.limit,
+            cursor: params.cursor.clone(),
+        };
+        let limit = page.limit()?;
+        let after =
+            page.after::<(String, i64)>()?
+                .map_or_else(After::default, |(sort_name, member_id)| After {
+                    sort_name,
+                    member_id,
+                });
+        let mut db = self.store.read().await?;
+        let question = self.question(&mut db, actor, params).await?;
+        let (items, next) = report_page(&mut db, actor.agency_id, &question, after, limit).await?;
+        Ok((
+            QualifiedReport {
+                on: question.on,
+                items,
+                next_cursor: next.map(|a| encode_cursor(&(a.sort_name, a.member_id))),
+            },
+            question.names,
+        ))
+    }
+
+    /// The whole report as CSV, streamed a page at a time, naming the type and group on every
+    /// row. The question is checked before the first byte, so a wrong one is a clean error.
+    pub async fn qualified_csv(
+        &self,
+        actor: &Reader,
+        params: &QualifiedParams,
+    ) -> Result<(NaiveDate, ByteStream)> {
+        let question = {
+            let mut db = self.store.read().await?;
+            self.question(&mut db, actor, params).await?
+        };
+        let on = question.on;
+        let (app, agency_id) = (self.clone(), actor.agency_id);
+        let stream = paged_csv(
+            QUALIFIED_COLUMNS.map(String::from).to_vec(),
+            move |cursor: Option<After>| {
+                let (app, question) = (app.clone(), question.clone());
+                async move {
+                    let mut db = app.store.read().await?;
+                    let after = cursor.unwrap_or_default();
+                    let (items, next) =
+                        report_page(&mut db, agency_id, &question, after, EXPORT_PAGE).await?;
+                    let rows = items.iter().map(|i| qualified_row(&question, i));
+                    Ok((csv_chunk(rows)?, next))
+                }
+            },
+        );
+        Ok((on, stream))
+    }
+
+    async fn question(
+        &self,
+        db: &mut impl credence_store::Conn,
+        actor: &Reader,
+        params: &QualifiedParams,
+    ) -> Result<Question> {
         let type_id = params
             .credential_type_id
             .ok_or_else(|| AppError::invalid("credential_type_id", "is required"))?;
-        let mut tx = self.store.read().await?;
-        let agency = credence_store::auth::identity::agency_by_id(&mut tx, actor.agency_id)
+        let agency = credence_store::auth::identity::agency_by_id(db, actor.agency_id)
             .await?
             .ok_or(AppError::NotFound)?;
         let today = self.clock.today(&agency.time_zone);
-        let on = params.on.unwrap_or(today);
         let ty = credence_store::catalog::credential_types::credential_type(
-            &mut tx,
+            db,
             actor.agency_id,
             type_id,
         )
@@ -104,27 +188,71 @@ impl App {
         .ok_or(AppError::NotFound)?;
         let group = match params.group_id {
             Some(g) => Some(
-                credence_store::people::groups::group(&mut tx, actor.agency_id, g)
+                credence_store::people::groups::group(db, actor.agency_id, g)
                     .await?
                     .ok_or(AppError::NotFound)?,
             ),
             None => None,
         };
-        let people = match &group {
-            Some(g) => store::group_on(&mut tx, actor.agency_id, g.id, on, type_id).await?,
-            None => store::tracks_of(&mut tx, actor.agency_id, type_id).await?,
-        };
-        let issuances = store::issuances_covering(&mut tx, actor.agency_id, type_id, on).await?;
-        let local = |at| local_date(at, &agency.time_zone, today);
-        let items = answer(people, issuances, on, group.is_some(), local);
-        Ok((
-            QualifiedReport { on, items },
-            QualifiedNames {
+        Ok(Question {
+            type_id,
+            group_id: group.as_ref().map(|g| g.id),
+            on: params.on.unwrap_or(today),
+            today,
+            time_zone: agency.time_zone,
+            names: QualifiedNames {
                 credential_type: ty.name,
                 group: group.map(|g| g.name),
             },
-        ))
+        })
     }
+}
+
+/// Up to `limit` listed members after `after`, and where the next page starts if there is
+/// one. Without a group some of the type's tracks are not listed on the day (assigned
+/// later, not holding), so batches are read until the page is full or the tracks end.
+async fn report_page(
+    db: &mut impl credence_store::Conn,
+    agency_id: AgencyId,
+    q: &Question,
+    mut after: After,
+    limit: i64,
+) -> Result<(Vec<QualifiedItem>, Option<After>)> {
+    let local = |at| local_date(at, &q.time_zone, q.today);
+    let mut listed: Vec<(After, QualifiedItem)> = Vec::new();
+    loop {
+        let batch = limit + 1;
+        let people = match q.group_id {
+            Some(g) => store::group_on(db, agency_id, g, q.on, q.type_id, &after, batch).await?,
+            None => store::tracks_of(db, agency_id, q.type_id, &after, batch).await?,
+        };
+        let exhausted = (people.len() as i64) < batch;
+        let Some(last) = people
+            .iter()
+            .max_by(|a, b| (&a.sort_name, a.member_id).cmp(&(&b.sort_name, b.member_id)))
+        else {
+            break;
+        };
+        let next = After {
+            sort_name: last.sort_name.clone(),
+            member_id: last.member_id.get(),
+        };
+        let tracks: Vec<CredentialId> = people.iter().filter_map(|p| p.credential_id).collect();
+        let issuances = store::issuances_covering(db, agency_id, &tracks, q.on).await?;
+        listed.extend(answer(people, issuances, q.on, q.group_id.is_some(), local));
+        if exhausted || listed.len() as i64 > limit {
+            break;
+        }
+        after = next;
+    }
+    let more = listed.len() as i64 > limit;
+    listed.truncate(limit as usize);
+    let next = if more {
+        listed.last().map(|(key, _)| key.clone())
+    } else {
+        None
+    };
+    Ok((listed.into_iter().map(|(_, item)| item).collect(), next))
 }
 
 /// One item per listed member, by name: each person with the covering issuances of their
@@ -135,7 +263,7 @@ fn answer(
     on: NaiveDate,
     by_group: bool,
     local: impl Fn(chrono::DateTime<chrono::Utc>) -> NaiveDate,
-) -> Vec<QualifiedItem> {
+) -> Vec<(After, QualifiedItem)> {
     let mut by_track: HashMap<CredentialId, Vec<CoveringIssuance>> = HashMap::new();
     for i in issuances {
         by_track.entry(i.credential_id).or_default().push(i);
@@ -194,58 +322,62 @@ fn answer(
             continue;
         }
         let head = &rows[0];
-        items.push(QualifiedItem {
-            member_id: head.member_id,
-            name: format!("{}, {}", head.last_name, head.first_name),
-            holds: held.is_some(),
-            issuance: held.map(|i| HeldIssuance {
-                id: i.id,
-                credential_id: i.credential_id,
-                credential_number: i.credential_number.clone(),
-                issue_date: i.issue_date,
-                expiration_date: i.expiration_date,
-            }),
-        });
+        let key = After {
+            sort_name: head.sort_name.clone(),
+            member_id: head.member_id.get(),
+        };
+        items.push((
+            key,
+            QualifiedItem {
+                member_id: head.member_id,
+                name: format!("{}, {}", head.last_name, head.first_name),
+                holds: held.is_some(),
+                issuance: held.map(|i| HeldIssuance {
+                    id: i.id,
+                    credential_id: i.credential_id,
+                    credential_number: i.credential_number.clone(),
+                    issue_date: i.issue_date,
+                    expiration_date: i.expiration_date,
+                }),
+            },
+        ));
     }
     items
 }
 
-/// The report as CSV, naming the type and group on every row; every cell neutralised.
-pub fn qualified_csv(report: &QualifiedReport, names: &QualifiedNames) -> Result<String> {
-    let mut w = crate::imports::exports::SafeCsv::default();
-    let fail = |e: csv::Error| AppError::internal(format!("writing CSV: {e}"));
-    w.write_record([
-        "on",
-        "credential_type",
-        "group",
-        "member_id",
-        "member",
-        "holds",
-        "credential_number",
-        "issue_date",
-        "expiration_date",
-    ])
-    .map_err(fail)?;
-    let on = report.on.to_string();
-    let group = names.group.as_deref().unwrap_or("");
-    for item in &report.items {
-        let i = item.issuance.as_ref();
-        w.write_record([
-            on.as_str(),
-            &names.credential_type,
-            group,
-            &item.member_id.to_string(),
-            &item.name,
-            if item.holds { "yes" } else { "no" },
-            i.and_then(|i| i.credential_number.as_deref()).unwrap_or(""),
-            &i.map(|i| i.issue_date.to_string()).unwrap_or_default(),
-            &i.and_then(|i| i.expiration_date)
-                .map(|d| d.to_string())
-                .unwrap_or_default(),
-        ])
-        .map_err(fail)?;
-    }
-    String::from_utf8(w.into_inner()?).map_err(|e| AppError::internal(format!("CSV: {e}")))
+const QUALIFIED_COLUMNS: [&str; 9] = [
+    "on",
+    "credential_type",
+    "group",
+    "member_id",
+    "member",
+    "holds",
+    "credential_number",
+    "issue_date",
+    "expiration_date",
+];
+
+/// One CSV row of the report, naming the type and the group.
+fn qualified_row(q: &Question, item: &QualifiedItem) -> Vec<Cow<'static, str>> {
+    let i = item.issuance.as_ref();
+    vec![
+        q.on.to_string().into(),
+        q.names.credential_type.clone().into(),
+        q.names.group.clone().unwrap_or_default().into(),
+        item.member_id.to_string().into(),
+        item.name.clone().into(),
+        if item.holds { "yes" } else { "no" }.into(),
+        i.and_then(|i| i.credential_number.clone())
+            .unwrap_or_default()
+            .into(),
+        i.map(|i| i.issue_date.to_string())
+            .unwrap_or_default()
+            .into(),
+        i.and_then(|i| i.expiration_date)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+            .into(),
+    ]
 }
 
 #[cfg(test)]
@@ -284,6 +416,10 @@ mod tests {
         at.date_naive()
     }
 
+    fn items_of(keyed: Vec<(After, QualifiedItem)>) -> Vec<QualifiedItem> {
+        keyed.into_iter().map(|(_, item)| item).collect()
+    }
+
     #[test]
     fn one_item_per_member_by_name_naming_the_newest_card_held() {
         let people = vec![person(2), person(1)];
@@ -291,7 +427,7 @@ mod tests {
             issuance(1, 10, "2024-01-01", "2026-01-31"),
             issuance(1, 11, "2025-12-01", "2027-12-01"),
         ];
-        let items = answer(people, issuances, d("2026-01-15"), false, utc);
+        let items = items_of(answer(people, issuances, d("2026-01-15"), false, utc));
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].name, "M1, Ava");
         assert_eq!(
@@ -307,15 +443,21 @@ mod tests {
         i.revoked_at = Some("2026-01-16T03:00:00Z".parse().unwrap());
         // 21:00 on the 15th in Chicago: revoked that day.
         let chicago = |at| local_date(at, "America/Chicago", d("2026-12-31"));
-        let items = answer(
+        let items = items_of(answer(
             vec![person(1)],
             vec![i.clone()],
             d("2026-01-15"),
             false,
             chicago,
-        );
+        ));
         assert!(!items[0].holds);
-        let items = answer(vec![person(1)], vec![i], d("2026-01-14"), false, chicago);
+        let items = items_of(answer(
+            vec![person(1)],
+            vec![i],
+            d("2026-01-14"),
+            false,
+            chicago,
+        ));
         assert!(items[0].holds);
     }
 
@@ -326,7 +468,13 @@ mod tests {
         let mut left = person(2);
         left.from_date = Some(d("2025-01-01"));
         left.to_date = Some(d("2026-01-10"));
-        let items = answer(vec![inside, left], Vec::new(), d("2026-01-15"), true, utc);
+        let items = items_of(answer(
+            vec![inside, left],
+            Vec::new(),
+            d("2026-01-15"),
+            true,
+            utc,
+        ));
         assert_eq!(
             items.iter().map(|i| i.member_id).collect::<Vec<_>>(),
             [MemberId::new(1)]
@@ -337,10 +485,16 @@ mod tests {
     fn without_a_group_those_assigned_later_and_not_holding_are_not_listed() {
         let mut later = person(1);
         later.assigned_at = Some("2026-02-01T12:00:00Z".parse().unwrap());
-        let items = answer(vec![later.clone()], Vec::new(), d("2026-01-15"), false, utc);
+        let items = items_of(answer(
+            vec![later.clone()],
+            Vec::new(),
+            d("2026-01-15"),
+            false,
+            utc,
+        ));
         assert!(items.is_empty());
         let held = vec![issuance(1, 10, "2025-01-01", "2027-01-01")];
-        let items = answer(vec![later], held, d("2026-01-15"), false, utc);
+        let items = items_of(answer(vec![later], held, d("2026-01-15"), false, utc));
         assert!(
             items[0].holds,
             "held before they were assigned in Credence: listed"
@@ -348,21 +502,53 @@ mod tests {
     }
 
     #[test]
+    fn each_item_carries_the_key_its_next_page_starts_after() {
+        let keys: Vec<After> = answer(
+            vec![person(2), person(1)],
+            Vec::new(),
+            d("2026-01-15"),
+            false,
+            utc,
+        )
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+        assert_eq!(
+            keys,
+            [
+                After {
+                    sort_name: "m1 ava".into(),
+                    member_id: 1
+                },
+                After {
+                    sort_name: "m2 ava".into(),
+                    member_id: 2
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn csv_cells_are_neutralised() {
-        let report = QualifiedReport {
+        let question = Question {
+            type_id: CredentialTypeId::new(1),
+            group_id: None,
             on: d("2026-01-15"),
-            items: vec![QualifiedItem {
-                member_id: MemberId::new(1),
-                name: "=cmd(), Ava".into(),
-                holds: false,
-                issuance: None,
-            }],
+            today: d("2026-01-15"),
+            time_zone: "UTC".into(),
+            names: QualifiedNames {
+                credential_type: "+CPR".into(),
+                group: Some("@B".into()),
+            },
         };
-        let names = QualifiedNames {
-            credential_type: "+CPR".into(),
-            group: Some("@B".into()),
+        let item = QualifiedItem {
+            member_id: MemberId::new(1),
+            name: "=cmd(), Ava".into(),
+            holds: false,
+            issuance: None,
         };
-        let csv = qualified_csv(&report, &names).unwrap();
+        let csv = csv_chunk([qualified_row(&question, &item)]).unwrap();
+        let csv = String::from_utf8(csv.to_vec()).unwrap();
         assert!(csv.contains("'+CPR,'@B,mem_1,\"'=cmd(), Ava\",no"), "{csv}");
     }
 }

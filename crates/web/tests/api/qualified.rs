@@ -189,6 +189,53 @@ both_databases! {
         assert_eq!(t.get(&format!("/api/v1/groups/{g}")).await.expect(200)["version"], 1, "nothing changed");
     }
 
+    async fn the_report_pages_by_name_and_the_csv_has_every_page(t) {
+        let ty = CredentialTypeBuilder::new("CPR").publish(t).await;
+        let mut members = Vec::new();
+        for name in ["Ava", "Ben", "Cal", "Dee", "Eve"] {
+            let track = Track::of(&ty).for_member(name);
+            // Ben and Dee held it in January; the others were assigned it today only.
+            let track = if matches!(name, "Ben" | "Dee") { track.active("2025-06-01") } else { track };
+            members.push(track.build(t).await.0);
+        }
+        let g = group(t, "B Shift").await;
+        t.on("2026-01-01").put(&format!("/api/v1/groups/{g}/members"), json!({"member_ids": members})).await.expect(200);
+
+        // A group's members, two at a time, in name order, each once.
+        let mut names = Vec::new();
+        let mut query = format!("credential_type_id={ty}&group_id={g}&limit=2");
+        loop {
+            let page = qualified(t, &query).await;
+            assert!(page["items"].as_array().unwrap().len() <= 2);
+            names.extend(holders(&page).into_iter().map(|(n, _)| n));
+            match page["next_cursor"].as_str() {
+                Some(next) => query = format!("credential_type_id={ty}&group_id={g}&limit=2&cursor={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(names, ["Fixture, Ava", "Fixture, Ben", "Fixture, Cal", "Fixture, Dee", "Fixture, Eve"]);
+
+        // Without a group, members not listed that day are skipped without short pages.
+        let january = format!("credential_type_id={ty}&on=2026-01-15&limit=1");
+        let first = qualified(t, &january).await;
+        assert_eq!(holders(&first), pairs(&[("Fixture, Ben", true)]));
+        let next = s(&first["next_cursor"]).to_string();
+        let second = qualified(t, &format!("{january}&cursor={next}")).await;
+        assert_eq!(holders(&second), pairs(&[("Fixture, Dee", true)]));
+        assert_eq!(second["next_cursor"], Value::Null);
+
+        // The CSV is the whole report, not one page.
+        let csv = t.get(&format!("/api/v1/reports/qualified?credential_type_id={ty}&group_id={g}&limit=1&format=csv")).await;
+        assert_eq!(csv.text.lines().count(), 6, "{}", csv.text);
+        let csv = t.get(&format!("/api/v1/reports/qualified?credential_type_id={ty}&on=2026-01-15&format=csv")).await;
+        assert_eq!(csv.text.lines().count(), 3, "{}", csv.text);
+
+        let base = format!("/api/v1/reports/qualified?credential_type_id={ty}");
+        assert_eq!(t.get(&format!("{base}&limit=0")).await.invalid_fields(), ["limit"]);
+        assert_eq!(t.get(&format!("{base}&limit=501")).await.invalid_fields(), ["limit"]);
+        assert_eq!(t.get(&format!("{base}&cursor=not-ours")).await.invalid_fields(), ["cursor"]);
+    }
+
     async fn the_csv_names_the_type_and_group_and_runs_no_formulas(t) {
         let ty = CredentialTypeBuilder::new("CPR").publish(t).await;
         let risky = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "=HYPERLINK(\"x\")"})).await.expect(201);

@@ -1,10 +1,9 @@
 //! `/reports/qualified`: who held a credential type on a day, from history.
 
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use credence_app::reports::qualified::{qualified_csv, QualifiedParams, QualifiedReport};
+use credence_app::reports::qualified::{QualifiedParams, QualifiedReport};
 use credence_app::App;
 
 use crate::extract::{ApiQuery, Can};
@@ -12,7 +11,7 @@ use crate::problem::{ApiResult, Problem};
 
 /// Who held a valid, unrevoked issuance of the type on `on` (default today): the members of
 /// `group_id` on that day, or without it everyone assigned the type by then or holding it.
-/// JSON, or CSV with `format=csv`.
+/// JSON by pages of members in name order, or every row as CSV with `format=csv`.
 #[utoipa::path(get, path = "/reports/qualified", tag = "reports", params(QualifiedParams),
     responses((status = 200, body = QualifiedReport), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn qualified(
@@ -27,17 +26,14 @@ pub async fn qualified(
             return Err(credence_app::AppError::invalid("format", "must be json or csv").into())
         }
     };
-    let (report, names) = app.qualified(&reader, &params).await?;
     if csv {
-        let disposition = format!("attachment; filename=\"qualified-{}.csv\"", report.on);
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            qualified_csv(&report, &names)?,
-        )
-            .into_response());
+        let (on, body) = app.qualified_csv(&reader, &params).await?;
+        let body = axum::body::Body::from_stream(body);
+        return Ok(crate::pages::csv_stream_response(
+            &format!("qualified-{on}.csv"),
+            body,
+        ));
     }
+    let (report, _) = app.qualified(&reader, &params).await?;
     Ok(Json(report).into_response())
 }

@@ -9,15 +9,15 @@ use chrono::NaiveDate;
 use credence_app::catalog::credential_types::CredentialTypeView;
 use credence_app::ids::{CredentialTypeId, GroupId};
 use credence_app::people::groups::GroupView;
-use credence_app::reports::qualified::{
-    qualified_csv, QualifiedNames, QualifiedParams, QualifiedReport,
-};
+use credence_app::reports::qualified::{QualifiedNames, QualifiedParams, QualifiedReport};
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
 use crate::pages::auth::session::HtmlQuery;
 use crate::pages::credentials::manage::{all_groups, all_types};
-use crate::pages::{csv_response, error_text, form_encode, render, Layout, PageResult, WebUser};
+use crate::pages::{
+    csv_stream_response, error_text, form_encode, render, Layout, PageResult, WebUser,
+};
 
 #[derive(Template)]
 #[template(path = "reports.html")]
@@ -38,7 +38,12 @@ pub struct QualifiedQuery {
     /// Text, so a mistyped day is shown on the page rather than refused.
     on: Option<String>,
     group_id: Option<GroupId>,
+    /// Where the page starts (the report's `next_cursor`).
+    cursor: Option<String>,
 }
+
+/// Members per page of the report on screen; the CSV has everyone.
+const PAGE_ROWS: i64 = 100;
 
 impl QualifiedQuery {
     fn day(&self) -> Result<Option<NaiveDate>, AppError> {
@@ -57,6 +62,8 @@ impl QualifiedQuery {
             on: self.day()?,
             group_id: self.group_id,
             format: None,
+            limit: Some(PAGE_ROWS),
+            cursor: self.cursor.clone(),
         })
     }
 }
@@ -93,9 +100,34 @@ impl QualifiedPage {
         self.report.as_ref().map_or(0, |r| r.items.len())
     }
 
-    /// The CSV download for the report on the page.
+    /// This page is not the first.
+    fn paged(&self) -> bool {
+        self.q.cursor.as_deref().is_some_and(|c| !c.is_empty())
+    }
+
+    /// The report's next page, when there is one.
+    fn next_href(&self) -> Option<String> {
+        let next = self.report.as_ref()?.next_cursor.as_ref()?;
+        Some(format!(
+            "{}&cursor={}",
+            self.query_href("/reports/qualified"),
+            form_encode(next)
+        ))
+    }
+
+    /// The report on the page as a download.
     fn csv_href(&self) -> String {
-        let mut href = String::from("/reports/qualified.csv?credential_type_id=");
+        self.query_href("/reports/qualified.csv")
+    }
+
+    /// The report's first page.
+    fn first_href(&self) -> String {
+        self.query_href("/reports/qualified")
+    }
+
+    /// `path` asking the report's question (type, day, group), without a page.
+    fn query_href(&self, path: &str) -> String {
+        let mut href = format!("{path}?credential_type_id=");
         if let Some(t) = self.q.credential_type_id {
             href.push_str(&form_encode(&t.to_string()));
         }
@@ -160,14 +192,14 @@ pub async fn page(
     }))
 }
 
-/// `/reports/qualified.csv`: the same report as a download.
+/// `/reports/qualified.csv`: the whole report (every page) as a download, streamed.
 pub async fn export(
     State(app): State<App>,
     user: WebUser,
     HtmlQuery(q): HtmlQuery<QualifiedQuery>,
 ) -> PageResult {
     let reader = user.actor.reader()?;
-    let (report, names) = app.qualified(&reader, &q.params()?).await?;
-    let body = qualified_csv(&report, &names)?;
-    Ok(csv_response(&format!("qualified-{}.csv", report.on), body))
+    let (on, body) = app.qualified_csv(&reader, &q.params()?).await?;
+    let body = axum::body::Body::from_stream(body);
+    Ok(csv_stream_response(&format!("qualified-{on}.csv"), body))
 }
