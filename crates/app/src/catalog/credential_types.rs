@@ -621,9 +621,8 @@ impl App {
         let renewing = tracks::issued_with_unclosed_period(tx, actor.agency_id, type_id).await?;
         if !renewing.is_empty() {
             tracks::close_periods(tx, actor.agency_id, &renewing, false).await?;
-            tracks::sync_facts(tx, actor.agency_id, &renewing).await?;
             let ctx = self.ctx(tx, actor).await?;
-            crate::credentials::lifecycle::refresh(tx, &ctx, &renewing).await?;
+            crate::credentials::lifecycle::refresh_from_history(tx, &ctx, &renewing).await?;
         }
         Ok(())
     }

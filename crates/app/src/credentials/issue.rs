@@ -12,7 +12,9 @@ use credence_store::credentials::{self as store, CredentialListRow};
 use credence_store::{Arg, Tx};
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::lifecycle::{issue_many, load_rules, refresh, Ctx, IssueItem, TypeRules};
+use crate::credentials::lifecycle::{
+    issue_many, load_rules, refresh, refresh_from_history, Ctx, IssueItem, TypeRules,
+};
 use crate::credentials::operations::{settle, Recording};
 use crate::credentials::views::{view, CredentialDetail, CredentialView};
 use crate::{App, AppError, Officer, Result};
@@ -317,8 +319,7 @@ impl App {
                 issue_many(&mut tx, &ctx, &rules[&type_id], issues, "issue").await?;
             }
         }
-        store::sync_facts(&mut tx, ctx.agency_id, &touched).await?;
-        refresh(&mut tx, &ctx, &touched).await?;
+        refresh_from_history(&mut tx, &ctx, &touched).await?;
         let updated = store::list_rows_by_ids(&mut tx, ctx.agency_id, &ids)
             .await?
             .into_iter()

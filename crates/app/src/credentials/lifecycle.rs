@@ -240,6 +240,20 @@ pub(crate) async fn refresh(tx: &mut Tx, ctx: &Ctx, ids: &[CredentialId]) -> Res
     Ok(())
 }
 
+/// [`refresh`] after their history changed (issuances revoked or restored, periods opened,
+/// closed or removed): each row's latest issuance and unclosed period are read from history
+/// and written together with the status computed from them, one write per row instead of
+/// syncing the copy and then the status.
+pub(crate) async fn refresh_from_history(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    ids: &[CredentialId],
+) -> Result<()> {
+    let rows = store::credentials_from_history(tx, ctx.agency_id, ids).await?;
+    let issued = evaluate_and_write(tx, ctx, &rows, Write::WithFacts).await?;
+    refresh(tx, ctx, &issued).await
+}
+
 /// One pass: returns the credentials it auto-issued.
 async fn refresh_once(tx: &mut Tx, ctx: &Ctx, ids: &[CredentialId]) -> Result<Vec<CredentialId>> {
     let rows = store::credentials_by_ids(tx, ctx.agency_id, ids).await?;
@@ -266,6 +280,9 @@ enum Write {
     /// Every row's open period (as the row holds it) with its computed values. The periods
     /// were just opened, so they are known from the rows and have no sign-offs yet.
     WithPeriod,
+    /// Every row's history columns (read from history, see [`refresh_from_history`]) with
+    /// its computed values.
+    WithFacts,
 }
 
 /// Computes progress and status of the rows, writes them, and issues those an
@@ -282,7 +299,7 @@ async fn evaluate_and_write(
     let rules = load_rules(tx, ctx.agency_id, &type_ids).await?;
     let period_ids: Vec<PeriodId> = rows.iter().filter_map(|r| r.period_id).collect();
     let (periods, sign_offs) = match write {
-        Write::Changed => {
+        Write::Changed | Write::WithFacts => {
             let periods = store::periods_by_ids(tx, ctx.agency_id, &period_ids).await?;
             let sign_offs = records::sign_offs_of_periods(tx, ctx.agency_id, &period_ids).await?;
             (periods, sign_offs)
@@ -379,6 +396,7 @@ async fn evaluate_and_write(
     match write {
         Write::Changed => write_computed(tx, ctx.agency_id, writes).await?,
         Write::WithPeriod => write_with_period(tx, ctx.agency_id, writes).await?,
+        Write::WithFacts => store::set_facts_and_computed(tx, ctx.agency_id, &writes).await?,
     }
 
     let mut issued = Vec::new();

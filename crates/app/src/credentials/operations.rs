@@ -13,7 +13,7 @@ use credence_store::credentials::operations::{
 use credence_store::Tx;
 use serde::Serialize;
 
-use crate::credentials::lifecycle::{refresh, Ctx};
+use crate::credentials::lifecycle::{refresh_from_history, Ctx};
 use crate::page::{Page, PageParams};
 use crate::{App, AppError, Officer, Reader, Result};
 
@@ -236,8 +236,7 @@ impl App {
         let removed: HashSet<i64> = credentials.remove.iter().copied().collect();
         let (gone, kept): (Vec<CredentialId>, Vec<CredentialId>) =
             touched.iter().partition(|c| removed.contains(&c.get()));
-        credence_store::credentials::sync_facts(&mut tx, actor.agency_id, &kept).await?;
-        refresh(&mut tx, &ctx, &kept).await?;
+        refresh_from_history(&mut tx, &ctx, &kept).await?;
         let after = serde_json::json!({"operation_id": id, "kind": op.kind});
         crate::ops::audit::record_credentials(&mut tx, &ctx, "undo", &touched, &after).await?;
         if !store::mark_undone(&mut tx, actor.agency_id, id, &actor.label).await? {

@@ -8,7 +8,7 @@ use credence_domain::{Invalid, RenewalPolicy};
 use credence_store::credentials::{self as store, PeriodDates};
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::lifecycle::{load_rules, refresh};
+use crate::credentials::lifecycle::{load_rules, refresh_from_history};
 use crate::credentials::operations::{settle, Recording};
 use crate::{App, AppError, Officer, Result};
 
@@ -158,8 +158,7 @@ impl App {
             due,
         };
         store::open_periods(&mut tx, ctx.agency_id, &renew, dates, true, None).await?;
-        store::sync_facts(&mut tx, ctx.agency_id, &renew).await?;
-        refresh(&mut tx, &ctx, &renew).await?;
+        refresh_from_history(&mut tx, &ctx, &renew).await?;
         let after = serde_json::json!({"period_start": dates.start, "period_end": dates.end, "due_date": dates.due});
         crate::ops::audit::record_credentials(&mut tx, &ctx, "renew", &renew, &after).await?;
         let dry_run = input.dry_run.unwrap_or(false);

@@ -6,7 +6,7 @@ use credence_domain::Invalid;
 use credence_store::credentials::{self as store, CredentialListRow};
 use serde::{Deserialize, Serialize};
 
-use crate::credentials::lifecycle::refresh;
+use crate::credentials::lifecycle::refresh_from_history;
 use crate::credentials::operations::{settle, Recording};
 use crate::credentials::views::{view, CredentialDetail, CredentialView};
 use crate::{App, AppError, Officer, Result};
@@ -77,8 +77,7 @@ impl App {
         let c = &row.credential;
         let before = view(row.clone());
         store::revoke_issuances(&mut tx, ctx.agency_id, &[issuance], reason).await?;
-        store::sync_facts(&mut tx, ctx.agency_id, &[c.id]).await?;
-        refresh(&mut tx, &ctx, &[c.id]).await?;
+        refresh_from_history(&mut tx, &ctx, &[c.id]).await?;
         let fresh = store::credential(&mut tx, ctx.agency_id, c.id)
             .await?
             .ok_or(AppError::NotFound)?;
@@ -147,8 +146,7 @@ impl App {
         invalid.into_result()?;
         let recording = Recording::start(&mut tx, &ctx, "bulk_revoke", &credential_ids).await?;
         store::revoke_issuances(&mut tx, ctx.agency_id, &issuances, reason).await?;
-        store::sync_facts(&mut tx, ctx.agency_id, &credential_ids).await?;
-        refresh(&mut tx, &ctx, &credential_ids).await?;
+        refresh_from_history(&mut tx, &ctx, &credential_ids).await?;
         crate::ops::audit::record_credentials(
             &mut tx,
             &ctx,

@@ -125,6 +125,88 @@ pub async fn set_period_and_computed(
     write_json_rows(tx, &sql, agency_id, rows).await
 }
 
+/// The credentials as rows whose history columns (latest issuance, unclosed period) are read
+/// from the history tables instead of the row's own copy: what [`sync_facts`] would write,
+/// without writing it, so that [`set_facts_and_computed`] can write them together with the
+/// status computed from them.
+pub async fn credentials_from_history(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    ids: &[CredentialId],
+) -> Result<Vec<CredentialRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::JSON_BATCH) {
+        let mut q = Query::new(
+            "SELECT c.id, c.member_id, c.credential_type_id, c.status, c.progress, c.expiring_soon,
+                 c.status_changes_on, i.id AS issuance_id, i.issue_date, i.expiration_date,
+                 COALESCE(i.revoked_at IS NOT NULL, FALSE) AS revoked, c.withdrawn,
+                 p.id AS period_id, p.start_date AS period_start, p.end_date AS period_end, p.due_date,
+                 c.version, c.member_sort_name, c.created_at, c.updated_at
+             FROM credentials c
+             LEFT JOIN issuances i ON i.id = (SELECT MAX(x.id) FROM issuances x
+                 WHERE x.agency_id = c.agency_id AND x.credential_id = c.id)
+             LEFT JOIN completion_periods p ON p.id = (SELECT MAX(y.id) FROM completion_periods y
+                 WHERE y.agency_id = c.agency_id AND y.credential_id = c.id AND y.closed_at IS NULL)
+             WHERE +c.agency_id = ",
+        );
+        q.bind(agency_id)
+            .push(" AND c.id IN ")
+            .bind_json_ids(db.backend(), chunk);
+        let rows: Vec<CredentialRow> = match db.backend() {
+            Backend::Sqlite => super::fetch_json(db, super::ROW_FIELDS, &q).await?,
+            Backend::Postgres => q.fetch_all(db).await?,
+        };
+        out.extend(rows);
+    }
+    out.sort_unstable_by_key(|r| r.id);
+    Ok(out)
+}
+
+/// Writes each row's history columns (as [`credentials_from_history`] read them) and its
+/// computed values in one write per row: on PostgreSQL every UPDATE writes a new version of
+/// the row and its index entries, and syncing the facts and then the status was three.
+pub async fn set_facts_and_computed(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    items: &[(&CredentialRow, Computed)],
+) -> Result<()> {
+    use JsonType::{BigInt, Bool, Date};
+    let mut columns = computed_columns().to_vec();
+    columns.extend([
+        ("issuance_id", BigInt),
+        ("issue_date", Date),
+        ("expiration_date", Date),
+        ("revoked", Bool),
+        ("period_id", BigInt),
+        ("period_start", Date),
+        ("period_end", Date),
+        ("due_date", Date),
+    ]);
+    let source = json_rows(tx.backend(), "$2", &columns);
+    let sql = format!(
+        "UPDATE credentials SET {COMPUTED_SET}, issuance_id = v.issuance_id, issue_date = v.issue_date,
+             expiration_date = v.expiration_date, revoked = v.revoked, period_id = v.period_id,
+             period_start = v.period_start, period_end = v.period_end, due_date = v.due_date
+         FROM {source} AS v WHERE credentials.id = v.id AND +credentials.agency_id = $3"
+    );
+    let date = |d: Option<NaiveDate>| serde_json::Value::from(d.map(|d| d.to_string()));
+    let rows = items.iter().map(|(row, computed)| {
+        let mut out = computed_row(row.id, computed);
+        out.extend([
+            row.issuance_id.map(|i| i.get()).into(),
+            date(row.issue_date),
+            date(row.expiration_date),
+            row.revoked.into(),
+            row.period_id.map(|p| p.get()).into(),
+            date(row.period_start),
+            date(row.period_end),
+            date(row.due_date),
+        ]);
+        out
+    });
+    write_json_rows(tx, &sql, agency_id, rows).await
+}
+
 /// The columns of [`computed_row`], in its order.
 fn computed_columns() -> [(&'static str, JsonType); 6] {
     use JsonType::{BigInt, Bool, Date, Text};

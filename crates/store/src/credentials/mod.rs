@@ -2,7 +2,8 @@
 //!
 //! History rows (periods, issuances) are only ever added or closed; the credential row keeps a
 //! denormalised copy of the facts its status depends on (latest issuance, unclosed period),
-//! refreshed from history by [`sync_facts`], plus the computed status written by
+//! refreshed from history by [`sync_facts`] (or read from history and written together with
+//! the status by [`set_facts_and_computed`]), plus the computed status written by
 //! [`set_computed`]. Everything here works on sets of ids or rows, each set bound as one JSON
 //! value so one statement carries thousands of them (see [`crate::query::json_rows`]).
 
