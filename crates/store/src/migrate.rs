@@ -61,6 +61,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(16, "0016_audit_chain"),
     both!(17, "0017_membership_history"),
     both!(18, "0018_operations"),
+    both!(19, "0019_member_details"),
     both!(22, "0022_qualified_paging"),
 ];
 

@@ -20,6 +20,8 @@ pub struct GroupView {
     pub name: String,
     /// station, shift, rank, department, cohort or other.
     pub kind: String,
+    /// How many members the group has today (active or not).
+    pub member_count: i64,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -56,11 +58,12 @@ pub struct GroupMembersView {
     pub member_ids: Vec<MemberId>,
 }
 
-fn view(g: Group) -> GroupView {
+fn view(g: Group, member_count: i64) -> GroupView {
     GroupView {
         id: g.id,
         name: g.name,
         kind: g.kind,
+        member_count,
         version: g.version,
         created_at: g.created_at,
         updated_at: g.updated_at,
@@ -85,10 +88,38 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 
+    /// The groups as views, each with its member count (one query for all).
+    async fn with_counts(
+        &self,
+        db: &mut impl Conn,
+        actor: &Actor,
+        groups: Vec<Group>,
+    ) -> Result<Vec<GroupView>> {
+        let ids: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
+        let counts: std::collections::HashMap<GroupId, i64> =
+            store::member_counts(db, actor.agency_id, &ids)
+                .await?
+                .into_iter()
+                .collect();
+        Ok(groups
+            .into_iter()
+            .map(|g| {
+                let n = counts.get(&g.id).copied().unwrap_or(0);
+                view(g, n)
+            })
+            .collect())
+    }
+
+    async fn group_view(&self, db: &mut impl Conn, actor: &Actor, g: Group) -> Result<GroupView> {
+        let mut views = self.with_counts(db, actor, vec![g]).await?;
+        views.pop().ok_or(AppError::NotFound)
+    }
+
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn group(&self, actor: &Reader, id: GroupId) -> Result<GroupView> {
         let mut tx = self.store.read().await?;
-        Ok(view(self.load_group(&mut tx, actor, id).await?))
+        let g = self.load_group(&mut tx, actor, id).await?;
+        self.group_view(&mut tx, actor, g).await
     }
 
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
@@ -96,7 +127,8 @@ impl App {
         let limit = page.limit()?;
         let mut tx = self.store.read().await?;
         let rows = store::groups_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
-        Ok(paginate(rows, limit, |g| g.id.get(), view))
+        let views = self.with_counts(&mut tx, actor, rows).await?;
+        Ok(paginate(views, limit, |g| g.id.get(), |g| g))
     }
 
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
@@ -105,7 +137,10 @@ impl App {
         let kind = input.kind.as_deref().unwrap_or("other");
         validate(&name, kind)?;
         let mut tx = self.store.begin().await?;
-        let g = view(store::insert_group(&mut tx, actor.agency_id, &name, kind).await?);
+        let g = view(
+            store::insert_group(&mut tx, actor.agency_id, &name, kind).await?,
+            0,
+        );
         record(&mut tx, actor, "create", g.id, None, Some(&g)).await?;
         tx.commit().await?;
         Ok(g)
@@ -127,7 +162,7 @@ impl App {
         let kind = patch(current.kind.clone(), input.kind);
         validate(&name, &kind)?;
         let row_id = current.id;
-        let before = view(current);
+        let before = self.group_view(&mut tx, actor, current).await?;
         let updated = store::update_group(
             &mut tx,
             actor.agency_id,
@@ -137,7 +172,7 @@ impl App {
             &kind,
         )
         .await?;
-        let after = view(updated.ok_or_else(AppError::stale)?);
+        let after = view(updated.ok_or_else(AppError::stale)?, before.member_count);
         record(
             &mut tx,
             actor,
@@ -263,7 +298,7 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(GroupMembersView {
-            group: view(group),
+            group: view(group, after.len() as i64),
             member_ids: after,
         })
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
-use crate::{Actor, Admin, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Reader, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
@@ -24,6 +24,11 @@ pub struct MemberView {
     pub email: Option<String>,
     pub employee_number: Option<String>,
     pub active: bool,
+    /// Rank or position, free text.
+    pub position: Option<String>,
+    /// Another active member of the agency who supervises this one.
+    #[schema(value_type = Option<String>)]
+    pub supervisor_member_id: Option<MemberId>,
     #[schema(value_type = Vec<String>)]
     pub group_ids: Vec<GroupId>,
     pub version: i64,
@@ -39,6 +44,11 @@ pub struct NewMember {
     pub email: Option<String>,
     pub employee_number: Option<String>,
     pub active: Option<bool>,
+    /// Rank or position, free text (at most 100 characters).
+    pub position: Option<String>,
+    /// Another active member of the agency; never the member themself.
+    #[schema(value_type = Option<String>)]
+    pub supervisor_member_id: Option<MemberId>,
     /// Groups to join at once (their enrolment rules apply).
     #[schema(value_type = Option<Vec<String>>)]
     pub group_ids: Option<Vec<GroupId>>,
@@ -58,11 +68,24 @@ pub struct MemberPatch {
     #[schema(value_type = Option<String>)]
     pub employee_number: Option<Option<String>>,
     pub active: Option<bool>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub position: Option<Option<String>>,
+    /// Another active member of the agency, never the member themself; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub supervisor_member_id: Option<Option<MemberId>>,
+    /// The member's groups from now on: they join the new ones (whose enrolment rules apply)
+    /// and leave the others, with the membership history dated today.
+    #[schema(value_type = Option<Vec<String>>)]
+    pub group_ids: Option<Vec<GroupId>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct MemberListFilter {
-    /// Start of the last or first name, an exact e-mail or employee number.
+    /// Words that must each appear, in any case, in the member's name, e-mail or employee
+    /// number (`smith`, `ava smith`, `e-10`).
     pub q: Option<String>,
     #[param(value_type = Option<String>)]
     pub group_id: Option<GroupId>,
@@ -77,6 +100,8 @@ fn view(m: Member, group_ids: Vec<GroupId>) -> MemberView {
         email: m.email,
         employee_number: m.employee_number,
         active: m.active,
+        position: m.position,
+        supervisor_member_id: m.supervisor_member_id,
         group_ids,
         version: m.version,
         created_at: m.created_at,
@@ -98,7 +123,42 @@ fn validate(f: &MemberFields) -> Result<()> {
             "must be at most 40 characters",
         );
     }
+    if let Some(p) = &f.position {
+        invalid.check(
+            p.chars().count() <= 100,
+            "position",
+            "must be at most 100 characters",
+        );
+    }
     Ok(invalid.into_result()?)
+}
+
+/// A supervisor must be another member of the agency, and active when chosen. `member` is the
+/// member being written (`None` while creating one).
+async fn check_supervisor(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    member: Option<MemberId>,
+    supervisor: MemberId,
+) -> Result<()> {
+    const FIELD: &str = "supervisor_member_id";
+    if member == Some(supervisor) {
+        return Err(AppError::invalid(FIELD, "a member cannot supervise themself"));
+    }
+    match store::member(tx, agency_id, supervisor).await? {
+        None => Err(AppError::invalid(
+            FIELD,
+            format!("{supervisor} is not a member of this agency"),
+        )),
+        Some(s) if !s.active => Err(AppError::invalid(
+            FIELD,
+            format!(
+                "{} {} is inactive; choose an active member",
+                s.first_name, s.last_name
+            ),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 fn normalise(mut f: MemberFields) -> MemberFields {
@@ -106,6 +166,7 @@ fn normalise(mut f: MemberFields) -> MemberFields {
     f.last_name = clean_name(&f.last_name);
     f.email = clean(f.email).map(|e| e.to_lowercase());
     f.employee_number = clean(f.employee_number);
+    f.position = clean(f.position).map(|p| clean_name(&p)).filter(|p| !p.is_empty());
     f
 }
 
@@ -199,6 +260,23 @@ impl App {
         ))
     }
 
+    /// How many members match the filter, across pages (the members page shows it).
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn members_count(&self, actor: &Reader, filter: &MemberListFilter) -> Result<i64> {
+        let mut tx = self.store.read().await?;
+        Ok(store::members_count(
+            &mut tx,
+            actor.agency_id,
+            &MemberFilter {
+                only_id: None,
+                group_id: filter.group_id,
+                active: filter.active,
+                q: filter.q.clone(),
+            },
+        )
+        .await?)
+    }
+
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn create_member(&self, actor: &Admin, input: NewMember) -> Result<MemberView> {
         let fields = normalise(MemberFields {
@@ -207,9 +285,14 @@ impl App {
             email: input.email,
             employee_number: input.employee_number,
             active: input.active.unwrap_or(true),
+            position: input.position,
+            supervisor_member_id: input.supervisor_member_id,
         });
         validate(&fields)?;
         let mut tx = self.store.begin().await?;
+        if let Some(s) = fields.supervisor_member_id {
+            check_supervisor(&mut tx, actor.agency_id, None, s).await?;
+        }
         let group_ids = agency_group_ids(
             &mut tx,
             actor.agency_id,
@@ -249,9 +332,27 @@ impl App {
             email: patch(before.email.clone(), input.email),
             employee_number: patch(before.employee_number.clone(), input.employee_number),
             active: patch(before.active, input.active),
+            position: patch(before.position.clone(), input.position),
+            supervisor_member_id: patch(before.supervisor_member_id, input.supervisor_member_id),
         });
         validate(&fields)?;
-        let after = self.write_member(&mut tx, actor, &before, &fields).await?;
+        let groups = match &input.group_ids {
+            Some(raw) => Some(agency_group_ids(&mut tx, actor.agency_id, "group_ids", raw).await?),
+            None => None,
+        };
+        // Checked when it changes: a supervisor deactivated since stays until someone
+        // chooses another, and an unrelated change still saves.
+        if let Some(s) = fields.supervisor_member_id {
+            if before.supervisor_member_id != Some(s) {
+                check_supervisor(&mut tx, actor.agency_id, Some(id), s).await?;
+            }
+        }
+        let mut after = self.write_member(&mut tx, actor, &before, &fields).await?;
+        if let Some(groups) = groups {
+            self.move_between_groups(&mut tx, actor, id, &before.group_ids, &groups)
+                .await?;
+            after.group_ids = groups;
+        }
         record(
             &mut tx,
             actor,
@@ -276,6 +377,8 @@ impl App {
             email: before.email.clone(),
             employee_number: before.employee_number.clone(),
             active: false,
+            position: before.position.clone(),
+            supervisor_member_id: before.supervisor_member_id,
         };
         let after = self.write_member(&mut tx, actor, &before, &fields).await?;
         record(
@@ -289,6 +392,44 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(after)
+    }
+
+    /// Makes the member's groups `wanted` (sorted, once each): joins and leaves dated today,
+    /// each changed group locked as the group endpoints lock it, in id order.
+    async fn move_between_groups(
+        &self,
+        tx: &mut Tx,
+        actor: &Admin,
+        id: MemberId,
+        current: &[GroupId],
+        wanted: &[GroupId],
+    ) -> Result<()> {
+        use credence_store::people::groups as groups_store;
+        let joined: Vec<GroupId> = wanted
+            .iter()
+            .copied()
+            .filter(|g| !current.contains(g))
+            .collect();
+        let left: Vec<GroupId> = current
+            .iter()
+            .copied()
+            .filter(|g| !wanted.contains(g))
+            .collect();
+        if joined.is_empty() && left.is_empty() {
+            return Ok(());
+        }
+        let today = self.ctx(tx, actor).await?.today;
+        let mut changed: Vec<GroupId> = joined.iter().chain(left.iter()).copied().collect();
+        changed.sort_unstable();
+        for g in changed {
+            groups_store::lock_group(tx, actor.agency_id, g).await?;
+            if joined.contains(&g) {
+                groups_store::add_group_members(tx, actor.agency_id, g, &[id], today).await?;
+            } else {
+                groups_store::remove_group_members(tx, actor.agency_id, g, &[id], today).await?;
+            }
+        }
+        self.enrol_joiners(tx, actor, &joined, &[id]).await
     }
 
     async fn write_member(

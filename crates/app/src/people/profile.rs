@@ -20,6 +20,8 @@ pub struct MemberProfile {
     pub member: MemberView,
     /// The names of the member's groups.
     pub groups: Vec<String>,
+    /// The supervisor's name ("Last, First"), when the member has one.
+    pub supervisor: Option<String>,
     /// Each credential with its type's name.
     pub credentials: Vec<(CredentialDetail, String)>,
     /// Each training record with its course's name (empty for other training).
@@ -43,6 +45,7 @@ impl App {
     pub async fn member_profile(&self, actor: &Actor, id: MemberId) -> Result<MemberProfile> {
         let member = self.member(actor, id).await?;
         let groups = self.group_names_of(actor, &member).await?;
+        let supervisor = self.supervisor_name_of(actor, &member).await?;
         // Every credential with its requirements in a few queries, not one detail call each.
         let filter = CredentialListFilter {
             member_id: Some(id),
@@ -93,12 +96,27 @@ impl App {
         Ok(MemberProfile {
             member,
             groups,
+            supervisor,
             credentials,
             records,
             courses,
             certificates,
             today: self.today(actor).await?,
         })
+    }
+
+    /// The supervisor's name, read with the member (a member sees who supervises them).
+    async fn supervisor_name_of(
+        &self,
+        actor: &Actor,
+        member: &MemberView,
+    ) -> Result<Option<String>> {
+        let Some(id) = member.supervisor_member_id else {
+            return Ok(None);
+        };
+        let mut db = self.store.read().await?;
+        let s = credence_store::people::members::member(&mut db, actor.agency_id, id).await?;
+        Ok(s.map(|s| format!("{}, {}", s.last_name, s.first_name)))
     }
 
     /// The names of the member's groups, read with the member (a member sees their own).

@@ -98,6 +98,24 @@ pub async fn groups_by_ids(
     q.fetch_all(db).await
 }
 
+/// `(group_id, members today)` for those of `ids` that have members (a group that has none
+/// is not listed).
+pub async fn member_counts(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    ids: &[GroupId],
+) -> Result<Vec<(GroupId, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new("SELECT group_id, COUNT(*) FROM group_memberships WHERE agency_id = ");
+    q.bind(agency_id)
+        .push(" AND group_id IN ")
+        .bind_json_ids(db.backend(), ids)
+        .push(" GROUP BY group_id");
+    q.fetch_all(db).await
+}
+
 /// Of `ids`, those that are groups of the agency.
 pub async fn existing_group_ids(
     db: &mut impl Conn,

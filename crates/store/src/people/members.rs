@@ -14,14 +14,18 @@ pub struct Member {
     pub email: Option<String>,
     pub employee_number: Option<String>,
     pub active: bool,
+    /// Rank or position, free text.
+    pub position: Option<String>,
+    /// Another member of the agency who supervises this one.
+    pub supervisor_member_id: Option<MemberId>,
     pub sort_name: String,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
-    "id, first_name, last_name, email, employee_number, active, sort_name, version, created_at, updated_at";
+const COLUMNS: &str = "id, first_name, last_name, email, employee_number, active, position, supervisor_member_id, \
+     sort_name, version, created_at, updated_at";
 
 /// The key members are listed and searched by: "last, first" folded to lower case.
 pub fn sort_name(first_name: &str, last_name: &str) -> String {
@@ -35,12 +39,15 @@ pub struct MemberFields {
     pub email: Option<String>,
     pub employee_number: Option<String>,
     pub active: bool,
+    pub position: Option<String>,
+    pub supervisor_member_id: Option<MemberId>,
 }
 
 pub async fn insert_member(tx: &mut Tx, agency_id: AgencyId, m: &MemberFields) -> Result<Member> {
     let sql = format!(
-        "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COLUMNS}"
+        "INSERT INTO members (agency_id, first_name, last_name, email, employee_number, active, position,
+             supervisor_member_id, sort_name, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {COLUMNS}"
     );
     query(&sql)
         .arg(agency_id)
@@ -49,6 +56,8 @@ pub async fn insert_member(tx: &mut Tx, agency_id: AgencyId, m: &MemberFields) -
         .arg(&m.email)
         .arg(&m.employee_number)
         .arg(m.active)
+        .arg(&m.position)
+        .arg(m.supervisor_member_id)
         .arg(sort_name(&m.first_name, &m.last_name))
         .arg(now())
         .fetch_one(tx)
@@ -65,8 +74,8 @@ pub async fn update_member(
 ) -> Result<Option<Member>> {
     let sql = format!(
         "UPDATE members SET first_name = $1, last_name = $2, email = $3, employee_number = $4, active = $5,
-             sort_name = $6, version = version + 1, updated_at = $7
-         WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COLUMNS}"
+             position = $6, supervisor_member_id = $7, sort_name = $8, version = version + 1, updated_at = $9
+         WHERE agency_id = $10 AND id = $11 AND version = $12 RETURNING {COLUMNS}"
     );
     let sort = sort_name(&m.first_name, &m.last_name);
     let updated: Option<Member> = query(&sql)
@@ -75,6 +84,8 @@ pub async fn update_member(
         .arg(&m.email)
         .arg(&m.employee_number)
         .arg(m.active)
+        .arg(&m.position)
+        .arg(m.supervisor_member_id)
         .arg(&sort)
         .arg(now())
         .arg(agency_id)
@@ -111,8 +122,54 @@ pub struct MemberFilter {
     pub only_id: Option<MemberId>,
     pub group_id: Option<GroupId>,
     pub active: Option<bool>,
-    /// Matches the start of the sort name, the e-mail or the employee number.
+    /// Words that must each appear, in any case, in the member's name ("last, first"), e-mail
+    /// or employee number.
     pub q: Option<String>,
+}
+
+/// The words of a search, folded to lower case (at most a few: each is a LIKE over the
+/// agency's members).
+fn search_words(q: Option<&str>) -> Vec<String> {
+    q.map(|t| {
+        t.split_whitespace()
+            .map(|w| w.trim_matches(',').to_lowercase())
+            .filter(|w| !w.is_empty())
+            .take(5)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+fn push_filter(q: &mut Query, filter: &MemberFilter) {
+    if let Some(id) = filter.only_id {
+        q.push(" AND m.id = ").bind(id);
+    }
+    if let Some(g) = filter.group_id {
+        q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = m.agency_id AND gm.member_id = m.id AND gm.group_id = ")
+            .bind(g)
+            .push(")");
+    }
+    if let Some(a) = filter.active {
+        q.push(" AND m.active = ").bind(a);
+    }
+    // Each word anywhere in the name, e-mail or number: "smith", "ava smith", "E-10",
+    // "@station1". `sort_name` is folded by Rust (any script); e-mails are stored folded and
+    // numbers are ASCII, where the databases' lower() agrees. A word matches literally (`%`
+    // and `_` are not wildcards). This scans the agency's members in name order, stopping at
+    // a page: fine for an agency's roster, where the credentials list needs its index range.
+    for word in search_words(filter.q.as_deref()) {
+        let pattern = format!("%{}%", escape_like(&word));
+        q.push(" AND (m.sort_name LIKE ")
+            .bind(pattern.clone())
+            .push(LIKE_ESCAPE)
+            .push(" OR lower(COALESCE(m.email, '')) LIKE ")
+            .bind(pattern.clone())
+            .push(LIKE_ESCAPE)
+            .push(" OR lower(COALESCE(m.employee_number, '')) LIKE ")
+            .bind(pattern)
+            .push(LIKE_ESCAPE)
+            .push(")");
+    }
 }
 
 /// A page ordered by name; `after` is the last row's `(sort_name, id)`.
@@ -124,44 +181,33 @@ pub async fn members_page(
     limit: i64,
 ) -> Result<Vec<Member>> {
     let mut q = Query::new(format!(
-        "SELECT {COLUMNS} FROM members m WHERE agency_id = "
+        "SELECT {COLUMNS} FROM members m WHERE m.agency_id = "
     ));
     q.bind(agency_id);
-    if let Some(id) = filter.only_id {
-        q.push(" AND id = ").bind(id);
-    }
-    if let Some(g) = filter.group_id {
-        q.push(" AND EXISTS (SELECT 1 FROM group_memberships gm WHERE gm.agency_id = m.agency_id AND gm.member_id = m.id AND gm.group_id = ")
-            .bind(g)
-            .push(")");
-    }
-    if let Some(a) = filter.active {
-        q.push(" AND active = ").bind(a);
-    }
-    if let Some(text) = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let lower = text.to_lowercase();
-        q.push(" AND (sort_name LIKE ")
-            .bind(format!("{}%", escape_like(&lower)))
-            .push(LIKE_ESCAPE);
-        q.push(" OR lower(first_name) LIKE ")
-            .bind(format!("{}%", escape_like(&lower)))
-            .push(LIKE_ESCAPE);
-        q.push(" OR lower(email) = ").bind(lower.clone());
-        q.push(" OR employee_number = ")
-            .bind(text.to_string())
-            .push(")");
-    }
+    push_filter(&mut q, filter);
     if let Some((name, id)) = after {
-        q.push(" AND (sort_name > ")
+        q.push(" AND (m.sort_name > ")
             .bind(name.clone())
-            .push(" OR (sort_name = ")
+            .push(" OR (m.sort_name = ")
             .bind(name)
-            .push(" AND id > ")
+            .push(" AND m.id > ")
             .bind(id)
             .push("))");
     }
-    q.push(" ORDER BY sort_name, id LIMIT ").bind(limit);
+    q.push(" ORDER BY m.sort_name, m.id LIMIT ").bind(limit);
     q.fetch_all(db).await
+}
+
+/// How many members match the filter (every page together).
+pub async fn members_count(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    filter: &MemberFilter,
+) -> Result<i64> {
+    let mut q = Query::new("SELECT COUNT(*) FROM members m WHERE m.agency_id = ");
+    q.bind(agency_id);
+    push_filter(&mut q, filter);
+    q.scalar(db).await
 }
 
 /// `(member_id, group_id)` pairs for the given members.

@@ -30,6 +30,25 @@ both_databases! {
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
     }
 
+    async fn a_group_counts_its_members_today(t) {
+        let g = t.post("/api/v1/groups", json!({"name": "B Shift", "kind": "shift"})).await.expect(201);
+        assert_eq!(g["member_count"], 0);
+        let id = g["id"].as_str().unwrap();
+        let a = create_member(t, "Ava", "Smith").await;
+        let b = create_member(t, "Liam", "Brown").await;
+        let added = t.post(&format!("/api/v1/groups/{id}/members/add"), json!({"member_ids": [a["id"], b["id"]]})).await.expect(200);
+        assert_eq!(added["group"]["member_count"], 2);
+        assert_eq!(t.get(&format!("/api/v1/groups/{id}")).await.expect(200)["member_count"], 2);
+        t.post(&format!("/api/v1/groups/{id}/members/remove"), json!({"member_ids": [a["id"]]})).await.expect(200);
+        let one = t.get(&format!("/api/v1/groups/{id}")).await.expect(200);
+        assert_eq!(one["member_count"], 1);
+        assert_eq!(t.get("/api/v1/groups").await.expect(200)["items"][0]["member_count"], 1);
+        // A deactivated member is still in the group (their history stays) and still counted.
+        t.delete(&format!("/api/v1/members/{}", b["id"].as_str().unwrap())).await.expect(200);
+        let renamed = t.patch(&format!("/api/v1/groups/{id}"), json!({"version": one["version"], "name": "B-Shift"})).await.expect(200);
+        assert_eq!(renamed["member_count"], 1);
+    }
+
     async fn group_names_are_unique_and_kinds_known(t) {
         t.post("/api/v1/groups", json!({"name": "Station 2", "kind": "station"})).await.expect(201);
         assert_eq!(t.post("/api/v1/groups", json!({"name": "Station 2", "kind": "station"})).await.invalid_fields(), ["name"]);

@@ -1,3 +1,4 @@
+use axum::http::Method;
 use serde_json::json;
 
 use crate::both_databases;
@@ -103,5 +104,158 @@ both_databases! {
         let found = t.app.member_id_by_email(t.agency_id, "  AVA.SMITH@STATION1.TEST ").await;
         assert!(found.is_ok(), "the CLI's `user create --member` finds demo members typed in any case");
         assert!(t.app.member_id_by_email(t.agency_id, "nobody@station1.test").await.is_err());
+    }
+}
+
+/// The `items` of a members list, as "Last, First" names.
+async fn names(t: &TestApp, query: &str) -> Vec<String> {
+    t.get(&format!("/api/v1/members?{query}"))
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}, {}",
+                m["last_name"].as_str().unwrap(),
+                m["first_name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+both_databases! {
+    async fn members_are_found_by_name_number_or_e_mail_in_any_case(t) {
+        let station = t.post("/api/v1/groups", json!({"name": "Station 1", "kind": "station"})).await.expect(201);
+        let ava = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "email": "Ava.Smith@Station1.Test",
+            "employee_number": "E-1001", "group_ids": [station["id"]]})).await.expect(201);
+        let liam = t.post("/api/v1/members", json!({"first_name": "Liam", "last_name": "Brown", "email": "lb@county.test",
+            "employee_number": "B-77"})).await.expect(201);
+        t.post("/api/v1/members", json!({"first_name": "Zoë", "last_name": "Émile", "employee_number": "E-2002"})).await.expect(201);
+
+        for (q, want) in [
+            ("SMITH", vec!["Smith, Ava"]),
+            ("mit", vec!["Smith, Ava"]),
+            ("ava+smith", vec!["Smith, Ava"]),
+            ("Smith%2C+Ava", vec!["Smith, Ava"]),
+            ("e-10", vec!["Smith, Ava"]),
+            ("E-", vec!["Smith, Ava", "Émile, Zoë"]),
+            ("b-77", vec!["Brown, Liam"]),
+            ("STATION1.test", vec!["Smith, Ava"]),
+            ("LB%40COUNTY", vec!["Brown, Liam"]),
+            ("ÉMILE", vec!["Émile, Zoë"]),
+            ("zoë", vec!["Émile, Zoë"]),
+            // A wildcard is a character like any other.
+            ("%25", vec![]),
+            ("_", vec![]),
+            ("ava+brown", vec![]),
+        ] {
+            assert_eq!(names(t, &format!("q={q}")).await, want, "q={q}");
+        }
+        let gid = station["id"].as_str().unwrap();
+        assert_eq!(names(t, &format!("group_id={gid}")).await, ["Smith, Ava"]);
+        assert_eq!(names(t, &format!("group_id={gid}&q=brown")).await, Vec::<String>::new());
+
+        let lid = liam["id"].as_str().unwrap();
+        t.delete(&format!("/api/v1/members/{lid}")).await.expect(200);
+        assert_eq!(names(t, "active=false").await, ["Brown, Liam"]);
+        assert_eq!(names(t, "active=true").await, ["Smith, Ava", "Émile, Zoë"]);
+        assert_eq!(names(t, "").await.len(), 3, "without `active`, everyone");
+        assert_eq!(names(t, "active=true&q=b-77").await, Vec::<String>::new());
+
+        // A search pages like the whole list.
+        let first = t.get("/api/v1/members?q=e-&limit=1").await.expect(200);
+        assert_eq!(first["items"][0]["id"], ava["id"]);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let rest = t.get(&format!("/api/v1/members?q=e-&limit=1&cursor={cursor}")).await.expect(200);
+        assert_eq!(rest["items"][0]["first_name"], "Zoë");
+        assert!(rest["next_cursor"].is_null());
+        assert_eq!(t.get("/api/v1/members?active=maybe").await.invalid_fields(), ["active"]);
+    }
+
+    async fn position_and_supervisor_are_kept_and_checked(t) {
+        let chief = t.post("/api/v1/members", json!({"first_name": "Dana", "last_name": "Okafor", "position": "Chief"})).await.expect(201);
+        let cid = chief["id"].as_str().unwrap();
+        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "position": "  Lieutenant ",
+            "supervisor_member_id": cid})).await.expect(201);
+        assert_eq!((m["position"].as_str(), m["supervisor_member_id"].as_str()), (Some("Lieutenant"), Some(cid)));
+        let id = m["id"].as_str().unwrap().to_string();
+        assert_eq!(t.get(&format!("/api/v1/members/{id}")).await.expect(200), m);
+
+        // Someone who is not another active member of this agency cannot supervise.
+        let other = t.other_agency_admin().await;
+        let theirs = t.send(Method::POST, "/api/v1/members", Some(&other), Some(json!({"first_name": "Other", "last_name": "One"}))).await.expect(201);
+        let retired = create_member(t, "Old", "Timer").await;
+        t.delete(&format!("/api/v1/members/{}", retired["id"].as_str().unwrap())).await.expect(200);
+        for (supervisor, words) in [
+            (json!("mem_999999"), "is not a member of this agency"),
+            (theirs["id"].clone(), "is not a member of this agency"),
+            (json!(id), "cannot supervise themself"),
+            (retired["id"].clone(), "is inactive"),
+        ] {
+            let p = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 1, "supervisor_member_id": supervisor})).await.problem(422);
+            assert_eq!(p["errors"][0]["field"], "supervisor_member_id", "{supervisor}");
+            assert!(p["errors"][0]["message"].as_str().unwrap().contains(words), "{supervisor}: {p}");
+        }
+        let fields = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 1, "supervisor_member_id": "grp_1"})).await.invalid_fields();
+        assert_eq!(fields, ["supervisor_member_id"], "an id of another kind");
+        let fields = t.post("/api/v1/members", json!({"first_name": "New", "last_name": "Hire", "supervisor_member_id": theirs["id"]})).await.invalid_fields();
+        assert_eq!(fields, ["supervisor_member_id"]);
+        let fields = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 1, "position": "x".repeat(101)})).await.invalid_fields();
+        assert_eq!(fields, ["position"]);
+        assert_eq!(t.get(&format!("/api/v1/members/{id}")).await.expect(200), m, "nothing was written");
+        assert_eq!(names(t, "q=hire").await, Vec::<String>::new());
+
+        // Clearing both; an unrelated change keeps a supervisor who was deactivated since.
+        let cleared = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 1, "position": null, "supervisor_member_id": null})).await.expect(200);
+        assert!(cleared["position"].is_null() && cleared["supervisor_member_id"].is_null());
+        let again = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 2, "supervisor_member_id": cid})).await.expect(200);
+        t.delete(&format!("/api/v1/members/{cid}")).await.expect(200);
+        let renamed = t.patch(&format!("/api/v1/members/{id}"), json!({"version": again["version"], "last_name": "Smith-Jones"})).await.expect(200);
+        assert_eq!(renamed["supervisor_member_id"], cid);
+    }
+
+    async fn a_member_moves_between_groups_with_a_patch(t) {
+        let a = t.post("/api/v1/groups", json!({"name": "A Shift", "kind": "shift"})).await.expect(201);
+        let b = t.post("/api/v1/groups", json!({"name": "B Shift", "kind": "shift"})).await.expect(201);
+        let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "group_ids": [a["id"]]})).await.expect(201);
+        let id = m["id"].as_str().unwrap();
+        let moved = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 1, "group_ids": [b["id"]]})).await.expect(200);
+        assert_eq!(moved["group_ids"], json!([b["id"]]));
+        assert_eq!(t.get(&format!("/api/v1/members/{id}")).await.expect(200)["group_ids"], json!([b["id"]]));
+        for (g, n) in [(&a, 0), (&b, 1)] {
+            assert_eq!(t.get(&format!("/api/v1/groups/{}", g["id"].as_str().unwrap())).await.expect(200)["member_count"], n);
+        }
+        // Who was in A Shift today stays answerable from the history (joined and left today).
+        let fields = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 2, "group_ids": ["grp_999999"]})).await.invalid_fields();
+        assert_eq!(fields, ["group_ids"]);
+        assert_eq!(t.get(&format!("/api/v1/members/{id}")).await.expect(200)["version"], 2, "nothing was written");
+    }
+
+    async fn deactivating_a_member_revokes_the_tokens_and_sessions_of_their_logins(t) {
+        use credence_app::Role;
+        let m = create_member(t, "Ava", "Smith").await;
+        let mid = m["id"].as_str().unwrap();
+        // An officer whose login and token speak for this member.
+        let token = t.token(Role::Officer, Some(mid)).await;
+        let member_id = mid.parse::<credence_app::ids::MemberId>().ok();
+        t.app.create_user(t.agency_id, "ava.officer@test.example", Role::Officer, "a long enough password", member_id).await.unwrap();
+        let session = t.app.login("ava.officer@test.example", "a long enough password", "192.0.2.1").await.unwrap().secret;
+        t.send(Method::GET, "/api/v1/courses", Some(&token), None).await.expect(200);
+
+        t.patch(&format!("/api/v1/members/{mid}"), json!({"version": 1, "active": false})).await.expect(200);
+
+        t.send(Method::GET, "/api/v1/courses", Some(&token), None).await.problem(401);
+        assert!(t.app.web_session(&session).await.is_err());
+        let mut db = t.app.store.read().await.unwrap();
+        let live_tokens: i64 = credence_store::query("SELECT COUNT(*) FROM api_tokens WHERE member_id = $1 AND revoked_at IS NULL")
+            .arg(member_id.unwrap()).scalar(&mut db).await.unwrap();
+        let sessions: i64 = credence_store::query("SELECT COUNT(*) FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.member_id = $1")
+            .arg(member_id.unwrap()).scalar(&mut db).await.unwrap();
+        assert_eq!((live_tokens, sessions), (0, 0), "revoked and ended, not merely refused");
+        drop(db);
+        // The admin's own token is untouched.
+        t.get("/api/v1/courses").await.expect(200);
     }
 }
