@@ -63,10 +63,44 @@ pub fn routes() -> Router<App> {
             "/credentials/{id}/sign-off",
             post(credentials::manage::sign_off),
         )
+        .route(
+            "/members",
+            get(people::members::list).post(people::member_form::create),
+        )
+        .route("/members/new", get(people::member_form::new_form))
         .route("/members/{id}", get(people::members::page))
+        .route(
+            "/members/{id}/edit",
+            get(people::member_form::edit_form).post(people::member_form::update),
+        )
+        .route(
+            "/members/{id}/deactivate",
+            post(people::members::deactivate),
+        )
+        .route(
+            "/members/{id}/reactivate",
+            post(people::members::reactivate),
+        )
+        .route("/members/{id}/assign", post(people::members::assign))
         .route(
             "/members/{id}/training",
             post(people::members::record_training),
+        )
+        .route(
+            "/groups",
+            get(people::groups::list).post(people::groups::create),
+        )
+        .route(
+            "/groups/{id}",
+            get(people::groups::page).post(people::groups::update),
+        )
+        .route(
+            "/groups/{id}/members/add",
+            post(people::groups::add_members),
+        )
+        .route(
+            "/groups/{id}/members/remove",
+            post(people::groups::remove_members),
         )
         .route(
             "/credential-types",

@@ -18,6 +18,7 @@ mod keeping_current;
 mod lifecycle;
 mod members;
 mod ops;
+mod people_pages;
 mod qualified;
 mod separation_of_duties;
 mod server;

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::both_databases;
 use crate::harness::{Resp, TestApp};
 
-fn cookie_of(resp: &Resp, name: &str) -> Option<String> {
+pub(crate) fn cookie_of(resp: &Resp, name: &str) -> Option<String> {
     resp.headers
         .get_all(header::SET_COOKIE)
         .iter()
@@ -32,7 +32,7 @@ pub(crate) async fn form(t: &TestApp, path: &str, cookie: &str, body: &str) -> R
 
 /// The page a redirect leads to, fetched as a browser would: with the session and the flash
 /// cookie the redirect set.
-async fn follow(t: &TestApp, redirect: &Resp, session: &str) -> Resp {
+pub(crate) async fn follow(t: &TestApp, redirect: &Resp, session: &str) -> Resp {
     let location = redirect.headers["location"].to_str().unwrap().to_string();
     let cookie = match cookie_of(redirect, "credence_flash") {
         Some(flash) => format!("{session}; credence_flash={flash}"),

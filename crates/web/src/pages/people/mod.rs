@@ -1,2 +1,4 @@
-pub(crate) mod me;
-pub(crate) mod members;
+pub mod groups;
+pub mod me;
+pub mod member_form;
+pub mod members;
