@@ -143,7 +143,10 @@ async fn check_supervisor(
 ) -> Result<()> {
     const FIELD: &str = "supervisor_member_id";
     if member == Some(supervisor) {
-        return Err(AppError::invalid(FIELD, "a member cannot supervise themself"));
+        return Err(AppError::invalid(
+            FIELD,
+            "a member cannot supervise themself",
+        ));
     }
     match store::member(tx, agency_id, supervisor).await? {
         None => Err(AppError::invalid(
@@ -166,7 +169,9 @@ fn normalise(mut f: MemberFields) -> MemberFields {
     f.last_name = clean_name(&f.last_name);
     f.email = clean(f.email).map(|e| e.to_lowercase());
     f.employee_number = clean(f.employee_number);
-    f.position = clean(f.position).map(|p| clean_name(&p)).filter(|p| !p.is_empty());
+    f.position = clean(f.position)
+        .map(|p| clean_name(&p))
+        .filter(|p| !p.is_empty());
     f
 }
 
@@ -342,10 +347,11 @@ impl App {
         };
         // Checked when it changes: a supervisor deactivated since stays until someone
         // chooses another, and an unrelated change still saves.
-        if let Some(s) = fields.supervisor_member_id {
-            if before.supervisor_member_id != Some(s) {
-                check_supervisor(&mut tx, actor.agency_id, Some(id), s).await?;
-            }
+        let changed = fields
+            .supervisor_member_id
+            .filter(|s| before.supervisor_member_id != Some(*s));
+        if let Some(s) = changed {
+            check_supervisor(&mut tx, actor.agency_id, Some(id), s).await?;
         }
         let mut after = self.write_member(&mut tx, actor, &before, &fields).await?;
         if let Some(groups) = groups {

@@ -24,7 +24,8 @@ pub struct Member {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, first_name, last_name, email, employee_number, active, position, supervisor_member_id, \
+const COLUMNS: &str =
+    "id, first_name, last_name, email, employee_number, active, position, supervisor_member_id, \
      sort_name, version, created_at, updated_at";
 
 /// The key members are listed and searched by: "last, first" folded to lower case.

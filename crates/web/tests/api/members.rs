@@ -109,9 +109,7 @@ both_databases! {
 
 /// The `items` of a members list, as "Last, First" names.
 async fn names(t: &TestApp, query: &str) -> Vec<String> {
-    t.get(&format!("/api/v1/members?{query}"))
-        .await
-        .expect(200)["items"]
+    t.get(&format!("/api/v1/members?{query}")).await.expect(200)["items"]
         .as_array()
         .unwrap()
         .iter()

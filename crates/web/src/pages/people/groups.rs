@@ -162,7 +162,9 @@ pub async fn create(State(app): State<App>, CsrfForm(user, f): CsrfForm<GroupFor
             &format!("{} was created; add its members below.", g.name),
         ),
         Err(e) => match Errors::of(e) {
-            Ok(errors) => list_page(&app, &user, None, f, errors).await.into_response(),
+            Ok(errors) => list_page(&app, &user, None, f, errors)
+                .await
+                .into_response(),
             Err(page) => page.into_response(),
         },
     }
@@ -180,7 +182,10 @@ pub struct GroupQuery {
 
 impl GroupQuery {
     fn find(&self) -> Option<&str> {
-        self.find.as_deref().map(str::trim).filter(|f| !f.is_empty())
+        self.find
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
     }
 }
 
@@ -394,14 +399,8 @@ async fn change_members(
             let message = match (add, changed) {
                 (true, 1) => format!("1 member joined {}.", v.group.name),
                 (true, n) => format!("{n} members joined {}.", v.group.name),
-                (false, 1) => format!(
-                    "1 member left {}; their credentials stay.",
-                    v.group.name
-                ),
-                (false, n) => format!(
-                    "{n} members left {}; their credentials stay.",
-                    v.group.name
-                ),
+                (false, 1) => format!("1 member left {}; their credentials stay.", v.group.name),
+                (false, n) => format!("{n} members left {}; their credentials stay.", v.group.name),
             };
             redirect_with(&back, "notice", &message)
         }

@@ -200,8 +200,7 @@ async fn form_page(
 ) -> PageResult {
     let actor = &user.actor;
     let chosen = f.supervisor().ok().flatten();
-    let (supervisors, supervisors_cut) =
-        supervisor_choices(app, actor, m.as_ref(), chosen).await?;
+    let (supervisors, supervisors_cut) = supervisor_choices(app, actor, m.as_ref(), chosen).await?;
     let mut errors = BTreeMap::new();
     let mut general = None;
     let status = match failure {
@@ -225,9 +224,8 @@ async fn form_page(
         Some(m) => format!("Edit {} {}", m.first_name, m.last_name),
         None => "Add a member".to_string(),
     };
-    let summary = (!errors.is_empty()).then(|| {
-        "The member was not saved: correct the fields marked below.".to_string()
-    });
+    let summary = (!errors.is_empty())
+        .then(|| "The member was not saved: correct the fields marked below.".to_string());
     let mut response = render(&FormPage {
         layout: Layout::new(user, title, "members").with_error(general.or(summary)),
         m,

@@ -24,9 +24,7 @@ use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
 use crate::pages::credentials::manage::{all_groups, all_types};
-use crate::pages::{
-    error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser,
-};
+use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser};
 
 /// Members per page of the list.
 const PAGE: i64 = 50;
