@@ -78,6 +78,11 @@ const CONSTRAINT_FIELDS: &[(&str, &str, &str)] = &[
     ),
     ("users_email_key", "email", "already has a login"),
     (
+        "users_email_folded_key",
+        "email",
+        "already has a login (e-mail addresses are compared without regard to case)",
+    ),
+    (
         "members_employee_number_key",
         "employee_number",
         "is already used by another member of this agency",

@@ -106,6 +106,13 @@ pub fn check_code(invalid: &mut Invalid, field: &str, value: &str) {
 }
 
 /// A plausible e-mail address: one `@` with text on both sides and a dot in the domain.
+/// The form of an e-mail address that logins are compared by: trimmed and lowercased
+/// (Unicode-aware), so `Ada@Example.org` and `ada@example.org` are one login. The address is
+/// stored as typed; only comparisons use this.
+pub fn fold_email(value: &str) -> String {
+    value.trim().to_lowercase()
+}
+
 pub fn is_plausible_email(value: &str) -> bool {
     let Some((local, domain)) = value.split_once('@') else {
         return false;
@@ -122,6 +129,15 @@ pub fn is_plausible_email(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails_fold_for_comparison() {
+        assert_eq!(
+            fold_email("  Ada.Lovelace@Example.ORG "),
+            "ada.lovelace@example.org"
+        );
+        assert_eq!(fold_email("ÉLODIE@exemple.fr"), "élodie@exemple.fr");
+    }
 
     #[test]
     fn names_lose_bidirectional_controls() {

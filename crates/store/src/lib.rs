@@ -123,6 +123,8 @@ impl StoreError {
 const SQLITE_UNIQUE_KEYS: &[(&str, &str)] = &[
     ("agencies.slug", "agencies_slug_key"),
     ("users.email", "users_email_key"),
+    ("users.email_folded", "users_email_folded_key"),
+    ("one_time_links.token_hash", "one_time_links_hash_key"),
     ("api_tokens.token_hash", "api_tokens_hash_key"),
     (
         "members.agency_id, members.employee_number",

@@ -2,8 +2,10 @@
 
 use credence_domain::ids::{AgencyId, MemberId, UserId};
 pub mod capability;
+pub mod links;
 pub mod passwords;
 pub mod tokens;
+pub mod users;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -112,8 +114,9 @@ impl App {
         password: &str,
         member_id: Option<MemberId>,
     ) -> Result<UserId> {
-        let email = email.trim().to_lowercase();
-        if !is_plausible_email(&email) {
+        // Stored as typed, compared folded (`identity::insert_user`).
+        let email = email.trim();
+        if !is_plausible_email(email) {
             return Err(AppError::invalid("email", "must be an e-mail address"));
         }
         password_rules(password)?;
@@ -125,7 +128,7 @@ impl App {
             &mut tx,
             &NewUser {
                 agency_id,
-                email: &email,
+                email,
                 password_hash: &hash,
                 role: role.as_str(),
                 member_id,
@@ -254,7 +257,8 @@ impl App {
         let mut tx = self.store.read().await?;
         let user = identity::user_by_email(&mut tx, &email.trim().to_lowercase()).await?;
         drop(tx);
-        let user = user.filter(|u| u.active);
+        // An invited login has no password yet: nothing matches it.
+        let user = user.filter(|u| u.active && !u.password_hash.is_empty());
         // An unknown login spends the same time as a wrong password.
         let hash = user.as_ref().map(|u| u.password_hash.as_str());
         if !verify_password(password, hash).await? {
@@ -356,6 +360,7 @@ impl App {
                 let user = identity::user_by_email(&mut tx, &email)
                     .await?
                     .ok_or(AppError::Unauthenticated)?;
+                identity::note_sign_in(&mut tx, user.id).await?;
                 let secret = new_secret("");
                 let csrf_token = new_secret("");
                 let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);

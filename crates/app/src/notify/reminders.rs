@@ -108,6 +108,7 @@ impl Mailer {
 fn message_subject_kind(kind: &str) -> Kind {
     match kind {
         "certificate" => Kind::Certificate,
+        "invitation" | "password_reset" => Kind::User,
         _ => Kind::Credential,
     }
 }
@@ -118,7 +119,7 @@ pub struct OutboxMessage {
     pub id: MessageId,
     pub to: String,
     pub subject: String,
-    /// `expiration`, `period_due` or `digest`.
+    /// `expiration`, `period_due`, `digest`, `certificate`, `invitation` or `password_reset`.
     pub kind: String,
     #[schema(value_type = Option<String>)]
     pub subject_id: Option<AnyId>,

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use credence_domain::ids::{AgencyId, MemberId, TokenId, UserId};
 
+use credence_domain::validation::fold_email;
+
 use crate::{now, query, Conn, Result, Tx};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -62,13 +64,18 @@ pub struct NewUser<'a> {
     pub member_id: Option<MemberId>,
 }
 
+/// Inserts a login; its e-mail is stored as given and compared folded
+/// ([`credence_domain::validation::fold_email`]), so another login whose address differs only
+/// in case violates `users_email_folded_key`. An empty `password_hash` is a login that has
+/// no password yet (invited): no password matches it.
 pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<UserId> {
     query(
-        "INSERT INTO users (agency_id, email, password_hash, role, member_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO users (agency_id, email, email_folded, password_hash, role, member_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .arg(user.agency_id)
-    .arg(user.email)
+    .arg(user.email.trim())
+    .arg(fold_email(user.email))
     .arg(user.password_hash)
     .arg(user.role)
     .arg(user.member_id)
@@ -77,16 +84,29 @@ pub async fn insert_user(tx: &mut Tx, user: &NewUser<'_>) -> Result<UserId> {
     .await
 }
 
+/// The login with this e-mail, whatever its case.
 pub async fn user_by_email(db: &mut impl Conn, email: &str) -> Result<Option<User>> {
-    query(
-        "SELECT u.id, u.agency_id, u.email, u.password_hash, u.role, u.member_id,
-             u.active AND COALESCE(m.active, TRUE) AS active
-         FROM users u LEFT JOIN members m ON m.id = u.member_id
-         WHERE u.email = $1",
-    )
-    .arg(email)
-    .fetch_optional(db)
-    .await
+    let sql = format!("{USER_SELECT} WHERE u.email_folded = $1");
+    query(&sql).arg(fold_email(email)).fetch_optional(db).await
+}
+
+pub async fn user_by_id(db: &mut impl Conn, id: UserId) -> Result<Option<User>> {
+    let sql = format!("{USER_SELECT} WHERE u.id = $1");
+    query(&sql).arg(id).fetch_optional(db).await
+}
+
+const USER_SELECT: &str = "SELECT u.id, u.agency_id, u.email, u.password_hash, u.role, u.member_id,
+        u.active AND COALESCE(m.active, TRUE) AS active
+    FROM users u LEFT JOIN members m ON m.id = u.member_id";
+
+/// Notes a successful sign-in of the login.
+pub async fn note_sign_in(tx: &mut Tx, user_id: UserId) -> Result<()> {
+    query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+        .arg(now())
+        .arg(user_id)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_password(tx: &mut Tx, user_id: UserId, password_hash: &str) -> Result<()> {

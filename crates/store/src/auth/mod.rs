@@ -1,3 +1,5 @@
-//! Agencies, logins, API tokens, sessions and sign-in attempts.
+//! Agencies, logins, API tokens, sessions, sign-in attempts and one-time links.
 
 pub mod identity;
+pub mod links;
+pub mod users;
