@@ -65,6 +65,9 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(notify::outbox::list))
         .routes(routes!(auth::tokens::list))
         .routes(routes!(auth::tokens::revoke))
+        .routes(routes!(auth::users::list, auth::users::create))
+        .routes(routes!(auth::users::update))
+        .routes(routes!(auth::users::password_reset))
         .routes(routes!(reports::compliance::compliance))
         .routes(routes!(reports::qualified::qualified))
         .routes(routes!(

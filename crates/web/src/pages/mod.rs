@@ -134,7 +134,24 @@ pub fn routes() -> Router<App> {
             )),
         )
         .route("/users", get(auth::users::page))
+        .route("/users/invite", post(auth::users::invite))
+        .route("/users/{id}/role", post(auth::users::set_role))
+        .route("/users/{id}/active", post(auth::users::set_active))
+        .route(
+            "/users/{id}/password-reset",
+            post(auth::users::password_reset),
+        )
         .route("/users/tokens/{id}/revoke", post(auth::users::revoke_token))
+        .route("/account", get(auth::account::page))
+        .route("/account/password", post(auth::account::change_password))
+        .route(
+            "/invitations/{token}",
+            get(auth::links::invitation).post(auth::links::accept_invitation),
+        )
+        .route(
+            "/password-reset/{token}",
+            get(auth::links::password_reset).post(auth::links::reset_password),
+        )
         .route("/approvals", get(training::submissions::queue))
         .route("/approvals/{id}", post(training::submissions::review))
         .route("/submissions/{id}/file", get(training::submissions::file))

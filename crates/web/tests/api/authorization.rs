@@ -367,6 +367,25 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         ),
         (Method::GET, "/api/v1/outbox".to_string(), None, read_all),
         (Method::GET, "/api/v1/tokens".to_string(), None, admin_only),
+        (Method::GET, "/api/v1/users".to_string(), None, admin_only),
+        (
+            Method::POST,
+            "/api/v1/users".to_string(),
+            Some(json!({"email": "matrix@test.example", "role": "auditor"})),
+            admin_only,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/users/usr_999999".to_string(),
+            Some(json!({"active": true})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            "/api/v1/users/usr_999999/password-reset".to_string(),
+            None,
+            admin_only,
+        ),
         (
             Method::DELETE,
             "/api/v1/tokens/tok_999999".to_string(),

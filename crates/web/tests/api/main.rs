@@ -25,4 +25,5 @@ mod server;
 mod sign_in;
 mod standing;
 mod tokens;
+mod users;
 mod web_pages;

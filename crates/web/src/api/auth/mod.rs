@@ -1,3 +1,4 @@
-//! Authentication: API tokens.
+//! Authentication: API tokens and logins.
 
 pub mod tokens;
+pub mod users;

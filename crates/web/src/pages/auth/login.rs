@@ -23,12 +23,26 @@ struct LoginPage {
     csrf: String,
     next: String,
     email: String,
+    notice: Option<String>,
     error: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// `password`: a password was just set through an e-mailed link. Only known values show
+    /// a message, and its words are the server's, so a link cannot put text on the page.
+    done: Option<String>,
+}
+
+/// The message for a `done` the server itself redirects with.
+fn done_notice(done: Option<&str>) -> Option<String> {
+    match done {
+        Some("password") => {
+            Some("Your password is set. Sign in with your e-mail and the new password.".into())
+        }
+        _ => None,
+    }
 }
 
 #[derive(Deserialize)]
@@ -58,7 +72,7 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 /// `Secure` when the request came over HTTPS (directly or through a proxy).
-fn secure(headers: &HeaderMap) -> &'static str {
+pub(crate) fn secure(headers: &HeaderMap) -> &'static str {
     let https = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -71,12 +85,23 @@ fn secure(headers: &HeaderMap) -> &'static str {
 }
 
 fn page(headers: &HeaderMap, next: String, email: String, error: Option<String>) -> Response {
+    page_with(headers, next, email, None, error)
+}
+
+fn page_with(
+    headers: &HeaderMap,
+    next: String,
+    email: String,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Response {
     let token = credence_app::auth::new_secret("");
     let mut response = render(&LoginPage {
         css: assets::url("app.css"),
         csrf: token.clone(),
         next,
         email,
+        notice,
         error,
     });
     let set = format!(
@@ -90,10 +115,11 @@ fn page(headers: &HeaderMap, next: String, email: String, error: Option<String>)
 }
 
 pub async fn form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
-    page(
+    page_with(
         &headers,
         safe_next(q.next.as_deref()).unwrap_or_default(),
         String::new(),
+        done_notice(q.done.as_deref()),
         None,
     )
 }

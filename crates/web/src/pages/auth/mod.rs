@@ -1,3 +1,5 @@
+pub(crate) mod account;
+pub(crate) mod links;
 pub(crate) mod login;
 pub(crate) mod session;
 pub(crate) mod users;
