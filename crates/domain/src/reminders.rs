@@ -1,11 +1,17 @@
 //! Which reminder is due for a date that is approaching: thresholds are days before the
-//! date (default 90, 60, 30, 7), plus one on the day after it, when it has lapsed. At most
-//! one reminder per threshold, and when several thresholds have passed unsent only the
-//! nearest goes.
+//! date (default 90, 60, 30, 7; 0 is the day itself), plus one on the day after it, when it
+//! has lapsed. At most one reminder per threshold, and when several thresholds have passed
+//! unsent only the nearest goes. An agency sets its thresholds, and a credential type may
+//! set its own, which win.
 
 use chrono::NaiveDate;
 
 pub const DEFAULT_OFFSETS: [u32; 4] = [90, 60, 30, 7];
+
+/// The furthest threshold: two years before the date.
+pub const MAX_OFFSET_DAYS: i64 = 730;
+/// At most this many thresholds, so a typo cannot queue a reminder every day.
+pub const MAX_OFFSETS: usize = 10;
 
 /// The threshold a reminder is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,16 +53,51 @@ pub fn due_threshold(
         .map(Threshold::DaysBefore)
 }
 
-/// Parses an agency's offsets ("90,60,30,7"); blanks and junk are ignored.
+/// Parses stored offsets ("90,60,30,7"), nearest first; blanks and junk are ignored.
 pub fn parse_offsets(text: &str) -> Vec<u32> {
     let mut out: Vec<u32> = text
         .split(',')
         .filter_map(|t| t.trim().parse().ok())
-        .filter(|n| *n > 0)
         .collect();
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Offsets as they are stored and shown: furthest first, comma-separated ("90,60,30,7").
+pub fn format_offsets(offsets: &[u32]) -> String {
+    let mut sorted = offsets.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    sorted
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Checks thresholds someone typed: each 0 to [`MAX_OFFSET_DAYS`] days, none twice, at most
+/// [`MAX_OFFSETS`]. Answers them furthest first, or what is wrong in words. An empty list is
+/// allowed: no reminder before the date, only the one when it lapses.
+pub fn check_offsets(days: &[i64]) -> Result<Vec<u32>, String> {
+    if days.len() > MAX_OFFSETS {
+        return Err(format!("must have at most {MAX_OFFSETS} thresholds"));
+    }
+    if let Some(d) = days.iter().find(|d| !(0..=MAX_OFFSET_DAYS).contains(*d)) {
+        return Err(format!(
+            "{d} is not a number of days from 0 to {MAX_OFFSET_DAYS}"
+        ));
+    }
+    let mut out: Vec<u32> = Vec::with_capacity(days.len());
+    for d in days {
+        // In range above, so it fits.
+        let d = u32::try_from(*d).unwrap_or(u32::MAX);
+        if out.contains(&d) {
+            return Err(format!("{d} is listed twice"));
+        }
+        out.push(d);
+    }
+    out.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -101,6 +142,36 @@ mod tests {
 
     #[test]
     fn offsets_parse() {
-        assert_eq!(parse_offsets("90, 60,x,30,7,0,60"), vec![7, 30, 60, 90]);
+        assert_eq!(parse_offsets("90, 60,x,30,7,0,60"), vec![0, 7, 30, 60, 90]);
+        assert_eq!(parse_offsets(""), Vec::<u32>::new());
+        assert_eq!(format_offsets(&[7, 90, 30]), "90,30,7");
+        assert_eq!(
+            parse_offsets(&format_offsets(&DEFAULT_OFFSETS)),
+            vec![7, 30, 60, 90]
+        );
+    }
+
+    #[test]
+    fn zero_is_the_day_itself() {
+        let exp = d("2026-06-30");
+        assert_eq!(
+            due_threshold(exp, d("2026-06-30"), &[0, 30], 7),
+            Some(Threshold::DaysBefore(0))
+        );
+        assert_eq!(
+            due_threshold(exp, d("2026-06-29"), &[0, 30], 7),
+            Some(Threshold::DaysBefore(30))
+        );
+    }
+
+    #[test]
+    fn typed_thresholds_are_checked() {
+        assert_eq!(check_offsets(&[7, 90, 0, 30]), Ok(vec![90, 30, 7, 0]));
+        assert_eq!(check_offsets(&[]), Ok(vec![]));
+        assert!(check_offsets(&[-1]).is_err());
+        assert!(check_offsets(&[731]).is_err());
+        assert!(check_offsets(&[30, 30]).unwrap_err().contains("twice"));
+        assert!(check_offsets(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]).is_err());
+        assert_eq!(check_offsets(&[730]), Ok(vec![730]));
     }
 }

@@ -300,6 +300,18 @@ pub async fn try_lock(tx: &mut Tx, key: i64) -> Result<bool> {
     }
 }
 
+/// Takes the transaction-scoped lock named by `key`, waiting for whoever holds it (see
+/// [`try_lock`]).
+pub async fn lock(tx: &mut Tx, key: i64) -> Result<()> {
+    if tx.backend() == Backend::Postgres {
+        query("SELECT pg_advisory_xact_lock($1)")
+            .arg(key)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Claims a daily job for `day` until `lease_until`: true when this caller should run it,
 /// because no one has claimed it, or a claim was never finished and its lease has passed
 /// (the instance running it died). False when it is finished, or another claim is live. The

@@ -62,6 +62,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(17, "0017_membership_history"),
     both!(18, "0018_operations"),
     both!(19, "0019_member_details"),
+    both!(20, "0020_agency_settings"),
     both!(21, "0021_user_invitations"),
     both!(22, "0022_qualified_paging"),
 ];

@@ -74,6 +74,9 @@ pub struct CredentialTypeView {
     pub renewal: String,
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
+    /// Reminder thresholds of its own (days before the date, furthest first), which win over
+    /// the agency's; `null`: the agency's.
+    pub reminder_days: Option<Vec<u32>>,
     pub requirements: Vec<RequirementView>,
     #[schema(value_type = Vec<String>)]
     pub enrolment_group_ids: Vec<GroupId>,
@@ -102,6 +105,9 @@ pub struct NewCredentialType {
     pub renewal: Option<RenewalPolicy>,
     pub renewal_window_days: Option<i64>,
     pub number_pattern: Option<String>,
+    /// Its own reminder thresholds (each 0 to 730 days, at most 10); absent or `null`: the
+    /// agency's.
+    pub reminder_days: Option<Vec<i64>>,
     pub requirements: Option<Vec<RequirementInput>>,
     #[schema(value_type = Option<Vec<String>>)]
     pub enrolment_group_ids: Option<Vec<GroupId>>,
@@ -134,6 +140,10 @@ pub struct CredentialTypePatch {
     #[schema(value_type = Option<i64>)]
     pub renewal_window_days: Option<Option<i64>>,
     pub number_pattern: Option<String>,
+    /// Its own reminder thresholds; `null` goes back to the agency's.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<i64>>)]
+    pub reminder_days: Option<Option<Vec<i64>>>,
     /// The complete new list; existing requirements are kept by `id`.
     pub requirements: Option<Vec<RequirementInput>>,
     #[schema(value_type = Option<Vec<String>>)]
@@ -181,6 +191,11 @@ fn view(t: CredentialType, reqs: &[Requirement], groups: &[GroupId]) -> Credenti
         renewal: t.renewal.as_str().to_string(),
         renewal_window_days: t.renewal_window_days,
         number_pattern: t.number_pattern,
+        reminder_days: t.reminder_offsets.as_deref().map(|text| {
+            let mut days = credence_domain::reminders::parse_offsets(text);
+            days.reverse();
+            days
+        }),
         requirements: reqs.iter().map(requirement_view).collect(),
         enrolment_group_ids: groups.to_vec(),
         state: t.state.as_str().to_string(),
@@ -398,6 +413,7 @@ impl App {
                 .number_pattern
                 .unwrap_or_else(|| numbering::DEFAULT_PATTERN.to_string()),
             certificate_template_id: None,
+            reminder_offsets: own_reminders(input.reminder_days.as_deref())?,
         };
         let mut tx = self.store.begin().await?;
         let reqs = checked_requirements(
@@ -473,6 +489,10 @@ impl App {
             renewal_window_days: patch(before.renewal_window_days, input.renewal_window_days),
             number_pattern: patch(before.number_pattern.clone(), input.number_pattern),
             certificate_template_id: template_id,
+            reminder_offsets: match input.reminder_days {
+                Some(days) => own_reminders(days.as_deref())?,
+                None => stored.reminder_offsets.clone(),
+            },
         };
         let current_reqs: Vec<RequirementInput> =
             store::requirements_of(&mut tx, actor.agency_id, &[type_id])
@@ -644,7 +664,19 @@ fn type_fields(t: &CredentialType) -> TypeFields {
         renewal_window_days: t.renewal_window_days,
         number_pattern: t.number_pattern.clone(),
         certificate_template_id: t.certificate_template_id,
+        reminder_offsets: t.reminder_offsets.clone(),
     }
+}
+
+/// A type's own reminder thresholds as stored, checked; `None` for the agency's.
+fn own_reminders(days: Option<&[i64]>) -> Result<Option<String>> {
+    let Some(days) = days else {
+        return Ok(None);
+    };
+    let mut invalid = credence_domain::Invalid::new();
+    let text = crate::ops::agency::reminder_text(&mut invalid, "reminder_days", days);
+    invalid.into_result()?;
+    Ok(text)
 }
 
 fn requirement_input(r: &Requirement) -> RequirementInput {

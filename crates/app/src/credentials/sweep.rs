@@ -16,7 +16,7 @@ use crate::{App, AppError, Result};
 const BATCH: i64 = 20_000;
 
 /// Advisory-lock namespace of the sweep (plus the agency id).
-const SWEEP_LOCK: i64 = 0x5357_0000_0000;
+pub(crate) const SWEEP_LOCK: i64 = 0x5357_0000_0000;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepReport {
@@ -65,35 +65,66 @@ impl App {
                 break;
             };
             after = last.id.get();
-            let mut type_ids: Vec<CredentialTypeId> =
-                rows.iter().map(|r| r.credential_type_id).collect();
-            type_ids.sort_unstable();
-            type_ids.dedup();
-            let rules = load_rules(&mut tx, agency_id, &type_ids).await?;
-            let mut writes = Vec::with_capacity(rows.len());
-            let mut to_issue = Vec::new();
-            for row in &rows {
-                let auto_issue = rules
-                    .get(&row.credential_type_id)
-                    .is_some_and(|r| r.row.auto_issue);
-                let progress = u8::try_from(row.progress).unwrap_or(0);
-                let c = computed(&ctx, &stored_facts(row).facts(progress, auto_issue));
-                // A period that opens on a complete auto-issue credential issues it: the
-                // full refresh does that.
-                if auto_issue && c.status == Status::ReadyToBeIssued {
-                    to_issue.push(row.id);
-                }
-                if !unchanged(row, &c) {
-                    writes.push((row.id, c));
-                }
-            }
-            store::set_computed(&mut tx, agency_id, &writes).await?;
-            refresh(&mut tx, &ctx, &to_issue).await?;
+            report.auto_issued += recompute(&mut tx, &ctx, &rows).await?;
             report.examined += rows.len();
-            report.auto_issued += to_issue.len();
             tx.commit().await?;
         }
         Ok(report)
+    }
+}
+
+/// Computes the rows' status, expiring-soon flag and next change from their stored facts for
+/// `ctx`'s day and window, writes those that changed (grouped by value), and issues the ones
+/// an auto-issue type completes. Answers how many it issued.
+async fn recompute(
+    tx: &mut credence_store::Tx,
+    ctx: &crate::credentials::lifecycle::Ctx,
+    rows: &[store::SweepRow],
+) -> Result<usize> {
+    let mut type_ids: Vec<CredentialTypeId> = rows.iter().map(|r| r.credential_type_id).collect();
+    type_ids.sort_unstable();
+    type_ids.dedup();
+    let rules = load_rules(tx, ctx.agency_id, &type_ids).await?;
+    let mut writes = Vec::with_capacity(rows.len());
+    let mut to_issue = Vec::new();
+    for row in rows {
+        let auto_issue = rules
+            .get(&row.credential_type_id)
+            .is_some_and(|r| r.row.auto_issue);
+        let progress = u8::try_from(row.progress).unwrap_or(0);
+        let c = computed(ctx, &stored_facts(row).facts(progress, auto_issue));
+        // A period that opens on a complete auto-issue credential issues it: the
+        // full refresh does that.
+        if auto_issue && c.status == Status::ReadyToBeIssued {
+            to_issue.push(row.id);
+        }
+        if !unchanged(row, &c) {
+            writes.push((row.id, c));
+        }
+    }
+    store::set_computed(tx, ctx.agency_id, &writes).await?;
+    refresh(tx, ctx, &to_issue).await?;
+    Ok(to_issue.len())
+}
+
+/// After the agency's expiring-soon window changed (in `tx`, which `ctx` was read in):
+/// recomputes every credential whose flag or next change depends on it, in batches of
+/// [`BATCH`] rows within the same transaction, so lists and counts agree with the new window
+/// as soon as it commits. Answers how many credentials it examined.
+pub(crate) async fn apply_expiring_window(
+    tx: &mut credence_store::Tx,
+    ctx: &crate::credentials::lifecycle::Ctx,
+) -> Result<usize> {
+    let mut examined = 0;
+    let mut after = 0;
+    loop {
+        let rows = store::with_expiration(tx, ctx.agency_id, after, BATCH).await?;
+        let Some(last) = rows.last() else {
+            return Ok(examined);
+        };
+        after = last.id.get();
+        examined += rows.len();
+        recompute(tx, ctx, &rows).await?;
     }
 }
 

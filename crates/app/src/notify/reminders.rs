@@ -1,6 +1,7 @@
 //! Reminders (workflow 8): before a credential expires and before an open period is due, at
-//! the agency's offsets (default 90, 60, 30 and 7 days, and once when it lapses), to the
-//! member, plus one daily digest to the agency's admins. Messages go through the outbox,
+//! the agency's offsets (default 90, 60, 30 and 7 days, and once when it lapses) or the
+//! credential type's own when it sets them, to the member, plus one daily digest to the
+//! agency's admins. Messages go through the outbox,
 //! whose unique key makes each one go once whatever the number of instances; delivery
 //! retries with backoff until the SMTP server takes them.
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Days;
-use credence_domain::reminders::{due_threshold, parse_offsets, Threshold, DEFAULT_OFFSETS};
+use credence_domain::reminders::{due_threshold, parse_offsets, Threshold};
 use credence_store::notify::outbox::{self, Approaching, NewMessage};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::AsyncSmtpTransport;
@@ -17,7 +18,7 @@ use lettre::{AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
 use crate::page::{paginate, Page, PageParams};
-use crate::{App, AppError, Reader, Result};
+use crate::{App, AppError, Officer, Reader, Result};
 
 /// Lapse reminders are sent only this many days after the date, so catching up on old
 /// history does not flood inboxes.
@@ -183,6 +184,11 @@ impl App {
         self
     }
 
+    /// Whether a mail server is configured; without one, messages are only queued.
+    pub fn sends_mail(&self) -> bool {
+        self.mailer.is_some()
+    }
+
     /// Queues reminders for the agency with this slug.
     pub async fn queue_reminders_for(&self, agency_slug: &str) -> Result<u64> {
         let agency = {
@@ -199,11 +205,16 @@ impl App {
     pub async fn queue_reminders(&self, agency_id: AgencyId) -> Result<u64> {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx_for(&mut tx, agency_id, "system:reminders").await?;
-        let mut offsets = parse_offsets(&outbox::reminder_offsets(&mut tx, agency_id).await?);
-        if offsets.is_empty() {
-            offsets = DEFAULT_OFFSETS.to_vec();
-        }
-        let horizon = ctx.today + Days::new(u64::from(*offsets.iter().max().unwrap_or(&90)));
+        let agency_offsets = parse_offsets(&outbox::reminder_offsets(&mut tx, agency_id).await?);
+        // Far enough ahead for the furthest threshold of the agency or any of its types.
+        let furthest = outbox::type_reminder_offsets(&mut tx, agency_id)
+            .await?
+            .iter()
+            .flat_map(|text| parse_offsets(text))
+            .chain(agency_offsets.iter().copied())
+            .max()
+            .unwrap_or(0);
+        let horizon = ctx.today + Days::new(u64::from(furthest));
         let lapsed_since = ctx.today - Days::new(LAPSE_GRACE_DAYS as u64);
         let mut messages = Vec::new();
         let mut digest = Vec::new();
@@ -218,7 +229,10 @@ impl App {
             ),
         ] {
             for a in rows {
-                let Some(threshold) = due_threshold(a.date, ctx.today, &offsets, LAPSE_GRACE_DAYS)
+                // A type's own thresholds win over the agency's.
+                let own = a.reminder_offsets.as_deref().map(parse_offsets);
+                let offsets = own.as_deref().unwrap_or(&agency_offsets);
+                let Some(threshold) = due_threshold(a.date, ctx.today, offsets, LAPSE_GRACE_DAYS)
                 else {
                     continue;
                 };
@@ -358,26 +372,54 @@ impl App {
             limit + 1,
         )
         .await?;
-        Ok(paginate(
-            rows,
-            limit,
-            |m| m.id.get(),
-            |m| OutboxMessage {
-                id: m.id,
-                to: m.recipient,
-                subject: m.subject,
-                subject_id: m.subject_id.map(|row| AnyId {
-                    kind: message_subject_kind(&m.kind),
-                    row,
-                }),
-                kind: m.kind,
-                status: m.status,
-                attempts: m.attempts,
-                last_error: m.last_error,
-                sent_at: m.sent_at,
-                created_at: m.created_at,
-            },
-        ))
+        Ok(paginate(rows, limit, |m| m.id.get(), message_view))
+    }
+
+    /// Queues a failed message again, to be sent as soon as the mail server takes it
+    /// (admins and officers). A message that is not failed (sent, queued or being sent) is a
+    /// conflict; another agency's is not found. Audited.
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn retry_message(&self, actor: &Officer, id: MessageId) -> Result<OutboxMessage> {
+        let mut tx = self.store.begin().await?;
+        let before = outbox::message(&mut tx, actor.agency_id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let Some(after) = outbox::requeue_failed(&mut tx, actor.agency_id, id).await? else {
+            return Err(AppError::Conflict(format!(
+                "only a failed message can be retried; this one is {}",
+                before.status
+            )));
+        };
+        let audited = |m: &outbox::Message| serde_json::json!({"status": m.status, "attempts": m.attempts, "last_error": m.last_error});
+        crate::ops::audit::record(
+            &mut tx,
+            actor,
+            "retry",
+            id,
+            Some(&audited(&before)),
+            Some(&audited(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(message_view(after))
+    }
+}
+
+fn message_view(m: outbox::Message) -> OutboxMessage {
+    OutboxMessage {
+        id: m.id,
+        to: m.recipient,
+        subject: m.subject,
+        subject_id: m.subject_id.map(|row| AnyId {
+            kind: message_subject_kind(&m.kind),
+            row,
+        }),
+        kind: m.kind,
+        status: m.status,
+        attempts: m.attempts,
+        last_error: m.last_error,
+        sent_at: m.sent_at,
+        created_at: m.created_at,
     }
 }
 

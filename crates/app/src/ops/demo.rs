@@ -149,6 +149,7 @@ fn new_type(code: &str, name: &str, description: &str) -> NewCredentialType {
         renewal: None,
         renewal_window_days: None,
         number_pattern: None,
+        reminder_days: None,
         requirements: None,
         enrolment_group_ids: None,
     }

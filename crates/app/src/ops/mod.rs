@@ -1,5 +1,6 @@
-//! Operating an agency: the demo, load-test seed data, and the audit log.
+//! Operating an agency: its settings, the demo, load-test seed data, and the audit log.
 
+pub mod agency;
 pub mod audit;
 pub mod demo;
 pub mod seed;

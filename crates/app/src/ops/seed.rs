@@ -164,6 +164,7 @@ impl App {
                     renewal: None,
                     renewal_window_days: Some(180),
                     number_pattern: None,
+                    reminder_days: None,
                     requirements: Some(vec![checklist_req("Skills check-off")]),
                     enrolment_group_ids: None,
                 },

@@ -25,7 +25,10 @@ pub async fn insert_agency(
     name: &str,
     time_zone: &str,
 ) -> Result<AgencyId> {
-    query("INSERT INTO agencies (slug, name, time_zone, created_at) VALUES ($1, $2, $3, $4) RETURNING id").arg(slug).arg(name).arg(time_zone).arg(now())
+    // The thresholds are written out: the column's default is older text (see migration 0020).
+    let offsets =
+        credence_domain::reminders::format_offsets(&credence_domain::reminders::DEFAULT_OFFSETS);
+    query("INSERT INTO agencies (slug, name, time_zone, reminder_offsets, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id").arg(slug).arg(name).arg(time_zone).arg(offsets).arg(now())
         .scalar(tx).await
 }
 

@@ -27,6 +27,8 @@ pub struct CredentialType {
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
     pub certificate_template_id: Option<TemplateId>,
+    /// Reminder thresholds of its own ("60,14"); `None`: the agency's.
+    pub reminder_offsets: Option<String>,
     pub state: Stored<TypeState>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
@@ -50,12 +52,13 @@ pub struct TypeFields {
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
     pub certificate_template_id: Option<TemplateId>,
+    pub reminder_offsets: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, code, name, description, invisible, effective_from, due_date, grace_period_days,
     validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days, number_pattern,
-    certificate_template_id, state, version, created_at, updated_at";
+    certificate_template_id, reminder_offsets, state, version, created_at, updated_at";
 
 pub async fn insert_type(
     tx: &mut Tx,
@@ -65,8 +68,8 @@ pub async fn insert_type(
     let sql = format!(
         "INSERT INTO credential_types (agency_id, code, name, description, invisible, effective_from, due_date,
              grace_period_days, validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days,
-             number_pattern, certificate_template_id, state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', $16, $16)
+             number_pattern, certificate_template_id, reminder_offsets, state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'draft', $17, $17)
          RETURNING {COLUMNS}"
     );
     query(&sql)
@@ -85,6 +88,7 @@ pub async fn insert_type(
         .arg(f.renewal_window_days)
         .arg(&f.number_pattern)
         .arg(f.certificate_template_id)
+        .arg(f.reminder_offsets.as_deref())
         .arg(now())
         .fetch_one(tx)
         .await
@@ -103,8 +107,9 @@ pub async fn update_type(
         "UPDATE credential_types SET code = $1, name = $2, description = $3, invisible = $4, effective_from = $5,
              due_date = $6, grace_period_days = $7, validity_months = $8, expiration_rounding = $9,
              auto_issue = $10, renewal = $11, renewal_window_days = $12, number_pattern = $13,
-             certificate_template_id = $14, state = $15, version = version + 1, updated_at = $16
-         WHERE agency_id = $17 AND id = $18 AND version = $19 RETURNING {COLUMNS}"
+             certificate_template_id = $14, reminder_offsets = $15, state = $16, version = version + 1,
+             updated_at = $17
+         WHERE agency_id = $18 AND id = $19 AND version = $20 RETURNING {COLUMNS}"
     );
     query(&sql)
         .arg(&f.code)
@@ -121,6 +126,7 @@ pub async fn update_type(
         .arg(f.renewal_window_days)
         .arg(&f.number_pattern)
         .arg(f.certificate_template_id)
+        .arg(f.reminder_offsets.as_deref())
         .arg(state)
         .arg(now())
         .arg(agency_id)

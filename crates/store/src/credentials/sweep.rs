@@ -52,3 +52,23 @@ pub async fn due_for_sweep(
     rows.sort_unstable_by_key(|r| r.id);
     Ok(rows)
 }
+
+/// Credentials whose expiring-soon flag and next change depend on the agency's window (an
+/// unrevoked issuance with an expiration date), in id order after `after_id`; read as
+/// [`due_for_sweep`] reads.
+pub async fn with_expiration(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<SweepRow>> {
+    let mut q = Query::new(format!(
+        "SELECT {SWEEP_COLUMNS} FROM credentials
+         WHERE agency_id = $1 AND expiration_date IS NOT NULL AND revoked = FALSE AND id > $2
+         ORDER BY id LIMIT $3"
+    ));
+    q.args = vec![agency_id.into(), after_id.into(), limit.into()];
+    let mut rows: Vec<SweepRow> = fetch_json(db, SWEEP_COLUMNS, &q).await?;
+    rows.sort_unstable_by_key(|r| r.id);
+    Ok(rows)
+}

@@ -166,6 +166,8 @@ pub struct Approaching {
     pub type_name: String,
     pub date: NaiveDate,
     pub period_id: Option<PeriodId>,
+    /// The credential type's own thresholds, when it sets them.
+    pub reminder_offsets: Option<String>,
 }
 
 /// Valid issuances expiring between `from` and `to` (index on agency, expiration date).
@@ -216,7 +218,7 @@ async fn approaching(
 ) -> Result<Vec<Approaching>> {
     let sql = format!(
         "SELECT c.id AS credential_id, c.member_id, m.email, m.first_name, m.last_name, t.name AS type_name,
-             {column} AS date, c.period_id
+             {column} AS date, c.period_id, t.reminder_offsets
          FROM credentials c
          JOIN members m ON m.id = c.member_id
          JOIN credential_types t ON t.id = c.credential_type_id
@@ -237,10 +239,47 @@ pub async fn admin_emails(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec
         .scalars(db).await
 }
 
-/// The agency's reminder offsets text ("90,60,30,7,0").
+/// The agency's reminder offsets text ("90,60,30,7").
 pub async fn reminder_offsets(db: &mut impl Conn, agency_id: AgencyId) -> Result<String> {
     query("SELECT reminder_offsets FROM agencies WHERE id = $1")
         .arg(agency_id)
         .scalar(db)
+        .await
+}
+
+/// The thresholds credential types of the agency set for themselves (each type's text).
+pub async fn type_reminder_offsets(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec<String>> {
+    query("SELECT reminder_offsets FROM credential_types WHERE agency_id = $1 AND reminder_offsets IS NOT NULL")
+        .arg(agency_id)
+        .scalars(db)
+        .await
+}
+
+/// One message of the agency, if it has it.
+pub async fn message(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: MessageId,
+) -> Result<Option<Message>> {
+    let sql = format!("SELECT {COLUMNS} FROM outbox WHERE agency_id = $1 AND id = $2");
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
+}
+
+/// Queues a failed message again, due now; `None` when the agency has no failed message with
+/// that id.
+pub async fn requeue_failed(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    id: MessageId,
+) -> Result<Option<Message>> {
+    let sql = format!(
+        "UPDATE outbox SET status = 'queued', next_attempt_at = $1
+         WHERE agency_id = $2 AND id = $3 AND status = 'failed' RETURNING {COLUMNS}"
+    );
+    query(&sql)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .fetch_optional(tx)
         .await
 }

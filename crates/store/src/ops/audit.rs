@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use credence_domain::audit_chain::{self, canonical, canonical_json, link, BrokenLink, Chain};
-use credence_domain::ids::{AgencyId, AnyId, AuditEventId, Id, IdKind};
+use credence_domain::ids::{AgencyId, AnyId, AuditEventId, Id, IdKind, Kind};
 
 use crate::query::{json_rows, JsonType};
 use crate::{query, Backend, Conn, Query, Result, StoreError, Tx};
@@ -107,11 +107,20 @@ pub async fn record_many<K: IdKind>(
     Ok(())
 }
 
+/// What a page of events is narrowed to; each part optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EventFilter<'a> {
+    pub subject: Option<AnyId>,
+    /// Exactly this actor label (`user:ada@example.org`).
+    pub actor: Option<&'a str>,
+    pub action: Option<&'a str>,
+}
+
 /// Newest first; `before_id` continues a page.
 pub async fn events_page(
     db: &mut impl Conn,
     agency_id: AgencyId,
-    subject: Option<AnyId>,
+    filter: EventFilter<'_>,
     before_id: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AuditEvent>> {
@@ -120,16 +129,124 @@ pub async fn events_page(
     );
     q.bind(agency_id);
     // Row numbers are per table, so the kind narrows the subject precisely.
-    if let Some(s) = subject {
+    if let Some(s) = filter.subject {
         q.push(" AND subject_id = ")
             .bind(s.row)
             .push(" AND subject_type = ")
             .bind(s.kind.subject_type());
     }
+    if let Some(a) = filter.actor {
+        q.push(" AND actor = ").bind(a);
+    }
+    if let Some(a) = filter.action {
+        q.push(" AND action = ").bind(a);
+    }
     if let Some(b) = before_id {
         q.push(" AND id < ").bind(b);
     }
     q.push(" ORDER BY id DESC LIMIT ").bind(limit);
+    q.fetch_all(db).await
+}
+
+/// Every distinct value of `column` (`actor` or `action`) in the agency's log, in order. A
+/// log of millions of events has a few dozen of each, so this skips from one value to the
+/// next through the index on (agency, column) instead of reading every event.
+pub async fn distinct_values(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    column: EventColumn,
+) -> Result<Vec<String>> {
+    let c = column.name();
+    let sql = format!(
+        "WITH RECURSIVE v (value) AS (
+             SELECT MIN({c}) FROM audit_events WHERE agency_id = $1
+             UNION ALL
+             SELECT (SELECT MIN({c}) FROM audit_events WHERE agency_id = $1 AND {c} > v.value)
+             FROM v WHERE v.value IS NOT NULL
+         )
+         SELECT value FROM v WHERE value IS NOT NULL"
+    );
+    query(&sql).arg(agency_id).scalars(db).await
+}
+
+/// A column [`distinct_values`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventColumn {
+    Actor,
+    Action,
+}
+
+impl EventColumn {
+    fn name(self) -> &'static str {
+        match self {
+            EventColumn::Actor => "actor",
+            EventColumn::Action => "action",
+        }
+    }
+}
+
+/// Names people know the subjects of `kind` by, for the rows in `rows` of the agency:
+/// members as "Last, First", credentials as "Last, First — Type", types, groups, courses,
+/// templates by name, logins by e-mail. Kinds without a name answer nothing (their public id
+/// is shown).
+pub async fn subject_names(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    kind: Kind,
+    rows: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    let select = match kind {
+        Kind::Member => "SELECT id, last_name || ', ' || first_name AS name FROM members x",
+        Kind::Credential => {
+            "SELECT x.id, m.last_name || ', ' || m.first_name || ' — ' || t.name AS name
+             FROM credentials x JOIN members m ON m.id = x.member_id
+             JOIN credential_types t ON t.id = x.credential_type_id"
+        }
+        Kind::CredentialType => "SELECT id, name FROM credential_types x",
+        Kind::Group => "SELECT id, name FROM agency_groups x",
+        Kind::Course => "SELECT id, name FROM courses x",
+        Kind::Template => "SELECT id, name FROM certificate_templates x",
+        Kind::User => "SELECT id, email AS name FROM users x",
+        Kind::Agency => "SELECT id, name FROM agencies x",
+        _ => return Ok(Vec::new()),
+    };
+    let agency_column = if kind == Kind::Agency {
+        "x.id"
+    } else {
+        "x.agency_id"
+    };
+    let mut out = Vec::new();
+    crate::query::fetch_in_batches(
+        db,
+        rows,
+        |chunk| {
+            let mut q = Query::new(format!("{select} WHERE +{agency_column} = "));
+            q.bind(agency_id).push(" AND x.id IN ").bind_ids(chunk);
+            q
+        },
+        |found: Vec<(i64, String)>| out.extend(found),
+    )
+    .await?;
+    Ok(out)
+}
+
+/// The member each of these logins speaks for, as "Last, First": `(email, name)`.
+pub async fn login_member_names(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    emails: &[String],
+) -> Result<Vec<(String, String)>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Query::new(
+        "SELECT u.email, m.last_name || ', ' || m.first_name AS name
+         FROM users u JOIN members m ON m.id = u.member_id
+         WHERE u.agency_id = ",
+    );
+    q.bind(agency_id)
+        .push(" AND u.email IN ")
+        .bind_json_texts(db.backend(), emails);
     q.fetch_all(db).await
 }
 

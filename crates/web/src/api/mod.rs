@@ -63,6 +63,8 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(credentials::renewal_plans::create))
         .routes(routes!(credentials::renewal_plans::get))
         .routes(routes!(notify::outbox::list))
+        .routes(routes!(notify::outbox::retry))
+        .routes(routes!(ops::agency::get, ops::agency::update))
         .routes(routes!(auth::tokens::list))
         .routes(routes!(auth::tokens::revoke))
         .routes(routes!(auth::users::list, auth::users::create))

@@ -366,6 +366,19 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             [true, true, true, true],
         ),
         (Method::GET, "/api/v1/outbox".to_string(), None, read_all),
+        (
+            Method::POST,
+            "/api/v1/outbox/msg_999999/retry".to_string(),
+            None,
+            officers,
+        ),
+        (Method::GET, "/api/v1/agency".to_string(), None, read_all),
+        (
+            Method::PATCH,
+            "/api/v1/agency".to_string(),
+            Some(json!({"version": 1})),
+            admin_only,
+        ),
         (Method::GET, "/api/v1/tokens".to_string(), None, admin_only),
         (Method::GET, "/api/v1/users".to_string(), None, admin_only),
         (

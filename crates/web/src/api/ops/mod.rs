@@ -1,1 +1,2 @@
+pub mod agency;
 pub mod audit;
