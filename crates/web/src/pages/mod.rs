@@ -22,6 +22,8 @@ mod catalog;
 mod credentials;
 mod documents;
 mod flash;
+mod notify;
+pub(crate) mod ops;
 mod people;
 mod reports;
 mod training;
@@ -141,6 +143,13 @@ pub fn routes() -> Router<App> {
             "/users/{id}/password-reset",
             post(auth::users::password_reset),
         )
+        .route(
+            "/settings",
+            get(ops::settings::page).post(ops::settings::save),
+        )
+        .route("/outbox", get(notify::outbox::page))
+        .route("/outbox/{id}/retry", post(notify::outbox::retry))
+        .route("/audit", get(ops::audit::page))
         .route("/users/tokens/{id}/revoke", post(auth::users::revoke_token))
         .route("/account", get(auth::account::page))
         .route("/account/password", post(auth::account::change_password))
@@ -201,6 +210,8 @@ pub struct Layout {
     pub csrf: String,
     pub is_member: bool,
     pub is_admin: bool,
+    /// Shown to admins when no mail server is configured: mail is only queued.
+    pub mail_only_queued: bool,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -214,6 +225,7 @@ impl Layout {
             csrf: user.csrf.clone(),
             is_member: !user.actor.role().reads_agency(),
             is_admin: user.actor.role().administers(),
+            mail_only_queued: user.actor.role().administers() && !user.sends_mail,
             notice: user.flash.notice.clone(),
             error: user.flash.error.clone(),
         }

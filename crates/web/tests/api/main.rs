@@ -4,6 +4,7 @@
 mod fixtures;
 mod harness;
 
+mod agency_settings;
 mod audit;
 mod authorization;
 mod bad_input;

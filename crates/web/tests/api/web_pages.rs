@@ -52,9 +52,26 @@ pub(crate) async fn page(t: &TestApp, path: &str, cookie: &str) -> Resp {
 
 /// A multipart form with a file and a CSRF token, as the templates page sends it.
 async fn upload_form(t: &TestApp, path: &str, cookie: &str, csrf: &str, bytes: &[u8]) -> Resp {
+    upload_form_to(t, path, cookie, csrf, bytes, None).await
+}
+
+/// [`upload_form`] with the page to come `back` to, as the settings page sends it.
+pub(crate) async fn upload_form_to(
+    t: &TestApp,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    bytes: &[u8],
+    back: Option<&str>,
+) -> Resp {
     let boundary = "credence-page-boundary";
+    let back = back
+        .map(|b| {
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"back\"\r\n\r\n{b}\r\n")
+        })
+        .unwrap_or_default();
     let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+        "{back}--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
          --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"logo.png\"\r\n\
          Content-Type: image/png\r\n\r\n"
     )
@@ -142,7 +159,7 @@ both_databases! {
         t.app.create_user(t.agency_id, "ava.login@test.example", Role::Member, "a long enough password", mid).await.unwrap();
         let session = sign_in(t, "ava.login@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
         assert_eq!(page(t, "/me", &session).await.status, 200);
-        for path in ["/credentials", "/credential-types", "/renewals", "/credentials/assign"] {
+        for path in ["/credentials", "/credential-types", "/renewals", "/credentials/assign", "/settings", "/outbox", "/audit"] {
             assert_eq!(page(t, path, &session).await.status, 403, "{path}");
         }
         assert_eq!(page(t, &format!("/members/{}", other["id"].as_str().unwrap()), &session).await.status, 404);

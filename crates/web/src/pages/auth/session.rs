@@ -21,6 +21,8 @@ pub struct WebUser {
     pub secret: String,
     /// The message stored for this session by the previous answer, shown once.
     pub flash: crate::pages::flash::Flash,
+    /// Whether the server has a mail server to send through (else mail is only queued).
+    pub sends_mail: bool,
 }
 
 pub fn session_secret(parts: &Parts) -> Option<String> {
@@ -62,6 +64,7 @@ impl FromRequestParts<App> for WebUser {
                     .get::<crate::pages::flash::Flash>()
                     .cloned()
                     .unwrap_or_default(),
+                sends_mail: app.sends_mail(),
             }),
             Err(_) => Err(to_login()),
         }

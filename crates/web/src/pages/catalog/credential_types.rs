@@ -84,6 +84,12 @@ impl FormPage {
             "number_pattern" => t.number_pattern.clone(),
             "expiration_rounding" => t.expiration_rounding.clone(),
             "renewal" => t.renewal.clone(),
+            "reminder_days" => opt(t.reminder_days.as_ref().map(|days| {
+                days.iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })),
             _ => String::new(),
         }
     }
@@ -186,6 +192,8 @@ pub struct TypeForm {
     renewal: Option<String>,
     renewal_window_days: Option<String>,
     number_pattern: Option<String>,
+    /// Its own reminder thresholds ("60, 14"); blank: the agency's.
+    reminder_days: Option<String>,
     #[serde(default)]
     enrolment_group_ids: Vec<GroupId>,
     #[serde(default)]
@@ -224,6 +232,22 @@ fn int(field: &str, v: &Option<String>) -> Result<Option<i64>, String> {
                 .map_err(|_| format!("{field}: {s:?} is not a whole number"))
         })
         .transpose()
+}
+
+/// Reminder thresholds typed as "60, 14": `None` when blank (the agency's).
+fn reminder_days(v: &Option<String>) -> Result<Option<Vec<i64>>, String> {
+    let Some(text) = text(v) else {
+        return Ok(None);
+    };
+    text.split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse()
+                .map_err(|_| format!("reminder_days: {p:?} is not a whole number of days"))
+        })
+        .collect::<Result<Vec<i64>, String>>()
+        .map(Some)
 }
 
 /// The id in requirement row `i` of the form, if one was given.
@@ -291,6 +315,7 @@ impl TypeForm {
             renewal: text(&self.renewal).and_then(|r| RenewalPolicy::parse(&r)),
             renewal_window_days: int("renewal window", &self.renewal_window_days)?,
             number_pattern: text(&self.number_pattern),
+            reminder_days: reminder_days(&self.reminder_days)?,
             requirements: Some(self.requirements()?),
             enrolment_group_ids: Some(self.enrolment_group_ids.clone()),
         })
@@ -340,6 +365,7 @@ pub async fn update(
         renewal: n.renewal,
         renewal_window_days: Some(n.renewal_window_days),
         number_pattern: n.number_pattern,
+        reminder_days: Some(n.reminder_days),
         requirements: n.requirements,
         enrolment_group_ids: n.enrolment_group_ids,
     };

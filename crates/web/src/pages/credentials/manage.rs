@@ -742,6 +742,11 @@ struct DetailPage {
     /// The supporting documents of each issuance, by issuance id.
     documents:
         std::collections::HashMap<IssuanceId, Vec<credence_app::documents::supporting::FileView>>,
+    /// Its audit events, newest first ("who changed this"): `None` for a member, who does
+    /// not read the log.
+    changes: Option<Vec<crate::pages::ops::audit::EventRow>>,
+    /// More events than the page lists (the audit page has them all).
+    more_changes: bool,
 }
 
 impl DetailPage {
@@ -791,7 +796,17 @@ pub async fn detail(
     } else {
         Vec::new()
     };
+    let (changes, more_changes) = match actor.reader() {
+        Ok(reader) => {
+            let (rows, more) =
+                crate::pages::ops::audit::history(&app, &reader, d.credential.id.into()).await?;
+            (Some(rows), more)
+        }
+        Err(_) => (None, false),
+    };
     Ok(render(&DetailPage {
+        changes,
+        more_changes,
         certificates,
         templates,
         documents,

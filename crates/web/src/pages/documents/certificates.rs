@@ -22,7 +22,6 @@ use credence_app::{App, AppError};
 use serde::Deserialize;
 
 use crate::api::documents::certificates::{file_response, Served};
-use crate::pages::auth::login::Empty;
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
 use crate::pages::credentials::manage::all_types;
 use crate::pages::{error_text, redirect_with, render, Layout, PageError, PageResult, WebUser};
@@ -583,10 +582,10 @@ pub async fn logo(State(app): State<App>, user: WebUser) -> PageResult {
     ))
 }
 
-/// Uploads a new agency logo from the templates page (admin).
+/// Uploads a new agency logo from the templates or settings page (admin), back to `back`.
 pub async fn upload_logo(State(app): State<App>, user: WebUser, multipart: Multipart) -> Response {
-    let back = "/certificate-templates";
     let form = read_file_form(&user, multipart, "the logo is larger than 1 MB").await;
+    let back = form.back.as_deref().unwrap_or("/certificate-templates");
     let saved = match form.file {
         Ok((name, bytes)) => {
             app.set_agency_logo(&capability!(user.actor, admin), &name, bytes)
@@ -604,9 +603,21 @@ pub async fn upload_logo(State(app): State<App>, user: WebUser, multipart: Multi
     }
 }
 
+#[derive(Deserialize)]
+pub struct BackForm {
+    back: Option<String>,
+}
+
 /// Removes the agency logo (admin); certificates made with it keep it.
-pub async fn remove_logo(State(app): State<App>, CsrfForm(user, _): CsrfForm<Empty>) -> Response {
-    let back = "/certificate-templates";
+pub async fn remove_logo(
+    State(app): State<App>,
+    CsrfForm(user, f): CsrfForm<BackForm>,
+) -> Response {
+    let back = f
+        .back
+        .as_deref()
+        .filter(|b| crate::pages::is_local_path(b))
+        .unwrap_or("/certificate-templates");
     match app
         .remove_agency_logo(&capability!(user.actor, admin))
         .await

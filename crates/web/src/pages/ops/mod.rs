@@ -1,0 +1,2 @@
+pub(crate) mod audit;
+pub(crate) mod settings;
