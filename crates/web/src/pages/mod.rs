@@ -240,6 +240,14 @@ impl Layout {
         self
     }
 
+    /// The page is one of those under the navigation's "Agency" menu.
+    pub fn in_agency_menu(&self) -> bool {
+        matches!(
+            self.nav,
+            "groups" | "imports" | "users" | "outbox" | "audit" | "settings"
+        )
+    }
+
     pub fn css(&self) -> String {
         assets::url("app.css")
     }
