@@ -66,7 +66,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         credentials_per_member: usize,
     },
-    /// Import a CSV file, all or nothing.
+    /// Import a CSV or XLSX file, all or nothing: prints what it created and updated, or
+    /// each error (`row 3, column email: …`) and exits with status 1, writing nothing.
     Import {
         #[arg(value_enum)]
         kind: ImportKind,
@@ -103,8 +104,26 @@ enum AuditCommand {
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ImportKind {
+    /// Columns: first_name, last_name, email, employee_number, active, groups (names, `;`).
+    Members,
+    /// Columns: member (employee number or e-mail), group (name).
+    GroupMemberships,
     /// Columns: member (employee number or e-mail), course (code), completed_on, score, hours, category.
     TrainingRecords,
+    /// Columns: member, credential_type (code), issue_date, expiration_date, credential_number, issuing_officer.
+    Issuances,
+}
+
+impl ImportKind {
+    fn app(self) -> credence_app::imports::ImportKind {
+        use credence_app::imports::ImportKind as K;
+        match self {
+            ImportKind::Members => K::Members,
+            ImportKind::GroupMemberships => K::GroupMemberships,
+            ImportKind::TrainingRecords => K::TrainingRecords,
+            ImportKind::Issuances => K::Issuances,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -411,18 +430,51 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
-        Command::Import {
-            kind: ImportKind::TrainingRecords,
-            file,
-            agency,
-        } => {
-            let reader = std::fs::File::open(&file)
-                .with_context(|| format!("opening {}", file.display()))?;
-            let count = app
-                .import_training_records(&agency, reader)
+        Command::Import { kind, file, agency } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let kind = kind.app();
+            let done = app
+                .import_file(&agency, kind, &name, bytes)
                 .await
-                .map_err(app_err)?;
-            println!("imported {count} training records");
+                .map_err(|e| match e {
+                    credence_app::AppError::NotFound => anyhow!("no agency with slug {agency:?}"),
+                    credence_app::AppError::Invalid(invalid) => anyhow!(
+                        "{}",
+                        invalid
+                            .errors
+                            .iter()
+                            .map(|e| e.message.clone())
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    ),
+                    other => app_err(other),
+                })?;
+            app.store.close().await;
+            if !done.errors.is_empty() {
+                for e in &done.errors {
+                    eprintln!("row {}, column {}: {}", e.row, e.column, e.message);
+                }
+                eprintln!(
+                    "{} error(s) in {} rows; nothing was imported",
+                    done.errors.len(),
+                    done.rows
+                );
+                std::process::exit(1);
+            }
+            println!(
+                "imported {} rows of {}: {} created, {} updated, {} unchanged",
+                done.rows,
+                kind.as_str(),
+                done.created,
+                done.updated,
+                done.unchanged
+            );
+            return Ok(());
         }
         Command::Sweep { agency } => {
             let started = std::time::Instant::now();

@@ -78,6 +78,7 @@ kinds! {
     Submission / SubmissionId = "sub", "external_submission";
     User / UserId = "usr", "user";
     Operation / OperationId = "op", "operation";
+    Import / ImportId = "imp", "import";
 }
 
 impl Kind {

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod catalog;
 pub mod credentials;
 pub mod documents;
+pub mod imports;
 pub mod notify;
 pub mod ops;
 pub mod people;

@@ -65,6 +65,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(20, "0020_agency_settings"),
     both!(21, "0021_user_invitations"),
     both!(22, "0022_qualified_paging"),
+    both!(23, "0023_imports"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

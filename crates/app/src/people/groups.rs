@@ -311,3 +311,31 @@ enum Change {
     Add,
     Remove,
 }
+
+impl App {
+    /// Adds members to a group inside the caller's transaction, as `…/members/add` does:
+    /// membership history from the agency's today, enrolment rules for those who join, one
+    /// audit event. Answers those who joined (members already in it are left as they are).
+    pub(crate) async fn join_group(
+        &self,
+        tx: &mut credence_store::Tx,
+        actor: &Actor,
+        ctx: &crate::credentials::lifecycle::Ctx,
+        group_id: GroupId,
+        mut member_ids: Vec<MemberId>,
+    ) -> Result<Vec<MemberId>> {
+        member_ids.sort_unstable();
+        member_ids.dedup();
+        store::lock_group(tx, actor.agency_id, group_id).await?;
+        let before = store::group_member_ids(tx, actor.agency_id, group_id).await?;
+        let added =
+            store::add_group_members(tx, actor.agency_id, group_id, &member_ids, ctx.today).await?;
+        if added.is_empty() {
+            return Ok(added);
+        }
+        self.enrol_joiners(tx, actor, &[group_id], &added).await?;
+        let after = store::group_member_ids(tx, actor.agency_id, group_id).await?;
+        record(tx, actor, "add_members", group_id, Some(&before), Some(&after)).await?;
+        Ok(added)
+    }
+}

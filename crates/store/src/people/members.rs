@@ -307,3 +307,103 @@ pub async fn member_id_by_employee_number(
         .scalar_optional(db)
         .await
 }
+
+/// Every member of the agency: what an import of members matches its rows against.
+pub async fn members_of_agency(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec<Member>> {
+    query(format!(
+        "SELECT {COLUMNS} FROM members WHERE agency_id = $1 ORDER BY id"
+    ))
+    .arg(agency_id)
+    .fetch_all(db)
+    .await
+}
+
+fn member_json(id: MemberId, m: &MemberFields) -> serde_json::Value {
+    serde_json::json!([
+        id.get(),
+        m.first_name,
+        m.last_name,
+        m.email,
+        m.employee_number,
+        m.active,
+        sort_name(&m.first_name, &m.last_name)
+    ])
+}
+
+fn member_source(backend: crate::Backend) -> String {
+    use crate::query::JsonType::{BigInt, Bool, Text};
+    crate::query::json_rows(
+        backend,
+        "$2",
+        &[
+            ("id", BigInt),
+            ("first_name", Text),
+            ("last_name", Text),
+            ("email", Text),
+            ("employee_number", Text),
+            ("active", Bool),
+            ("sort_name", Text),
+        ],
+    )
+}
+
+/// Inserts members with ids the caller reserved (`credentials::reserve_ids`), thousands per
+/// statement (rows as one JSON value, see [`crate::query::json_rows`]).
+pub async fn insert_members(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    rows: &[(MemberId, MemberFields)],
+) -> Result<()> {
+    let source = member_source(tx.backend());
+    let sql = format!(
+        "INSERT INTO members (id, agency_id, first_name, last_name, email, employee_number, active, sort_name, created_at, updated_at)
+         SELECT v.id, $3, v.first_name, v.last_name, v.email, v.employee_number, v.active, v.sort_name, $1, $1
+         FROM {source} AS v ORDER BY v.ord"
+    );
+    let at = now();
+    for chunk in rows.chunks(crate::JSON_BATCH) {
+        let json: Vec<serde_json::Value> = chunk.iter().map(|(id, m)| member_json(*id, m)).collect();
+        query(&sql)
+            .arg(at)
+            .arg(serde_json::Value::from(json).to_string())
+            .arg(agency_id)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes new field values of many members at once (their versions move on), and the sort
+/// name their credentials are listed by.
+pub async fn update_members(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    rows: &[(MemberId, MemberFields)],
+) -> Result<()> {
+    let source = member_source(tx.backend());
+    let members = format!(
+        "UPDATE members SET first_name = v.first_name, last_name = v.last_name, email = v.email,
+             employee_number = v.employee_number, active = v.active, sort_name = v.sort_name,
+             version = members.version + 1, updated_at = $1
+         FROM {source} AS v WHERE members.id = v.id AND members.agency_id = $3"
+    );
+    let credentials = format!(
+        "UPDATE credentials SET member_sort_name = v.sort_name
+         FROM {source} AS v WHERE credentials.member_id = v.id AND credentials.agency_id = $3
+             AND credentials.member_sort_name <> v.sort_name"
+    );
+    let at = now();
+    for chunk in rows.chunks(crate::JSON_BATCH) {
+        let json: Vec<serde_json::Value> = chunk.iter().map(|(id, m)| member_json(*id, m)).collect();
+        let json = serde_json::Value::from(json).to_string();
+        for sql in [&members, &credentials] {
+            query(sql.as_str())
+                .arg(at)
+                .arg(json.as_str())
+                .arg(agency_id)
+                .execute(tx)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod credentials;
 pub mod documents;
+pub mod imports;
 pub mod notify;
 pub mod ops;
 pub mod people;
@@ -99,6 +100,13 @@ pub fn routes() -> OpenApiRouter<App> {
             documents::certificates::documents
         ))
         .routes(routes!(documents::certificates::file))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(imports::create))
+                .layer(axum::extract::DefaultBodyLimit::max(imports::UPLOAD_LIMIT)),
+        )
+        .routes(routes!(imports::get))
+        .routes(routes!(imports::commit))
         .routes(routes!(
             documents::agency_logo::get_logo,
             documents::agency_logo::put_logo,

@@ -24,6 +24,7 @@ mod documents;
 mod flash;
 mod notify;
 pub(crate) mod ops;
+mod imports;
 mod people;
 mod reports;
 mod training;
@@ -135,6 +136,17 @@ pub fn routes() -> Router<App> {
                 credence_app::training::submissions::MAX_UPLOAD_BYTES + 64 * 1024,
             )),
         )
+        .route(
+            "/imports",
+            get(imports::page)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::api::imports::UPLOAD_LIMIT,
+                )),
+        )
+        .route("/imports/template/{file}", get(imports::template))
+        .route("/imports/{id}", get(imports::preview))
+        .route("/imports/{id}/commit", post(imports::commit))
         .route("/users", get(auth::users::page))
         .route("/users/invite", post(auth::users::invite))
         .route("/users/{id}/role", post(auth::users::set_role))
@@ -212,6 +224,8 @@ pub struct Layout {
     pub is_admin: bool,
     /// Shown to admins when no mail server is configured: mail is only queued.
     pub mail_only_queued: bool,
+    /// May record training and issue (admins and officers).
+    pub is_officer: bool,
     pub notice: Option<String>,
     pub error: Option<String>,
 }
@@ -226,6 +240,7 @@ impl Layout {
             is_member: !user.actor.role().reads_agency(),
             is_admin: user.actor.role().administers(),
             mail_only_queued: user.actor.role().administers() && !user.sends_mail,
+            is_officer: user.actor.role().manages_credentials(),
             notice: user.flash.notice.clone(),
             error: user.flash.error.clone(),
         }

@@ -447,6 +447,26 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             Some(json!({"member_ids": [f.member]})),
             admin_only,
         ),
+        // Imports: officers and admins; which kinds each may import is checked per kind
+        // (members and group memberships: admin; imports.rs tests it).
+        (
+            Method::POST,
+            "/api/v1/imports".to_string(),
+            Some(json!({})),
+            officers,
+        ),
+        (
+            Method::GET,
+            "/api/v1/imports/imp_999999".to_string(),
+            None,
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/imports/imp_999999/commit".to_string(),
+            None,
+            officers,
+        ),
     ]);
     rows
 }

@@ -393,17 +393,18 @@ both_databases! {
         let m = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "employee_number": "E-7"})).await.expect(201);
         let cid = t.post("/api/v1/assignments", json!({"credential_type_id": ty, "mode": "completion_period", "period_end": "2026-12-31", "member_ids": [id(&m)]}))
             .await.expect(200)["created"][0].as_str().unwrap().to_string();
+        let kind = credence_app::imports::ImportKind::TrainingRecords;
         let bad = "member,course,completed_on,score,hours,category\nE-7,CPR,2026-03-01,91,,\nE-8,CPR,2026-03-01,91,,\nE-7,,2026-03-01,,four,CE\n";
-        let err = t.app.import_training_records("test", bad.as_bytes()).await.unwrap_err();
-        let credence_app::AppError::Invalid(invalid) = err else { panic!("expected a validation error") };
-        let fields: Vec<&str> = invalid.errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["line 3: member", "line 4: hours"]);
+        let p = t.app.import_file("test", kind, "t.csv", bad.as_bytes().to_vec()).await.unwrap();
+        let cells: Vec<(usize, &str)> = p.errors.iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(cells, [(3, "member"), (4, "hours")]);
         assert_eq!(t.get("/api/v1/training-records").await.expect(200)["items"], json!([]), "nothing imported");
 
         let good = "member,course,completed_on,score,hours,category\nE-7,CPR,2026-03-01,91,,\nava.smith@nowhere.test,,2026-02-01,,1,CE\n";
-        assert!(t.app.import_training_records("test", good.as_bytes()).await.is_err(), "unknown e-mail");
+        assert!(!t.app.import_file("test", kind, "t.csv", good.as_bytes().to_vec()).await.unwrap().errors.is_empty(), "unknown e-mail");
         let good = "member,course,completed_on,score,hours,category\nE-7,CPR,2026-03-01,91,,\nE-7,,2026-03-01,,8,CE\n";
-        assert_eq!(t.app.import_training_records("test", good.as_bytes()).await.unwrap(), 2);
+        let done = t.app.import_file("test", kind, "t.csv", good.as_bytes().to_vec()).await.unwrap();
+        assert_eq!((done.status.as_str(), done.created), ("committed", 2));
         assert_eq!(status_of(t, &cid).await, ("ready_to_be_issued".into(), 100));
     }
 }

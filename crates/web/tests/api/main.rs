@@ -15,6 +15,7 @@ mod credential_types;
 mod daily_jobs;
 mod groups;
 mod headers;
+mod imports;
 mod keeping_current;
 mod lifecycle;
 mod members;
