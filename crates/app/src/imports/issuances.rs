@@ -14,7 +14,9 @@ use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
 use super::{each_row, opt, unknown_member, Checked, Errors, MemberKeys};
-use crate::credentials::lifecycle::{computed, issue_many, load_rules, refresh, Ctx, IssueItem, TypeRules};
+use crate::credentials::lifecycle::{
+    computed, issue_many, load_rules, refresh, Ctx, IssueItem, TypeRules,
+};
 use crate::{Actor, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -202,13 +204,18 @@ pub(crate) async fn check(
             errors.add(
                 r.row,
                 "credential_type",
-                format!("row {first} already imports an issuance of {} for this member", rule.row.code),
+                format!(
+                    "row {first} already imports an issuance of {} for this member",
+                    rule.row.code
+                ),
             );
         }
         if r.issue_date > ctx.today {
             errors.add(r.row, "issue_date", "must not be in the future");
         }
-        let expiration = r.expiration_date.or_else(|| rule.expiration_for(r.issue_date));
+        let expiration = r
+            .expiration_date
+            .or_else(|| rule.expiration_for(r.issue_date));
         if expiration.is_some_and(|e| e < r.issue_date) {
             errors.add(r.row, "expiration_date", "must not be before issue_date");
         }
@@ -217,11 +224,18 @@ pub(crate) async fn check(
                 errors.add(
                     r.row,
                     "credential_number",
-                    format!("{n:?} is already used by another credential of {}", rule.row.code),
+                    format!(
+                        "{n:?} is already used by another credential of {}",
+                        rule.row.code
+                    ),
                 );
             }
             if let Some(first) = seen_numbers.insert((t, n.clone()), r.row) {
-                errors.add(r.row, "credential_number", format!("{n:?} is also on row {first}"));
+                errors.add(
+                    r.row,
+                    "credential_number",
+                    format!("{n:?} is also on row {first}"),
+                );
             }
         }
         let existing = held.get(&(m, t)).and_then(|c| current.get(c));
@@ -257,7 +271,11 @@ pub(crate) async fn check(
             credential_number: r.credential_number.clone(),
             issuing_officer: r.issuing_officer.clone(),
             override_reason,
-            ..IssueItem::new(existing.map_or(CredentialId::new(0), |c| c.id), m, r.issue_date)
+            ..IssueItem::new(
+                existing.map_or(CredentialId::new(0), |c| c.id),
+                m,
+                r.issue_date,
+            )
         };
         let entry = plan.by_type.entry(t).or_default();
         match existing {

@@ -89,7 +89,11 @@ pub(crate) fn parse(
     for r in &rows {
         if let Some(n) = &r.employee_number {
             if let Some(first) = numbers.insert(n, r.row) {
-                duplicates.push((r.row, "employee_number", format!("{n:?} is also on row {first}")));
+                duplicates.push((
+                    r.row,
+                    "employee_number",
+                    format!("{n:?} is also on row {first}"),
+                ));
                 numbers.insert(n, first);
             }
         }

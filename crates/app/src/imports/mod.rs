@@ -327,11 +327,8 @@ impl<'a> Cells<'a> {
         let cell = self.index.get(column).and_then(|i| self.cells.get(*i))?;
         match cell {
             Cell::Formula => {
-                self.errors.add(
-                    self.row,
-                    column,
-                    "formulas are not imported, paste values",
-                );
+                self.errors
+                    .add(self.row, column, "formulas are not imported, paste values");
                 None
             }
             Cell::Error(e) => {
@@ -431,9 +428,7 @@ fn header_index(
             .map(|c| c.name)
             .or_else(|| kind.alias(raw));
         match name {
-            Some(n) if index.contains_key(n) => {
-                errors.add(1, raw, "appears twice in the header")
-            }
+            Some(n) if index.contains_key(n) => errors.add(1, raw, "appears twice in the header"),
             Some(n) => {
                 index.insert(n, i);
             }
@@ -515,18 +510,17 @@ pub(crate) struct Checked<P> {
 /// Counts `create…`, `update…` and `unchanged…` actions.
 fn counts(actions: &[String]) -> (i64, i64, i64) {
     let n = |prefix: &str| actions.iter().filter(|a| a.starts_with(prefix)).count() as i64;
-    (
-        n("create") + n("add"),
-        n("update"),
-        n("unchanged"),
-    )
+    (n("create") + n("add"), n("update"), n("unchanged"))
 }
 
 /// A member named in a file by employee number or e-mail (any case).
 pub(crate) struct MemberKeys(HashMap<String, MemberId>);
 
 impl MemberKeys {
-    pub async fn load(tx: &mut Tx, agency_id: credence_domain::ids::AgencyId) -> Result<MemberKeys> {
+    pub async fn load(
+        tx: &mut Tx,
+        agency_id: credence_domain::ids::AgencyId,
+    ) -> Result<MemberKeys> {
         let mut keys = HashMap::new();
         for (id, email, number) in
             credence_store::people::members::member_keys(tx, agency_id).await?
@@ -624,9 +618,7 @@ impl App {
             ImportKind::TrainingRecords => {
                 Rows::TrainingRecords(training::parse_records(&sheet, &index, &mut errors))
             }
-            ImportKind::Issuances => {
-                Rows::Issuances(issuances::parse(&sheet, &index, &mut errors))
-            }
+            ImportKind::Issuances => Rows::Issuances(issuances::parse(&sheet, &index, &mut errors)),
         };
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
@@ -692,7 +684,15 @@ impl App {
         let ctx = self.ctx(&mut tx, actor).await?;
         let mut errors = Errors::default();
         let written = self
-            .check_and_apply(&mut tx, &ctx, actor, &payload.rows, &payload.actions, &mut errors, id)
+            .check_and_apply(
+                &mut tx,
+                &ctx,
+                actor,
+                &payload.rows,
+                &payload.actions,
+                &mut errors,
+                id,
+            )
             .await?;
         if !store::mark_committed(&mut tx, actor.agency_id, id, written).await? {
             return Err(AppError::Conflict(
@@ -730,10 +730,14 @@ impl App {
         Ok(match rows {
             Rows::Members(r) => members::check(tx, ctx, r, errors).await?.actions,
             Rows::GroupMemberships(r) => {
-                training::check_memberships(tx, ctx, r, errors).await?.actions
+                training::check_memberships(tx, ctx, r, errors)
+                    .await?
+                    .actions
             }
             Rows::TrainingRecords(r) => {
-                training::check_records(tx, ctx, actor, r, errors).await?.actions
+                training::check_records(tx, ctx, actor, r, errors)
+                    .await?
+                    .actions
             }
             Rows::Issuances(r) => issuances::check(tx, ctx, actor, r, errors).await?.actions,
         })
@@ -800,10 +804,26 @@ fn refuse_changes(errors: &Errors, previewed: &[String], now: &[String]) -> Resu
 
 fn sample(rows: &Rows, actions: &[String]) -> Vec<PreviewRow> {
     let values: Vec<(usize, Vec<String>)> = match rows {
-        Rows::Members(r) => r.iter().take(SAMPLE_ROWS).map(|r| (r.row, r.values())).collect(),
-        Rows::GroupMemberships(r) => r.iter().take(SAMPLE_ROWS).map(|r| (r.row, r.values())).collect(),
-        Rows::TrainingRecords(r) => r.iter().take(SAMPLE_ROWS).map(|r| (r.row, r.values())).collect(),
-        Rows::Issuances(r) => r.iter().take(SAMPLE_ROWS).map(|r| (r.row, r.values())).collect(),
+        Rows::Members(r) => r
+            .iter()
+            .take(SAMPLE_ROWS)
+            .map(|r| (r.row, r.values()))
+            .collect(),
+        Rows::GroupMemberships(r) => r
+            .iter()
+            .take(SAMPLE_ROWS)
+            .map(|r| (r.row, r.values()))
+            .collect(),
+        Rows::TrainingRecords(r) => r
+            .iter()
+            .take(SAMPLE_ROWS)
+            .map(|r| (r.row, r.values()))
+            .collect(),
+        Rows::Issuances(r) => r
+            .iter()
+            .take(SAMPLE_ROWS)
+            .map(|r| (r.row, r.values()))
+            .collect(),
     };
     values
         .into_iter()

@@ -92,8 +92,7 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, FileProblem> {
     let mut sheet = Sheet::default();
     let mut first = true;
     for record in reader.records() {
-        let record =
-            record.map_err(|e| FileProblem(format!("the CSV could not be read: {e}")))?;
+        let record = record.map_err(|e| FileProblem(format!("the CSV could not be read: {e}")))?;
         let row = record.position().map_or(0, |p| p.line() as usize);
         if first {
             sheet.header = record.iter().map(header_name).collect();
@@ -259,7 +258,11 @@ mod tests {
 
     #[test]
     fn csv_rows_are_numbered_as_the_editor_shows_them() {
-        let sheet = read("a.csv", b"Member,Completed On\nE1,2026-01-02\n\nE2,01/03/2026\n").unwrap();
+        let sheet = read(
+            "a.csv",
+            b"Member,Completed On\nE1,2026-01-02\n\nE2,01/03/2026\n",
+        )
+        .unwrap();
         assert_eq!(sheet.header, vec!["member", "completed_on"]);
         let rows: Vec<usize> = sheet.rows.iter().map(|(r, _)| *r).collect();
         assert_eq!(rows, vec![2, 4]);

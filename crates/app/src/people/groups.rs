@@ -335,7 +335,15 @@ impl App {
         }
         self.enrol_joiners(tx, actor, &[group_id], &added).await?;
         let after = store::group_member_ids(tx, actor.agency_id, group_id).await?;
-        record(tx, actor, "add_members", group_id, Some(&before), Some(&after)).await?;
+        record(
+            tx,
+            actor,
+            "add_members",
+            group_id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
         Ok(added)
     }
 }

@@ -40,7 +40,11 @@ pub struct NewImport<'a> {
 
 const COLUMNS: &str = "id, kind, status, file_name, row_count, created_count, updated_count, unchanged_count, errors, payload, sample, actor, created_at, committed_at";
 
-pub async fn insert_import(tx: &mut Tx, agency_id: AgencyId, i: NewImport<'_>) -> Result<ImportRow> {
+pub async fn insert_import(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    i: NewImport<'_>,
+) -> Result<ImportRow> {
     query(format!(
         "INSERT INTO imports (agency_id, kind, status, file_name, row_count, created_count, updated_count, unchanged_count, errors, payload, sample, actor, created_at)
          VALUES ($1, $2, 'previewed', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
@@ -61,7 +65,11 @@ pub async fn insert_import(tx: &mut Tx, agency_id: AgencyId, i: NewImport<'_>) -
     .await
 }
 
-pub async fn import(db: &mut impl Conn, agency_id: AgencyId, id: ImportId) -> Result<Option<ImportRow>> {
+pub async fn import(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: ImportId,
+) -> Result<Option<ImportRow>> {
     query(format!(
         "SELECT {COLUMNS} FROM imports WHERE agency_id = $1 AND id = $2"
     ))

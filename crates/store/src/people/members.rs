@@ -362,7 +362,8 @@ pub async fn insert_members(
     );
     let at = now();
     for chunk in rows.chunks(crate::JSON_BATCH) {
-        let json: Vec<serde_json::Value> = chunk.iter().map(|(id, m)| member_json(*id, m)).collect();
+        let json: Vec<serde_json::Value> =
+            chunk.iter().map(|(id, m)| member_json(*id, m)).collect();
         query(&sql)
             .arg(at)
             .arg(serde_json::Value::from(json).to_string())
@@ -394,7 +395,8 @@ pub async fn update_members(
     );
     let at = now();
     for chunk in rows.chunks(crate::JSON_BATCH) {
-        let json: Vec<serde_json::Value> = chunk.iter().map(|(id, m)| member_json(*id, m)).collect();
+        let json: Vec<serde_json::Value> =
+            chunk.iter().map(|(id, m)| member_json(*id, m)).collect();
         let json = serde_json::Value::from(json).to_string();
         for sql in [&members, &credentials] {
             query(sql.as_str())

@@ -39,7 +39,9 @@ async fn upload(t: &TestApp, token: &str, kind: &str, file_name: &str, bytes: &[
 }
 
 async fn preview(t: &TestApp, kind: &str, file_name: &str, bytes: &[u8]) -> Value {
-    upload(t, &t.admin, kind, file_name, bytes).await.expect(201)
+    upload(t, &t.admin, kind, file_name, bytes)
+        .await
+        .expect(201)
 }
 
 async fn commit(t: &TestApp, import: &Value) -> Resp {
@@ -402,7 +404,10 @@ async fn page_upload(t: &TestApp, cookie: &str, csrf: &str, kind: &str, bytes: &
     let req = Request::builder()
         .method(Method::POST)
         .uri("/imports")
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .header(header::COOKIE, cookie)
         .body(Body::from(body))
         .unwrap();
@@ -417,7 +422,10 @@ async fn follow(t: &TestApp, redirect: &Resp, session: &str) -> Resp {
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("credence_flash=").map(|r| r.split(';').next().unwrap_or("").to_string()));
+        .find_map(|v| {
+            v.strip_prefix("credence_flash=")
+                .map(|r| r.split(';').next().unwrap_or("").to_string())
+        });
     let cookie = match flash {
         Some(f) => format!("{session}; credence_flash={f}"),
         None => session.to_string(),

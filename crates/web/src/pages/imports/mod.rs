@@ -49,8 +49,7 @@ fn kinds(user: &WebUser) -> Vec<KindInfo> {
             kind: k.as_str(),
             label: k.label(),
             columns: k.columns(),
-            allowed: admin
-                || matches!(k, ImportKind::TrainingRecords | ImportKind::Issuances),
+            allowed: admin || matches!(k, ImportKind::TrainingRecords | ImportKind::Issuances),
         })
         .collect()
 }
