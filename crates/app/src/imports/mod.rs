@@ -624,6 +624,19 @@ impl App {
         let ctx = self.ctx(&mut tx, actor).await?;
         let actions = self.check(&mut tx, &ctx, actor, &rows, &mut errors).await?;
         errors.0.sort_by(|a, b| a.row.cmp(&b.row));
+        // A row with any error (some are found across rows, such as duplicates) does nothing.
+        let failed: std::collections::HashSet<usize> = errors.0.iter().map(|e| e.row).collect();
+        let actions: Vec<String> = row_numbers(&rows)
+            .into_iter()
+            .zip(actions)
+            .map(|(row, action)| {
+                if failed.contains(&row) {
+                    "error".to_string()
+                } else {
+                    action
+                }
+            })
+            .collect();
         let (created, updated, unchanged) = counts(&actions);
         let sample = sample(&rows, &actions);
         let payload = Payload { rows, actions };
@@ -800,6 +813,15 @@ fn refuse_changes(errors: &Errors, previewed: &[String], now: &[String]) -> Resu
         ));
     }
     Ok(())
+}
+
+fn row_numbers(rows: &Rows) -> Vec<usize> {
+    match rows {
+        Rows::Members(r) => r.iter().map(|r| r.row).collect(),
+        Rows::GroupMemberships(r) => r.iter().map(|r| r.row).collect(),
+        Rows::TrainingRecords(r) => r.iter().map(|r| r.row).collect(),
+        Rows::Issuances(r) => r.iter().map(|r| r.row).collect(),
+    }
 }
 
 fn sample(rows: &Rows, actions: &[String]) -> Vec<PreviewRow> {
