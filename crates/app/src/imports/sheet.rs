@@ -91,9 +91,25 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, FileProblem> {
         .from_reader(bytes);
     let mut sheet = Sheet::default();
     let mut first = true;
+    // The line a record starts on, counted from its byte offset: the reader's own line count
+    // leaves out the blank lines it skips, which an editor numbers.
+    let (mut counted_to, mut line) = (0usize, 1usize);
     for record in reader.records() {
         let record = record.map_err(|e| FileProblem(format!("the CSV could not be read: {e}")))?;
-        let row = record.position().map_or(0, |p| p.line() as usize);
+        let mut start = record
+            .position()
+            .map_or(counted_to, |p| p.byte() as usize)
+            .clamp(counted_to, bytes.len());
+        // A record's position can be where the blank lines before it begin.
+        while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        line += bytes[counted_to..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        counted_to = start;
+        let row = line;
         if first {
             sheet.header = record.iter().map(header_name).collect();
             first = false;
