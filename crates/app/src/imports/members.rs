@@ -216,6 +216,8 @@ pub(crate) async fn check(
                     email: r.email.clone(),
                     employee_number: r.employee_number.clone(),
                     active: r.active.unwrap_or(true),
+                    position: None,
+                    supervisor_member_id: None,
                 };
                 actions.push("create".to_string());
                 plan.creates.push((r.row, fields, group_ids));
@@ -230,6 +232,9 @@ pub(crate) async fn check(
                         .clone()
                         .or_else(|| m.employee_number.clone()),
                     active: r.active.unwrap_or(m.active),
+                    // Not columns of the import: kept as they are.
+                    position: m.position.clone(),
+                    supervisor_member_id: m.supervisor_member_id,
                 };
                 let joins: Vec<GroupId> = group_ids
                     .into_iter()
