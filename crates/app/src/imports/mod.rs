@@ -623,7 +623,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let actions = self.check(&mut tx, &ctx, actor, &rows, &mut errors).await?;
-        errors.0.sort_by(|a, b| a.row.cmp(&b.row));
+        errors.0.sort_by_key(|a| a.row);
         // A row with any error (some are found across rows, such as duplicates) does nothing.
         let failed: std::collections::HashSet<usize> = errors.0.iter().map(|e| e.row).collect();
         let actions: Vec<String> = row_numbers(&rows)

@@ -67,6 +67,10 @@ async fn member_json(t: &TestApp, id: &str) -> Value {
     t.get(&format!("/api/v1/members/{id}")).await.expect(200)
 }
 
+/// A page route of the role matrix: path, form fields (None for a GET), and who may use it
+/// as [admin, officer, auditor, member].
+type MatrixRow = (String, Option<Vec<(&'static str, String)>>, [bool; 4]);
+
 both_databases! {
     async fn the_members_page_searches_filters_and_pages(t) {
         let (cookie, _) = admin(t).await;
@@ -336,7 +340,7 @@ both_databases! {
         let officers = [true, true, false, false];
         let admin_only = [true, false, false, false];
         // (path, form fields or None for a GET, who may: [admin, officer, auditor, member])
-        let rows: Vec<(String, Option<Vec<(&str, String)>>, [bool; 4])> = vec![
+        let rows: Vec<MatrixRow> = vec![
             ("/members".into(), None, read_all),
             (format!("/members?q=smith&group_id={gid}&active=all"), None, read_all),
             ("/members/new".into(), None, admin_only),

@@ -23,7 +23,7 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
-    fn value<'a>(v: &'a Option<String>) -> Option<&'a str> {
+    fn value(v: &Option<String>) -> Option<&str> {
         v.as_deref().map(str::trim).filter(|v| !v.is_empty())
     }
 
@@ -235,7 +235,7 @@ pub async fn page(
         .iter()
         .map(|a| (a.clone(), names.actor(a)))
         .collect();
-    actors.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+    actors.sort_by_key(|a| a.1.to_lowercase());
     Ok(render(&AuditPage {
         layout: Layout::new(&user, "Audit log", "audit").with_error(error),
         rows: rows(events, &names),
