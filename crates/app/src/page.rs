@@ -28,6 +28,14 @@ pub struct PageParams {
 }
 
 impl PageParams {
+    /// The first page of `limit` rows.
+    pub fn first(limit: i64) -> PageParams {
+        PageParams {
+            limit: Some(limit),
+            cursor: None,
+        }
+    }
+
     pub fn limit(&self) -> Result<i64> {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),

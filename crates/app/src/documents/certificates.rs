@@ -786,53 +786,6 @@ impl App {
         ))
     }
 
-    /// The register as CSV (every matching row, newest first).
-    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
-    pub async fn certificate_register_csv(
-        &self,
-        actor: &Reader,
-        query: &RegisterQuery,
-    ) -> Result<String> {
-        let filter = register_filter(query)?;
-        let mut tx = self.store.read().await?;
-        let rows = store::register(&mut tx, actor.agency_id, &filter, None, 100_000).await?;
-        let mut out = crate::imports::exports::SafeCsv::default();
-        let csv_error = |e: csv::Error| AppError::internal(e.to_string());
-        out.write_record([
-            "certificate_id",
-            "member",
-            "credential_type",
-            "number",
-            "issue_date",
-            "expiration_date",
-            "status",
-            "template",
-            "generated_at",
-            "issued_at",
-            "verify_url",
-        ])
-        .map_err(csv_error)?;
-        for r in rows {
-            let v = self.certificate_view(r);
-            out.write_record([
-                v.id.to_string(),
-                v.member_name,
-                v.credential_type_name,
-                v.number.unwrap_or_default(),
-                v.issue_date.to_string(),
-                v.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
-                v.status.as_str().to_owned(),
-                v.template_name,
-                v.generated_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
-                v.issued_at.map(|d| d.to_rfc3339()).unwrap_or_default(),
-                v.verify_url,
-            ])
-            .map_err(csv_error)?;
-        }
-        let bytes = out.into_inner()?;
-        String::from_utf8(bytes).map_err(|e| AppError::internal(e.to_string()))
-    }
-
     /// The files a certificate has had, newest first (the first is the current one).
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn certificate_history(

@@ -22,6 +22,8 @@ use credence_domain::history::{self, IssuanceHistory};
 
 use crate::clock::local_date;
 use crate::credentials::lifecycle::facts;
+use crate::imports::exports::tables::{people, Person};
+use crate::imports::exports::{export, Cell, Export, ExportFormat, Row};
 use crate::{App, AppError, Reader, Result};
 
 /// At most this many non-compliant rows in one report.
@@ -35,9 +37,9 @@ pub struct ComplianceParams {
     pub credential_type_id: Option<CredentialTypeId>,
     /// The day to report on (default today).
     pub on: Option<NaiveDate>,
-    /// `json` (default) or `csv`.
-    pub format: Option<String>,
-    /// For CSV: `counts` (default) or `members`.
+    /// `json` (default), or the report as `csv` or `xlsx`.
+    pub format: Option<crate::imports::exports::Format>,
+    /// For a spreadsheet: `counts` (default) or `members` (who is not compliant).
     pub view: Option<String>,
 }
 
@@ -268,60 +270,149 @@ impl App {
     }
 }
 
-/// The report as CSV: the counts table, or the non-compliant members.
-pub fn compliance_csv(report: &ComplianceReport, members: bool) -> String {
-    let mut w = crate::imports::exports::SafeCsv::default();
+/// The report's rows as a spreadsheet: the counts table, or the non-compliant members.
+fn compliance_rows(
+    report: &ComplianceReport,
+    members: bool,
+    names: &SheetNames,
+) -> (Vec<String>, Vec<Row>) {
     if members {
-        let _ = w.write_record([
-            "member_id",
-            "member_name",
+        let header = [
+            "member",
             "employee_number",
-            "credential_type_id",
+            "groups",
+            "credential_type",
             "status",
             "lapsed",
             "expiration_date",
             "due_date",
-        ]);
-        for g in &report.non_compliant {
-            let _ = w.write_record([
-                &g.member_id.to_string(),
-                &g.member_name,
-                g.employee_number.as_deref().unwrap_or(""),
-                &g.credential_type_id.to_string(),
-                &g.status,
-                &g.lapsed.to_string(),
-                &g.expiration_date.map(|d| d.to_string()).unwrap_or_default(),
-                &g.due_date.map(|d| d.to_string()).unwrap_or_default(),
-            ]);
-        }
-    } else {
-        let mut header = vec!["group_id".to_string(), "credential_type_id".into()];
-        header.extend(Status::ALL.iter().map(|s| s.as_str().to_string()));
-        header.extend([
-            "total".into(),
-            "compliant".into(),
-            "lapsed".into(),
-            "compliant_percent".into(),
-        ]);
-        let _ = w.write_record(&header);
-        for r in &report.rows {
-            let mut line = vec![
-                r.group_id.map(|g| g.to_string()).unwrap_or_default(),
-                r.credential_type_id.to_string(),
-            ];
+            "member_id",
+            "credential_id",
+        ];
+        let rows = report
+            .non_compliant
+            .iter()
+            .map(|g| {
+                let groups = names.people.get(&g.member_id).map(|p| p.groups.clone());
+                vec![
+                    g.member_name.as_str().into(),
+                    g.employee_number.clone().into(),
+                    groups.into(),
+                    names.type_name(g.credential_type_id).into(),
+                    Status::parse(&g.status)
+                        .map_or(g.status.clone(), |s| s.label().to_string())
+                        .into(),
+                    g.lapsed.into(),
+                    g.expiration_date.into(),
+                    g.due_date.into(),
+                    g.member_id.to_string().into(),
+                    g.credential_id.to_string().into(),
+                ]
+            })
+            .collect();
+        return (header.map(String::from).to_vec(), rows);
+    }
+    let mut header = vec!["group".to_string(), "credential_type".into()];
+    header.extend(Status::ALL.iter().map(|s| s.label().to_string()));
+    header.extend([
+        "total".into(),
+        "compliant".into(),
+        "lapsed".into(),
+        "compliant_percent".into(),
+    ]);
+    let rows = report
+        .rows
+        .iter()
+        .map(|r| {
+            let group = match r.group_id {
+                Some(g) => names.groups.get(&g).cloned().unwrap_or_else(|| g.to_string()),
+                None => "(no group)".to_string(),
+            };
+            let mut line: Row = vec![group.into(), names.type_name(r.credential_type_id).into()];
             line.extend(
                 Status::ALL
                     .iter()
-                    .map(|s| r.counts.get(s.as_str()).copied().unwrap_or(0).to_string()),
+                    .map(|s| Cell::from(r.counts.get(s.as_str()).copied().unwrap_or(0))),
             );
             line.extend([
-                r.total.to_string(),
-                r.compliant.to_string(),
-                r.lapsed.to_string(),
-                r.compliant_percent.to_string(),
+                r.total.into(),
+                r.compliant.into(),
+                r.lapsed.into(),
+                r.compliant_percent.into(),
             ]);
-            let _ = w.write_record(&line);
-        }
+            line
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The names a compliance spreadsheet shows instead of ids.
+struct SheetNames {
+    types: HashMap<CredentialTypeId, String>,
+    groups: HashMap<GroupId, String>,
+    people: HashMap<MemberId, Person>,
+}
+
+impl SheetNames {
+    fn type_name(&self, id: CredentialTypeId) -> String {
+        self.types.get(&id).cloned().unwrap_or_else(|| id.to_string())
     }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+impl App {
+    /// The report as a spreadsheet: `view` is `counts` (default) or `members` (who is not
+    /// compliant).
+    pub async fn export_compliance(
+        &self,
+        actor: &Reader,
+        params: &ComplianceParams,
+        format: ExportFormat,
+    ) -> Result<Export> {
+        let members = match params.view.as_deref() {
+            None | Some("counts") => false,
+            Some("members") => true,
+            Some(_) => return Err(AppError::invalid("view", "must be counts or members")),
+        };
+        let report = self.compliance(actor, params).await?;
+        let names = {
+            let mut db = self.store.read().await?;
+            let mut group_ids: Vec<GroupId> = report.rows.iter().filter_map(|r| r.group_id).collect();
+            group_ids.sort_unstable();
+            group_ids.dedup();
+            let member_ids: Vec<MemberId> = report.non_compliant.iter().map(|g| g.member_id).collect();
+            SheetNames {
+                types: credence_store::catalog::credential_types::types_page(
+                    &mut db,
+                    actor.agency_id,
+                    None,
+                    false,
+                    None,
+                    10_000,
+                )
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
+                .collect(),
+                groups: credence_store::people::groups::groups_by_ids(&mut db, actor.agency_id, &group_ids)
+                    .await?
+                    .into_iter()
+                    .map(|g| (g.id, g.name))
+                    .collect(),
+                people: people(&mut db, actor.agency_id, &member_ids).await?,
+            }
+        };
+        let (header, rows) = compliance_rows(&report, members, &names);
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        let stem = format!(
+            "{}-{}",
+            if members { "non-compliant" } else { "compliance" },
+            report.on
+        );
+        let rows = std::sync::Mutex::new(Some(rows));
+        let one_page = move |_: Option<()>| {
+            let rows = rows.lock().ok().and_then(|mut r| r.take()).unwrap_or_default();
+            async move { Ok((rows, None)) }
+        };
+        Ok(export(format, &stem, &header, one_page))
+    }
 }

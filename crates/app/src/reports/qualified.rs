@@ -27,7 +27,8 @@ use credence_store::reports::qualified::{self as store, After, CoveringIssuance,
 use serde::{Deserialize, Serialize};
 
 use crate::clock::local_date;
-use crate::imports::exports::{csv_chunk, paged_csv, ByteStream};
+use crate::imports::exports::tables::people;
+use crate::imports::exports::{export, Export, ExportFormat, Row};
 use crate::page::{encode_cursor, PageParams};
 use crate::{App, AppError, Reader, Result};
 
@@ -42,8 +43,8 @@ pub struct QualifiedParams {
     /// Only the members of this group on that day.
     #[param(value_type = Option<String>)]
     pub group_id: Option<GroupId>,
-    /// `json` (default) or `csv` (every row, streamed).
-    pub format: Option<String>,
+    /// `json` (default, one page), or every row as `csv` or `xlsx`.
+    pub format: Option<crate::imports::exports::Format>,
     /// Rows per page, 1–500 (default 50).
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -136,34 +137,41 @@ impl App {
         ))
     }
 
-    /// The whole report as CSV, streamed a page at a time, naming the type and group on every
-    /// row. The question is checked before the first byte, so a wrong one is a clean error.
-    pub async fn qualified_csv(
+    /// The whole report as a spreadsheet, read a page at a time, naming the type and group
+    /// on every row. The question is checked before the first byte, so a wrong one is a
+    /// clean error.
+    pub async fn export_qualified(
         &self,
         actor: &Reader,
         params: &QualifiedParams,
-    ) -> Result<(NaiveDate, ByteStream)> {
+        format: ExportFormat,
+    ) -> Result<Export> {
         let question = {
             let mut db = self.store.read().await?;
             self.question(&mut db, actor, params).await?
         };
-        let on = question.on;
+        let stem = format!("qualified-{}", question.on);
         let (app, agency_id) = (self.clone(), actor.agency_id);
-        let stream = paged_csv(
-            QUALIFIED_COLUMNS.map(String::from).to_vec(),
-            move |cursor: Option<After>| {
-                let (app, question) = (app.clone(), question.clone());
-                async move {
-                    let mut db = app.store.read().await?;
-                    let after = cursor.unwrap_or_default();
-                    let (items, next) =
-                        report_page(&mut db, agency_id, &question, after, EXPORT_PAGE).await?;
-                    let rows = items.iter().map(|i| qualified_row(&question, i));
-                    Ok((csv_chunk(rows)?, next))
-                }
-            },
-        );
-        Ok((on, stream))
+        let pages = move |cursor: Option<After>| {
+            let (app, question) = (app.clone(), question.clone());
+            async move {
+                let mut db = app.store.read().await?;
+                let after = cursor.unwrap_or_default();
+                let (items, next) =
+                    report_page(&mut db, agency_id, &question, after, EXPORT_PAGE).await?;
+                let ids: Vec<MemberId> = items.iter().map(|i| i.member_id).collect();
+                let people = people(&mut db, agency_id, &ids).await?;
+                let rows = items
+                    .iter()
+                    .map(|i| {
+                        let number = people.get(&i.member_id).and_then(|p| p.employee_number.clone());
+                        qualified_row(&question, i, number)
+                    })
+                    .collect();
+                Ok((rows, next))
+            }
+        };
+        Ok(export(format, &stem, &QUALIFIED_COLUMNS, pages))
     }
 
     async fn question(
@@ -345,38 +353,33 @@ fn answer(
     items
 }
 
-const QUALIFIED_COLUMNS: [&str; 9] = [
+const QUALIFIED_COLUMNS: [&str; 10] = [
     "on",
     "credential_type",
     "group",
-    "member_id",
     "member",
+    "employee_number",
     "holds",
     "credential_number",
     "issue_date",
     "expiration_date",
+    "member_id",
 ];
 
-/// One CSV row of the report, naming the type and the group.
-fn qualified_row(q: &Question, item: &QualifiedItem) -> Vec<Cow<'static, str>> {
+/// One row of the report as a spreadsheet, naming the type and the group.
+fn qualified_row(q: &Question, item: &QualifiedItem, employee_number: Option<String>) -> Row {
     let i = item.issuance.as_ref();
     vec![
-        q.on.to_string().into(),
-        q.names.credential_type.clone().into(),
-        q.names.group.clone().unwrap_or_default().into(),
+        q.on.into(),
+        q.names.credential_type.as_str().into(),
+        q.names.group.clone().into(),
+        item.name.as_str().into(),
+        employee_number.into(),
+        item.holds.into(),
+        i.and_then(|i| i.credential_number.clone()).into(),
+        i.map(|i| i.issue_date).into(),
+        i.and_then(|i| i.expiration_date).into(),
         item.member_id.to_string().into(),
-        item.name.clone().into(),
-        if item.holds { "yes" } else { "no" }.into(),
-        i.and_then(|i| i.credential_number.clone())
-            .unwrap_or_default()
-            .into(),
-        i.map(|i| i.issue_date.to_string())
-            .unwrap_or_default()
-            .into(),
-        i.and_then(|i| i.expiration_date)
-            .map(|d| d.to_string())
-            .unwrap_or_default()
-            .into(),
     ]
 }
 
@@ -547,8 +550,9 @@ mod tests {
             holds: false,
             issuance: None,
         };
-        let csv = csv_chunk([qualified_row(&question, &item)]).unwrap();
+        let row = qualified_row(&question, &item, Some("-7".into()));
+        let csv = csv_chunk([&row]).unwrap();
         let csv = String::from_utf8(csv.to_vec()).unwrap();
-        assert!(csv.contains("'+CPR,'@B,mem_1,\"'=cmd(), Ava\",no"), "{csv}");
+        assert!(csv.contains("'+CPR,'@B,\"'=cmd(), Ava\",'-7,no"), "{csv}");
     }
 }

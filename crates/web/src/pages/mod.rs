@@ -46,9 +46,11 @@ pub fn routes() -> Router<App> {
         .route("/", get(reports::dashboard::page))
         .route("/reports", get(reports::qualified::index))
         .route("/reports/qualified", get(reports::qualified::page))
-        .route("/reports/qualified.csv", get(reports::qualified::export))
+        .route("/reports/qualified.csv", get(reports::qualified::export_csv))
+        .route("/reports/qualified.xlsx", get(reports::qualified::export_xlsx))
         .route("/credentials", get(credentials::manage::list))
-        .route("/credentials.csv", get(credentials::manage::export))
+        .route("/credentials.csv", get(credentials::manage::export_csv))
+        .route("/credentials.xlsx", get(credentials::manage::export_xlsx))
         .route(
             "/credentials/assign",
             get(credentials::manage::assign_form).post(credentials::manage::assign),
@@ -70,6 +72,8 @@ pub fn routes() -> Router<App> {
             "/members",
             get(people::members::list).post(people::member_form::create),
         )
+        .route("/members.csv", get(people::members::export_csv))
+        .route("/members.xlsx", get(people::members::export_xlsx))
         .route("/members/new", get(people::member_form::new_form))
         .route("/members/{id}", get(people::members::page))
         .route(
@@ -162,6 +166,8 @@ pub fn routes() -> Router<App> {
         .route("/outbox", get(notify::outbox::page))
         .route("/outbox/{id}/retry", post(notify::outbox::retry))
         .route("/audit", get(ops::audit::page))
+        .route("/audit.csv", get(ops::audit::export_csv))
+        .route("/audit.xlsx", get(ops::audit::export_xlsx))
         .route("/users/tokens/{id}/revoke", post(auth::users::revoke_token))
         .route("/account", get(auth::account::page))
         .route("/account/password", post(auth::account::change_password))
@@ -177,7 +183,8 @@ pub fn routes() -> Router<App> {
         .route("/approvals/{id}", post(training::submissions::review))
         .route("/submissions/{id}/file", get(training::submissions::file))
         .route("/certificates", get(documents::certificates::register))
-        .route("/certificates.csv", get(documents::certificates::export))
+        .route("/certificates.csv", get(documents::certificates::export_csv))
+        .route("/certificates.xlsx", get(documents::certificates::export_xlsx))
         .route(
             "/certificates/action",
             post(documents::certificates::action),
@@ -400,17 +407,18 @@ pub fn error_text(e: &AppError) -> String {
     }
 }
 
-/// A CSV download whose body is produced as it is sent (see `credence_app::imports::exports`).
-pub fn csv_stream_response(filename: &str, body: axum::body::Body) -> Response {
+/// A spreadsheet download whose body is produced as it is sent (see
+/// `credence_app::imports::exports`).
+pub fn export_response(export: credence_app::imports::exports::Export) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_TYPE, export.content_type.to_string()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{filename}\""),
+                format!("attachment; filename=\"{}\"", export.filename),
             ),
         ],
-        body,
+        axum::body::Body::from_stream(export.body),
     )
         .into_response()
 }

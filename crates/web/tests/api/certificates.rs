@@ -264,7 +264,7 @@ both_databases! {
         let csv = t.get("/api/v1/certificates?format=csv").await;
         assert_eq!(csv.status, 200);
         assert_eq!(csv.text.lines().count(), 5, "{}", csv.text);
-        assert!(csv.text.lines().next().unwrap().starts_with("certificate_id,member,credential_type,number"));
+        assert!(csv.text.lines().next().unwrap().starts_with("member,employee_number,groups,credential_type,number"));
 
         // Public verification: holder, type, dates, status; revoking the credential shows it.
         let public_id = issued["public_id"].as_str().unwrap().to_string();

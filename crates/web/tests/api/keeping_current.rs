@@ -338,7 +338,7 @@ both_databases! {
         let csv = t.get("/api/v1/reports/compliance?format=csv").await;
         assert_eq!(csv.status, 200);
         assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
-        assert!(csv.text.starts_with("group_id,credential_type_id,revoked,"));
+        assert!(csv.text.starts_with("group,credential_type,Revoked,"), "{}", csv.text);
         let members_csv = t.get("/api/v1/reports/compliance?format=csv&view=members").await;
         assert_eq!(members_csv.text.lines().count(), 3);
         assert!(members_csv.text.contains("Brown, Liam"));

@@ -13,6 +13,7 @@ mod consistency;
 mod courses;
 mod credential_types;
 mod daily_jobs;
+mod exports;
 mod groups;
 mod headers;
 mod imports;

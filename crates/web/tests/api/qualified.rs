@@ -249,10 +249,10 @@ both_databases! {
         assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
         assert_eq!(csv.headers["content-disposition"], "attachment; filename=\"qualified-2026-03-01.csv\"");
         let lines: Vec<&str> = csv.text.lines().collect();
-        assert_eq!(lines[0], "on,credential_type,group,member_id,member,holds,credential_number,issue_date,expiration_date");
+        assert_eq!(lines[0], "on,credential_type,group,member,employee_number,holds,credential_number,issue_date,expiration_date,member_id");
         assert_eq!(lines.len(), 2);
-        assert!(lines[1].starts_with(&format!("2026-03-01,CPR card,'@Night,{ava},\"'=HYPERLINK(\"\"x\"\"), Ava\",yes,")), "{}", lines[1]);
-        assert!(lines[1].ends_with(",2025-06-01,2027-06-01"), "{}", lines[1]);
+        assert!(lines[1].starts_with("2026-03-01,CPR card,'@Night,\"'=HYPERLINK(\"\"x\"\"), Ava\",,yes,"), "{}", lines[1]);
+        assert!(lines[1].ends_with(&format!(",2025-06-01,2027-06-01,{ava}")), "{}", lines[1]);
     }
 
     async fn joining_an_enrolment_group_by_add_assigns_its_types(t) {

@@ -297,10 +297,10 @@ both_databases! {
         assert_eq!(csv.status, 200);
         assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
         let lines: Vec<&str> = csv.text.lines().collect();
-        assert_eq!(lines[0], "member,credential_type,status,progress,issue_date,expiration_date,credential_number,due_date");
+        assert_eq!(lines[0], "member,employee_number,groups,credential_type,status,lapsed,progress,issue_date,expiration_date,credential_number,issuing_officer,status_reason,period_start,period_end,due_date,member_id,credential_id");
         assert_eq!(lines.len(), 521, "a header and every credential, across pages");
-        assert!(lines.iter().any(|l| l.starts_with("\"Export, Member001\",EMT-Basic,Not Started,0,")), "{}", lines[1]);
-        assert!(csv.text.contains("\"'=HYPERLINK(\"\"x\"\"), Risky\",EMT-Basic"), "a cell a spreadsheet would run is neutralised");
+        assert!(lines.iter().any(|l| l.starts_with("\"Export, Member001\",,,EMT-Basic,Not Started,no,0,,,,,,2026-01-01,2026-12-31,2026-12-31,mem_")), "{}", lines[1]);
+        assert!(csv.text.contains("\"'=HYPERLINK(\"\"x\"\"), Risky\",,,EMT-Basic"), "a cell a spreadsheet would run is neutralised");
     }
 }
 

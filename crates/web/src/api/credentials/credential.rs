@@ -3,7 +3,9 @@
 
 use crate::extract::PathIds;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
+use credence_app::imports::exports::FormatParam;
 use credence_app::credentials::issue::{BulkUpdate, BulkUpdateResult, IssueInput};
 use credence_app::credentials::revoke::{BulkRevoke, BulkRevokeResult, RevokeInput};
 use credence_app::credentials::views::{CredentialDetail, CredentialListFilter, CredentialView};
@@ -16,16 +18,25 @@ use credence_app::Officer;
 use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
-/// Credentials of the agency, filtered and sorted on stored columns (a member sees their own).
-#[utoipa::path(get, path = "/credentials", tag = "credentials", params(PageParams, CredentialListFilter),
+/// Credentials of the agency, filtered and sorted on stored columns (a member sees their
+/// own); `format=csv|xlsx` for every match as a spreadsheet naming members (employee number,
+/// groups), types and issuing officers.
+#[utoipa::path(get, path = "/credentials", tag = "credentials", params(PageParams, CredentialListFilter, FormatParam),
     responses((status = 200, body = Page<CredentialView>), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn list(
     State(app): State<App>,
     Auth(actor): Auth,
     ApiQuery(page): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<CredentialListFilter>,
-) -> ApiResult<Json<Page<CredentialView>>> {
-    Ok(Json(app.credentials(&actor, &filter, &page).await?))
+    ApiQuery(format): ApiQuery<FormatParam>,
+) -> ApiResult<Response> {
+    if let Some(format) = format.export() {
+        let export = app
+            .export_credentials(&actor.reader()?, filter, format)
+            .await?;
+        return Ok(crate::pages::export_response(export));
+    }
+    Ok(Json(app.credentials(&actor, &filter, &page).await?).into_response())
 }
 
 /// One credential with requirement progress, periods and issuances.

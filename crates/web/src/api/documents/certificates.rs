@@ -14,6 +14,7 @@ use credence_app::documents::templates::{TemplateInput, TemplateView};
 use credence_app::ids::{CertificateId, FileId, IssuanceId, TemplateId};
 use credence_app::page::{Page, PageParams};
 use credence_app::{Admin, Officer, Reader};
+use credence_app::imports::exports::FormatParam;
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
@@ -167,14 +168,8 @@ pub async fn generate(
     Ok((status, Json(generated)).into_response())
 }
 
-/// How the register answers.
-#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
-pub struct FormatParam {
-    /// `json` (default) or `csv` for the whole register as a spreadsheet.
-    pub format: Option<String>,
-}
-
-/// The Credential Register: every certificate, newest first, with filters and search.
+/// The Credential Register: every certificate, newest first, with filters and search;
+/// `format=csv|xlsx` for every match as a spreadsheet.
 #[utoipa::path(get, path = "/certificates", tag = "certificates", params(RegisterQuery, PageParams, FormatParam),
     responses((status = 200, body = Page<CertificateView>), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn register(
@@ -184,23 +179,13 @@ pub async fn register(
     ApiQuery(filter): ApiQuery<RegisterQuery>,
     ApiQuery(format): ApiQuery<FormatParam>,
 ) -> ApiResult<Response> {
-    match format.format.as_deref() {
-        None | Some("json") => {
-            Ok(Json(app.certificate_register(&actor, &filter, &page).await?).into_response())
-        }
-        Some("csv") => {
-            let csv = app
-                .certificate_register_csv(&actor.reader()?, &filter)
-                .await?;
-            Ok(file_response(
-                "credential-register.csv",
-                "text/csv; charset=utf-8",
-                csv.into_bytes(),
-                Served::Download,
-            ))
-        }
-        Some(_) => Err(AppError::invalid("format", "must be json or csv").into()),
+    if let Some(format) = format.export() {
+        let export = app
+            .export_certificates(&actor.reader()?, filter, format)
+            .await?;
+        return Ok(crate::pages::export_response(export));
     }
+    Ok(Json(app.certificate_register(&actor, &filter, &page).await?).into_response())
 }
 
 #[utoipa::path(get, path = "/certificates/{id}", tag = "certificates", params(("id" = String, Path)),

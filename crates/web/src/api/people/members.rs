@@ -2,7 +2,9 @@
 
 use crate::extract::PathIds;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use credence_app::imports::exports::FormatParam;
+use crate::pages::export_response;
 use axum::Json;
 use credence_app::ids::MemberId;
 use credence_app::page::{Page, PageParams};
@@ -14,8 +16,9 @@ use crate::api::created;
 use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 
-/// List members, ordered by name (a member token sees only itself).
-#[utoipa::path(get, path = "/members", tag = "members", params(PageParams, MemberListFilter),
+/// List members, ordered by name (a member token sees only itself); `format=csv|xlsx` for
+/// every match as a spreadsheet.
+#[utoipa::path(get, path = "/members", tag = "members", params(PageParams, MemberListFilter, FormatParam),
     responses((status = 200, body = Page<MemberView>), (status = 401, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 pub async fn list(
@@ -23,8 +26,13 @@ pub async fn list(
     Auth(actor): Auth,
     ApiQuery(page): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<MemberListFilter>,
-) -> ApiResult<Json<Page<MemberView>>> {
-    Ok(Json(app.members(&actor, &filter, &page).await?))
+    ApiQuery(format): ApiQuery<FormatParam>,
+) -> ApiResult<Response> {
+    if let Some(format) = format.export() {
+        let export = app.export_members(&actor.reader()?, filter, format).await?;
+        return Ok(export_response(export));
+    }
+    Ok(Json(app.members(&actor, &filter, &page).await?).into_response())
 }
 
 /// Add a member (admin).

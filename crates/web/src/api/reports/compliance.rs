@@ -1,16 +1,17 @@
 //! `/reports/compliance`: counts by status per group and type, and who is not compliant.
 
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use credence_app::reports::compliance::{compliance_csv, ComplianceParams, ComplianceReport};
+use credence_app::imports::exports::ExportFormat;
+use credence_app::reports::compliance::{ComplianceParams, ComplianceReport};
 use credence_app::App;
 
 use crate::extract::{ApiQuery, Auth};
 use crate::problem::{ApiResult, Problem};
 
-/// The compliance summary as JSON, or CSV with `format=csv` (`view=members` for the list).
+/// The compliance summary as JSON, or a spreadsheet with `format=csv|xlsx` (`view=members`
+/// for who is not compliant).
 #[utoipa::path(get, path = "/reports/compliance", tag = "reports", params(ComplianceParams),
     responses((status = 200, body = ComplianceReport), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn compliance(
@@ -18,36 +19,11 @@ pub async fn compliance(
     Auth(actor): Auth,
     ApiQuery(params): ApiQuery<ComplianceParams>,
 ) -> ApiResult<Response> {
-    let csv = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => {
-            return Err(credence_app::AppError::invalid("format", "must be json or csv").into())
-        }
-    };
-    let members = match params.view.as_deref() {
-        None | Some("counts") => false,
-        Some("members") => true,
-        Some(_) => {
-            return Err(credence_app::AppError::invalid("view", "must be counts or members").into())
-        }
-    };
-    let report = app.compliance(&actor.reader()?, &params).await?;
-    if csv {
-        let name = if members {
-            "non-compliant"
-        } else {
-            "compliance"
-        };
-        let disposition = format!("attachment; filename=\"{name}-{}.csv\"", report.on);
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, disposition),
-            ],
-            compliance_csv(&report, members),
-        )
-            .into_response());
+    let reader = actor.reader()?;
+    if let Some(format) = ExportFormat::of(params.format) {
+        let export = app.export_compliance(&reader, &params, format).await?;
+        return Ok(crate::pages::export_response(export));
     }
+    let report = app.compliance(&reader, &params).await?;
     Ok(Json(report).into_response())
 }

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use credence_app::reports::qualified::{QualifiedParams, QualifiedReport};
+use credence_app::imports::exports::ExportFormat;
 use credence_app::App;
 
 use crate::extract::{ApiQuery, Can};
@@ -11,7 +12,7 @@ use crate::problem::{ApiResult, Problem};
 
 /// Who held a valid, unrevoked issuance of the type on `on` (default today): the members of
 /// `group_id` on that day, or without it everyone assigned the type by then or holding it.
-/// JSON by pages of members in name order, or every row as CSV with `format=csv`.
+/// JSON by pages of members in name order, or every row with `format=csv|xlsx`.
 #[utoipa::path(get, path = "/reports/qualified", tag = "reports", params(QualifiedParams),
     responses((status = 200, body = QualifiedReport), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn qualified(
@@ -19,20 +20,9 @@ pub async fn qualified(
     Can(reader): Can<credence_app::Reader>,
     ApiQuery(params): ApiQuery<QualifiedParams>,
 ) -> ApiResult<Response> {
-    let csv = match params.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => {
-            return Err(credence_app::AppError::invalid("format", "must be json or csv").into())
-        }
-    };
-    if csv {
-        let (on, body) = app.qualified_csv(&reader, &params).await?;
-        let body = axum::body::Body::from_stream(body);
-        return Ok(crate::pages::csv_stream_response(
-            &format!("qualified-{on}.csv"),
-            body,
-        ));
+    if let Some(format) = ExportFormat::of(params.format) {
+        let export = app.export_qualified(&reader, &params, format).await?;
+        return Ok(crate::pages::export_response(export));
     }
     let (report, _) = app.qualified(&reader, &params).await?;
     Ok(Json(report).into_response())

@@ -9,6 +9,7 @@ use credence_app::training::records::{
     BulkResult, BulkTrainingRecords, NewTrainingRecord, Source, TrainingRecordFilter,
     TrainingRecordView,
 };
+use credence_app::imports::exports::FormatParam;
 use credence_app::App;
 
 use crate::api::created;
@@ -16,16 +17,24 @@ use crate::extract::{ApiJson, ApiQuery, Auth, Can};
 use crate::problem::{ApiResult, Problem};
 use credence_app::Officer;
 
-/// Training records, newest first (a member sees their own).
-#[utoipa::path(get, path = "/training-records", tag = "training", params(PageParams, TrainingRecordFilter),
-    responses((status = 200, body = Page<TrainingRecordView>)), security(("bearer" = [])))]
+/// Training records, newest first (a member sees their own); `format=csv|xlsx` for every
+/// match as a spreadsheet.
+#[utoipa::path(get, path = "/training-records", tag = "training", params(PageParams, TrainingRecordFilter, FormatParam),
+    responses((status = 200, body = Page<TrainingRecordView>), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn list(
     State(app): State<App>,
     Auth(actor): Auth,
     ApiQuery(page): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<TrainingRecordFilter>,
-) -> ApiResult<Json<Page<TrainingRecordView>>> {
-    Ok(Json(app.training_records(&actor, &filter, &page).await?))
+    ApiQuery(format): ApiQuery<FormatParam>,
+) -> ApiResult<Response> {
+    if let Some(format) = format.export() {
+        let export = app
+            .export_training_records(&actor.reader()?, filter, format)
+            .await?;
+        return Ok(crate::pages::export_response(export));
+    }
+    Ok(Json(app.training_records(&actor, &filter, &page).await?).into_response())
 }
 
 /// Record one completion (officer); the member's credentials update at once.

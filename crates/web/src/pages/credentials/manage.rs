@@ -5,6 +5,7 @@
 
 use crate::extract::PathIds;
 use askama::Template;
+use credence_app::imports::exports::ExportFormat;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -263,14 +264,30 @@ async fn all_matching(
     }
 }
 
-pub async fn export(
+/// `/credentials.csv`: every credential the page's filters match.
+pub async fn export_csv(
     State(app): State<App>,
     user: WebUser,
     HtmlQuery(query): HtmlQuery<ListQuery>,
 ) -> PageResult {
+    export(app, user, query, ExportFormat::Csv).await
+}
+
+/// `/credentials.xlsx`: the same as a workbook.
+pub async fn export_xlsx(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(query): HtmlQuery<ListQuery>,
+) -> PageResult {
+    export(app, user, query, ExportFormat::Xlsx).await
+}
+
+async fn export(app: App, user: WebUser, query: ListQuery, format: ExportFormat) -> PageResult {
     let reader = user.actor.reader()?;
-    let body = axum::body::Body::from_stream(app.credentials_csv(&reader, query.filter()));
-    Ok(crate::pages::csv_stream_response("credentials.csv", body))
+    let export = app
+        .export_credentials(&reader, query.filter(), format)
+        .await?;
+    Ok(crate::pages::export_response(export))
 }
 
 // ---- Assign (seed 000's two-step modal, as one page) ----

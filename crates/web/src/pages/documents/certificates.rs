@@ -5,6 +5,7 @@
 
 use crate::extract::PathIds;
 use askama::Template;
+use credence_app::imports::exports::ExportFormat;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -484,17 +485,30 @@ pub async fn verify(State(app): State<App>, Path(public_id): Path<String>) -> Pa
     Ok(render(&VerifyPage { v }))
 }
 
-/// The register with the page's filters, as CSV.
-pub async fn export(
+/// `/certificates.csv`: the register with the page's filters.
+pub async fn export_csv(
     State(app): State<App>,
     user: WebUser,
     HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
 ) -> PageResult {
+    export(app, user, q, ExportFormat::Csv).await
+}
+
+/// `/certificates.xlsx`: the same as a workbook.
+pub async fn export_xlsx(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
+) -> PageResult {
+    export(app, user, q, ExportFormat::Xlsx).await
+}
+
+async fn export(app: App, user: WebUser, q: RegisterPageQuery, format: ExportFormat) -> PageResult {
     let filter = register_filter(&q)?;
-    let csv = app
-        .certificate_register_csv(&user.actor.reader()?, &filter)
+    let export = app
+        .export_certificates(&user.actor.reader()?, filter, format)
         .await?;
-    Ok(crate::pages::csv_response("credential-register.csv", csv))
+    Ok(crate::pages::export_response(export))
 }
 
 /// A file upload form as read: where to go back to (a path of this site, when the form

@@ -11,6 +11,7 @@ use credence_app::{App, AppError, Reader};
 use serde::Deserialize;
 
 use crate::pages::auth::session::HtmlQuery;
+use credence_app::imports::exports::ExportFormat;
 use crate::pages::{error_text, form_encode, render, Layout, PageResult, WebUser};
 
 /// The page's filters as typed (a subject id that is not one is said, not dropped).
@@ -50,6 +51,21 @@ impl AuditQuery {
         .filter_map(|(k, v)| v.map(|v| format!("{k}={}", form_encode(v))))
         .collect::<Vec<_>>()
         .join("&")
+    }
+
+    /// The filters as the log reads them, or what is wrong with them.
+    fn filter(&self) -> Result<AuditFilter, String> {
+        let subject_id = match self.subject() {
+            Some(s) => Some(s.parse::<AnyId>().map_err(|_| {
+                format!("Subject: {s:?} is not an id (ids look like crd_12 or mem_3).")
+            })?),
+            None => None,
+        };
+        Ok(AuditFilter {
+            subject_id,
+            actor: self.actor().map(str::to_string),
+            action: self.action().map(str::to_string),
+        })
     }
 
     fn is_filtered(&self) -> bool {
@@ -195,26 +211,12 @@ pub async fn page(
 ) -> PageResult {
     let reader = user.actor.reader()?;
     let mut error = None;
-    let subject_id = match query.subject() {
-        Some(s) => match s.parse::<AnyId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                error = Some(format!(
-                    "Subject: {s:?} is not an id (ids look like crd_12 or mem_3)."
-                ));
-                None
-            }
-        },
-        None => None,
-    };
-    let (events, next_cursor) = if error.is_some() {
-        (Vec::new(), None)
-    } else {
-        let filter = AuditFilter {
-            subject_id,
-            actor: query.actor().map(str::to_string),
-            action: query.action().map(str::to_string),
-        };
+    let (events, next_cursor) = match query.filter() {
+        Err(e) => {
+            error = Some(e);
+            (Vec::new(), None)
+        }
+        Ok(filter) => {
         let page = PageParams {
             limit: Some(50),
             cursor: query.cursor.clone(),
@@ -225,6 +227,7 @@ pub async fn page(
                 error = Some(error_text(&e));
                 (Vec::new(), None)
             }
+        }
         }
     };
     let choices = app.audit_choices(&reader).await?;
@@ -244,4 +247,31 @@ pub async fn page(
         actions: choices.actions,
         query,
     }))
+}
+
+/// `/audit.csv`: every event the page's filters match, with names.
+pub async fn export_csv(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(query): HtmlQuery<AuditQuery>,
+) -> PageResult {
+    export(app, user, query, ExportFormat::Csv).await
+}
+
+/// `/audit.xlsx`: the same as a workbook.
+pub async fn export_xlsx(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(query): HtmlQuery<AuditQuery>,
+) -> PageResult {
+    export(app, user, query, ExportFormat::Xlsx).await
+}
+
+async fn export(app: App, user: WebUser, query: AuditQuery, format: ExportFormat) -> PageResult {
+    let reader = user.actor.reader()?;
+    let filter = query
+        .filter()
+        .map_err(|e| credence_app::AppError::invalid("subject_id", e))?;
+    let export = app.export_audit_events(&reader, filter, format).await?;
+    Ok(crate::pages::export_response(export))
 }

@@ -23,6 +23,7 @@ use credence_app::App;
 use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
+use credence_app::imports::exports::ExportFormat;
 use crate::pages::credentials::manage::{all_groups, all_types};
 use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser};
 
@@ -100,6 +101,30 @@ impl ListPage {
             .as_ref()
             .map(|c| format!("/members?{}&cursor={c}", self.query.query_string()))
     }
+}
+
+/// `/members.csv`: every member the list's filters match.
+pub async fn export_csv(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(query): HtmlQuery<ListQuery>,
+) -> PageResult {
+    export(app, user, query, ExportFormat::Csv).await
+}
+
+/// `/members.xlsx`: the same as a workbook.
+pub async fn export_xlsx(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(query): HtmlQuery<ListQuery>,
+) -> PageResult {
+    export(app, user, query, ExportFormat::Xlsx).await
+}
+
+async fn export(app: App, user: WebUser, query: ListQuery, format: ExportFormat) -> PageResult {
+    let reader = user.actor.reader()?;
+    let export = app.export_members(&reader, query.filter(), format).await?;
+    Ok(crate::pages::export_response(export))
 }
 
 pub async fn list(

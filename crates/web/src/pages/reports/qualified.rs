@@ -4,6 +4,7 @@
 //! nothing here writes.
 
 use askama::Template;
+use credence_app::imports::exports::ExportFormat;
 use axum::extract::State;
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::CredentialTypeView;
@@ -16,7 +17,7 @@ use serde::Deserialize;
 use crate::pages::auth::session::HtmlQuery;
 use crate::pages::credentials::manage::{all_groups, all_types};
 use crate::pages::{
-    csv_stream_response, error_text, form_encode, render, Layout, PageResult, WebUser,
+    export_response, error_text, form_encode, render, Layout, PageResult, WebUser,
 };
 
 #[derive(Template)]
@@ -116,8 +117,9 @@ impl QualifiedPage {
     }
 
     /// The report on the page as a download.
-    fn csv_href(&self) -> String {
-        self.query_href("/reports/qualified.csv")
+    /// The whole report as `csv` or `xlsx`.
+    fn export_href(&self, extension: &str) -> String {
+        self.query_href(&format!("/reports/qualified.{extension}"))
     }
 
     /// The report's first page.
@@ -193,13 +195,25 @@ pub async fn page(
 }
 
 /// `/reports/qualified.csv`: the whole report (every page) as a download, streamed.
-pub async fn export(
+pub async fn export_csv(
     State(app): State<App>,
     user: WebUser,
     HtmlQuery(q): HtmlQuery<QualifiedQuery>,
 ) -> PageResult {
+    export(app, user, q, ExportFormat::Csv).await
+}
+
+/// `/reports/qualified.xlsx`: the same as a workbook.
+pub async fn export_xlsx(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(q): HtmlQuery<QualifiedQuery>,
+) -> PageResult {
+    export(app, user, q, ExportFormat::Xlsx).await
+}
+
+async fn export(app: App, user: WebUser, q: QualifiedQuery, format: ExportFormat) -> PageResult {
     let reader = user.actor.reader()?;
-    let (on, body) = app.qualified_csv(&reader, &q.params()?).await?;
-    let body = axum::body::Body::from_stream(body);
-    Ok(csv_stream_response(&format!("qualified-{on}.csv"), body))
+    let export = app.export_qualified(&reader, &q.params()?, format).await?;
+    Ok(export_response(export))
 }
