@@ -325,7 +325,11 @@ fn compliance_rows(
         .iter()
         .map(|r| {
             let group = match r.group_id {
-                Some(g) => names.groups.get(&g).cloned().unwrap_or_else(|| g.to_string()),
+                Some(g) => names
+                    .groups
+                    .get(&g)
+                    .cloned()
+                    .unwrap_or_else(|| g.to_string()),
                 None => "(no group)".to_string(),
             };
             let mut line: Row = vec![group.into(), names.type_name(r.credential_type_id).into()];
@@ -355,7 +359,10 @@ struct SheetNames {
 
 impl SheetNames {
     fn type_name(&self, id: CredentialTypeId) -> String {
-        self.types.get(&id).cloned().unwrap_or_else(|| id.to_string())
+        self.types
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
     }
 }
 
@@ -376,10 +383,12 @@ impl App {
         let report = self.compliance(actor, params).await?;
         let names = {
             let mut db = self.store.read().await?;
-            let mut group_ids: Vec<GroupId> = report.rows.iter().filter_map(|r| r.group_id).collect();
+            let mut group_ids: Vec<GroupId> =
+                report.rows.iter().filter_map(|r| r.group_id).collect();
             group_ids.sort_unstable();
             group_ids.dedup();
-            let member_ids: Vec<MemberId> = report.non_compliant.iter().map(|g| g.member_id).collect();
+            let member_ids: Vec<MemberId> =
+                report.non_compliant.iter().map(|g| g.member_id).collect();
             SheetNames {
                 types: credence_store::catalog::credential_types::types_page(
                     &mut db,
@@ -393,11 +402,15 @@ impl App {
                 .into_iter()
                 .map(|t| (t.id, t.name))
                 .collect(),
-                groups: credence_store::people::groups::groups_by_ids(&mut db, actor.agency_id, &group_ids)
-                    .await?
-                    .into_iter()
-                    .map(|g| (g.id, g.name))
-                    .collect(),
+                groups: credence_store::people::groups::groups_by_ids(
+                    &mut db,
+                    actor.agency_id,
+                    &group_ids,
+                )
+                .await?
+                .into_iter()
+                .map(|g| (g.id, g.name))
+                .collect(),
                 people: people(&mut db, actor.agency_id, &member_ids).await?,
             }
         };
@@ -405,12 +418,20 @@ impl App {
         let header: Vec<&str> = header.iter().map(String::as_str).collect();
         let stem = format!(
             "{}-{}",
-            if members { "non-compliant" } else { "compliance" },
+            if members {
+                "non-compliant"
+            } else {
+                "compliance"
+            },
             report.on
         );
         let rows = std::sync::Mutex::new(Some(rows));
         let one_page = move |_: Option<()>| {
-            let rows = rows.lock().ok().and_then(|mut r| r.take()).unwrap_or_default();
+            let rows = rows
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take())
+                .unwrap_or_default();
             async move { Ok((rows, None)) }
         };
         Ok(export(format, &stem, &header, one_page))

@@ -15,7 +15,6 @@
 //! (imported or back-dated history, which is what they say was held), so it reports nobody
 //! holding.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
@@ -164,7 +163,9 @@ impl App {
                 let rows = items
                     .iter()
                     .map(|i| {
-                        let number = people.get(&i.member_id).and_then(|p| p.employee_number.clone());
+                        let number = people
+                            .get(&i.member_id)
+                            .and_then(|p| p.employee_number.clone());
                         qualified_row(&question, i, number)
                     })
                     .collect();
@@ -551,7 +552,7 @@ mod tests {
             issuance: None,
         };
         let row = qualified_row(&question, &item, Some("-7".into()));
-        let csv = csv_chunk([&row]).unwrap();
+        let csv = crate::imports::exports::csv_chunk([&row]).unwrap();
         let csv = String::from_utf8(csv.to_vec()).unwrap();
         assert!(csv.contains("'+CPR,'@B,\"'=cmd(), Ava\",'-7,no"), "{csv}");
     }

@@ -46,8 +46,14 @@ pub fn routes() -> Router<App> {
         .route("/", get(reports::dashboard::page))
         .route("/reports", get(reports::qualified::index))
         .route("/reports/qualified", get(reports::qualified::page))
-        .route("/reports/qualified.csv", get(reports::qualified::export_csv))
-        .route("/reports/qualified.xlsx", get(reports::qualified::export_xlsx))
+        .route(
+            "/reports/qualified.csv",
+            get(reports::qualified::export_csv),
+        )
+        .route(
+            "/reports/qualified.xlsx",
+            get(reports::qualified::export_xlsx),
+        )
         .route("/credentials", get(credentials::manage::list))
         .route("/credentials.csv", get(credentials::manage::export_csv))
         .route("/credentials.xlsx", get(credentials::manage::export_xlsx))
@@ -183,8 +189,14 @@ pub fn routes() -> Router<App> {
         .route("/approvals/{id}", post(training::submissions::review))
         .route("/submissions/{id}/file", get(training::submissions::file))
         .route("/certificates", get(documents::certificates::register))
-        .route("/certificates.csv", get(documents::certificates::export_csv))
-        .route("/certificates.xlsx", get(documents::certificates::export_xlsx))
+        .route(
+            "/certificates.csv",
+            get(documents::certificates::export_csv),
+        )
+        .route(
+            "/certificates.xlsx",
+            get(documents::certificates::export_xlsx),
+        )
         .route(
             "/certificates/action",
             post(documents::certificates::action),

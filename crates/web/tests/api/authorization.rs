@@ -61,11 +61,36 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         ),
         (Method::GET, "/api/v1/audit-events".into(), None, read_all),
         // Spreadsheets of whole lists: roles that read the whole agency.
-        (Method::GET, "/api/v1/audit-events?format=csv".into(), None, read_all),
-        (Method::GET, "/api/v1/members?format=xlsx".into(), None, read_all),
-        (Method::GET, "/api/v1/credentials?format=csv".into(), None, read_all),
-        (Method::GET, "/api/v1/training-records?format=xlsx".into(), None, read_all),
-        (Method::GET, "/api/v1/certificates?format=csv".into(), None, read_all),
+        (
+            Method::GET,
+            "/api/v1/audit-events?format=csv".into(),
+            None,
+            read_all,
+        ),
+        (
+            Method::GET,
+            "/api/v1/members?format=xlsx".into(),
+            None,
+            read_all,
+        ),
+        (
+            Method::GET,
+            "/api/v1/credentials?format=csv".into(),
+            None,
+            read_all,
+        ),
+        (
+            Method::GET,
+            "/api/v1/training-records?format=xlsx".into(),
+            None,
+            read_all,
+        ),
+        (
+            Method::GET,
+            "/api/v1/certificates?format=csv".into(),
+            None,
+            read_all,
+        ),
         (
             Method::GET,
             format!("/api/v1/members/{}", f.member),

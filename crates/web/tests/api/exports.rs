@@ -30,7 +30,10 @@ fn sheet(resp: &Resp) -> Vec<Vec<String>> {
         .map(|row| {
             row.iter()
                 .map(|cell| match cell {
-                    Data::DateTime(d) => d.as_datetime().unwrap().date().to_string(),
+                    Data::DateTime(d) => {
+                        let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).unwrap();
+                        (epoch + chrono::Duration::days(d.as_f64() as i64)).to_string()
+                    }
                     Data::Float(f) => f.to_string(),
                     Data::Empty => String::new(),
                     other => other.to_string(),
@@ -41,28 +44,75 @@ fn sheet(resp: &Resp) -> Vec<Vec<String>> {
 }
 
 fn column(rows: &[Vec<String>], name: &str) -> usize {
-    rows[0].iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}: {:?}", rows[0]))
+    rows[0]
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no column {name}: {:?}", rows[0]))
 }
 
 /// Three members in a group, one of them holding CPR issued by an officer, a course and a
 /// training record: answers (CPR type id, Ava's member id).
 async fn agency(t: &TestApp) -> (String, String) {
-    let ava = t.post("/api/v1/members", json!({"first_name": "Ava", "last_name": "Smith", "employee_number": "E-7",
-        "email": "ava@example.org", "position": "Captain"})).await.expect(201);
-    let ben = t.post("/api/v1/members", json!({"first_name": "Ben", "last_name": "Lee",
-        "supervisor_member_id": id(&ava)})).await.expect(201);
-    t.post("/api/v1/members", json!({"first_name": "Cy", "last_name": "Okafor"})).await.expect(201);
-    let station = t.post("/api/v1/groups", json!({"name": "Station 2", "kind": "station"})).await.expect(201);
-    t.post(&format!("/api/v1/groups/{}/members/add", id(&station)), json!({"member_ids": [id(&ava), id(&ben)]})).await.expect(200);
+    let ava = t
+        .post(
+            "/api/v1/members",
+            json!({"first_name": "Ava", "last_name": "Smith", "employee_number": "E-7",
+        "email": "ava@example.org", "position": "Captain"}),
+        )
+        .await
+        .expect(201);
+    let ben = t
+        .post(
+            "/api/v1/members",
+            json!({"first_name": "Ben", "last_name": "Lee",
+        "supervisor_member_id": id(&ava)}),
+        )
+        .await
+        .expect(201);
+    t.post(
+        "/api/v1/members",
+        json!({"first_name": "Cy", "last_name": "Okafor"}),
+    )
+    .await
+    .expect(201);
+    let station = t
+        .post(
+            "/api/v1/groups",
+            json!({"name": "Station 2", "kind": "station"}),
+        )
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/groups/{}/members/add", id(&station)),
+        json!({"member_ids": [id(&ava), id(&ben)]}),
+    )
+    .await
+    .expect(200);
     let ty = CredentialTypeBuilder::new("CPR").publish(t).await;
     let assigned = t.post("/api/v1/assignments", json!({"credential_type_id": ty, "mode": "completion_period",
         "period_start": "2026-01-01", "period_end": "2026-12-31", "member_ids": [id(&ava), id(&ben)]})).await.expect(200);
     let ava_cpr = assigned["created"][0].as_str().unwrap();
-    t.post(&format!("/api/v1/credentials/{ava_cpr}/issue"), json!({"issue_date": "2026-02-01",
-        "credential_number": "CPR-0001", "issuing_officer": "Chief Ray"})).await.expect(200);
-    let course = t.post("/api/v1/courses", json!({"code": "CPR-R", "name": "CPR refresher", "hours": 4, "category": "Medical"})).await.expect(201);
-    t.post("/api/v1/training-records", json!({"member_id": id(&ava), "course_id": id(&course), "completed_on": "2026-02-10",
-        "score": 92})).await.expect(201);
+    t.post(
+        &format!("/api/v1/credentials/{ava_cpr}/issue"),
+        json!({"issue_date": "2026-02-01",
+        "credential_number": "CPR-0001", "issuing_officer": "Chief Ray"}),
+    )
+    .await
+    .expect(200);
+    let course = t
+        .post(
+            "/api/v1/courses",
+            json!({"code": "CPR-R", "name": "CPR refresher", "hours": 4, "category": "Medical"}),
+        )
+        .await
+        .expect(201);
+    t.post(
+        "/api/v1/training-records",
+        json!({"member_id": id(&ava), "course_id": id(&course), "completed_on": "2026-02-10",
+        "score": 92}),
+    )
+    .await
+    .expect(201);
     (ty, id(&ava))
 }
 

@@ -230,12 +230,7 @@ where
 
 /// The whole result of `pages` as a download named `{stem}.{csv|xlsx}`: the header, then
 /// each page's rows until a page names no next cursor.
-pub(crate) fn export<C, P>(
-    format: ExportFormat,
-    stem: &str,
-    header: &[&str],
-    pages: P,
-) -> Export
+pub(crate) fn export<C, P>(format: ExportFormat, stem: &str, header: &[&str], pages: P) -> Export
 where
     C: Send + 'static,
     P: PageSource<C>,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use credence_domain::ids::{CourseId, CredentialTypeId, GroupId, MemberId};
 use credence_store::Conn;
 
-use super::{export, Cell, Export, ExportFormat, PageSource, Row, EXPORT_PAGE};
+use super::{export, Export, ExportFormat, PageSource, Row, EXPORT_PAGE};
 use crate::credentials::views::{CredentialListFilter, CredentialView};
 use crate::documents::certificates::{CertificateView, RegisterQuery};
 use crate::ops::audit::{AuditEventView, AuditFilter};
@@ -89,7 +89,9 @@ async fn type_names(app: &App, actor: &Reader) -> Result<Arc<HashMap<CredentialT
         10_000,
     )
     .await?;
-    Ok(Arc::new(types.into_iter().map(|t| (t.id, t.name)).collect()))
+    Ok(Arc::new(
+        types.into_iter().map(|t| (t.id, t.name)).collect(),
+    ))
 }
 
 /// Every page of a JSON list (`list` answers one for the given page parameters), each turned
@@ -280,7 +282,11 @@ fn certificate_row(v: CertificateView, who: Person) -> Row {
 
 impl App {
     /// Looks up the people a page of rows names, in its own read.
-    async fn people_of(&self, actor: &Reader, ids: &[MemberId]) -> Result<HashMap<MemberId, Person>> {
+    async fn people_of(
+        &self,
+        actor: &Reader,
+        ids: &[MemberId],
+    ) -> Result<HashMap<MemberId, Person>> {
         let mut db = self.store.read().await?;
         people(&mut db, actor.agency_id, ids).await
     }
@@ -293,7 +299,8 @@ impl App {
         format: ExportFormat,
     ) -> Result<Export> {
         // A wrong filter is a clean error before the first byte.
-        self.credentials(actor, &filter, &PageParams::first(1)).await?;
+        self.credentials(actor, &filter, &PageParams::first(1))
+            .await?;
         let types = type_names(self, actor).await?;
         let (app, reader) = (self.clone(), actor.clone());
         let list = move |page: PageParams| {
@@ -353,7 +360,12 @@ impl App {
                     .collect())
             }
         };
-        Ok(export(format, "members", &MEMBER_COLUMNS, pages_of(list, rows)))
+        Ok(export(
+            format,
+            "members",
+            &MEMBER_COLUMNS,
+            pages_of(list, rows),
+        ))
     }
 
     /// Every training record the filter matches, newest first.
@@ -453,7 +465,12 @@ impl App {
                     .collect())
             }
         };
-        Ok(export(format, "audit-events", &AUDIT_COLUMNS, pages_of(list, rows)))
+        Ok(export(
+            format,
+            "audit-events",
+            &AUDIT_COLUMNS,
+            pages_of(list, rows),
+        ))
     }
 
     /// The Credential Register: every matching certificate, newest first.

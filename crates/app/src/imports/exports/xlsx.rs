@@ -44,7 +44,7 @@ where
             .map_err(|e| AppError::internal(format!("the XLSX writer stopped: {e}")))?;
         // A failed read is the cause of anything the writer then says.
         read?;
-        Ok(file_stream(written?))
+        Ok::<_, AppError>(file_stream(written?))
     };
     Box::pin(stream::once(made).try_flatten())
 }
@@ -96,9 +96,13 @@ fn write_workbook(header: &[String], mut rows: mpsc::Receiver<Vec<Row>>) -> Resu
 /// read it.
 fn add_sheet(book: &mut Workbook, header: &[String], number: usize) -> Result<()> {
     let bold = Format::new().set_bold();
-    let sheet = book.add_worksheet_with_constant_memory();
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_error)?;
     if number > 1 {
-        sheet.set_name(format!("Sheet{number}")).map_err(xlsx_error)?;
+        sheet
+            .set_name(format!("Sheet{number}"))
+            .map_err(xlsx_error)?;
     }
     for (col, title) in header.iter().enumerate() {
         let col = column(col)?;

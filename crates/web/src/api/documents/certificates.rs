@@ -12,9 +12,9 @@ use credence_app::documents::certificates::{
 use credence_app::documents::supporting::FileView;
 use credence_app::documents::templates::{TemplateInput, TemplateView};
 use credence_app::ids::{CertificateId, FileId, IssuanceId, TemplateId};
+use credence_app::imports::exports::FormatParam;
 use credence_app::page::{Page, PageParams};
 use credence_app::{Admin, Officer, Reader};
-use credence_app::imports::exports::FormatParam;
 use credence_app::{App, AppError};
 use serde::Deserialize;
 

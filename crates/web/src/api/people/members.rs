@@ -1,12 +1,12 @@
 //! `/members`: people who hold credentials.
 
 use crate::extract::PathIds;
+use crate::pages::export_response;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use credence_app::imports::exports::FormatParam;
-use crate::pages::export_response;
 use axum::Json;
 use credence_app::ids::MemberId;
+use credence_app::imports::exports::FormatParam;
 use credence_app::page::{Page, PageParams};
 use credence_app::people::members::{MemberListFilter, MemberPatch, MemberView, NewMember};
 use credence_app::Admin;

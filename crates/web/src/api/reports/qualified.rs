@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use credence_app::reports::qualified::{QualifiedParams, QualifiedReport};
 use credence_app::imports::exports::ExportFormat;
+use credence_app::reports::qualified::{QualifiedParams, QualifiedReport};
 use credence_app::App;
 
 use crate::extract::{ApiQuery, Can};

@@ -4,12 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use credence_app::imports::exports::FormatParam;
 use credence_app::page::{Page, PageParams};
 use credence_app::training::records::{
     BulkResult, BulkTrainingRecords, NewTrainingRecord, Source, TrainingRecordFilter,
     TrainingRecordView,
 };
-use credence_app::imports::exports::FormatParam;
 use credence_app::App;
 
 use crate::api::created;

@@ -5,7 +5,6 @@
 
 use crate::extract::PathIds;
 use askama::Template;
-use credence_app::imports::exports::ExportFormat;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -20,6 +19,7 @@ use credence_app::credentials::views::{
 use credence_app::ids::{
     CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, OperationId, RequirementId,
 };
+use credence_app::imports::exports::ExportFormat;
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
 use credence_app::people::members::{MemberListFilter, MemberView};

@@ -5,7 +5,6 @@
 
 use crate::extract::PathIds;
 use askama::Template;
-use credence_app::imports::exports::ExportFormat;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
@@ -18,6 +17,7 @@ use credence_app::documents::templates::{TemplateInput, TemplateView};
 use credence_app::ids::{
     CertificateId, CredentialId, CredentialTypeId, FileId, IssuanceId, TemplateId,
 };
+use credence_app::imports::exports::ExportFormat;
 use credence_app::page::PageParams;
 use credence_app::{App, AppError};
 use serde::Deserialize;

@@ -11,8 +11,8 @@ use credence_app::{App, AppError, Reader};
 use serde::Deserialize;
 
 use crate::pages::auth::session::HtmlQuery;
-use credence_app::imports::exports::ExportFormat;
 use crate::pages::{error_text, form_encode, render, Layout, PageResult, WebUser};
+use credence_app::imports::exports::ExportFormat;
 
 /// The page's filters as typed (a subject id that is not one is said, not dropped).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -217,17 +217,17 @@ pub async fn page(
             (Vec::new(), None)
         }
         Ok(filter) => {
-        let page = PageParams {
-            limit: Some(50),
-            cursor: query.cursor.clone(),
-        };
-        match app.audit_events(&reader, &filter, &page).await {
-            Ok(p) => (p.items, p.next_cursor),
-            Err(e) => {
-                error = Some(error_text(&e));
-                (Vec::new(), None)
+            let page = PageParams {
+                limit: Some(50),
+                cursor: query.cursor.clone(),
+            };
+            match app.audit_events(&reader, &filter, &page).await {
+                Ok(p) => (p.items, p.next_cursor),
+                Err(e) => {
+                    error = Some(error_text(&e));
+                    (Vec::new(), None)
+                }
             }
-        }
         }
     };
     let choices = app.audit_choices(&reader).await?;

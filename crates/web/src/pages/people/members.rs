@@ -23,9 +23,9 @@ use credence_app::App;
 use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
-use credence_app::imports::exports::ExportFormat;
 use crate::pages::credentials::manage::{all_groups, all_types};
 use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser};
+use credence_app::imports::exports::ExportFormat;
 
 /// Members per page of the list.
 const PAGE: i64 = 50;

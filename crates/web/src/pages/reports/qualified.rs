@@ -4,11 +4,11 @@
 //! nothing here writes.
 
 use askama::Template;
-use credence_app::imports::exports::ExportFormat;
 use axum::extract::State;
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::CredentialTypeView;
 use credence_app::ids::{CredentialTypeId, GroupId};
+use credence_app::imports::exports::ExportFormat;
 use credence_app::people::groups::GroupView;
 use credence_app::reports::qualified::{QualifiedNames, QualifiedParams, QualifiedReport};
 use credence_app::{App, AppError};
@@ -16,9 +16,7 @@ use serde::Deserialize;
 
 use crate::pages::auth::session::HtmlQuery;
 use crate::pages::credentials::manage::{all_groups, all_types};
-use crate::pages::{
-    export_response, error_text, form_encode, render, Layout, PageResult, WebUser,
-};
+use crate::pages::{error_text, export_response, form_encode, render, Layout, PageResult, WebUser};
 
 #[derive(Template)]
 #[template(path = "reports.html")]
