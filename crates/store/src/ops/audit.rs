@@ -202,6 +202,18 @@ pub async fn subject_names(
              FROM credentials x JOIN members m ON m.id = x.member_id
              JOIN credential_types t ON t.id = x.credential_type_id"
         }
+        Kind::Certificate => {
+            "SELECT x.id, m.last_name || ', ' || m.first_name || ' — ' || t.name AS name
+             FROM certificates x JOIN members m ON m.id = x.member_id
+             JOIN credentials c ON c.id = x.credential_id
+             JOIN credential_types t ON t.id = c.credential_type_id"
+        }
+        Kind::TrainingRecord => {
+            "SELECT x.id, m.last_name || ', ' || m.first_name || COALESCE(' — ' || co.name, '') AS name
+             FROM training_records x JOIN members m ON m.id = x.member_id
+             LEFT JOIN courses co ON co.id = x.course_id"
+        }
+        Kind::Token => "SELECT id, COALESCE(label, 'API token') AS name FROM api_tokens x",
         Kind::CredentialType => "SELECT id, name FROM credential_types x",
         Kind::Group => "SELECT id, name FROM agency_groups x",
         Kind::Course => "SELECT id, name FROM courses x",

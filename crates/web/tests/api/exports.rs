@@ -162,6 +162,9 @@ both_databases! {
         let lines: Vec<&str> = audit.text.lines().collect();
         assert!(lines[0].starts_with("at,actor,action,subject_type,subject,"), "{}", lines[0]);
         assert!(lines[1..].iter().any(|l| l.contains(",member,\"Smith, Ava\",")), "{}", audit.text);
+        // Training records and certificates are named too, not only members and credentials.
+        let created = t.get("/api/v1/audit-events?action=create&format=csv").await.text;
+        assert!(created.contains(",training_record,\"Smith, Ava — CPR refresher\","), "{created}");
     }
 
     async fn reports_and_the_register_export_as_xlsx(t) {
