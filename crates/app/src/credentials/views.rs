@@ -634,18 +634,7 @@ impl App {
                 .filter(|(id, ..)| actor.sees_member(*id))
                 .map(|(id, first, last, _)| (id, format!("{last}, {first}")))
                 .collect();
-        let types = credence_store::catalog::credential_types::types_page(
-            &mut tx,
-            actor.agency_id,
-            None,
-            false,
-            None,
-            10_000,
-        )
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+        let types = crate::imports::exports::tables::type_names(&mut tx, actor.agency_id).await?;
         Ok(Names { members, types })
     }
 }

@@ -22,7 +22,7 @@ use credence_domain::history::{self, IssuanceHistory};
 
 use crate::clock::local_date;
 use crate::credentials::lifecycle::facts;
-use crate::imports::exports::tables::{people, Person};
+use crate::imports::exports::tables::{people, type_names, Person};
 use crate::imports::exports::{export, Cell, Export, ExportFormat, Row};
 use crate::{App, AppError, Reader, Result};
 
@@ -390,18 +390,7 @@ impl App {
             let member_ids: Vec<MemberId> =
                 report.non_compliant.iter().map(|g| g.member_id).collect();
             SheetNames {
-                types: credence_store::catalog::credential_types::types_page(
-                    &mut db,
-                    actor.agency_id,
-                    None,
-                    false,
-                    None,
-                    10_000,
-                )
-                .await?
-                .into_iter()
-                .map(|t| (t.id, t.name))
-                .collect(),
+                types: type_names(&mut db, actor.agency_id).await?,
                 groups: credence_store::people::groups::groups_by_ids(
                     &mut db,
                     actor.agency_id,

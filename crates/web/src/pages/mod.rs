@@ -46,17 +46,11 @@ pub fn routes() -> Router<App> {
         .route("/", get(reports::dashboard::page))
         .route("/reports", get(reports::qualified::index))
         .route("/reports/qualified", get(reports::qualified::page))
-        .route(
-            "/reports/qualified.csv",
-            get(reports::qualified::export_csv),
-        )
-        .route(
-            "/reports/qualified.xlsx",
-            get(reports::qualified::export_xlsx),
-        )
+        .route("/reports/qualified.csv", get(reports::qualified::export))
+        .route("/reports/qualified.xlsx", get(reports::qualified::export))
         .route("/credentials", get(credentials::manage::list))
-        .route("/credentials.csv", get(credentials::manage::export_csv))
-        .route("/credentials.xlsx", get(credentials::manage::export_xlsx))
+        .route("/credentials.csv", get(credentials::manage::export))
+        .route("/credentials.xlsx", get(credentials::manage::export))
         .route(
             "/credentials/assign",
             get(credentials::manage::assign_form).post(credentials::manage::assign),
@@ -78,8 +72,8 @@ pub fn routes() -> Router<App> {
             "/members",
             get(people::members::list).post(people::member_form::create),
         )
-        .route("/members.csv", get(people::members::export_csv))
-        .route("/members.xlsx", get(people::members::export_xlsx))
+        .route("/members.csv", get(people::members::export))
+        .route("/members.xlsx", get(people::members::export))
         .route("/members/new", get(people::member_form::new_form))
         .route("/members/{id}", get(people::members::page))
         .route(
@@ -172,8 +166,8 @@ pub fn routes() -> Router<App> {
         .route("/outbox", get(notify::outbox::page))
         .route("/outbox/{id}/retry", post(notify::outbox::retry))
         .route("/audit", get(ops::audit::page))
-        .route("/audit.csv", get(ops::audit::export_csv))
-        .route("/audit.xlsx", get(ops::audit::export_xlsx))
+        .route("/audit.csv", get(ops::audit::export))
+        .route("/audit.xlsx", get(ops::audit::export))
         .route("/users/tokens/{id}/revoke", post(auth::users::revoke_token))
         .route("/account", get(auth::account::page))
         .route("/account/password", post(auth::account::change_password))
@@ -189,14 +183,8 @@ pub fn routes() -> Router<App> {
         .route("/approvals/{id}", post(training::submissions::review))
         .route("/submissions/{id}/file", get(training::submissions::file))
         .route("/certificates", get(documents::certificates::register))
-        .route(
-            "/certificates.csv",
-            get(documents::certificates::export_csv),
-        )
-        .route(
-            "/certificates.xlsx",
-            get(documents::certificates::export_xlsx),
-        )
+        .route("/certificates.csv", get(documents::certificates::export))
+        .route("/certificates.xlsx", get(documents::certificates::export))
         .route(
             "/certificates/action",
             post(documents::certificates::action),
@@ -416,6 +404,26 @@ pub fn error_text(e: &AppError) -> String {
             .collect::<Vec<_>>()
             .join("; "),
         other => other.to_string(),
+    }
+}
+
+/// The spreadsheet format a download route names by its extension (`/members.xlsx`), so one
+/// handler serves both files of a list.
+pub struct DownloadFormat(pub credence_app::imports::exports::ExportFormat);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for DownloadFormat {
+    type Rejection = StatusCode;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, StatusCode> {
+        use credence_app::imports::exports::ExportFormat;
+        match parts.uri.path().rsplit_once('.').map(|(_, ext)| ext) {
+            Some("csv") => Ok(DownloadFormat(ExportFormat::Csv)),
+            Some("xlsx") => Ok(DownloadFormat(ExportFormat::Xlsx)),
+            _ => Err(StatusCode::NOT_FOUND),
+        }
     }
 }
 

@@ -78,20 +78,15 @@ fn person(people: &HashMap<MemberId, Person>, id: &MemberId) -> Person {
 }
 
 /// Every credential type's name (an agency has tens, not thousands).
-async fn type_names(app: &App, actor: &Reader) -> Result<Arc<HashMap<CredentialTypeId, String>>> {
-    let mut db = app.store.read().await?;
+pub(crate) async fn type_names(
+    db: &mut impl Conn,
+    agency_id: credence_domain::ids::AgencyId,
+) -> Result<HashMap<CredentialTypeId, String>> {
     let types = credence_store::catalog::credential_types::types_page(
-        &mut db,
-        actor.agency_id,
-        None,
-        false,
-        None,
-        10_000,
+        db, agency_id, None, false, None, 10_000,
     )
     .await?;
-    Ok(Arc::new(
-        types.into_iter().map(|t| (t.id, t.name)).collect(),
-    ))
+    Ok(types.into_iter().map(|t| (t.id, t.name)).collect())
 }
 
 /// Every page of a JSON list (`list` answers one for the given page parameters), each turned
@@ -301,7 +296,7 @@ impl App {
         // A wrong filter is a clean error before the first byte.
         self.credentials(actor, &filter, &PageParams::first(1))
             .await?;
-        let types = type_names(self, actor).await?;
+        let types = Arc::new(type_names(&mut self.store.read().await?, actor.agency_id).await?);
         let (app, reader) = (self.clone(), actor.clone());
         let list = move |page: PageParams| {
             let (app, reader, filter) = (app.clone(), reader.clone(), filter.clone());

@@ -19,7 +19,6 @@ use credence_app::credentials::views::{
 use credence_app::ids::{
     CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, OperationId, RequirementId,
 };
-use credence_app::imports::exports::ExportFormat;
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
 use credence_app::people::members::{MemberListFilter, MemberView};
@@ -29,7 +28,9 @@ use credence_domain::status::Status;
 use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
-use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser};
+use crate::pages::{
+    error_text, form_encode, redirect_with, render, DownloadFormat, Layout, PageResult, WebUser,
+};
 
 /// The list's query string, kept as typed so links and forms can repeat it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -264,25 +265,13 @@ async fn all_matching(
     }
 }
 
-/// `/credentials.csv`: every credential the page's filters match.
-pub async fn export_csv(
+/// `/credentials.csv` and `.xlsx`: every credential the page's filters match.
+pub async fn export(
     State(app): State<App>,
     user: WebUser,
+    DownloadFormat(format): DownloadFormat,
     HtmlQuery(query): HtmlQuery<ListQuery>,
 ) -> PageResult {
-    export(app, user, query, ExportFormat::Csv).await
-}
-
-/// `/credentials.xlsx`: the same as a workbook.
-pub async fn export_xlsx(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(query): HtmlQuery<ListQuery>,
-) -> PageResult {
-    export(app, user, query, ExportFormat::Xlsx).await
-}
-
-async fn export(app: App, user: WebUser, query: ListQuery, format: ExportFormat) -> PageResult {
     let reader = user.actor.reader()?;
     let export = app
         .export_credentials(&reader, query.filter(), format)

@@ -17,7 +17,6 @@ use credence_app::documents::templates::{TemplateInput, TemplateView};
 use credence_app::ids::{
     CertificateId, CredentialId, CredentialTypeId, FileId, IssuanceId, TemplateId,
 };
-use credence_app::imports::exports::ExportFormat;
 use credence_app::page::PageParams;
 use credence_app::{App, AppError};
 use serde::Deserialize;
@@ -25,7 +24,9 @@ use serde::Deserialize;
 use crate::api::documents::certificates::{file_response, Served};
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
 use crate::pages::credentials::manage::all_types;
-use crate::pages::{error_text, redirect_with, render, Layout, PageError, PageResult, WebUser};
+use crate::pages::{
+    error_text, redirect_with, render, DownloadFormat, Layout, PageError, PageResult, WebUser,
+};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RegisterPageQuery {
@@ -485,25 +486,13 @@ pub async fn verify(State(app): State<App>, Path(public_id): Path<String>) -> Pa
     Ok(render(&VerifyPage { v }))
 }
 
-/// `/certificates.csv`: the register with the page's filters.
-pub async fn export_csv(
+/// `/certificates.csv` and `.xlsx`: the register with the page's filters.
+pub async fn export(
     State(app): State<App>,
     user: WebUser,
+    DownloadFormat(format): DownloadFormat,
     HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
 ) -> PageResult {
-    export(app, user, q, ExportFormat::Csv).await
-}
-
-/// `/certificates.xlsx`: the same as a workbook.
-pub async fn export_xlsx(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(q): HtmlQuery<RegisterPageQuery>,
-) -> PageResult {
-    export(app, user, q, ExportFormat::Xlsx).await
-}
-
-async fn export(app: App, user: WebUser, q: RegisterPageQuery, format: ExportFormat) -> PageResult {
     let filter = register_filter(&q)?;
     let export = app
         .export_certificates(&user.actor.reader()?, filter, format)

@@ -11,8 +11,7 @@ use credence_app::{App, AppError, Reader};
 use serde::Deserialize;
 
 use crate::pages::auth::session::HtmlQuery;
-use crate::pages::{error_text, form_encode, render, Layout, PageResult, WebUser};
-use credence_app::imports::exports::ExportFormat;
+use crate::pages::{error_text, form_encode, render, DownloadFormat, Layout, PageResult, WebUser};
 
 /// The page's filters as typed (a subject id that is not one is said, not dropped).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -249,25 +248,13 @@ pub async fn page(
     }))
 }
 
-/// `/audit.csv`: every event the page's filters match, with names.
-pub async fn export_csv(
+/// `/audit.csv` and `.xlsx`: every event the page's filters match, with names.
+pub async fn export(
     State(app): State<App>,
     user: WebUser,
+    DownloadFormat(format): DownloadFormat,
     HtmlQuery(query): HtmlQuery<AuditQuery>,
 ) -> PageResult {
-    export(app, user, query, ExportFormat::Csv).await
-}
-
-/// `/audit.xlsx`: the same as a workbook.
-pub async fn export_xlsx(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(query): HtmlQuery<AuditQuery>,
-) -> PageResult {
-    export(app, user, query, ExportFormat::Xlsx).await
-}
-
-async fn export(app: App, user: WebUser, query: AuditQuery, format: ExportFormat) -> PageResult {
     let reader = user.actor.reader()?;
     let filter = query
         .filter()

@@ -24,8 +24,9 @@ use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
 use crate::pages::credentials::manage::{all_groups, all_types};
-use crate::pages::{error_text, form_encode, redirect_with, render, Layout, PageResult, WebUser};
-use credence_app::imports::exports::ExportFormat;
+use crate::pages::{
+    error_text, form_encode, redirect_with, render, DownloadFormat, Layout, PageResult, WebUser,
+};
 
 /// Members per page of the list.
 const PAGE: i64 = 50;
@@ -103,25 +104,13 @@ impl ListPage {
     }
 }
 
-/// `/members.csv`: every member the list's filters match.
-pub async fn export_csv(
+/// `/members.csv` and `.xlsx`: every member the list's filters match.
+pub async fn export(
     State(app): State<App>,
     user: WebUser,
+    DownloadFormat(format): DownloadFormat,
     HtmlQuery(query): HtmlQuery<ListQuery>,
 ) -> PageResult {
-    export(app, user, query, ExportFormat::Csv).await
-}
-
-/// `/members.xlsx`: the same as a workbook.
-pub async fn export_xlsx(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(query): HtmlQuery<ListQuery>,
-) -> PageResult {
-    export(app, user, query, ExportFormat::Xlsx).await
-}
-
-async fn export(app: App, user: WebUser, query: ListQuery, format: ExportFormat) -> PageResult {
     let reader = user.actor.reader()?;
     let export = app.export_members(&reader, query.filter(), format).await?;
     Ok(crate::pages::export_response(export))

@@ -8,7 +8,6 @@ use axum::extract::State;
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::CredentialTypeView;
 use credence_app::ids::{CredentialTypeId, GroupId};
-use credence_app::imports::exports::ExportFormat;
 use credence_app::people::groups::GroupView;
 use credence_app::reports::qualified::{QualifiedNames, QualifiedParams, QualifiedReport};
 use credence_app::{App, AppError};
@@ -16,7 +15,9 @@ use serde::Deserialize;
 
 use crate::pages::auth::session::HtmlQuery;
 use crate::pages::credentials::manage::{all_groups, all_types};
-use crate::pages::{error_text, export_response, form_encode, render, Layout, PageResult, WebUser};
+use crate::pages::{
+    error_text, export_response, form_encode, render, DownloadFormat, Layout, PageResult, WebUser,
+};
 
 #[derive(Template)]
 #[template(path = "reports.html")]
@@ -192,25 +193,13 @@ pub async fn page(
     }))
 }
 
-/// `/reports/qualified.csv`: the whole report (every page) as a download, streamed.
-pub async fn export_csv(
+/// `/reports/qualified.csv` and `.xlsx`: the whole report (every page), streamed.
+pub async fn export(
     State(app): State<App>,
     user: WebUser,
+    DownloadFormat(format): DownloadFormat,
     HtmlQuery(q): HtmlQuery<QualifiedQuery>,
 ) -> PageResult {
-    export(app, user, q, ExportFormat::Csv).await
-}
-
-/// `/reports/qualified.xlsx`: the same as a workbook.
-pub async fn export_xlsx(
-    State(app): State<App>,
-    user: WebUser,
-    HtmlQuery(q): HtmlQuery<QualifiedQuery>,
-) -> PageResult {
-    export(app, user, q, ExportFormat::Xlsx).await
-}
-
-async fn export(app: App, user: WebUser, q: QualifiedQuery, format: ExportFormat) -> PageResult {
     let reader = user.actor.reader()?;
     let export = app.export_qualified(&reader, &q.params()?, format).await?;
     Ok(export_response(export))
