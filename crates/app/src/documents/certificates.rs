@@ -190,14 +190,25 @@ pub struct RegisterQuery {
 /// What the public verification page shows, and nothing more.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verification {
+    pub public_id: String,
     pub holder: String,
     pub credential_type: String,
+    /// The issuing agency.
     pub agency: String,
+    /// The certificate's own number.
     pub number: Option<String>,
+    /// The credential number of the issuance it certifies.
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
     pub issue_date: NaiveDate,
     pub expiration_date: Option<NaiveDate>,
     /// `valid`, `expired` or `revoked`.
     pub status: &'static str,
+    /// The day the issuance was revoked and why.
+    pub revoked_on: Option<NaiveDate>,
+    pub revocation_reason: Option<String>,
+    /// The day (in the agency's time zone) the status was worked out for: today.
+    pub checked_on: NaiveDate,
 }
 
 /// What certificates show of the agency: its name and the path of its current logo.
@@ -824,13 +835,21 @@ impl App {
             "valid"
         };
         Ok(Verification {
+            public_id: row.public_id,
             holder: format!("{} {}", row.first_name, row.last_name),
             credential_type: row.type_name,
             agency: row.agency_name,
             number: row.number,
+            credential_number: row.credential_number,
+            issuing_officer: row.issuing_officer,
             issue_date: row.issue_date,
             expiration_date: row.expiration_date,
             status,
+            revoked_on: row
+                .revoked_at
+                .map(|at| crate::clock::local_date(at, &agency.time_zone, today)),
+            revocation_reason: row.revoke_reason,
+            checked_on: today,
         })
     }
 }

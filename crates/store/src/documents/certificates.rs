@@ -331,13 +331,17 @@ pub struct CertificateRow {
     pub issued_at: Option<DateTime<Utc>>,
     pub issued_by: Option<String>,
     pub agency_name: String,
+    /// The issuance's own number, officer and revocation reason (the verify page shows them).
+    pub credential_number: Option<String>,
+    pub issuing_officer: Option<String>,
+    pub revoke_reason: Option<String>,
 }
 
 const CERTIFICATE: &str = "SELECT k.id, k.agency_id, k.public_id, k.issuance_id, k.credential_id, k.member_id, m.first_name,
         m.last_name, m.email, i.credential_type_id, t.name AS type_name, k.template_id, p.name AS template_name,
         k.template_version, k.data_snapshot, k.status, k.number, k.file_id, f.storage_key, i.issue_date,
         i.expiration_date, i.revoked_at, k.created_by, k.created_at, k.generated_at, k.issued_at, k.issued_by,
-        a.name AS agency_name
+        a.name AS agency_name, i.credential_number, i.issuing_officer, i.revoke_reason
     FROM certificates k JOIN members m ON m.id = k.member_id JOIN issuances i ON i.id = k.issuance_id
     JOIN credential_types t ON t.id = i.credential_type_id JOIN certificate_templates p ON p.id = k.template_id
     JOIN agencies a ON a.id = k.agency_id LEFT JOIN files f ON f.id = k.file_id";

@@ -274,7 +274,15 @@ both_databases! {
         assert!(!verify.text.contains("william@station1.test"), "nothing but holder, type, dates and status");
         t.post(&format!("/api/v1/credentials/{}/revoke", issued["credential_id"].as_str().unwrap()), json!({"reason": "Audit"})).await.expect(200);
         let verify = t.send(Method::GET, &format!("/verify/{public_id}"), None, None).await;
-        assert!(verify.text.contains("Revoked"), "{}", verify.text);
+        assert!(verify.text.contains("Revoked") && verify.text.contains("Audit"), "the page says when and why: {}", verify.text);
+        // The same facts as JSON, for other systems; no login either.
+        let facts = t.send(Method::GET, &format!("/verify/{public_id}.json"), None, None).await.expect(200);
+        assert_eq!((facts["status"].as_str(), facts["revocation_reason"].as_str()), (Some("revoked"), Some("Audit")));
+        assert_eq!((facts["holder"].as_str(), facts["credential_type"].as_str()), (Some("William Brown"), Some("Hazmat Operations")));
+        assert_eq!(facts["revoked_on"], facts["checked_on"]);
+        assert_eq!(facts["public_id"].as_str(), Some(public_id.as_str()));
+        assert!(facts.get("email").is_none() && !facts.to_string().contains("william@"), "nothing but the facts: {facts}");
+        assert_eq!(t.send(Method::GET, "/verify/nosuchcertificate.json", None, None).await.status, 404);
         // #18.3: the register, its filters and its CSV say the same as the verify page.
         assert_eq!(t.get(&format!("/api/v1/certificates/{cert}")).await.expect(200)["status"], "revoked");
         let revoked = t.get("/api/v1/certificates?status=revoked").await.expect(200);

@@ -480,8 +480,13 @@ impl VerifyPage {
     }
 }
 
-/// The public page a certificate's QR code opens: no login, nothing but the facts.
+/// The public page a certificate's QR code opens: no login, nothing but the facts; with
+/// `.json` after the id, the same facts as JSON for other systems.
 pub async fn verify(State(app): State<App>, Path(public_id): Path<String>) -> PageResult {
+    if let Some(id) = public_id.strip_suffix(".json") {
+        let v = app.verify_certificate(id).await?;
+        return Ok(axum::Json(v).into_response());
+    }
     let v = app.verify_certificate(&public_id).await?;
     Ok(render(&VerifyPage { v }))
 }
