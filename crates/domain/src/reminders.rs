@@ -53,6 +53,31 @@ pub fn due_threshold(
         .map(Threshold::DaysBefore)
 }
 
+/// Where a copy of a member's reminder goes: to their supervisor, when the agency copies
+/// supervisors and the supervisor has an address that is not the member's own (compared
+/// without case, as e-mails are everywhere), so one inbox never gets the same reminder twice.
+/// A member without an address still has their supervisor told.
+pub fn supervisor_copy_to<'a>(
+    copy_supervisors: bool,
+    member_email: Option<&str>,
+    supervisor_email: Option<&'a str>,
+) -> Option<&'a str> {
+    let to = supervisor_email
+        .map(str::trim)
+        .filter(|e| copy_supervisors && !e.is_empty())?;
+    match member_email {
+        Some(own) if own.trim().eq_ignore_ascii_case(to) => None,
+        _ => Some(to),
+    }
+}
+
+/// The outbox key of a supervisor's copy: the member's reminder key (one per credential
+/// and threshold) in the same family, so the copy too goes once whatever the number of
+/// instances or passes, and a change of supervisor does not send it again.
+pub fn supervisor_copy_key(member_key: &str) -> String {
+    format!("{member_key}:supervisor")
+}
+
 /// Parses stored offsets ("90,60,30,7"), nearest first; blanks and junk are ignored.
 pub fn parse_offsets(text: &str) -> Vec<u32> {
     let mut out: Vec<u32> = text
@@ -138,6 +163,59 @@ mod tests {
             None,
             "long lapsed: no flood"
         );
+    }
+
+    #[test]
+    fn supervisors_get_one_copy_in_another_inbox() {
+        let sup = Some("chief@station1.test");
+        assert_eq!(
+            supervisor_copy_to(true, Some("ava@station1.test"), sup),
+            sup
+        );
+        assert_eq!(
+            supervisor_copy_to(false, Some("ava@station1.test"), sup),
+            None
+        );
+        assert_eq!(
+            supervisor_copy_to(true, Some("ava@station1.test"), None),
+            None
+        );
+        assert_eq!(
+            supervisor_copy_to(true, Some("ava@x.test"), Some("  ")),
+            None
+        );
+        assert_eq!(
+            supervisor_copy_to(true, None, sup),
+            sup,
+            "the member has no address"
+        );
+        assert_eq!(
+            supervisor_copy_to(true, Some("Chief@Station1.test"), sup),
+            None,
+            "the same inbox, whatever the case"
+        );
+        assert_eq!(
+            supervisor_copy_key("exp:7:2026-03-31:d30"),
+            "exp:7:2026-03-31:d30:supervisor"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_copy_never_goes_to_the_members_own_inbox(
+            copy in proptest::bool::ANY,
+            member in proptest::option::of("[a-cA-C]{1,3}@x\\.test"),
+            supervisor in proptest::option::of("[a-cA-C]{1,3}@x\\.test"),
+        ) {
+            let to = supervisor_copy_to(copy, member.as_deref(), supervisor.as_deref());
+            if let Some(to) = to {
+                proptest::prop_assert!(copy);
+                proptest::prop_assert!(member.as_deref().is_none_or(|m| !m.eq_ignore_ascii_case(to)));
+            } else if copy {
+                let differ = member.as_deref().is_none_or(|m| !supervisor.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(m)));
+                proptest::prop_assert!(supervisor.is_none() || !differ);
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Reminders (workflow 8): before a credential expires and before an open period is due, at
 //! the agency's offsets (default 90, 60, 30 and 7 days, and once when it lapses) or the
-//! credential type's own when it sets them, to the member, plus one daily digest to the
+//! credential type's own when it sets them, to the member, with a copy to the member's
+//! supervisor when the agency says so (`copy_supervisors`), plus one daily digest to the
 //! agency's admins. Messages go through the outbox,
 //! whose unique key makes each one go once whatever the number of instances; delivery
 //! retries with backoff until the SMTP server takes them.
@@ -10,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Days;
-use credence_domain::reminders::{due_threshold, parse_offsets, Threshold};
+use credence_domain::reminders::{
+    due_threshold, parse_offsets, supervisor_copy_key, supervisor_copy_to, Threshold,
+};
 use credence_store::notify::outbox::{self, Approaching, NewMessage};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::AsyncSmtpTransport;
@@ -137,25 +140,40 @@ pub struct OutboxFilter {
     pub status: Option<String>,
 }
 
-fn member_message(a: &Approaching, kind: &str, threshold: Threshold) -> Option<NewMessage> {
-    let to = a.email.clone()?;
+/// One reminder about one credential at one threshold, before it is addressed.
+struct Reminder {
+    subject: String,
+    /// The sentence saying what is due, to the member.
+    line: String,
+    /// The same, about the member, to their supervisor.
+    about: String,
+    /// The member's outbox key: once per credential and threshold.
+    key: String,
+}
+
+fn reminder(a: &Approaching, kind: &str, threshold: Threshold) -> Reminder {
     let what = &a.type_name;
-    let (subject, line) = match (kind, threshold) {
+    let who = format!("{} {}", a.first_name, a.last_name);
+    let (subject, line, about) = match (kind, threshold) {
         ("expiration", Threshold::Lapsed) => (
             format!("{what} has expired"),
             format!("Your {what} credential expired on {}.", a.date),
+            format!("{who}'s {what} credential expired on {}.", a.date),
         ),
         ("expiration", Threshold::DaysBefore(_)) => (
             format!("{what} expires on {}", a.date),
             format!("Your {what} credential expires on {}.", a.date),
+            format!("{who}'s {what} credential expires on {}.", a.date),
         ),
         (_, Threshold::Lapsed) => (
             format!("{what} training is overdue"),
             format!("The training for {what} was due on {}.", a.date),
+            format!("{who}'s training for {what} was due on {}.", a.date),
         ),
         (_, Threshold::DaysBefore(_)) => (
             format!("{what} training is due on {}", a.date),
             format!("The training for {what} is due on {}.", a.date),
+            format!("{who}'s training for {what} is due on {}.", a.date),
         ),
     };
     let scope = match kind {
@@ -163,17 +181,47 @@ fn member_message(a: &Approaching, kind: &str, threshold: Threshold) -> Option<N
         "expiration" => format!("exp:{}:{}", a.credential_id.get(), a.date),
         _ => format!("due:{}:{}", a.period_id.map_or(0, |p| p.get()), a.date),
     };
-    Some(NewMessage {
-        recipient: to,
+    Reminder {
         subject,
+        line,
+        about,
+        key: format!("{scope}:{}", threshold.key()),
+    }
+}
+
+fn member_message(a: &Approaching, kind: &str, r: &Reminder) -> Option<NewMessage> {
+    Some(NewMessage {
+        recipient: a.email.clone()?,
+        subject: r.subject.clone(),
         body: format!(
-            "Hello {},\n\n{line}\nPlease check your credentials in Credence.\n",
-            a.first_name
+            "Hello {},\n\n{}\nPlease check your credentials in Credence.\n",
+            a.first_name, r.line
         ),
         kind: kind.into(),
         subject_id: Some(a.credential_id.into()),
         attachment_file_id: None,
-        dedupe_key: format!("{scope}:{}", threshold.key()),
+        dedupe_key: r.key.clone(),
+    })
+}
+
+/// The copy of a member's reminder to their supervisor, when the agency sends one
+/// ([`supervisor_copy_to`] decides).
+fn supervisor_message(a: &Approaching, kind: &str, r: &Reminder, copy: bool) -> Option<NewMessage> {
+    let to = supervisor_copy_to(copy, a.email.as_deref(), a.supervisor_email.as_deref())?;
+    Some(NewMessage {
+        recipient: to.to_string(),
+        subject: format!("{} {}: {}", a.first_name, a.last_name, r.subject),
+        body: format!(
+            "Hello {},\n\nYou are receiving a copy of a reminder as {} {}'s supervisor.\n{}\n",
+            a.supervisor_first_name.as_deref().unwrap_or(""),
+            a.first_name,
+            a.last_name,
+            r.about
+        ),
+        kind: kind.into(),
+        subject_id: Some(a.credential_id.into()),
+        attachment_file_id: None,
+        dedupe_key: supervisor_copy_key(&r.key),
     })
 }
 
@@ -206,6 +254,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let ctx = self.ctx_for(&mut tx, agency_id, "system:reminders").await?;
         let agency_offsets = parse_offsets(&outbox::reminder_offsets(&mut tx, agency_id).await?);
+        let copy = outbox::copy_supervisors(&mut tx, agency_id).await?;
         // Far enough ahead for the furthest threshold of the agency or any of its types.
         let furthest = outbox::type_reminder_offsets(&mut tx, agency_id)
             .await?
@@ -236,16 +285,24 @@ impl App {
                 else {
                     continue;
                 };
-                if let Some(m) = member_message(&a, kind, threshold) {
+                let r = reminder(&a, kind, threshold);
+                let to_member = member_message(&a, kind, &r);
+                let to_supervisor = supervisor_message(&a, kind, &r, copy);
+                if to_member.is_some() || to_supervisor.is_some() {
+                    let copied = match &to_supervisor {
+                        Some(m) => format!(", copied to {}", m.recipient),
+                        None => String::new(),
+                    };
                     digest.push(format!(
-                        "- {} {}: {} ({})",
+                        "- {} {}: {} ({}{copied})",
                         a.first_name,
                         a.last_name,
-                        m.subject,
+                        r.subject,
                         threshold.key()
                     ));
-                    messages.push(m);
                 }
+                messages.extend(to_member);
+                messages.extend(to_supervisor);
             }
         }
         let mut added = outbox::enqueue(&mut tx, agency_id, &messages).await?;

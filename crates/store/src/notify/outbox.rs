@@ -168,6 +168,9 @@ pub struct Approaching {
     pub period_id: Option<PeriodId>,
     /// The credential type's own thresholds, when it sets them.
     pub reminder_offsets: Option<String>,
+    /// The member's supervisor, when they have an active one.
+    pub supervisor_email: Option<String>,
+    pub supervisor_first_name: Option<String>,
 }
 
 /// Valid issuances expiring between `from` and `to` (index on agency, expiration date).
@@ -218,10 +221,12 @@ async fn approaching(
 ) -> Result<Vec<Approaching>> {
     let sql = format!(
         "SELECT c.id AS credential_id, c.member_id, m.email, m.first_name, m.last_name, t.name AS type_name,
-             {column} AS date, c.period_id, t.reminder_offsets
+             {column} AS date, c.period_id, t.reminder_offsets,
+             s.email AS supervisor_email, s.first_name AS supervisor_first_name
          FROM credentials c
          JOIN members m ON m.id = c.member_id
          JOIN credential_types t ON t.id = c.credential_type_id
+         LEFT JOIN members s ON s.agency_id = m.agency_id AND s.id = m.supervisor_member_id AND s.active = TRUE
          WHERE c.agency_id = $1 AND {column} >= $2 AND {column} <= $3 AND {condition} AND m.active = TRUE
          ORDER BY {column}, c.id"
     );
@@ -242,6 +247,14 @@ pub async fn admin_emails(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec
 /// The agency's reminder offsets text ("90,60,30,7").
 pub async fn reminder_offsets(db: &mut impl Conn, agency_id: AgencyId) -> Result<String> {
     query("SELECT reminder_offsets FROM agencies WHERE id = $1")
+        .arg(agency_id)
+        .scalar(db)
+        .await
+}
+
+/// Whether the agency copies reminders to members' supervisors.
+pub async fn copy_supervisors(db: &mut impl Conn, agency_id: AgencyId) -> Result<bool> {
+    query("SELECT copy_supervisors FROM agencies WHERE id = $1")
         .arg(agency_id)
         .scalar(db)
         .await

@@ -100,7 +100,7 @@ impl SmtpServer {
     }
 
     /// Subject lines of the messages received, sorted.
-    fn subjects(&self) -> Vec<String> {
+    pub(crate) fn subjects(&self) -> Vec<String> {
         let mut out = Vec::new();
         if let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) {
             for e in entries.flatten() {

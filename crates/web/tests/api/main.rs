@@ -23,6 +23,7 @@ mod members;
 mod ops;
 mod people_pages;
 mod qualified;
+mod reminder_copies;
 mod separation_of_duties;
 mod server;
 mod sign_in;
