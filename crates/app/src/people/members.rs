@@ -265,6 +265,32 @@ impl App {
         ))
     }
 
+    /// Every member the filter matches, by id, in list order: a picker's "all matching",
+    /// resolved when the form is sent so no list of ids travels and there is no cap. One
+    /// query on the list's index.
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn member_ids_matching(
+        &self,
+        actor: &Reader,
+        filter: &MemberListFilter,
+    ) -> Result<Vec<MemberId>> {
+        let mut tx = self.store.read().await?;
+        let rows = store::members_page(
+            &mut tx,
+            actor.agency_id,
+            &MemberFilter {
+                only_id: None,
+                group_id: filter.group_id,
+                active: filter.active,
+                q: filter.q.clone(),
+            },
+            None,
+            i64::from(i32::MAX),
+        )
+        .await?;
+        Ok(rows.into_iter().map(|m| m.id).collect())
+    }
+
     /// How many members match the filter, across pages (the members page shows it).
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn members_count(&self, actor: &Reader, filter: &MemberListFilter) -> Result<i64> {

@@ -56,6 +56,10 @@ pub fn routes() -> Router<App> {
             get(credentials::manage::assign_form).post(credentials::manage::assign),
         )
         .route(
+            "/credentials/renew",
+            get(credentials::manage::renew_members_form).post(credentials::manage::renew_members),
+        )
+        .route(
             "/credentials/action",
             get(credentials::manage::action_form).post(credentials::manage::action),
         )
@@ -75,6 +79,7 @@ pub fn routes() -> Router<App> {
         .route("/members.csv", get(people::members::export))
         .route("/members.xlsx", get(people::members::export))
         .route("/members/new", get(people::member_form::new_form))
+        .route("/members/pick", get(people::picker::rows))
         .route("/members/{id}", get(people::members::page))
         .route(
             "/members/{id}/edit",
@@ -266,7 +271,7 @@ impl Layout {
     pub fn in_agency_menu(&self) -> bool {
         matches!(
             self.nav,
-            "groups" | "imports" | "users" | "outbox" | "audit" | "settings"
+            "groups" | "approvals" | "imports" | "users" | "outbox" | "audit" | "settings"
         )
     }
 
@@ -394,6 +399,96 @@ pub fn form_encode(text: &str) -> String {
     out
 }
 
+/// The words a form shows for an input the app names by its API field.
+pub fn field_label(field: &str) -> String {
+    match field {
+        "credential_type_id" => "Credential".into(),
+        "period_start" => "Start date".into(),
+        "period_end" => "End date".into(),
+        "due_date" => "Due date".into(),
+        "issue_date" => "Issue date".into(),
+        "expiration_date" => "Expiration date".into(),
+        "credential_number" => "Credential number".into(),
+        "issuing_officer" => "Issuing officer".into(),
+        "status_reason" => "Status reason".into(),
+        "reason" => "Reason".into(),
+        "member_ids" | "group_ids" | "all_members" => "Members".into(),
+        "mode" => "Kind of assignment".into(),
+        "period" => "New period".into(),
+        other => other.replace('_', " "),
+    }
+}
+
+/// An app error as lines a person reads: each refused field by its label, and API field
+/// names inside messages replaced by the same words.
+pub fn errors_in_words(e: &AppError) -> Vec<String> {
+    match e {
+        AppError::Invalid(i) => i
+            .errors
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}: {}",
+                    field_label(&e.field),
+                    message_in_words(&e.message)
+                )
+            })
+            .collect(),
+        other => vec![error_text(other)],
+    }
+}
+
+fn message_in_words(message: &str) -> String {
+    let mut out = message.to_string();
+    for f in [
+        "period_start",
+        "period_end",
+        "issue_date",
+        "expiration_date",
+        "due_date",
+    ] {
+        out = out.replace(f, &field_label(f).to_lowercase());
+    }
+    out.replace("mode active_with_period", "an active credential")
+        .replace("mode completion_period", "a completion period")
+}
+
+/// Where a field names a row of a list (`credential_ids[3]`, `items[0].period_end`): the
+/// row and the rest of the path.
+fn indexed(field: &str) -> Option<(usize, &str)> {
+    let open = field.find('[')?;
+    let close = open + field[open..].find(']')?;
+    let row = field[open + 1..close].parse().ok()?;
+    Some((row, field[close + 1..].trim_start_matches('.')))
+}
+
+/// An app error as one line a person reads, each row of a list named by `name(row)` (the
+/// person the row is about) and each field by its label: "Smith, Ava (CPR), end date: must
+/// not be before the start date", never `items[3].period_end`.
+pub fn error_text_naming(e: &AppError, name: impl Fn(usize) -> Option<String>) -> String {
+    match e {
+        AppError::Invalid(i) => i
+            .errors
+            .iter()
+            .map(|e| {
+                let field = match indexed(&e.field) {
+                    Some((row, rest)) => {
+                        let who = name(row).unwrap_or_else(|| format!("Row {}", row + 1));
+                        match rest {
+                            "" | "credential_id" | "member_id" | "certificate_id" => who,
+                            rest => format!("{who}, {}", field_label(rest).to_lowercase()),
+                        }
+                    }
+                    None => field_label(&e.field),
+                };
+                format!("{field}: {}", message_in_words(&e.message))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
 /// Message for a failed form: the app error as one line.
 pub fn error_text(e: &AppError) -> String {
     match e {
@@ -455,4 +550,32 @@ pub fn csv_response(filename: &str, body: String) -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credence_domain::validation::Invalid;
+
+    #[test]
+    fn list_errors_name_the_row_and_the_field_in_words() {
+        let mut invalid = Invalid::new();
+        invalid.add("credential_ids[1]", "has no issuance to revoke");
+        invalid.add("items[0].period_end", "must not be before period_start");
+        invalid.add("items[7].due_date", "must fall within the period");
+        invalid.add("reason", "must not be empty");
+        let names = ["Smith, Ava (CPR)", "Brown, Liam (CPR)"];
+        let text = error_text_naming(&AppError::Invalid(invalid), |row| {
+            names.get(row).map(|n| n.to_string())
+        });
+        assert_eq!(
+            text,
+            "Brown, Liam (CPR): has no issuance to revoke; Smith, Ava (CPR), end date: must not \
+             be before start date; Row 8, due date: must fall within the period; Reason: must \
+             not be empty"
+        );
+        assert_eq!(indexed("credential_ids[12]"), Some((12, "")));
+        assert_eq!(indexed("items[x].period_end"), None);
+        assert_eq!(indexed("period_end"), None);
+    }
 }

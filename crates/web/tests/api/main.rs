@@ -19,6 +19,7 @@ mod headers;
 mod imports;
 mod keeping_current;
 mod lifecycle;
+mod member_picker;
 mod members;
 mod ops;
 mod people_pages;

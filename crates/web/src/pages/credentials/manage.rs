@@ -21,15 +21,16 @@ use credence_app::ids::{
 };
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
-use credence_app::people::members::{MemberListFilter, MemberView};
 use credence_app::training::records::SignOffInput;
 use credence_app::{Actor, App, AppError};
 use credence_domain::status::Status;
 use serde::Deserialize;
 
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
+use crate::pages::people::picker::{thousands, MemberPicker, Picked};
 use crate::pages::{
-    error_text, form_encode, redirect_with, render, DownloadFormat, Layout, PageResult, WebUser,
+    error_text, error_text_naming, errors_in_words, field_label, form_encode, redirect_with,
+    render, DownloadFormat, Layout, PageResult, WebUser,
 };
 
 /// The list's query string, kept as typed so links and forms can repeat it.
@@ -286,55 +287,120 @@ pub async fn export(
 struct AssignPage {
     layout: Layout,
     types: Vec<CredentialTypeView>,
-    groups: Vec<GroupView>,
-    members: Vec<MemberView>,
-    today: String,
+    /// The form as typed (kept when it is refused or searched without script).
+    f: AssignForm,
+    picker: MemberPicker,
+    /// Each refused field, in words.
+    errors: Vec<String>,
 }
 
-pub async fn assign_form(State(app): State<App>, user: WebUser) -> PageResult {
-    let actor = &user.actor;
-    actor.officer()?;
-    let types = all_types(&app, actor)
+impl AssignPage {
+    fn is_type(&self, id: &CredentialTypeId) -> bool {
+        self.f.credential_type_id == Some(*id)
+    }
+
+    fn active_mode(&self) -> bool {
+        self.f.mode.as_deref() == Some("active_with_period")
+    }
+
+    /// The value typed into a date field.
+    fn val(&self, field: &str) -> String {
+        let f = &self.f;
+        match field {
+            "period_start" => &f.period_start,
+            "period_end" => &f.period_end,
+            "issue_date" => &f.issue_date,
+            "expiration_date" => &f.expiration_date,
+            _ => &None,
+        }
+        .clone()
+        .unwrap_or_default()
+    }
+}
+
+/// Published types, for the Assign form.
+async fn published_types(app: &App, actor: &Actor) -> Result<Vec<CredentialTypeView>, AppError> {
+    Ok(all_types(app, actor)
         .await?
         .into_iter()
         .filter(|t| t.state == "published")
-        .collect();
-    let members = app
-        .members(
-            actor,
-            &MemberListFilter {
-                active: Some(true),
-                ..Default::default()
-            },
-            &PageParams {
-                limit: Some(500),
-                cursor: None,
-            },
-        )
-        .await?
-        .items;
-    Ok(render(&AssignPage {
-        layout: Layout::new(&user, "Assign a credential", "credentials"),
-        types,
-        groups: all_groups(&app, actor).await?,
-        members,
-        today: app.today(actor).await?.to_string(),
-    }))
+        .collect())
 }
 
-#[derive(Deserialize)]
+async fn assign_page(app: &App, user: &WebUser, f: AssignForm, errors: Vec<String>) -> PageResult {
+    let actor = &user.actor;
+    let picker = MemberPicker::load(app, actor, &f.picked()).await?;
+    let mut layout = Layout::new(user, "Assign a credential", "credentials");
+    if !errors.is_empty() {
+        layout.error = Some("The credential was not assigned: see below.".into());
+    }
+    let status = if errors.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((
+        status,
+        render(&AssignPage {
+            layout,
+            types: published_types(app, actor).await?,
+            f,
+            picker,
+            errors,
+        }),
+    )
+        .into_response())
+}
+
+pub async fn assign_form(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(start): HtmlQuery<AssignStart>,
+) -> PageResult {
+    user.actor.officer()?;
+    let f = AssignForm {
+        credential_type_id: start.credential_type_id,
+        period_start: Some(app.today(&user.actor).await?.to_string()),
+        pick_group_id: start.group_id,
+        ..Default::default()
+    };
+    assign_page(&app, &user, f, Vec::new()).await
+}
+
+/// Where the Assign page may start: a type or a group already chosen (links from a type's
+/// or a group's page).
+#[derive(Debug, Default, Deserialize)]
+pub struct AssignStart {
+    credential_type_id: Option<CredentialTypeId>,
+    group_id: Option<GroupId>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct AssignForm {
-    credential_type_id: CredentialTypeId,
-    mode: String,
+    credential_type_id: Option<CredentialTypeId>,
+    mode: Option<String>,
     period_start: Option<String>,
     period_end: Option<String>,
     issue_date: Option<String>,
     expiration_date: Option<String>,
-    who: String,
-    #[serde(default)]
-    group_ids: Vec<GroupId>,
     #[serde(default)]
     member_ids: Vec<MemberId>,
+    pick_q: Option<String>,
+    pick_group_id: Option<GroupId>,
+    pick_all: Option<String>,
+    /// The picker's Search button without script: show the form again, filtered.
+    pick_search: Option<String>,
+}
+
+impl AssignForm {
+    fn picked(&self) -> Picked {
+        Picked::new(
+            &self.member_ids,
+            &self.pick_q,
+            self.pick_group_id,
+            &self.pick_all,
+        )
+    }
 }
 
 fn date(v: &Option<String>) -> Option<NaiveDate> {
@@ -343,52 +409,363 @@ fn date(v: &Option<String>) -> Option<NaiveDate> {
         .and_then(|s| s.parse().ok())
 }
 
+/// A typed date that is not a date is refused in words, not read as blank.
+fn check_dates(fields: &[(&str, &Option<String>)]) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(_, v)| v.as_deref().is_some_and(|s| !s.trim().is_empty()) && date(v).is_none())
+        .map(|(name, _)| format!("{}: is not a date (YYYY-MM-DD)", field_label(name)))
+        .collect()
+}
+
+/// What Assign and Renew members answer: how many, and who was skipped and why, by name.
+#[derive(Template)]
+#[template(path = "bulk_result.html")]
+struct BulkResultPage {
+    layout: Layout,
+    heading: String,
+    summary: String,
+    type_id: CredentialTypeId,
+    type_name: String,
+    /// "Smith, Ava — already holds CPR".
+    skipped: Vec<String>,
+    operation_id: Option<OperationId>,
+    /// Where "again" goes: `/credentials/assign` or `/credentials/renew`.
+    again: &'static str,
+}
+
 pub async fn assign(
     State(app): State<App>,
     CsrfForm(user, form): CsrfForm<AssignForm>,
 ) -> Response {
-    let completion = form.mode != "active_with_period";
+    let _ = capability!(user.actor, officer);
+    if form.pick_search.is_some() {
+        return assign_page(&app, &user, form, Vec::new())
+            .await
+            .into_response();
+    }
+    match try_assign(&app, &user, &form).await {
+        Ok(page) => page,
+        Err(errors) => assign_page(&app, &user, form, errors).await.into_response(),
+    }
+}
+
+async fn try_assign(app: &App, user: &WebUser, form: &AssignForm) -> Result<Response, Vec<String>> {
+    let actor = &user.actor;
+    let officer = actor.officer().map_err(|e| errors_in_words(&e))?;
+    let completion = form.mode.as_deref() != Some("active_with_period");
+    let mut errors = match completion {
+        true => check_dates(&[
+            ("period_start", &form.period_start),
+            ("period_end", &form.period_end),
+        ]),
+        false => check_dates(&[
+            ("issue_date", &form.issue_date),
+            ("expiration_date", &form.expiration_date),
+        ]),
+    };
+    let Some(type_id) = form.credential_type_id else {
+        errors.insert(
+            0,
+            "Credential: choose one (publish a credential type first)".into(),
+        );
+        return Err(errors);
+    };
+    let picked = form.picked();
+    if picked.is_empty() {
+        errors.push("Members: tick at least one member, or add all matching".into());
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let member_ids = picked
+        .resolve(app, actor)
+        .await
+        .map_err(|e| errors_in_words(&e))?;
+    if member_ids.is_empty() {
+        return Err(vec!["Members: no active member matches the search".into()]);
+    }
+    let keep = |on: bool, v: &Option<String>| if on { date(v) } else { None };
     let input = Assignment {
-        credential_type_id: form.credential_type_id,
+        credential_type_id: type_id,
         mode: if completion {
             AssignMode::CompletionPeriod
         } else {
             AssignMode::ActiveWithPeriod
         },
-        period_start: if completion {
-            date(&form.period_start)
-        } else {
-            None
-        },
-        period_end: if completion {
-            date(&form.period_end)
-        } else {
-            None
-        },
+        period_start: keep(completion, &form.period_start),
+        period_end: keep(completion, &form.period_end),
         due_date: None,
-        issue_date: if completion {
-            None
-        } else {
-            date(&form.issue_date)
-        },
-        expiration_date: if completion {
-            None
-        } else {
-            date(&form.expiration_date)
-        },
-        member_ids: (form.who == "members").then_some(form.member_ids),
-        group_ids: (form.who == "groups").then_some(form.group_ids),
-        all_members: (form.who == "all").then_some(true),
+        issue_date: keep(!completion, &form.issue_date),
+        expiration_date: keep(!completion, &form.expiration_date),
+        member_ids: Some(member_ids),
+        group_ids: None,
+        all_members: None,
         dry_run: None,
     };
-    match app.assign(&capability!(user.actor, officer), input).await {
-        Ok(r) => redirect_with(
-            "/credentials",
-            "notice",
-            &format!("Assigned {} credential(s); {} member(s) skipped because they already hold it or are inactive.", r.created.len(), r.skipped.len()),
-        ),
-        Err(e) => redirect_with("/credentials/assign", "error", &error_text(&e)),
+    let r = app
+        .assign(&officer, input)
+        .await
+        .map_err(|e| errors_in_words(&e))?;
+    let skipped_ids: Vec<MemberId> = r.skipped.iter().map(|s| s.member_id).collect();
+    let names = app
+        .names(actor, &skipped_ids)
+        .await
+        .map_err(|e| errors_in_words(&e))?;
+    let type_name = names.type_name(&type_id);
+    let skipped = r
+        .skipped
+        .iter()
+        .map(|s| {
+            let why = match s.reason.as_str() {
+                "already_assigned" => format!("already holds {type_name}"),
+                "inactive" => "is inactive".to_string(),
+                other => other.replace('_', " "),
+            };
+            format!("{} — {why}", names.member(&s.member_id))
+        })
+        .collect();
+    let mut layout = Layout::new(user, "Assigned", "credentials");
+    layout.notice = Some(format!(
+        "Assigned {type_name} to {} member(s).",
+        thousands(r.created.len() as i64)
+    ));
+    Ok(render(&BulkResultPage {
+        layout,
+        heading: format!("Assigned {type_name}"),
+        summary: match r.created.len() {
+            1 => format!("1 member now has a {type_name} credential."),
+            n => format!(
+                "{} members now have a {type_name} credential.",
+                thousands(n as i64)
+            ),
+        },
+        type_id,
+        type_name,
+        skipped,
+        operation_id: r.operation_id,
+        again: "/credentials/assign",
+    }))
+}
+
+// ---- Renew members (seed 002: pick a manual type, pick members, each gets a new period) ----
+
+#[derive(Template)]
+#[template(path = "renew_members.html")]
+struct RenewMembersPage {
+    layout: Layout,
+    /// Published types that do not renew automatically.
+    types: Vec<CredentialTypeView>,
+    f: RenewMembersForm,
+    picker: MemberPicker,
+    errors: Vec<String>,
+}
+
+impl RenewMembersPage {
+    fn is_type(&self, id: &CredentialTypeId) -> bool {
+        self.f.credential_type_id == Some(*id)
     }
+
+    fn val(&self, field: &str) -> String {
+        let f = &self.f;
+        match field {
+            "period_start" => &f.period_start,
+            "period_end" => &f.period_end,
+            "due_date" => &f.due_date,
+            _ => &None,
+        }
+        .clone()
+        .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RenewMembersForm {
+    credential_type_id: Option<CredentialTypeId>,
+    period_start: Option<String>,
+    period_end: Option<String>,
+    due_date: Option<String>,
+    #[serde(default)]
+    member_ids: Vec<MemberId>,
+    pick_q: Option<String>,
+    pick_group_id: Option<GroupId>,
+    pick_all: Option<String>,
+    pick_search: Option<String>,
+}
+
+impl RenewMembersForm {
+    fn picked(&self) -> Picked {
+        Picked::new(
+            &self.member_ids,
+            &self.pick_q,
+            self.pick_group_id,
+            &self.pick_all,
+        )
+    }
+}
+
+async fn renew_members_page(
+    app: &App,
+    user: &WebUser,
+    f: RenewMembersForm,
+    errors: Vec<String>,
+) -> PageResult {
+    let actor = &user.actor;
+    let picker = MemberPicker::load(app, actor, &f.picked()).await?;
+    let types = published_types(app, actor)
+        .await?
+        .into_iter()
+        .filter(|t| t.renewal == "manual")
+        .collect();
+    let mut layout = Layout::new(user, "Renew members", "credentials");
+    if !errors.is_empty() {
+        layout.error = Some("Nothing was renewed: see below.".into());
+    }
+    let mut response = render(&RenewMembersPage {
+        layout,
+        types,
+        f,
+        picker,
+        errors: errors.clone(),
+    });
+    if !errors.is_empty() {
+        *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(response)
+}
+
+pub async fn renew_members_form(
+    State(app): State<App>,
+    user: WebUser,
+    HtmlQuery(start): HtmlQuery<AssignStart>,
+) -> PageResult {
+    user.actor.officer()?;
+    let f = RenewMembersForm {
+        credential_type_id: start.credential_type_id,
+        period_start: Some(app.today(&user.actor).await?.to_string()),
+        pick_group_id: start.group_id,
+        ..Default::default()
+    };
+    renew_members_page(&app, &user, f, Vec::new()).await
+}
+
+pub async fn renew_members(
+    State(app): State<App>,
+    CsrfForm(user, form): CsrfForm<RenewMembersForm>,
+) -> Response {
+    let _ = capability!(user.actor, officer);
+    if form.pick_search.is_some() {
+        return renew_members_page(&app, &user, form, Vec::new())
+            .await
+            .into_response();
+    }
+    match try_renew_members(&app, &user, &form).await {
+        Ok(page) => page,
+        Err(errors) => renew_members_page(&app, &user, form, errors)
+            .await
+            .into_response(),
+    }
+}
+
+async fn try_renew_members(
+    app: &App,
+    user: &WebUser,
+    form: &RenewMembersForm,
+) -> Result<Response, Vec<String>> {
+    let actor = &user.actor;
+    let officer = actor.officer().map_err(|e| errors_in_words(&e))?;
+    let mut errors = check_dates(&[
+        ("period_start", &form.period_start),
+        ("period_end", &form.period_end),
+        ("due_date", &form.due_date),
+    ]);
+    let Some(type_id) = form.credential_type_id else {
+        errors.insert(
+            0,
+            "Credential: choose one that does not renew automatically".into(),
+        );
+        return Err(errors);
+    };
+    let (start, end) = (date(&form.period_start), date(&form.period_end));
+    if start.is_none() && errors.is_empty() {
+        errors.push("Start date: enter the start of the new period".into());
+    }
+    if end.is_none() && errors.iter().all(|e| !e.starts_with("End date")) {
+        errors.push("End date: enter the end of the new period".into());
+    }
+    let picked = form.picked();
+    if picked.is_empty() {
+        errors.push("Members: tick at least one member, or add all matching".into());
+    }
+    let (Some(start), Some(end), true) = (start, end, errors.is_empty()) else {
+        return Err(errors);
+    };
+    let member_ids = picked
+        .resolve(app, actor)
+        .await
+        .map_err(|e| errors_in_words(&e))?;
+    if member_ids.is_empty() {
+        return Err(vec!["Members: no active member matches the search".into()]);
+    }
+    let r = app
+        .renew(
+            &officer,
+            RenewalInput {
+                credential_type_id: type_id,
+                credential_ids: None,
+                member_ids: Some(member_ids),
+                period_start: start,
+                period_end: end,
+                due_date: date(&form.due_date),
+                dry_run: None,
+            },
+        )
+        .await
+        .map_err(|e| errors_in_words(&e))?;
+    let skipped_ids: Vec<MemberId> = r
+        .skipped
+        .iter()
+        .filter_map(|s| s.id.to_string().parse().ok())
+        .collect();
+    let names = app
+        .names(actor, &skipped_ids)
+        .await
+        .map_err(|e| errors_in_words(&e))?;
+    let type_name = names.type_name(&type_id);
+    let skipped = r
+        .skipped
+        .iter()
+        .map(|s| {
+            let who =
+                s.id.to_string()
+                    .parse::<MemberId>()
+                    .map(|m| names.member(&m))
+                    .unwrap_or_else(|_| s.id.to_string());
+            let why = match s.reason.as_str() {
+                "not_assigned" => format!("does not hold {type_name}: assign it first"),
+                other => other.replace('_', " "),
+            };
+            format!("{who} — {why}")
+        })
+        .collect();
+    let mut layout = Layout::new(user, "Renewed", "credentials");
+    layout.notice = Some(format!(
+        "Renewed {} {type_name} credential(s): new period {start} to {end}.",
+        thousands(r.renewed.len() as i64)
+    ));
+    Ok(render(&BulkResultPage {
+        layout,
+        heading: format!("Renewed {type_name}"),
+        summary: match r.renewed.len() {
+            1 => format!("1 member has a new period from {start} to {end}; enter the dates once they qualify."),
+            n => format!("{} members have a new period from {start} to {end}; enter the dates once they qualify.", thousands(n as i64)),
+        },
+        type_id,
+        type_name,
+        skipped,
+        operation_id: r.operation_id,
+        again: "/credentials/renew",
+    }))
 }
 
 // ---- Actions on a selection ----
@@ -602,8 +979,38 @@ pub async fn action(
             ..
         }) => redirect_with(&format!("/operations/{op}"), "notice", &message),
         Ok(outcome) => redirect_with("/credentials", "notice", &outcome.message),
-        Err(e) => redirect_with("/credentials", "error", &error_text(&e)),
+        Err(e) => refused_page(&app, &user, form, &e).await.into_response(),
     }
+}
+
+/// The action page again with the form as posted, and the error naming each credential by
+/// its member and type rather than its place in the list.
+async fn refused_page(app: &App, user: &WebUser, form: ActionForm, e: &AppError) -> PageResult {
+    let actor = &user.actor;
+    let items = app.credentials_by_ids(actor, &form.credential_ids).await?;
+    let names = names_for(app, actor, &items).await?;
+    let label = |row: usize| {
+        let id = form.credential_ids.get(row)?;
+        let c = items.iter().find(|c| c.id == *id)?;
+        Some(format!(
+            "{} ({})",
+            names.member(&c.member_id),
+            names.type_name(&c.credential_type_id)
+        ))
+    };
+    let error = error_text_naming(e, label);
+    let layout = Layout::new(user, "Update credentials", "credentials").with_error(Some(error));
+    let mut response = render(&ActionPage {
+        layout,
+        action: form.action.clone(),
+        total: items.len(),
+        rows: rows(items.clone(), &names),
+        manual_type: form.credential_type_id,
+        preview: Default::default(),
+        kept: form,
+    });
+    *response.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
 }
 
 /// The action page again, the form as posted, each credential with what would happen to it.

@@ -359,8 +359,40 @@ pub async fn renew(State(app): State<App>, CsrfForm(user, f): CsrfForm<RenewForm
                 ),
             )
         }
-        Err(e) => keep_form(&app, &user, q, &f, error_text(&e)).await,
+        Err(e) => {
+            let words = named_error(&app, &user, &f, &e).await;
+            keep_form(&app, &user, q, &f, words).await
+        }
     }
+}
+
+/// The plan's error with each item named by its member ("Smith, Ava, end date: …"), not
+/// `items[3].period_end`: items are the chosen rows, in order.
+async fn named_error(
+    app: &App,
+    user: &WebUser,
+    f: &RenewForm,
+    e: &credence_app::AppError,
+) -> String {
+    let chosen: Vec<CredentialId> = f
+        .credential_id
+        .iter()
+        .filter(|id| f.chosen.contains(id))
+        .copied()
+        .collect();
+    let actor = &user.actor;
+    let Ok(items) = app.credentials_by_ids(actor, &chosen).await else {
+        return error_text(e);
+    };
+    let member_ids: Vec<_> = items.iter().map(|c| c.member_id).collect();
+    let Ok(names) = app.names(actor, &member_ids).await else {
+        return error_text(e);
+    };
+    crate::pages::error_text_naming(e, |row| {
+        let id = chosen.get(row)?;
+        let c = items.iter().find(|c| c.id == *id)?;
+        Some(names.member(&c.member_id))
+    })
 }
 
 /// The planner again with the form as it was posted and `error` above it: a mistake costs

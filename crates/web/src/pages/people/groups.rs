@@ -18,6 +18,7 @@ use serde::Deserialize;
 
 use crate::extract::PathIds;
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
+use crate::pages::people::picker::{MemberPicker, Picked};
 use crate::pages::{
     error_text, form_encode, redirect_with, render, Layout, PageError, PageResult, WebUser,
 };
@@ -189,11 +190,6 @@ impl GroupQuery {
     }
 }
 
-pub struct Found {
-    m: MemberView,
-    in_group: bool,
-}
-
 #[derive(Template)]
 #[template(path = "group.html")]
 struct GroupPage {
@@ -203,8 +199,8 @@ struct GroupPage {
     first: bool,
     next: Option<String>,
     find: String,
-    found: Option<Vec<Found>>,
-    found_more: bool,
+    /// Adding members (admins).
+    picker: Option<MemberPicker>,
     can_admin: bool,
     f: GroupForm,
     errors: Errors,
@@ -231,6 +227,7 @@ async fn group_page(
     q: GroupQuery,
     f: Option<GroupForm>,
     errors: Errors,
+    picked: Option<Picked>,
 ) -> PageResult {
     let actor = &user.actor;
     let g = app.group(&actor.reader()?, id).await?;
@@ -248,34 +245,12 @@ async fn group_page(
             },
         )
         .await?;
-    let (found, found_more) = match q.find() {
-        Some(text) => {
-            let hits = app
-                .members(
-                    actor,
-                    &MemberListFilter {
-                        q: Some(text.to_string()),
-                        active: Some(true),
-                        group_id: None,
-                    },
-                    &PageParams {
-                        limit: Some(PAGE),
-                        cursor: None,
-                    },
-                )
-                .await?;
-            let more = hits.next_cursor.is_some();
-            let found = hits
-                .items
-                .into_iter()
-                .map(|m| Found {
-                    in_group: m.group_ids.contains(&id),
-                    m,
-                })
-                .collect();
-            (Some(found), more)
+    let picker = match actor.role().administers() {
+        true => {
+            let picked = picked.unwrap_or_else(|| Picked::new(&[], &q.find.clone(), None, &None));
+            Some(MemberPicker::load(app, actor, &picked).await?)
         }
-        None => (None, false),
+        false => None,
     };
     let f = f.unwrap_or_else(|| GroupForm {
         version: Some(g.version),
@@ -290,8 +265,7 @@ async fn group_page(
         members: page.items,
         first,
         next: page.next_cursor,
-        found,
-        found_more,
+        picker,
         can_admin: actor.role().administers(),
         f,
         errors,
@@ -307,7 +281,7 @@ pub async fn page(
     PathIds(id): PathIds<GroupId>,
     HtmlQuery(q): HtmlQuery<GroupQuery>,
 ) -> PageResult {
-    group_page(&app, &user, id, q, None, Errors::default()).await
+    group_page(&app, &user, id, q, None, Errors::default(), None).await
 }
 
 pub async fn update(
@@ -328,20 +302,41 @@ pub async fn update(
             &format!("Saved {}.", g.name),
         ),
         Err(e) => match Errors::of(e) {
-            Ok(errors) => group_page(&app, &user, id, GroupQuery::default(), Some(f), errors)
-                .await
-                .into_response(),
+            Ok(errors) => group_page(
+                &app,
+                &user,
+                id,
+                GroupQuery::default(),
+                Some(f),
+                errors,
+                None,
+            )
+            .await
+            .into_response(),
             Err(page) => page.into_response(),
         },
     }
 }
 
-/// The members ticked on a group's page, and the search to come back to.
+/// The members ticked on a group's page (or, to add, the picker's "all matching"), and the
+/// search to come back to.
 #[derive(Debug, Deserialize)]
 pub struct MembersForm {
     #[serde(default)]
     member_ids: Vec<MemberId>,
     find: Option<String>,
+    pick_q: Option<String>,
+    pick_group_id: Option<GroupId>,
+    pick_all: Option<String>,
+    /// The picker's Search button without script: the page again, filtered, ticks kept.
+    pick_search: Option<String>,
+}
+
+impl MembersForm {
+    fn picked(&self) -> Picked {
+        let q = self.pick_q.clone().or_else(|| self.find.clone());
+        Picked::new(&self.member_ids, &q, self.pick_group_id, &self.pick_all)
+    }
 }
 
 pub async fn add_members(
@@ -373,11 +368,28 @@ async fn change_members(
         Ok(g) => g.member_count,
         Err(e) => return PageError(e).into_response(),
     };
-    let back = match f.find.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(find) if add => format!("/groups/{id}?find={}", form_encode(find)),
+    let picked = f.picked();
+    if add && f.pick_search.is_some() {
+        let q = GroupQuery {
+            find: Some(picked.q.clone()),
+            ..Default::default()
+        };
+        return group_page(&app, &user, id, q, None, Errors::default(), Some(picked))
+            .await
+            .into_response();
+    }
+    let back = match picked.q.as_str() {
+        find if add && !find.is_empty() => format!("/groups/{id}?find={}", form_encode(find)),
         _ => format!("/groups/{id}"),
     };
-    if f.member_ids.is_empty() {
+    let member_ids = match add {
+        true => match picked.resolve(&app, &user.actor).await {
+            Ok(ids) => ids,
+            Err(e) => return PageError(e).into_response(),
+        },
+        false => f.member_ids,
+    };
+    if member_ids.is_empty() {
         let what = if add { "add" } else { "remove" };
         return redirect_with(
             &back,
@@ -385,9 +397,7 @@ async fn change_members(
             &format!("Tick at least one member to {what}."),
         );
     }
-    let input = GroupMembers {
-        member_ids: f.member_ids,
-    };
+    let input = GroupMembers { member_ids };
     let result = if add {
         app.add_group_members(&admin, id, input).await
     } else {

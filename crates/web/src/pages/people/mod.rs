@@ -2,3 +2,4 @@ pub mod groups;
 pub mod me;
 pub mod member_form;
 pub mod members;
+pub mod picker;
