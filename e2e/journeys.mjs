@@ -7,6 +7,8 @@ import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import assert from 'node:assert/strict';
+import { xlsx } from './lib/xlsx.mjs';
+import { smtpSink } from './lib/smtp.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = process.env.CREDENCE_BIN || join(root, 'target/debug/credence');
@@ -14,7 +16,10 @@ const shots = join(root, 'target/screenshots');
 mkdirSync(shots, { recursive: true });
 const port = 18000 + Math.floor(Math.random() * 1000);
 const base = `http://127.0.0.1:${port}`;
-const env = { ...process.env, CREDENCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'credence-e2e-')), CREDENCE_TODAY: '2026-03-01', CREDENCE_LOG: 'warn' };
+// Mail goes to a sink in this process, so a journey can follow an invitation's link.
+const mail = await smtpSink();
+const env = { ...process.env, CREDENCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'credence-e2e-')), CREDENCE_TODAY: '2026-03-01', CREDENCE_LOG: 'warn',
+  CREDENCE_SMTP_URL: `smtp://127.0.0.1:${mail.port}` };
 delete env.CREDENCE_DATABASE_URL;
 
 const cli = (args, input) => execFileSync(bin, args, { env, input, encoding: 'utf8' }).trim();
@@ -23,7 +28,7 @@ const token = cli(['token', 'create', '--agency', 'rfd', '--role', 'admin']);
 cli(['user', 'create', '--agency', 'rfd', '--email', 'chief@rfd.test', '--role', 'admin', '--password-stdin'], 'correct horse battery\n');
 
 const server = spawn(bin, ['serve', '--bind', `127.0.0.1:${port}`], { env, stdio: 'inherit' });
-const stop = () => server.kill('SIGTERM');
+const stop = () => { server.kill('SIGTERM'); mail.close(); };
 process.on('exit', stop);
 
 async function api(method, path, body) {
@@ -78,16 +83,18 @@ try {
   await page.click('button[type=submit]');
   await page.waitForURL(/\/credentials/);
 
-  // Assign a type to a group (seed 000).
+  // Assign a type to a group (seed 000): the picker filtered by the group, all matching.
   await page.goto(base + '/credentials/assign');
   await page.selectOption('#type', emt.id);
   await page.fill('#pe', '2026-12-31');
-  await page.check('input[name=who][value=groups]');
-  await page.selectOption('select[name=group_ids]', station.id);
+  await page.selectOption('#pick-group', station.id);
+  await page.waitForFunction(() => document.querySelector('[data-pick-total]').textContent === '2');
+  await page.check('[data-pick-all]');
+  assert.equal(await page.textContent('[data-pick-count]'), 'All 2 matching');
   await shot(page, 'assign');
-  await page.click('button[type=submit]');
-  assert.match(await notice(page), /Assigned 2 credential/);
-  await shot(page, 'credentials-after-assign');
+  await page.click('button[name=save]');
+  assert.match(await notice(page), /Assigned EMT-Basic to 2 member/);
+  await shot(page, 'assign-result');
 
   // Record training until Ava's credential is Ready to Be Issued.
   await page.goto(base + `/members/${members[0].id}`);
@@ -282,8 +289,135 @@ try {
   assert.match(await admin390.textContent('main'), /1 of 2 held EMT-Basic on 2026-03-01 in Station 1/);
   await shot(admin390, 'qualified-on-a-date-phone');
 
+  await onboardADepartment();
+
   console.log(`all journeys passed; ${step} screenshots in ${shots}`);
 } finally {
   await browser.close();
   stop();
+}
+
+// Onboard a department from nothing: a new agency's admin imports the members from a
+// spreadsheet, makes a group of them and invites an officer, who chooses a password, signs
+// in, assigns a credential to the whole group with the member picker and records training.
+async function onboardADepartment() {
+  cli(['agency', 'create', '--name', 'Lakeside Volunteer Fire', '--slug', 'lvf', '--time-zone', 'America/Chicago']);
+  cli(['user', 'create', '--agency', 'lvf', '--email', 'chief@lvf.test', '--role', 'admin', '--password-stdin'], 'lakeside chief 2026\n');
+  // The catalog is not this journey's subject: one course and one type through the API.
+  const lvfToken = cli(['token', 'create', '--agency', 'lvf', '--role', 'admin']);
+  const lvf = async (method, path, body) => {
+    const r = await fetch(base + '/api/v1' + path, { method, headers: { authorization: `Bearer ${lvfToken}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    const json = await r.json();
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const pump = await lvf('POST', '/courses', { code: 'PUMP-101', name: 'Pump Operations', hours: 6, category: 'Apparatus' });
+  const driver = await lvf('POST', '/credential-types', { code: 'DO', name: 'Driver/Operator', validity_months: 24, renewal: 'manual',
+    requirements: [{ kind: 'course', course_id: pump.id }, { kind: 'hours', hours: 12, category: 'Drills' }] });
+  await lvf('POST', `/credential-types/${driver.id}/publish`, {});
+
+  const signIn = async (viewport, email, password) => {
+    const p = await (await browser.newContext({ viewport })).newPage();
+    p.on('dialog', (d) => d.accept());
+    await p.goto(base + '/login');
+    await p.fill('#email', email);
+    await p.fill('#password', password);
+    await p.click('button[type=submit]');
+    await p.waitForURL((u) => !u.pathname.startsWith('/login'));
+    return p;
+  };
+  const chief = await signIn({ width: 1280, height: 860 }, 'chief@lvf.test', 'lakeside chief 2026');
+  const chiefPhone = await signIn({ width: 390, height: 844 }, 'chief@lvf.test', 'lakeside chief 2026');
+
+  // Import the roster from XLSX: preview, then commit.
+  const roster = [['first_name', 'last_name', 'email', 'employee_number'],
+    ['Ada', 'Okafor', 'ada@lvf.test', 'L-01'], ['Ben', 'Ito', 'ben@lvf.test', 'L-02'], ['Cora', 'Walsh', 'cora@lvf.test', 'L-03'],
+    ['Dev', 'Patel', 'dev@lvf.test', 'L-04'], ['Eli', 'Novak', 'eli@lvf.test', 'L-05'], ['Fay', "O'Brien", 'fay@lvf.test', 'L-06']];
+  await chief.goto(base + '/imports');
+  await chief.check('input[name=kind][value=members]');
+  await chief.setInputFiles('#import-file', { name: 'lakeside-roster.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: xlsx(roster, 'Roster') });
+  await chief.click('form.import-form button[type=submit]');
+  await chief.waitForURL(/\/imports\/imp_/);
+  assert.match(await chief.textContent('dl.counts'), /To create\s*6/);
+  await shot(chief, 'onboard-import-preview');
+  await chief.click('form[action$="/commit"] button');
+  assert.match(await chief.textContent('main'), /Committed/);
+
+  // A group, and everyone imported in it through the picker's "add all matching".
+  await chief.goto(base + '/groups');
+  await chief.fill('#name', 'Engine 7');
+  await chief.selectOption('#kind', 'station');
+  await chief.click('form[action="/groups"] button[type=submit]');
+  await chief.waitForURL(/\/groups\/grp_/);
+  assert.equal(await chief.textContent('[data-pick-total]'), '6');
+  await chief.check('[data-pick-all]');
+  await chief.click('button[name=add]');
+  assert.match(await notice(chief), /6 members joined Engine 7/);
+
+  // Invite an officer; the link arrives by mail.
+  await chief.goto(base + '/users');
+  await chief.fill('#inv-email', 'officer@lvf.test');
+  await chief.selectOption('#inv-role', 'officer');
+  await chief.click('#invite button[type=submit]');
+  assert.match(await notice(chief), /officer@lvf\.test/);
+  const letter = await mail.waitFor('officer@lvf.test', /\/invitations\//);
+  const link = letter.match(/\/invitations\/[A-Za-z0-9_-]+/)[0];
+  const officer = await (await browser.newContext({ viewport: { width: 1280, height: 860 } })).newPage();
+  await officer.goto(base + link);
+  await officer.fill('#password', 'engine seven officer');
+  await officer.fill('#confirm', 'engine seven officer');
+  await officer.click('button[type=submit]');
+  await officer.waitForURL(/\/login/);
+  await officer.fill('#email', 'officer@lvf.test');
+  await officer.fill('#password', 'engine seven officer');
+  await officer.click('button[type=submit]');
+  await officer.waitForURL((u) => !u.pathname.startsWith('/login'));
+
+  // The officer assigns Driver/Operator to Engine 7 with the picker.
+  await officer.goto(base + '/credentials/assign');
+  await officer.selectOption('#type', driver.id);
+  await officer.fill('#pe', '2026-09-30');
+  await officer.fill('#pick-q', 'o');
+  await officer.waitForFunction(() => document.querySelectorAll('[data-pick-rows] li').length < 6);
+  await officer.locator('[data-pick-rows] input[type=checkbox]').first().check();
+  assert.equal(await officer.textContent('[data-pick-count]'), '1 chosen');
+  await officer.fill('#pick-q', '');
+  const engine = await officer.locator('#pick-group option', { hasText: 'Engine 7' }).getAttribute('value');
+  await officer.selectOption('#pick-group', engine);
+  await officer.waitForFunction(() => document.querySelectorAll('[data-pick-rows] li').length === 6);
+  await officer.check('[data-pick-all]');
+  assert.equal(await officer.textContent('[data-pick-count]'), 'All 6 matching, plus 1 ticked');
+  await shot(officer, 'picker');
+  const officerPhone = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await officerPhone.context().addCookies(await officer.context().cookies());
+  await officerPhone.goto(base + `/credentials/assign?credential_type_id=${driver.id}&group_id=${engine}`);
+  await officerPhone.locator('[data-pick-rows] input[type=checkbox]').nth(1).check();
+  await shot(officerPhone, 'picker-phone');
+  await officer.click('button[name=save]');
+  assert.match(await notice(officer), /Assigned Driver\/Operator to 6 member/);
+  await shot(officer, 'onboard-assign-result');
+
+  // Training for one member moves their progress.
+  await officer.goto(base + '/members?q=okafor');
+  await officer.click('main table a:has-text("Okafor")');
+  assert.match(await officer.textContent('main'), /Not Started/);
+  await officer.selectOption('#course', pump.id);
+  await officer.click('form[action$="/training"] button');
+  assert.match(await notice(officer), /Training recorded/);
+  assert.match(await officer.textContent('main'), /50%/);
+  await shot(officer, 'onboard-progress');
+
+  // What an admin of the new agency sees of it.
+  for (const [p, suffix] of [[chief, ''], [chiefPhone, '-phone']]) {
+    for (const path of ['/settings', '/outbox', '/audit']) {
+      await p.goto(base + path);
+      await shot(p, `onboard${path.replace('/', '-')}${suffix}`);
+    }
+  }
+  // The phone menu opens and reaches the Agency pages.
+  await chiefPhone.click('label.nav-button');
+  await chiefPhone.click('details.agency-menu summary');
+  await shot(chiefPhone, 'onboard-menu-phone');
+  await chiefPhone.click('details.agency-menu a[href="/groups"]');
+  await chiefPhone.waitForURL(/\/groups$/);
 }
