@@ -6,6 +6,7 @@
 
 pub mod audit_chain;
 pub mod bulk_update;
+pub mod classes;
 pub mod credential_type;
 pub mod dates;
 pub mod history;

@@ -66,6 +66,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(21, "0021_user_invitations"),
     both!(22, "0022_qualified_paging"),
     both!(23, "0023_imports"),
+    both!(24, "0024_classes"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

@@ -6,6 +6,7 @@ use credence_store::catalog::courses::{self as store, Course, CourseFields};
 use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::credential_types::LifecycleAction;
 use crate::input::{clean, double_option, patch};
 use crate::ops::audit::record;
 use crate::page::{paginate, Page, PageParams};
@@ -23,9 +24,22 @@ pub struct CourseView {
     pub category: Option<String>,
     pub graded: bool,
     pub passing_grade: Option<f64>,
+    /// A retired course is kept for history but offered nowhere new: pickers hide it, and
+    /// new classes and training records refuse it.
+    pub retired: bool,
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The catalogue's filters: a search, and whether retired courses are listed too.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+pub struct CourseFilter {
+    /// Matches the code or the name, ignoring case.
+    pub q: Option<String>,
+    /// List retired courses too (default false).
+    pub include_retired: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -55,7 +69,7 @@ pub struct CoursePatch {
     pub passing_grade: Option<Option<f64>>,
 }
 
-fn view(c: Course) -> CourseView {
+pub(crate) fn view(c: Course) -> CourseView {
     CourseView {
         id: c.id,
         code: c.code,
@@ -64,6 +78,8 @@ fn view(c: Course) -> CourseView {
         category: c.category,
         graded: c.graded,
         passing_grade: c.passing_grade,
+        retired: c.retired_at.is_some(),
+        retired_at: c.retired_at,
         version: c.version,
         created_at: c.created_at,
         updated_at: c.updated_at,
@@ -127,6 +143,60 @@ impl App {
         let mut tx = self.store.read().await?;
         let rows = store::courses_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
         Ok(paginate(rows, limit, |c| c.id.get(), view))
+    }
+
+    /// The catalogue in code order, searched, without retired courses unless asked.
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn find_courses(
+        &self,
+        actor: &Reader,
+        filter: &CourseFilter,
+        page: &PageParams,
+    ) -> Result<Page<CourseView>> {
+        let limit = page.limit()?;
+        let after: Option<(String, i64)> = page.after()?;
+        let mut tx = self.store.read().await?;
+        let rows = store::find_courses(
+            &mut tx,
+            actor.agency_id,
+            filter.q.as_deref(),
+            filter.include_retired.unwrap_or(false),
+            after,
+            limit + 1,
+        )
+        .await?;
+        Ok(paginate(rows, limit, |c| (c.code.clone(), c.id.get()), view))
+    }
+
+    /// Retires a course: it stays on records and requirements, and is offered nowhere new.
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn retire_course(
+        &self,
+        actor: &Admin,
+        id: CourseId,
+        action: LifecycleAction,
+    ) -> Result<CourseView> {
+        let mut tx = self.store.begin().await?;
+        let current = self.load_course(&mut tx, actor, id).await?;
+        if action.version.is_some_and(|v| v != current.version) {
+            return Err(AppError::stale());
+        }
+        if current.retired_at.is_some() {
+            return Err(AppError::Conflict(format!(
+                "the course {} is already retired",
+                current.code
+            )));
+        }
+        let version = current.version;
+        let before = view(current);
+        let after = view(
+            store::retire_course(&mut tx, actor.agency_id, id, version)
+                .await?
+                .ok_or_else(AppError::stale)?,
+        );
+        record(&mut tx, actor, "retire", id, Some(&before), Some(&after)).await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]

@@ -181,6 +181,10 @@ pub struct RegisterQuery {
     pub member_id: Option<MemberId>,
     #[param(value_type = Option<String>)]
     pub credential_id: Option<CredentialId>,
+    /// The certificates of a class's roster (its credentials whose type asks for the class's
+    /// course).
+    #[param(value_type = Option<String>)]
+    pub class_id: Option<ClassId>,
     /// Matches member name, certificate number or credential type name.
     pub q: Option<String>,
     pub issued_from: Option<NaiveDate>,
@@ -1047,6 +1051,7 @@ fn register_filter(q: &RegisterQuery) -> Result<RegisterFilter> {
         credential_type_id: q.credential_type_id,
         member_id: q.member_id,
         credential_id: q.credential_id,
+        class_id: q.class_id,
         search: q.q.clone(),
         issued_from: q.issued_from,
         issued_to: q.issued_to,

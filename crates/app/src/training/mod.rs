@@ -1,4 +1,5 @@
-//! Training records, checklist sign-offs and external certificates members submit.
+//! Training records, checklist sign-offs, external certificates members submit, and classes.
 
+pub mod classes;
 pub mod records;
 pub mod submissions;

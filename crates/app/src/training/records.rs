@@ -168,8 +168,16 @@ pub(crate) fn check_record(
         None => None,
         Some(c) => {
             let found = known.courses.get(&c);
-            if found.is_none() {
-                invalid.add(field("course_id"), "is not a course of this agency");
+            match found {
+                None => invalid.add(field("course_id"), "is not a course of this agency"),
+                Some(course) if course.retired_at.is_some() => invalid.add(
+                    field("course_id"),
+                    format!(
+                        "names the course {}, which is retired; record training for a current course",
+                        course.code
+                    ),
+                ),
+                Some(_) => {}
             }
             found
         }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use credence_domain::ids::{AgencyId, CourseId};
 
-use crate::query::fetch_in_batches;
+use crate::query::{escape_like, fetch_in_batches, LIKE_ESCAPE};
 use crate::{now, query, Conn, Query, Result, Tx};
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -15,6 +15,8 @@ pub struct Course {
     pub category: Option<String>,
     pub graded: bool,
     pub passing_grade: Option<f64>,
+    /// Set when the course was retired: kept for history, offered nowhere new.
+    pub retired_at: Option<DateTime<Utc>>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -31,7 +33,7 @@ pub struct CourseFields {
 }
 
 const COURSE_COLUMNS: &str =
-    "id, code, name, hours, category, graded, passing_grade, version, created_at, updated_at";
+    "id, code, name, hours, category, graded, passing_grade, retired_at, version, created_at, updated_at";
 
 pub async fn insert_course(tx: &mut Tx, agency_id: AgencyId, f: &CourseFields) -> Result<Course> {
     let sql = format!(
@@ -100,6 +102,66 @@ pub async fn courses_page(
         .arg(limit)
         .fetch_all(db)
         .await
+}
+
+/// Retires a course (once); `None` when the version is stale or it was already retired.
+pub async fn retire_course(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    id: CourseId,
+    version: i64,
+) -> Result<Option<Course>> {
+    let sql = format!(
+        "UPDATE courses SET retired_at = $1, version = version + 1, updated_at = $1
+         WHERE agency_id = $2 AND id = $3 AND version = $4 AND retired_at IS NULL RETURNING {COURSE_COLUMNS}"
+    );
+    query(&sql)
+        .arg(now())
+        .arg(agency_id)
+        .arg(id)
+        .arg(version)
+        .fetch_optional(tx)
+        .await
+}
+
+/// The catalogue in code order, optionally matching `search` (code or name) and with the
+/// retired courses; `after` continues a page from the last row's `(code, id)`.
+pub async fn find_courses(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    search: Option<&str>,
+    include_retired: bool,
+    after: Option<(String, i64)>,
+    limit: i64,
+) -> Result<Vec<Course>> {
+    let mut q = Query::new(format!(
+        "SELECT {COURSE_COLUMNS} FROM courses WHERE agency_id = "
+    ));
+    q.bind(agency_id);
+    if !include_retired {
+        q.push(" AND retired_at IS NULL");
+    }
+    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&s.to_lowercase()));
+        q.push(" AND (LOWER(code) LIKE ")
+            .bind(pattern.clone())
+            .push(LIKE_ESCAPE)
+            .push(" OR LOWER(name) LIKE ")
+            .bind(pattern)
+            .push(LIKE_ESCAPE)
+            .push(")");
+    }
+    if let Some((code, id)) = after {
+        q.push(" AND (code > ")
+            .bind(code.clone())
+            .push(" OR (code = ")
+            .bind(code)
+            .push(" AND id > ")
+            .bind(id)
+            .push("))");
+    }
+    q.push(" ORDER BY code, id LIMIT ").bind(limit);
+    q.fetch_all(db).await
 }
 
 /// Of `ids`, those that are courses of the agency.

@@ -211,7 +211,8 @@ pub async fn issuances_of_type(
         .await
 }
 
-/// The credentials of a class's roster whose type asks for the class's course.
+/// The credentials of a class's roster whose type asks for the class's course (once results
+/// are in, only the attendees').
 pub async fn class_credential_ids(
     db: &mut impl Conn,
     agency_id: AgencyId,
@@ -226,7 +227,7 @@ pub async fn class_credential_ids(
         return Ok(None);
     }
     let ids = query("SELECT DISTINCT c.id FROM classes k
-         JOIN class_roster r ON r.agency_id = k.agency_id AND r.class_id = k.id
+         JOIN class_roster r ON r.agency_id = k.agency_id AND r.class_id = k.id AND r.attended IS NOT FALSE
          JOIN credentials c ON c.agency_id = k.agency_id AND c.member_id = r.member_id
          JOIN requirements q ON q.credential_type_id = c.credential_type_id AND q.course_id = k.course_id AND q.active
          WHERE k.agency_id = $1 AND k.id = $2 ORDER BY c.id").arg(agency_id).arg(class_id)
@@ -392,6 +393,8 @@ pub struct RegisterFilter {
     pub credential_type_id: Option<CredentialTypeId>,
     pub member_id: Option<MemberId>,
     pub credential_id: Option<CredentialId>,
+    /// Certificates of the credentials [`class_credential_ids`] names for the class.
+    pub class_id: Option<ClassId>,
     /// Matches the member's name, the credential number or the type's name.
     pub search: Option<String>,
     pub issued_from: Option<NaiveDate>,
@@ -426,6 +429,19 @@ pub async fn register(
     }
     if let Some(c) = f.credential_id {
         q.push(" AND k.credential_id = ").bind(c);
+    }
+    if let Some(class) = f.class_id {
+        q.push(
+            " AND k.credential_id IN (SELECT cr.id FROM classes cl
+              JOIN class_roster r ON r.agency_id = cl.agency_id AND r.class_id = cl.id AND r.attended IS NOT FALSE
+              JOIN credentials cr ON cr.agency_id = cl.agency_id AND cr.member_id = r.member_id
+              JOIN requirements q ON q.credential_type_id = cr.credential_type_id AND q.course_id = cl.course_id AND q.active
+              WHERE cl.agency_id = ",
+        )
+        .bind(agency_id)
+        .push(" AND cl.id = ")
+        .bind(class)
+        .push(")");
     }
     if let Some(d) = f.issued_from {
         q.push(" AND i.issue_date >= ").bind(d);

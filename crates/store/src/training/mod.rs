@@ -1,4 +1,5 @@
-//! Training records, sign-offs, uploaded files and external submissions.
+//! Training records, sign-offs, uploaded files, external submissions, and classes.
 
+pub mod classes;
 pub mod records;
 pub mod submissions;

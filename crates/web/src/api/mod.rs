@@ -35,6 +35,14 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(people::groups::remove_members))
         .routes(routes!(catalog::courses::list, catalog::courses::create))
         .routes(routes!(catalog::courses::get, catalog::courses::update))
+        .routes(routes!(catalog::courses::retire))
+        .routes(routes!(training::classes::list, training::classes::create))
+        .routes(routes!(training::classes::get))
+        .routes(routes!(training::classes::set_roster))
+        .routes(routes!(training::classes::add_to_roster))
+        .routes(routes!(training::classes::remove_from_roster))
+        .routes(routes!(training::classes::complete))
+        .routes(routes!(training::classes::reopen))
         .routes(routes!(
             catalog::credential_types::list,
             catalog::credential_types::create

@@ -1,1 +1,2 @@
+pub mod classes;
 pub mod records;
