@@ -175,3 +175,24 @@ const setUpPicker = (root) => {
 document.addEventListener('DOMContentLoaded', () => {
   document.querySelectorAll('[data-picker]').forEach(setUpPicker);
 });
+
+// `data-searchable="Search courses"` on a select puts a search box above it that hides the
+// options not matching what is typed; the chosen ones and the blank choice stay.
+document.addEventListener('DOMContentLoaded', () => {
+  document.querySelectorAll('select[data-searchable]').forEach((select) => {
+    const box = document.createElement('input');
+    box.type = 'search';
+    box.className = 'select-search';
+    box.placeholder = select.getAttribute('data-searchable') || 'Search';
+    box.setAttribute('aria-label', box.placeholder);
+    box.addEventListener('input', () => {
+      const words = box.value.toLowerCase().split(/\s+/).filter(Boolean);
+      for (const option of select.options) {
+        const text = option.textContent.toLowerCase();
+        option.hidden = !option.selected && option.value !== ''
+          && !words.every((w) => text.includes(w));
+      }
+    });
+    select.parentNode.insertBefore(box, select);
+  });
+});

@@ -115,6 +115,30 @@ pub fn routes() -> Router<App> {
             post(people::groups::remove_members),
         )
         .route(
+            "/courses",
+            get(catalog::courses::list).post(catalog::courses::create),
+        )
+        .route(
+            "/courses/{id}",
+            get(catalog::courses::page).post(catalog::courses::update),
+        )
+        .route("/courses/{id}/retire", post(catalog::courses::retire))
+        .route(
+            "/classes",
+            get(training::classes::list).post(training::classes::create),
+        )
+        .route("/classes/{id}", get(training::classes::page))
+        .route(
+            "/classes/{id}/roster/add",
+            post(training::classes::add_to_roster),
+        )
+        .route(
+            "/classes/{id}/roster/remove",
+            post(training::classes::remove_from_roster),
+        )
+        .route("/classes/{id}/complete", post(training::classes::complete))
+        .route("/classes/{id}/reopen", post(training::classes::reopen))
+        .route(
             "/credential-types",
             get(catalog::credential_types::list).post(catalog::credential_types::create),
         )
@@ -271,8 +295,13 @@ impl Layout {
     pub fn in_agency_menu(&self) -> bool {
         matches!(
             self.nav,
-            "groups" | "approvals" | "imports" | "users" | "outbox" | "audit" | "settings"
+            "groups" | "imports" | "users" | "outbox" | "audit" | "settings"
         )
+    }
+
+    /// The page is one of those under the navigation's "Training" menu.
+    pub fn in_training_menu(&self) -> bool {
+        matches!(self.nav, "classes" | "courses" | "approvals")
     }
 
     pub fn css(&self) -> String {

@@ -1,1 +1,2 @@
+pub(crate) mod courses;
 pub(crate) mod credential_types;

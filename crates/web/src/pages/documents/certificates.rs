@@ -15,7 +15,7 @@ use credence_app::documents::certificates::{
 use credence_app::documents::supporting::FileView;
 use credence_app::documents::templates::{TemplateInput, TemplateView};
 use credence_app::ids::{
-    CertificateId, CredentialId, CredentialTypeId, FileId, IssuanceId, TemplateId,
+    CertificateId, ClassId, CredentialId, CredentialTypeId, FileId, IssuanceId, TemplateId,
 };
 use credence_app::page::PageParams;
 use credence_app::{App, AppError};
@@ -32,6 +32,8 @@ use crate::pages::{
 pub struct RegisterPageQuery {
     status: Option<String>,
     credential_type_id: Option<CredentialTypeId>,
+    /// A class's certificates (the link from a class's page).
+    class_id: Option<ClassId>,
     q: Option<String>,
     cursor: Option<String>,
 }
@@ -66,9 +68,11 @@ impl RegisterPage {
     fn filters(&self) -> String {
         let mut parts = Vec::new();
         let type_id = self.q.credential_type_id.map(|t| t.to_string());
+        let class_id = self.q.class_id.map(|k| k.to_string());
         for (k, v) in [
             ("status", &self.q.status),
             ("credential_type_id", &type_id),
+            ("class_id", &class_id),
             ("q", &self.q.q),
         ] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
@@ -101,6 +105,7 @@ fn register_filter(q: &RegisterPageQuery) -> Result<RegisterQuery, AppError> {
     Ok(RegisterQuery {
         status,
         credential_type_id: q.credential_type_id,
+        class_id: q.class_id,
         q: q.q.clone(),
         ..Default::default()
     })
@@ -204,6 +209,8 @@ pub struct RequestForm {
     #[serde(default)]
     credential_id: Vec<CredentialId>,
     credential_type_id: Option<CredentialTypeId>,
+    /// A class's roster (the button on a class's page).
+    class_id: Option<ClassId>,
     issued_from: Option<NaiveDate>,
     issued_to: Option<NaiveDate>,
     template_id: Option<TemplateId>,
@@ -271,9 +278,10 @@ pub async fn request(
         .clone()
         .filter(|b| crate::pages::is_local_path(b))
         .unwrap_or_else(|| "/certificates".into());
-    let by_type = form.credential_id.is_empty();
+    let by_class = form.credential_id.is_empty() && form.class_id.is_some();
+    let by_type = form.credential_id.is_empty() && !by_class;
     let req = GenerateRequest {
-        credential_ids: (!by_type).then(|| form.credential_id.clone()),
+        credential_ids: (!by_type && !by_class).then(|| form.credential_id.clone()),
         credential_type_id: if by_type {
             form.credential_type_id
         } else {
@@ -283,7 +291,7 @@ pub async fn request(
         issued_to: form.issued_to,
         template_id: form.template_id,
         generate: Some(form.generate.as_deref() != Some("later")),
-        class_id: None,
+        class_id: if by_class { form.class_id } else { None },
         dry_run: None,
     };
     let officer = capability!(user.actor, officer);
@@ -319,6 +327,8 @@ pub async fn request(
                 ));
             }
             match done.operation_id {
+                // From a class's page: back to it, where they are listed to merge and print.
+                Some(_) if by_class => redirect_with(&back, "notice", &message),
                 Some(op) => redirect_with(&format!("/operations/{op}"), "notice", &message),
                 None => redirect_with("/certificates", "notice", &message),
             }

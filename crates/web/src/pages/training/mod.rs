@@ -1,1 +1,2 @@
+pub(crate) mod classes;
 pub(crate) mod submissions;
