@@ -478,6 +478,51 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             Some(json!({"member_ids": [f.member]})),
             admin_only,
         ),
+        // Classes (#17): officers and admins schedule, roster and complete; readers read.
+        (Method::GET, "/api/v1/classes".into(), None, read_all),
+        (
+            Method::POST,
+            "/api/v1/classes".into(),
+            Some(json!({"course_id": f.course, "held_on": "2026-02-20", "instructor": "A", "location": "B"})),
+            officers,
+        ),
+        (Method::GET, "/api/v1/classes/cls_999999".into(), None, read_all),
+        (
+            Method::PUT,
+            "/api/v1/classes/cls_999999/roster".into(),
+            Some(json!({"member_ids": []})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/classes/cls_999999/roster/add".into(),
+            Some(json!({"member_ids": [f.member]})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/classes/cls_999999/roster/remove".into(),
+            Some(json!({"member_ids": [f.member]})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/classes/cls_999999/complete".into(),
+            Some(json!({"results": []})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/classes/cls_999999/reopen".into(),
+            Some(json!({})),
+            officers,
+        ),
+        (
+            Method::POST,
+            "/api/v1/courses/crs_999999/retire".into(),
+            Some(json!({})),
+            admin_only,
+        ),
         // Imports: officers and admins; which kinds each may import is checked per kind
         // (members and group memberships: admin; imports.rs tests it).
         (

@@ -9,6 +9,8 @@ mod audit;
 mod authorization;
 mod bad_input;
 mod certificates;
+mod class_pages;
+mod classes;
 mod consistency;
 mod courses;
 mod credential_types;
