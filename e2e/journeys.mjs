@@ -290,6 +290,76 @@ try {
   await shot(admin390, 'qualified-on-a-date-phone');
 
   await onboardADepartment();
+  // Run a drill (#17): a class for B shift, its roster taken from the group, scores typed in
+  // the grid, completed; a member's progress bar moves on their credential; certificates
+  // generated from the class and merged for printing.
+  const bShift = await api('POST', '/groups', { name: 'B Shift', kind: 'shift' });
+  await api('PUT', `/groups/${bShift.id}/members`, { member_ids: [members[2].id, members[3].id] });
+  const drillCourse = await api('POST', '/courses', { code: 'HAZ-DRILL', name: 'Hazmat Decon Drill', hours: 3, category: 'Drill', passing_grade: 70 });
+  await api('POST', '/courses', { code: 'EVOC', name: 'Emergency Vehicle Operations', hours: 16, category: 'Driver' });
+  const hazOps = await api('POST', '/credential-types', { code: 'HAZ-OPS', name: 'Hazmat Operations', validity_months: 24, renewal: 'auto',
+    requirements: [{ kind: 'course', course_id: drillCourse.id }] });
+  await api('POST', `/credential-types/${hazOps.id}/publish`, {});
+  await api('POST', '/assignments', { credential_type_id: hazOps.id, mode: 'completion_period', period_start: '2026-01-01', period_end: '2026-12-31', group_ids: [bShift.id] });
+  const noahCred = (await api('GET', `/credentials?member_id=${members[2].id}&credential_type_id=${hazOps.id}`)).items[0];
+  await page.goto(base + `/credentials/${noahCred.id}`);
+  assert.match(await page.textContent('main'), /Not Started/);
+  await shot(page, 'drill-credential-before');
+
+  await page.goto(base + '/courses');
+  await shot(page, 'courses');
+  await page.fill('#q', 'hazmat');
+  await page.click('form.filters button[type=submit]');
+  assert.match(await page.textContent('main table'), /Hazmat Decon Drill/);
+  assert.doesNotMatch(await page.textContent('main table'), /Emergency Vehicle/);
+  await page.goto(base + '/classes');
+  // The course picker searches as one types.
+  await page.fill('input.select-search', 'decon');
+  await page.selectOption('#course', drillCourse.id);
+  await page.fill('#held_on', '2026-02-27');
+  await page.fill('#instructor', 'Capt. Ruiz');
+  await page.fill('#location', 'Station 1 apparatus bay');
+  await page.fill('#capacity', '12');
+  await page.click('form[action="/classes"] button[type=submit]');
+  await page.waitForURL(/\/classes\/cls_/);
+  assert.match(await notice(page), /is scheduled/);
+  const classUrl = page.url();
+  await page.selectOption('#group', bShift.id);
+  await page.click('form[action$="/roster/add"] >> text=Add group');
+  assert.match(await notice(page), /2 members joined the roster/);
+  await admin390.goto(classUrl);
+  await shot(admin390, 'class-grid-phone');
+  await page.fill('input[aria-label="Score of Lee, Noah"]', '94');
+  await page.fill('input[aria-label="Score of Garcia, Emma"]', '81');
+  await shot(page, 'class-results-grid');
+  await page.click('form.results button:has-text("Complete class")');
+  assert.match(await notice(page), /Completed: 2 training record/);
+  await shot(page, 'class-completed');
+  await page.goto(base + `/credentials/${noahCred.id}`);
+  assert.match(await page.textContent('main'), /Ready to Be Issued/);
+  assert.match(await page.textContent('main'), /100%/);
+  await shot(page, 'drill-credential-after');
+  await page.click('form[action$="/issue"] button');
+  assert.match(await notice(page), /Issued/);
+  await page.goto(classUrl);
+  await page.click('form[action="/certificates/request"] button[type=submit]');
+  assert.match(await notice(page), /1 certificate\(s\) generated/);
+  assert.match(await page.textContent('#certificates'), /Noah Lee/);
+  await shot(page, 'class-certificates');
+  const certId = await page.getAttribute('#certificates input[name=certificate_id]', 'value');
+  const csrf = await page.getAttribute('#certificates input[name=csrf]', 'value');
+  const merged = await page.request.post(base + '/certificates/action', { form: { csrf, action: 'merge', certificate_id: certId } });
+  assert.equal(merged.status(), 200);
+  assert.equal(merged.headers()['content-type'], 'application/pdf');
+  assert.equal((await merged.body()).subarray(0, 4).toString(), '%PDF');
+  await admin390.goto(base + '/courses');
+  await shot(admin390, 'courses-phone');
+  await admin390.goto(base + '/classes');
+  await shot(admin390, 'classes-phone');
+  await admin390.goto(classUrl);
+  await shot(admin390, 'class-phone');
+  await page.goto(base + '/classes');
+  await shot(page, 'classes');
 
   console.log(`all journeys passed; ${step} screenshots in ${shots}`);
 } finally {

@@ -86,8 +86,13 @@ pub fn valid_hours(hours: f64) -> bool {
 /// Why a class cannot be completed now.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CompleteError {
-    #[error("the class is held on {held_on}, after today ({today}); complete it on or after that day")]
-    InTheFuture { held_on: NaiveDate, today: NaiveDate },
+    #[error(
+        "the class is held on {held_on}, after today ({today}); complete it on or after that day"
+    )]
+    InTheFuture {
+        held_on: NaiveDate,
+        today: NaiveDate,
+    },
     #[error("the class is already completed; reopen it to correct its results")]
     AlreadyCompleted,
     #[error("the roster is empty; add the members who took the class first")]
@@ -158,7 +163,11 @@ mod tests {
                 (4, ResultError::Hours),
             ]
         );
-        assert!(check_results(&roster, &[r(2, false, None, None), r(3, true, Some(0.0), Some(24.0))]).is_empty());
+        assert!(check_results(
+            &roster,
+            &[r(2, false, None, None), r(3, true, Some(0.0), Some(24.0))]
+        )
+        .is_empty());
     }
 
     #[test]

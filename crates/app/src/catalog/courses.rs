@@ -165,7 +165,12 @@ impl App {
             limit + 1,
         )
         .await?;
-        Ok(paginate(rows, limit, |c| (c.code.clone(), c.id.get()), view))
+        Ok(paginate(
+            rows,
+            limit,
+            |c| (c.code.clone(), c.id.get()),
+            view,
+        ))
     }
 
     /// Retires a course: it stays on records and requirements, and is offered nowhere new.

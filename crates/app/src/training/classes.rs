@@ -218,12 +218,7 @@ impl App {
             "upcoming" => When::Upcoming,
             "past" => When::Past,
             "all" => When::All,
-            _ => {
-                return Err(AppError::invalid(
-                    "when",
-                    "must be upcoming, past or all",
-                ))
-            }
+            _ => return Err(AppError::invalid("when", "must be upcoming, past or all")),
         };
         let limit = page.limit()?;
         let after: Option<(NaiveDate, i64)> = page.after()?;
@@ -387,7 +382,9 @@ impl App {
             let on_roster: HashSet<MemberId> = before.iter().copied().collect();
             for m in &member_ids {
                 match found.get(m) {
-                    None => invalid.add("member_ids", format!("{m} is not a member of this agency")),
+                    None => {
+                        invalid.add("member_ids", format!("{m} is not a member of this agency"))
+                    }
                     Some(f) if !f.active && !on_roster.contains(m) => invalid.add(
                         "member_ids",
                         format!("{} {} is not an active member", f.first_name, f.last_name),
@@ -407,8 +404,11 @@ impl App {
         let (action, after) = match change {
             Change::Replace => {
                 let keep: HashSet<MemberId> = member_ids.iter().copied().collect();
-                let leaving: Vec<MemberId> =
-                    before.iter().copied().filter(|m| !keep.contains(m)).collect();
+                let leaving: Vec<MemberId> = before
+                    .iter()
+                    .copied()
+                    .filter(|m| !keep.contains(m))
+                    .collect();
                 self.check_fits(&class, member_ids.len(), "member_ids")?;
                 store::remove_from_roster(&mut tx, agency, id, &leaving).await?;
                 store::add_to_roster(&mut tx, agency, id, &member_ids).await?;
@@ -436,7 +436,11 @@ impl App {
             Change::Remove => {
                 store::remove_from_roster(&mut tx, agency, id, &member_ids).await?;
                 let gone: HashSet<MemberId> = member_ids.into_iter().collect();
-                let after = before.iter().copied().filter(|m| !gone.contains(m)).collect();
+                let after = before
+                    .iter()
+                    .copied()
+                    .filter(|m| !gone.contains(m))
+                    .collect();
                 ("remove_from_roster", after)
             }
         };
@@ -451,7 +455,9 @@ impl App {
         if size > MAX_ROSTER {
             return Err(AppError::invalid(
                 field,
-                format!("would put {size} members on the roster; a class holds at most {MAX_ROSTER}"),
+                format!(
+                    "would put {size} members on the roster; a class holds at most {MAX_ROSTER}"
+                ),
             ));
         }
         if !rules::fits(class.capacity, size) {
@@ -550,11 +556,7 @@ impl App {
         }
         self.audit_records(&mut tx, actor, id, &replaced, &created)
             .await?;
-        let mut members: Vec<MemberId> = replaced
-            .iter()
-            .chain(&created)
-            .map(|(_, m)| *m)
-            .collect();
+        let mut members: Vec<MemberId> = replaced.iter().chain(&created).map(|(_, m)| *m).collect();
         members.sort_unstable();
         members.dedup();
         let affected =
@@ -587,8 +589,24 @@ impl App {
         let gone: Vec<TrainingRecordId> = replaced.iter().map(|(r, _)| *r).collect();
         let made: Vec<TrainingRecordId> = created.iter().map(|(r, _)| *r).collect();
         use credence_store::ops::audit::record_many;
-        record_many(tx, actor.agency_id, &actor.label, "delete", &gone, Some(&why)).await?;
-        record_many(tx, actor.agency_id, &actor.label, "create", &made, Some(&why)).await?;
+        record_many(
+            tx,
+            actor.agency_id,
+            &actor.label,
+            "delete",
+            &gone,
+            Some(&why),
+        )
+        .await?;
+        record_many(
+            tx,
+            actor.agency_id,
+            &actor.label,
+            "create",
+            &made,
+            Some(&why),
+        )
+        .await?;
         Ok(())
     }
 
@@ -603,7 +621,10 @@ impl App {
     ) -> Result<ClassDetail> {
         let reason = clean(input.reason);
         if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-            return Err(AppError::invalid("reason", "must be at most 500 characters"));
+            return Err(AppError::invalid(
+                "reason",
+                "must be at most 500 characters",
+            ));
         }
         let agency = actor.agency_id;
         let mut tx = self.store.begin().await?;

@@ -26,32 +26,73 @@ pub async fn drill(t: &TestApp, auto_issue: bool) -> Drill {
     let course = t.post("/api/v1/courses", json!({"code": "CPR-BLS", "name": "CPR / BLS", "hours": 4, "category": "Medical", "passing_grade": 80})).await.expect(201);
     let ty = t.post("/api/v1/credential-types", json!({"code": "CPR", "name": "CPR Provider", "validity_months": 24,
         "renewal": "auto", "auto_issue": auto_issue, "requirements": [{"kind": "course", "course_id": course["id"]}]})).await.expect(201);
-    t.post(&format!("/api/v1/credential-types/{}/publish", id(&ty)), json!({})).await.expect(200);
-    let group = t.post("/api/v1/groups", json!({"name": "B Shift", "kind": "shift"})).await.expect(201);
+    t.post(
+        &format!("/api/v1/credential-types/{}/publish", id(&ty)),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let group = t
+        .post(
+            "/api/v1/groups",
+            json!({"name": "B Shift", "kind": "shift"}),
+        )
+        .await
+        .expect(201);
     let mut members = Vec::new();
     for (first, last) in [("Ava", "Smith"), ("Liam", "Brown"), ("Noah", "Lee")] {
         members.push(id(&create_member(t, first, last).await));
     }
-    t.put(&format!("/api/v1/groups/{}/members", id(&group)), json!({"member_ids": members})).await.expect(200);
-    t.post("/api/v1/assignments", json!({"credential_type_id": ty["id"], "mode": "completion_period",
-        "period_start": "2026-01-01", "period_end": "2026-12-31", "group_ids": [group["id"]]})).await.expect(200);
-    Drill { course: id(&course), ty: id(&ty), group: id(&group), members }
+    t.put(
+        &format!("/api/v1/groups/{}/members", id(&group)),
+        json!({"member_ids": members}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        "/api/v1/assignments",
+        json!({"credential_type_id": ty["id"], "mode": "completion_period",
+        "period_start": "2026-01-01", "period_end": "2026-12-31", "group_ids": [group["id"]]}),
+    )
+    .await
+    .expect(200);
+    Drill {
+        course: id(&course),
+        ty: id(&ty),
+        group: id(&group),
+        members,
+    }
 }
 
 pub async fn schedule(t: &TestApp, course: &str, held_on: &str, capacity: Option<i64>) -> String {
-    let k = t.post("/api/v1/classes", json!({"course_id": course, "held_on": held_on,
-        "instructor": "Capt. Ruiz", "location": "Station 2 bay", "capacity": capacity})).await.expect(201);
+    let k = t
+        .post(
+            "/api/v1/classes",
+            json!({"course_id": course, "held_on": held_on,
+        "instructor": "Capt. Ruiz", "location": "Station 2 bay", "capacity": capacity}),
+        )
+        .await
+        .expect(201);
     id(&k)
 }
 
 /// The member's credential of the type: (status, progress).
 async fn standing(t: &TestApp, member: &str) -> (String, i64) {
-    let c = &t.get(&format!("/api/v1/credentials?member_id={member}")).await.expect(200)["items"][0];
-    (c["status"].as_str().unwrap().to_string(), c["progress"].as_i64().unwrap())
+    let c = &t
+        .get(&format!("/api/v1/credentials?member_id={member}"))
+        .await
+        .expect(200)["items"][0];
+    (
+        c["status"].as_str().unwrap().to_string(),
+        c["progress"].as_i64().unwrap(),
+    )
 }
 
 async fn records(t: &TestApp) -> Vec<Value> {
-    t.get("/api/v1/training-records").await.expect(200)["items"].as_array().unwrap().clone()
+    t.get("/api/v1/training-records").await.expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 both_databases! {

@@ -25,7 +25,9 @@ pub async fn list(
     ApiQuery(page): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<CourseFilter>,
 ) -> ApiResult<Json<Page<CourseView>>> {
-    Ok(Json(app.find_courses(&actor.reader()?, &filter, &page).await?))
+    Ok(Json(
+        app.find_courses(&actor.reader()?, &filter, &page).await?,
+    ))
 }
 
 /// Create a course (admin).

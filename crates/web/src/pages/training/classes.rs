@@ -328,12 +328,15 @@ async fn class_page(
     let rows = roster
         .into_iter()
         .map(|r| {
-            let (attended, score, hours) = match typed.as_ref().and_then(|t| t.by_member.get(&r.member_id)) {
-                Some((a, s, h)) => (*a, s.clone(), h.clone()),
-                None => (r.attended.unwrap_or(true), fmt(r.score), fmt(r.hours)),
-            };
+            let (attended, score, hours) =
+                match typed.as_ref().and_then(|t| t.by_member.get(&r.member_id)) {
+                    Some((a, s, h)) => (*a, s.clone(), h.clone()),
+                    None => (r.attended.unwrap_or(true), fmt(r.score), fmt(r.hours)),
+                };
             GridRow {
-                error: typed.as_ref().and_then(|t| t.errors.get(&r.member_id).cloned()),
+                error: typed
+                    .as_ref()
+                    .and_then(|t| t.errors.get(&r.member_id).cloned()),
                 member_id: r.member_id,
                 name: r.name,
                 employee_number: r.employee_number,
@@ -490,9 +493,7 @@ pub async fn complete(
             }),
             (s, _) => {
                 let what = if s.is_err() { "Score" } else { "Hours" };
-                typed
-                    .errors
-                    .insert(*m, format!("{what} must be a number."));
+                typed.errors.insert(*m, format!("{what} must be a number."));
             }
         }
     }
