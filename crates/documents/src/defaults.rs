@@ -46,3 +46,7 @@ pub fn sample_data() -> serde_json::Value {
         }
     })
 }
+
+/// The member transcript (`GET /members/{id}/transcript.pdf`): not an agency template, the
+/// service's own layout; its data is described at the top of the file.
+pub const TRANSCRIPT: &str = include_str!("templates/transcript.typ");

@@ -91,6 +91,93 @@ pub fn fraction(
     }
 }
 
+/// What satisfied (or partly satisfied) one requirement within a window: the records and
+/// sign-off that count for it, as positions in the slices given, and its fraction. This is
+/// the one place that decides which record counts for which requirement; pages show it as
+/// the requirement's evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evidence {
+    /// 0.0–1.0, exactly [`fraction`].
+    pub fraction: f64,
+    /// Records that count, oldest first: for a course, the first passing record; for hours,
+    /// every record of the category in the window (each counts, partially).
+    pub records: Vec<usize>,
+    /// For a checklist item, the first sign-off in the window.
+    pub sign_off: Option<usize>,
+}
+
+impl Evidence {
+    /// The requirement is done: its fraction is 1.
+    pub fn satisfied(&self) -> bool {
+        self.fraction >= 1.0
+    }
+}
+
+/// The evidence of one requirement (see [`Evidence`]).
+pub fn evidence(
+    requirement: &Requirement,
+    records: &[Record],
+    sign_offs: &[SignOff],
+    window: (NaiveDate, NaiveDate),
+) -> Evidence {
+    let in_window = |d: NaiveDate| window.0 <= d && d <= window.1;
+    let oldest_first = |mut found: Vec<usize>, day: &dyn Fn(usize) -> NaiveDate| {
+        found.sort_by_key(|i| (day(*i), *i));
+        found
+    };
+    let fraction = fraction(requirement, records, sign_offs, window);
+    match &requirement.rule {
+        Rule::Course {
+            course_id,
+            min_grade,
+        } => {
+            let passing: Vec<usize> = (0..records.len())
+                .filter(|i| {
+                    let r = &records[*i];
+                    r.course_id == Some(*course_id)
+                        && in_window(r.completed_on)
+                        && min_grade.is_none_or(|min| r.score.is_some_and(|s| s >= min))
+                })
+                .collect();
+            let mut first = oldest_first(passing, &|i| records[i].completed_on);
+            first.truncate(1);
+            Evidence {
+                fraction,
+                records: first,
+                sign_off: None,
+            }
+        }
+        Rule::Hours { category, .. } => {
+            let counted: Vec<usize> = (0..records.len())
+                .filter(|i| {
+                    let r = &records[*i];
+                    in_window(r.completed_on) && r.category.as_deref() == Some(category)
+                })
+                .collect();
+            Evidence {
+                fraction,
+                records: oldest_first(counted, &|i| records[i].completed_on),
+                sign_off: None,
+            }
+        }
+        Rule::Checklist => {
+            let signed: Vec<usize> = (0..sign_offs.len())
+                .filter(|i| {
+                    let s = &sign_offs[*i];
+                    s.requirement_id == requirement.id && in_window(s.signed_on)
+                })
+                .collect();
+            Evidence {
+                fraction,
+                records: Vec::new(),
+                sign_off: oldest_first(signed, &|i| sign_offs[i].signed_on)
+                    .first()
+                    .copied(),
+            }
+        }
+    }
+}
+
 /// Progress as a whole number 0–100, rounded down so 100 means every requirement is done.
 /// A type without requirements is complete as soon as it is assigned.
 pub fn progress(fractions: &[f64]) -> u8 {
@@ -306,6 +393,45 @@ mod tests {
             })
     }
 
+    #[test]
+    fn evidence_names_what_counted() {
+        let reqs = emt_requirements();
+        let records = vec![
+            record(Some(10), "2026-02-01", Some(75.0), 4.0, "CE"),
+            record(Some(10), "2026-05-01", Some(95.0), 4.0, "CE"),
+            record(Some(10), "2026-04-01", Some(85.0), 4.0, "Fire"),
+            record(None, "2025-12-01", None, 8.0, "CE"),
+        ];
+        let signed = [
+            SignOff {
+                requirement_id: RequirementId::new(3),
+                signed_on: d("2026-06-02"),
+            },
+            SignOff {
+                requirement_id: RequirementId::new(3),
+                signed_on: d("2026-03-02"),
+            },
+        ];
+        // The first passing attempt, not the failed one nor a later pass.
+        let course = evidence(&reqs[0], &records, &signed, window());
+        assert_eq!((course.records.clone(), course.satisfied()), (vec![2], true));
+        // Hours: the CE records in the window, oldest first; 8 of 24.
+        let hours = evidence(&reqs[1], &records, &signed, window());
+        assert_eq!(hours.records, vec![0, 1]);
+        assert!(!hours.satisfied() && (hours.fraction - 1.0 / 3.0).abs() < 1e-9);
+        let check = evidence(&reqs[2], &records, &signed, window());
+        assert_eq!((check.sign_off, check.satisfied()), (Some(1), true));
+        let none = evidence(&reqs[2], &records, &[], window());
+        assert_eq!((none.sign_off, none.satisfied()), (None, false));
+    }
+
+    fn arb_sign_off() -> impl Strategy<Value = SignOff> {
+        (1i64..4, 0i64..500).prop_map(|(req, day)| SignOff {
+            requirement_id: RequirementId::new(req),
+            signed_on: d("2025-10-01") + chrono::Duration::days(day),
+        })
+    }
+
     proptest! {
         #[test]
         fn progress_stays_in_range_and_never_falls(records in proptest::collection::vec(arb_record(), 0..20), extra in arb_record()) {
@@ -317,6 +443,35 @@ mod tests {
             prop_assert!(before <= 100 && after <= 100);
             prop_assert!(after >= before);
             prop_assert_eq!(after == 100, completion_date(&reqs, &more, &[], window()).is_some());
+        }
+
+        /// A requirement is shown satisfied exactly when its fraction is 1, and what is shown
+        /// as its evidence is what the fraction counted: the passing record, the sign-off,
+        /// or records whose hours make up the fraction.
+        #[test]
+        fn evidence_is_what_the_fraction_counts(
+            records in proptest::collection::vec(arb_record(), 0..20),
+            signs in proptest::collection::vec(arb_sign_off(), 0..5),
+        ) {
+            let w = window();
+            for req in emt_requirements() {
+                let e = evidence(&req, &records, &signs, w);
+                let f = fraction(&req, &records, &signs, w);
+                prop_assert_eq!(e.fraction, f);
+                prop_assert_eq!(e.satisfied(), f >= 1.0);
+                for i in &e.records {
+                    let day = records[*i].completed_on;
+                    prop_assert!(w.0 <= day && day <= w.1);
+                }
+                match &req.rule {
+                    Rule::Course { .. } => prop_assert_eq!(!e.records.is_empty(), e.satisfied()),
+                    Rule::Checklist => prop_assert_eq!(e.sign_off.is_some(), e.satisfied()),
+                    Rule::Hours { hours, .. } => {
+                        let earned: f64 = e.records.iter().map(|i| records[*i].hours.max(0.0)).sum();
+                        prop_assert!((f - (earned / hours).min(1.0)).abs() < 1e-9);
+                    }
+                }
+            }
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::{App, AppError, Officer, Reader, Result};
 pub struct OperationView {
     #[schema(value_type = String)]
     pub id: OperationId,
-    /// assign, bulk_update, bulk_revoke, renew, renewal_plan or certificates.
+    /// assign, bulk_update, bulk_revoke, renew, renewal_plan, certificates or sign_off.
     pub kind: String,
     pub actor: String,
     /// What it did, in words.
@@ -208,10 +208,20 @@ impl App {
             &by_id(&before.issuances, |i| i.id.get()),
             &by_id(&now.issuances, |i| i.id.get()),
         );
+        // Sign-offs are only ever added (by a crew sign-off operation): those not there
+        // before are the operation's own.
+        let signed_before: HashSet<i64> = before.sign_offs.iter().copied().collect();
+        let sign_offs: Vec<i64> = now
+            .sign_offs
+            .iter()
+            .copied()
+            .filter(|id| !signed_before.contains(id))
+            .collect();
         store::remove_added(
             &mut tx,
             actor.agency_id,
             Removals {
+                sign_offs: &sign_offs,
                 certificates: &certificates.remove,
                 issuances: &issuances.remove,
                 periods: &periods.remove,

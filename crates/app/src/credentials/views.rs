@@ -2,8 +2,8 @@
 //! columns, keyset pages) and one credential with its requirements, periods and issuances.
 
 use credence_domain::ids::{
-    AgencyId, CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, PeriodId,
-    RequirementId,
+    AgencyId, CourseId, CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, PeriodId,
+    RequirementId, TrainingRecordId,
 };
 use std::collections::HashMap;
 
@@ -72,6 +72,52 @@ pub struct RequirementProgress {
     /// 0.0–1.0.
     pub fraction: f64,
     pub done: bool,
+    /// What counts toward it in the period the requirements are measured in.
+    pub evidence: RequirementEvidence,
+}
+
+/// The training records and sign-off that count for a requirement (the domain decides which,
+/// `credence_domain::progress::evidence`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, utoipa::ToSchema)]
+pub struct RequirementEvidence {
+    /// For a course, the first passing record; for hours, every record of the category in
+    /// the window, oldest first.
+    pub records: Vec<EvidenceRecord>,
+    /// For a checklist item, who signed it off and when.
+    pub sign_off: Option<EvidenceSignOff>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EvidenceRecord {
+    #[schema(value_type = String)]
+    pub training_record_id: TrainingRecordId,
+    #[schema(value_type = Option<String>)]
+    pub course_id: Option<CourseId>,
+    pub course_name: Option<String>,
+    pub completed_on: NaiveDate,
+    pub score: Option<f64>,
+    pub hours: f64,
+    pub category: Option<String>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct EvidenceSignOff {
+    pub signed_on: NaiveDate,
+    pub evaluator: String,
+    /// The login that recorded it.
+    pub recorded_by: String,
+}
+
+/// The period a credential's requirements are measured in: the open one, or, when none is
+/// open (issued, not yet renewed), the last closed one, whose evidence earned the issuance.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RequirementsPeriod {
+    #[schema(value_type = String)]
+    pub id: PeriodId,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    pub closed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -109,6 +155,8 @@ pub struct IssuanceView {
 pub struct CredentialDetail {
     #[serde(flatten)]
     pub credential: CredentialView,
+    /// The period `requirements` are measured in; null when the credential has none.
+    pub requirements_period: Option<RequirementsPeriod>,
     pub requirements: Vec<RequirementProgress>,
     pub periods: Vec<PeriodView>,
     pub issuances: Vec<IssuanceView>,
@@ -436,22 +484,27 @@ impl App {
         for i in store::issuances_of_credentials(db, agency_id, &ids).await? {
             issuances.entry(i.credential_id).or_default().push(i);
         }
-        // Each credential's open period and the window its training counts in.
-        let mut windows: HashMap<CredentialId, (PeriodId, (NaiveDate, NaiveDate))> = HashMap::new();
+        // Each credential's period and the window its training counts in: the open period,
+        // else the last closed one (what earned the current issuance).
+        let mut windows: HashMap<CredentialId, (store::PeriodRow, (NaiveDate, NaiveDate))> =
+            HashMap::new();
         for r in &rows {
             let c = &r.credential;
             let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
-            let open = periods
-                .get(&c.id)
-                .and_then(|ps| ps.iter().rev().find(|p| p.closed_at.is_none()));
-            if let Some(p) = open {
+            let ps = periods.get(&c.id).map(Vec::as_slice).unwrap_or(&[]);
+            let chosen = ps
+                .iter()
+                .rev()
+                .find(|p| p.closed_at.is_none())
+                .or_else(|| ps.last());
+            if let Some(p) = chosen {
                 let window = credence_domain::dates::counting_window(
                     p.start_date,
                     p.end_date,
                     rule.grace(),
                     p.opened_by_issue_date,
                 );
-                windows.insert(c.id, (p.id, window));
+                windows.insert(c.id, (p.clone(), window));
             }
         }
         let (records, sign_offs) = match windows.values().map(|(_, w)| w.0).min() {
@@ -460,7 +513,7 @@ impl App {
                     rows.iter().map(|r| r.credential.member_id).collect();
                 members.sort_unstable();
                 members.dedup();
-                let period_ids: Vec<PeriodId> = windows.values().map(|(p, _)| *p).collect();
+                let period_ids: Vec<PeriodId> = windows.values().map(|(p, _)| p.id).collect();
                 (
                     records::records_of_members(db, agency_id, &members, from).await?,
                     records::sign_offs_of_periods(db, agency_id, &period_ids).await?,
@@ -468,14 +521,26 @@ impl App {
             }
             None => (Vec::new(), Vec::new()),
         };
+        let mut course_ids: Vec<CourseId> = records.iter().filter_map(|r| r.course_id).collect();
+        course_ids.sort_unstable();
+        course_ids.dedup();
+        let course_names: HashMap<CourseId, String> =
+            credence_store::catalog::courses::courses_by_ids(db, agency_id, &course_ids)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c.name))
+                .collect();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let c = &row.credential;
             let rule = rules.get(&c.credential_type_id).ok_or(AppError::NotFound)?;
-            let window = windows.get(&c.id).copied();
-            let member_records: Vec<progress::Record> = records
+            let window = windows.get(&c.id).map(|(p, w)| (p.id, *w));
+            let member_rows: Vec<&records::TrainingRecord> = records
                 .iter()
                 .filter(|r| r.member_id == c.member_id)
+                .collect();
+            let member_records: Vec<progress::Record> = member_rows
+                .iter()
                 .map(|r| progress::Record {
                     course_id: r.course_id,
                     completed_on: r.completed_on,
@@ -484,9 +549,12 @@ impl App {
                     category: r.category.clone(),
                 })
                 .collect();
-            let period_sign_offs: Vec<progress::SignOff> = sign_offs
+            let period_rows: Vec<&records::SignOffRow> = sign_offs
                 .iter()
                 .filter(|s| window.is_some_and(|(p, _)| s.period_id == p))
+                .collect();
+            let period_sign_offs: Vec<progress::SignOff> = period_rows
+                .iter()
                 .map(|s| progress::SignOff {
                     requirement_id: s.requirement_id,
                     signed_on: s.signed_on,
@@ -500,8 +568,24 @@ impl App {
                 .iter()
                 .zip(stored)
                 .map(|(req, stored)| {
-                    let fraction = window.map_or(0.0, |(_, w)| {
-                        progress::fraction(req, &member_records, &period_sign_offs, w)
+                    let found = window.map(|(_, w)| {
+                        progress::evidence(req, &member_records, &period_sign_offs, w)
+                    });
+                    let fraction = found.as_ref().map_or(0.0, |e| e.fraction);
+                    let evidence = found.map_or_else(Default::default, |e| RequirementEvidence {
+                        records: e
+                            .records
+                            .iter()
+                            .map(|i| evidence_record(member_rows[*i], &course_names))
+                            .collect(),
+                        sign_off: e.sign_off.map(|i| {
+                            let s = period_rows[i];
+                            EvidenceSignOff {
+                                signed_on: s.signed_on,
+                                evaluator: s.evaluator.clone(),
+                                recorded_by: s.created_by.clone(),
+                            }
+                        }),
                     });
                     RequirementProgress {
                         requirement_id: req.id,
@@ -509,10 +593,18 @@ impl App {
                         title: stored.title.clone(),
                         fraction,
                         done: fraction >= 1.0,
+                        evidence,
                     }
                 })
                 .collect();
+            let requirements_period = windows.get(&c.id).map(|(p, _)| RequirementsPeriod {
+                id: p.id,
+                start: p.start_date,
+                end: p.end_date,
+                closed: p.closed_at.is_some(),
+            });
             out.push(CredentialDetail {
+                requirements_period,
                 requirements,
                 periods: periods
                     .remove(&c.id)
@@ -554,6 +646,22 @@ impl App {
             found.into_iter().map(|r| (r.credential.id, r)).collect();
         let rows = wanted.iter().filter_map(|id| by_id.remove(id)).collect();
         self.details(&mut db, actor.agency_id, rows).await
+    }
+}
+
+fn evidence_record(
+    r: &records::TrainingRecord,
+    course_names: &HashMap<CourseId, String>,
+) -> EvidenceRecord {
+    EvidenceRecord {
+        training_record_id: r.id,
+        course_id: r.course_id,
+        course_name: r.course_id.and_then(|c| course_names.get(&c).cloned()),
+        completed_on: r.completed_on,
+        score: r.score,
+        hours: r.hours,
+        category: r.category.clone(),
+        source: r.source.clone(),
     }
 }
 

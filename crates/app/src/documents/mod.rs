@@ -1,4 +1,5 @@
-//! Certificates and their templates, supporting documents, the agency logo, and where files are kept.
+//! Certificates and their templates, member transcripts, supporting documents, the agency
+//! logo, and where files are kept.
 
 pub mod agency_logo;
 pub mod certificates;
@@ -6,3 +7,4 @@ pub mod files;
 pub mod image_size;
 pub mod supporting;
 pub mod templates;
+pub mod transcripts;

@@ -1,5 +1,7 @@
-//! Reports: the compliance summary, who was qualified on a day, and the dashboard numbers.
+//! Reports: the compliance summary, who was qualified on a day, training hours, and the
+//! dashboard numbers.
 
 pub mod compliance;
+pub mod hours;
 pub mod qualified;
 pub mod summary;

@@ -214,6 +214,22 @@ pub async fn requirements_of(
     q.fetch_all(db).await
 }
 
+/// One active requirement of the agency.
+pub async fn requirement(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    id: RequirementId,
+) -> Result<Option<Requirement>> {
+    query(
+        "SELECT id, credential_type_id, position, kind, course_id, min_grade, hours, category, title
+         FROM requirements WHERE active = TRUE AND agency_id = $1 AND id = $2",
+    )
+    .arg(agency_id)
+    .arg(id)
+    .fetch_optional(db)
+    .await
+}
+
 /// Makes `reqs` the type's requirements: listed ids are updated in place, new ones inserted,
 /// and unlisted ones deactivated (never deleted: sign-offs may point at them).
 pub async fn replace_requirements(

@@ -246,6 +246,7 @@ async fn delete_rows(tx: &mut Tx, table: &str, agency_id: AgencyId, ids: &[i64])
 
 /// What an undo removes: rows the action added, children before parents.
 pub struct Removals<'a> {
+    pub sign_offs: &'a [i64],
     pub certificates: &'a [i64],
     pub issuances: &'a [i64],
     pub periods: &'a [i64],
@@ -253,6 +254,7 @@ pub struct Removals<'a> {
 }
 
 pub async fn remove_added(tx: &mut Tx, agency_id: AgencyId, r: Removals<'_>) -> Result<()> {
+    delete_rows(tx, "sign_offs", agency_id, r.sign_offs).await?;
     delete_rows(tx, "certificates", agency_id, r.certificates).await?;
     delete_rows(tx, "issuances", agency_id, r.issuances).await?;
     delete_rows(tx, "completion_periods", agency_id, r.periods).await?;

@@ -149,6 +149,9 @@ pub struct SignOffRow {
     pub period_id: PeriodId,
     pub signed_on: NaiveDate,
     pub evaluator: String,
+    /// The login that recorded it.
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A checklist sign-off to record.
@@ -171,6 +174,55 @@ pub async fn insert_sign_off(
         .scalar(tx).await
 }
 
+/// Records sign-offs, a batch per statement.
+pub async fn insert_sign_offs(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    sign_offs: &[NewSignOff<'_>],
+    created_by: &str,
+) -> Result<()> {
+    use JsonType::{BigInt, Date, Text};
+    let source = json_rows(
+        tx.backend(),
+        "$2",
+        &[
+            ("credential_id", BigInt),
+            ("requirement_id", BigInt),
+            ("period_id", BigInt),
+            ("signed_on", Date),
+            ("evaluator", Text),
+        ],
+    );
+    let sql = format!(
+        "INSERT INTO sign_offs (agency_id, credential_id, requirement_id, period_id, signed_on, evaluator, created_by, created_at)
+         SELECT $1, v.credential_id, v.requirement_id, v.period_id, v.signed_on, v.evaluator, $3, $4
+         FROM {source} AS v ORDER BY v.ord"
+    );
+    let at = now();
+    for chunk in sign_offs.chunks(crate::JSON_BATCH) {
+        let rows: Vec<serde_json::Value> = chunk
+            .iter()
+            .map(|s| {
+                crate::cells![
+                    s.credential_id,
+                    s.requirement_id,
+                    s.period_id,
+                    s.signed_on.to_string(),
+                    s.evaluator
+                ]
+            })
+            .collect();
+        query(sql.as_str())
+            .arg(agency_id)
+            .arg(serde_json::Value::from(rows).to_string())
+            .arg(created_by)
+            .arg(at)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Sign-offs made in the given periods.
 pub async fn sign_offs_of_periods(
     db: &mut impl Conn,
@@ -179,7 +231,7 @@ pub async fn sign_offs_of_periods(
 ) -> Result<Vec<SignOffRow>> {
     let mut out = Vec::new();
     for chunk in period_ids.chunks(crate::JSON_BATCH) {
-        let mut q = Query::new("SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator FROM sign_offs WHERE agency_id = ");
+        let mut q = Query::new("SELECT id, credential_id, requirement_id, period_id, signed_on, evaluator, created_by, created_at FROM sign_offs WHERE agency_id = ");
         q.bind(agency_id)
             .push(" AND period_id IN ")
             .bind_json_ids(db.backend(), chunk);

@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<App> {
             people::members::update,
             people::members::deactivate
         ))
+        .routes(routes!(people::members::transcript))
         .routes(routes!(people::groups::list, people::groups::create))
         .routes(routes!(people::groups::get, people::groups::update))
         .routes(routes!(people::groups::set_members))
@@ -64,6 +65,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(credentials::credential::revoke))
         .routes(routes!(training::records::list, training::records::create))
         .routes(routes!(training::records::bulk))
+        .routes(routes!(training::sign_offs::create))
         .routes(routes!(credentials::renewals::create))
         .routes(routes!(credentials::operations::list))
         .routes(routes!(credentials::operations::get))
@@ -81,6 +83,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(auth::users::password_reset))
         .routes(routes!(reports::compliance::compliance))
         .routes(routes!(reports::qualified::qualified))
+        .routes(routes!(reports::hours::hours))
         .routes(routes!(
             documents::certificates::list_templates,
             documents::certificates::create_template

@@ -48,6 +48,8 @@ pub fn routes() -> Router<App> {
         .route("/reports/qualified", get(reports::qualified::page))
         .route("/reports/qualified.csv", get(reports::qualified::export))
         .route("/reports/qualified.xlsx", get(reports::qualified::export))
+        .route("/reports/hours", get(reports::hours::page))
+        .route("/reports/hours.csv", get(reports::hours::export))
         .route("/credentials", get(credentials::manage::list))
         .route("/credentials.csv", get(credentials::manage::export))
         .route("/credentials.xlsx", get(credentials::manage::export))
@@ -81,6 +83,10 @@ pub fn routes() -> Router<App> {
         .route("/members/new", get(people::member_form::new_form))
         .route("/members/pick", get(people::picker::rows))
         .route("/members/{id}", get(people::members::page))
+        .route(
+            "/members/{id}/transcript.pdf",
+            get(people::members::transcript),
+        )
         .route(
             "/members/{id}/edit",
             get(people::member_form::edit_form).post(people::member_form::update),

@@ -467,6 +467,27 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             read_all,
         ),
         (
+            Method::GET,
+            "/api/v1/reports/hours".to_string(),
+            None,
+            read_all,
+        ),
+        // A member has their own transcript only (another's is a 404, not a 403).
+        (
+            Method::GET,
+            format!("/api/v1/members/{}/transcript.pdf", f.member),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sign-offs".to_string(),
+            Some(
+                json!({"credential_ids": ["crd_999999"], "requirement_id": "req_1", "signed_on": "2026-03-01", "evaluator": "x"}),
+            ),
+            officers,
+        ),
+        (
             Method::POST,
             format!("/api/v1/groups/{}/members/add", f.group),
             Some(json!({"member_ids": [f.member]})),

@@ -32,5 +32,6 @@ mod server;
 mod sign_in;
 mod standing;
 mod tokens;
+mod training_delivery;
 mod users;
 mod web_pages;

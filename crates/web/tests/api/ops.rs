@@ -57,7 +57,8 @@ both_databases! {
             ("/api/v1/training-records", "get"), ("/api/v1/training-records", "post"), ("/api/v1/training-records/bulk", "post"),
             ("/api/v1/renewals", "post"), ("/api/v1/credential-types/{id}/renewal-candidates", "get"),
             ("/api/v1/renewal-plans", "post"), ("/api/v1/renewal-plans/{id}", "get"), ("/api/v1/outbox", "get"),
-            ("/api/v1/reports/compliance", "get"), ("/api/v1/reports/qualified", "get"),
+            ("/api/v1/reports/compliance", "get"), ("/api/v1/reports/qualified", "get"), ("/api/v1/reports/hours", "get"),
+            ("/api/v1/sign-offs", "post"), ("/api/v1/members/{id}/transcript.pdf", "get"),
             ("/api/v1/groups/{id}/members/add", "post"), ("/api/v1/groups/{id}/members/remove", "post"), ("/api/v1/agency/logo", "get"), ("/api/v1/agency/logo", "put"),
             ("/api/v1/agency/logo", "delete"),
         ] {

@@ -82,3 +82,23 @@ pub async fn deactivate(
 ) -> ApiResult<Json<MemberView>> {
     Ok(Json(app.deactivate_member(&actor.admin()?, id).await?))
 }
+
+/// The member's training transcript as a PDF: hours by category, by year and by each
+/// credential's completion periods, credentials held, every training record. Readers may have
+/// anyone's; a member only their own (anyone else's is a 404).
+#[utoipa::path(get, path = "/members/{id}/transcript.pdf", tag = "members", params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", description = "the transcript"), (status = 404, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn transcript(
+    State(app): State<App>,
+    Auth(actor): Auth,
+    PathIds(id): PathIds<MemberId>,
+) -> ApiResult<Response> {
+    let t = app.transcript_pdf(&actor, id).await?;
+    Ok(crate::api::documents::certificates::file_response(
+        &t.file_name,
+        "application/pdf",
+        t.pdf,
+        crate::api::documents::certificates::Served::Rendered,
+    ))
+}

@@ -1,2 +1,3 @@
 pub mod compliance;
+pub mod hours;
 pub mod qualified;

@@ -1,2 +1,3 @@
 pub mod classes;
 pub mod records;
+pub mod sign_offs;

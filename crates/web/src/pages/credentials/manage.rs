@@ -22,6 +22,7 @@ use credence_app::ids::{
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
 use credence_app::training::records::SignOffInput;
+use credence_app::training::sign_offs::BulkSignOff;
 use credence_app::{Actor, App, AppError};
 use credence_domain::status::Status;
 use serde::Deserialize;
@@ -812,6 +813,10 @@ struct ActionPage {
     rows: Vec<Row>,
     total: usize,
     manual_type: Option<CredentialTypeId>,
+    /// Sign off: the checklist items of the selection's type, as (id, title).
+    checklist: Vec<(RequirementId, String)>,
+    /// The action was applied: the page reports what it did (and names its operation).
+    finished: Option<Option<OperationId>>,
     /// The form as posted, when the page shows a preview of it.
     kept: ActionForm,
     /// After a preview: what the action would do to each credential.
@@ -832,6 +837,8 @@ impl ActionPage {
             "period_start" => &k.period_start,
             "period_end" => &k.period_end,
             "due_date" => &k.due_date,
+            "signed_on" => &k.signed_on,
+            "evaluator" => &k.evaluator,
             _ => &None,
         };
         v.clone().unwrap_or_default()
@@ -843,6 +850,10 @@ impl ActionPage {
             return field == "issue_date";
         }
         self.kept.set.iter().any(|s| s == field)
+    }
+
+    fn requirement_is(&self, id: &RequirementId) -> bool {
+        self.kept.requirement_id == Some(*id)
     }
 
     fn outcome(&self, id: &CredentialId) -> &str {
@@ -903,16 +914,69 @@ pub async fn action_form(
         }
         manual_type = Some(ty.id);
     }
+    let mut checklist = Vec::new();
+    let mut kept = ActionForm::default();
+    if action == "sign_off" {
+        let mut type_ids: Vec<CredentialTypeId> =
+            items.iter().map(|c| c.credential_type_id).collect();
+        type_ids.sort();
+        type_ids.dedup();
+        let [one] = type_ids.as_slice() else {
+            return Ok(redirect_with(
+                "/credentials",
+                "error",
+                "Sign off works on one credential type at a time: filter by type first.",
+            ));
+        };
+        checklist = checklist_of(&app, actor, *one).await?;
+        if checklist.is_empty() {
+            let ty = app.credential_type(actor, *one).await?;
+            return Ok(redirect_with(
+                "/credentials",
+                "error",
+                &format!("{} has no checklist item to sign off.", ty.name),
+            ));
+        }
+        manual_type = Some(*one);
+        kept.signed_on = Some(app.today(actor).await?.to_string());
+    }
     let total = items.len();
     Ok(render(&ActionPage {
-        layout: Layout::new(&user, "Update credentials", "credentials"),
+        layout: Layout::new(&user, action_title(&action), "credentials"),
         action,
         rows: rows(items, &names),
         total,
         manual_type,
-        kept: ActionForm::default(),
+        checklist,
+        finished: None,
+        kept,
         preview: Default::default(),
     }))
+}
+
+fn action_title(action: &str) -> &'static str {
+    match action {
+        "sign_off" => "Sign off",
+        _ => "Update credentials",
+    }
+}
+
+/// The checklist items of a credential type, as (id, title).
+async fn checklist_of(
+    app: &App,
+    actor: &Actor,
+    type_id: CredentialTypeId,
+) -> Result<Vec<(RequirementId, String)>, AppError> {
+    let ty = app.credential_type(actor, type_id).await?;
+    Ok(ty
+        .requirements
+        .into_iter()
+        .filter(|r| r.kind == "checklist")
+        .map(|r| {
+            let title = r.title.unwrap_or_else(|| "Checklist item".into());
+            (r.id, title)
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -934,6 +998,9 @@ pub struct ActionForm {
     period_start: Option<String>,
     period_end: Option<String>,
     due_date: Option<String>,
+    requirement_id: Option<RequirementId>,
+    signed_on: Option<String>,
+    evaluator: Option<String>,
 }
 
 /// What a bulk action did, or on a preview would do.
@@ -970,9 +1037,16 @@ pub async fn action(
     let officer = capability!(actor, officer);
     let dry_run = form.mode.as_deref() == Some("preview");
     match run_action(&app, &officer, &form, dry_run).await {
-        Ok(outcome) if dry_run => preview_page(&app, &user, form, outcome)
+        Ok(outcome) if dry_run => preview_page(&app, &user, form, outcome, None)
             .await
             .into_response(),
+        // A sign-off answers on the page who was signed and who skipped, and why.
+        Ok(outcome) if form.action == "sign_off" => {
+            let op = outcome.operation_id;
+            preview_page(&app, &user, form, outcome, Some(op))
+                .await
+                .into_response()
+        }
         Ok(Outcome {
             message,
             operation_id: Some(op),
@@ -1000,12 +1074,15 @@ async fn refused_page(app: &App, user: &WebUser, form: ActionForm, e: &AppError)
     };
     let error = error_text_naming(e, label);
     let layout = Layout::new(user, "Update credentials", "credentials").with_error(Some(error));
+    let checklist = sign_off_checklist(app, actor, &form).await?;
     let mut response = render(&ActionPage {
         layout,
         action: form.action.clone(),
         total: items.len(),
         rows: rows(items.clone(), &names),
         manual_type: form.credential_type_id,
+        checklist,
+        finished: None,
         preview: Default::default(),
         kept: form,
     });
@@ -1013,22 +1090,47 @@ async fn refused_page(app: &App, user: &WebUser, form: ActionForm, e: &AppError)
     Ok(response)
 }
 
-/// The action page again, the form as posted, each credential with what would happen to it.
-async fn preview_page(app: &App, user: &WebUser, form: ActionForm, outcome: Outcome) -> PageResult {
+/// The action page again, the form as posted, each credential with what would happen to it
+/// (or, once `finished`, what happened to it).
+async fn preview_page(
+    app: &App,
+    user: &WebUser,
+    form: ActionForm,
+    outcome: Outcome,
+    finished: Option<Option<OperationId>>,
+) -> PageResult {
     let actor = &user.actor;
     let items = app.credentials_by_ids(actor, &form.credential_ids).await?;
     let names = names_for(app, actor, &items).await?;
-    let mut layout = Layout::new(user, "Update credentials", "credentials");
-    layout.notice = Some(format!("Preview: {} Nothing was changed.", outcome.message));
+    let mut layout = Layout::new(user, action_title(&form.action), "credentials");
+    layout.notice = Some(match finished {
+        Some(_) => outcome.message.clone(),
+        None => format!("Preview: {} Nothing was changed.", outcome.message),
+    });
+    let checklist = sign_off_checklist(app, actor, &form).await?;
     Ok(render(&ActionPage {
         layout,
         action: form.action.clone(),
         total: items.len(),
         rows: rows(items, &names),
         manual_type: form.credential_type_id,
+        checklist,
+        finished,
         preview: outcome.each,
         kept: form,
     }))
+}
+
+/// The checklist items a sign-off form offers: those of the chosen type, else none.
+async fn sign_off_checklist(
+    app: &App,
+    actor: &Actor,
+    form: &ActionForm,
+) -> Result<Vec<(RequirementId, String)>, AppError> {
+    match (form.action.as_str(), form.credential_type_id) {
+        ("sign_off", Some(t)) => checklist_of(app, actor, t).await,
+        _ => Ok(Vec::new()),
+    }
 }
 
 async fn run_action(
@@ -1133,7 +1235,65 @@ async fn run_action(
                 each,
             })
         }
+        "sign_off" => {
+            let requirement_id = form.requirement_id.ok_or_else(|| {
+                AppError::invalid("requirement_id", "choose the checklist item to sign off")
+            })?;
+            let signed_on = date(&form.signed_on).ok_or_else(|| {
+                AppError::invalid("signed_on", "enter the date of the sign-off")
+            })?;
+            let r = app
+                .sign_off_many(
+                    officer,
+                    BulkSignOff {
+                        credential_ids: form.credential_ids.clone(),
+                        requirement_id,
+                        signed_on,
+                        evaluator: form.evaluator.clone().unwrap_or_default(),
+                        dry_run: Some(dry_run),
+                    },
+                )
+                .await?;
+            let mut each: std::collections::HashMap<CredentialId, String> = r
+                .signed
+                .iter()
+                .map(|c| {
+                    let word = if dry_run { "Would be signed off" } else { "Signed off" };
+                    (*c, word.to_string())
+                })
+                .collect();
+            for s in &r.skipped {
+                each.insert(s.credential_id, format!("Skipped: {}", skip_reason(&s.reason)));
+            }
+            let message = match dry_run {
+                true => format!(
+                    "{} credential(s) would be signed off; {} skipped.",
+                    r.signed.len(),
+                    r.skipped.len()
+                ),
+                false => format!(
+                    "Signed off {} credential(s); {} skipped.",
+                    r.signed.len(),
+                    r.skipped.len()
+                ),
+            };
+            Ok(Outcome {
+                message,
+                operation_id: r.operation_id,
+                each,
+            })
+        }
         _ => Err(AppError::BadRequest("unknown action".into())),
+    }
+}
+
+/// A sign-off's reason for skipping a credential, in words.
+fn skip_reason(reason: &str) -> &str {
+    match reason {
+        "already_signed" => "already signed off in this period",
+        "no_open_period" => "no open completion period",
+        "own_credential" => "your own credential (another officer must sign it off)",
+        other => other,
     }
 }
 

@@ -20,6 +20,8 @@ struct MePage {
     certificates: Vec<credence_app::documents::certificates::CertificateView>,
     courses: Vec<(credence_app::ids::CourseId, String)>,
     today: String,
+    /// For the link to their transcript.
+    member_id: Option<credence_app::ids::MemberId>,
 }
 
 pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
@@ -70,5 +72,6 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
             .collect(),
         courses,
         today: app.today(actor).await?.to_string(),
+        member_id: actor.member_id(),
     }))
 }

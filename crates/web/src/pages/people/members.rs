@@ -434,3 +434,19 @@ pub async fn reactivate(
         Err(e) => redirect_with(&back, "error", &error_text(&e)),
     }
 }
+
+/// `/members/{id}/transcript.pdf`: the member's training transcript (a member may have only
+/// their own; anyone else's is the 404 page).
+pub async fn transcript(
+    State(app): State<App>,
+    user: WebUser,
+    PathIds(id): PathIds<MemberId>,
+) -> PageResult {
+    let t = app.transcript_pdf(&user.actor, id).await?;
+    Ok(crate::api::documents::certificates::file_response(
+        &t.file_name,
+        "application/pdf",
+        t.pdf,
+        crate::api::documents::certificates::Served::Rendered,
+    ))
+}

@@ -1,2 +1,3 @@
 pub(crate) mod dashboard;
+pub(crate) mod hours;
 pub(crate) mod qualified;
