@@ -414,7 +414,10 @@ mod tests {
         ];
         // The first passing attempt, not the failed one nor a later pass.
         let course = evidence(&reqs[0], &records, &signed, window());
-        assert_eq!((course.records.clone(), course.satisfied()), (vec![2], true));
+        assert_eq!(
+            (course.records.clone(), course.satisfied()),
+            (vec![2], true)
+        );
         // Hours: the CE records in the window, oldest first; 8 of 24.
         let hours = evidence(&reqs[1], &records, &signed, window());
         assert_eq!(hours.records, vec![0, 1]);

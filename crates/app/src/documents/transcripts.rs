@@ -41,12 +41,9 @@ impl App {
             .await?
             .ok_or(AppError::NotFound)?;
         let today = self.clock.today(&agency.time_zone);
-        let records = credence_store::reports::hours::records_of_member(
-            &mut db,
-            actor.agency_id,
-            member_id,
-        )
-        .await?;
+        let records =
+            credence_store::reports::hours::records_of_member(&mut db, actor.agency_id, member_id)
+                .await?;
         let mut course_ids: Vec<CourseId> = records.iter().filter_map(|r| r.course_id).collect();
         course_ids.sort_unstable();
         course_ids.dedup();
@@ -129,7 +126,8 @@ struct Facts<'a> {
 
 /// Hours as a transcript prints them: whole numbers plain, others to two decimals at most.
 fn hours(h: f64) -> String {
-    let text = format!("{h:.2}");
+    // + 0.0 turns the -0.0 an empty float `sum` gives into 0.
+    let text = format!("{:.2}", h + 0.0);
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
@@ -170,7 +168,11 @@ fn transcript_data(f: &Facts<'_>) -> Value {
                 c.status_label,
                 or_dash(i.and_then(|i| i.credential_number.as_deref())),
                 or_dash(i.map(|i| i.issue_date.to_string()).as_deref()),
-                or_dash(i.and_then(|i| i.expiration_date).map(|d| d.to_string()).as_deref()),
+                or_dash(
+                    i.and_then(|i| i.expiration_date)
+                        .map(|d| d.to_string())
+                        .as_deref()
+                ),
             ])
         })
         .collect();
@@ -198,7 +200,11 @@ fn transcript_data(f: &Facts<'_>) -> Value {
         .map(|r| {
             json!([
                 r.completed_on.to_string(),
-                or_dash(r.course_id.and_then(|c| f.courses.get(&c)).map(String::as_str)),
+                or_dash(
+                    r.course_id
+                        .and_then(|c| f.courses.get(&c))
+                        .map(String::as_str)
+                ),
                 category(r),
                 hours(r.hours),
                 or_dash(r.score.map(hours).as_deref()),
@@ -245,6 +251,7 @@ mod tests {
         assert_eq!(hours(1.5), "1.5");
         assert_eq!(hours(2.25), "2.25");
         assert_eq!(hours(0.0), "0");
+        assert_eq!(hours(Vec::<f64>::new().into_iter().sum()), "0");
         assert_eq!(or_dash(Some("  ")), "—");
     }
 }

@@ -96,12 +96,12 @@ impl App {
             cursor: params.cursor.clone(),
         };
         let limit = page.limit()?;
-        let after = page
-            .after::<(String, i64)>()?
-            .map_or_else(After::default, |(sort_name, member_id)| After {
-                sort_name,
-                member_id,
-            });
+        let after =
+            page.after::<(String, i64)>()?
+                .map_or_else(After::default, |(sort_name, member_id)| After {
+                    sort_name,
+                    member_id,
+                });
         let mut db = self.store.read().await?;
         let question = self.hours_question(&mut db, actor, params).await?;
         let (items, next) = hours_page(&mut db, actor, &question, after, limit).await?;
@@ -215,7 +215,8 @@ async fn hours_page(
         .map(|p| {
             let mut categories = hours.remove(&p.member_id).unwrap_or_default();
             categories.sort_by(|a, b| a.category.cmp(&b.category));
-            let total_hours = categories.iter().map(|c| c.hours).sum();
+            // Folded from +0.0: an empty `sum` of floats is -0.0, which would print as such.
+            let total_hours = categories.iter().fold(0.0, |sum, c| sum + c.hours);
             HoursItem {
                 member_id: p.member_id,
                 name: format!("{}, {}", p.last_name, p.first_name),
@@ -246,7 +247,13 @@ fn hours_rows(item: &HoursItem) -> Vec<Vec<Cow<'_, str>>> {
     }
     item.categories
         .iter()
-        .map(|c| row(c.category.as_deref().unwrap_or_default(), c.hours, c.records))
+        .map(|c| {
+            row(
+                c.category.as_deref().unwrap_or_default(),
+                c.hours,
+                c.records,
+            )
+        })
         .collect()
 }
 

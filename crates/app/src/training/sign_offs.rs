@@ -227,7 +227,11 @@ async fn check(
         "evaluator",
         "must name who evaluated (at most 200 characters)",
     );
-    invalid.check(signed_on <= ctx.today, "signed_on", "must not be in the future");
+    invalid.check(
+        signed_on <= ctx.today,
+        "signed_on",
+        "must not be in the future",
+    );
     invalid.into_result()?;
     let requirement = requirement.ok_or(AppError::NotFound)?;
     Ok(Checked {

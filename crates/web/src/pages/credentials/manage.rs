@@ -856,6 +856,15 @@ impl ActionPage {
         self.kept.requirement_id == Some(*id)
     }
 
+    /// The checklist item the form names, by its title.
+    fn requirement_title(&self) -> String {
+        self.checklist
+            .iter()
+            .find(|(id, _)| self.kept.requirement_id == Some(*id))
+            .map(|(_, title)| title.clone())
+            .unwrap_or_default()
+    }
+
     fn outcome(&self, id: &CredentialId) -> &str {
         self.preview.get(id).map(String::as_str).unwrap_or("")
     }
@@ -1239,9 +1248,8 @@ async fn run_action(
             let requirement_id = form.requirement_id.ok_or_else(|| {
                 AppError::invalid("requirement_id", "choose the checklist item to sign off")
             })?;
-            let signed_on = date(&form.signed_on).ok_or_else(|| {
-                AppError::invalid("signed_on", "enter the date of the sign-off")
-            })?;
+            let signed_on = date(&form.signed_on)
+                .ok_or_else(|| AppError::invalid("signed_on", "enter the date of the sign-off"))?;
             let r = app
                 .sign_off_many(
                     officer,
@@ -1258,12 +1266,19 @@ async fn run_action(
                 .signed
                 .iter()
                 .map(|c| {
-                    let word = if dry_run { "Would be signed off" } else { "Signed off" };
+                    let word = if dry_run {
+                        "Would be signed off"
+                    } else {
+                        "Signed off"
+                    };
                     (*c, word.to_string())
                 })
                 .collect();
             for s in &r.skipped {
-                each.insert(s.credential_id, format!("Skipped: {}", skip_reason(&s.reason)));
+                each.insert(
+                    s.credential_id,
+                    format!("Skipped: {}", skip_reason(&s.reason)),
+                );
             }
             let message = match dry_run {
                 true => format!(
@@ -1329,6 +1344,16 @@ impl DetailPage {
         self.can_override
             && self.d.credential.open_period.is_some()
             && self.d.credential.progress < 100
+    }
+
+    /// Who recorded something, as the audit log's actor label names them: the login's e-mail,
+    /// or the API token.
+    fn who(&self, label: &str) -> String {
+        match label.split_once(':') {
+            Some(("user", email)) => email.to_string(),
+            Some(("token", id)) => format!("API token {id}"),
+            _ => label.to_string(),
+        }
     }
 
     fn documents_of(
