@@ -122,6 +122,11 @@ const CONSTRAINT_FIELDS: &[(&str, &str, &str)] = &[
         "member_id",
         "already holds a credential of this type",
     ),
+    (
+        "qualifications_name_key",
+        "name",
+        "is already the name of another qualification",
+    ),
 ];
 
 impl From<StoreError> for AppError {

@@ -50,3 +50,6 @@ pub fn sample_data() -> serde_json::Value {
 /// The member transcript (`GET /members/{id}/transcript.pdf`): not an agency template, the
 /// service's own layout; its data is described at the top of the file.
 pub const TRANSCRIPT: &str = include_str!("templates/transcript.typ");
+/// The readiness roster (`/readiness.pdf`): a template of ours, not an agency's, rendered
+/// through the same workers as certificates.
+pub const READINESS_ROSTER: &str = include_str!("templates/readiness_roster.typ");

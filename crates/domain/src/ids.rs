@@ -79,6 +79,7 @@ kinds! {
     User / UserId = "usr", "user";
     Operation / OperationId = "op", "operation";
     Import / ImportId = "imp", "import";
+    Qualification / QualificationId = "qual", "qualification";
 }
 
 impl Kind {

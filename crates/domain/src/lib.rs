@@ -14,6 +14,7 @@ pub mod ids;
 pub mod numbering;
 pub mod passwords;
 pub mod progress;
+pub mod qualification;
 pub mod reminders;
 pub mod renewal;
 pub mod role;

@@ -159,6 +159,10 @@ const SQLITE_UNIQUE_KEYS: &[(&str, &str)] = &[
     ),
     ("outbox.agency_id, outbox.dedupe_key", "outbox_dedupe_key"),
     ("certificates.public_id", "certificates_public_id_key"),
+    (
+        "qualifications.agency_id, qualifications.name",
+        "qualifications_name_key",
+    ),
 ];
 
 fn sqlite_unique_name(columns: &str) -> String {

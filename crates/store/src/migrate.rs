@@ -67,6 +67,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(22, "0022_qualified_paging"),
     both!(23, "0023_imports"),
     both!(24, "0024_classes"),
+    both!(27, "0027_qualifications"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

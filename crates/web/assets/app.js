@@ -23,6 +23,11 @@ document.addEventListener('submit', (e) => {
   if (asking && !window.confirm(asking)) { e.preventDefault(); }
 });
 
+// `data-print` buttons print the page (its print stylesheet leaves out navigation and forms).
+document.addEventListener('click', (e) => {
+  if (e.target.closest('[data-print]')) { window.print(); }
+});
+
 // `data-back` links go back in history; their href is where to go without history.
 document.addEventListener('click', (e) => {
   const back = e.target.closest('[data-back]');

@@ -4,4 +4,5 @@
 pub mod compliance;
 pub mod hours;
 pub mod qualified;
+pub mod readiness;
 pub mod summary;

@@ -2,3 +2,4 @@
 
 pub mod courses;
 pub mod credential_types;
+pub mod qualifications;

@@ -84,6 +84,18 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(reports::compliance::compliance))
         .routes(routes!(reports::qualified::qualified))
         .routes(routes!(reports::hours::hours))
+        .routes(routes!(reports::readiness::readiness))
+        .routes(routes!(reports::readiness::readiness_pdf))
+        .routes(routes!(reports::readiness::member_qualified))
+        .routes(routes!(
+            catalog::qualifications::list,
+            catalog::qualifications::create
+        ))
+        .routes(routes!(
+            catalog::qualifications::get,
+            catalog::qualifications::update,
+            catalog::qualifications::delete
+        ))
         .routes(routes!(
             documents::certificates::list_templates,
             documents::certificates::create_template

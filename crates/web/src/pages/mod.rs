@@ -50,6 +50,20 @@ pub fn routes() -> Router<App> {
         .route("/reports/qualified.xlsx", get(reports::qualified::export))
         .route("/reports/hours", get(reports::hours::page))
         .route("/reports/hours.csv", get(reports::hours::export))
+        .route("/readiness", get(reports::readiness::page))
+        .route("/readiness.pdf", get(reports::readiness::pdf))
+        .route(
+            "/qualifications",
+            get(catalog::qualifications::list).post(catalog::qualifications::create),
+        )
+        .route(
+            "/qualifications/{id}",
+            get(catalog::qualifications::edit).post(catalog::qualifications::update),
+        )
+        .route(
+            "/qualifications/{id}/delete",
+            post(catalog::qualifications::delete),
+        )
         .route("/credentials", get(credentials::manage::list))
         .route("/credentials.csv", get(credentials::manage::export))
         .route("/credentials.xlsx", get(credentials::manage::export))

@@ -1,2 +1,3 @@
 pub mod courses;
 pub mod credential_types;
+pub mod qualifications;

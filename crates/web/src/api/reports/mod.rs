@@ -1,3 +1,4 @@
 pub mod compliance;
 pub mod hours;
 pub mod qualified;
+pub mod readiness;

@@ -1,3 +1,4 @@
 pub(crate) mod dashboard;
 pub(crate) mod hours;
 pub(crate) mod qualified;
+pub(crate) mod readiness;
