@@ -544,6 +544,57 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             Some(json!({})),
             admin_only,
         ),
+        // Qualifications: admins write, readers read; readiness is the agency's (readers);
+        // the scheduler check is open to a member for themselves only.
+        (Method::GET, "/api/v1/qualifications".to_string(), None, read_all),
+        (
+            Method::POST,
+            "/api/v1/qualifications".to_string(),
+            Some(json!({"name": "Engine driver", "credential_type_ids": [f.ty], "rule": "all"})),
+            admin_only,
+        ),
+        (
+            Method::GET,
+            "/api/v1/qualifications/qual_999999".to_string(),
+            None,
+            read_all,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/qualifications/qual_999999".to_string(),
+            Some(json!({"version": 1})),
+            admin_only,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/qualifications/qual_999999".to_string(),
+            None,
+            admin_only,
+        ),
+        (
+            Method::GET,
+            "/api/v1/readiness?qualification_id=qual_999999".to_string(),
+            None,
+            read_all,
+        ),
+        (
+            Method::GET,
+            "/api/v1/readiness.pdf?qualification_id=qual_999999".to_string(),
+            None,
+            read_all,
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/members/{}/qualified?qualification_id=qual_999999", f.member),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/members/{}/qualified?qualification_id=qual_999999", f.other_member),
+            None,
+            read_all,
+        ),
         // Imports: officers and admins; which kinds each may import is checked per kind
         // (members and group memberships: admin; imports.rs tests it).
         (

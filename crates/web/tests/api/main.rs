@@ -27,6 +27,7 @@ mod ops;
 mod people_pages;
 mod qualified;
 mod reminder_copies;
+mod readiness;
 mod separation_of_duties;
 mod server;
 mod sign_in;
