@@ -116,15 +116,20 @@ impl App {
         for (i, ty) in types.iter().enumerate().filter(|(_, t)| checked(t)) {
             let field = format!("credential_type_ids[{i}]");
             match found.get(ty) {
-                None => invalid.add(field, format!("{ty} is not a credential type of this agency")),
+                None => invalid.add(
+                    field,
+                    format!("{ty} is not a credential type of this agency"),
+                ),
                 Some(t) if *t.state == TypeState::Retired => invalid.add(
                     field,
-                    format!("{} is retired; a qualification names published types", t.name),
+                    format!(
+                        "{} is retired; a qualification names published types",
+                        t.name
+                    ),
                 ),
-                Some(t) if *t.state == TypeState::Draft => invalid.add(
-                    field,
-                    format!("{} is a draft; publish it first", t.name),
-                ),
+                Some(t) if *t.state == TypeState::Draft => {
+                    invalid.add(field, format!("{} is a draft; publish it first", t.name))
+                }
                 Some(_) => {}
             }
         }
@@ -225,16 +230,10 @@ impl App {
             })
             .await;
         let rule = merge_errors(checked, rule)?;
-        let row = store::update_qualification(
-            &mut tx,
-            actor.agency_id,
-            id,
-            input.version,
-            &name,
-            rule,
-        )
-        .await?
-        .ok_or_else(AppError::stale)?;
+        let row =
+            store::update_qualification(&mut tx, actor.agency_id, id, input.version, &name, rule)
+                .await?
+                .ok_or_else(AppError::stale)?;
         store::replace_types(&mut tx, actor.agency_id, id, &types).await?;
         let after = view(row, types);
         record(&mut tx, actor, "update", id, Some(&before), Some(&after)).await?;

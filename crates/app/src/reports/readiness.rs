@@ -15,9 +15,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use credence_domain::history::IssuanceHistory;
-use credence_domain::ids::{
-    AgencyId, CredentialTypeId, GroupId, MemberId, QualificationId,
-};
+use credence_domain::ids::{AgencyId, CredentialTypeId, GroupId, MemberId, QualificationId};
 use credence_domain::qualification::{self as rule, Rule};
 use credence_domain::TypeState;
 use credence_store::reports::qualified::After;
@@ -141,7 +139,8 @@ impl App {
                 });
         let mut db = self.store.read().await?;
         let (question, names) = self.readiness_question(&mut db, actor, params).await?;
-        let (items, next) = readiness_page(&mut db, actor.agency_id, &question, &after, limit).await?;
+        let (items, next) =
+            readiness_page(&mut db, actor.agency_id, &question, &after, limit).await?;
         Ok((
             ReadinessReport {
                 on: question.on,
@@ -439,11 +438,29 @@ mod tests {
         // 21:00 on the 15th in Chicago: revoked that day.
         let chicago = |at| local_date(at, "America/Chicago", d("2026-12-31"));
         let covering = [cover(1, None), cover(2, Some("2026-01-16T03:00:00Z"))];
-        let a = decide(Rule::All, &[t(1), t(2)], &covering, d("2026-01-15"), chicago);
+        let a = decide(
+            Rule::All,
+            &[t(1), t(2)],
+            &covering,
+            d("2026-01-15"),
+            chicago,
+        );
         assert_eq!((a.qualified, a.missing), (false, vec![t(2)]));
-        let a = decide(Rule::All, &[t(1), t(2)], &covering, d("2026-01-14"), chicago);
+        let a = decide(
+            Rule::All,
+            &[t(1), t(2)],
+            &covering,
+            d("2026-01-14"),
+            chicago,
+        );
         assert!(a.qualified);
-        let a = decide(Rule::Any, &[t(2), t(3)], &covering, d("2026-01-15"), chicago);
+        let a = decide(
+            Rule::Any,
+            &[t(2), t(3)],
+            &covering,
+            d("2026-01-15"),
+            chicago,
+        );
         assert_eq!(a.missing, [t(2), t(3)]);
     }
 }

@@ -83,6 +83,11 @@ pub struct CoveringIssuance {
 /// The issuances of `types` held by `members` with `issue_date <= on <= expiration_date`
 /// (no expiration: never expires): each member's track of each type by
 /// `credentials_member_type_key`, then its issuances by `issuances_credential_idx`.
+///
+/// The types (a qualification names at most 50) go as one placeholder each, so both
+/// databases use them in the index condition and read only the tracks asked about; as a
+/// JSON list PostgreSQL read every track of each member and filtered the types last (3×
+/// the issuance lookups for a three-type rule among ten).
 pub async fn issuances_covering(
     db: &mut impl Conn,
     agency_id: AgencyId,
@@ -103,7 +108,7 @@ pub async fn issuances_covering(
         .push(" AND c.member_id IN ")
         .bind_json_ids(backend, members)
         .push(" AND c.credential_type_id IN ")
-        .bind_json_ids(backend, types)
+        .bind_list(types.iter().copied())
         .push(" AND i.agency_id = c.agency_id AND i.credential_id = c.id AND i.issue_date <= ")
         .bind(on)
         .push(" AND (i.expiration_date IS NULL OR i.expiration_date >= ")

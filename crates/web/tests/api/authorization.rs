@@ -546,7 +546,12 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         ),
         // Qualifications: admins write, readers read; readiness is the agency's (readers);
         // the scheduler check is open to a member for themselves only.
-        (Method::GET, "/api/v1/qualifications".to_string(), None, read_all),
+        (
+            Method::GET,
+            "/api/v1/qualifications".to_string(),
+            None,
+            read_all,
+        ),
         (
             Method::POST,
             "/api/v1/qualifications".to_string(),
@@ -585,13 +590,19 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         ),
         (
             Method::GET,
-            format!("/api/v1/members/{}/qualified?qualification_id=qual_999999", f.member),
+            format!(
+                "/api/v1/members/{}/qualified?qualification_id=qual_999999",
+                f.member
+            ),
             None,
             [true, true, true, true],
         ),
         (
             Method::GET,
-            format!("/api/v1/members/{}/qualified?qualification_id=qual_999999", f.other_member),
+            format!(
+                "/api/v1/members/{}/qualified?qualification_id=qual_999999",
+                f.other_member
+            ),
             None,
             read_all,
         ),

@@ -171,12 +171,7 @@ fn names_of(ids: &[CredentialTypeId], types: &[CredentialTypeView]) -> String {
         .join(", ")
 }
 
-async fn list_page(
-    app: &App,
-    user: &WebUser,
-    f: QualificationForm,
-    errors: Errors,
-) -> PageResult {
+async fn list_page(app: &App, user: &WebUser, f: QualificationForm, errors: Errors) -> PageResult {
     let reader = user.actor.reader()?;
     let all = all_types(app, &user.actor).await?;
     let items = app
@@ -293,7 +288,11 @@ pub async fn update(
         rule: Some(f.rule.clone()),
     };
     match app.update_qualification(&admin, id, input).await {
-        Ok(q) => redirect_with("/qualifications", "notice", &format!("{} was saved.", q.name)),
+        Ok(q) => redirect_with(
+            "/qualifications",
+            "notice",
+            &format!("{} was saved.", q.name),
+        ),
         Err(e) => match Errors::of(e) {
             Ok(errors) => edit_page(&app, &user, id, f, errors).await.into_response(),
             Err(page) => page.into_response(),
@@ -312,7 +311,11 @@ pub async fn delete(
 ) -> Response {
     let admin = capability!(user.actor, admin);
     match app.delete_qualification(&admin, id).await {
-        Ok(()) => redirect_with("/qualifications", "notice", "The qualification was deleted."),
+        Ok(()) => redirect_with(
+            "/qualifications",
+            "notice",
+            "The qualification was deleted.",
+        ),
         Err(e) => PageError(e).into_response(),
     }
 }
