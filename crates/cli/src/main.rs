@@ -6,7 +6,7 @@ mod config;
 use std::io::Read;
 use std::net::SocketAddr;
 
-use anyhow::{anyhow, Context};
+use anyhow::{anyhow, bail, Context};
 use clap::{Parser, Subcommand};
 use credence_app::documents::files::Files;
 use credence_app::{App, Clock, Role, Store};
@@ -89,6 +89,18 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Write a consistent copy of a SQLite deployment's database to FILE while it runs
+    /// (PostgreSQL: use pg_dump). Uploaded files are in the data directory's `files/`.
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Replace the SQLite database with a backup made by `credence backup` (stop the
+    /// server first); the backup is checked before anything is replaced.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
     },
 }
 
@@ -278,6 +290,25 @@ async fn open(config: &Config) -> anyhow::Result<App> {
     })
 }
 
+/// `credence restore --from FILE`: the SQLite database in the configuration becomes FILE,
+/// then is migrated to this binary's schema.
+async fn restore(from: &std::path::Path, config: &Config) -> anyhow::Result<()> {
+    let Some(path) = config.database_url.strip_prefix("sqlite://") else {
+        bail!("restore replaces a SQLite database; for PostgreSQL use pg_restore or psql (see docs/operations.md)");
+    };
+    let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+    let version = credence_store::backup::restore(from, path).await?;
+    let store = credence_store::Store::connect(&config.database_url).await?;
+    credence_store::migrate::run(&store).await?;
+    store.close().await;
+    println!(
+        "restored {} from {} (schema {version}, now up to date)",
+        path.display(),
+        from.display()
+    );
+    Ok(())
+}
+
 fn app_err(err: credence_app::AppError) -> anyhow::Error {
     match err {
         credence_app::AppError::Invalid(invalid) => {
@@ -297,6 +328,10 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
     // A --bind flag also decides the default public URL printed on certificates.
     if let Command::Demo { bind: Some(b) } | Command::Serve { bind: Some(b) } = &command {
         config.bind = Some(*b);
+    }
+    // A restore replaces the database file: nothing may have it open, not even this process.
+    if let Command::Restore { from } = &command {
+        return restore(from, &config).await;
     }
     let app = open(&config).await?;
     match command {
@@ -494,6 +529,16 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
                 started.elapsed().as_secs_f64()
             );
         }
+        Command::Backup { to } => {
+            app.store
+                .backup_to(&to)
+                .await
+                .with_context(|| format!("backing up to {}", to.display()))?;
+            app.store.close().await;
+            let bytes = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+            println!("backed up to {} ({bytes} bytes)", to.display());
+        }
+        Command::Restore { .. } => unreachable!("handled before the database is opened"),
         Command::Audit {
             command: AuditCommand::Verify { agency },
         } => {

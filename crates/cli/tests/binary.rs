@@ -46,6 +46,8 @@ fn help_lists_the_commands() {
         "reminders",
         "import",
         "audit",
+        "backup",
+        "restore",
     ] {
         assert!(help.contains(command), "{command} missing from:\n{help}");
     }
@@ -162,4 +164,92 @@ fn audit_verify_prints_ok_or_the_first_broken_link() {
     assert!(!ok && out.is_empty());
     assert_eq!(err, "Error: no agency with slug \"nowhere\"\n");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_backup_taken_during_writes_restores_every_acknowledged_write() {
+    let base = std::env::temp_dir().join(format!("credence-cli-backup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let (live, restored) = (base.join("live"), base.join("restored"));
+    let (ok, slug, err) = credence(&live, &["agency", "create", "--name", "Metro Fire"]);
+    assert!(ok, "{err}");
+    let slug = slug.trim().to_string();
+    // Enough rows that the copy takes a while, with writers running all along.
+    let (ok, _, err) = credence(
+        &live,
+        &[
+            "seed",
+            "--agency",
+            &slug,
+            "--members",
+            "3000",
+            "--credentials-per-member",
+            "2",
+        ],
+    );
+    assert!(ok, "{err}");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (live, slug, stop) = (live.clone(), slug.clone(), stop.clone());
+        std::thread::spawn(move || {
+            // (name, when it was acknowledged)
+            let mut acknowledged = Vec::new();
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                n += 1;
+                let name = format!("writer-{n}");
+                let args = [
+                    "token", "create", "--agency", &slug, "--role", "auditor", "--name", &name,
+                ];
+                let (ok, _, err) = credence(&live, &args);
+                assert!(ok, "{err}");
+                acknowledged.push((name, std::time::Instant::now()));
+            }
+            acknowledged
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let file = base.join("backup.sqlite3");
+    let started = std::time::Instant::now();
+    let (ok, out, err) = credence(&live, &["backup", "--to", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("backed up to "), "{out}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let acknowledged = writer.join().unwrap();
+    let before: Vec<&str> = acknowledged
+        .iter()
+        .filter(|(_, at)| *at < started)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert!(
+        !before.is_empty() && before.len() < acknowledged.len(),
+        "writes ran before and during the backup"
+    );
+    // A backup never overwrites a file.
+    let (ok, _, err) = credence(&live, &["backup", "--to", file.to_str().unwrap()]);
+    assert!(!ok && err.contains("never overwrites"), "{err}");
+
+    let (ok, out, err) = credence(&restored, &["restore", "--from", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("restored "), "{out}");
+    let (ok, out, err) = credence(&restored, &["audit", "verify", "--agency", &slug]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "ok\n");
+    let (ok, list, err) = credence(&restored, &["token", "list", "--agency", &slug]);
+    assert!(ok, "{err}");
+    for name in &before {
+        assert!(
+            list.lines().any(|l| l.split('\t').any(|f| f == *name)),
+            "{name} was acknowledged before the backup began"
+        );
+    }
+    // Not a Credence database: refused, nothing replaced.
+    let junk = base.join("junk.sqlite3");
+    std::fs::write(&junk, b"not a database at all").unwrap();
+    let (ok, _, err) = credence(&restored, &["restore", "--from", junk.to_str().unwrap()]);
+    assert!(!ok && err.contains("not a SQLite database"), "{err}");
+    let (ok, out, _) = credence(&restored, &["audit", "verify", "--agency", &slug]);
+    assert!(ok && out == "ok\n", "the restored database is untouched");
+    let _ = std::fs::remove_dir_all(&base);
 }

@@ -8,6 +8,7 @@
 use credence_domain::ids::AgencyId;
 // The areas of DESIGN.md's architecture, as in the app and web crates.
 pub mod auth;
+pub mod backup;
 pub mod catalog;
 pub mod credentials;
 pub mod documents;
@@ -74,6 +75,9 @@ pub enum StoreError {
     /// A stored value the code cannot read (a JSON batch, an unknown enum value).
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// Something this database or deployment cannot do (a backup of PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 /// Every driver error goes through [`StoreError::from_sqlx`], so `?` keeps the name of a
