@@ -1,9 +1,8 @@
 //! Training hours (`/reports/hours`): hours per member per category over a date range,
 //! optionally for one group's current members. Listed: the active members, and anyone with a
 //! training record in the range (a member deactivated since still shows what they did). By
-//! pages of members in name order, or every row as CSV, streamed.
+//! pages of members in name order, or every row as CSV or XLSX, streamed.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -11,7 +10,7 @@ use credence_domain::ids::{GroupId, MemberId};
 use credence_store::reports::hours::{self as store, After};
 use serde::{Deserialize, Serialize};
 
-use crate::imports::exports::{csv_chunk, paged_csv, ByteStream};
+use crate::imports::exports::{export, Export, ExportFormat, Format, Row};
 use crate::page::{encode_cursor, PageParams};
 use crate::{App, AppError, Reader, Result};
 
@@ -25,8 +24,9 @@ pub struct HoursParams {
     /// Only this group's current members.
     #[param(value_type = Option<String>)]
     pub group_id: Option<GroupId>,
-    /// `json` (default) or `csv` (every row, streamed).
-    pub format: Option<String>,
+    /// `json` (default, one page of members), or every row (one per member and category) as
+    /// `csv` or `xlsx`.
+    pub format: Option<Format>,
     /// Members per page, 1–500 (default 50).
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
@@ -73,7 +73,7 @@ struct Question {
     group_id: Option<GroupId>,
 }
 
-/// Columns of the CSV export: one row per member and category (one row with no category
+/// Columns of the export: one row per member and category (one row with no category
 /// for a member without training in the range).
 const HOURS_COLUMNS: [&str; 6] = [
     "member",
@@ -113,33 +113,36 @@ impl App {
         })
     }
 
-    /// The whole report as CSV, streamed a page at a time. The question is checked before
-    /// the first byte, so a wrong one is a clean error. Answers the range and the body.
-    pub async fn hours_csv(
+    /// The whole report as a spreadsheet, streamed a page of members at a time. The question
+    /// is checked before the first byte, so a wrong one is a clean error.
+    pub async fn hours_export(
         &self,
         actor: &Reader,
         params: &HoursParams,
-    ) -> Result<((NaiveDate, NaiveDate), ByteStream)> {
+        format: ExportFormat,
+    ) -> Result<Export> {
         let question = {
             let mut db = self.store.read().await?;
             self.hours_question(&mut db, actor, params).await?
         };
-        let range = question.range;
+        let (from, to) = question.range;
         let (app, actor) = (self.clone(), actor.clone());
-        let stream = paged_csv(
-            HOURS_COLUMNS.map(String::from).to_vec(),
-            move |cursor: Option<After>| {
-                let (app, actor, question) = (app.clone(), actor.clone(), question.clone());
-                async move {
-                    let mut db = app.store.read().await?;
-                    let after = cursor.unwrap_or_default();
-                    let (items, next) =
-                        hours_page(&mut db, &actor, &question, after, EXPORT_PAGE).await?;
-                    Ok((csv_chunk(items.iter().flat_map(hours_rows))?, next))
-                }
-            },
-        );
-        Ok((range, stream))
+        let pages = move |cursor: Option<After>| {
+            let (app, actor, question) = (app.clone(), actor.clone(), question.clone());
+            async move {
+                let mut db = app.store.read().await?;
+                let after = cursor.unwrap_or_default();
+                let (items, next) =
+                    hours_page(&mut db, &actor, &question, after, EXPORT_PAGE).await?;
+                Ok((items.iter().flat_map(hours_rows).collect(), next))
+            }
+        };
+        Ok(export(
+            format,
+            &format!("training-hours-{from}-to-{to}"),
+            &HOURS_COLUMNS,
+            pages,
+        ))
     }
 
     async fn hours_question(
@@ -230,30 +233,24 @@ async fn hours_page(
     Ok((items, next))
 }
 
-/// A member's CSV rows: one per category, or one with no category when they have none.
-fn hours_rows(item: &HoursItem) -> Vec<Vec<Cow<'_, str>>> {
-    let row = |category: &str, hours: f64, records: i64| {
+/// A member's rows: one per category, or one with no category when they have none.
+fn hours_rows(item: &HoursItem) -> Vec<Row> {
+    let row = |category: Option<&str>, hours: f64, records: i64| {
         vec![
-            Cow::from(item.name.as_str()),
-            Cow::from(item.employee_number.as_deref().unwrap_or_default()),
-            Cow::from(item.groups.join("; ")),
-            Cow::from(category.to_string()),
-            Cow::from(hours.to_string()),
-            Cow::from(records.to_string()),
+            item.name.as_str().into(),
+            item.employee_number.clone().into(),
+            item.groups.join("; ").into(),
+            category.into(),
+            hours.into(),
+            records.into(),
         ]
     };
     if item.categories.is_empty() {
-        return vec![row("", 0.0, 0)];
+        return vec![row(None, 0.0, 0)];
     }
     item.categories
         .iter()
-        .map(|c| {
-            row(
-                c.category.as_deref().unwrap_or_default(),
-                c.hours,
-                c.records,
-            )
-        })
+        .map(|c| row(c.category.as_deref(), c.hours, c.records))
         .collect()
 }
 
@@ -273,8 +270,8 @@ mod tests {
         };
         let rows = hours_rows(&item);
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0][2], "A shift; Medics");
-        let bytes = csv_chunk(rows).unwrap();
+        assert_eq!(rows[0][2], "A shift; Medics".into());
+        let bytes = crate::imports::exports::csv_chunk(&rows).unwrap();
         assert_eq!(&bytes[..], b"\"Smith, Ava\",,A shift; Medics,,0,0\n");
     }
 }

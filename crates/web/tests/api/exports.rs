@@ -17,7 +17,7 @@ fn id(v: &Value) -> String {
 
 /// The first sheet of an XLSX answer, every cell as text (numbers as written, dates as
 /// Excel serial numbers turned back into ISO dates).
-fn sheet(resp: &Resp) -> Vec<Vec<String>> {
+pub(crate) fn sheet(resp: &Resp) -> Vec<Vec<String>> {
     assert_eq!(resp.status, 200, "{}", resp.text);
     assert_eq!(
         resp.headers["content-type"],

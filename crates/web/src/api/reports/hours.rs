@@ -3,29 +3,17 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use credence_app::imports::exports::ExportFormat;
 use credence_app::reports::hours::{HoursParams, HoursReport};
-use credence_app::{App, AppError, Reader};
+use credence_app::{App, Reader};
 
 use crate::extract::{ApiQuery, Can};
+use crate::pages::export_response;
 use crate::problem::{ApiResult, Problem};
-
-/// The shapes the report is answered in; a new export format is one more arm here.
-enum Format {
-    Json,
-    Csv,
-}
-
-fn format(params: &HoursParams) -> Result<Format, AppError> {
-    match params.format.as_deref() {
-        None | Some("json") => Ok(Format::Json),
-        Some("csv") => Ok(Format::Csv),
-        Some(_) => Err(AppError::invalid("format", "must be json or csv")),
-    }
-}
 
 /// Hours per member and category from `from` (default 1 January) to `to` (default today),
 /// optionally for one group's members: the active members and anyone with training in the
-/// range. JSON by pages of members in name order, or every row as CSV with `format=csv`.
+/// range. JSON by pages of members in name order, or every row as `format=csv|xlsx`.
 #[utoipa::path(get, path = "/reports/hours", tag = "reports", params(HoursParams),
     responses((status = 200, body = HoursReport), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 pub async fn hours(
@@ -33,14 +21,10 @@ pub async fn hours(
     Can(reader): Can<Reader>,
     ApiQuery(params): ApiQuery<HoursParams>,
 ) -> ApiResult<Response> {
-    match format(&params)? {
-        Format::Json => Ok(Json(app.hours_report(&reader, &params).await?).into_response()),
-        Format::Csv => {
-            let ((from, to), body) = app.hours_csv(&reader, &params).await?;
-            Ok(crate::pages::csv_stream_response(
-                &format!("training-hours-{from}-to-{to}.csv"),
-                axum::body::Body::from_stream(body),
-            ))
-        }
+    match ExportFormat::of(params.format) {
+        None => Ok(Json(app.hours_report(&reader, &params).await?).into_response()),
+        Some(format) => Ok(export_response(
+            app.hours_export(&reader, &params, format).await?,
+        )),
     }
 }

@@ -1,5 +1,5 @@
 //! "Training hours" (`/reports/hours`): hours per member and category over a date range,
-//! optionally for one group, with a CSV download (the same answer as
+//! optionally for one group, with CSV and XLSX downloads (the same answer as
 //! `GET /api/v1/reports/hours`). Forms are GET: nothing here writes.
 
 use askama::Template;
@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::pages::auth::session::HtmlQuery;
 use crate::pages::credentials::manage::all_groups;
 use crate::pages::{
-    csv_stream_response, error_text, form_encode, render, Layout, PageResult, WebUser,
+    error_text, export_response, form_encode, render, DownloadFormat, Layout, PageResult, WebUser,
 };
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -93,8 +93,9 @@ impl HoursPage {
         href
     }
 
-    fn csv_href(&self) -> String {
-        self.query_href("/reports/hours.csv")
+    /// The download of the whole report as `ext` (`csv`, `xlsx`).
+    fn download_href(&self, ext: &str) -> String {
+        self.query_href(&format!("/reports/hours.{ext}"))
     }
 
     fn first_href(&self) -> String {
@@ -170,17 +171,14 @@ pub async fn page(
     }))
 }
 
-/// `/reports/hours.csv`: the whole report as a download, streamed.
+/// `/reports/hours.csv` and `.xlsx`: the whole report as a download, streamed.
 pub async fn export(
     State(app): State<App>,
     user: WebUser,
+    DownloadFormat(format): DownloadFormat,
     HtmlQuery(q): HtmlQuery<HoursQuery>,
 ) -> PageResult {
     let reader = user.actor.reader()?;
-    let ((from, to), body) = app.hours_csv(&reader, &q.params()?).await?;
-    let body = axum::body::Body::from_stream(body);
-    Ok(csv_stream_response(
-        &format!("training-hours-{from}-to-{to}.csv"),
-        body,
-    ))
+    let export = app.hours_export(&reader, &q.params()?, format).await?;
+    Ok(export_response(export))
 }
