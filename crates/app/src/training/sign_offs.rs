@@ -10,7 +10,9 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 use credence_domain::credential_type::RequirementKind;
-use credence_domain::ids::{CredentialId, CredentialTypeId, MemberId, OperationId, RequirementId};
+use credence_domain::ids::{
+    ClassId, CredentialId, CredentialTypeId, MemberId, OperationId, RequirementId,
+};
 use credence_domain::Invalid;
 use credence_store::credentials as cred_store;
 use credence_store::training::records::{self as store, NewSignOff};
@@ -58,21 +60,27 @@ pub struct BulkSignOffResult {
     pub dry_run: bool,
 }
 
-/// A sign-off for the members of a roster (a class): each member's credential of the
-/// requirement's type is signed off.
-#[derive(Debug, Clone)]
+/// A sign-off for a class's roster (`POST /classes/{id}/sign-off`): each roster member's
+/// credential of the requirement's type is signed off.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RosterSignOff {
-    pub member_ids: Vec<MemberId>,
+    /// A checklist requirement of a credential type.
+    #[schema(value_type = String)]
     pub requirement_id: RequirementId,
     pub signed_on: NaiveDate,
+    /// Who evaluated the skill (at most 200 characters).
     pub evaluator: String,
-    pub dry_run: bool,
+    /// Answer what would happen and write nothing.
+    pub dry_run: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RosterSignOffResult {
+    #[serde(flatten)]
     pub result: BulkSignOffResult,
     /// Members of the roster who hold no credential of the requirement's type.
+    #[schema(value_type = Vec<String>)]
     pub not_assigned: Vec<MemberId>,
 }
 
@@ -147,16 +155,27 @@ impl App {
         Ok(result)
     }
 
-    /// Signs off one checklist requirement for the members of a roster: each member's
-    /// credential of the requirement's type, with the rules of [`App::sign_off_many`];
-    /// members without one are answered in `not_assigned`.
+    /// Signs off one checklist requirement for the members of a class's roster: each
+    /// member's credential of the requirement's type, with the rules of
+    /// [`App::sign_off_many`]; members without one are answered in `not_assigned`.
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
     pub async fn sign_off_roster(
         &self,
         actor: &Officer,
+        class_id: ClassId,
         input: RosterSignOff,
     ) -> Result<RosterSignOffResult> {
         let mut tx = self.store.begin().await?;
+        credence_store::training::classes::class(&mut tx, actor.agency_id, class_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let member_ids = credence_store::training::classes::roster_member_ids(
+            &mut tx,
+            actor.agency_id,
+            class_id,
+        )
+        .await?;
+        let dry_run = input.dry_run.unwrap_or(false);
         let ctx = self.ctx(&mut tx, actor).await?;
         let checked = check(
             &mut tx,
@@ -170,12 +189,11 @@ impl App {
             &mut tx,
             actor.agency_id,
             checked.type_id,
-            &input.member_ids,
+            &member_ids,
         )
         .await?;
         let holders: HashSet<MemberId> = held.iter().map(|(m, _)| *m).collect();
-        let not_assigned = input
-            .member_ids
+        let not_assigned = member_ids
             .iter()
             .filter(|m| !holders.contains(m))
             .copied()
@@ -191,7 +209,7 @@ impl App {
             input.requirement_id,
             input.signed_on,
             &checked.evaluator,
-            input.dry_run,
+            dry_run,
         )
         .await?;
         settle(tx, result.dry_run).await?;

@@ -44,6 +44,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(training::classes::remove_from_roster))
         .routes(routes!(training::classes::complete))
         .routes(routes!(training::classes::reopen))
+        .routes(routes!(training::classes::sign_off))
         .routes(routes!(
             catalog::credential_types::list,
             catalog::credential_types::create

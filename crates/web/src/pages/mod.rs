@@ -50,6 +50,7 @@ pub fn routes() -> Router<App> {
         .route("/reports/qualified.xlsx", get(reports::qualified::export))
         .route("/reports/hours", get(reports::hours::page))
         .route("/reports/hours.csv", get(reports::hours::export))
+        .route("/reports/hours.xlsx", get(reports::hours::export))
         .route("/readiness", get(reports::readiness::page))
         .route("/readiness.pdf", get(reports::readiness::pdf))
         .route(
@@ -158,6 +159,7 @@ pub fn routes() -> Router<App> {
         )
         .route("/classes/{id}/complete", post(training::classes::complete))
         .route("/classes/{id}/reopen", post(training::classes::reopen))
+        .route("/classes/{id}/sign-off", post(training::classes::sign_off))
         .route(
             "/credential-types",
             get(catalog::credential_types::list).post(catalog::credential_types::create),

@@ -540,6 +540,12 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         ),
         (
             Method::POST,
+            "/api/v1/classes/cls_999999/sign-off".into(),
+            Some(json!({"requirement_id": "req_999999", "signed_on": "2026-02-20", "evaluator": "A"})),
+            officers,
+        ),
+        (
+            Method::POST,
             "/api/v1/courses/crs_999999/retire".into(),
             Some(json!({})),
             admin_only,

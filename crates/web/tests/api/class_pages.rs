@@ -198,6 +198,7 @@ both_databases! {
             (format!("/classes/{kid}/roster/remove"), vec![("member_ids", ours["id"].as_str().unwrap())]),
             (format!("/classes/{kid}/complete"), vec![("member_id", ours["id"].as_str().unwrap())]),
             (format!("/classes/{kid}/reopen"), vec![]),
+            (format!("/classes/{kid}/sign-off"), vec![("requirement_id", "req_999999"), ("signed_on", "2026-02-20"), ("evaluator", "A")]),
         ] {
             assert_eq!(form(t, &path, &cookie, &body(&csrf, &fields)).await.status, 404, "{path}");
         }
@@ -235,6 +236,7 @@ both_databases! {
             (format!("/classes/{spare}/roster/add"), Some(vec![("member_ids", d.members[1].clone())]), officers),
             (format!("/classes/{spare}/complete"), Some(vec![("member_id", d.members[1].clone()), ("attended", d.members[1].clone()), ("score", "90".into()), ("hours", "".into())]), officers),
             (format!("/classes/{spare}/reopen"), Some(vec![]), officers),
+            (format!("/classes/{k}/sign-off"), Some(vec![("requirement_id", "req_999999".into()), ("signed_on", "2026-02-20".into()), ("evaluator", "A".into())]), officers),
             (format!("/courses/{course}/retire"), Some(vec![]), admin_only),
         ];
         for (path, fields, allowed) in rows {

@@ -18,9 +18,11 @@ both_databases! {
             })
         });
         let handles: Vec<_> = attempts.collect();
+        // A password was checked when the answer is a sign-in or a wrong password; on a busy
+        // machine an attempt may also time out waiting for a connection, which checks none.
         let mut checked = 0;
         for handle in handles {
-            if !matches!(handle.await.unwrap(), Err(AppError::RateLimited(_))) {
+            if matches!(handle.await.unwrap(), Ok(_) | Err(AppError::Unauthenticated)) {
                 checked += 1;
             }
         }

@@ -360,6 +360,12 @@ both_databases! {
         assert_eq!(csv.status, 200);
         assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
         assert_eq!(csv.text, "member,employee_number,groups,category,hours,records\n\"Adams, Ben\",,,,0,0\n\"Smith, Ava\",E-7,B Shift,CE,4,1\n\"Smith, Ava\",E-7,B Shift,Fire,2.5,1\n\"Young, Cy\",,,CE,3,1\n");
+        // XLSX: the same rows, hours as numbers.
+        let xlsx = t.get("/api/v1/reports/hours?from=2026-01-01&format=xlsx").await;
+        assert_eq!(xlsx.status, 200);
+        let rows = crate::exports::sheet(&xlsx);
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[3], ["Smith, Ava", "E-7", "B Shift", "Fire", "2.5", "1"]);
     }
 
     async fn the_hours_report_refuses_bad_input_and_other_agencies(t) {
@@ -417,9 +423,51 @@ both_databases! {
         let bad = body(&csrf, &[("action", "sign_off"), ("mode", "apply"), ("credential_type_id", &c.ty), ("credential_ids", &c.creds[0]),
             ("requirement_id", &c.check), ("signed_on", "2027-01-01"), ("evaluator", "X")]);
         let refused = form(t, "/credentials/action", &cookie, &bad).await;
-        assert_eq!(refused.status, 303);
-        let shown = crate::web_pages::follow(t, &refused, &cookie).await;
-        assert!(shown.text.contains("signed_on: must not be in the future"), "{}", shown.text);
+        assert_eq!(refused.status, 422, "the form again, as typed");
+        assert!(refused.text.contains("must not be in the future") && refused.text.contains("value=\"X\""), "{}", refused.text);
+    }
+
+    async fn a_class_page_signs_a_skill_off_for_its_roster_and_names_who_is_not_assigned(t) {
+        let c = crew(t, &["Ava", "Ben"]).await;
+        let cy = id(&create_member(t, "Cy", "Young").await);
+        let class = crate::classes::schedule(t, &c.course, "2026-02-27", None).await;
+        let roster = json!({"member_ids": [c.members[0], c.members[1], cy]});
+        t.put(&format!("/api/v1/classes/{class}/roster"), roster).await.expect(200);
+        // The API first, as a dry run: who would be signed, who holds no such credential.
+        let api = format!("/api/v1/classes/{class}/sign-off");
+        let ask = json!({"requirement_id": c.check, "signed_on": "2026-02-27", "evaluator": "Capt. Ruiz", "dry_run": true});
+        let would = t.post(&api, ask.clone()).await.expect(200);
+        assert_eq!((would["signed"].as_array().unwrap().len(), would["dry_run"].as_bool()), (2, Some(true)));
+        assert_eq!(would["not_assigned"], json!([cy]));
+        assert!(!checklist_done(t, &c.creds[0]).await, "a dry run writes nothing");
+        let mut bad = ask.clone();
+        bad["evaluator"] = json!(" ");
+        assert_eq!(t.post(&api, bad).await.invalid_fields(), ["evaluator"]);
+        let other = t.other_agency_admin().await;
+        t.send(Method::POST, &api, Some(&other), Some(ask)).await.problem(404);
+        let (cookie, csrf) = session(t, "officer@test.example", Role::Officer, None).await;
+        let shown = page(t, &format!("/classes/{class}"), &cookie).await;
+        assert!(shown.text.contains("Sign off a skill for the roster"));
+        assert!(shown.text.contains("Driver/Operator — Apparatus check-off"), "the item is named with its type");
+        let path = format!("/classes/{class}/sign-off");
+        let fields = |token: &str, day: &str| body(token, &[("requirement_id", &c.check), ("signed_on", day), ("evaluator", "Capt. Ruiz")]);
+        // Without the session's CSRF token, or with a day in the future, nothing is written.
+        assert_eq!(form(t, &path, &cookie, &fields("guess", "2026-02-27")).await.status, 400);
+        let refused = form(t, &path, &cookie, &fields(&csrf, "2027-01-01")).await;
+        let refused = crate::web_pages::follow(t, &refused, &cookie).await;
+        assert!(refused.text.contains("must not be in the future"), "{}", refused.text);
+        assert!(!checklist_done(t, &c.creds[0]).await);
+        let done = form(t, &path, &cookie, &fields(&csrf, "2026-02-27")).await;
+        assert_eq!(done.status, 303);
+        let shown = crate::web_pages::follow(t, &done, &cookie).await;
+        for text in ["Signed off for 2 members.", "Not assigned this credential: Young, Cy."] {
+            assert!(shown.text.contains(text), "{text} missing: {}", shown.text);
+        }
+        assert!(checklist_done(t, &c.creds[0]).await && checklist_done(t, &c.creds[1]).await);
+        // An auditor reads the class but cannot sign off.
+        let (auditor, auditor_csrf) = session(t, "auditor@test.example", Role::Auditor, None).await;
+        assert!(!page(t, &format!("/classes/{class}"), &auditor).await.text.contains("Sign off a skill"));
+        assert_eq!(form(t, &path, &auditor, &fields(&auditor_csrf, "2026-02-27")).await.status, 403);
     }
 
     async fn the_hours_report_page_filters_and_downloads(t) {
@@ -438,6 +486,8 @@ both_databases! {
         let csv = page(t, "/reports/hours.csv?from=2026-01-01&to=2026-03-01", &cookie).await;
         assert_eq!(csv.status, 200);
         assert!(csv.text.starts_with("member,employee_number,groups,category,hours,records\n\"Smith, Ava\",,,Fire,2.5,1"));
+        let xlsx = page(t, "/reports/hours.xlsx?from=2026-01-01&to=2026-03-01", &cookie).await;
+        assert_eq!(crate::exports::sheet(&xlsx)[1][..4], ["Smith, Ava", "", "", "Fire"]);
     }
 
     async fn training_delivery_pages_answer_each_role(t) {

@@ -9,6 +9,7 @@ use credence_app::training::classes::{
     ClassDetail, ClassListFilter, ClassView, CompleteClass, NewClass, ReopenClass, RosterAdd,
     RosterMembers,
 };
+use credence_app::training::sign_offs::{RosterSignOff, RosterSignOffResult};
 use credence_app::{App, Officer};
 
 use crate::api::created;
@@ -114,4 +115,18 @@ pub async fn reopen(
     OptionalJson(input): OptionalJson<ReopenClass>,
 ) -> ApiResult<Json<ClassDetail>> {
     Ok(Json(app.reopen_class(&officer, id, input).await?))
+}
+
+/// Sign off one checklist requirement for everyone on the roster who holds that credential,
+/// in one transaction (officer): an undoable operation, like `POST /sign-offs`. Members
+/// without the credential are answered in `not_assigned`.
+#[utoipa::path(post, path = "/classes/{id}/sign-off", tag = "classes", params(("id" = String, Path)), request_body = RosterSignOff,
+    responses((status = 200, body = RosterSignOffResult), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn sign_off(
+    State(app): State<App>,
+    Can(officer): Can<Officer>,
+    PathIds(id): PathIds<ClassId>,
+    ApiJson(input): ApiJson<RosterSignOff>,
+) -> ApiResult<Json<RosterSignOffResult>> {
+    Ok(Json(app.sign_off_roster(&officer, id, input).await?))
 }

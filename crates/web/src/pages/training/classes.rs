@@ -1,7 +1,8 @@
 //! Classes in the browser: `/classes` lists upcoming and past classes with a form to
 //! schedule one; `/classes/{id}` is one class — its roster (add members or a whole group,
 //! remove), a results grid where attendance, scores and hours are typed in one go, complete
-//! and reopen, and certificates for the roster through the register's own request and merge
+//! and reopen, a checklist skill signed off for the whole roster at once (#17's crew
+//! sign-off), and certificates for the roster through the register's own request and merge
 //! (seed 004's "Course Offer > Credentials").
 
 use std::collections::HashMap;
@@ -11,15 +12,16 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use credence_app::catalog::courses::{CourseFilter, CourseView};
+use credence_app::catalog::credential_types::TypeListFilter;
 use credence_app::documents::certificates::{CertificateStatus, CertificateView, RegisterQuery};
-use credence_app::ids::{CertificateId, ClassId, CourseId, GroupId, MemberId};
+use credence_app::ids::{CertificateId, ClassId, CourseId, GroupId, MemberId, RequirementId};
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
-use credence_app::people::members::{MemberListFilter, MemberView};
 use credence_app::training::classes::{
     ClassDetail, ClassListFilter, ClassResult, ClassView, CompleteClass, NewClass, ReopenClass,
     RosterAdd, RosterMembers,
 };
+use credence_app::training::sign_offs::RosterSignOff;
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
@@ -27,6 +29,7 @@ use crate::extract::PathIds;
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
 use crate::pages::catalog::courses::{number, Errors};
 use crate::pages::credentials::manage::all_groups;
+use crate::pages::people::picker::{MemberPicker, Picked};
 use crate::pages::{error_text, redirect_with, render, Layout, PageError, PageResult, WebUser};
 
 const PAGE: i64 = 50;
@@ -240,14 +243,16 @@ struct ClassPage {
     layout: Layout,
     k: ClassView,
     rows: Vec<GridRow>,
-    /// Active members not on the roster, for adding.
-    members: Vec<MemberView>,
+    /// Choosing members to add (officers, before completion).
+    picker: Option<MemberPicker>,
     groups: Vec<GroupView>,
     certificates: Vec<CertificateView>,
     /// The certificates with a PDF to merge (generated or issued, not revoked).
     printable: Vec<CertificateId>,
     can_manage: bool,
     today: NaiveDate,
+    /// Checklist items of published types, for the roster sign-off: (id, "Type — item").
+    skills: Vec<(RequirementId, String)>,
 }
 
 impl ClassPage {
@@ -281,34 +286,18 @@ async fn class_page(
     id: ClassId,
     typed: Option<Typed>,
     error: Option<String>,
+    picked: Option<Picked>,
 ) -> PageResult {
     let actor = &user.actor;
     let reader = actor.reader()?;
     let ClassDetail { class: k, roster } = app.class(&reader, id).await?;
     let can_manage = actor.role().manages_credentials();
-    let on_roster: std::collections::HashSet<MemberId> =
-        roster.iter().map(|r| r.member_id).collect();
-    let (members, groups) = if can_manage && k.status != "completed" {
-        let members = app
-            .members(
-                actor,
-                &MemberListFilter {
-                    active: Some(true),
-                    ..Default::default()
-                },
-                &PageParams {
-                    limit: Some(500),
-                    cursor: None,
-                },
-            )
-            .await?
-            .items
-            .into_iter()
-            .filter(|m| !on_roster.contains(&m.id))
-            .collect();
-        (members, all_groups(app, actor).await?)
+    let (picker, groups) = if can_manage && k.status != "completed" {
+        let picked = picked.unwrap_or_default();
+        let picker = MemberPicker::load(app, actor, &picked).await?;
+        (Some(picker), all_groups(app, actor).await?)
     } else {
-        (Vec::new(), Vec::new())
+        (None, Vec::new())
     };
     let certificates = app
         .certificate_register(
@@ -324,6 +313,11 @@ async fn class_page(
         )
         .await?
         .items;
+    let skills = if can_manage && !roster.is_empty() {
+        checklist_items(app, user).await?
+    } else {
+        Vec::new()
+    };
     let fmt = |v: Option<f64>| v.map(|n| n.to_string()).unwrap_or_default();
     let rows = roster
         .into_iter()
@@ -358,7 +352,7 @@ async fn class_page(
         today: app.today(actor).await?,
         k,
         rows,
-        members,
+        picker,
         groups,
         printable: certificates
             .iter()
@@ -372,6 +366,7 @@ async fn class_page(
             .collect(),
         certificates,
         can_manage,
+        skills,
     });
     *response.status_mut() = status;
     Ok(response)
@@ -382,16 +377,50 @@ pub async fn page(
     user: WebUser,
     PathIds(id): PathIds<ClassId>,
 ) -> PageResult {
-    class_page(&app, &user, id, None, None).await
+    class_page(&app, &user, id, None, None, None).await
 }
 
-/// Members ticked or chosen on the class page, and a group to add whole.
+/// Every checklist item of the agency's published types, named "Type — item", for the
+/// roster sign-off's picker.
+async fn checklist_items(
+    app: &App,
+    user: &WebUser,
+) -> Result<Vec<(RequirementId, String)>, AppError> {
+    let filter = TypeListFilter {
+        state: Some("published".into()),
+    };
+    let types = app
+        .credential_types(&user.actor, &filter, &PageParams::first(500))
+        .await?
+        .items;
+    Ok(types
+        .into_iter()
+        .flat_map(|t| {
+            let name = t.name;
+            t.requirements
+                .into_iter()
+                .filter(|r| r.kind == "checklist")
+                .map(move |r| {
+                    let item = r.title.unwrap_or_else(|| "Checklist item".into());
+                    (r.id, format!("{name} — {item}"))
+                })
+        })
+        .collect())
+}
+
+/// Members ticked or chosen on the class page (the member picker's fields), and a group to
+/// add whole.
 #[derive(Debug, Deserialize)]
 pub struct RosterForm {
     #[serde(default)]
     member_ids: Vec<MemberId>,
     #[serde(default)]
     group_ids: Vec<GroupId>,
+    pick_q: Option<String>,
+    pick_group_id: Option<GroupId>,
+    pick_all: Option<String>,
+    /// The picker's Search button without script: the page again, filtered, ticks kept.
+    pick_search: Option<String>,
 }
 
 pub async fn add_to_roster(
@@ -401,11 +430,21 @@ pub async fn add_to_roster(
 ) -> Response {
     let officer = capability!(user.actor, officer);
     let back = format!("/classes/{id}");
-    if f.member_ids.is_empty() && f.group_ids.is_empty() {
+    let picked = Picked::new(&f.member_ids, &f.pick_q, f.pick_group_id, &f.pick_all);
+    if f.pick_search.is_some() {
+        return class_page(&app, &user, id, None, None, Some(picked))
+            .await
+            .into_response();
+    }
+    let member_ids = match picked.resolve(&app, &user.actor).await {
+        Ok(ids) => ids,
+        Err(e) => return PageError(e).into_response(),
+    };
+    if member_ids.is_empty() && f.group_ids.is_empty() {
         return redirect_with(&back, "error", "Choose members or a group to add.");
     }
     let input = RosterAdd {
-        member_ids: Some(f.member_ids),
+        member_ids: Some(member_ids),
         group_ids: Some(f.group_ids),
     };
     let before = match app.class(&officer.as_reader(), id).await {
@@ -499,7 +538,7 @@ pub async fn complete(
     }
     if !typed.errors.is_empty() {
         let message = "Not completed: correct the results marked below.".to_string();
-        return class_page(&app, &user, id, Some(typed), Some(message))
+        return class_page(&app, &user, id, Some(typed), Some(message), None)
             .await
             .into_response();
     }
@@ -547,7 +586,7 @@ pub async fn complete(
                 message.push_str(&capitalise(&g));
                 message.push('.');
             }
-            class_page(&app, &user, id, Some(typed), Some(message))
+            class_page(&app, &user, id, Some(typed), Some(message), None)
                 .await
                 .into_response()
         }
@@ -585,6 +624,72 @@ pub async fn reopen(
             "notice",
             "Reopened: correct the roster or results, then complete it again to rewrite its training records.",
         ),
+        Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => PageError(e).into_response(),
+        Err(e) => redirect_with(&back, "error", &error_text(&e)),
+    }
+}
+
+/// The roster sign-off form: one checklist item, the day and who evaluated.
+#[derive(Debug, Deserialize)]
+pub struct RosterSignOffForm {
+    requirement_id: RequirementId,
+    signed_on: NaiveDate,
+    evaluator: String,
+}
+
+/// Signs one checklist item off for everyone on the roster who holds that credential; the
+/// notice names who was skipped and why.
+pub async fn sign_off(
+    State(app): State<App>,
+    PathIds(id): PathIds<ClassId>,
+    CsrfForm(user, f): CsrfForm<RosterSignOffForm>,
+) -> Response {
+    let officer = capability!(user.actor, officer);
+    let back = format!("/classes/{id}");
+    let roster = match app.class(&officer.as_reader(), id).await {
+        Ok(k) => k.roster,
+        Err(e) => return PageError(e).into_response(),
+    };
+    let names: HashMap<MemberId, String> = roster
+        .iter()
+        .map(|r| (r.member_id, r.name.clone()))
+        .collect();
+    let input = RosterSignOff {
+        requirement_id: f.requirement_id,
+        signed_on: f.signed_on,
+        evaluator: f.evaluator,
+        dry_run: None,
+    };
+    match app.sign_off_roster(&officer, id, input).await {
+        Ok(done) => {
+            let signed = done.result.signed.len();
+            let mut message = match signed {
+                1 => "Signed off for 1 member.".to_string(),
+                n => format!("Signed off for {n} members."),
+            };
+            let not_assigned: Vec<&str> = done
+                .not_assigned
+                .iter()
+                .filter_map(|m| names.get(m).map(String::as_str))
+                .collect();
+            if !not_assigned.is_empty() {
+                message.push_str(&format!(
+                    " Not assigned this credential: {}.",
+                    not_assigned.join("; ")
+                ));
+            }
+            let skipped = done.result.skipped.len();
+            if skipped > 0 {
+                message.push_str(&format!(
+                    " {skipped} skipped (already signed this period, no open period, or their own); see each credential."
+                ));
+            }
+            // Like every bulk action: its operation page lists each credential and undoes it.
+            match done.result.operation_id {
+                Some(op) => redirect_with(&format!("/operations/{op}"), "notice", &message),
+                None => redirect_with(&back, "notice", &message),
+            }
+        }
         Err(e @ (AppError::NotFound | AppError::Forbidden(_))) => PageError(e).into_response(),
         Err(e) => redirect_with(&back, "error", &error_text(&e)),
     }
