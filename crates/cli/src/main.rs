@@ -586,8 +586,19 @@ async fn agency_and_member(
 }
 
 async fn serve(app: App, addr: SocketAddr, config: &Config) -> anyhow::Result<()> {
-    tokio::spawn(daily_jobs(app.clone()));
-    tokio::spawn(deliver_mail(app.clone()));
+    // Background work stops between passes: on SIGTERM a pass under way (a sweep, a batch of
+    // e-mail) finishes before the process exits, so nothing is cut off halfway.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let background = [
+        tokio::spawn(every(60, stop.clone(), {
+            let app = app.clone();
+            move || daily_jobs(app.clone())
+        })),
+        tokio::spawn(every(10, stop, {
+            let app = app.clone();
+            move || deliver_mail(app.clone())
+        })),
+    ];
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .ok();
@@ -600,34 +611,62 @@ async fn serve(app: App, addr: SocketAddr, config: &Config) -> anyhow::Result<()
     if config.metrics_token.is_none() {
         tracing::warn!("/metrics is open to anyone who reaches the server; set --metrics-token to require a bearer token");
     }
-    let router = credence_web::router(app, metrics, &options);
+    let router = credence_web::router(app.clone(), metrics, &options);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     tracing::info!(%addr, "serving");
     credence_web::serve(listener, router, &options, shutdown_signal()).await;
+    tracing::info!("requests drained; finishing background work");
+    let _ = stopping.send(true);
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        for task in background {
+            let _ = task.await;
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("background work still running after 60 s; stopping anyway");
+    }
+    app.store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
 
-/// Catches up at start, then checks every minute whether an agency's local day has turned.
-async fn daily_jobs(app: App) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+/// Runs `pass` every `seconds` (the first at once) until `stop` turns true; a pass under
+/// way is never interrupted.
+async fn every<Fut>(
+    seconds: u64,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    pass: impl Fn() -> Fut,
+) where
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(seconds));
     loop {
-        tick.tick().await;
-        if let Err(e) = app.run_daily_jobs().await {
-            tracing::error!(error = %e, "daily jobs failed; retrying in a minute");
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
         }
+        if *stop.borrow() {
+            return;
+        }
+        pass().await;
     }
 }
 
-/// Sends queued e-mail every few seconds; failures back off per message.
+/// One pass of the daily jobs: catches up at start, then (every minute) runs what is due
+/// where an agency's local day has turned.
+async fn daily_jobs(app: App) {
+    if let Err(e) = app.run_daily_jobs().await {
+        tracing::error!(error = %e, "daily jobs failed; retrying in a minute");
+    }
+}
+
+/// One pass of e-mail delivery: sends what is queued; failures back off per message.
 async fn deliver_mail(app: App) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
-    loop {
-        tick.tick().await;
-        if let Err(e) = app.deliver_outbox().await {
-            tracing::error!(error = %e, "delivering e-mail failed");
-        }
+    if let Err(e) = app.deliver_outbox().await {
+        tracing::error!(error = %e, "delivering e-mail failed");
     }
 }
 

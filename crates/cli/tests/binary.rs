@@ -253,3 +253,55 @@ fn a_backup_taken_during_writes_restores_every_acknowledged_write() {
     assert!(ok && out == "ok\n", "the restored database is untouched");
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_drains_and_exits_cleanly() {
+    let dir = std::env::temp_dir().join(format!("credence-cli-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ok, _, err) = credence(&dir, &["agency", "create", "--name", "Metro Fire"]);
+    assert!(ok, "{err}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_credence"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env_remove("CREDENCE_DATABASE_URL")
+        .env("CREDENCE_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "the server listens");
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    let output = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "stopped within 30 s of SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(output.success(), "a clean exit: {output:?}");
+    let mut log = String::new();
+    std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(
+        log.contains("finishing background work") && log.contains("stopped"),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
