@@ -19,6 +19,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     RateLimited(String),
+    /// Something this server is not set up to do (signing badges without a
+    /// key-encryption key): the operator's to fix, not the caller's.
+    #[error("{0}")]
+    Unavailable(String),
     /// A failure that is not the caller's: logged once, where the response is made (with
     /// [`AppError::chain`]), and never shown to the client.
     #[error("internal error: {message}")]

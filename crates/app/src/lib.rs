@@ -40,6 +40,9 @@ pub struct App {
     summaries: std::sync::Arc<reports::summary::SummaryCache>,
     trusted_proxies: std::sync::Arc<Vec<std::net::IpAddr>>,
     session_idle: chrono::Duration,
+    /// Seals agencies' private signing keys; without it badges are not signed.
+    key_encryption: Option<std::sync::Arc<documents::badges::keys::KeyEncryptionKey>>,
+    signers: documents::badges::keys::Signers,
 }
 
 impl App {
@@ -54,6 +57,8 @@ impl App {
             summaries: Default::default(),
             trusted_proxies: Default::default(),
             session_idle: auth::SESSION_IDLE_DEFAULT,
+            key_encryption: None,
+            signers: Default::default(),
         }
     }
 }

@@ -81,6 +81,16 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub metrics_token: Option<String>,
+    /// Seals the agencies' badge-signing keys at rest: 32 bytes as 64 hex digits or base64
+    /// (e.g. `openssl rand -hex 32`). Without it the server does not sign badges; the demo
+    /// keeps one of its own in the data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "CREDENCE_KEY_ENCRYPTION_KEY",
+        hide_env_values = true
+    )]
+    pub key_encryption_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -101,6 +111,7 @@ struct FileConfig {
     max_connections: Option<usize>,
     session_idle_minutes: Option<u32>,
     metrics_token: Option<String>,
+    key_encryption_key: Option<String>,
 }
 
 /// The settings in force.
@@ -122,6 +133,7 @@ pub struct Config {
     pub max_connections: usize,
     pub session_idle: chrono::Duration,
     pub metrics_token: Option<String>,
+    pub key_encryption_key: Option<String>,
 }
 
 /// A slow or idle client's connection is closed after this many seconds without a request.
@@ -200,6 +212,7 @@ impl Config {
             max_connections,
             session_idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
             metrics_token,
+            key_encryption_key: args.key_encryption_key.clone().or(file.key_encryption_key),
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -246,6 +259,7 @@ mod tests {
             max_connections: None,
             session_idle_minutes: None,
             metrics_token: None,
+            key_encryption_key: None,
         }
     }
 

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 
 use anyhow::{anyhow, bail, Context};
 use clap::{Parser, Subcommand};
+use credence_app::documents::badges::keys::KeyEncryptionKey;
 use credence_app::documents::files::Files;
 use credence_app::{App, Clock, Role, Store};
 use credence_documents::Renderer;
@@ -101,6 +102,12 @@ enum Command {
     Restore {
         #[arg(long)]
         from: std::path::PathBuf,
+    },
+    /// Time signing and verifying badges in this process, on one core (no database).
+    #[command(hide = true)]
+    BenchBadges {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
     },
 }
 
@@ -224,6 +231,12 @@ fn try_main() -> anyhow::Result<()> {
         return Ok(credence_documents::worker::serve()?);
     }
     let cli = Cli::parse();
+    if let Command::BenchBadges { count } = cli.command {
+        // One thread, no database: the signing and verifying work itself.
+        let r = credence_app::documents::badges::verify::bench(count.max(1));
+        println!("{}", serde_json::to_string_pretty(&r)?);
+        return Ok(());
+    }
     let config = Config::load(&cli.global)?;
     init_logging(config.json_logs);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -275,7 +288,15 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         (None, Some(bind)) => format!("http://{bind}"),
         (None, None) => format!("http://{DEFAULT_BIND}"),
     };
-    let app = App::new(store, clock)
+    let app = App::new(store, clock);
+    let app = match &config.key_encryption_key {
+        Some(text) => app.with_key_encryption_key(
+            KeyEncryptionKey::parse(text)
+                .map_err(|e| anyhow!("CREDENCE_KEY_ENCRYPTION_KEY: {e}"))?,
+        ),
+        None => app,
+    };
+    let app = app
         .with_files(files)
         .with_renderer(Renderer::new(worker, vec!["render-worker".into()]))
         .with_public_url(&public_url)
@@ -309,6 +330,30 @@ async fn restore(from: &std::path::Path, config: &Config) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// The demo's key-encryption key when none is configured: made once and kept beside the
+/// demo's data (mode 0600), so its badges keep verifying across restarts. Only the demo does
+/// this; `serve` signs nothing without a configured key.
+fn demo_key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
+    let path = config.data_dir.join("demo-key-encryption.key");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(_) => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let text = KeyEncryptionKey::generate_hex();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(&path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            std::io::Write::write_all(&mut file, text.as_bytes())?;
+            text
+        }
+    };
+    KeyEncryptionKey::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
 fn app_err(err: credence_app::AppError) -> anyhow::Error {
     match err {
         credence_app::AppError::Invalid(invalid) => {
@@ -337,6 +382,12 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
     match command {
         Command::Migrate => println!("database is up to date"),
         Command::Demo { bind } => {
+            let app = match config.key_encryption_key {
+                Some(_) => app.clone(),
+                None => app
+                    .clone()
+                    .with_key_encryption_key(demo_key_encryption_key(&config)?),
+            };
             let access = app.ensure_demo().await.map_err(app_err)?;
             let addr = bind.or(config.bind).unwrap_or(DEFAULT_BIND.parse()?);
             let verb = if access.created { "created" } else { "ready" };
@@ -352,6 +403,9 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             serve(app.clone(), addr, &config).await?;
         }
         Command::Serve { bind } => {
+            if config.key_encryption_key.is_none() {
+                tracing::warn!("CREDENCE_KEY_ENCRYPTION_KEY is not set: badges and status lists answer 503 until it is");
+            }
             let addr = bind.or(config.bind).unwrap_or(DEFAULT_BIND.parse()?);
             serve(app.clone(), addr, &config).await?;
         }
@@ -539,6 +593,8 @@ async fn run(command: Command, mut config: Config) -> anyhow::Result<()> {
             println!("backed up to {} ({bytes} bytes)", to.display());
         }
         Command::Restore { .. } => unreachable!("handled before the database is opened"),
+        // Run before any database is opened (`try_main`).
+        Command::BenchBadges { .. } => {}
         Command::Audit {
             command: AuditCommand::Verify { agency },
         } => {

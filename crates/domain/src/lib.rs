@@ -20,8 +20,10 @@ pub mod renewal;
 pub mod role;
 pub mod sign_in;
 pub mod status;
+pub mod status_list;
 pub mod undo;
 pub mod validation;
+pub mod verification;
 
 pub use credential_type::{ExpirationRounding, RenewalPolicy, TypeState};
 pub use role::Role;

@@ -97,6 +97,12 @@ impl From<AppError> for Problem {
                 "Too many requests",
                 why,
             ),
+            AppError::Unavailable(why) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Not available on this server",
+                why,
+            ),
             AppError::Internal { .. } => {
                 tracing::error!(error = %err.chain(), "internal error");
                 Problem::new(

@@ -1,7 +1,8 @@
 //! Certificates and their templates, member transcripts, supporting documents, the agency
-//! logo, and where files are kept.
+//! logo, where files are kept, and Open Badges with their status lists.
 
 pub mod agency_logo;
+pub mod badges;
 pub mod certificates;
 pub mod files;
 pub mod image_size;

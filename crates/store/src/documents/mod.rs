@@ -1,3 +1,4 @@
 //! Certificate templates, certificates and their issuance facts.
 
+pub mod badges;
 pub mod certificates;

@@ -124,6 +124,9 @@ pub fn routes() -> OpenApiRouter<App> {
             documents::certificates::documents
         ))
         .routes(routes!(documents::certificates::file))
+        .routes(routes!(documents::badges::badge))
+        .routes(routes!(documents::badges::verify))
+        .routes(routes!(documents::badges::rotate))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(imports::create))

@@ -263,6 +263,13 @@ pub fn routes() -> Router<App> {
             post(documents::certificates::remove_logo),
         )
         .route("/verify/{public_id}", get(documents::certificates::verify))
+        .route("/issuers/{slug}", get(documents::badges::issuer))
+        .route("/issuers/{slug}/jwks.json", get(documents::badges::jwks))
+        .route(
+            "/status-lists/{slug}/{n}",
+            get(documents::badges::status_list),
+        )
+        .route("/credentials/{id}/badge", get(documents::badges::download))
         .route(
             "/issuances/{id}/documents",
             post(documents::certificates::attach).layer(axum::extract::DefaultBodyLimit::max(
@@ -397,6 +404,7 @@ impl IntoResponse for PageError {
             AppError::Conflict(m) | AppError::BadRequest(m) | AppError::RateLimited(m) => {
                 (StatusCode::CONFLICT, m)
             }
+            AppError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
             err @ AppError::Internal { .. } => {
                 tracing::error!(error = %err.chain(), "page failed");
                 (

@@ -1,2 +1,3 @@
 pub mod agency_logo;
+pub mod badges;
 pub mod certificates;

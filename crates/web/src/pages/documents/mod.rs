@@ -1,1 +1,2 @@
+pub(crate) mod badges;
 pub(crate) mod certificates;
