@@ -632,6 +632,26 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             None,
             officers,
         ),
+        // Badges: anyone who may read the credential (a member their own; badges.rs), and
+        // verifying needs no login at all; rotating the signing key is the admin's.
+        (
+            Method::GET,
+            "/api/v1/credentials/crd_999999/badge".to_string(),
+            None,
+            [true, true, true, true],
+        ),
+        (
+            Method::POST,
+            "/api/v1/verify".to_string(),
+            Some(json!({"jwt": "not a jwt"})),
+            [true, true, true, true],
+        ),
+        (
+            Method::POST,
+            "/api/v1/issuer/keys/rotate".to_string(),
+            None,
+            admin_only,
+        ),
     ]);
     rows
 }

@@ -213,7 +213,12 @@ impl TestApp {
         let worker = env!("CARGO_BIN_EXE_credence-test-render-worker");
         let app = App::new(store, Clock::fixed(today))
             .with_renderer(credence_documents::Renderer::new(worker.into(), vec![]))
-            .with_public_url("https://credence.test");
+            .with_public_url("https://credence.test")
+            // A fixed key-encryption key: tests sign badges as a configured server does.
+            .with_key_encryption_key(
+                credence_app::documents::badges::keys::KeyEncryptionKey::parse(&"42".repeat(32))
+                    .unwrap(),
+            );
         let agency = app
             .create_agency("Test Fire District", Some("test"), "America/Chicago")
             .await

@@ -8,6 +8,7 @@ mod agency_settings;
 mod audit;
 mod authorization;
 mod bad_input;
+mod badges;
 mod certificates;
 mod class_pages;
 mod classes;

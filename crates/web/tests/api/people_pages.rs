@@ -336,6 +336,9 @@ both_databases! {
         let g = t.post("/api/v1/groups", json!({"name": "Station 1", "kind": "station"})).await.expect(201);
         let ty = CredentialTypeBuilder::new("CPR").publish(t).await;
         let (mid, sid, gid) = (id(&m), id(&spare), id(&g));
+        // A credential the member holds, for its badge download.
+        let held = t.post("/api/v1/assignments", json!({"credential_type_id": ty, "member_ids": [mid], "mode": "active_with_period", "issue_date": "2026-01-15"})).await.expect(200);
+        let held = held["created"][0].as_str().unwrap().to_string();
         let sessions = [
             session(t, "admin@test.example", Role::Admin, None).await,
             session(t, "officer@test.example", Role::Officer, None).await,
@@ -367,6 +370,7 @@ both_databases! {
             (format!("/groups/{gid}/members/remove"), Some(vec![("member_ids", sid.clone())]), admin_only),
             (format!("/members/{sid}/deactivate"), Some(vec![]), admin_only),
             (format!("/members/{sid}/reactivate"), Some(vec![("version", "3".into())]), admin_only),
+            (format!("/credentials/{held}/badge"), None, [true, true, true, true]),
         ];
         for (path, fields, allowed) in rows {
             // The admin goes last, so every other role sees the rows unchanged.
