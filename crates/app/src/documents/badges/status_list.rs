@@ -48,7 +48,7 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let in_use = store::status_lists_in_use(&mut db, agency.id).await?.max(1);
         let list = i64::try_from(n).map_err(|_| AppError::NotFound)?;
-        if list < 1 || list > in_use {
+        if !(1..=in_use).contains(&list) {
             return Err(AppError::NotFound);
         }
         let mut bits = Bitstring::new();

@@ -282,15 +282,29 @@ impl App {
     }
 }
 
-/// What `credence bench-badges` measured.
+/// What `credence bench-badges` measured: wall-clock rates, and rates per second this
+/// thread was actually on a core (Linux), which a busy machine does not dilute.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchResult {
     pub badges: usize,
     pub sign_seconds: f64,
     pub signed_per_second: f64,
+    pub signed_per_cpu_second: Option<f64>,
     pub verify_seconds: f64,
     pub verified_per_second: f64,
+    pub verified_per_cpu_second: Option<f64>,
     pub average_jwt_bytes: usize,
+}
+
+/// Seconds this thread has spent on a CPU, where the kernel says (`schedstat`).
+fn on_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(nanos / 1e9)
+}
+
+fn per_cpu_second(count: usize, from: Option<f64>, to: Option<f64>) -> Option<f64> {
+    Some(count as f64 / (to? - from?).max(1e-9))
 }
 
 /// Signs `count` badges (each payload built and serialised, as a download does) and then
@@ -313,6 +327,7 @@ pub fn bench(count: usize) -> BenchResult {
     };
     let signer = Signer::ephemeral();
     let day = NaiveDate::from_ymd_opt(2026, 1, 15).unwrap_or_default();
+    let cpu = on_cpu_seconds();
     let start = Instant::now();
     let mut jwts = Vec::with_capacity(count);
     for i in 0..count {
@@ -335,6 +350,7 @@ pub fn bench(count: usize) -> BenchResult {
         jwts.push(signer.sign(&payload));
     }
     let sign_seconds = start.elapsed().as_secs_f64();
+    let signed_cpu = on_cpu_seconds();
     let public = signer.public_key().to_vec();
     let start = Instant::now();
     let mut verified = 0;
@@ -346,13 +362,16 @@ pub fn bench(count: usize) -> BenchResult {
         }
     }
     let verify_seconds = start.elapsed().as_secs_f64();
+    let verified_cpu = on_cpu_seconds();
     assert_eq!(verified, count, "every badge signed here verifies");
     BenchResult {
         badges: count,
         sign_seconds,
         signed_per_second: count as f64 / sign_seconds.max(1e-9),
+        signed_per_cpu_second: per_cpu_second(count, cpu, signed_cpu),
         verify_seconds,
         verified_per_second: count as f64 / verify_seconds.max(1e-9),
+        verified_per_cpu_second: per_cpu_second(count, signed_cpu, verified_cpu),
         average_jwt_bytes: jwts.iter().map(String::len).sum::<usize>() / count.max(1),
     }
 }
