@@ -21,6 +21,7 @@ pub mod role;
 pub mod sign_in;
 pub mod status;
 pub mod status_list;
+pub mod totp;
 pub mod undo;
 pub mod validation;
 pub mod verification;
