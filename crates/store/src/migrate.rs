@@ -68,6 +68,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(23, "0023_imports"),
     both!(24, "0024_classes"),
     both!(27, "0027_qualifications"),
+    both!(28, "0028_two_factor"),
     both!(29, "0029_badges"),
 ];
 

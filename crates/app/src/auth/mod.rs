@@ -5,6 +5,7 @@ pub mod capability;
 pub mod links;
 pub mod passwords;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -301,6 +302,19 @@ pub struct NewSession {
     pub csrf_token: String,
 }
 
+/// Opens a web session for `user` (whose sign-in is complete) and notes the sign-in.
+pub(crate) async fn open_session(
+    tx: &mut credence_store::Tx,
+    user: &identity::User,
+) -> Result<NewSession> {
+    identity::note_sign_in(tx, user.id).await?;
+    let secret = new_secret("");
+    let csrf_token = new_secret("");
+    let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
+    identity::insert_session(tx, &token_hash(&secret), user, &csrf_token, expires).await?;
+    Ok(NewSession { secret, csrf_token })
+}
+
 /// A resolved web session.
 #[derive(Debug, Clone)]
 pub struct WebSession {
@@ -310,74 +324,99 @@ pub struct WebSession {
 }
 
 impl App {
-    /// Checks e-mail and password from the client at `address` and opens a session.
+    /// Checks e-mail and password from the client at `address` and opens a session; fails
+    /// with `Forbidden` when the login needs a second step ([`App::sign_in`] is the whole
+    /// flow). Operator tools and tests sign in this way.
+    pub async fn login(&self, email: &str, password: &str, address: &str) -> Result<NewSession> {
+        match self.sign_in(email, password, address).await? {
+            two_factor::SignIn::Session(session) => Ok(session),
+            _ => Err(AppError::Forbidden(
+                "this login signs in with a second factor; use the sign-in page".into(),
+            )),
+        }
+    }
+
+    /// Checks e-mail and password from the client at `address`. With no second factor due
+    /// the answer is a session; otherwise a sign-in challenge (`two_factor`), which is not a
+    /// session and grants nothing until it is answered.
     ///
     /// The throttle (`credence_domain::sign_in`) is consulted and the attempt recorded in one
     /// write transaction, under a lock per e-mail and address, before the password is checked:
     /// parallel attempts each see the ones before them, so no burst gets more tries than the
     /// rules allow.
-    pub async fn login(&self, email: &str, password: &str, address: &str) -> Result<NewSession> {
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<two_factor::SignIn> {
         let email = email.trim().to_lowercase();
-        let attempt = {
-            let mut tx = self.store.begin().await?;
-            identity::lock_sign_in(&mut tx, &email, address).await?;
-            let now = chrono::Utc::now();
-            let since = now - chrono::Duration::minutes(sign_in::WINDOW_MINUTES);
-            let recent = identity::recent_attempts(&mut tx, &email, address, since).await?;
-            let attempts = sign_in::Attempts {
-                pair: recent.pair,
-                pair_last: recent.pair_last,
-                address: recent.address,
-                account: recent.account,
-            };
-            if let sign_in::Gate::Wait(seconds) = sign_in::gate(&attempts, now) {
-                tracing::warn!(address, seconds, "sign-in throttled");
-                return Err(AppError::RateLimited(format!(
-                    "too many failed attempts; try again in {}",
-                    wait_words(seconds)
-                )));
-            }
-            let id = identity::start_login_attempt(&mut tx, &email, address).await?;
-            tx.commit().await?;
-            id
-        };
+        let attempt = self.open_attempt(&email, address).await?;
         let outcome = self.authenticate_password(&email, password).await;
         let mut tx = self.store.begin().await?;
         identity::resolve_login_attempt(&mut tx, attempt, outcome.is_ok()).await?;
+        let user = identity::user_by_email(&mut tx, &email).await?;
+        let due = match (&outcome, &user) {
+            (Ok(_), Some(user)) => two_factor::due(&mut tx, user).await?,
+            _ => None,
+        };
         // Sign-ins to a known login, good or bad, are audit events of its agency.
-        if let Some(user) = identity::user_by_email(&mut tx, &email).await? {
+        if let Some(user) = &user {
             let by = Actor::system(user.agency_id, format!("user:{email}"));
-            let action = if outcome.is_ok() {
-                "sign_in"
-            } else {
-                "sign_in_failed"
+            let (action, after) = match (outcome.is_ok(), due) {
+                (false, _) => ("sign_in_failed", serde_json::json!({ "address": address })),
+                (true, None) => ("sign_in", serde_json::json!({ "address": address })),
+                (true, Some(purpose)) => (
+                    "sign_in_pending",
+                    serde_json::json!({ "address": address, "awaiting": purpose.as_str() }),
+                ),
             };
-            let after = serde_json::json!({ "address": address });
             crate::ops::audit::record(&mut tx, &by, action, user.id, None, Some(&after)).await?;
         }
-        let session = match outcome {
-            Ok(_) => {
-                let user = identity::user_by_email(&mut tx, &email)
-                    .await?
-                    .ok_or(AppError::Unauthenticated)?;
-                identity::note_sign_in(&mut tx, user.id).await?;
-                let secret = new_secret("");
-                let csrf_token = new_secret("");
-                let expires = chrono::Utc::now() + chrono::Duration::hours(SESSION_HOURS);
-                identity::insert_session(
-                    &mut tx,
-                    &token_hash(&secret),
-                    &user,
-                    &csrf_token,
-                    expires,
-                )
-                .await?;
-                Ok(NewSession { secret, csrf_token })
-            }
-            Err(e) => Err(e),
+        let answer = match (outcome, user) {
+            (Ok(_), Some(user)) => match due {
+                None => Ok(two_factor::SignIn::Session(
+                    open_session(&mut tx, &user).await?,
+                )),
+                Some(purpose) => {
+                    let pending = two_factor::challenge(&mut tx, &user, purpose).await?;
+                    Ok(match purpose {
+                        two_factor::Purpose::Code => two_factor::SignIn::Code(pending),
+                        two_factor::Purpose::Enrol => two_factor::SignIn::Enrol(pending),
+                    })
+                }
+            },
+            (Ok(_), None) => Err(AppError::Unauthenticated),
+            (Err(e), _) => Err(e),
         };
         tx.commit().await?;
-        session
+        answer
+    }
+
+    /// Consults the throttle for `email` from `address` and records an attempt, failed until
+    /// it is resolved; its id. Passwords and second-factor codes are counted together.
+    pub(crate) async fn open_attempt(&self, email: &str, address: &str) -> Result<i64> {
+        let mut tx = self.store.begin().await?;
+        identity::lock_sign_in(&mut tx, email, address).await?;
+        let now = chrono::Utc::now();
+        let since = now - chrono::Duration::minutes(sign_in::WINDOW_MINUTES);
+        let recent = identity::recent_attempts(&mut tx, email, address, since).await?;
+        let attempts = sign_in::Attempts {
+            pair: recent.pair,
+            pair_last: recent.pair_last,
+            address: recent.address,
+            account: recent.account,
+        };
+        if let sign_in::Gate::Wait(seconds) = sign_in::gate(&attempts, now) {
+            tracing::warn!(address, seconds, "sign-in throttled");
+            return Err(AppError::RateLimited(format!(
+                "too many failed attempts; try again in {}",
+                wait_words(seconds)
+            )));
+        }
+        let id = identity::start_login_attempt(&mut tx, email, address).await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     pub async fn web_session(&self, secret: &str) -> Result<WebSession> {

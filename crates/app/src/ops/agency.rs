@@ -1,6 +1,7 @@
 //! The agency's settings (`/agency`): its name, time zone, the expiring-soon window, reminder
-//! thresholds and whether reminders are copied to supervisors. Readers see them; admins
-//! change them. A new window takes effect on every credential in the same transaction.
+//! thresholds, whether reminders are copied to supervisors and whether admins need a second
+//! factor. Readers see them; admins change them. A new window takes effect on every
+//! credential in the same transaction.
 
 use credence_domain::ids::AgencyId;
 use credence_domain::reminders::{check_offsets, format_offsets, parse_offsets};
@@ -31,6 +32,9 @@ pub struct AgencyView {
     pub reminder_days: Vec<u32>,
     /// Whether reminders are copied to the member's supervisor.
     pub copy_supervisors: bool,
+    /// Whether admins must sign in with a second factor (an authenticator code); an admin
+    /// without one is sent to set it up at sign-in, before anything else.
+    pub require_admin_two_factor: bool,
     pub version: i64,
 }
 
@@ -47,6 +51,7 @@ pub struct AgencyPatch {
     /// when the date has passed.
     pub reminder_days: Option<Vec<i64>>,
     pub copy_supervisors: Option<bool>,
+    pub require_admin_two_factor: Option<bool>,
 }
 
 fn view(a: AgencySettings) -> AgencyView {
@@ -60,6 +65,7 @@ fn view(a: AgencySettings) -> AgencyView {
         expiring_soon_days: a.expiring_soon_days,
         reminder_days,
         copy_supervisors: a.copy_supervisors,
+        require_admin_two_factor: a.require_admin_two_factor,
         version: a.version,
     }
 }
@@ -148,6 +154,10 @@ impl App {
             expiring_soon_days: patch(before.expiring_soon_days, input.expiring_soon_days),
             reminder_offsets: patch(before.reminder_offsets.clone(), reminders),
             copy_supervisors: patch(before.copy_supervisors, input.copy_supervisors),
+            require_admin_two_factor: patch(
+                before.require_admin_two_factor,
+                input.require_admin_two_factor,
+            ),
         };
         let after =
             store::update_agency_settings(&mut tx, actor.agency_id, before.version, &fields)

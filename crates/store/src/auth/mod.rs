@@ -1,5 +1,6 @@
-//! Agencies, logins, API tokens, sessions, sign-in attempts and one-time links.
+//! Agencies, logins, API tokens, sessions, sign-in attempts, one-time links and second factors.
 
 pub mod identity;
 pub mod links;
+pub mod two_factor;
 pub mod users;

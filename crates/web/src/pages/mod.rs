@@ -42,6 +42,14 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/assets/{file}", get(assets::serve))
         .route("/login", get(auth::login::form).post(auth::login::submit))
+        .route(
+            "/login/two-factor",
+            get(auth::two_factor::code_form).post(auth::two_factor::code_submit),
+        )
+        .route(
+            "/login/enrol",
+            get(auth::two_factor::enrol_form).post(auth::two_factor::enrol_submit),
+        )
         .route("/logout", post(auth::login::logout))
         .route("/", get(reports::dashboard::page))
         .route("/reports", get(reports::qualified::index))
@@ -222,6 +230,18 @@ pub fn routes() -> Router<App> {
         .route("/users/tokens/{id}/revoke", post(auth::users::revoke_token))
         .route("/account", get(auth::account::page))
         .route("/account/password", post(auth::account::change_password))
+        .route(
+            "/account/two-factor",
+            post(auth::account::enable_two_factor),
+        )
+        .route(
+            "/account/two-factor/disable",
+            post(auth::account::disable_two_factor),
+        )
+        .route(
+            "/account/two-factor/recovery-codes",
+            post(auth::account::regenerate_recovery_codes),
+        )
         .route(
             "/invitations/{token}",
             get(auth::links::invitation).post(auth::links::accept_invitation),

@@ -86,7 +86,7 @@ both_databases! {
         let settings = t.get("/api/v1/agency").await.expect(200);
         assert_eq!(settings, json!({"id": settings["id"], "slug": "test", "name": "Test Fire District",
             "time_zone": "America/Chicago", "expiring_soon_days": 60, "reminder_days": [90, 60, 30, 7],
-            "copy_supervisors": false, "version": 1}));
+            "copy_supervisors": false, "require_admin_two_factor": false, "version": 1}));
         let auditor = t.token(Role::Auditor, None).await;
         assert_eq!(t.send(Method::GET, "/api/v1/agency", Some(&auditor), None).await.expect(200), settings);
         t.send(Method::PATCH, "/api/v1/agency", Some(&auditor), Some(json!({"version": 1, "name": "X"}))).await.problem(403);

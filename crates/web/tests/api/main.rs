@@ -35,5 +35,6 @@ mod sign_in;
 mod standing;
 mod tokens;
 mod training_delivery;
+mod two_factor;
 mod users;
 mod web_pages;

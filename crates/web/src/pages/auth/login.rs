@@ -1,5 +1,6 @@
-//! Sign in and out. The login form is protected from cross-site posts by a double-submit
-//! token (a cookie and a field that must match), since there is no session yet.
+//! Sign in and out (a second factor, when due, is `two_factor`'s step). The login form is
+//! protected from cross-site posts by a double-submit token (a cookie and a field that must
+//! match), since there is no session yet.
 
 use askama::Template;
 use axum::body::Bytes;
@@ -10,8 +11,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
+use credence_app::auth::two_factor::{Purpose, SignIn};
+
 use crate::extract::ClientAddress;
 use crate::pages::auth::session::{CsrfForm, COOKIE};
+use crate::pages::auth::two_factor;
 use crate::pages::{assets, error_text, render};
 
 const LOGIN_CSRF: &str = "credence_login";
@@ -41,6 +45,10 @@ fn done_notice(done: Option<&str>) -> Option<String> {
         Some("password") => {
             Some("Your password is set. Sign in with your e-mail and the new password.".into())
         }
+        Some("expired") => Some(format!(
+            "Your sign-in was not finished within {} minutes; sign in again.",
+            credence_app::auth::two_factor::CHALLENGE_MINUTES
+        )),
         _ => None,
     }
 }
@@ -54,7 +62,7 @@ pub struct LoginForm {
 }
 
 /// Only same-site paths are followed after login.
-fn safe_next(next: Option<&str>) -> Option<String> {
+pub(crate) fn safe_next(next: Option<&str>) -> Option<String> {
     next.filter(|n| crate::pages::is_local_path(n))
         .map(str::to_string)
 }
@@ -147,8 +155,14 @@ pub async fn submit(
             Some("The form expired; please sign in again.".into()),
         );
     }
-    match app.login(&form.email, &form.password, &address).await {
-        Ok(session) => {
+    match app.sign_in(&form.email, &form.password, &address).await {
+        Ok(SignIn::Code(pending)) => {
+            two_factor::start(&headers, &pending, Purpose::Code, next.as_deref())
+        }
+        Ok(SignIn::Enrol(pending)) => {
+            two_factor::start(&headers, &pending, Purpose::Enrol, next.as_deref())
+        }
+        Ok(SignIn::Session(session)) => {
             let actor = app.web_session(&session.secret).await.map(|s| s.actor);
             let home = match actor {
                 Ok(a) if !a.role().reads_agency() => "/me".to_string(),

@@ -1,6 +1,6 @@
 //! `/settings` (admin): the agency's name, time zone, expiring-soon window, reminder
-//! thresholds, copies to supervisors, and its logo. A form with errors comes back as typed,
-//! each error beside its field.
+//! thresholds, copies to supervisors, two-factor sign-in for admins, and its logo. A form with
+//! errors comes back as typed, each error beside its field.
 
 use askama::Template;
 use axum::extract::State;
@@ -28,6 +28,7 @@ pub struct SettingsForm {
     #[serde(default)]
     reminder_days: String,
     copy_supervisors: Option<String>,
+    require_admin_two_factor: Option<String>,
 }
 
 impl SettingsForm {
@@ -44,6 +45,7 @@ impl SettingsForm {
                 .collect::<Vec<_>>()
                 .join(", "),
             copy_supervisors: a.copy_supervisors.then(|| "true".into()),
+            require_admin_two_factor: a.require_admin_two_factor.then(|| "true".into()),
         }
     }
 
@@ -96,6 +98,7 @@ impl SettingsForm {
             expiring_soon_days,
             reminder_days: Some(reminder_days),
             copy_supervisors: Some(self.copy_supervisors.is_some()),
+            require_admin_two_factor: Some(self.require_admin_two_factor.is_some()),
         })
     }
 }
@@ -131,6 +134,7 @@ impl SettingsPage {
             "expiring_soon_days" => "Expiring-soon window",
             "reminder_days" => "Reminder thresholds",
             "copy_supervisors" => "Copies to supervisors",
+            "require_admin_two_factor" => "Two-factor sign-in for admins",
             other => other,
         }
     }
