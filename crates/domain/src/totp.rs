@@ -103,7 +103,9 @@ pub fn format_code(code: u32) -> String {
 pub enum CodeProblem {
     #[error("must be the 6 digits your authenticator app shows")]
     Malformed,
-    #[error("is not the current code; check that your phone's clock is right and try again")]
+    #[error(
+        "is not the one your app shows now; check that your phone's clock is right and try again"
+    )]
     Wrong,
     #[error("this code was already used; wait for the next one")]
     Reused,

@@ -15,6 +15,7 @@
 //! secret or a code. Recovery codes are stored as their SHA-256, as API tokens are.
 
 use chrono::{DateTime, Utc};
+use credence_domain::ids::UserId;
 use credence_domain::totp::{self, CodeProblem};
 use credence_domain::Role;
 use credence_store::auth::identity::{self, User};
@@ -25,7 +26,7 @@ use rand::RngCore;
 use super::passwords::verify_password;
 use super::{new_secret, open_session, token_hash, NewSession};
 use crate::ops::audit::record;
-use crate::{Actor, App, AppError, Result};
+use crate::{Actor, Admin, App, AppError, Result};
 
 /// How long the step between password and session lasts.
 pub const CHALLENGE_MINUTES: i64 = 5;
@@ -476,5 +477,42 @@ impl App {
         .await?;
         tx.commit().await?;
         Ok(codes)
+    }
+}
+
+impl App {
+    /// The agency's logins with two-factor sign-in on (the users page marks them).
+    pub async fn two_factor_logins(
+        &self,
+        actor: &Admin,
+    ) -> Result<std::collections::HashSet<UserId>> {
+        let mut db = self.store.read().await?;
+        Ok(store::logins_with_totp(&mut db, actor.agency_id)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Turns off a login's two-factor sign-in (admin), for someone who lost both their phone
+    /// and their recovery codes: their authenticator and recovery codes are removed and a
+    /// sign-in waiting for a code ends. Another agency's login is `NotFound`. Returns the
+    /// login's e-mail.
+    pub async fn reset_two_factor(&self, actor: &Admin, id: UserId) -> Result<String> {
+        let mut tx = self.store.begin().await?;
+        let user = self.load_user(&mut tx, actor, id).await?;
+        if store::totp_secret(&mut tx, actor.agency_id, id)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::Conflict(format!(
+                "{} does not use two-factor sign-in",
+                user.email
+            )));
+        }
+        store::remove_totp(&mut tx, actor.agency_id, id).await?;
+        store::delete_challenges_of(&mut tx, actor.agency_id, id).await?;
+        record::<()>(&mut tx, actor, "reset_two_factor", id, None, None).await?;
+        tx.commit().await?;
+        Ok(user.email)
     }
 }

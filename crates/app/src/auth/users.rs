@@ -92,7 +92,12 @@ impl App {
         ))
     }
 
-    async fn load_user(&self, db: &mut Tx, actor: &Admin, id: UserId) -> Result<UserView> {
+    pub(crate) async fn load_user(
+        &self,
+        db: &mut Tx,
+        actor: &Admin,
+        id: UserId,
+    ) -> Result<UserView> {
         store::user(db, actor.agency_id, id)
             .await?
             .map(view)

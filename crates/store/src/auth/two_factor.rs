@@ -145,6 +145,27 @@ pub async fn recovery_codes_left(
     .await
 }
 
+/// The agency's logins that have an authenticator.
+pub async fn logins_with_totp(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec<UserId>> {
+    query("SELECT user_id FROM totp_secrets WHERE agency_id = $1")
+        .arg(agency_id)
+        .scalars(db)
+        .await
+}
+
+/// Ends the login's sign-in challenges.
+pub async fn delete_challenges_of(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    user_id: UserId,
+) -> Result<u64> {
+    query("DELETE FROM sign_in_challenges WHERE agency_id = $1 AND user_id = $2")
+        .arg(agency_id)
+        .arg(user_id)
+        .execute(tx)
+        .await
+}
+
 /// Whether the agency requires admins to sign in with a second factor.
 pub async fn admins_need_two_factor(db: &mut impl Conn, agency_id: AgencyId) -> Result<bool> {
     query("SELECT require_admin_two_factor FROM agencies WHERE id = $1")

@@ -219,6 +219,10 @@ pub fn routes() -> Router<App> {
             post(auth::users::password_reset),
         )
         .route(
+            "/users/{id}/two-factor/reset",
+            post(auth::users::reset_two_factor),
+        )
+        .route(
             "/settings",
             get(ops::settings::page).post(ops::settings::save),
         )

@@ -192,7 +192,7 @@ both_databases! {
         // Bad input: not six digits, a wrong code, a key the page did not show.
         for (body, words) in [
             (format!("secret={secret}&code=12345"), "6 digits"),
-            (format!("secret={secret}&code={}", app.wrong()), "not the current code"),
+            (format!("secret={secret}&code={}", app.wrong()), "is not the one your app shows now"),
             (format!("secret=NOT-A-KEY&code={code}"), "reload the page"),
             (format!("secret={secret}"), "6 digits"),
         ] {
@@ -242,7 +242,7 @@ both_databases! {
         assert!(cookie_of(&forged, "credence_session").is_none());
         let wrong = answer(t, &pending, &format!("code={}", app.wrong())).await;
         assert_eq!(wrong.status, 422);
-        assert!(wrong.text.contains("is not the current code"), "{}", wrong.text);
+        assert!(wrong.text.contains("is not the one your app shows now"), "{}", wrong.text);
         let malformed = answer(t, &pending, "code=12ab56").await;
         assert_eq!(malformed.status, 422);
         assert!(malformed.text.contains("6 digits"));
@@ -313,7 +313,7 @@ both_databases! {
         assert_eq!(form(t, "/account/two-factor/disable", &session, &format!("password=a+long+enough+password&code={code}")).await.status, 400);
         let both = form(t, "/account/two-factor/disable", &session, &format!("csrf={csrf}&password=wrong&code={}", app.wrong())).await;
         assert_eq!(both.status, 422);
-        assert!(both.text.contains("is not your current password") && both.text.contains("is not the current code"), "{}", both.text);
+        assert!(both.text.contains("is not your current password") && both.text.contains("is not the one your app shows now"), "{}", both.text);
         let no_code = form(t, "/account/two-factor/disable", &session, &format!("csrf={csrf}&password=a+long+enough+password&code=")).await;
         assert_eq!(no_code.status, 422);
         let no_password = form(t, "/account/two-factor/disable", &session, &format!("csrf={csrf}&password=nope&code={code}")).await;
@@ -415,5 +415,41 @@ both_databases! {
         let throttled = answer(t, &pending, &format!("code={right}")).await;
         assert_eq!(throttled.status, 429);
         assert!(throttled.text.contains("too many failed attempts"), "{}", throttled.text);
+    }
+
+    async fn an_admin_turns_off_a_lost_second_factor(t) {
+        let (ava, _, _) = enrolled(t, "ava@test.example", Role::Officer).await;
+        t.app.create_user(t.agency_id, "chief@test.example", Role::Admin, PASSWORD, None).await.unwrap();
+        let admin = sign_in(t, "chief@test.example", PASSWORD).await.map_err(|r| r.text).unwrap();
+        let users = page(t, "/users", &admin).await;
+        let id = t.get("/api/v1/users").await.expect(200)["items"].as_array().unwrap().iter()
+            .find(|u| u["email"] == "ava@test.example").unwrap()["id"].as_str().unwrap().to_string();
+        assert!(users.text.contains("Two-factor</span>") && users.text.contains(&format!("/users/{id}/two-factor/reset")));
+        let csrf = field(&users.text, "csrf");
+        let (pending, _) = password_step(t, "ava@test.example").await;
+
+        let path = format!("/users/{id}/two-factor/reset");
+        assert_eq!(form(t, &path, &admin, "").await.status, 400, "the form's token is needed");
+        let ava_csrf = field(&page(t, "/account", &ava).await.text, "csrf");
+        assert_eq!(form(t, &path, &ava, &format!("csrf={ava_csrf}")).await.status, 403, "admins only");
+        // Another agency's login, or none, is not found; one without two-factor says so.
+        let other = t.app.create_agency("Other County EMS", None, "UTC").await.unwrap();
+        let theirs = t.app.create_user(other.id, "them@other.example", Role::Admin, PASSWORD, None).await.unwrap();
+        for missing in [format!("/users/{theirs}/two-factor/reset"), "/users/usr_999999/two-factor/reset".into(), "/users/nope/two-factor/reset".into()] {
+            let r = form(t, &missing, &admin, &format!("csrf={csrf}")).await;
+            let shown = if r.status == 303 { follow(t, &r, &admin).await.text } else { r.text };
+            assert!(shown.contains("nothing here") || shown.contains("not found"), "{missing}: {shown}");
+        }
+        let chief = t.get("/api/v1/users").await.expect(200)["items"].as_array().unwrap().iter()
+            .find(|u| u["email"] == "chief@test.example").unwrap()["id"].as_str().unwrap().to_string();
+        let none = form(t, &format!("/users/{chief}/two-factor/reset"), &admin, &format!("csrf={csrf}")).await;
+        assert!(follow(t, &none, &admin).await.text.contains("does not use two-factor sign-in"));
+
+        let done = form(t, &path, &admin, &format!("csrf={csrf}")).await;
+        assert_eq!(done.status, 303);
+        assert!(follow(t, &done, &admin).await.text.contains("Two-factor sign-in is off for ava@test.example"));
+        assert_eq!(page(t, "/login/two-factor", &pending).await.headers["location"], "/login?done=expired", "a waiting sign-in ends");
+        assert!(sign_in(t, "ava@test.example", PASSWORD).await.is_ok(), "the password alone signs in");
+        assert!(audit_actions(t, &id).await.0.contains(&"reset_two_factor".to_string()));
     }
 }

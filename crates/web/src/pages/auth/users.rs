@@ -1,6 +1,6 @@
 //! `/users`: who can sign in (admin). The agency's logins, a page at a time by e-mail, with
-//! an invitation form, role changes, deactivation and password-reset links; and the API
-//! tokens, each revocable at once.
+//! an invitation form, role changes, deactivation, password-reset links and turning off a
+//! lost second factor; and the API tokens, each revocable at once.
 
 use crate::extract::PathIds;
 use askama::Template;
@@ -44,9 +44,15 @@ struct UsersPage {
     members: Vec<MemberView>,
     invite: InviteForm,
     errors: Vec<FieldError>,
+    /// Logins with two-factor sign-in on.
+    two_factor: std::collections::HashSet<UserId>,
 }
 
 impl UsersPage {
+    fn has_two_factor(&self, u: &UserView) -> bool {
+        self.two_factor.contains(&u.id)
+    }
+
     fn roles(&self) -> [&'static str; 4] {
         Role::ALL.map(Role::as_str)
     }
@@ -106,6 +112,7 @@ async fn users_page(
         ..MemberListFilter::default()
     };
     let members = app.members(&user.actor, &active, &all).await?.items;
+    let two_factor = app.two_factor_logins(admin).await?;
     Ok(UsersPage {
         layout: Layout::new(user, "Users", "users"),
         users: users.items,
@@ -115,6 +122,7 @@ async fn users_page(
         members,
         invite,
         errors,
+        two_factor,
     })
 }
 
@@ -279,6 +287,24 @@ pub async fn password_reset(
             &format!(
                 "A password-reset link was sent to {}; it works once, within 72 hours.",
                 u.email
+            ),
+        ),
+        Err(e) => redirect_with("/users", "error", &error_text(&e)),
+    }
+}
+
+pub async fn reset_two_factor(
+    State(app): State<App>,
+    PathIds(id): PathIds<UserId>,
+    CsrfForm(user, _): CsrfForm<Empty>,
+) -> Response {
+    let admin = capability!(user.actor, admin);
+    match app.reset_two_factor(&admin, id).await {
+        Ok(email) => redirect_with(
+            "/users",
+            "notice",
+            &format!(
+                "Two-factor sign-in is off for {email}: their password alone signs them in until they turn it on again."
             ),
         ),
         Err(e) => redirect_with("/users", "error", &error_text(&e)),
