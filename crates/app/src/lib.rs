@@ -43,6 +43,7 @@ pub struct App {
     /// Seals agencies' private signing keys; without it badges are not signed.
     key_encryption: Option<std::sync::Arc<documents::badges::keys::KeyEncryptionKey>>,
     signers: documents::badges::keys::Signers,
+    webhooks: notify::webhooks::WebhookSettings,
 }
 
 impl App {
@@ -59,6 +60,7 @@ impl App {
             session_idle: auth::SESSION_IDLE_DEFAULT,
             key_encryption: None,
             signers: Default::default(),
+            webhooks: Default::default(),
         }
     }
 }

@@ -91,6 +91,14 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub key_encryption_key: Option<String>,
+    /// Let webhooks point at loopback addresses (127.0.0.1, localhost). For tests and local
+    /// development only: on a server it lets an admin make Credence call services that
+    /// listen only on the machine itself.
+    #[arg(long, global = true, env = "CREDENCE_WEBHOOKS_ALLOW_LOOPBACK")]
+    pub webhooks_allow_loopback: bool,
+    /// Seconds a webhook receiver may take to answer before the attempt fails. Default 10.
+    #[arg(long, global = true, env = "CREDENCE_WEBHOOK_TIMEOUT_SECS")]
+    pub webhook_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -112,6 +120,8 @@ struct FileConfig {
     session_idle_minutes: Option<u32>,
     metrics_token: Option<String>,
     key_encryption_key: Option<String>,
+    webhooks_allow_loopback: Option<bool>,
+    webhook_timeout_secs: Option<u64>,
 }
 
 /// The settings in force.
@@ -134,6 +144,8 @@ pub struct Config {
     pub session_idle: chrono::Duration,
     pub metrics_token: Option<String>,
     pub key_encryption_key: Option<String>,
+    pub webhooks_allow_loopback: bool,
+    pub webhook_timeout: std::time::Duration,
 }
 
 /// A slow or idle client's connection is closed after this many seconds without a request.
@@ -189,6 +201,13 @@ impl Config {
         {
             bail!("the metrics token must not be empty");
         }
+        let webhook_timeout_secs = args
+            .webhook_timeout_secs
+            .or(file.webhook_timeout_secs)
+            .unwrap_or(10);
+        if webhook_timeout_secs == 0 || webhook_timeout_secs > 120 {
+            bail!("webhook_timeout_secs must be between 1 and 120");
+        }
         if header_read_timeout_secs == 0 || max_connections == 0 || session_idle_minutes == 0 {
             bail!("header_read_timeout_secs, max_connections and session_idle_minutes must be at least 1");
         }
@@ -213,6 +232,9 @@ impl Config {
             session_idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
             metrics_token,
             key_encryption_key: args.key_encryption_key.clone().or(file.key_encryption_key),
+            webhooks_allow_loopback: args.webhooks_allow_loopback
+                || file.webhooks_allow_loopback.unwrap_or(false),
+            webhook_timeout: std::time::Duration::from_secs(webhook_timeout_secs),
             smtp_from: args
                 .smtp_from
                 .clone()
@@ -260,6 +282,8 @@ mod tests {
             session_idle_minutes: None,
             metrics_token: None,
             key_encryption_key: None,
+            webhooks_allow_loopback: false,
+            webhook_timeout_secs: None,
         }
     }
 

@@ -301,7 +301,11 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         .with_renderer(Renderer::new(worker, vec!["render-worker".into()]))
         .with_public_url(&public_url)
         .with_trusted_proxies(config.trusted_proxies.clone())
-        .with_session_idle_timeout(config.session_idle);
+        .with_session_idle_timeout(config.session_idle)
+        .with_webhook_settings(credence_app::notify::webhooks::WebhookSettings {
+            timeout: config.webhook_timeout,
+            allow_loopback: config.webhooks_allow_loopback,
+        });
     Ok(match &config.smtp_url {
         Some(url) => app.with_mailer(
             credence_app::notify::reminders::Mailer::from_url(url, &config.smtp_from)
@@ -650,9 +654,13 @@ async fn serve(app: App, addr: SocketAddr, config: &Config) -> anyhow::Result<()
             let app = app.clone();
             move || daily_jobs(app.clone())
         })),
-        tokio::spawn(every(10, stop, {
+        tokio::spawn(every(10, stop.clone(), {
             let app = app.clone();
             move || deliver_mail(app.clone())
+        })),
+        tokio::spawn(every(5, stop, {
+            let app = app.clone();
+            move || deliver_webhooks(app.clone())
         })),
     ];
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -723,6 +731,15 @@ async fn daily_jobs(app: App) {
 async fn deliver_mail(app: App) {
     if let Err(e) = app.deliver_outbox().await {
         tracing::error!(error = %e, "delivering e-mail failed");
+    }
+}
+
+/// Delivers webhook events every few seconds, apart from e-mail so that neither waits for
+/// the other; failures back off per delivery, and each request has its own timeout.
+/// One pass of webhook delivery (apart from e-mail, so neither waits for the other).
+async fn deliver_webhooks(app: App) {
+    if let Err(e) = app.deliver_webhooks().await {
+        tracing::error!(error = %e, "delivering webhooks failed");
     }
 }
 

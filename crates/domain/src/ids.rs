@@ -80,6 +80,7 @@ kinds! {
     Operation / OperationId = "op", "operation";
     Import / ImportId = "imp", "import";
     Qualification / QualificationId = "qual", "qualification";
+    Webhook / WebhookId = "whk", "webhook";
 }
 
 impl Kind {

@@ -6,6 +6,7 @@
 
 pub mod audit_chain;
 pub mod bulk_update;
+pub mod calendar;
 pub mod classes;
 pub mod credential_type;
 pub mod dates;
@@ -25,6 +26,7 @@ pub mod totp;
 pub mod undo;
 pub mod validation;
 pub mod verification;
+pub mod webhooks;
 
 pub use credential_type::{ExpirationRounding, RenewalPolicy, TypeState};
 pub use role::Role;

@@ -70,6 +70,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(27, "0027_qualifications"),
     both!(28, "0028_two_factor"),
     both!(29, "0029_badges"),
+    both!(30, "0030_webhooks_calendar"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

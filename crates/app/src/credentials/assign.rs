@@ -18,7 +18,9 @@ use credence_store::training::records;
 
 use crate::credentials::lifecycle::{computed, load_rules, refresh, Ctx, TypeRules};
 use crate::credentials::operations::{settle, Recording};
+use crate::notify::webhooks::Subscribers;
 use crate::{Actor, App, AppError, Officer, Result};
+use credence_domain::webhooks::EventType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -401,18 +403,32 @@ pub(crate) async fn create_tracks(
     let starts = track_starts(tx, ctx, rule, member_ids, issue, period).await?;
     let mut created = Vec::with_capacity(member_ids.len());
     let mut to_issue = Vec::new();
+    // Held credentials are recorded as issued: webhooks hear `credential.issued`.
+    let subscribers = Subscribers::load(tx, ctx.agency_id).await?;
+    let mut issued_events = Vec::new();
     for (start, members) in &starts {
-        let ids: Vec<CredentialId> =
+        let pairs =
             store::insert_tracks(tx, ctx.agency_id, rule.row.id, members, start, &ctx.actor)
-                .await?
-                .into_iter()
-                .map(|(c, _)| c)
-                .collect();
+                .await?;
+        if let (Some(issue_date), true) = (start.issue_date, subscribers.wants(EventType::Issued)) {
+            issued_events.extend(pairs.iter().map(|(c, m)| {
+                (
+                    EventType::Issued,
+                    serde_json::json!({
+                        "credential_id": c, "member_id": m, "credential_type_id": rule.row.id,
+                        "issue_date": issue_date, "expiration_date": start.expiration_date,
+                        "credential_number": null,
+                    }),
+                )
+            }));
+        }
+        let ids: Vec<CredentialId> = pairs.into_iter().map(|(c, _)| c).collect();
         if rule.row.auto_issue && start.computed.status == Status::ReadyToBeIssued {
             to_issue.extend(ids.iter().copied());
         }
         created.extend(ids);
     }
+    subscribers.emit(tx, issued_events).await?;
     refresh(tx, ctx, &to_issue).await?;
     let audit = match plan {
         Plan::Period(d) => {

@@ -19,7 +19,9 @@ use credence_store::credentials::{
 };
 use credence_store::{auth::identity, training::records, Tx};
 
+use crate::notify::webhooks::{emit_status_changes, StatusChange, Subscribers};
 use crate::{Actor, App, AppError, Result};
+use credence_domain::webhooks::EventType;
 
 /// What every lifecycle step needs to know about where and when it runs.
 #[derive(Debug, Clone)]
@@ -393,6 +395,21 @@ async fn evaluate_and_write(
         }
         writes.push((row, c));
     }
+    // Webhooks hear of each status change in the transaction that makes it.
+    let changes = writes
+        .iter()
+        .filter(|(row, c)| *row.status != c.status)
+        .map(|(row, c)| StatusChange {
+            credential_id: row.id,
+            member_id: Some(row.member_id),
+            credential_type_id: row.credential_type_id,
+            from: *row.status,
+            to: c.status,
+            issuance_id: row.issuance_id,
+            expiration_date: row.expiration_date,
+        })
+        .collect();
+    emit_status_changes(tx, ctx.agency_id, ctx.today, changes).await?;
     match write {
         Write::Changed => write_computed(tx, ctx.agency_id, writes).await?,
         Write::WithPeriod => write_with_period(tx, ctx.agency_id, writes).await?,
@@ -512,6 +529,24 @@ pub(crate) async fn issue_many(
     }
     let ids: Vec<CredentialId> = items.iter().map(|i| i.credential_id).collect();
     store::insert_issuances(tx, ctx.agency_id, rule.row.id, &issuances, &ctx.actor).await?;
+    let subscribers = Subscribers::load(tx, ctx.agency_id).await?;
+    if subscribers.wants(EventType::Issued) {
+        let events = issuances
+            .iter()
+            .zip(&items)
+            .map(|(i, item)| {
+                (
+                    EventType::Issued,
+                    serde_json::json!({
+                        "credential_id": i.credential_id, "member_id": item.member_id,
+                        "credential_type_id": rule.row.id, "issue_date": i.issue_date,
+                        "expiration_date": i.expiration_date, "credential_number": i.credential_number,
+                    }),
+                )
+            })
+            .collect();
+        subscribers.emit(tx, events).await?;
+    }
     store::close_periods(tx, ctx.agency_id, &ids, true).await?;
     store::sync_facts(tx, ctx.agency_id, &ids).await?;
     // A retired type's credentials keep their issuance; no renewal period opens.

@@ -102,6 +102,25 @@ async fn recompute(
             writes.push((row.id, c));
         }
     }
+    let by_id: std::collections::HashMap<_, _> = rows.iter().map(|r| (r.id, r)).collect();
+    let changes = writes
+        .iter()
+        .filter_map(|(id, c)| {
+            let row = by_id.get(id)?;
+            Some(crate::notify::webhooks::StatusChange {
+                credential_id: row.id,
+                member_id: None,
+                credential_type_id: row.credential_type_id,
+                from: *row.status,
+                to: c.status,
+                issuance_id: None,
+                expiration_date: row.expiration_date,
+            })
+        })
+        .collect();
+    // `credential.expired` comes from here: the day's pass is what moves a credential past
+    // its expiration date.
+    crate::notify::webhooks::emit_status_changes(tx, ctx.agency_id, ctx.today, changes).await?;
     store::set_computed(tx, ctx.agency_id, &writes).await?;
     refresh(tx, ctx, &to_issue).await?;
     Ok(to_issue.len())

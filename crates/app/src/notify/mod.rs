@@ -1,3 +1,5 @@
-//! Messages out: reminders and the outbox that delivers them.
+//! Messages out: reminders, webhooks and the outbox that delivers them, and calendar feeds.
 
+pub mod calendar;
 pub mod reminders;
+pub mod webhooks;

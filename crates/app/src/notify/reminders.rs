@@ -113,6 +113,7 @@ fn message_subject_kind(kind: &str) -> Kind {
     match kind {
         "certificate" => Kind::Certificate,
         "invitation" | "password_reset" => Kind::User,
+        "webhook" => Kind::Webhook,
         _ => Kind::Credential,
     }
 }
@@ -123,7 +124,8 @@ pub struct OutboxMessage {
     pub id: MessageId,
     pub to: String,
     pub subject: String,
-    /// `expiration`, `period_due`, `digest`, `certificate`, `invitation` or `password_reset`.
+    /// `expiration`, `period_due`, `digest`, `certificate`, `invitation`, `password_reset` or
+    /// `webhook` (then `to` is the receiver's address and `subject` the event type).
     pub kind: String,
     #[schema(value_type = Option<String>)]
     pub subject_id: Option<AnyId>,
@@ -341,7 +343,13 @@ impl App {
         let mut sent = 0;
         loop {
             let mut tx = self.store.begin().await?;
-            let batch = outbox::claim(&mut tx, 50, chrono::Duration::minutes(5)).await?;
+            let batch = outbox::claim(
+                &mut tx,
+                outbox::Channel::Mail,
+                50,
+                chrono::Duration::minutes(5),
+            )
+            .await?;
             tx.commit().await?;
             if batch.is_empty() {
                 return Ok(sent);
@@ -462,7 +470,7 @@ impl App {
     }
 }
 
-fn message_view(m: outbox::Message) -> OutboxMessage {
+pub(crate) fn message_view(m: outbox::Message) -> OutboxMessage {
     OutboxMessage {
         id: m.id,
         to: m.recipient,

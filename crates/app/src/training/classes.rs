@@ -549,6 +549,20 @@ impl App {
         store::set_results(&mut tx, agency, id, &rows).await?;
         let replaced = store::delete_class_records(&mut tx, agency, id).await?;
         let created = store::insert_class_records(&mut tx, agency, id, &ctx.actor).await?;
+        let subscribers = crate::notify::webhooks::Subscribers::load(&mut tx, agency).await?;
+        let created_event = credence_domain::webhooks::EventType::TrainingRecordCreated;
+        if subscribers.wants(created_event) {
+            let events = created
+                .iter()
+                .map(|(record, member)| {
+                    (
+                        created_event,
+                        serde_json::json!({"training_record_id": record, "member_id": member, "class_id": id, "source": "class"}),
+                    )
+                })
+                .collect();
+            subscribers.emit(&mut tx, events).await?;
+        }
         if !store::mark_completed(&mut tx, agency, id, &ctx.actor).await? {
             return Err(AppError::Conflict(
                 CompleteError::AlreadyCompleted.to_string(),

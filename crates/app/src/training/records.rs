@@ -311,6 +311,24 @@ impl App {
         records: &[NewRecord],
     ) -> Result<Vec<TrainingRecord>> {
         let created = store::insert_records(tx, ctx.agency_id, records, &ctx.actor).await?;
+        let subscribers = crate::notify::webhooks::Subscribers::load(tx, ctx.agency_id).await?;
+        let created_event = credence_domain::webhooks::EventType::TrainingRecordCreated;
+        if subscribers.wants(created_event) {
+            let events = created
+                .iter()
+                .map(|r| {
+                    (
+                        created_event,
+                        serde_json::json!({
+                            "training_record_id": r.id, "member_id": r.member_id, "course_id": r.course_id,
+                            "completed_on": r.completed_on, "hours": r.hours, "score": r.score,
+                            "category": r.category, "source": r.source,
+                        }),
+                    )
+                })
+                .collect();
+            subscribers.emit(tx, events).await?;
+        }
         let ids: Vec<TrainingRecordId> = created.iter().map(|r| r.id).collect();
         credence_store::ops::audit::record_many(
             tx,

@@ -1,3 +1,5 @@
-//! The outbox every message goes through.
+//! The outbox every message goes through, webhook subscriptions and calendar feeds.
 
+pub mod calendar;
 pub mod outbox;
+pub mod webhooks;

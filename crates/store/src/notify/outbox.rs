@@ -90,20 +90,38 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, agency_id, recipient, subject, body, kind, subject_id, attachment_file_id, status, attempts, last_error, sent_at, created_at";
+pub(crate) const COLUMNS: &str = "id, agency_id, recipient, subject, body, kind, subject_id, attachment_file_id, status, attempts, last_error, sent_at, created_at";
 
-/// Claims up to `limit` messages that are due, for `lease` (a crashed sender's claim
-/// expires and the message is tried again).
-pub async fn claim(tx: &mut Tx, limit: i64, lease: Duration) -> Result<Vec<Message>> {
+/// Which deliveries a worker claims: e-mail goes through the mailer, webhooks over HTTP,
+/// and neither waits for the other (without a mail server, webhooks still go).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Mail,
+    Webhook,
+}
+
+/// Claims up to `limit` messages of `channel` that are due, for `lease` (a crashed sender's
+/// claim expires and the message is tried again).
+pub async fn claim(
+    tx: &mut Tx,
+    channel: Channel,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<Message>> {
     let at = now();
     let lock = if tx.backend() == Backend::Postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
+    let kind = match channel {
+        Channel::Mail => "<>",
+        Channel::Webhook => "=",
+    };
     let sql = format!(
         "UPDATE outbox SET status = 'sending', next_attempt_at = $1
          WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $2
+                          AND kind {kind} 'webhook'
                       ORDER BY next_attempt_at, id LIMIT $3{lock})
          RETURNING {COLUMNS}"
     );
