@@ -76,6 +76,14 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(credentials::renewal_plans::get))
         .routes(routes!(notify::outbox::list))
         .routes(routes!(notify::outbox::retry))
+        .routes(routes!(notify::webhooks::list, notify::webhooks::create))
+        .routes(routes!(
+            notify::webhooks::get,
+            notify::webhooks::update,
+            notify::webhooks::delete
+        ))
+        .routes(routes!(notify::webhooks::test))
+        .routes(routes!(notify::calendar::rotate))
         .routes(routes!(ops::agency::get, ops::agency::update))
         .routes(routes!(auth::tokens::list))
         .routes(routes!(auth::tokens::revoke))

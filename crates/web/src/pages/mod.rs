@@ -227,6 +227,19 @@ pub fn routes() -> Router<App> {
             get(ops::settings::page).post(ops::settings::save),
         )
         .route("/outbox", get(notify::outbox::page))
+        .route(
+            "/webhooks",
+            get(notify::webhooks::list).post(notify::webhooks::create),
+        )
+        .route("/webhooks/{id}/test", post(notify::webhooks::test))
+        .route(
+            "/webhooks/{id}/enabled",
+            post(notify::webhooks::set_enabled),
+        )
+        .route("/webhooks/{id}/delete", post(notify::webhooks::delete))
+        .route("/calendar/{file}", get(notify::calendar::feed))
+        .route("/calendar/new", post(notify::calendar::rotate_officer))
+        .route("/me/calendar", post(notify::calendar::rotate_own))
         .route("/outbox/{id}/retry", post(notify::outbox::retry))
         .route("/audit", get(ops::audit::page))
         .route("/audit.csv", get(ops::audit::export))
@@ -348,7 +361,7 @@ impl Layout {
     pub fn in_agency_menu(&self) -> bool {
         matches!(
             self.nav,
-            "groups" | "imports" | "users" | "outbox" | "audit" | "settings"
+            "groups" | "imports" | "users" | "outbox" | "webhooks" | "audit" | "settings"
         )
     }
 

@@ -1,1 +1,3 @@
+pub mod calendar;
 pub mod outbox;
+pub mod webhooks;

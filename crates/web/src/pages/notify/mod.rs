@@ -1,1 +1,3 @@
+pub(crate) mod calendar;
 pub(crate) mod outbox;
+pub(crate) mod webhooks;

@@ -98,6 +98,7 @@ impl OutboxPage {
             "period_due" => "Training due reminder",
             "digest" => "Admin digest",
             "certificate" => "Certificate",
+            "webhook" => "Webhook",
             other => other,
         }
     }

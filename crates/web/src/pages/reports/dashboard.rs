@@ -77,6 +77,8 @@ struct DashboardPage {
     activity: Vec<AuditEventView>,
     names: Names,
     legend: Vec<(&'static str, &'static str)>,
+    /// Groups an officer's calendar feed may be limited to.
+    calendar_groups: Vec<(credence_app::ids::GroupId, String)>,
 }
 
 impl DashboardPage {
@@ -154,6 +156,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
             .find(|g| &g.id == id)
             .map_or_else(|| id.to_string(), |g| g.name.clone())
     };
+    let calendar_groups = groups.iter().map(|g| (g.id, g.name.clone())).collect();
     let by_type: Vec<Bar> = summary
         .by_type
         .iter()
@@ -184,6 +187,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         activity,
         names,
         legend: BUCKETS.iter().map(|(s, c)| (s.label(), *c)).collect(),
+        calendar_groups,
         computed_at: summary
             .computed_at
             .map(|t| t.format("%H:%M:%S UTC").to_string())
