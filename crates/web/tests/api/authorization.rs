@@ -612,6 +612,46 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             None,
             read_all,
         ),
+        // Webhooks: admins only. Calendar feeds: a member makes their own, officers any.
+        (Method::GET, "/api/v1/webhooks".to_string(), None, admin_only),
+        (
+            Method::POST,
+            "/api/v1/webhooks".to_string(),
+            Some(
+                json!({"url": "https://hooks.example.org/credence", "events": ["credential.issued"], "secret": "0123456789abcdef"}),
+            ),
+            admin_only,
+        ),
+        (
+            Method::GET,
+            "/api/v1/webhooks/whk_999999".to_string(),
+            None,
+            admin_only,
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/webhooks/whk_999999".to_string(),
+            Some(json!({"enabled": false})),
+            admin_only,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/webhooks/whk_999999".to_string(),
+            None,
+            admin_only,
+        ),
+        (
+            Method::POST,
+            "/api/v1/webhooks/whk_999999/test".to_string(),
+            Some(json!({})),
+            admin_only,
+        ),
+        (
+            Method::POST,
+            "/api/v1/calendar/rotate".to_string(),
+            Some(json!({"member_id": f.member})),
+            [true, true, false, true],
+        ),
         // Imports: officers and admins; which kinds each may import is checked per kind
         // (members and group memberships: admin; imports.rs tests it).
         (

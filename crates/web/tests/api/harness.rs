@@ -331,6 +331,15 @@ impl TestApp {
         }
     }
 
+    /// The same agency and database served by `app` (the test's app with other settings,
+    /// such as webhooks to loopback receivers allowed); requests go as the test's admin.
+    pub fn served_by(&self, app: App) -> OnDay {
+        OnDay {
+            router: credence_web::router(app, None, &credence_web::HttpOptions::default()),
+            admin: self.admin.clone(),
+        }
+    }
+
     /// Closes the store; dropping the app then removes the test's database (see [`Cleanup`]).
     pub async fn finish(self) {
         self.app.store.close().await;
