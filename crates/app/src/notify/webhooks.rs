@@ -484,10 +484,25 @@ impl App {
                 "the receiver did not answer within {} s",
                 self.webhooks.timeout.as_secs_f64()
             )),
-            Err(e) if e.is_connect() => Err(format!("could not connect: {e}")),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(cause(&e.without_url())),
         }
     }
+}
+
+/// An error with its causes ("error sending request: client error (Connect): dns error:
+/// …"), the address left out: the outbox already shows it.
+fn cause(e: &dyn std::error::Error) -> String {
+    let mut words = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !words.contains(&next) {
+            words.push_str(": ");
+            words.push_str(&next);
+        }
+        source = s.source();
+    }
+    words
 }
 
 fn new_event_id() -> String {

@@ -371,6 +371,10 @@ both_databases! {
             (format!("/members/{sid}/deactivate"), Some(vec![]), admin_only),
             (format!("/members/{sid}/reactivate"), Some(vec![("version", "3".into())]), admin_only),
             (format!("/credentials/{held}/badge"), None, [true, true, true, true]),
+            // Webhooks (admins) and an officer's calendar link.
+            ("/webhooks".into(), None, admin_only),
+            ("/webhooks".into(), Some(vec![("url", "https://hooks.example.org/x".into()), ("events", "credential.issued".into()), ("secret", "0123456789abcdef".into())]), admin_only),
+            ("/calendar/new".into(), Some(vec![("group_id", gid.clone())]), officers),
         ];
         for (path, fields, allowed) in rows {
             // The admin goes last, so every other role sees the rows unchanged.
