@@ -81,6 +81,8 @@ kinds! {
     Import / ImportId = "imp", "import";
     Qualification / QualificationId = "qual", "qualification";
     Webhook / WebhookId = "whk", "webhook";
+    Exemption / ExemptionId = "exm", "exemption";
+    Leave / LeaveId = "leave", "leave";
 }
 
 impl Kind {

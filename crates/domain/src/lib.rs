@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod classes;
 pub mod credential_type;
 pub mod dates;
+pub mod exemption;
 pub mod history;
 pub mod ids;
 pub mod numbering;
