@@ -71,6 +71,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(28, "0028_two_factor"),
     both!(29, "0029_badges"),
     both!(30, "0030_webhooks_calendar"),
+    both!(31, "0031_exemptions"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

@@ -10,10 +10,12 @@ use credence_store::Conn;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
+use credence_domain::exemption::{self, Exemption};
 use credence_domain::progress::{self, Record, Requirement, Rule, SignOff};
 use credence_domain::status::{self, CredentialFacts, IssuanceFacts, PeriodFacts, Status};
 use credence_domain::{dates, numbering, ExpirationRounding, RenewalPolicy};
 use credence_store::catalog::credential_types::{self as types_store, CredentialType};
+use credence_store::credentials::exemptions as exemption_store;
 use credence_store::credentials::{
     self as store, Computed, CredentialRow, NewIssuance, PeriodDates,
 };
@@ -346,6 +348,9 @@ async fn evaluate_and_write(
         });
     }
 
+    let credential_ids: Vec<CredentialId> = rows.iter().map(|r| r.id).collect();
+    let exempt = in_force_exemptions(tx, ctx.agency_id, &credential_ids, ctx.today).await?;
+
     let mut writes = Vec::with_capacity(rows.len());
     let mut auto: BTreeMap<CredentialTypeId, Vec<IssueItem>> = BTreeMap::new();
     for row in rows {
@@ -366,8 +371,17 @@ async fn evaluate_and_write(
                     .map(Vec::as_slice)
                     .unwrap_or(&[]);
                 let period_signs = signs.get(&p.id).map(Vec::as_slice).unwrap_or(&[]);
+                let excused = exempt.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
                 (
-                    progress::progress_of(&rule.requirements, member_records, period_signs, window),
+                    exemption::progress_with_exemptions(
+                        &rule.requirements,
+                        member_records,
+                        period_signs,
+                        window,
+                        excused,
+                        ctx.today,
+                    ),
+                    // Exemptions never issue by themselves (see `credence_domain::exemption`).
                     progress::completion_date(
                         &rule.requirements,
                         member_records,
@@ -382,7 +396,14 @@ async fn evaluate_and_write(
             ),
         };
         let f = facts(row, progress, rule.row.auto_issue);
-        let c = computed(ctx, &f);
+        let mut c = computed(ctx, &f);
+        // Progress drops the day an exemption lapses: the sweep must look again then.
+        if period.is_some() {
+            let excused = exempt.get(&row.id).map(Vec::as_slice).unwrap_or(&[]);
+            if let Some(lapse) = exemption::next_lapse(&rule.requirements, excused, ctx.today) {
+                c.status_changes_on = Some(c.status_changes_on.map_or(lapse, |d| d.min(lapse)));
+            }
+        }
         let issue_on = finished_on
             .map(|d| d.max(row.period_start.unwrap_or(d)))
             .filter(|d| *d <= ctx.today);
@@ -423,6 +444,62 @@ async fn evaluate_and_write(
         issue_many(tx, ctx, rule, items, "auto_issue").await?;
     }
     Ok(issued)
+}
+
+/// The exemptions of the credentials that have not lapsed by `today`, as the domain sees
+/// them, by credential.
+pub(crate) async fn in_force_exemptions(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    ids: &[CredentialId],
+    today: NaiveDate,
+) -> Result<HashMap<CredentialId, Vec<Exemption>>> {
+    let mut out: HashMap<CredentialId, Vec<Exemption>> = HashMap::new();
+    for e in exemption_store::current_exemptions_of(db, agency_id, ids, today).await? {
+        out.entry(e.credential_id)
+            .or_default()
+            .push(domain_exemption(&e));
+    }
+    Ok(out)
+}
+
+pub(crate) fn domain_exemption(e: &exemption_store::ExemptionRow) -> Exemption {
+    Exemption {
+        requirement_id: e.requirement_id,
+        starts_on: e.starts_on,
+        until: e.until_date,
+        ended_on: e.ended_on,
+    }
+}
+
+/// The exemptions in force on an issue, in words, for the issuance's record: what each
+/// excuses, until when, why and who granted it.
+async fn exemption_notes(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    rule: &TypeRules,
+    ids: &[CredentialId],
+) -> Result<HashMap<CredentialId, String>> {
+    let mut notes: HashMap<CredentialId, Vec<String>> = HashMap::new();
+    for e in exemption_store::current_exemptions_of(tx, ctx.agency_id, ids, ctx.today).await? {
+        let d = domain_exemption(&e);
+        if !d.in_force(ctx.today) || !rule.requirements.iter().any(|r| d.names(r.id)) {
+            continue;
+        }
+        let what = match (e.requirement_id, &e.requirement_title) {
+            (None, _) => "every requirement".to_string(),
+            (Some(_), Some(title)) => title.clone(),
+            (Some(id), None) => format!("requirement {id}"),
+        };
+        notes.entry(e.credential_id).or_default().push(format!(
+            "Exempt from {what} until {} — {} (granted by {})",
+            e.until_date, e.reason, e.created_by
+        ));
+    }
+    Ok(notes
+        .into_iter()
+        .map(|(id, n)| (id, n.join("; ")))
+        .collect())
 }
 
 /// The period a row was just given (see [`Write::WithPeriod`]), as reading it back would
@@ -497,6 +574,8 @@ pub(crate) async fn issue_many(
     let member_ids: Vec<MemberId> = items.iter().map(|i| i.member_id).collect();
     let employee_numbers =
         employee_numbers(tx, ctx.agency_id, &rule.row.number_pattern, &member_ids).await?;
+    let item_ids: Vec<CredentialId> = items.iter().map(|i| i.credential_id).collect();
+    let mut notes = exemption_notes(tx, ctx, rule, &item_ids).await?;
     let mut issuances = Vec::with_capacity(items.len());
     for item in &items {
         let number = match &item.credential_number {
@@ -525,6 +604,7 @@ pub(crate) async fn issue_many(
             issuing_officer: item.issuing_officer.clone(),
             status_reason: item.status_reason.clone(),
             override_reason: item.override_reason.clone(),
+            exemption_note: notes.remove(&item.credential_id),
         });
     }
     let ids: Vec<CredentialId> = items.iter().map(|i| i.credential_id).collect();
@@ -574,7 +654,7 @@ pub(crate) async fn issue_many(
         let after = serde_json::json!({
             "issue_date": i.issue_date, "expiration_date": i.expiration_date, "credential_number": i.credential_number,
             "issuing_officer": i.issuing_officer, "status_reason": i.status_reason,
-            "override_reason": i.override_reason,
+            "override_reason": i.override_reason, "exemption_note": i.exemption_note,
         });
         credence_store::ops::audit::record(
             tx,

@@ -1,6 +1,7 @@
 //! Credentials: assign, issue, renew, renewal plans, bulk operations and their undo, the shared lifecycle engine, the daily sweep, and reading them.
 
 pub mod assign;
+pub mod exemptions;
 pub mod issue;
 pub(crate) mod lifecycle;
 pub mod operations;

@@ -4,10 +4,11 @@
 //! safe to run from several instances at once (each batch is its own transaction, and a
 //! second run finds nothing due).
 
-use credence_domain::ids::{AgencyId, CredentialTypeId};
+use credence_domain::ids::{AgencyId, CredentialId, CredentialTypeId};
 use credence_domain::status::Status;
 use credence_store::auth::identity;
 use credence_store::credentials as store;
+use credence_store::credentials::exemptions;
 
 use crate::credentials::lifecycle::{computed, load_rules, refresh, StoredFacts};
 use crate::{App, AppError, Result};
@@ -85,9 +86,23 @@ async fn recompute(
     type_ids.sort_unstable();
     type_ids.dedup();
     let rules = load_rules(tx, ctx.agency_id, &type_ids).await?;
+    // Progress is stored, and only an exemption lapsing changes it with the date alone:
+    // credentials with exemptions get a full refresh, which reads them.
+    let ids: Vec<CredentialId> = rows.iter().map(|r| r.id).collect();
+    let mut exempted: Vec<CredentialId> =
+        exemptions::exemptions_of_credentials(tx, ctx.agency_id, &ids)
+            .await?
+            .into_iter()
+            .map(|e| e.credential_id)
+            .collect();
+    exempted.sort_unstable();
+    exempted.dedup();
     let mut writes = Vec::with_capacity(rows.len());
     let mut to_issue = Vec::new();
     for row in rows {
+        if exempted.binary_search(&row.id).is_ok() {
+            continue;
+        }
         let auto_issue = rules
             .get(&row.credential_type_id)
             .is_some_and(|r| r.row.auto_issue);
@@ -123,6 +138,7 @@ async fn recompute(
     crate::notify::webhooks::emit_status_changes(tx, ctx.agency_id, ctx.today, changes).await?;
     store::set_computed(tx, ctx.agency_id, &writes).await?;
     refresh(tx, ctx, &to_issue).await?;
+    refresh(tx, ctx, &exempted).await?;
     Ok(to_issue.len())
 }
 

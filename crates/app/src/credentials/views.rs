@@ -2,8 +2,8 @@
 //! columns, keyset pages) and one credential with its requirements, periods and issuances.
 
 use credence_domain::ids::{
-    AgencyId, CourseId, CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, PeriodId,
-    RequirementId, TrainingRecordId,
+    AgencyId, CourseId, CredentialId, CredentialTypeId, ExemptionId, GroupId, IssuanceId, MemberId,
+    PeriodId, RequirementId, TrainingRecordId,
 };
 use std::collections::HashMap;
 
@@ -17,9 +17,11 @@ use credence_store::training::records;
 use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
+use crate::credentials::exemptions::{exemption_view, ExemptionView};
 use crate::credentials::lifecycle::load_rules;
 use crate::page::{encode_cursor, Page, PageParams};
 use crate::{Actor, App, AppError, Result};
+use credence_store::credentials::exemptions as exemption_store;
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct IssuanceSummary {
@@ -74,6 +76,21 @@ pub struct RequirementProgress {
     pub done: bool,
     /// What counts toward it in the period the requirements are measured in.
     pub evidence: RequirementEvidence,
+    /// The exemption in force today that excuses it: then `done` is true whatever
+    /// `fraction` (what was earned) says.
+    pub exemption: Option<RequirementExemption>,
+}
+
+/// An exemption excusing a requirement, as the credential page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct RequirementExemption {
+    #[schema(value_type = String)]
+    pub id: ExemptionId,
+    pub until: NaiveDate,
+    pub reason: String,
+    pub granted_by: String,
+    /// It excuses every requirement of the credential.
+    pub whole_credential: bool,
 }
 
 /// The training records and sign-off that count for a requirement (the domain decides which,
@@ -145,6 +162,8 @@ pub struct IssuanceView {
     pub status_reason: Option<String>,
     /// Issued by an administrator although the requirements were incomplete, for this reason.
     pub override_reason: Option<String>,
+    /// Issued while exemptions excused requirements: which, until when, why, granted by whom.
+    pub exemption_note: Option<String>,
     pub revoked: bool,
     pub revoke_reason: Option<String>,
     pub created_by: String,
@@ -160,6 +179,8 @@ pub struct CredentialDetail {
     pub requirements: Vec<RequirementProgress>,
     pub periods: Vec<PeriodView>,
     pub issuances: Vec<IssuanceView>,
+    /// Every exemption of the credential, in force or not, oldest first.
+    pub exemptions: Vec<ExemptionView>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
@@ -480,6 +501,14 @@ impl App {
         for p in store::periods_of_credentials(db, agency_id, &ids).await? {
             periods.entry(p.credential_id).or_default().push(p);
         }
+        let today = self.ctx_for(db, agency_id, "system").await?.today;
+        let mut exemptions: HashMap<CredentialId, Vec<ExemptionView>> = HashMap::new();
+        for e in exemption_store::exemptions_of_credentials(db, agency_id, &ids).await? {
+            exemptions
+                .entry(e.credential_id)
+                .or_default()
+                .push(exemption_view(e, today));
+        }
         let mut issuances: HashMap<CredentialId, Vec<store::IssuanceRow>> = HashMap::new();
         for i in store::issuances_of_credentials(db, agency_id, &ids).await? {
             issuances.entry(i.credential_id).or_default().push(i);
@@ -563,6 +592,16 @@ impl App {
             let stored = titles
                 .iter()
                 .filter(|t| t.credential_type_id == c.credential_type_id);
+            let held = exemptions.remove(&c.id).unwrap_or_default();
+            let in_force: Vec<credence_domain::exemption::Exemption> = held
+                .iter()
+                .map(|e| credence_domain::exemption::Exemption {
+                    requirement_id: e.requirement_id,
+                    starts_on: e.starts_on,
+                    until: e.until,
+                    ended_on: e.ended_on,
+                })
+                .collect();
             let requirements = rule
                 .requirements
                 .iter()
@@ -587,13 +626,30 @@ impl App {
                             }
                         }),
                     });
+                    // Only while a period is measured: a credential with none has nothing
+                    // to excuse.
+                    let exemption = window
+                        .and_then(|_| {
+                            credence_domain::exemption::excusing(req.id, &in_force, today)
+                        })
+                        .map(|i| {
+                            let e = &held[i];
+                            RequirementExemption {
+                                id: e.id,
+                                until: e.until,
+                                reason: e.reason.clone(),
+                                granted_by: e.created_by.clone(),
+                                whole_credential: e.requirement_id.is_none(),
+                            }
+                        });
                     RequirementProgress {
                         requirement_id: req.id,
                         kind: stored.kind.as_str().to_string(),
                         title: stored.title.clone(),
                         fraction,
-                        done: fraction >= 1.0,
+                        done: fraction >= 1.0 || exemption.is_some(),
                         evidence,
+                        exemption,
                     }
                 })
                 .collect();
@@ -618,6 +674,7 @@ impl App {
                     .into_iter()
                     .map(issuance_view)
                     .collect(),
+                exemptions: held,
                 credential: view(row),
             });
         }
@@ -686,6 +743,7 @@ fn issuance_view(i: store::IssuanceRow) -> IssuanceView {
         issuing_officer: i.issuing_officer,
         status_reason: i.status_reason,
         override_reason: i.override_reason,
+        exemption_note: i.exemption_note,
         revoked: i.revoked_at.is_some(),
         revoke_reason: i.revoke_reason,
         created_by: i.created_by,

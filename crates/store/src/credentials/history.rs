@@ -153,6 +153,8 @@ pub struct NewIssuance {
     pub status_reason: Option<String>,
     /// Set when an administrator issued over incomplete requirements.
     pub override_reason: Option<String>,
+    /// The exemptions in force when it was issued, in words.
+    pub exemption_note: Option<String>,
 }
 
 pub async fn insert_issuances(
@@ -174,13 +176,14 @@ pub async fn insert_issuances(
             ("issuing_officer", Text),
             ("status_reason", Text),
             ("override_reason", Text),
+            ("exemption_note", Text),
         ],
     );
     let sql = format!(
         "INSERT INTO issuances (agency_id, credential_id, credential_type_id, issue_date, expiration_date, credential_number,
-             issuing_officer, status_reason, override_reason, created_by, created_at)
+             issuing_officer, status_reason, override_reason, exemption_note, created_by, created_at)
          SELECT $1, v.credential_id, $3, v.issue_date, v.expiration_date, v.credential_number, v.issuing_officer,
-             v.status_reason, v.override_reason, $4, $5
+             v.status_reason, v.override_reason, v.exemption_note, $4, $5
          FROM {source} AS v ORDER BY v.ord"
     );
     let at = now();
@@ -195,7 +198,8 @@ pub async fn insert_issuances(
                     n.credential_number,
                     n.issuing_officer,
                     n.status_reason,
-                    n.override_reason
+                    n.override_reason,
+                    n.exemption_note
                 ]
             })
             .collect();
@@ -377,6 +381,7 @@ pub struct IssuanceRow {
     pub issuing_officer: Option<String>,
     pub status_reason: Option<String>,
     pub override_reason: Option<String>,
+    pub exemption_note: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub revoke_reason: Option<String>,
     pub created_by: String,
@@ -401,7 +406,7 @@ pub async fn issuances_of_credentials(
     for batch in credential_ids.chunks(crate::JSON_BATCH) {
         let mut q = Query::new(
             "SELECT id, credential_id, issue_date, expiration_date, credential_number, issuing_officer, status_reason,
-                 override_reason, revoked_at, revoke_reason, created_by, created_at
+                 override_reason, exemption_note, revoked_at, revoke_reason, created_by, created_at
              FROM issuances WHERE agency_id = ",
         );
         q.bind(agency_id)

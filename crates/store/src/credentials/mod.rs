@@ -18,6 +18,7 @@ use crate::stored::Stored;
 use crate::{now, query, Arg, Backend, Conn, Query, Result, StoreError, Tx};
 
 mod computed;
+pub mod exemptions;
 mod history;
 mod list;
 pub mod operations;

@@ -97,6 +97,16 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(reports::readiness::readiness_pdf))
         .routes(routes!(reports::readiness::member_qualified))
         .routes(routes!(
+            credentials::exemptions::list,
+            credentials::exemptions::create
+        ))
+        .routes(routes!(credentials::exemptions::end))
+        .routes(routes!(
+            credentials::exemptions::list_leaves,
+            credentials::exemptions::create_leave
+        ))
+        .routes(routes!(credentials::exemptions::withdraw_leave))
+        .routes(routes!(
             catalog::qualifications::list,
             catalog::qualifications::create
         ))

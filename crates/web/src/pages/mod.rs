@@ -89,6 +89,16 @@ pub fn routes() -> Router<App> {
             get(credentials::manage::action_form).post(credentials::manage::action),
         )
         .route("/credentials/{id}", get(credentials::manage::detail))
+        .route(
+            "/credentials/{id}/exemptions",
+            post(credentials::exemptions::exempt),
+        )
+        .route("/exemptions/{id}/end", post(credentials::exemptions::end))
+        .route("/members/{id}/leaves", post(credentials::exemptions::leave))
+        .route(
+            "/leaves/{id}/withdraw",
+            post(credentials::exemptions::withdraw_leave),
+        )
         .route("/operations", get(credentials::operations::list))
         .route("/operations/{id}", get(credentials::operations::page))
         .route("/operations/{id}/undo", post(credentials::operations::undo))

@@ -179,6 +179,30 @@ struct MemberPage {
     /// Published types, for assigning one to this member (officers).
     types: Vec<CredentialTypeView>,
     today: String,
+    /// Leaves of absence, for readers of the agency.
+    leaves: Vec<credence_app::credentials::exemptions::LeaveView>,
+}
+
+impl MemberPage {
+    /// Exemptions in force today, with the credential each belongs to.
+    fn active_exemptions(
+        &self,
+    ) -> Vec<(&credence_app::credentials::exemptions::ExemptionView, &str)> {
+        self.credentials
+            .iter()
+            .flat_map(|(d, name)| {
+                d.exemptions
+                    .iter()
+                    .filter(|e| e.active)
+                    .map(move |e| (e, name.as_str()))
+            })
+            .collect()
+    }
+
+    /// A leave not yet begun may be withdrawn (its extension undone).
+    fn withdrawable(&self, leave: &credence_app::credentials::exemptions::LeaveView) -> bool {
+        !leave.withdrawn && leave.starts_on.to_string() > self.today
+    }
 }
 
 pub async fn page(
@@ -197,7 +221,23 @@ pub async fn page(
     } else {
         Vec::new()
     };
+    let leaves = match user.actor.reader() {
+        Ok(reader) => {
+            let filter = credence_app::credentials::exemptions::LeaveListFilter {
+                member_id: Some(id),
+            };
+            app.leaves(
+                &reader,
+                &filter,
+                &credence_app::page::PageParams::first(100),
+            )
+            .await?
+            .items
+        }
+        Err(_) => Vec::new(),
+    };
     Ok(render(&MemberPage {
+        leaves,
         layout: Layout::new(
             &user,
             format!("{} {}", p.member.first_name, p.member.last_name),
