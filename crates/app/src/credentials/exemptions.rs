@@ -27,7 +27,7 @@ use credence_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::lifecycle::{domain_exemption, refresh, refresh_from_history};
-use crate::ops::audit::record;
+use crate::ops::audit::{record, record_credentials};
 use crate::page::{paginate, Page, PageParams};
 use crate::{App, AppError, Officer, Reader, Result};
 
@@ -152,6 +152,14 @@ fn leave_view(l: LeaveRow, extended: Vec<CredentialId>) -> LeaveView {
     }
 }
 
+/// What a credential's trail says about a leave that moved (or gave back) its due date.
+fn leave_event(l: &LeaveView) -> serde_json::Value {
+    serde_json::json!({
+        "leave_id": l.id, "starts_on": l.starts_on, "ends_on": l.ends_on, "days": l.days,
+        "reason": l.reason, "withdrawn": l.withdrawn,
+    })
+}
+
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLeave {
@@ -265,6 +273,16 @@ impl App {
             .ok_or(AppError::NotFound)?;
         let created = exemption_view(row, ctx.today);
         record(&mut tx, actor, "create", id, None, Some(&created)).await?;
+        // The credential's own trail says it too: what an inspector reads first.
+        record(
+            &mut tx,
+            actor,
+            "exempt",
+            credential_id,
+            None,
+            Some(&created),
+        )
+        .await?;
         refresh(&mut tx, &ctx, &[credential_id]).await?;
         tx.commit().await?;
         Ok(created)
@@ -326,6 +344,15 @@ impl App {
             ctx.today,
         );
         record(&mut tx, actor, "end", id, Some(&before), Some(&after)).await?;
+        record(
+            &mut tx,
+            actor,
+            "end_exemption",
+            row.credential_id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
         refresh(&mut tx, &ctx, &[row.credential_id]).await?;
         tx.commit().await?;
         Ok(after)
@@ -373,6 +400,14 @@ impl App {
         refresh_from_history(&mut tx, &ctx, &credential_ids).await?;
         let created = leave_view(row, credential_ids);
         record(&mut tx, actor, "create", created.id, None, Some(&created)).await?;
+        record_credentials(
+            &mut tx,
+            &ctx,
+            "leave",
+            &created.extended_credential_ids,
+            &leave_event(&created),
+        )
+        .await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -458,6 +493,14 @@ impl App {
             credential_ids,
         );
         record(&mut tx, actor, "withdraw", id, Some(&before), Some(&after)).await?;
+        record_credentials(
+            &mut tx,
+            &ctx,
+            "withdraw_leave",
+            &before.extended_credential_ids,
+            &leave_event(&after),
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
