@@ -651,6 +651,32 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             "/api/v1/calendar/rotate".to_string(),
             Some(json!({"member_id": f.member})),
             [true, true, false, true],
+        // Exemptions and leaves: officers grant and end them, readers read.
+        (Method::GET, "/api/v1/exemptions".to_string(), None, read_all),
+        (
+            Method::POST,
+            "/api/v1/exemptions".to_string(),
+            Some(json!({"member_id": f.other_member, "credential_type_id": f.ty, "reason": "Deployed", "until": "2026-06-30"})),
+            officers,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/exemptions/exm_999999".to_string(),
+            None,
+            officers,
+        ),
+        (Method::GET, "/api/v1/leaves".to_string(), None, read_all),
+        (
+            Method::POST,
+            "/api/v1/leaves".to_string(),
+            Some(json!({"member_id": f.other_member, "starts_on": "2026-04-01", "ends_on": "2026-04-30", "reason": "Medical leave"})),
+            officers,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/leaves/leave_999999".to_string(),
+            None,
+            officers,
         ),
         // Imports: officers and admins; which kinds each may import is checked per kind
         // (members and group memberships: admin; imports.rs tests it).

@@ -17,6 +17,7 @@ mod consistency;
 mod courses;
 mod credential_types;
 mod daily_jobs;
+mod exemptions;
 mod exports;
 mod groups;
 mod headers;
