@@ -491,9 +491,15 @@ async fn exemption_notes(
             (Some(_), Some(title)) => title.clone(),
             (Some(id), None) => format!("requirement {id}"),
         };
+        // The login's e-mail or the API token, as the pages name who did something.
+        let by = match e.created_by.split_once(':') {
+            Some(("user", email)) => email.to_string(),
+            Some(("token", id)) => format!("API token {id}"),
+            _ => e.created_by.clone(),
+        };
         notes.entry(e.credential_id).or_default().push(format!(
-            "Exempt from {what} until {} — {} (granted by {})",
-            e.until_date, e.reason, e.created_by
+            "Exempt from {what} until {} — {} (granted by {by})",
+            e.until_date, e.reason
         ));
     }
     Ok(notes

@@ -122,7 +122,7 @@ both_databases! {
         let issued = t.post(&format!("/api/v1/credentials/{cred}/issue"), json!({"issue_date": "2026-03-01"})).await.expect(200);
         assert_eq!(issued["status"], "active");
         let note = s(&issued["issuances"][0]["exemption_note"]);
-        assert!(note.starts_with("Exempt from every requirement until 2026-06-30 — Deployed (granted by "), "{note}");
+        assert!(note.starts_with("Exempt from every requirement until 2026-06-30 — Deployed (granted by API token tok_"), "{note}");
         let events = t.get(&format!("/api/v1/audit-events?subject_id={cred}")).await.expect(200);
         let issue = events["items"].as_array().unwrap().iter().find(|e| e["action"] == "issue").unwrap();
         assert_eq!(issue["after"]["exemption_note"], note);
