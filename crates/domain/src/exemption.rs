@@ -10,7 +10,9 @@
 //! issue it: the issuance records the exemptions it was issued under (shown with it and in
 //! its audit event). It never issues a credential by itself: automatic issue waits for the
 //! completions ([`crate::progress::completion_date`] ignores exemptions), because issuing
-//! on an excuse is a decision a person must take and sign.
+//! on an excuse is a decision a person must take and sign. An exemption excuses the period it
+//! was granted in: issuing closes that period and ends the exemptions in force, so a renewal
+//! period opened next starts without excuses.
 //!
 //! A leave of absence moves the member's deadlines: each open period that has not ended
 //! before the leave starts gets its end and due date pushed back by the leave's length.

@@ -4,8 +4,9 @@
 //! from today until a date, with a reason (medical leave, deployment). While it is in force
 //! the requirement counts as done, so the credential may become Ready to Be Issued; an
 //! officer may then issue it, and the issuance records the exemptions it was issued under
-//! (`exemption_note`, shown with it and in its audit event). Exemptions never issue a
-//! credential by themselves. The rules are `credence_domain::exemption`'s.
+//! (`exemption_note`, shown with it and in its audit event) and ends them: they excused the
+//! period the issue closes. Exemptions never issue a credential by themselves. The rules are
+//! `credence_domain::exemption`'s.
 //!
 //! A leave of absence pushes back the end and due date of each of the member's open periods
 //! that had not ended when it starts, by its length. Withdrawing it before it starts takes

@@ -5,7 +5,9 @@
 //! [`refresh`] with the credentials they touched, in the same transaction; so the stored
 //! status always equals the pure function of the stored facts.
 
-use credence_domain::ids::{AgencyId, CredentialId, CredentialTypeId, MemberId, PeriodId};
+use credence_domain::ids::{
+    AgencyId, CredentialId, CredentialTypeId, ExemptionId, MemberId, PeriodId,
+};
 use credence_store::Conn;
 use std::collections::{BTreeMap, HashMap};
 
@@ -473,19 +475,23 @@ pub(crate) fn domain_exemption(e: &exemption_store::ExemptionRow) -> Exemption {
 }
 
 /// The exemptions in force on an issue, in words, for the issuance's record: what each
-/// excuses, until when, why and who granted it.
+/// excuses, until when, why and who granted it; and their ids. An exemption excuses the
+/// period it was granted in: the issue closes that period, so the caller ends them (a
+/// renewal period opened next starts without excuses).
 async fn exemption_notes(
     tx: &mut Tx,
     ctx: &Ctx,
     rule: &TypeRules,
     ids: &[CredentialId],
-) -> Result<HashMap<CredentialId, String>> {
+) -> Result<(HashMap<CredentialId, String>, Vec<ExemptionId>)> {
+    let mut ended = Vec::new();
     let mut notes: HashMap<CredentialId, Vec<String>> = HashMap::new();
     for e in exemption_store::current_exemptions_of(tx, ctx.agency_id, ids, ctx.today).await? {
         let d = domain_exemption(&e);
         if !d.in_force(ctx.today) || !rule.requirements.iter().any(|r| d.names(r.id)) {
             continue;
         }
+        ended.push(e.id);
         let what = match (e.requirement_id, &e.requirement_title) {
             (None, _) => "every requirement".to_string(),
             (Some(_), Some(title)) => title.clone(),
@@ -502,10 +508,11 @@ async fn exemption_notes(
             e.until_date, e.reason
         ));
     }
-    Ok(notes
+    let notes = notes
         .into_iter()
         .map(|(id, n)| (id, n.join("; ")))
-        .collect())
+        .collect();
+    Ok((notes, ended))
 }
 
 /// The period a row was just given (see [`Write::WithPeriod`]), as reading it back would
@@ -581,7 +588,8 @@ pub(crate) async fn issue_many(
     let employee_numbers =
         employee_numbers(tx, ctx.agency_id, &rule.row.number_pattern, &member_ids).await?;
     let item_ids: Vec<CredentialId> = items.iter().map(|i| i.credential_id).collect();
-    let mut notes = exemption_notes(tx, ctx, rule, &item_ids).await?;
+    let (mut notes, excused) = exemption_notes(tx, ctx, rule, &item_ids).await?;
+    exemption_store::end_exemptions(tx, ctx.agency_id, &excused, ctx.today, &ctx.actor).await?;
     let mut issuances = Vec::with_capacity(items.len());
     for item in &items {
         let number = match &item.credential_number {

@@ -122,6 +122,21 @@ pub async fn end_exemption(
     Ok(n > 0)
 }
 
+/// Ends each of the exemptions on `on` (see [`end_exemption`]); an issue ends the handful
+/// in force on its credentials.
+pub async fn end_exemptions(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    ids: &[ExemptionId],
+    on: NaiveDate,
+    by: &str,
+) -> Result<()> {
+    for id in ids {
+        end_exemption(tx, agency_id, *id, on, by).await?;
+    }
+    Ok(())
+}
+
 /// Filters of [`exemptions_page`]; `in_force_on` keeps those in force (`Some((true, d))`)
 /// or not in force (`Some((false, d))`) on day `d`.
 #[derive(Debug, Clone, Default)]

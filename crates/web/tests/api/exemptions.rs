@@ -126,6 +126,9 @@ both_databases! {
         let events = t.get(&format!("/api/v1/audit-events?subject_id={cred}")).await.expect(200);
         let issue = events["items"].as_array().unwrap().iter().find(|e| e["action"] == "issue").unwrap();
         assert_eq!(issue["after"]["exemption_note"], note);
+        // The issue closed the period it excused: the exemption ends with it.
+        let ended = t.get(&format!("/api/v1/exemptions?member_id={member}")).await.expect(200);
+        assert_eq!((&ended["items"][0]["active"], &ended["items"][0]["ended_on"]), (&json!(false), &json!("2026-03-01")));
 
         // Without the exemption the same credential could not have been issued yet.
         let (_, other) = Track::of(&ty).for_member("Ben").build(t).await;
