@@ -651,6 +651,7 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             "/api/v1/calendar/rotate".to_string(),
             Some(json!({"member_id": f.member})),
             [true, true, false, true],
+        ),
         // Exemptions and leaves: officers grant and end them, readers read.
         (Method::GET, "/api/v1/exemptions".to_string(), None, read_all),
         (
