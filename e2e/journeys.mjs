@@ -246,7 +246,7 @@ try {
   await shot(page, 'credentials-after-revoke');
   const csv = await page.request.get(base + `/credentials.csv?credential_type_id=${fi.id}`);
   assert.equal(csv.status(), 200);
-  assert.match(await csv.text(), /^member,credential_type,status/);
+  assert.match(await csv.text(), /^member,employee_number,groups,credential_type,status,/);
   assert.match(await csv.text(), /Revoked/);
 
   // Users: an admin sees the API tokens and revokes one (the CLI made them above).
@@ -280,7 +280,7 @@ try {
   assert.match(await page.textContent('main'), /2 of 2 held Fire Instructor I on 2026-01-15/);
   await shot(page, 'qualified-on-a-date');
   const qualifiedCsv = await page.request.get(base + await page.getAttribute('a:has-text("Download CSV")', 'href'));
-  assert.match(await qualifiedCsv.text(), /^on,credential_type,group,member_id,member,holds/);
+  assert.match(await qualifiedCsv.text(), /^on,credential_type,group,member,employee_number,holds,/);
   await page.fill('#on', '2026-03-01');
   await page.click('form.filters button[type=submit]');
   assert.match(await page.textContent('main'), /0 of 2 held Fire Instructor I on 2026-03-01/);
@@ -486,7 +486,7 @@ async function onboardADepartment() {
   }
   // The phone menu opens and reaches the Agency pages.
   await chiefPhone.click('label.nav-button');
-  await chiefPhone.click('details.agency-menu summary');
+  await chiefPhone.click('details.agency-menu:has(a[href="/groups"]) summary');
   await shot(chiefPhone, 'onboard-menu-phone');
   await chiefPhone.click('details.agency-menu a[href="/groups"]');
   await chiefPhone.waitForURL(/\/groups$/);
