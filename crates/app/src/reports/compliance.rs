@@ -38,6 +38,7 @@ pub struct ComplianceParams {
     /// The day to report on (default today).
     pub on: Option<NaiveDate>,
     /// `json` (default), or the report as `csv` or `xlsx`.
+    #[param(inline)]
     pub format: Option<crate::imports::exports::Format>,
     /// For a spreadsheet: `counts` (default) or `members` (who is not compliant).
     pub view: Option<String>,

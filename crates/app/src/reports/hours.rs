@@ -26,6 +26,7 @@ pub struct HoursParams {
     pub group_id: Option<GroupId>,
     /// `json` (default, one page of members), or every row (one per member and category) as
     /// `csv` or `xlsx`.
+    #[param(inline)]
     pub format: Option<Format>,
     /// Members per page, 1–500 (default 50).
     pub limit: Option<i64>,

@@ -43,6 +43,7 @@ pub struct QualifiedParams {
     #[param(value_type = Option<String>)]
     pub group_id: Option<GroupId>,
     /// `json` (default, one page), or every row as `csv` or `xlsx`.
+    #[param(inline)]
     pub format: Option<crate::imports::exports::Format>,
     /// Rows per page, 1–500 (default 50).
     pub limit: Option<i64>,

@@ -65,6 +65,13 @@ both_databases! {
             assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from the spec");
         }
         assert!(spec["components"]["schemas"]["Problem"].is_object());
+        // Every reference resolves: a client generator (or schemathesis) cannot use a
+        // document that names a schema it does not hold.
+        let text = spec.to_string();
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(spec["components"]["schemas"][name].is_object(), "#/components/schemas/{name} is referenced but missing");
+        }
         // The whole document, so an accidental contract change shows in review.
         insta::assert_json_snapshot!("openapi", spec);
     }

@@ -107,6 +107,7 @@ pub enum Format {
 pub struct FormatParam {
     /// `json` (default, one page), or every matching row (all pages, same filters) as `csv`
     /// or `xlsx`. Spreadsheets need a role that reads the whole agency.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 
