@@ -8,50 +8,8 @@ use serde_json::{json, Value};
 
 use crate::both_databases;
 use crate::classes::{drill, schedule};
-use crate::harness::{Resp, TestApp};
-use crate::web_pages::{follow, form, page, sign_in};
-
-const PASSWORD: &str = "a long enough password";
-
-async fn session(t: &TestApp, email: &str, role: Role, member: Option<&str>) -> (String, String) {
-    let member = member.map(|m| m.parse::<credence_app::ids::MemberId>().unwrap());
-    t.app
-        .create_user(t.agency_id, email, role, PASSWORD, member)
-        .await
-        .unwrap();
-    let cookie = sign_in(t, email, PASSWORD)
-        .await
-        .map_err(|r| r.text)
-        .unwrap();
-    let home = if role == Role::Member { "/me" } else { "/" };
-    let csrf = csrf_of(&page(t, home, &cookie).await);
-    (cookie, csrf)
-}
-
-fn csrf_of(r: &Resp) -> String {
-    r.text
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a page with a CSRF token")
-        .to_string()
-}
-
-fn enc(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            b' ' => "+".to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn body(csrf: &str, fields: &[(&str, &str)]) -> String {
-    let mut parts = vec![format!("csrf={}", enc(csrf))];
-    parts.extend(fields.iter().map(|(k, v)| format!("{k}={}", enc(v))));
-    parts.join("&")
-}
+use crate::people_pages::{body, session};
+use crate::web_pages::{follow, form, page};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()

@@ -11,7 +11,8 @@ use crate::both_databases;
 use crate::courses::create_course;
 use crate::harness::{Resp, TestApp};
 use crate::members::create_member;
-use crate::web_pages::{form, page, sign_in};
+use crate::people_pages::{body, session};
+use crate::web_pages::{form, page};
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_string()
@@ -115,52 +116,9 @@ async fn complete_and_issue(t: &TestApp, c: &Crew, i: usize) {
     .expect(200);
 }
 
-const PASSWORD: &str = "a long enough password";
-
 /// A page of the role matrix: path, form fields (None for a GET), and who may use it as
 /// [admin, officer, auditor, member].
 type PageRow = (String, Option<Vec<(&'static str, String)>>, [bool; 4]);
-
-/// A signed-in session of a new login: (cookie, CSRF token).
-async fn session(t: &TestApp, email: &str, role: Role, member: Option<&str>) -> (String, String) {
-    let member = member.map(|m| m.parse::<credence_app::ids::MemberId>().unwrap());
-    t.app
-        .create_user(t.agency_id, email, role, PASSWORD, member)
-        .await
-        .unwrap();
-    let cookie = sign_in(t, email, PASSWORD)
-        .await
-        .map_err(|r| r.text)
-        .unwrap();
-    let home = if role == Role::Member { "/me" } else { "/" };
-    let csrf = csrf_of(&page(t, home, &cookie).await);
-    (cookie, csrf)
-}
-
-fn csrf_of(r: &Resp) -> String {
-    r.text
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("a CSRF token")
-        .to_string()
-}
-
-fn enc(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            b' ' => "+".to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn body(csrf: &str, fields: &[(&str, &str)]) -> String {
-    let mut parts = vec![format!("csrf={}", enc(csrf))];
-    parts.extend(fields.iter().map(|(k, v)| format!("{k}={}", enc(v))));
-    parts.join("&")
-}
 
 both_databases! {
     async fn crew_sign_off_signs_who_can_take_it_and_names_the_rest(t) {
