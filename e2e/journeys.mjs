@@ -290,6 +290,7 @@ try {
   await shot(admin390, 'qualified-on-a-date-phone');
 
   await onboardADepartment();
+  await whoCanRideEngine1(page, admin390);
   // Run a drill (#17): a class for B shift, its roster taken from the group, scores typed in
   // the grid, completed; a member's progress bar moves on their credential; certificates
   // generated from the class and merged for printing.
@@ -490,4 +491,72 @@ async function onboardADepartment() {
   await shot(chiefPhone, 'onboard-menu-phone');
   await chiefPhone.click('details.agency-menu a[href="/groups"]');
   await chiefPhone.waitForURL(/\/groups$/);
+}
+
+// Who can ride Engine 1 tonight? (#20): the training officer names the qualification once in
+// the browser, then asks the readiness page per crew and day. Only a valid, unrevoked
+// issuance on that day counts: an expired CPR card and a revoked EVOC each leave a gap, and
+// the answer changes on a later day when a card runs out.
+async function whoCanRideEngine1(page, phone) {
+  const type = async (code, name) => {
+    const t = await api('POST', '/credential-types', { code, name, validity_months: 24, renewal: 'manual' });
+    await api('POST', `/credential-types/${t.id}/publish`, {});
+    return t;
+  };
+  const [driver, evoc, cprCard] = [await type('DO', 'Driver/Operator'), await type('EVOC', 'EVOC'), await type('CPR', 'CPR Provider')];
+  const engine1 = await api('POST', '/groups', { name: 'Engine 1', kind: 'other' });
+  const crew = {};
+  for (const [first, last] of [['Kai', 'Moreno'], ['Mia', 'Chen'], ['Omar', 'Haddad'], ['Zoe', 'Park']]) {
+    crew[first] = await api('POST', '/members', { first_name: first, last_name: last, email: `${first.toLowerCase()}.e1@rfd.test` });
+  }
+  await api('PUT', `/groups/${engine1.id}/members`, { member_ids: Object.values(crew).map((m) => m.id) });
+  const held = (t, names, issue, expiration) => api('POST', '/assignments', { credential_type_id: t.id, mode: 'active_with_period',
+    issue_date: issue, expiration_date: expiration, member_ids: names.map((n) => crew[n].id) });
+  await held(driver, ['Kai', 'Mia', 'Omar'], '2025-05-01', '2027-05-01');
+  await held(evoc, ['Kai', 'Mia', 'Omar', 'Zoe'], '2025-06-01', '2027-06-01');
+  // Kai's CPR card runs out in two weeks; Mia's ran out last year.
+  await held(cprCard, ['Kai'], '2024-03-15', '2026-03-15');
+  await held(cprCard, ['Omar', 'Zoe'], '2025-09-01', '2027-09-01');
+  await held(cprCard, ['Mia'], '2023-01-10', '2025-01-10');
+  const omarEvoc = (await api('GET', `/credentials?member_id=${crew.Omar.id}&credential_type_id=${evoc.id}`)).items[0];
+  await api('POST', '/credentials/bulk-revoke', { credential_ids: [omarEvoc.id], reason: 'Licence suspended' });
+
+  // The qualification, named in the browser.
+  await page.goto(base + '/qualifications');
+  await page.fill('#name', 'Engine 1 driver');
+  for (const t of [driver, evoc, cprCard]) await page.check(`input[name=credential_type_ids][value="${t.id}"]`);
+  await page.check('input[name=rule][value=all]');
+  await shot(page, 'qualification-new');
+  await page.click('form[action="/qualifications"] button[type=submit]');
+  // Adding it answers at once for the whole agency; then the crew is chosen.
+  await page.waitForURL(/\/readiness\?qualification_id=/);
+  assert.match(await page.textContent('main'), /as Engine 1 driver on 2026-03-01/);
+
+  // Tonight: only Kai.
+  await page.selectOption('#group', engine1.id);
+  await page.fill('#on', '2026-03-01');
+  await page.click('form.filters button[type=submit]');
+  assert.match(await page.textContent('main'), /1 of 4 qualified as Engine 1 driver in Engine 1 on 2026-03-01/);
+  const row = async (p, who) => (await p.locator('table.readiness tr', { hasText: who }).textContent()).replace(/\s+/g, ' ');
+  assert.match(await row(page, 'Moreno, Kai'), /Yes/);
+  assert.match(await row(page, 'Chen, Mia'), /No.*CPR Provider/);
+  assert.match(await row(page, 'Haddad, Omar'), /No.*EVOC/);
+  assert.match(await row(page, 'Park, Zoe'), /No.*Driver\/Operator/);
+  await shot(page, 'readiness-engine-1');
+  const qualification = new URL(page.url()).searchParams.get('qualification_id');
+  const pdf = await page.request.get(base + await page.getAttribute('a:has-text("PDF roster")', 'href'));
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 4).toString(), '%PDF');
+
+  // A scheduler asks the same through the API, for one person.
+  const kai = await api('GET', `/members/${crew.Kai.id}/qualified?qualification_id=${qualification}&on=2026-03-01`);
+  assert.deepEqual(kai, { on: '2026-03-01', qualified: true, missing: [] });
+  const mia = await api('GET', `/members/${crew.Mia.id}/qualified?qualification_id=${qualification}&on=2026-03-01`);
+  assert.deepEqual([mia.qualified, mia.missing], [false, [cprCard.id]]);
+
+  // In three weeks Kai's CPR card has run out: nobody can ride.
+  await phone.goto(base + `/readiness?qualification_id=${qualification}&group_id=${engine1.id}&on=2026-03-22`);
+  assert.match(await phone.textContent('main'), /0 of 4 qualified/);
+  assert.match(await row(phone, 'Moreno, Kai'), /No.*CPR Provider/);
+  await shot(phone, 'readiness-engine-1-phone');
 }
