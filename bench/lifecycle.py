@@ -79,6 +79,27 @@ RANKS = {
 }
 
 
+# A credential's computed status on the day `:today`, read off its stored columns, as one
+# SQL expression (the raw side of the sweep): `values` maps each status to what to answer.
+OPEN_ON_DAY = "(period_start IS NOT NULL AND period_start <= :today)"
+VALID_ON_DAY = "(issue_date IS NOT NULL AND NOT revoked AND (expiration_date IS NULL OR expiration_date >= :today))"
+
+
+def status_case(v: dict) -> str:
+    valid, open_ = VALID_ON_DAY, OPEN_ON_DAY
+    return f"""CASE
+        WHEN issue_date IS NOT NULL AND revoked THEN {v['revoked']}
+        WHEN {valid} AND {open_} AND progress >= 100 THEN {v['active_ready_to_renew']}
+        WHEN {valid} AND {open_} THEN {v['active_renewal_in_progress']}
+        WHEN {valid} THEN {v['active']}
+        WHEN {open_} AND progress >= 100 THEN {v['ready_to_be_issued']}
+        WHEN {open_} AND period_end < :today THEN {v['overdue']}
+        WHEN {open_} AND progress > 0 THEN {v['in_progress']}
+        WHEN {open_} THEN {v['not_started']}
+        WHEN issue_date IS NOT NULL THEN {v['expired']}
+        ELSE {v['not_started']} END"""
+
+
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
@@ -849,28 +870,12 @@ class Run:
         window = raw.fetchall("SELECT expiring_soon_days FROM agencies WHERE id = :a", {"a": a})[0][0]
         p = {"a": a, "today": day, "soon": day + dt.timedelta(days=int(window)),
              "now": dt.datetime.now(dt.timezone.utc)}
-        open_ = "(period_start IS NOT NULL AND period_start <= :today)"
-        valid = "(issue_date IS NOT NULL AND NOT revoked AND (expiration_date IS NULL OR expiration_date >= :today))"
-
-        def case(v: dict) -> str:
-            return f"""CASE
-                WHEN issue_date IS NOT NULL AND revoked THEN {v['revoked']}
-                WHEN {valid} AND {open_} AND progress >= 100 THEN {v['active_ready_to_renew']}
-                WHEN {valid} AND {open_} THEN {v['active_renewal_in_progress']}
-                WHEN {valid} THEN {v['active']}
-                WHEN {open_} AND progress >= 100 THEN {v['ready_to_be_issued']}
-                WHEN {open_} AND period_end < :today THEN {v['overdue']}
-                WHEN {open_} AND progress > 0 THEN {v['in_progress']}
-                WHEN {open_} THEN {v['not_started']}
-                WHEN issue_date IS NOT NULL THEN {v['expired']}
-                ELSE {v['not_started']} END"""
-
         names = {k: f"'{k}'" for k in RANKS}
         ranks = {k: str(r) for k, r in RANKS.items()}
         sql = f"""UPDATE credentials SET
-                status = {case(names)},
-                status_rank = {case(ranks)},
-                expiring_soon = ({valid} AND expiration_date IS NOT NULL AND expiration_date <= :soon),
+                status = {status_case(names)},
+                status_rank = {status_case(ranks)},
+                expiring_soon = ({VALID_ON_DAY} AND expiration_date IS NOT NULL AND expiration_date <= :soon),
                 status_changes_on = NULL,
                 version = version + 1,
                 updated_at = :now
