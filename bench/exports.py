@@ -155,8 +155,13 @@ def bench(db: str, args, binary: str, lines: list[str]) -> None:
     agency = execute(f"SELECT id FROM agencies WHERE slug = {p}", ["bench"]).fetchone()[0]
     sql = RAW_SQL.format(p=p).replace("string_agg_or_group_concat", group_names(db))
     token = q.run(binary, env, "token", "create", "--agency", "bench", "--role", "auditor")
+    serve_env = dict(env)
+    if db == "sqlite" and args.sqlite_cache_mib:
+        # Each SQLite connection's page cache (default 64 MiB, 8 readers + 1 writer).
+        serve_env["CREDENCE_DATABASE_URL"] = (
+            f"sqlite://{work / 'data' / 'credence.sqlite3'}?cache_mib={args.sqlite_cache_mib}")
     with open(work / "server.log", "w") as log:
-        server = q.start(binary, env, args.port, log)
+        server = q.start(binary, serve_env, args.port, log)
     try:
         total = args.members * args.credentials_per_member
         lines.append(f"\n### {db}: {total:,} credentials\n")
@@ -191,11 +196,17 @@ def main() -> int:
     ap.add_argument("--pg-admin-url", default=q.PG_ADMIN_URL)
     ap.add_argument("--port", type=int, default=18557)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--sqlite-cache-mib", type=int, default=0,
+                    help="the server's SQLite page cache per connection (default: Credence's 64)")
+    ap.add_argument("--out", type=Path, default=BENCH_DIR / "results-exports.md")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="credence-exports-bin-"))
     binary = str(shutil.copy(args.binary, work / "credence"))  # a rebuild cannot change it mid-run
     lines = ["# Exports: benchmark results", "",
-             f"`python3 bench/exports.py --members {args.members}`, {os.cpu_count()} cores, {dt.date.today()}. "
+             f"`python3 bench/exports.py --members {args.members}"
+             f"{f' --sqlite-cache-mib {args.sqlite_cache_mib}' if args.sqlite_cache_mib else ''}"
+             f"{' MALLOC_ARENA_MAX=' + os.environ['MALLOC_ARENA_MAX'] if 'MALLOC_ARENA_MAX' in os.environ else ''}`, "
+             f"{os.cpu_count()} cores, {dt.date.today()}. "
              "API = every credential of the agency downloaded once per format over HTTP; peak RSS is the "
              "server's `VmHWM` during that download (reset before it). Raw = the same rows in one SELECT, "
              "written as CSV in Python."]
@@ -204,7 +215,7 @@ def main() -> int:
             bench(db, args, binary, lines)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    (BENCH_DIR / "results-exports.md").write_text("\n".join(lines) + "\n")
+    args.out.write_text("\n".join(lines) + "\n")
     return 0
 
 

@@ -183,6 +183,43 @@ pub const JSON_BATCH: usize = 20_000;
 /// SQLite read connections: reads run in parallel with each other and with the writer (WAL).
 const SQLITE_READERS: usize = 8;
 
+/// Each SQLite connection's page cache unless the URL says otherwise (KiB; 64 MiB).
+const SQLITE_CACHE_KIB: u64 = 65_536;
+
+/// Takes Credence's own `cache_mib=N` option (each connection's page cache, in MiB) out of a
+/// SQLite URL: the URL without it, and the cache size in KiB. sqlx refuses options it does not
+/// know, and the cache is what an operator trades memory for speed with.
+fn sqlite_cache_option(url: &str) -> Result<(String, u64)> {
+    let Some((path, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), SQLITE_CACHE_KIB));
+    };
+    let mut cache_kib = SQLITE_CACHE_KIB;
+    let mut rest = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("cache_mib=") {
+            Some(mib) => {
+                cache_kib = mib
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|m| (1..=65_536).contains(m))
+                    .ok_or_else(|| {
+                        StoreError::UnsupportedUrl(format!(
+                            "{url} (cache_mib must be a whole number of MiB from 1 to 65536)"
+                        ))
+                    })?
+                    * 1024;
+            }
+            None => rest.push(pair),
+        }
+    }
+    let url = if rest.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    };
+    Ok((url, cache_kib))
+}
+
 /// SQLite's largest memory map (its compile-time cap, just under 2 GiB); a larger file is
 /// mapped up to this size and read normally beyond it.
 const SQLITE_MMAP_BYTES: &str = "2147418112";
@@ -215,13 +252,14 @@ impl Store {
                 pools: Pools::Postgres(pool),
             })
         } else if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)?
+            let (url, cache_kib) = sqlite_cache_option(url)?;
+            let options = SqliteConnectOptions::from_str(&url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(30))
                 .foreign_keys(true)
-                .pragma("cache_size", "-65536")
+                .pragma("cache_size", format!("-{cache_kib}"))
                 // Reads through a memory map share the operating system's page cache: the
                 // pool's connections take turns, and each one's private page cache (copies
                 // of the same pages) made a warm list query twice as slow.
@@ -386,6 +424,26 @@ pub async fn release_daily_job(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_option_is_taken_out_of_a_sqlite_url() {
+        assert_eq!(
+            sqlite_cache_option("sqlite:///d/c.db").unwrap(),
+            ("sqlite:///d/c.db".to_string(), SQLITE_CACHE_KIB)
+        );
+        assert_eq!(
+            sqlite_cache_option("sqlite:///d/c.db?cache_mib=2").unwrap(),
+            ("sqlite:///d/c.db".to_string(), 2048)
+        );
+        assert_eq!(
+            sqlite_cache_option("sqlite:///d/c.db?mode=rwc&cache_mib=8").unwrap(),
+            ("sqlite:///d/c.db?mode=rwc".to_string(), 8192)
+        );
+        for bad in ["0", "-1", "lots", "70000"] {
+            let err = sqlite_cache_option(&format!("sqlite:///d/c.db?cache_mib={bad}"));
+            assert!(err.is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sqlite_unique_violations_map_to_migration_names() {

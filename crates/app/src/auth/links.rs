@@ -141,6 +141,7 @@ impl App {
         secret: &str,
         current: &str,
         password: &NewPassword,
+        address: &str,
     ) -> Result<()> {
         let session_hash = token_hash(secret);
         let user = {
@@ -153,10 +154,20 @@ impl App {
                 .await?
                 .ok_or(AppError::Unauthenticated)?
         };
+        // Guessing the current password here is guessing a sign-in: the same throttle
+        // counts it, so a stolen session cannot try passwords faster than the sign-in page.
+        let attempt = self
+            .open_attempt(&user.email.to_lowercase(), address)
+            .await?;
         let stored = Some(user.password_hash.as_str()).filter(|h| !h.is_empty());
         let mut invalid = credence_domain::Invalid::new();
-        if !verify_password(current, stored).await? {
+        let current_ok = verify_password(current, stored).await?;
+        if !current_ok {
             invalid.add("current_password", "is not your current password");
+        } else {
+            let mut tx = self.store.begin().await?;
+            identity::resolve_login_attempt(&mut tx, attempt, true).await?;
+            tx.commit().await?;
         }
         if let Err(AppError::Invalid(more)) = password.check() {
             invalid.errors.extend(more.errors);

@@ -79,6 +79,8 @@ impl App {
         if !identity::revoke_token(&mut tx, actor.agency_id, id).await? {
             return Err(AppError::NotFound);
         }
+        crate::notify::calendar::end_login_feed(&mut tx, actor.agency_id, &format!("token:{id}"))
+            .await?;
         record::<()>(&mut tx, actor, "revoke", id, None, None).await?;
         tx.commit().await?;
         Ok(())

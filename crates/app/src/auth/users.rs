@@ -170,6 +170,10 @@ impl App {
                 store::end_user_access(&mut tx, actor.agency_id, id, before.member_id).await?;
             tracing::info!(user = %id, sessions, tokens, "login deactivated: access ended");
         }
+        if !active || !role.reads_agency() {
+            let label = format!("user:{}", before.email);
+            crate::notify::calendar::end_login_feed(&mut tx, actor.agency_id, &label).await?;
+        }
         let after = self.load_user(&mut tx, actor, id).await?;
         if after != before {
             record(&mut tx, actor, "update", id, Some(&before), Some(&after)).await?;

@@ -81,7 +81,7 @@ impl App {
                         ));
                     }
                 }
-                (format!("login:{}", actor.label), None, input.group_id)
+                (login_feed_owner(&actor.label), None, input.group_id)
             }
         };
         let secret = new_secret("cal_");
@@ -217,4 +217,25 @@ impl App {
             url: Some(link),
         }
     }
+}
+
+/// Who owns an officer's feed of the agency or a group: the login (`user:…` or `token:…`)
+/// that asked for it.
+fn login_feed_owner(label: &str) -> String {
+    format!("login:{label}")
+}
+
+/// Ends the agency feed a login (`user:EMAIL` or `token:ID`) asked for: a deactivated login,
+/// one no longer reading the whole agency, or a revoked token must not keep reading every
+/// member's dates through a URL handed out earlier.
+pub(crate) async fn end_login_feed(
+    tx: &mut credence_store::Tx,
+    agency_id: credence_domain::ids::AgencyId,
+    label: &str,
+) -> Result<()> {
+    let ended = store::end_feed(tx, agency_id, &login_feed_owner(label)).await?;
+    if ended > 0 {
+        tracing::info!(login = label, "calendar feed ended with the login's access");
+    }
+    Ok(())
 }

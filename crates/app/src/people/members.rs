@@ -160,8 +160,41 @@ async fn check_supervisor(
                 s.first_name, s.last_name
             ),
         )),
-        Some(_) => Ok(()),
+        Some(s) => match member {
+            Some(m) => check_no_cycle(tx, agency_id, m, s).await,
+            None => Ok(()),
+        },
     }
+}
+
+/// `member` may not be put under `supervisor` when `supervisor` already reports, directly or
+/// through others, to `member`: reminder copies would go round in a circle and no one would
+/// head the chain. Walks up from the supervisor; chains are short.
+async fn check_no_cycle(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    member: MemberId,
+    supervisor: Member,
+) -> Result<()> {
+    let mut above = supervisor.supervisor_member_id;
+    let mut hops = 0;
+    while let Some(next) = above {
+        if next == member || hops > 1_000 {
+            return Err(AppError::invalid(
+                "supervisor_member_id",
+                format!(
+                    "{} {} already reports to this member; a chain of supervisors cannot \
+                     go round in a circle",
+                    supervisor.first_name, supervisor.last_name
+                ),
+            ));
+        }
+        above = store::member(tx, agency_id, next)
+            .await?
+            .and_then(|m| m.supervisor_member_id);
+        hops += 1;
+    }
+    Ok(())
 }
 
 fn normalise(mut f: MemberFields) -> MemberFields {

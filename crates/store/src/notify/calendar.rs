@@ -42,6 +42,15 @@ pub async fn replace_feed(
     Ok(())
 }
 
+/// Ends `owner`'s feed, if it has one (its URL answers 404 from now on).
+pub async fn end_feed(tx: &mut Tx, agency_id: AgencyId, owner: &str) -> Result<u64> {
+    query("DELETE FROM calendar_feeds WHERE agency_id = $1 AND owner = $2")
+        .arg(agency_id)
+        .arg(owner)
+        .execute(tx)
+        .await
+}
+
 /// The feed whose secret has this hash (the unique index answers it).
 pub async fn feed_by_hash(db: &mut impl Conn, secret_hash: &str) -> Result<Option<Feed>> {
     query("SELECT agency_id, owner, member_id, group_id FROM calendar_feeds WHERE secret_hash = $1")

@@ -448,9 +448,8 @@ impl IntoResponse for PageError {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            AppError::Conflict(m) | AppError::BadRequest(m) | AppError::RateLimited(m) => {
-                (StatusCode::CONFLICT, m)
-            }
+            AppError::Conflict(m) | AppError::BadRequest(m) => (StatusCode::CONFLICT, m),
+            AppError::RateLimited(m) => (StatusCode::TOO_MANY_REQUESTS, m),
             AppError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
             err @ AppError::Internal { .. } => {
                 tracing::error!(error = %err.chain(), "page failed");

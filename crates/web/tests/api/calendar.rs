@@ -179,6 +179,37 @@ both_databases! {
         assert!(!text.contains("BEGIN:VEVENT"), "their feed lists none of ours");
     }
 
+    async fn an_officer_feed_ends_with_the_login_or_token_that_asked_for_it(t) {
+        use crate::web_pages::{form, page, sign_in};
+        let ty = CredentialTypeBuilder::new("CPR").publish(t).await;
+        Track::of(&ty).active("2025-01-05").for_member("Ava").build(t).await;
+        // A login's agency feed, asked for on the dashboard.
+        let user = t.app.create_user(t.agency_id, "Officer@Test.example", Role::Officer, "a long enough password", None).await.unwrap();
+        let officer = sign_in(t, "officer@test.example", "a long enough password").await.map_err(|r| r.text).unwrap();
+        let dashboard = page(t, "/", &officer).await;
+        let csrf = dashboard.text.split("name=\"csrf\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_string();
+        let shown = form(t, "/calendar/new", &officer, &format!("csrf={csrf}&group_id=")).await;
+        let secret = shown.text.split("value=\"https://credence.test/calendar/").nth(1).unwrap().split('"').next().unwrap();
+        let feed = format!("/calendar/{secret}");
+        assert_eq!(t.send(Method::GET, &feed, None, None).await.status, 200);
+        // Still reading the whole agency as an auditor: the feed stays.
+        t.patch(&format!("/api/v1/users/{user}"), json!({"role": "auditor"})).await.expect(200);
+        assert_eq!(t.send(Method::GET, &feed, None, None).await.status, 200);
+        // Deactivated: the URL handed out earlier reads nothing more.
+        t.patch(&format!("/api/v1/users/{user}"), json!({"active": false})).await.expect(200);
+        assert_eq!(t.send(Method::GET, &feed, None, None).await.status, 404);
+
+        // A token's feed ends when the token is revoked; another login's feed is untouched.
+        let scheduler = t.app.create_token_expiring(t.agency_id, Role::Officer, None, Some("scheduler"), None).await.unwrap();
+        let theirs = t.send(Method::POST, "/api/v1/calendar/rotate", Some(&scheduler), Some(json!({}))).await.expect(200);
+        let mine = t.post("/api/v1/calendar/rotate", json!({})).await.expect(200);
+        let list = t.get("/api/v1/tokens").await.expect(200);
+        let id = list["items"].as_array().unwrap().iter().find(|r| r["name"] == "scheduler").unwrap()["id"].as_str().unwrap().to_string();
+        t.delete(&format!("/api/v1/tokens/{id}")).await.expect(204);
+        assert_eq!(fetch(t, theirs["url"].as_str().unwrap()).await.status, 404);
+        assert_eq!(fetch(t, mine["url"].as_str().unwrap()).await.status, 200);
+    }
+
     async fn the_pages_offer_the_links(t) {
         use crate::web_pages::{form, page, sign_in};
         let ty = CredentialTypeBuilder::new("CPR").publish(t).await;

@@ -205,6 +205,15 @@ both_databases! {
         assert_eq!(t.get(&format!("/api/v1/members/{id}")).await.expect(200), m, "nothing was written");
         assert_eq!(names(t, "q=hire").await, Vec::<String>::new());
 
+        // A chain of supervisors never goes round in a circle, however long.
+        let ben = t.post("/api/v1/members", json!({"first_name": "Ben", "last_name": "Ito", "supervisor_member_id": id})).await.expect(201);
+        for (under, words) in [(id.clone(), "Ava Smith already reports to this member"), (ben["id"].as_str().unwrap().to_string(), "Ben Ito already reports")] {
+            let p = t.patch(&format!("/api/v1/members/{cid}"), json!({"version": 1, "supervisor_member_id": under})).await.problem(422);
+            assert_eq!(p["errors"][0]["field"], "supervisor_member_id");
+            assert!(p["errors"][0]["message"].as_str().unwrap().contains(words), "{p}");
+        }
+        assert!(t.get(&format!("/api/v1/members/{cid}")).await.expect(200)["supervisor_member_id"].is_null(), "nothing was written");
+
         // Clearing both; an unrelated change keeps a supervisor who was deactivated since.
         let cleared = t.patch(&format!("/api/v1/members/{id}"), json!({"version": 1, "position": null, "supervisor_member_id": null})).await.expect(200);
         assert!(cleared["position"].is_null() && cleared["supervisor_member_id"].is_null());

@@ -238,6 +238,21 @@ both_databases! {
         assert_eq!(page(t, "/account", "").await.status, 303, "a session is needed");
     }
 
+    async fn guessing_the_current_password_is_throttled_like_signing_in(t) {
+        t.app.create_user(t.agency_id, "cy@test.example", Role::Auditor, PASSWORD, None).await.unwrap();
+        let here = sign_in(t, "cy@test.example", PASSWORD).await.map_err(|r| r.text).unwrap();
+        let csrf = csrf_of(&page(t, "/account", &here).await);
+        let guess = |n: u32| format!("csrf={csrf}&current_password=guess+{n}&password=a+brand+new+password&confirm=a+brand+new+password");
+        for n in 0..credence_domain::sign_in::FREE_FAILURES as u32 {
+            assert_eq!(form(t, "/account/password", &here, &guess(n)).await.status, 422);
+        }
+        let refused = form(t, "/account/password", &here, &guess(99)).await;
+        assert_eq!(refused.status, 429, "{}", refused.text);
+        assert!(refused.text.contains("too many failed attempts"), "{}", refused.text);
+        // The guesses count against signing in too: even the right password waits now.
+        assert!(sign_in(t, "cy@test.example", PASSWORD).await.is_err());
+    }
+
     async fn deactivating_a_login_ends_its_sessions_and_tokens_at_once(t) {
         let m = crate::members::create_member(t, "Liam", "Brown").await;
         let mid = m["id"].as_str().unwrap();

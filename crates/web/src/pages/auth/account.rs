@@ -13,6 +13,7 @@ use credence_app::{App, AppError};
 use credence_domain::FieldError;
 use serde::Deserialize;
 
+use crate::extract::ClientAddress;
 use crate::pages::auth::session::CsrfForm;
 use crate::pages::auth::two_factor::{key_groups, qr_image};
 use crate::pages::{error_text, redirect_with, render, Layout, PageError, WebUser};
@@ -141,6 +142,7 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     State(app): State<App>,
+    ClientAddress(address): ClientAddress,
     CsrfForm(user, form): CsrfForm<PasswordForm>,
 ) -> Response {
     let password = NewPassword {
@@ -148,7 +150,7 @@ pub async fn change_password(
         confirm: form.confirm,
     };
     match app
-        .change_own_password(&user.secret, &form.current_password, &password)
+        .change_own_password(&user.secret, &form.current_password, &password, &address)
         .await
     {
         Ok(()) => redirect_with(
