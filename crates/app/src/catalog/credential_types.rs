@@ -70,6 +70,9 @@ pub struct CredentialTypeView {
     /// none, end_of_month or end_of_year.
     pub expiration_rounding: String,
     pub auto_issue: bool,
+    /// Every issuance (a renewal's included) gets a certificate from the type's template
+    /// when it is made; earlier issuances keep theirs.
+    pub auto_certificate: bool,
     /// auto or manual.
     pub renewal: String,
     pub renewal_window_days: Option<i64>,
@@ -101,6 +104,8 @@ pub struct NewCredentialType {
     #[schema(value_type = Option<String>, example = "end_of_month")]
     pub expiration_rounding: Option<ExpirationRounding>,
     pub auto_issue: Option<bool>,
+    /// Generate a certificate with every issuance (default false).
+    pub auto_certificate: Option<bool>,
     #[schema(value_type = Option<String>, example = "auto")]
     pub renewal: Option<RenewalPolicy>,
     pub renewal_window_days: Option<i64>,
@@ -134,6 +139,7 @@ pub struct CredentialTypePatch {
     #[schema(value_type = Option<String>)]
     pub expiration_rounding: Option<ExpirationRounding>,
     pub auto_issue: Option<bool>,
+    pub auto_certificate: Option<bool>,
     #[schema(value_type = Option<String>)]
     pub renewal: Option<RenewalPolicy>,
     #[serde(default, deserialize_with = "double_option")]
@@ -188,6 +194,7 @@ fn view(t: CredentialType, reqs: &[Requirement], groups: &[GroupId]) -> Credenti
         validity_months: t.validity_months,
         expiration_rounding: t.expiration_rounding.as_str().to_string(),
         auto_issue: t.auto_issue,
+        auto_certificate: t.auto_certificate,
         renewal: t.renewal.as_str().to_string(),
         renewal_window_days: t.renewal_window_days,
         number_pattern: t.number_pattern,
@@ -407,6 +414,7 @@ impl App {
                 .as_str()
                 .to_string(),
             auto_issue: input.auto_issue.unwrap_or(false),
+            auto_certificate: input.auto_certificate.unwrap_or(false),
             renewal: input.renewal.unwrap_or_default().as_str().to_string(),
             renewal_window_days: input.renewal_window_days,
             number_pattern: input
@@ -481,6 +489,7 @@ impl App {
                 .as_str()
                 .to_string(),
             auto_issue: patch(before.auto_issue, input.auto_issue),
+            auto_certificate: patch(before.auto_certificate, input.auto_certificate),
             renewal: input
                 .renewal
                 .unwrap_or(*stored.renewal)
@@ -660,6 +669,7 @@ fn type_fields(t: &CredentialType) -> TypeFields {
         validity_months: t.validity_months,
         expiration_rounding: t.expiration_rounding.as_str().to_string(),
         auto_issue: t.auto_issue,
+        auto_certificate: t.auto_certificate,
         renewal: t.renewal.as_str().to_string(),
         renewal_window_days: t.renewal_window_days,
         number_pattern: t.number_pattern.clone(),

@@ -194,13 +194,16 @@ impl App {
         }
         invalid.into_result()?;
         let credential_id = c.id;
-        issue_many(&mut tx, &ctx, rule, vec![item], "issue").await?;
+        let certificates = issue_many(&mut tx, &ctx, rule, vec![item], "issue").await?;
         refresh(&mut tx, &ctx, &[credential_id]).await?;
         let fresh = store::credential(&mut tx, ctx.agency_id, credential_id)
             .await?
             .ok_or(AppError::NotFound)?;
         let detail = self.detail(&mut tx, ctx.agency_id, fresh).await?;
         tx.commit().await?;
+        // One certificate renders in milliseconds, so the issuer gets it at once. Bulk issues
+        // leave theirs requested: rendering them would be a later change that blocks undo.
+        self.render_requested(actor, &certificates).await;
         Ok(detail)
     }
 

@@ -6,7 +6,7 @@
 //! status always equals the pure function of the stored facts.
 
 use credence_domain::ids::{
-    AgencyId, CredentialId, CredentialTypeId, ExemptionId, MemberId, PeriodId,
+    AgencyId, CertificateId, CredentialId, CredentialTypeId, ExemptionId, MemberId, PeriodId,
 };
 use credence_store::Conn;
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +34,8 @@ pub(crate) struct Ctx {
     pub today: NaiveDate,
     pub expiring_soon_days: u32,
     pub actor: String,
+    /// Where the service is reached, for the verification links certificates carry.
+    pub public_url: String,
 }
 
 impl App {
@@ -55,6 +57,7 @@ impl App {
             today: self.clock.today(&agency.time_zone),
             expiring_soon_days: u32::try_from(agency.expiring_soon_days).unwrap_or(60),
             actor: actor.to_string(),
+            public_url: self.public_url.clone(),
         })
     }
 }
@@ -574,7 +577,7 @@ pub(crate) async fn issue_many(
     rule: &TypeRules,
     items: Vec<IssueItem>,
     action: &str,
-) -> Result<()> {
+) -> Result<Vec<CertificateId>> {
     let missing_numbers = items
         .iter()
         .filter(|i| i.credential_number.is_none())
@@ -684,7 +687,12 @@ pub(crate) async fn issue_many(
         .await?;
     }
     tracing::debug!(%summary, "issued");
-    Ok(())
+    // A type that certifies every issuance gets its certificate requests in this same
+    // transaction, whichever workflow issued: no issuance of it is left without one.
+    if rule.row.auto_certificate {
+        return crate::documents::certificates::request_certificates(tx, ctx, &ids).await;
+    }
+    Ok(Vec::new())
 }
 
 async fn employee_numbers(

@@ -5,8 +5,8 @@
 //! scans the QR code on one.
 
 use credence_domain::ids::{
-    CertificateId, ClassId, CredentialId, CredentialTypeId, IssuanceId, MemberId, OperationId,
-    TemplateId,
+    AgencyId, CertificateId, ClassId, CredentialId, CredentialTypeId, IssuanceId, MemberId,
+    OperationId, TemplateId,
 };
 use credence_store::Conn;
 use std::collections::HashMap;
@@ -20,6 +20,7 @@ use credence_store::training::submissions::{insert_file, NewFile};
 use credence_store::Tx;
 use serde::{Deserialize, Serialize};
 
+use crate::credentials::lifecycle::Ctx;
 use crate::credentials::operations::Recording;
 use crate::page::{paginate, Page, PageParams};
 use crate::{Actor, App, AppError, Officer, Reader, Result};
@@ -90,9 +91,13 @@ pub struct CertificateView {
     pub issued_by: Option<String>,
 }
 
+fn verify_url_at(public_url: &str, public_id: &str) -> String {
+    format!("{public_url}/verify/{public_id}")
+}
+
 impl App {
     fn verify_url(&self, public_id: &str) -> String {
-        format!("{}/verify/{public_id}", self.public_url)
+        verify_url_at(&self.public_url, public_id)
     }
 
     fn certificate_view(&self, r: CertificateRow) -> CertificateView {
@@ -371,14 +376,7 @@ impl App {
 
     async fn branding(&self, actor: &Actor) -> Result<Branding> {
         let mut tx = self.store.read().await?;
-        let agency = credence_store::auth::identity::agency_by_id(&mut tx, actor.agency_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        Ok(Branding {
-            name: agency.name,
-            logo: crate::documents::agency_logo::current_logo_path(&mut tx, actor.agency_id)
-                .await?,
-        })
+        branding_of(&mut tx, actor.agency_id).await
     }
 
     /// Renders every pending certificate; any template error refuses the whole batch.
@@ -495,6 +493,32 @@ impl App {
         ids: &[CertificateId],
     ) -> Result<Vec<CertificateView>> {
         let rows = self.certificates_for_action(actor, ids).await?;
+        self.render_rows(actor, rows, "regenerate").await
+    }
+
+    /// Renders the certificates an issue just requested (types with `auto_certificate`).
+    /// The issue has committed already, so a failure here leaves the request in place, Ready
+    /// to Be Requested, for Generate to finish later; it is logged, not answered.
+    pub(crate) async fn render_requested(&self, actor: &Actor, ids: &[CertificateId]) {
+        if ids.is_empty() {
+            return;
+        }
+        let rendered = async {
+            let rows = self.certificates_for_action(actor, ids).await?;
+            self.render_rows(actor, rows, "generate").await
+        }
+        .await;
+        if let Err(e) = rendered {
+            tracing::warn!(error = %e, "automatic certificates stay requested: rendering failed");
+        }
+    }
+
+    async fn render_rows(
+        &self,
+        actor: &Actor,
+        rows: Vec<CertificateRow>,
+        action: &str,
+    ) -> Result<Vec<CertificateView>> {
         let mut invalid = credence_domain::Invalid::new();
         for (i, r) in rows.iter().enumerate() {
             if r.status == "issued" {
@@ -551,7 +575,7 @@ impl App {
         }
         self.render_pending(actor, &set, &mut pending).await?;
         let (ids, _) = self
-            .write_certificates(actor, pending, "regenerate", None)
+            .write_certificates(actor, pending, action, None)
             .await?;
         let mut tx = self.store.read().await?;
         let rows = store::certificates_by_ids(&mut tx, actor.agency_id, &ids).await?;
@@ -601,7 +625,7 @@ impl App {
     }
 
     /// The agency's certificates named by `ids`; any unknown id is a 404.
-    async fn certificates_for_action(
+    pub(crate) async fn certificates_for_action(
         &self,
         actor: &Actor,
         ids: &[CertificateId],
@@ -664,12 +688,19 @@ impl App {
     ) -> Result<(String, Vec<u8>)> {
         let row = self.readable_certificate(actor, id).await?;
         let name = file_name(&row);
+        Ok((name, self.certificate_file(actor, row).await?))
+    }
+
+    /// A certificate's PDF: its stored file, or for one only requested so far a preview
+    /// rendered from its recorded data.
+    pub(crate) async fn certificate_file(
+        &self,
+        actor: &Actor,
+        row: CertificateRow,
+    ) -> Result<Vec<u8>> {
         match &row.storage_key {
-            Some(key) => Ok((name, self.files.get(key).await?)),
-            None => {
-                let pdf = self.merge_rows(actor, &[row]).await?;
-                Ok((name, pdf))
-            }
+            Some(key) => Ok(self.files.get(key).await?),
+            None => self.merge_rows(actor, &[row]).await,
         }
     }
 
@@ -856,6 +887,64 @@ impl App {
             checked_on: today,
         })
     }
+}
+
+/// The agency's name and current logo, as certificates show them.
+async fn branding_of(db: &mut impl Conn, agency_id: AgencyId) -> Result<Branding> {
+    let agency = credence_store::auth::identity::agency_by_id(db, agency_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Branding {
+        name: agency.name,
+        logo: crate::documents::agency_logo::current_logo_path(db, agency_id).await?,
+    })
+}
+
+/// Records a certificate request for the current issuance of each credential, in the
+/// issuing transaction (types with `auto_certificate`), so an issuance of such a type never
+/// exists without its certificate. Earlier issuances keep their certificates: that is the
+/// credential's certificate history. The caller renders the requests after it commits
+/// ([`App::render_requested`]); until then each previews from its recorded data.
+pub(crate) async fn request_certificates(
+    tx: &mut Tx,
+    ctx: &Ctx,
+    credential_ids: &[CredentialId],
+) -> Result<Vec<CertificateId>> {
+    let mut credential_ids = credential_ids.to_vec();
+    credential_ids.sort_unstable();
+    credential_ids.dedup();
+    let facts = store::current_issuances(tx, ctx.agency_id, &credential_ids).await?;
+    if facts.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::documents::templates::ensure_defaults_of(tx, ctx.agency_id).await?;
+    let templates = store::templates(tx, ctx.agency_id).await?;
+    let agency = branding_of(tx, ctx.agency_id).await?;
+    let mut ids = Vec::with_capacity(facts.len());
+    for f in &facts {
+        let template = pick_template(&templates, None, f.type_template_id);
+        let public_id = new_public_id();
+        let data = certificate_data(
+            f,
+            &agency,
+            &public_id,
+            &verify_url_at(&ctx.public_url, &public_id),
+        );
+        let certificate = NewCertificate {
+            public_id: &public_id,
+            facts: f,
+            template_id: template.id,
+            template_version: template.version,
+            data_snapshot: &data.to_string(),
+            status: CertificateStatus::ReadyToBeRequested.as_str(),
+            file_id: None,
+            created_by: &ctx.actor,
+        };
+        ids.push(store::insert_certificate(tx, ctx.agency_id, &certificate).await?);
+    }
+    credence_store::ops::audit::record_many(tx, ctx.agency_id, &ctx.actor, "request", &ids, None)
+        .await?;
+    Ok(ids)
 }
 
 async fn write_one(

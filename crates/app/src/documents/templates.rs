@@ -235,11 +235,16 @@ fn audited(t: &TemplateView) -> serde_json::Value {
 
 /// Adds the default templates to an agency that has none.
 pub(crate) async fn ensure_defaults(tx: &mut Tx, actor: &Actor) -> Result<()> {
-    if !store::templates(tx, actor.agency_id).await?.is_empty() {
+    ensure_defaults_of(tx, actor.agency_id).await
+}
+
+/// The same for an agency, from a workflow that holds no actor of its own (issuing).
+pub(crate) async fn ensure_defaults_of(tx: &mut Tx, agency_id: AgencyId) -> Result<()> {
+    if !store::templates(tx, agency_id).await?.is_empty() {
         return Ok(());
     }
     for (name, kind, source) in defaults::TEMPLATES {
-        store::insert_template(tx, actor.agency_id, name, kind, source, "credence").await?;
+        store::insert_template(tx, agency_id, name, kind, source, "credence").await?;
     }
     Ok(())
 }

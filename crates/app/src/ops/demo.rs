@@ -146,6 +146,7 @@ fn new_type(code: &str, name: &str, description: &str) -> NewCredentialType {
         validity_months: None,
         expiration_rounding: None,
         auto_issue: None,
+        auto_certificate: None,
         renewal: None,
         renewal_window_days: None,
         number_pattern: None,

@@ -161,6 +161,7 @@ impl App {
                     validity_months: Some(24),
                     expiration_rounding: None,
                     auto_issue: None,
+                    auto_certificate: None,
                     renewal: None,
                     renewal_window_days: Some(180),
                     number_pattern: None,

@@ -23,6 +23,8 @@ pub struct CredentialType {
     pub validity_months: Option<i64>,
     pub expiration_rounding: Stored<ExpirationRounding>,
     pub auto_issue: bool,
+    /// Every issuance gets a certificate (from the type's template) when it is made.
+    pub auto_certificate: bool,
     pub renewal: Stored<RenewalPolicy>,
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
@@ -48,6 +50,7 @@ pub struct TypeFields {
     pub validity_months: Option<i64>,
     pub expiration_rounding: String,
     pub auto_issue: bool,
+    pub auto_certificate: bool,
     pub renewal: String,
     pub renewal_window_days: Option<i64>,
     pub number_pattern: String,
@@ -58,7 +61,7 @@ pub struct TypeFields {
 const COLUMNS: &str =
     "id, code, name, description, invisible, effective_from, due_date, grace_period_days,
     validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days, number_pattern,
-    certificate_template_id, reminder_offsets, state, version, created_at, updated_at";
+    certificate_template_id, reminder_offsets, auto_certificate, state, version, created_at, updated_at";
 
 pub async fn insert_type(
     tx: &mut Tx,
@@ -68,8 +71,8 @@ pub async fn insert_type(
     let sql = format!(
         "INSERT INTO credential_types (agency_id, code, name, description, invisible, effective_from, due_date,
              grace_period_days, validity_months, expiration_rounding, auto_issue, renewal, renewal_window_days,
-             number_pattern, certificate_template_id, reminder_offsets, state, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 'draft', $17, $17)
+             number_pattern, certificate_template_id, reminder_offsets, auto_certificate, state, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'draft', $18, $18)
          RETURNING {COLUMNS}"
     );
     query(&sql)
@@ -89,6 +92,7 @@ pub async fn insert_type(
         .arg(&f.number_pattern)
         .arg(f.certificate_template_id)
         .arg(f.reminder_offsets.as_deref())
+        .arg(f.auto_certificate)
         .arg(now())
         .fetch_one(tx)
         .await
@@ -108,8 +112,8 @@ pub async fn update_type(
              due_date = $6, grace_period_days = $7, validity_months = $8, expiration_rounding = $9,
              auto_issue = $10, renewal = $11, renewal_window_days = $12, number_pattern = $13,
              certificate_template_id = $14, reminder_offsets = $15, state = $16, version = version + 1,
-             updated_at = $17
-         WHERE agency_id = $18 AND id = $19 AND version = $20 RETURNING {COLUMNS}"
+             updated_at = $17, auto_certificate = $18
+         WHERE agency_id = $19 AND id = $20 AND version = $21 RETURNING {COLUMNS}"
     );
     query(&sql)
         .arg(&f.code)
@@ -129,6 +133,7 @@ pub async fn update_type(
         .arg(f.reminder_offsets.as_deref())
         .arg(state)
         .arg(now())
+        .arg(f.auto_certificate)
         .arg(agency_id)
         .arg(id)
         .arg(version)

@@ -98,6 +98,7 @@ impl FormPage {
         match (&self.t, field) {
             (Some(t), "invisible") => t.invisible,
             (Some(t), "auto_issue") => t.auto_issue,
+            (Some(t), "auto_certificate") => t.auto_certificate,
             _ => false,
         }
     }
@@ -189,6 +190,7 @@ pub struct TypeForm {
     validity_months: Option<String>,
     expiration_rounding: Option<String>,
     auto_issue: Option<String>,
+    auto_certificate: Option<String>,
     renewal: Option<String>,
     renewal_window_days: Option<String>,
     number_pattern: Option<String>,
@@ -312,6 +314,7 @@ impl TypeForm {
             expiration_rounding: text(&self.expiration_rounding)
                 .and_then(|r| ExpirationRounding::parse(&r)),
             auto_issue: Some(self.auto_issue.is_some()),
+            auto_certificate: Some(self.auto_certificate.is_some()),
             renewal: text(&self.renewal).and_then(|r| RenewalPolicy::parse(&r)),
             renewal_window_days: int("renewal window", &self.renewal_window_days)?,
             number_pattern: text(&self.number_pattern),
@@ -362,6 +365,7 @@ pub async fn update(
         validity_months: Some(n.validity_months),
         expiration_rounding: n.expiration_rounding,
         auto_issue: n.auto_issue,
+        auto_certificate: n.auto_certificate,
         renewal: n.renewal,
         renewal_window_days: Some(n.renewal_window_days),
         number_pattern: n.number_pattern,
