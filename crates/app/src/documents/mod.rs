@@ -3,6 +3,7 @@
 
 pub mod agency_logo;
 pub mod badges;
+pub mod certificate_zip;
 pub mod certificates;
 pub mod files;
 pub mod image_size;

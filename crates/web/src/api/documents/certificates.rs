@@ -246,6 +246,22 @@ pub async fn merge(
     ))
 }
 
+/// The chosen certificates as a ZIP of their own PDFs, in order, each named after its
+/// member, type and number. It streams; unknown ids are a 404 before anything is sent.
+#[utoipa::path(post, path = "/certificates/zip", tag = "certificates", request_body = CertificateIds,
+    responses((status = 200, content_type = "application/zip", description = "one PDF per certificate"), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+pub async fn zip(
+    State(app): State<App>,
+    Can(reader): Can<Reader>,
+    ApiJson(input): ApiJson<CertificateIds>,
+) -> ApiResult<Response> {
+    let archive = app
+        .zip_certificates(&reader, &input.certificate_ids)
+        .await?;
+    Ok(crate::pages::export_response(archive))
+}
+
 /// Render a certificate again from current data and template (not once issued).
 #[utoipa::path(post, path = "/certificates/{id}/regenerate", tag = "certificates", params(("id" = String, Path)),
     responses((status = 200, body = CertificateView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]

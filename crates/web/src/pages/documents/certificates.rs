@@ -144,7 +144,8 @@ pub struct ActionForm {
     certificate_id: Vec<CertificateId>,
 }
 
-/// The register's toolbar: merge (a PDF to print), regenerate, issue, e-mail.
+/// The register's toolbar: merge (a PDF to print), a ZIP of the PDFs, regenerate, issue,
+/// e-mail.
 pub async fn action(
     State(app): State<App>,
     CsrfForm(user, form): CsrfForm<ActionForm>,
@@ -163,6 +164,15 @@ pub async fn action(
                 Ok(pdf) => {
                     file_response("certificates.pdf", "application/pdf", pdf, Served::Rendered)
                 }
+                Err(e) => redirect_with("/certificates", "error", &error_text(&e)),
+            }
+        }
+        "zip" => {
+            return match app
+                .zip_certificates(&capability!(actor, reader), &form.certificate_id)
+                .await
+            {
+                Ok(archive) => crate::pages::export_response(archive),
                 Err(e) => redirect_with("/certificates", "error", &error_text(&e)),
             }
         }
