@@ -132,6 +132,7 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(documents::certificates::pdf))
         .routes(routes!(documents::certificates::history))
         .routes(routes!(documents::certificates::merge))
+        .routes(routes!(documents::certificates::zip))
         .routes(routes!(documents::certificates::regenerate))
         .routes(routes!(documents::certificates::regenerate_many))
         .routes(routes!(documents::certificates::issue))
@@ -145,6 +146,10 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(documents::badges::badge))
         .routes(routes!(documents::badges::verify))
         .routes(routes!(documents::badges::rotate))
+        .routes(routes!(auth::two_factor::status, auth::two_factor::confirm))
+        .routes(routes!(auth::two_factor::begin))
+        .routes(routes!(auth::two_factor::recovery_codes))
+        .routes(routes!(auth::two_factor::disable))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(imports::create))

@@ -17,7 +17,7 @@ macro_rules! capability {
 }
 
 pub(crate) mod assets;
-mod auth;
+pub(crate) mod auth;
 mod catalog;
 mod credentials;
 mod documents;

@@ -453,3 +453,127 @@ both_databases! {
         assert!(audit_actions(t, &id).await.0.contains(&"reset_two_factor".to_string()));
     }
 }
+
+/// An `/api/v1/account/two-factor…` call with a session cookie and, when given, the CSRF
+/// header.
+async fn account_api(
+    t: &TestApp,
+    method: Method,
+    path: &str,
+    session: &str,
+    csrf: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> Resp {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1/account/two-factor{path}"))
+        .header(header::COOKIE, session);
+    if let Some(csrf) = csrf {
+        req = req.header("x-csrf-token", csrf);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    t.send_request(req).await
+}
+
+fn codes_of(body: &serde_json::Value) -> Vec<String> {
+    body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+both_databases! {
+    async fn the_api_enrols_regenerates_codes_and_disables_with_current_codes_only(t) {
+        let user = t.app.create_user(t.agency_id, "ava@test.example", Role::Officer, PASSWORD, None).await.unwrap();
+        let session = sign_in(t, "ava@test.example", PASSWORD).await.map_err(|r| r.text).unwrap();
+        let status = account_api(t, Method::GET, "", &session, None, None).await.expect(200);
+        assert_eq!((status["enabled"].as_bool(), status["recovery_codes_left"].as_i64(), status["required"].as_bool()), (Some(false), Some(0), Some(false)));
+        let csrf = status["csrf_token"].as_str().unwrap().to_string();
+        let csrf = Some(csrf.as_str());
+
+        // Changes need the session's CSRF token, not only the cookie.
+        let forged = account_api(t, Method::POST, "/enrolment", &session, None, None).await.problem(403);
+        assert!(forged["detail"].as_str().unwrap().contains("X-CSRF-Token"));
+        assert_eq!(account_api(t, Method::POST, "/enrolment", &session, Some("wrong"), None).await.status, 403);
+        let enrolment = account_api(t, Method::POST, "/enrolment", &session, csrf, None).await.expect(200);
+        let secret = enrolment["secret"].as_str().unwrap().to_string();
+        let uri = enrolment["otpauth_uri"].as_str().unwrap();
+        assert!(uri.starts_with("otpauth://totp/") && uri.contains(&format!("secret={secret}")) && uri.contains("ava%40test.example"), "{uri}");
+        let mut app = Authenticator { key: totp::base32_decode(&secret).unwrap(), last: 0 };
+
+        // Bad input: each a 422 naming its field, and two-factor stays off.
+        let code = app.code().await;
+        for (body, field_name) in [
+            (serde_json::json!({"secret": secret, "code": "12345"}), "code"),
+            (serde_json::json!({"secret": secret, "code": app.wrong()}), "code"),
+            (serde_json::json!({"secret": "NOT-A-KEY", "code": code}), "secret"),
+        ] {
+            assert_eq!(account_api(t, Method::POST, "", &session, csrf, Some(body.clone())).await.invalid_fields(), [field_name], "{body}");
+        }
+        account_api(t, Method::POST, "", &session, csrf, Some(serde_json::json!({"secret": secret, "code": code, "extra": 1}))).await.problem(422);
+        assert_eq!(account_api(t, Method::GET, "", &session, None, None).await.expect(200)["enabled"], false);
+
+        // Confirmed with a current code: on, with ten recovery codes shown this once.
+        let on = account_api(t, Method::POST, "", &session, csrf, Some(serde_json::json!({"secret": secret, "code": code}))).await.expect(201);
+        let first_codes = codes_of(&on);
+        assert_eq!(first_codes.len(), 10);
+        let status = account_api(t, Method::GET, "", &session, None, None).await.expect(200);
+        assert_eq!((status["enabled"].as_bool(), status["recovery_codes_left"].as_i64()), (Some(true), Some(10)));
+        account_api(t, Method::POST, "/enrolment", &session, csrf, None).await.problem(409);
+
+        // The code that confirmed is spent: reused within its window it is refused.
+        let reused = account_api(t, Method::POST, "/recovery-codes", &session, csrf, Some(serde_json::json!({"code": code}))).await.problem(422);
+        assert!(reused["errors"][0]["message"].as_str().unwrap().contains("already used"), "{reused}");
+        let fresh = app.code().await;
+        let regenerated = codes_of(&account_api(t, Method::POST, "/recovery-codes", &session, csrf, Some(serde_json::json!({"code": fresh}))).await.expect(200));
+        assert_eq!(regenerated.len(), 10);
+        assert!(regenerated.iter().all(|c| !first_codes.contains(c)), "new codes replace the old");
+
+        // Disabling needs the password and an unspent code.
+        let next = app.code().await;
+        let refused = account_api(t, Method::POST, "/disable", &session, csrf, Some(serde_json::json!({"password": "not it", "code": fresh}))).await;
+        let mut fields = refused.invalid_fields();
+        fields.sort();
+        assert_eq!(fields, ["code", "password"]);
+        assert_eq!(account_api(t, Method::GET, "", &session, None, None).await.expect(200)["enabled"], true);
+        let off = account_api(t, Method::POST, "/disable", &session, csrf, Some(serde_json::json!({"password": PASSWORD, "code": next}))).await.expect(200);
+        assert_eq!(off["enabled"], false);
+        account_api(t, Method::POST, "/recovery-codes", &session, csrf, Some(serde_json::json!({"code": app.code().await}))).await.problem(409);
+
+        let (actions, _) = audit_actions(t, &user.to_string()).await;
+        for action in ["enable_two_factor", "regenerate_recovery_codes", "disable_two_factor"] {
+            assert!(actions.contains(&action.to_string()), "{action} in {actions:?}");
+        }
+    }
+
+    async fn every_roles_login_uses_the_account_api_and_tokens_cannot(t) {
+        let member = t.post("/api/v1/members", serde_json::json!({"first_name": "Noah", "last_name": "Lee"})).await.expect(201);
+        let member_id: credence_app::ids::MemberId = member["id"].as_str().unwrap().parse().unwrap();
+        for (email, role, of) in [
+            ("admin@test.example", Role::Admin, None),
+            ("officer@test.example", Role::Officer, None),
+            ("auditor@test.example", Role::Auditor, None),
+            ("noah@test.example", Role::Member, Some(member_id)),
+        ] {
+            t.app.create_user(t.agency_id, email, role, PASSWORD, of).await.unwrap();
+            let session = sign_in(t, email, PASSWORD).await.map_err(|r| r.text).unwrap();
+            let status = account_api(t, Method::GET, "", &session, None, None).await.expect(200);
+            let csrf = status["csrf_token"].as_str().unwrap().to_string();
+            let enrolment = account_api(t, Method::POST, "/enrolment", &session, Some(&csrf), None).await.expect(200);
+            assert!(enrolment["otpauth_uri"].as_str().unwrap().contains(&email.replace('@', "%40")), "{role:?}");
+        }
+        // No session: 401; a token of any role: 403, it is no login.
+        account_api(t, Method::GET, "", "credence_session=nope", None, None).await.problem(401);
+        assert_eq!(t.send(Method::GET, "/api/v1/account/two-factor", None, None).await.status, 401);
+        let forbidden = t.send(Method::POST, "/api/v1/account/two-factor/enrolment", Some(&t.admin), None).await.problem(403);
+        assert!(forbidden["detail"].as_str().unwrap().contains("API token"));
+    }
+}
