@@ -303,6 +303,11 @@ both_databases! {
         assert_eq!(parts(&list.text).0["kid"], rotated["kid"]);
         let events = t.get("/api/v1/audit-events").await.expect(200);
         assert!(events["items"].as_array().unwrap().iter().any(|e| e["action"] == "rotate_signing_key"), "{events}");
+        // The first key, made by the first badge, is audited too: once, naming its kid.
+        let created: Vec<&Value> = events["items"].as_array().unwrap().iter().filter(|e| e["action"] == "create_signing_key").collect();
+        assert_eq!(created.len(), 1, "{events}");
+        assert!(created[0]["after"].to_string().contains(old_kid.as_str().unwrap()), "{}", created[0]);
+        assert_eq!(created[0]["actor"], "credence");
     }
 
     async fn members_fetch_their_own_badge_in_the_api_and_on_their_pages(t) {

@@ -240,13 +240,33 @@ impl App {
         tx: &mut Tx,
         agency_id: AgencyId,
     ) -> Result<store::IssuerKeyRow> {
-        if store::active_key(tx, agency_id).await?.is_none() {
+        let made = match store::active_key(tx, agency_id).await? {
             // A concurrent first use may win the insert; either way one key comes back.
-            self.new_key(tx, agency_id).await?;
-        }
-        store::active_key(tx, agency_id)
+            None => Some(self.new_key(tx, agency_id).await?),
+            Some(_) => None,
+        };
+        let row = store::active_key(tx, agency_id)
             .await?
-            .ok_or_else(|| AppError::internal("no signing key right after making one"))
+            .ok_or_else(|| AppError::internal("no signing key right after making one"))?;
+        if made.as_deref() == Some(row.kid.as_str()) {
+            // A signing key is what makes a badge the agency's, so its making is audited as
+            // its rotation is. No one asked for it by name: the first badge or status list
+            // that needed it did, so the event names the service.
+            let after = serde_json::json!({ "kid": row.kid, "reason": "first use" });
+            credence_store::ops::audit::record(
+                tx,
+                credence_store::ops::audit::NewEvent {
+                    agency_id,
+                    actor: "credence",
+                    action: "create_signing_key",
+                    subject: agency_id.into(),
+                    before: None,
+                    after: Some(after.to_string()),
+                },
+            )
+            .await?;
+        }
+        Ok(row)
     }
 
     /// Retires the agency's signing key (kept for verifying) and makes a new one (admin).
