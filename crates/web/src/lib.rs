@@ -7,6 +7,7 @@ mod headers;
 mod ops;
 mod pages;
 pub mod problem;
+pub mod rate_limit;
 mod serve;
 
 use std::time::Duration;
@@ -19,7 +20,7 @@ use credence_app::App;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -45,6 +46,13 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        // The account's own second factor answers a signed-in login's session, not a token.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::pages::auth::session::COOKIE,
+            ))),
         );
     }
 }
@@ -90,6 +98,13 @@ pub fn router(app: App, metrics: Option<PrometheusHandle>, options: &HttpOptions
         .nest("/api/v1", api::routes())
         .split_for_parts();
     let ops = ops::routes(spec, metrics, options.metrics_token.clone());
+    let verify_guard = rate_limit::VerifyGuard {
+        limiter: std::sync::Arc::new(rate_limit::Limiter::new(
+            rate_limit::BURST,
+            rate_limit::PER_MINUTE,
+        )),
+        trusted_proxies: std::sync::Arc::new(app.trusted_proxies().to_vec()),
+    };
     Router::new()
         .merge(api_router)
         .merge(ops)
@@ -97,6 +112,7 @@ pub fn router(app: App, metrics: Option<PrometheusHandle>, options: &HttpOptions
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(verify_guard, rate_limit::guard))
         .layer(middleware::from_fn(record_metrics))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

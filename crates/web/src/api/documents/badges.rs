@@ -38,9 +38,11 @@ pub async fn badge(
 
 /// Check a badge (no login needed): signature against the issuer's keys, dates, and its
 /// status list bit. `unknown` when this server cannot check it (an issuer, key or status
-/// list it does not know) — never `valid`. Input that is not a JWT is a 422.
+/// list it does not know) — never `valid`. Input that is not a JWT is a 422. Each client
+/// address may verify 30 times a minute (a burst of 30); beyond that a 429 with
+/// `Retry-After`.
 #[utoipa::path(post, path = "/verify", tag = "badges", request_body = VerifyRequest,
-    responses((status = 200, body = VerifyResult), (status = 422, body = Problem)))]
+    responses((status = 200, body = VerifyResult), (status = 422, body = Problem), (status = 429, body = Problem, description = "too many verifications from this address; see Retry-After")))]
 pub async fn verify(
     State(app): State<App>,
     ApiJson(input): ApiJson<VerifyRequest>,
