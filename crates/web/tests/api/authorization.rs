@@ -285,6 +285,12 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         ),
         (
             Method::POST,
+            "/api/v1/certificates/zip",
+            Some(json!({"certificate_ids": ["cert_1"]})),
+            read_all,
+        ),
+        (
+            Method::POST,
             "/api/v1/certificates/cert_1/regenerate",
             Some(json!({})),
             officers,
@@ -718,6 +724,38 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             "/api/v1/issuer/keys/rotate".to_string(),
             None,
             admin_only,
+        ),
+        // A login's own second factor answers its session, never a token, whatever the
+        // role (every role's login manages its own: two_factor.rs).
+        (
+            Method::GET,
+            "/api/v1/account/two-factor".to_string(),
+            None,
+            [false; 4],
+        ),
+        (
+            Method::POST,
+            "/api/v1/account/two-factor".to_string(),
+            Some(json!({"secret": "A", "code": "123456"})),
+            [false; 4],
+        ),
+        (
+            Method::POST,
+            "/api/v1/account/two-factor/enrolment".to_string(),
+            None,
+            [false; 4],
+        ),
+        (
+            Method::POST,
+            "/api/v1/account/two-factor/recovery-codes".to_string(),
+            Some(json!({"code": "123456"})),
+            [false; 4],
+        ),
+        (
+            Method::POST,
+            "/api/v1/account/two-factor/disable".to_string(),
+            Some(json!({"password": "x", "code": "123456"})),
+            [false; 4],
         ),
     ]);
     rows
