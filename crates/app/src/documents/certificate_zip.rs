@@ -94,11 +94,13 @@ impl Zipping {
         };
         match self.entries.next() {
             Some((row, name)) => {
+                let made = zip_time(row.generated_at.unwrap_or(row.created_at));
                 let pdf = self.app.certificate_file(&self.actor, row).await?;
                 // PDFs are mostly compressed already; deflate still trims their text parts,
                 // and every unzip tool reads it.
-                let options =
-                    SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+                let options = SimpleFileOptions::default()
+                    .compression_method(CompressionMethod::Deflated)
+                    .last_modified_time(made);
                 zip.start_file(name, options).map_err(zip_error)?;
                 zip.write_all(&pdf).map_err(|e| zip_error(e.into()))?;
             }
@@ -109,6 +111,26 @@ impl Zipping {
             }
         }
         Ok(Some(self.buffer.take()))
+    }
+}
+
+/// When the certificate was made, as an archive entry's (local-less, two-second) time;
+/// the format's own epoch for anything it cannot hold.
+fn zip_time(at: chrono::DateTime<chrono::Utc>) -> zip::DateTime {
+    use chrono::{Datelike, Timelike};
+    let fields = (
+        u16::try_from(at.year()).ok(),
+        u8::try_from(at.month()).ok(),
+        u8::try_from(at.day()).ok(),
+        u8::try_from(at.hour()).ok(),
+        u8::try_from(at.minute()).ok(),
+        u8::try_from(at.second()).ok(),
+    );
+    match fields {
+        (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) => {
+            zip::DateTime::from_date_and_time(y, mo, d, h, mi, s).unwrap_or_default()
+        }
+        _ => zip::DateTime::default(),
     }
 }
 

@@ -72,6 +72,11 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut entry = archive.by_index(i).unwrap();
             let mut out = Vec::new();
             entry.read_to_end(&mut out).unwrap();
+            let made = entry.last_modified().expect("a time");
+            assert!(
+                made.year() >= 2026,
+                "dated when the certificate was made, not 1980"
+            );
             (entry.name().unwrap().to_string(), out)
         })
         .collect()
