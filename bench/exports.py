@@ -98,14 +98,6 @@ def download(port: int, token: str, path: str, pid: int):
     return took, body, rss_kib(pid, "VmHWM"), before, anon_before, peak_anon[0]
 
 
-def wait_for_daily_jobs(log: Path, server, timeout: float = 1800) -> None:
-    deadline = time.time() + timeout
-    while "daily jobs" not in log.read_text(errors="replace"):
-        if server.poll() is not None or time.time() > deadline:
-            raise SystemExit(f"the start-up daily jobs did not finish:\n{log.read_text()[-2000:]}")
-        time.sleep(0.5)
-
-
 def xlsx_rows(body: bytes) -> int:
     """Rows in the first sheet, counted from its XML without loading it whole."""
     with zipfile.ZipFile(io.BytesIO(body)) as z:
@@ -169,12 +161,10 @@ def bench(db: str, args, binary: str, lines: list[str]) -> None:
         # Each SQLite connection's page cache (default 64 MiB, 8 readers + 1 writer).
         serve_env["CREDENCE_DATABASE_URL"] = (
             f"sqlite://{work / 'data' / 'credence.sqlite3'}?cache_mib={args.sqlite_cache_mib}")
-    # The "daily jobs" line says the start-up catch-up (sweep, reminders for every seeded
-    # credential) is over; a download started before it would measure that pass's memory too.
-    serve_env["CREDENCE_LOG"] = "warn,credence_app::credentials::sweep=info"
+    # q.start waits for the start-up catch-up (sweep, reminders for every seeded credential):
+    # a download started beside it would measure that pass's memory too.
     with open(work / "server.log", "w") as log:
         server = q.start(binary, serve_env, args.port, log)
-    wait_for_daily_jobs(work / "server.log", server)
     try:
         total = args.members * args.credentials_per_member
         lines.append(f"\n### {db}: {total:,} credentials\n")

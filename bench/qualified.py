@@ -95,16 +95,26 @@ def run(binary, env, *args, stdin=None):
 
 
 def start(binary, env, port, log):
+    """Starts `credence serve` logging to the open file `log` and answers once it is ready
+    and its start-up catch-up (the day's sweep and reminder pass over every seeded
+    credential) is over: timings taken beside that pass would measure it too. The "daily
+    jobs" line, logged at info by the sweep module, says when it is."""
+    env = {**env, "CREDENCE_LOG": "warn,credence_app::credentials::sweep=info"}
     server = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
                               stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(3000):  # the start-up catch-up (sweep, reminders) runs before ready
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz").status == 200:
-                return server
-        except OSError:
-            time.sleep(0.1)
+    deadline = time.time() + 1800
+    ready = False
+    while time.time() < deadline and server.poll() is None:
+        if not ready:
+            try:
+                ready = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz").status == 200
+            except OSError:
+                pass
+        if ready and "daily jobs" in Path(log.name).read_text(errors="replace"):
+            return server
+        time.sleep(0.2)
     server.kill()
-    raise SystemExit("the server did not become ready")
+    raise SystemExit(f"the server did not become ready and finish its start-up jobs; see {log.name}")
 
 
 def percentiles(samples):

@@ -33,11 +33,13 @@ import os
 import random
 import shutil
 import sqlite3
-import subprocess
+import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from qualified import percentiles, run, start  # noqa: E402  (same folder; start waits for the start-up jobs)
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
@@ -98,29 +100,6 @@ def covering_sql(p, db, types=3):
          WHERE c.agency_id = {p} AND c.member_id IN {ids} AND c.credential_type_id IN ({listed})
              AND i.agency_id = c.agency_id AND i.credential_id = c.id AND i.issue_date <= {p}
              AND (i.expiration_date IS NULL OR i.expiration_date >= {p})"""
-
-
-def run(binary, env, *args, stdin=None):
-    return subprocess.run([binary, *args], env=env, input=stdin, text=True, check=True,
-                          capture_output=True).stdout.strip()
-
-
-def start(binary, env, port, log):
-    server = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}"], env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    for _ in range(6000):  # the start-up catch-up (sweep, reminders) runs before ready
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz").status == 200:
-                return server
-        except OSError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the server did not become ready")
-
-
-def percentiles(samples):
-    samples = sorted(samples)
-    return samples[len(samples) // 2], samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
 class Api:
