@@ -4,6 +4,9 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use crate::hours::{Component, SOURCE_KINDS};
 use crate::numbering;
 use crate::validation::{check_code, check_text, Invalid};
 
@@ -116,6 +119,14 @@ pub struct RequirementDraft {
     pub hours: Option<f64>,
     pub category: Option<String>,
     pub title: Option<String>,
+    /// Hours requirements only: at most this many hours from any one category.
+    pub max_hours_per_category: Option<f64>,
+    /// Hours requirements only: at most so many hours by source kind.
+    pub max_hours_by_source: BTreeMap<String, f64>,
+    /// Hours requirements only: named parts of the total.
+    pub components: Vec<Component>,
+    /// A course counts each time, not once per period.
+    pub repeatable: bool,
 }
 
 /// The fields of a credential type that validation looks at.
@@ -199,10 +210,12 @@ fn validate_requirement(r: &RequirementDraft) -> Invalid {
                 "must be a positive number of hours",
             );
             invalid.check(
-                r.category.as_deref().is_some_and(|c| !c.trim().is_empty()),
+                r.category.as_deref().is_some_and(|c| !c.trim().is_empty())
+                    || !r.components.is_empty(),
                 "category",
-                "an hours requirement needs a category",
+                "an hours requirement needs a category (or components naming theirs)",
             );
+            check_hours_rules(&mut invalid, r);
         }
         RequirementKind::Checklist => {
             invalid.check(
@@ -212,6 +225,21 @@ fn validate_requirement(r: &RequirementDraft) -> Invalid {
             );
         }
     }
+    if r.kind != RequirementKind::Hours {
+        let only_hours = "only an hours requirement can have this";
+        invalid.check(
+            r.max_hours_per_category.is_none(),
+            "max_hours_per_category",
+            only_hours,
+        );
+        invalid.check(
+            r.max_hours_by_source.is_empty(),
+            "max_hours_by_source",
+            only_hours,
+        );
+        invalid.check(r.components.is_empty(), "components", only_hours);
+        invalid.check(!r.repeatable, "repeatable", only_hours);
+    }
     if let Some(t) = &r.title {
         invalid.check(
             t.chars().count() <= 200,
@@ -220,6 +248,73 @@ fn validate_requirement(r: &RequirementDraft) -> Invalid {
         );
     }
     invalid
+}
+
+/// Caps and components of an hours requirement: each within the total, components adding up
+/// to at most the total, source kinds that exist.
+fn check_hours_rules(invalid: &mut Invalid, r: &RequirementDraft) {
+    let total = r.hours.unwrap_or(0.0);
+    let within = |h: f64| h.is_finite() && h >= 0.0 && h <= total;
+    let words = |what: &str| {
+        format!("{what} must be a number of hours from 0 to the requirement's {total} hours")
+    };
+    if let Some(cap) = r.max_hours_per_category {
+        invalid.check(
+            within(cap) && cap > 0.0,
+            "max_hours_per_category",
+            &words("the cap on each category"),
+        );
+    }
+    for (kind, cap) in &r.max_hours_by_source {
+        let field = format!("max_hours_by_source.{kind}");
+        if !SOURCE_KINDS.contains(&kind.as_str()) {
+            invalid.add(
+                field,
+                format!(
+                    "\"{kind}\" is not a source kind; use one of {}",
+                    SOURCE_KINDS.join(", ")
+                ),
+            );
+        } else {
+            invalid.check(
+                within(*cap),
+                &field,
+                &words(&format!("the cap on {kind} hours")),
+            );
+        }
+    }
+    invalid.check(
+        r.components.len() <= 20,
+        "components",
+        "at most 20 components",
+    );
+    for (i, c) in r.components.iter().enumerate() {
+        let field = |name: &str| format!("components[{i}].{name}");
+        invalid.check(
+            !c.name.trim().is_empty() && c.name.chars().count() <= 100,
+            &field("name"),
+            "a component needs a name of at most 100 characters",
+        );
+        invalid.check(
+            within(c.hours) && c.hours > 0.0,
+            &field("hours"),
+            &words("a component's hours"),
+        );
+        invalid.check(
+            !c.categories.is_empty() && c.categories.iter().all(|cat| !cat.trim().is_empty()),
+            &field("categories"),
+            "a component needs at least one category, none of them empty",
+        );
+    }
+    let sum: f64 = r.components.iter().map(|c| c.hours).sum();
+    if !r.components.is_empty() && sum > total + 1e-9 {
+        invalid.add(
+            "components",
+            format!(
+                "the components' hours add up to {sum}, more than the requirement's {total} hours"
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -240,6 +335,69 @@ mod tests {
         }
     }
 
+    fn hours_draft() -> RequirementDraft {
+        RequirementDraft {
+            kind: RequirementKind::Hours,
+            course_id: None,
+            min_grade: None,
+            hours: Some(40.0),
+            category: None,
+            title: None,
+            max_hours_per_category: None,
+            max_hours_by_source: BTreeMap::new(),
+            components: Vec::new(),
+            repeatable: false,
+        }
+    }
+
+    fn part(name: &str, hours: f64, cat: &str) -> Component {
+        Component {
+            name: name.into(),
+            hours,
+            categories: vec![cat.into()],
+        }
+    }
+
+    #[test]
+    fn hours_rules_within_the_total() {
+        let good = RequirementDraft {
+            max_hours_per_category: Some(10.0),
+            max_hours_by_source: BTreeMap::from([("online".into(), 10.0)]),
+            components: vec![part("National", 20.0, "NCCR"), part("Local", 10.0, "LCCR")],
+            ..hours_draft()
+        };
+        assert_eq!(validate_type(&draft(std::slice::from_ref(&good))), Ok(()));
+        let bad = RequirementDraft {
+            max_hours_per_category: Some(50.0),
+            max_hours_by_source: BTreeMap::from([("online".into(), -1.0), ("tv".into(), 2.0)]),
+            components: vec![part("National", 30.0, "NCCR"), part(" ", 20.0, "LCCR")],
+            ..hours_draft()
+        };
+        let fields: Vec<String> = validate_type(&draft(&[bad]))
+            .unwrap_err()
+            .errors
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "requirements[0].max_hours_per_category",
+                "requirements[0].max_hours_by_source.online",
+                "requirements[0].max_hours_by_source.tv",
+                "requirements[0].components[1].name",
+                "requirements[0].components",
+            ]
+        );
+        let checklist = RequirementDraft {
+            kind: RequirementKind::Checklist,
+            title: Some("Skills".into()),
+            repeatable: true,
+            ..hours_draft()
+        };
+        assert!(validate_type(&draft(&[checklist])).is_err());
+    }
+
     #[test]
     fn a_sound_type_passes() {
         let reqs = [RequirementDraft {
@@ -249,6 +407,7 @@ mod tests {
             hours: Some(24.0),
             category: Some("CE".into()),
             title: None,
+            ..hours_draft()
         }];
         assert_eq!(validate_type(&draft(&reqs)), Ok(()));
     }
@@ -263,6 +422,7 @@ mod tests {
                 hours: None,
                 category: None,
                 title: None,
+                ..hours_draft()
             },
             RequirementDraft {
                 kind: RequirementKind::Checklist,
@@ -271,6 +431,7 @@ mod tests {
                 hours: None,
                 category: None,
                 title: Some(" ".into()),
+                ..hours_draft()
             },
         ];
         let mut d = draft(&reqs);

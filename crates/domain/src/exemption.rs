@@ -211,6 +211,7 @@ mod tests {
                 rule: Rule::Hours {
                     hours: 20.0,
                     category: "CE".into(),
+                    rules: Default::default(),
                 },
             },
         ]
@@ -223,6 +224,7 @@ mod tests {
             score: None,
             hours: h,
             category: Some("CE".into()),
+            source: "manual".into(),
         }
     }
 
@@ -342,6 +344,7 @@ mod tests {
                 score: None,
                 hours: h,
                 category: Some("CE".into()),
+                source: "manual".into(),
             }
         })
     }

@@ -12,6 +12,7 @@ pub mod credential_type;
 pub mod dates;
 pub mod exemption;
 pub mod history;
+pub mod hours;
 pub mod ids;
 pub mod numbering;
 pub mod passwords;

@@ -3,6 +3,7 @@
 
 use chrono::NaiveDate;
 
+use crate::hours::{tally, HoursRules, Tally};
 use crate::ids::{CourseId, RequirementId};
 
 /// What one requirement asks for.
@@ -13,8 +14,13 @@ pub enum Rule {
         course_id: CourseId,
         min_grade: Option<f64>,
     },
-    /// `hours` of training in `category`.
-    Hours { hours: f64, category: String },
+    /// `hours` of training in `category` (empty when components name the categories), under
+    /// the caps, components and repeat rule of `rules` (see [`crate::hours`]).
+    Hours {
+        hours: f64,
+        category: String,
+        rules: HoursRules,
+    },
     /// An item an evaluator signs off.
     Checklist,
 }
@@ -34,6 +40,9 @@ pub struct Record {
     pub score: Option<f64>,
     pub hours: f64,
     pub category: Option<String>,
+    /// What caps its hours: `online` when its course is delivered online, otherwise how it
+    /// reached Credence (manual, import, class, api, external).
+    pub source: String,
 }
 
 /// One sign-off of a checklist requirement.
@@ -67,16 +76,15 @@ pub fn fraction(
                 0.0
             }
         }
-        Rule::Hours { hours, category } => {
+        Rule::Hours {
+            hours,
+            category,
+            rules,
+        } => {
             if *hours <= 0.0 {
                 return 1.0;
             }
-            let earned: f64 = records
-                .iter()
-                .filter(|r| in_window(r.completed_on) && r.category.as_deref() == Some(category))
-                .map(|r| r.hours.max(0.0))
-                .sum();
-            (earned / hours).min(1.0)
+            tally(*hours, category, rules, records, window).fraction()
         }
         Rule::Checklist => {
             let signed = sign_offs
@@ -100,10 +108,13 @@ pub struct Evidence {
     /// 0.0–1.0, exactly [`fraction`].
     pub fraction: f64,
     /// Records that count, oldest first: for a course, the first passing record; for hours,
-    /// every record of the category in the window (each counts, partially).
+    /// every record some of whose hours count.
     pub records: Vec<usize>,
     /// For a checklist item, the first sign-off in the window.
     pub sign_off: Option<usize>,
+    /// For hours, the whole count: what each record gave to which component, what caps and
+    /// repeats cut, what is left.
+    pub hours: Option<Tally>,
 }
 
 impl Evidence {
@@ -145,19 +156,26 @@ pub fn evidence(
                 fraction,
                 records: first,
                 sign_off: None,
+                hours: None,
             }
         }
-        Rule::Hours { category, .. } => {
-            let counted: Vec<usize> = (0..records.len())
-                .filter(|i| {
-                    let r = &records[*i];
-                    in_window(r.completed_on) && r.category.as_deref() == Some(category)
-                })
+        Rule::Hours {
+            hours,
+            category,
+            rules,
+        } => {
+            let t = tally(*hours, category, rules, records, window);
+            let counted: Vec<usize> = t
+                .records
+                .iter()
+                .filter(|r| r.counted > 0.0)
+                .map(|r| r.index)
                 .collect();
             Evidence {
                 fraction,
-                records: oldest_first(counted, &|i| records[i].completed_on),
+                records: counted,
                 sign_off: None,
+                hours: Some(t),
             }
         }
         Rule::Checklist => {
@@ -173,6 +191,7 @@ pub fn evidence(
                 sign_off: oldest_first(signed, &|i| sign_offs[i].signed_on)
                     .first()
                     .copied(),
+                hours: None,
             }
         }
     }
@@ -238,19 +257,24 @@ fn done_on(
             })
             .map(|r| r.completed_on)
             .min(),
-        Rule::Hours { hours, category } => {
-            let mut counted: Vec<&Record> = records
-                .iter()
-                .filter(|r| in_window(r.completed_on) && r.category.as_deref() == Some(category))
-                .collect();
-            counted.sort_by_key(|r| r.completed_on);
-            let mut earned = 0.0;
+        Rule::Hours {
+            hours,
+            category,
+            rules,
+        } => {
             if *hours <= 0.0 {
                 return Some(window.0);
             }
-            counted.into_iter().find_map(|r| {
-                earned += r.hours.max(0.0);
-                (earned >= *hours).then_some(r.completed_on)
+            // The first day by which the records up to it complete the count.
+            let mut days: Vec<NaiveDate> = records
+                .iter()
+                .map(|r| r.completed_on)
+                .filter(|d| in_window(*d))
+                .collect();
+            days.sort_unstable();
+            days.dedup();
+            days.into_iter().find(|day| {
+                tally(*hours, category, rules, records, (window.0, *day)).fraction() >= 1.0
             })
         }
         Rule::Checklist => sign_offs
@@ -300,6 +324,7 @@ mod tests {
                 rule: Rule::Hours {
                     hours: 24.0,
                     category: "CE".into(),
+                    rules: HoursRules::default(),
                 },
             },
             Requirement {
@@ -316,6 +341,7 @@ mod tests {
             score,
             hours,
             category: Some(cat.into()),
+            source: "manual".into(),
         }
     }
 
@@ -335,7 +361,11 @@ mod tests {
         // course failed (75 < 80): 0; hours 12/24: 0.5; checklist: 0 → 16
         assert_eq!(progress_of(&reqs, &records, &[], window()), 16);
         let mut more = records.clone();
+        // A retake passes the course; the course's hours count once (the larger completion,
+        // 12): 8 + 12 = 20 of 24, so 4 more hours of other training finish them.
         more.push(record(Some(10), "2026-04-01", Some(92.0), 12.0, "CE"));
+        assert_eq!(progress_of(&reqs, &more, &[], window()), 61);
+        more.push(record(None, "2026-04-03", None, 4.0, "CE"));
         let signed = [SignOff {
             requirement_id: RequirementId::new(3),
             signed_on: d("2026-04-02"),
@@ -390,6 +420,7 @@ mod tests {
                 score,
                 hours,
                 category: Some(cat.to_string()),
+                source: "manual".into(),
             })
     }
 
@@ -418,10 +449,12 @@ mod tests {
             (course.records.clone(), course.satisfied()),
             (vec![2], true)
         );
-        // Hours: the CE records in the window, oldest first; 8 of 24.
+        // Hours: the CE records in the window that count; the course counts once: 4 of 24.
         let hours = evidence(&reqs[1], &records, &signed, window());
-        assert_eq!(hours.records, vec![0, 1]);
-        assert!(!hours.satisfied() && (hours.fraction - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(hours.records, vec![0]);
+        assert!(!hours.satisfied() && (hours.fraction - 1.0 / 6.0).abs() < 1e-9);
+        let tally = hours.hours.expect("hours are tallied");
+        assert_eq!((tally.counted, tally.left()), (4.0, 20.0));
         let check = evidence(&reqs[2], &records, &signed, window());
         assert_eq!((check.sign_off, check.satisfied()), (Some(1), true));
         let none = evidence(&reqs[2], &records, &[], window());
@@ -470,7 +503,11 @@ mod tests {
                     Rule::Course { .. } => prop_assert_eq!(!e.records.is_empty(), e.satisfied()),
                     Rule::Checklist => prop_assert_eq!(e.sign_off.is_some(), e.satisfied()),
                     Rule::Hours { hours, .. } => {
-                        let earned: f64 = e.records.iter().map(|i| records[*i].hours.max(0.0)).sum();
+                        let t = e.hours.clone().expect("an hours requirement is tallied");
+                        let earned: f64 = t.records.iter()
+                            .filter(|r| e.records.contains(&r.index))
+                            .map(|r| r.counted)
+                            .sum();
                         prop_assert!((f - (earned / hours).min(1.0)).abs() < 1e-9);
                     }
                 }
