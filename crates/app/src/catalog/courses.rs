@@ -24,6 +24,9 @@ pub struct CourseView {
     pub category: Option<String>,
     pub graded: bool,
     pub passing_grade: Option<f64>,
+    /// Delivered online (distributive education): its records count against an hours
+    /// requirement's `online` cap.
+    pub online: bool,
     /// A retired course is kept for history but offered nowhere new: pickers hide it, and
     /// new classes and training records refuse it.
     pub retired: bool,
@@ -51,6 +54,8 @@ pub struct NewCourse {
     pub category: Option<String>,
     pub graded: Option<bool>,
     pub passing_grade: Option<f64>,
+    /// Delivered online (default false).
+    pub online: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -67,6 +72,7 @@ pub struct CoursePatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<f64>)]
     pub passing_grade: Option<Option<f64>>,
+    pub online: Option<bool>,
 }
 
 pub(crate) fn view(c: Course) -> CourseView {
@@ -78,6 +84,7 @@ pub(crate) fn view(c: Course) -> CourseView {
         category: c.category,
         graded: c.graded,
         passing_grade: c.passing_grade,
+        online: c.online,
         retired: c.retired_at.is_some(),
         retired_at: c.retired_at,
         version: c.version,
@@ -213,6 +220,7 @@ impl App {
             category: input.category,
             graded: input.graded.unwrap_or(input.passing_grade.is_some()),
             passing_grade: input.passing_grade,
+            online: input.online.unwrap_or(false),
         });
         validate(&fields)?;
         let mut tx = self.store.begin().await?;
@@ -243,6 +251,7 @@ impl App {
             category: patch(current.category.clone(), input.category),
             graded: patch(current.graded, input.graded),
             passing_grade: patch(current.passing_grade, input.passing_grade),
+            online: patch(current.online, input.online),
         });
         validate(&fields)?;
         let row_id = current.id;

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use credence_domain::credential_type::{
     validate_type, RequirementDraft, RequirementKind, TypeDraft,
 };
+use credence_domain::hours::{Component, HoursRules};
 use credence_domain::{numbering, ExpirationRounding, RenewalPolicy, TypeState};
 use credence_store::catalog::credential_types::{
     self as store, CredentialType, Requirement, RequirementFields, TypeFields,
@@ -37,6 +38,26 @@ pub struct RequirementInput {
     pub hours: Option<f64>,
     pub category: Option<String>,
     pub title: Option<String>,
+    /// Hours only: at most this many hours count from any one category.
+    pub max_hours_per_category: Option<f64>,
+    /// Hours only: at most so many hours count by source kind — manual, import, class, api,
+    /// external, or online (records of courses delivered online), e.g. `{"online": 10}`.
+    pub max_hours_by_source: Option<BTreeMap<String, f64>>,
+    /// Hours only: named parts of the total, each filled from its categories; hours they
+    /// leave of the total count from any of the requirement's categories.
+    pub components: Option<Vec<ComponentInput>>,
+    /// A course counts every time it is completed, not once per period (default false).
+    pub repeatable: Option<bool>,
+}
+
+/// One component of an hours requirement (NREMT: national, local, individual).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentInput {
+    pub name: String,
+    pub hours: f64,
+    /// Training-record categories whose hours fill it.
+    pub categories: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -51,6 +72,11 @@ pub struct RequirementView {
     pub hours: Option<f64>,
     pub category: Option<String>,
     pub title: Option<String>,
+    pub max_hours_per_category: Option<f64>,
+    /// Source kind → hours; empty without caps.
+    pub max_hours_by_source: BTreeMap<String, f64>,
+    pub components: Vec<ComponentInput>,
+    pub repeatable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -90,7 +116,7 @@ pub struct CredentialTypeView {
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
 
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCredentialType {
     pub code: String,
@@ -169,8 +195,8 @@ pub struct TypeListFilter {
     pub state: Option<String>,
 }
 
-fn requirement_view(r: &Requirement) -> RequirementView {
-    RequirementView {
+fn requirement_view(r: &Requirement) -> Result<RequirementView> {
+    Ok(RequirementView {
         id: r.id,
         kind: r.kind.as_str().to_string(),
         course_id: r.course_id,
@@ -178,11 +204,52 @@ fn requirement_view(r: &Requirement) -> RequirementView {
         hours: r.hours,
         category: r.category.clone(),
         title: r.title.clone(),
+        max_hours_per_category: r.max_hours_per_category,
+        max_hours_by_source: stored_caps(r)?,
+        components: stored_components(r)?,
+        repeatable: r.repeatable,
+    })
+}
+
+/// The stored caps by source kind (a JSON object); a column that does not decode is an
+/// internal error, never an empty default.
+pub(crate) fn stored_caps(r: &Requirement) -> Result<BTreeMap<String, f64>> {
+    match r.max_hours_by_source.as_deref() {
+        None => Ok(BTreeMap::new()),
+        Some(text) => serde_json::from_str(text).map_err(|e| {
+            AppError::internal(format!("requirement {} max_hours_by_source: {e}", r.id))
+        }),
     }
 }
 
-fn view(t: CredentialType, reqs: &[Requirement], groups: &[GroupId]) -> CredentialTypeView {
-    CredentialTypeView {
+/// The stored components (a JSON array), decoded like [`stored_caps`].
+pub(crate) fn stored_components(r: &Requirement) -> Result<Vec<ComponentInput>> {
+    match r.components.as_deref() {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| AppError::internal(format!("requirement {} components: {e}", r.id))),
+    }
+}
+
+/// The domain's rules of a stored hours requirement.
+pub(crate) fn hours_rules(r: &Requirement) -> Result<HoursRules> {
+    Ok(HoursRules {
+        max_per_category: r.max_hours_per_category,
+        max_by_source: stored_caps(r)?,
+        components: stored_components(r)?
+            .into_iter()
+            .map(|c| Component {
+                name: c.name,
+                hours: c.hours,
+                categories: c.categories,
+            })
+            .collect(),
+        repeatable: r.repeatable,
+    })
+}
+
+fn view(t: CredentialType, reqs: &[Requirement], groups: &[GroupId]) -> Result<CredentialTypeView> {
+    Ok(CredentialTypeView {
         id: t.id,
         code: t.code,
         name: t.name,
@@ -203,13 +270,13 @@ fn view(t: CredentialType, reqs: &[Requirement], groups: &[GroupId]) -> Credenti
             days.reverse();
             days
         }),
-        requirements: reqs.iter().map(requirement_view).collect(),
+        requirements: reqs.iter().map(requirement_view).collect::<Result<_>>()?,
         enrolment_group_ids: groups.to_vec(),
         state: t.state.as_str().to_string(),
         version: t.version,
         created_at: t.created_at,
         updated_at: t.updated_at,
-    }
+    })
 }
 
 /// Checks the whole definition, then resolves requirement courses and ids against the
@@ -256,6 +323,18 @@ async fn checked_requirements(
                 .filter(|c| c.graded)
                 .and_then(|c| c.passing_grade)
         });
+        let components: Vec<ComponentInput> = r
+            .components
+            .iter()
+            .flatten()
+            .map(|c| ComponentInput {
+                name: c.name.trim().to_string(),
+                hours: c.hours,
+                categories: c.categories.iter().map(|x| x.trim().to_string()).collect(),
+            })
+            .collect();
+        let caps = r.max_hours_by_source.clone().unwrap_or_default();
+        let repeatable = r.repeatable.unwrap_or(false);
         drafts.push(RequirementDraft {
             kind: r.kind,
             course_id: course_id.as_ref().map(|c| c.id).or(r.course_id),
@@ -263,6 +342,17 @@ async fn checked_requirements(
             hours: r.hours,
             category: clean(r.category.clone()),
             title: clean(r.title.clone()),
+            max_hours_per_category: r.max_hours_per_category,
+            max_hours_by_source: caps.clone(),
+            components: components
+                .iter()
+                .map(|c| Component {
+                    name: c.name.clone(),
+                    hours: c.hours,
+                    categories: c.categories.clone(),
+                })
+                .collect(),
+            repeatable,
         });
         rows.push(RequirementFields {
             id,
@@ -277,8 +367,19 @@ async fn checked_requirements(
                     (RequirementKind::Hours, Some(h), Some(cat)) => {
                         Some(format!("{h} hours of {cat}"))
                     }
+                    (RequirementKind::Hours, Some(h), None) => Some(format!("{h} hours")),
                     _ => None,
                 }),
+            max_hours_per_category: r.max_hours_per_category,
+            max_hours_by_source: (!caps.is_empty())
+                .then(|| serde_json::to_string(&caps))
+                .transpose()
+                .map_err(|e| AppError::internal(e.to_string()))?,
+            components: (!components.is_empty())
+                .then(|| serde_json::to_string(&components))
+                .transpose()
+                .map_err(|e| AppError::internal(e.to_string()))?,
+            repeatable,
         });
     }
     let draft = TypeDraft {
@@ -325,7 +426,7 @@ impl App {
             .into_iter()
             .map(|(_, g)| g)
             .collect();
-        Ok(view(t, &reqs, &groups))
+        view(t, &reqs, &groups)
     }
 
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
@@ -378,7 +479,7 @@ impl App {
         for (t, g) in store::enrolment_groups_of(&mut tx, actor.agency_id, &type_ids).await? {
             groups.entry(t).or_default().push(g);
         }
-        Ok(paginate(
+        let page = paginate(
             rows,
             limit,
             |t| t.id.get(),
@@ -390,7 +491,11 @@ impl App {
                     groups.get(&id).map(Vec::as_slice).unwrap_or(&[]),
                 )
             },
-        ))
+        );
+        Ok(Page {
+            items: page.items.into_iter().collect::<Result<_>>()?,
+            next_cursor: page.next_cursor,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
@@ -508,7 +613,7 @@ impl App {
                 .await?
                 .iter()
                 .map(requirement_input)
-                .collect();
+                .collect::<Result<_>>()?;
         let req_inputs = input.requirements.as_deref().unwrap_or(&current_reqs);
         let reqs =
             checked_requirements(&mut tx, actor.agency_id, Some(type_id), &fields, req_inputs)
@@ -689,8 +794,8 @@ fn own_reminders(days: Option<&[i64]>) -> Result<Option<String>> {
     Ok(text)
 }
 
-fn requirement_input(r: &Requirement) -> RequirementInput {
-    RequirementInput {
+fn requirement_input(r: &Requirement) -> Result<RequirementInput> {
+    Ok(RequirementInput {
         id: Some(r.id),
         kind: *r.kind,
         course_id: r.course_id,
@@ -698,5 +803,9 @@ fn requirement_input(r: &Requirement) -> RequirementInput {
         hours: r.hours,
         category: r.category.clone(),
         title: r.title.clone(),
-    }
+        max_hours_per_category: r.max_hours_per_category,
+        max_hours_by_source: Some(stored_caps(r)?),
+        components: Some(stored_components(r)?),
+        repeatable: Some(r.repeatable),
+    })
 }

@@ -3,3 +3,4 @@
 pub mod courses;
 pub mod credential_types;
 pub mod qualifications;
+pub mod templates;

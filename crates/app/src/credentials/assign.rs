@@ -469,17 +469,12 @@ async fn track_starts(
         period.map(|p| dates::counting_window(p.start, p.end, rule.grace(), issue.map(|i| i.0)));
     let mut records: HashMap<MemberId, Vec<progress::Record>> = HashMap::new();
     if let (Some(w), false) = (window, rule.requirements.is_empty()) {
+        let online = crate::credentials::lifecycle::online_courses(tx, ctx.agency_id).await?;
         for r in records::records_of_members(tx, ctx.agency_id, member_ids, w.0).await? {
             records
                 .entry(r.member_id)
                 .or_default()
-                .push(progress::Record {
-                    course_id: r.course_id,
-                    completed_on: r.completed_on,
-                    score: r.score,
-                    hours: r.hours,
-                    category: r.category,
-                });
+                .push(crate::credentials::lifecycle::progress_record(&r, &online));
         }
     }
     let mut groups: HashMap<store::TrackStart, Vec<MemberId>> = HashMap::new();

@@ -98,6 +98,39 @@ impl TypeRules {
     }
 }
 
+/// The agency's courses delivered online, whose records count as `online` for caps.
+pub(crate) async fn online_courses(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+) -> Result<std::collections::HashSet<credence_domain::ids::CourseId>> {
+    Ok(
+        credence_store::catalog::courses::online_course_ids(db, agency_id)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}
+
+/// A stored training record as progress sees it: `online` when its course is delivered
+/// online, otherwise its source.
+pub(crate) fn progress_record(
+    r: &records::TrainingRecord,
+    online: &std::collections::HashSet<credence_domain::ids::CourseId>,
+) -> Record {
+    let source = match r.course_id {
+        Some(c) if online.contains(&c) => "online".to_string(),
+        _ => r.source.clone(),
+    };
+    Record {
+        course_id: r.course_id,
+        completed_on: r.completed_on,
+        score: r.score,
+        hours: r.hours,
+        category: r.category.clone(),
+        source,
+    }
+}
+
 pub(crate) async fn load_rules(
     db: &mut impl Conn,
     agency_id: AgencyId,
@@ -126,6 +159,7 @@ pub(crate) async fn load_rules(
                         "hours" => Rule::Hours {
                             hours: r.hours.unwrap_or(0.0),
                             category: r.category.clone().unwrap_or_default(),
+                            rules: crate::catalog::credential_types::hours_rules(r)?,
                         },
                         _ => Rule::Checklist,
                     },
@@ -335,14 +369,12 @@ async fn evaluate_and_write(
         .min();
     let mut records: HashMap<MemberId, Vec<Record>> = HashMap::new();
     if let Some(from) = earliest {
+        let online = online_courses(tx, ctx.agency_id).await?;
         for r in records::records_of_members(tx, ctx.agency_id, &member_ids, from).await? {
-            records.entry(r.member_id).or_default().push(Record {
-                course_id: r.course_id,
-                completed_on: r.completed_on,
-                score: r.score,
-                hours: r.hours,
-                category: r.category,
-            });
+            records
+                .entry(r.member_id)
+                .or_default()
+                .push(progress_record(&r, &online));
         }
     }
     let mut signs: HashMap<PeriodId, Vec<SignOff>> = HashMap::new();

@@ -102,6 +102,68 @@ pub struct RequirementEvidence {
     pub records: Vec<EvidenceRecord>,
     /// For a checklist item, who signed it off and when.
     pub sign_off: Option<EvidenceSignOff>,
+    /// For hours, how they were counted: every record considered, what it gave to which
+    /// component, what caps and repeats cut, what is left.
+    pub hours: Option<HoursExplanation>,
+}
+
+/// How an hours requirement's records were counted (`credence_domain::hours::tally`).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct HoursExplanation {
+    pub required: f64,
+    pub counted: f64,
+    pub left: f64,
+    /// The components in order, then "Other hours" when they leave some of the total.
+    pub components: Vec<ComponentProgress>,
+    /// Caps the records went over.
+    pub caps: Vec<CapNote>,
+    /// Every record in the period of a category the requirement takes, oldest first.
+    pub records: Vec<CountedRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct ComponentProgress {
+    pub name: String,
+    pub hours: f64,
+    pub counted: f64,
+    pub left: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CapNote {
+    /// category or source.
+    pub kind: String,
+    /// The category or source kind capped.
+    pub key: String,
+    pub cap: f64,
+    /// Hours the records offered to it.
+    pub offered: f64,
+    /// Hours it kept from counting.
+    pub over: f64,
+    /// The same in words.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct CountedRecord {
+    #[serde(flatten)]
+    pub record: EvidenceRecord,
+    /// What the cap uses: online for a course delivered online, else the source.
+    pub source_kind: String,
+    pub counted: f64,
+    /// Where its counted hours went.
+    pub toward: Vec<Toward>,
+    /// repeat, source_cap, category_cap or full, when some of its hours did not count.
+    pub not_counted: Option<String>,
+    /// Why, in words.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Toward {
+    /// The component, or "Other hours" for the rest of the total.
+    pub component: String,
+    pub hours: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -550,6 +612,7 @@ impl App {
             }
             None => (Vec::new(), Vec::new()),
         };
+        let online = crate::credentials::lifecycle::online_courses(db, agency_id).await?;
         let mut course_ids: Vec<CourseId> = records.iter().filter_map(|r| r.course_id).collect();
         course_ids.sort_unstable();
         course_ids.dedup();
@@ -570,13 +633,7 @@ impl App {
                 .collect();
             let member_records: Vec<progress::Record> = member_rows
                 .iter()
-                .map(|r| progress::Record {
-                    course_id: r.course_id,
-                    completed_on: r.completed_on,
-                    score: r.score,
-                    hours: r.hours,
-                    category: r.category.clone(),
-                })
+                .map(|r| crate::credentials::lifecycle::progress_record(r, &online))
                 .collect();
             let period_rows: Vec<&records::SignOffRow> = sign_offs
                 .iter()
@@ -612,6 +669,9 @@ impl App {
                     });
                     let fraction = found.as_ref().map_or(0.0, |e| e.fraction);
                     let evidence = found.map_or_else(Default::default, |e| RequirementEvidence {
+                        hours: e.hours.as_ref().map(|t| {
+                            explain_hours(t, &member_rows, &member_records, &course_names)
+                        }),
                         records: e
                             .records
                             .iter()
@@ -703,6 +763,95 @@ impl App {
             found.into_iter().map(|r| (r.credential.id, r)).collect();
         let rows = wanted.iter().filter_map(|id| by_id.remove(id)).collect();
         self.details(&mut db, actor.agency_id, rows).await
+    }
+}
+
+fn explain_hours(
+    t: &credence_domain::hours::Tally,
+    rows: &[&records::TrainingRecord],
+    records: &[progress::Record],
+    course_names: &HashMap<CourseId, String>,
+) -> HoursExplanation {
+    use credence_domain::hours::{NotCounted, REST};
+    let counted = t
+        .records
+        .iter()
+        .map(|r| {
+            let (code, note) = match &r.not_counted {
+                None => (None, None),
+                Some(NotCounted::Repeat { first }) => (
+                    Some("repeat"),
+                    Some(format!(
+                        "its course already counts this period (completed {})",
+                        rows[*first].completed_on
+                    )),
+                ),
+                Some(NotCounted::SourceCap { kind, cap }) => (
+                    Some("source_cap"),
+                    Some(format!("over the cap of {cap} hours from {kind} training")),
+                ),
+                Some(NotCounted::CategoryCap { category, cap }) => (
+                    Some("category_cap"),
+                    Some(format!("over the cap of {cap} hours of {category}")),
+                ),
+                Some(NotCounted::Full) => (
+                    Some("full"),
+                    Some("the hours its category can fill are already complete".to_string()),
+                ),
+            };
+            CountedRecord {
+                record: evidence_record(rows[r.index], course_names),
+                source_kind: records[r.index].source.clone(),
+                counted: r.counted,
+                toward: r
+                    .toward
+                    .iter()
+                    .map(|(name, hours)| Toward {
+                        component: name.clone().unwrap_or_else(|| REST.to_string()),
+                        hours: *hours,
+                    })
+                    .collect(),
+                not_counted: code.map(str::to_string),
+                note,
+            }
+        })
+        .collect();
+    HoursExplanation {
+        required: t.required,
+        counted: t.counted,
+        left: t.left(),
+        components: t
+            .components
+            .iter()
+            .map(|c| ComponentProgress {
+                name: c.name.clone(),
+                hours: c.hours,
+                counted: c.counted,
+                left: (c.hours - c.counted).max(0.0),
+            })
+            .collect(),
+        caps: t
+            .caps
+            .iter()
+            .map(|c| CapNote {
+                kind: c.kind.to_string(),
+                key: c.key.clone(),
+                cap: c.cap,
+                offered: c.offered,
+                over: c.over,
+                text: match c.kind {
+                    "source" => format!(
+                        "{} hours from {} training, capped at {}: {} hours not counted",
+                        c.offered, c.key, c.cap, c.over
+                    ),
+                    _ => format!(
+                        "{} hours of {}, capped at {}: {} hours not counted",
+                        c.offered, c.key, c.cap, c.over
+                    ),
+                },
+            })
+            .collect(),
+        records: counted,
     }
 }
 

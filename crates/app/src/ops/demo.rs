@@ -107,6 +107,10 @@ fn course_req(course_id: CourseId) -> RequirementInput {
         hours: None,
         category: None,
         title: None,
+        max_hours_per_category: None,
+        max_hours_by_source: None,
+        components: None,
+        repeatable: None,
     }
 }
 
@@ -119,6 +123,10 @@ fn hours_req(hours: f64, category: &str) -> RequirementInput {
         hours: Some(hours),
         category: Some(category.into()),
         title: Some(format!("{hours} hours of {category}")),
+        max_hours_per_category: None,
+        max_hours_by_source: None,
+        components: None,
+        repeatable: None,
     }
 }
 
@@ -131,6 +139,10 @@ pub(crate) fn checklist_req(title: &str) -> RequirementInput {
         hours: None,
         category: None,
         title: Some(title.into()),
+        max_hours_per_category: None,
+        max_hours_by_source: None,
+        components: None,
+        repeatable: None,
     }
 }
 
@@ -206,6 +218,7 @@ impl App {
                         category: category.map(Into::into),
                         graded: Some(passing.is_some()),
                         passing_grade: passing,
+                        online: None,
                     },
                 )
                 .await?;

@@ -15,6 +15,8 @@ pub struct Course {
     pub category: Option<String>,
     pub graded: bool,
     pub passing_grade: Option<f64>,
+    /// Delivered online: its records count against an `online` cap.
+    pub online: bool,
     /// Set when the course was retired: kept for history, offered nowhere new.
     pub retired_at: Option<DateTime<Utc>>,
     pub version: i64,
@@ -30,15 +32,16 @@ pub struct CourseFields {
     pub category: Option<String>,
     pub graded: bool,
     pub passing_grade: Option<f64>,
+    pub online: bool,
 }
 
 const COURSE_COLUMNS: &str =
-    "id, code, name, hours, category, graded, passing_grade, retired_at, version, created_at, updated_at";
+    "id, code, name, hours, category, graded, passing_grade, online, retired_at, version, created_at, updated_at";
 
 pub async fn insert_course(tx: &mut Tx, agency_id: AgencyId, f: &CourseFields) -> Result<Course> {
     let sql = format!(
-        "INSERT INTO courses (agency_id, code, name, hours, category, graded, passing_grade, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING {COURSE_COLUMNS}"
+        "INSERT INTO courses (agency_id, code, name, hours, category, graded, passing_grade, online, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING {COURSE_COLUMNS}"
     );
     query(&sql)
         .arg(agency_id)
@@ -48,6 +51,7 @@ pub async fn insert_course(tx: &mut Tx, agency_id: AgencyId, f: &CourseFields) -
         .arg(&f.category)
         .arg(f.graded)
         .arg(f.passing_grade)
+        .arg(f.online)
         .arg(now())
         .fetch_one(tx)
         .await
@@ -62,7 +66,7 @@ pub async fn update_course(
 ) -> Result<Option<Course>> {
     let sql = format!(
         "UPDATE courses SET code = $1, name = $2, hours = $3, category = $4, graded = $5, passing_grade = $6,
-             version = version + 1, updated_at = $7
+             online = $11, version = version + 1, updated_at = $7
          WHERE agency_id = $8 AND id = $9 AND version = $10 RETURNING {COURSE_COLUMNS}"
     );
     query(&sql)
@@ -76,6 +80,7 @@ pub async fn update_course(
         .arg(agency_id)
         .arg(id)
         .arg(version)
+        .arg(f.online)
         .fetch_optional(tx)
         .await
 }
@@ -201,4 +206,12 @@ pub async fn courses_by_ids(
     )
     .await?;
     Ok(out)
+}
+
+/// Ids of the agency's courses delivered online: their records count as `online` for caps.
+pub async fn online_course_ids(db: &mut impl Conn, agency_id: AgencyId) -> Result<Vec<CourseId>> {
+    query("SELECT id FROM courses WHERE agency_id = $1 AND online = TRUE ORDER BY id")
+        .arg(agency_id)
+        .scalars(db)
+        .await
 }

@@ -185,6 +185,12 @@ pub struct Requirement {
     pub hours: Option<f64>,
     pub category: Option<String>,
     pub title: Option<String>,
+    pub max_hours_per_category: Option<f64>,
+    /// JSON object: source kind → hours.
+    pub max_hours_by_source: Option<String>,
+    /// JSON array of `{name, hours, categories}`.
+    pub components: Option<String>,
+    pub repeatable: bool,
 }
 
 /// A requirement to keep (with its id) or add (without).
@@ -197,7 +203,15 @@ pub struct RequirementFields {
     pub hours: Option<f64>,
     pub category: Option<String>,
     pub title: Option<String>,
+    pub max_hours_per_category: Option<f64>,
+    pub max_hours_by_source: Option<String>,
+    pub components: Option<String>,
+    pub repeatable: bool,
 }
+
+const REQUIREMENT_COLUMNS: &str =
+    "id, credential_type_id, position, kind, course_id, min_grade, hours, category, title,
+    max_hours_per_category, max_hours_by_source, components, repeatable";
 
 /// The active requirements of the given types, in their order.
 pub async fn requirements_of(
@@ -208,10 +222,9 @@ pub async fn requirements_of(
     if type_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = Query::new(
-        "SELECT id, credential_type_id, position, kind, course_id, min_grade, hours, category, title
-         FROM requirements WHERE active = TRUE AND agency_id = ",
-    );
+    let mut q = Query::new(format!(
+        "SELECT {REQUIREMENT_COLUMNS} FROM requirements WHERE active = TRUE AND agency_id = "
+    ));
     q.bind(agency_id)
         .push(" AND credential_type_id IN ")
         .bind_json_ids(db.backend(), type_ids);
@@ -225,14 +238,10 @@ pub async fn requirement(
     agency_id: AgencyId,
     id: RequirementId,
 ) -> Result<Option<Requirement>> {
-    query(
-        "SELECT id, credential_type_id, position, kind, course_id, min_grade, hours, category, title
-         FROM requirements WHERE active = TRUE AND agency_id = $1 AND id = $2",
-    )
-    .arg(agency_id)
-    .arg(id)
-    .fetch_optional(db)
-    .await
+    let sql = format!(
+        "SELECT {REQUIREMENT_COLUMNS} FROM requirements WHERE active = TRUE AND agency_id = $1 AND id = $2"
+    );
+    query(&sql).arg(agency_id).arg(id).fetch_optional(db).await
 }
 
 /// Makes `reqs` the type's requirements: listed ids are updated in place, new ones inserted,
@@ -257,13 +266,17 @@ pub async fn replace_requirements(
         match r.id {
             Some(id) => {
                 query("UPDATE requirements SET position = $1, kind = $2, course_id = $3, min_grade = $4, hours = $5,
-                         category = $6, title = $7, active = TRUE
+                         category = $6, title = $7, active = TRUE, max_hours_per_category = $11,
+                         max_hours_by_source = $12, components = $13, repeatable = $14
                      WHERE agency_id = $8 AND credential_type_id = $9 AND id = $10").arg(position).arg(&r.kind).arg(r.course_id).arg(r.min_grade).arg(r.hours).arg(&r.category).arg(&r.title).arg(agency_id).arg(type_id).arg(id)
+                     .arg(r.max_hours_per_category).arg(&r.max_hours_by_source).arg(&r.components).arg(r.repeatable)
         .execute(tx).await?;
             }
             None => {
-                query("INSERT INTO requirements (agency_id, credential_type_id, position, kind, course_id, min_grade, hours, category, title)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)").arg(agency_id).arg(type_id).arg(position).arg(&r.kind).arg(r.course_id).arg(r.min_grade).arg(r.hours).arg(&r.category).arg(&r.title)
+                query("INSERT INTO requirements (agency_id, credential_type_id, position, kind, course_id, min_grade, hours, category, title,
+                         max_hours_per_category, max_hours_by_source, components, repeatable)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)").arg(agency_id).arg(type_id).arg(position).arg(&r.kind).arg(r.course_id).arg(r.min_grade).arg(r.hours).arg(&r.category).arg(&r.title)
+                     .arg(r.max_hours_per_category).arg(&r.max_hours_by_source).arg(&r.components).arg(r.repeatable)
         .execute(tx).await?;
             }
         }

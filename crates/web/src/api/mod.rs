@@ -55,6 +55,8 @@ pub fn routes() -> OpenApiRouter<App> {
         ))
         .routes(routes!(catalog::credential_types::publish))
         .routes(routes!(catalog::credential_types::retire))
+        .routes(routes!(catalog::credential_types::templates))
+        .routes(routes!(catalog::credential_types::copy_template))
         .routes(routes!(ops::audit::list))
         .routes(routes!(credentials::assignments::create))
         .routes(routes!(credentials::credential::list))

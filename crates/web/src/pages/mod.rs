@@ -183,6 +183,10 @@ pub fn routes() -> Router<App> {
             get(catalog::credential_types::list).post(catalog::credential_types::create),
         )
         .route(
+            "/credential-type-templates/{key}/copy",
+            post(catalog::credential_types::copy_template),
+        )
+        .route(
             "/credential-types/new",
             get(catalog::credential_types::new_form),
         )

@@ -171,6 +171,18 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
         ),
         (
             Method::GET,
+            "/api/v1/credential-type-templates".into(),
+            None,
+            read_all,
+        ),
+        (
+            Method::POST,
+            "/api/v1/credential-type-templates/nremt-emt/copy".into(),
+            Some(json!({})),
+            admin_only,
+        ),
+        (
+            Method::GET,
             "/api/v1/credentials".into(),
             None,
             [true, true, true, true],
@@ -767,6 +779,10 @@ fn template_of(path: &str) -> String {
     path.split('/')
         .enumerate()
         .map(|(i, part)| match part {
+            // Starter templates are named by key, not by an id.
+            _ if i == 4 && path.starts_with("/api/v1/credential-type-templates/") => {
+                "{key}".to_string()
+            }
             p if p.contains('_') && p.chars().last().is_some_and(|c| c.is_ascii_digit()) => {
                 if i > 4 {
                     "{requirement_id}".to_string()

@@ -11,6 +11,7 @@ mod bad_input;
 mod badges;
 mod calendar;
 mod certificate_renewals;
+mod ce_rules;
 mod certificates;
 mod class_pages;
 mod classes;

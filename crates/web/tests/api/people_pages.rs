@@ -375,6 +375,9 @@ both_databases! {
             ("/webhooks".into(), None, admin_only),
             ("/webhooks".into(), Some(vec![("url", "https://hooks.example.org/x".into()), ("events", "credential.issued".into()), ("secret", "0123456789abcdef".into())]), admin_only),
             ("/calendar/new".into(), Some(vec![("group_id", gid.clone())]), officers),
+            // Starter credential types: listed on the types page, copied by admins (#20).
+            ("/credential-types".into(), None, read_all),
+            ("/credential-type-templates/nremt-emt/copy".into(), Some(vec![("code", "".into())]), admin_only),
         ];
         for (path, fields, allowed) in rows {
             // The admin goes last, so every other role sees the rows unchanged.

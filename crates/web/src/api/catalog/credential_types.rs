@@ -8,6 +8,7 @@ use axum::Json;
 use credence_app::catalog::credential_types::{
     CredentialTypePatch, CredentialTypeView, LifecycleAction, NewCredentialType, TypeListFilter,
 };
+use credence_app::catalog::templates::{TemplateCopy, TemplateView};
 use credence_app::ids::CredentialTypeId;
 use credence_app::page::{Page, PageParams};
 use credence_app::Admin;
@@ -86,4 +87,34 @@ pub async fn retire(
     OptionalJson(action): OptionalJson<LifecycleAction>,
 ) -> ApiResult<Json<CredentialTypeView>> {
     Ok(Json(app.retire_credential_type(&admin, id, action).await?))
+}
+
+/// Starter credential types to copy and adapt: NREMT EMT, AEMT and Paramedic
+/// recertification, ISO fire training hours (figures approximate; check current ones).
+#[utoipa::path(get, path = "/credential-type-templates", tag = "credential types",
+    responses((status = 200, body = Page<TemplateView>), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
+pub async fn templates(
+    State(app): State<App>,
+    Auth(actor): Auth,
+) -> ApiResult<Json<Page<TemplateView>>> {
+    Ok(Json(Page {
+        items: app.credential_type_templates(&actor)?,
+        next_cursor: None,
+    }))
+}
+
+/// Copy a starter type into the agency (admin): a new draft type, optionally with its own
+/// code and name.
+#[utoipa::path(post, path = "/credential-type-templates/{key}/copy", tag = "credential types", params(("key" = String, Path)), request_body(content = Option<TemplateCopy>),
+    responses((status = 201, body = CredentialTypeView), (status = 404, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+pub async fn copy_template(
+    State(app): State<App>,
+    Can(admin): Can<Admin>,
+    PathIds(key): PathIds<String>,
+    OptionalJson(copy): OptionalJson<TemplateCopy>,
+) -> ApiResult<Response> {
+    let t = app
+        .copy_credential_type_template(&admin, &key, copy)
+        .await?;
+    Ok(created("credential-types", t.id, t))
 }

@@ -110,6 +110,7 @@ pub struct CourseForm {
     graded: Option<String>,
     #[serde(default)]
     passing_grade: String,
+    online: Option<String>,
 }
 
 impl CourseForm {
@@ -122,11 +123,16 @@ impl CourseForm {
             category: c.category.clone().unwrap_or_default(),
             graded: c.graded.then(|| "on".into()),
             passing_grade: c.passing_grade.map(|g| g.to_string()).unwrap_or_default(),
+            online: c.online.then(|| "on".into()),
         }
     }
 
     fn is_graded(&self) -> bool {
         self.graded.is_some()
+    }
+
+    fn is_online(&self) -> bool {
+        self.online.is_some()
     }
 
     fn numbers(&self) -> Result<(Option<f64>, Option<f64>), Errors> {
@@ -244,6 +250,7 @@ pub async fn create(State(app): State<App>, CsrfForm(user, f): CsrfForm<CourseFo
                 category: Some(f.category.clone()),
                 graded: Some(f.is_graded() || passing_grade.is_some()),
                 passing_grade,
+                online: Some(f.is_online()),
             };
             match app.create_course(&admin, input).await {
                 Ok(c) => {
@@ -345,6 +352,7 @@ pub async fn update(
         category: Some(Some(f.category.clone()).filter(|c| !c.trim().is_empty())),
         graded: Some(graded),
         passing_grade: Some(passing_grade),
+        online: Some(f.is_online()),
     };
     match app.update_course(&admin, id, patch).await {
         Ok(c) => redirect_with(

@@ -9,8 +9,10 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use credence_app::catalog::courses::CourseView;
 use credence_app::catalog::credential_types::{
-    CredentialTypePatch, CredentialTypeView, LifecycleAction, NewCredentialType, RequirementInput,
+    ComponentInput, CredentialTypePatch, CredentialTypeView, LifecycleAction, NewCredentialType,
+    RequirementInput,
 };
+use credence_app::catalog::templates::{TemplateCopy, TemplateView};
 use credence_app::ids::{CredentialTypeId, GroupId, Id, IdKind, ParseIdError};
 use credence_app::page::PageParams;
 use credence_app::people::groups::GroupView;
@@ -29,16 +31,56 @@ struct ListPage {
     layout: Layout,
     types: Vec<CredentialTypeView>,
     can_admin: bool,
+    templates: Vec<TemplateView>,
 }
 
 pub async fn list(State(app): State<App>, user: WebUser) -> PageResult {
     let actor = &user.actor;
     actor.reader()?;
+    let can_admin = actor.role().administers();
     Ok(render(&ListPage {
         layout: Layout::new(&user, "Credential Types", "types"),
         types: all_types(&app, actor).await?,
-        can_admin: actor.role().administers(),
+        can_admin,
+        templates: if can_admin {
+            app.credential_type_templates(actor)?
+        } else {
+            Vec::new()
+        },
     }))
+}
+
+/// The copy form of a starter template: an optional code of its own (to copy one twice).
+#[derive(Deserialize)]
+pub struct CopyForm {
+    code: Option<String>,
+}
+
+/// Copies a starter template into the agency and opens the new draft to adapt.
+pub async fn copy_template(
+    State(app): State<App>,
+    PathIds(key): PathIds<String>,
+    CsrfForm(user, form): CsrfForm<CopyForm>,
+) -> Response {
+    let copy = TemplateCopy {
+        code: text(&form.code),
+        name: None,
+    };
+    match app
+        .copy_credential_type_template(&capability!(user.actor, admin), &key, copy)
+        .await
+    {
+        Ok(t) => redirect_with(
+            &format!("/credential-types/{}", t.id),
+            "notice",
+            &format!(
+                "Copied {} as a draft. Check its figures against the certifying body's \
+                 current ones and adapt it, then publish.",
+                t.name
+            ),
+        ),
+        Err(e) => redirect_with("/credential-types", "error", &error_text(&e)),
+    }
 }
 
 /// A requirement row of the form (blank rows let the admin add some).
@@ -50,6 +92,41 @@ pub struct ReqRow {
     pub hours: String,
     pub category: String,
     pub title: String,
+    /// Caps, components and `repeatable` of an hours requirement as JSON (blank: none).
+    pub rules: String,
+}
+
+/// The continuing-education rules of a requirement row, as the form's JSON field holds them.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct RowRules {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_hours_per_category: Option<f64>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    max_hours_by_source: std::collections::BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    components: Vec<ComponentInput>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    repeatable: bool,
+}
+
+impl RowRules {
+    fn text(r: &credence_app::catalog::credential_types::RequirementView) -> String {
+        let rules = RowRules {
+            max_hours_per_category: r.max_hours_per_category,
+            max_hours_by_source: r.max_hours_by_source.clone(),
+            components: r.components.clone(),
+            repeatable: r.repeatable,
+        };
+        if rules.max_hours_per_category.is_none()
+            && rules.max_hours_by_source.is_empty()
+            && rules.components.is_empty()
+            && !rules.repeatable
+        {
+            return String::new();
+        }
+        serde_json::to_string(&rules).unwrap_or_default()
+    }
 }
 
 #[derive(Template)]
@@ -125,6 +202,7 @@ async fn form_page(app: &App, user: &WebUser, t: Option<CredentialTypeView>) -> 
                     hours: r.hours.map(|h| h.to_string()).unwrap_or_default(),
                     category: r.category.clone().unwrap_or_default(),
                     title: r.title.clone().unwrap_or_default(),
+                    rules: RowRules::text(r),
                 })
                 .collect()
         })
@@ -138,6 +216,7 @@ async fn form_page(app: &App, user: &WebUser, t: Option<CredentialTypeView>) -> 
             hours: String::new(),
             category: String::new(),
             title: String::new(),
+            rules: String::new(),
         });
     }
     let title = t
@@ -212,6 +291,8 @@ pub struct TypeForm {
     req_category: Vec<String>,
     #[serde(default)]
     req_title: Vec<String>,
+    #[serde(default)]
+    req_rules: Vec<String>,
 }
 
 fn text(v: &Option<String>) -> Option<String> {
@@ -288,6 +369,12 @@ impl TypeForm {
                     })
                     .transpose()
             };
+            let rules: RowRules = match at(&self.req_rules, i) {
+                None => RowRules::default(),
+                Some(json) => serde_json::from_str(&json).map_err(|e| {
+                    format!("requirement {}: the hours rules are not valid: {e}", i + 1)
+                })?,
+            };
             out.push(RequirementInput {
                 id: row_id(at(&self.req_id, i), i)?,
                 kind,
@@ -296,6 +383,10 @@ impl TypeForm {
                 hours: num(&self.req_hours)?,
                 category: at(&self.req_category, i),
                 title: at(&self.req_title, i),
+                max_hours_per_category: rules.max_hours_per_category,
+                max_hours_by_source: Some(rules.max_hours_by_source),
+                components: Some(rules.components),
+                repeatable: Some(rules.repeatable),
             });
         }
         Ok(out)
