@@ -270,4 +270,22 @@ both_databases! {
         assert!(back.text.contains("is not a source kind"), "{}", back.text);
         assert_eq!(t.get(&format!("/api/v1/credential-types/{}", id(ty))).await.expect(200)["version"], 2);
     }
+
+    async fn a_course_is_marked_online_from_its_page(t) {
+        let (cookie, csrf) = session(t, "chief@test.example", Role::Admin, None).await;
+        let r = form(t, "/courses", &cookie, &body(&csrf, &[
+            ("code", "WEB-1"), ("name", "Airway online"), ("hours", "2"), ("category", "NCCR"), ("passing_grade", ""), ("online", "on"),
+        ])).await;
+        assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+        let c = &t.get("/api/v1/courses").await.expect(200)["items"][0];
+        assert_eq!((c["code"].as_str(), c["online"].as_bool()), (Some("WEB-1"), Some(true)));
+        let edit = page(t, &format!("/courses/{}", id(c)), &cookie).await;
+        assert!(edit.text.contains("name=\"online\" checked"), "the form shows the flag");
+        // Unticked, it is no longer online.
+        let r = form(t, &format!("/courses/{}", id(c)), &cookie, &body(&csrf_of(&edit), &[
+            ("version", "1"), ("code", "WEB-1"), ("name", "Airway online"), ("hours", "2"), ("category", "NCCR"), ("passing_grade", ""),
+        ])).await;
+        assert_eq!(r.status.as_u16(), 303, "{}", r.text);
+        assert_eq!(t.get(&format!("/api/v1/courses/{}", id(c))).await.expect(200)["online"], false);
+    }
 }
