@@ -18,8 +18,10 @@ const port = 18000 + Math.floor(Math.random() * 1000);
 const base = `http://127.0.0.1:${port}`;
 // Mail goes to a sink in this process, so a journey can follow an invitation's link.
 const mail = await smtpSink();
+// The public address and a key-encryption key: single sign-on registers the callback at the
+// provider by its address, and stores the client secret encrypted.
 const env = { ...process.env, CREDENCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'credence-e2e-')), CREDENCE_TODAY: '2026-03-01', CREDENCE_LOG: 'warn',
-  CREDENCE_SMTP_URL: `smtp://127.0.0.1:${mail.port}` };
+  CREDENCE_SMTP_URL: `smtp://127.0.0.1:${mail.port}`, CREDENCE_PUBLIC_URL: base, CREDENCE_KEY_ENCRYPTION_KEY: '17'.repeat(32) };
 delete env.CREDENCE_DATABASE_URL;
 
 const cli = (args, input) => execFileSync(bin, args, { env, input, encoding: 'utf8' }).trim();
@@ -291,6 +293,7 @@ try {
 
   await onboardADepartment();
   await whoCanRideEngine1(page, admin390);
+  await signInThroughTheProvider();
   // Run a drill (#17): a class for B shift, its roster taken from the group, scores typed in
   // the grid, completed; a member's progress bar moves on their credential; certificates
   // generated from the class and merged for printing.
@@ -559,4 +562,50 @@ async function whoCanRideEngine1(page, phone) {
   assert.match(await phone.textContent('main'), /0 of 4 qualified/);
   assert.match(await row(phone, 'Moreno, Kai'), /No.*CPR Provider/);
   await shot(phone, 'readiness-engine-1-phone');
+}
+
+// Single sign-on (#21): Riverside's admin names its identity provider (a real OpenID provider,
+// npm's oidc-provider, run here on loopback), and an officer signs in through it from the
+// sign-in page's button, with no Credence password.
+async function signInThroughTheProvider() {
+  const providerPort = port + 1000;
+  const provider = spawn(process.execPath, [join(root, 'e2e/oidc-provider.mjs'), String(providerPort), `${base}/login/oidc/callback`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await new Promise((ready, failed) => {
+      provider.stdout.on('data', (d) => { if (String(d).includes('ready')) ready(); });
+      provider.on('exit', (code) => failed(new Error(`oidc-provider exited with ${code}`)));
+    });
+    cli(['user', 'create', '--agency', 'rfd', '--email', 'alice@test.example', '--role', 'officer', '--password-stdin'], 'alice never uses this\n');
+    for (const [viewport, suffix] of [[{ width: 1280, height: 860 }, ''], [{ width: 390, height: 844 }, '-phone']]) {
+      const admin = await (await browser.newContext({ viewport })).newPage();
+      await admin.goto(base + '/login');
+      await admin.fill('#email', 'chief@rfd.test');
+      await admin.fill('#password', 'correct horse battery');
+      await admin.click('button[type=submit]');
+      await admin.waitForURL((u) => !u.pathname.startsWith('/login'));
+      await admin.goto(base + '/settings/sign-in');
+      if (!suffix) {
+        await admin.fill('#f-name', 'Riverside SSO');
+        await admin.fill('#f-issuer', `http://127.0.0.1:${providerPort}`);
+        await admin.fill('#f-client_id', 'credence');
+        await admin.fill('#f-client_secret', 'credence-test-secret');
+        await admin.click('form.sso-form button[type=submit]');
+        assert.match(await notice(admin), /Single sign-on saved/);
+        assert.equal(await admin.inputValue('#f-client_secret'), '', 'the secret is never shown back');
+      }
+      await shot(admin, `sso-settings${suffix}`);
+      await admin.context().close();
+    }
+    for (const [viewport, suffix] of [[{ width: 1280, height: 860 }, ''], [{ width: 390, height: 844 }, '-phone']]) {
+      const officer = await (await browser.newContext({ viewport })).newPage();
+      await officer.goto(base + '/login?agency=rfd');
+      await shot(officer, `sso-login${suffix}`);
+      await officer.click('a.login-sso:has-text("Sign in with Riverside SSO")');
+      await officer.waitForURL(base + '/');
+      assert.match(await officer.textContent('header'), /alice@test\.example/);
+      await officer.context().close();
+    }
+  } finally {
+    provider.kill('SIGTERM');
+  }
 }

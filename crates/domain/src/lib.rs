@@ -15,6 +15,7 @@ pub mod history;
 pub mod hours;
 pub mod ids;
 pub mod numbering;
+pub mod oidc;
 pub mod passwords;
 pub mod progress;
 pub mod qualification;

@@ -73,6 +73,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(30, "0030_webhooks_calendar"),
     both!(31, "0031_exemptions"),
     both!(32, "0032_hours_rules"),
+    both!(33, "0033_oidc"),
     both!(34, "0034_auto_certificates"),
 ];
 

@@ -3,6 +3,7 @@
 use credence_domain::ids::{AgencyId, MemberId, UserId};
 pub mod capability;
 pub mod links;
+pub mod oidc;
 pub mod passwords;
 pub mod tokens;
 pub mod two_factor;

@@ -2,5 +2,6 @@
 
 pub mod identity;
 pub mod links;
+pub mod oidc;
 pub mod two_factor;
 pub mod users;

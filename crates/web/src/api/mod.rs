@@ -87,6 +87,11 @@ pub fn routes() -> OpenApiRouter<App> {
         .routes(routes!(notify::webhooks::test))
         .routes(routes!(notify::calendar::rotate))
         .routes(routes!(ops::agency::get, ops::agency::update))
+        .routes(routes!(
+            auth::oidc::get,
+            auth::oidc::put,
+            auth::oidc::delete
+        ))
         .routes(routes!(auth::tokens::list))
         .routes(routes!(auth::tokens::revoke))
         .routes(routes!(auth::users::list, auth::users::create))

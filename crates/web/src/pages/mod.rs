@@ -50,6 +50,8 @@ pub fn routes() -> Router<App> {
             "/login/enrol",
             get(auth::two_factor::enrol_form).post(auth::two_factor::enrol_submit),
         )
+        .route("/login/oidc/callback", get(auth::oidc::callback))
+        .route("/login/oidc/{slug}", get(auth::oidc::start))
         .route("/logout", post(auth::login::logout))
         .route("/", get(reports::dashboard::page))
         .route("/reports", get(reports::qualified::index))
@@ -240,6 +242,11 @@ pub fn routes() -> Router<App> {
             "/settings",
             get(ops::settings::page).post(ops::settings::save),
         )
+        .route(
+            "/settings/sign-in",
+            get(auth::oidc::page).post(auth::oidc::save),
+        )
+        .route("/settings/sign-in/remove", post(auth::oidc::remove))
         .route("/outbox", get(notify::outbox::page))
         .route(
             "/webhooks",

@@ -428,6 +428,25 @@ fn matrix(f: &Fixture) -> Vec<(Method, String, Option<serde_json::Value>, [bool;
             Some(json!({"version": 1})),
             admin_only,
         ),
+        // Single sign-on (#21): admins only, the secret write-only.
+        (
+            Method::GET,
+            "/api/v1/agency/sign-in".to_string(),
+            None,
+            admin_only,
+        ),
+        (
+            Method::PUT,
+            "/api/v1/agency/sign-in".to_string(),
+            Some(json!({"name": "SSO", "issuer": "http://127.0.0.1:9", "client_id": "c", "client_secret": "s"})),
+            admin_only,
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/agency/sign-in".to_string(),
+            None,
+            admin_only,
+        ),
         (Method::GET, "/api/v1/tokens".to_string(), None, admin_only),
         (Method::GET, "/api/v1/users".to_string(), None, admin_only),
         (

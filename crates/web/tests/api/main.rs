@@ -28,6 +28,7 @@ mod keeping_current;
 mod lifecycle;
 mod member_picker;
 mod members;
+mod oidc;
 mod ops;
 mod people_pages;
 mod qualified;

@@ -378,6 +378,10 @@ both_databases! {
             // Starter credential types: listed on the types page, copied by admins (#20).
             ("/credential-types".into(), None, read_all),
             ("/credential-type-templates/nremt-emt/copy".into(), Some(vec![("code", "".into())]), admin_only),
+            // Single sign-on (#21): the provider's page and its forms are the admins'. (Saving
+            // a provider is in oidc.rs, where one runs.)
+            ("/settings/sign-in".into(), None, admin_only),
+            ("/settings/sign-in/remove".into(), Some(vec![]), admin_only),
         ];
         for (path, fields, allowed) in rows {
             // The admin goes last, so every other role sees the rows unchanged.

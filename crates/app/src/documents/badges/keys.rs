@@ -75,7 +75,7 @@ impl KeyEncryptionKey {
 
     /// `nonce ‖ ciphertext ‖ tag`, base64url. A random 96-bit nonce per seal: keys are
     /// sealed a handful of times per agency, far below GCM's random-nonce limit.
-    fn seal(&self, aad: &str, plain: &[u8]) -> Result<String> {
+    pub(crate) fn seal(&self, aad: &str, plain: &[u8]) -> Result<String> {
         let mut nonce = [0u8; NONCE_LEN];
         SystemRandom::new()
             .fill(&mut nonce)
@@ -93,7 +93,7 @@ impl KeyEncryptionKey {
         Ok(jose::b64(&out))
     }
 
-    fn open(&self, aad: &str, sealed: &str) -> Option<Vec<u8>> {
+    pub(crate) fn open(&self, aad: &str, sealed: &str) -> Option<Vec<u8>> {
         let bytes = jose::unb64(sealed)?;
         if bytes.len() < NONCE_LEN {
             return None;

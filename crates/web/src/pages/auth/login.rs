@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use credence_app::{App, AppError};
 use serde::Deserialize;
 
+use credence_app::auth::oidc::SignInButton;
 use credence_app::auth::two_factor::{Purpose, SignIn};
 
 use crate::extract::ClientAddress;
@@ -29,11 +30,28 @@ struct LoginPage {
     email: String,
     notice: Option<String>,
     error: Option<String>,
+    /// "Sign in with …" through the agency's identity provider, when it has one.
+    oidc: Option<SignInButton>,
+}
+
+impl LoginPage {
+    /// The provider's start address, carrying `next`.
+    fn oidc_href(&self, button: &SignInButton) -> String {
+        let mut href = format!("/login/oidc/{}", button.agency_slug);
+        if !self.next.is_empty() {
+            href.push_str("?next=");
+            href.push_str(&crate::pages::form_encode(&self.next));
+        }
+        href
+    }
 }
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
     next: Option<String>,
+    /// The agency whose identity provider to offer (`/login?agency=metro-fire`); without it,
+    /// the server's only agency's, if there is one agency.
+    agency: Option<String>,
     /// `password`: a password was just set through an e-mailed link. Only known values show
     /// a message, and its words are the server's, so a link cannot put text on the page.
     done: Option<String>,
@@ -92,8 +110,25 @@ pub(crate) fn secure(headers: &HeaderMap) -> &'static str {
     }
 }
 
-fn page(headers: &HeaderMap, next: String, email: String, error: Option<String>) -> Response {
-    page_with(headers, next, email, None, error)
+async fn page(
+    app: &App,
+    headers: &HeaderMap,
+    next: String,
+    email: String,
+    error: Option<String>,
+) -> Response {
+    let oidc = app.oidc_button(None).await.ok().flatten();
+    page_with(headers, next, email, None, error, oidc)
+}
+
+/// The sign-in page with `error`, offering `oidc` (for the provider's refusals).
+pub(crate) fn page_for(
+    headers: &HeaderMap,
+    next: String,
+    oidc: Option<SignInButton>,
+    error: Option<String>,
+) -> Response {
+    page_with(headers, next, String::new(), None, error, oidc)
 }
 
 fn page_with(
@@ -102,6 +137,7 @@ fn page_with(
     email: String,
     notice: Option<String>,
     error: Option<String>,
+    oidc: Option<SignInButton>,
 ) -> Response {
     let token = credence_app::auth::new_secret("");
     let mut response = render(&LoginPage {
@@ -111,6 +147,7 @@ fn page_with(
         email,
         notice,
         error,
+        oidc,
     });
     let set = format!(
         "{LOGIN_CSRF}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=3600{}",
@@ -122,13 +159,19 @@ fn page_with(
     response
 }
 
-pub async fn form(headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+pub async fn form(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let oidc = app.oidc_button(q.agency.as_deref()).await.ok().flatten();
     page_with(
         &headers,
         safe_next(q.next.as_deref()).unwrap_or_default(),
         String::new(),
         done_notice(q.done.as_deref()),
         None,
+        oidc,
     )
 }
 
@@ -140,20 +183,24 @@ pub async fn submit(
 ) -> Response {
     let Ok(form) = serde_html_form::from_bytes::<LoginForm>(&body) else {
         return page(
+            &app,
             &headers,
             String::new(),
             String::new(),
             Some("Enter your e-mail and password.".into()),
-        );
+        )
+        .await;
     };
     let next = safe_next(form.next.as_deref());
     if cookie(&headers, LOGIN_CSRF).as_deref() != Some(form.csrf.as_str()) {
         return page(
+            &app,
             &headers,
             next.unwrap_or_default(),
             form.email,
             Some("The form expired; please sign in again.".into()),
-        );
+        )
+        .await;
     }
     match app.sign_in(&form.email, &form.password, &address).await {
         Ok(SignIn::Code(pending)) => {
@@ -180,18 +227,26 @@ pub async fn submit(
             }
             response
         }
-        Err(AppError::Unauthenticated) => page(
-            &headers,
-            next.unwrap_or_default(),
-            form.email,
-            Some("That e-mail and password do not match.".into()),
-        ),
-        Err(e) => page(
-            &headers,
-            next.unwrap_or_default(),
-            form.email,
-            Some(error_text(&e)),
-        ),
+        Err(AppError::Unauthenticated) => {
+            page(
+                &app,
+                &headers,
+                next.unwrap_or_default(),
+                form.email,
+                Some("That e-mail and password do not match.".into()),
+            )
+            .await
+        }
+        Err(e) => {
+            page(
+                &app,
+                &headers,
+                next.unwrap_or_default(),
+                form.email,
+                Some(error_text(&e)),
+            )
+            .await
+        }
     }
 }
 
