@@ -33,7 +33,7 @@ pub const SIGN_IN_MINUTES: i64 = 10;
 
 /// An agency's identity provider as admins see it: the secret is never shown back.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
-pub struct ProviderView {
+pub struct SignInProviderView {
     /// Shown on the sign-in button: "Sign in with {name}".
     pub name: String,
     pub issuer: String,
@@ -53,7 +53,7 @@ pub struct ProviderView {
 /// What an admin saves.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ProviderInput {
+pub struct SignInProviderInput {
     /// The version you read, when changing a provider; a stale one is a 409.
     #[serde(default)]
     pub version: Option<i64>,
@@ -149,8 +149,8 @@ impl App {
         format!("{}/login/oidc/callback", self.public_url)
     }
 
-    fn provider_view(&self, row: &ProviderRow, slug: &str) -> ProviderView {
-        ProviderView {
+    fn provider_view(&self, row: &ProviderRow, slug: &str) -> SignInProviderView {
+        SignInProviderView {
             name: row.name.clone(),
             issuer: row.issuer.clone(),
             client_id: row.client_id.clone(),
@@ -164,7 +164,7 @@ impl App {
     }
 
     /// The agency's identity provider, if it has one (admin).
-    pub async fn oidc_provider(&self, admin: &Admin) -> Result<Option<ProviderView>> {
+    pub async fn oidc_provider(&self, admin: &Admin) -> Result<Option<SignInProviderView>> {
         let mut db = self.store.read().await?;
         let agency = identity::agency_by_id(&mut db, admin.agency_id)
             .await?
@@ -180,8 +180,8 @@ impl App {
     pub async fn save_oidc_provider(
         &self,
         admin: &Admin,
-        input: ProviderInput,
-    ) -> Result<ProviderView> {
+        input: SignInProviderInput,
+    ) -> Result<SignInProviderView> {
         let issuer = input.issuer.trim().to_string();
         let client_id = input.client_id.trim().to_string();
         let secret = input
@@ -248,7 +248,7 @@ impl App {
             .ok_or_else(|| AppError::internal("the provider just saved is missing"))?;
         let after = self.provider_view(&row, &agency.slug);
         // The secret is not in the log; only that it changed.
-        let audit = |v: &ProviderView, secret_changed: bool| {
+        let audit = |v: &SignInProviderView, secret_changed: bool| {
             serde_json::json!({
                 "name": v.name, "issuer": v.issuer, "client_id": v.client_id,
                 "create_accounts": v.create_accounts, "client_secret_changed": secret_changed,

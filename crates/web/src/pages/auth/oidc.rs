@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use credence_app::auth::oidc::{Callback, ProviderInput, ProviderView};
+use credence_app::auth::oidc::{Callback, SignInProviderInput, SignInProviderView};
 use credence_app::{App, AppError};
 use credence_domain::validation::FieldError;
 use serde::Deserialize;
@@ -148,7 +148,7 @@ pub struct ProviderForm {
 }
 
 impl ProviderForm {
-    fn of(p: &ProviderView) -> ProviderForm {
+    fn of(p: &SignInProviderView) -> ProviderForm {
         ProviderForm {
             version: Some(p.version),
             name: p.name.clone(),
@@ -164,7 +164,7 @@ impl ProviderForm {
 #[template(path = "sign_in_settings.html")]
 struct SettingsPage {
     layout: Layout,
-    provider: Option<ProviderView>,
+    provider: Option<SignInProviderView>,
     form: ProviderForm,
     errors: Vec<FieldError>,
     redirect_uri: String,
@@ -233,7 +233,7 @@ pub async fn save(
     CsrfForm(user, form): CsrfForm<ProviderForm>,
 ) -> Response {
     let admin = capability!(user.actor, admin);
-    let input = ProviderInput {
+    let input = SignInProviderInput {
         version: form.version,
         name: form.name.clone(),
         issuer: form.issuer.clone(),
