@@ -643,8 +643,8 @@ mod tests {
     fn the_pkce_challenge_is_rfc_7636s() {
         // RFC 7636, appendix B.
         assert_eq!(
-            challenge("dBjftJeZ4CVP-1B0K9c8aZ7_5S7Ym4LCKnFTGsaTGmA"),
-            "E9Melhoa2OwvFfEmEqX2FsT-0Tp8B6gOTRH2JJ3H0-A"
+            challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
 }
