@@ -301,6 +301,15 @@ both_databases! {
         let r = sign_in_as(t, "stranger").await;
         assert_eq!(r.status, 403);
         assert!(refusal_text(&r).contains("no member of this agency has that e-mail address"), "{}", r.text);
+
+        // The address is another agency's login: not this agency's to use or copy, even for
+        // a member with that address here.
+        let other = t.app.create_agency("Other County EMS", Some("other"), "UTC").await.unwrap();
+        t.app.create_user(other.id, "stranger@test.example", Role::Officer, "a long enough password", None).await.unwrap();
+        t.post("/api/v1/members", json!({"first_name": "Stran", "last_name": "Ger", "email": "stranger@test.example"})).await.expect(201);
+        let r = sign_in_as(t, "stranger").await;
+        assert_eq!(r.status, 403);
+        assert!(refusal_text(&r).contains("no login for stranger@test.example at this agency"), "{}", r.text);
     }
 
     async fn a_provider_that_cannot_be_reached_is_a_clear_error(t) {

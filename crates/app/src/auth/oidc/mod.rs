@@ -107,8 +107,9 @@ fn refused(why: impl Into<String>) -> AppError {
     AppError::Forbidden(why.into())
 }
 
+/// The provider could not be asked (`why` names what and how, for the page that says so).
 fn unreachable_provider(why: String) -> AppError {
-    AppError::Unavailable(format!("Signing in through the provider failed: {why}."))
+    AppError::Unavailable(why)
 }
 
 /// `https://…`, or `http://` to this machine (a provider run beside the server in tests and
@@ -516,8 +517,16 @@ impl App {
         let row = store::provider(&mut tx, agency_id).await?.ok_or_else(|| {
             refused("this agency no longer signs in through an identity provider")
         })?;
+        let no_login = || {
+            refused(format!(
+                "there is no login for {} at this agency; ask an admin to invite you",
+                who.email
+            ))
+        };
         let user = match identity::user_by_email(&mut tx, &email).await? {
-            Some(u) if u.agency_id != agency_id => None,
+            // Logins are unique across agencies: another agency's is not this one's to use,
+            // nor can one be made beside it.
+            Some(u) if u.agency_id != agency_id => return Err(no_login()),
             other => other,
         };
         let user = match user {
@@ -531,12 +540,7 @@ impl App {
             None if row.create_accounts => {
                 self.create_member_login(&mut tx, agency_id, who).await?
             }
-            None => {
-                return Err(refused(format!(
-                    "there is no login for {} at this agency; ask an admin to invite you",
-                    who.email
-                )))
-            }
+            None => return Err(no_login()),
         };
         let by = Actor::system(agency_id, format!("user:{}", user.email));
         crate::ops::audit::record(
