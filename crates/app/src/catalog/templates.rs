@@ -134,6 +134,7 @@ fn base(code: &str, name: &str, description: String) -> NewCredentialType {
         reminder_days: None,
         requirements: None,
         enrolment_group_ids: None,
+        auto_certificate: None,
     }
 }
 
