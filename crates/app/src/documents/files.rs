@@ -4,6 +4,7 @@
 
 use credence_domain::ids::AgencyId;
 use std::sync::Arc;
+use std::time::Duration;
 
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
@@ -36,7 +37,13 @@ impl Files {
     }
 
     /// Files in an S3-compatible bucket (`s3://bucket`); endpoint, region and keys come from
-    /// the usual `AWS_*` variables (`AWS_ENDPOINT` for MinIO and the like).
+    /// the usual `AWS_*` variables (`AWS_ENDPOINT` for MinIO and the like; see
+    /// docs/operations.md).
+    ///
+    /// object_store's defaults retry a failed request ten times within up to three minutes
+    /// (each attempt may wait 30 s for a server that does not answer), holding the user's
+    /// request all along. Here a request gives up after three retries within ten seconds
+    /// and the caller is told the storage is unreachable (see [`storage_error`]).
     pub fn s3(url: &str) -> std::result::Result<Files, String> {
         let bucket = url
             .strip_prefix("s3://")
@@ -45,8 +52,18 @@ impl Files {
             .ok_or_else(|| format!("the files URL {url:?} must look like s3://bucket"))?;
         // reqwest is built without a default TLS provider (see the workspace manifest).
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig {
+                init_backoff: Duration::from_millis(100),
+                max_backoff: Duration::from_secs(2),
+                base: 2.0,
+            },
+            max_retries: 3,
+            retry_timeout: Duration::from_secs(10),
+        };
         let store = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
+            .with_retry(retry)
             .build()
             .map_err(|e| format!("configuring S3 for {url:?}: {e}"))?;
         Ok(Files {
@@ -59,7 +76,7 @@ impl Files {
             .put(&ObjectPath::from(key), PutPayload::from(bytes))
             .await
             .map(|_| ())
-            .map_err(|e| AppError::internal(format!("storing {key}: {e}")))
+            .map_err(|e| storage_error("storing", key, e))
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>> {
@@ -67,11 +84,11 @@ impl Files {
             .store
             .get(&ObjectPath::from(key))
             .await
-            .map_err(|e| AppError::internal(format!("reading {key}: {e}")))?;
+            .map_err(|e| storage_error("reading", key, e))?;
         let bytes = found
             .bytes()
             .await
-            .map_err(|e| AppError::internal(format!("reading {key}: {e}")))?;
+            .map_err(|e| storage_error("reading", key, e))?;
         Ok(bytes.to_vec())
     }
 
@@ -81,6 +98,23 @@ impl Files {
             tracing::warn!(key, error = %e, "could not remove an orphaned file");
         }
     }
+}
+
+/// A storage failure as the caller should see it. A file that is not there although a row
+/// names it is our fault (500, logged). Anything else (the storage server down, refusing
+/// the credentials, timing out) is the operator's to fix: 503 with words that say so and
+/// that nothing was saved; the cause goes to the log, not to the client.
+fn storage_error(doing: &str, key: &str, e: object_store::Error) -> AppError {
+    if let object_store::Error::NotFound { .. } = e {
+        return AppError::internal(format!("{doing} {key}: the stored file is missing: {e}"));
+    }
+    tracing::error!(key, error = %e, "file storage failed while {doing} a file");
+    let what = if doing == "storing" {
+        "the file storage could not be reached, so nothing was saved; try again in a moment"
+    } else {
+        "the file storage could not be reached; try again in a moment"
+    };
+    AppError::Unavailable(what.to_string())
 }
 
 /// A fresh storage key for a file of an agency: `{agency}/{random}.{ext}`.

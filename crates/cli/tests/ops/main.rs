@@ -1,0 +1,8 @@
+//! Operations tests: the real `credence` binary run as servers, with the services it talks
+//! to (S3-compatible storage, SMTP, PostgreSQL) started here. docs/operations.md says what
+//! they measured and how to run them.
+
+mod files_s3;
+mod kills;
+mod two_instances;
+mod support;
