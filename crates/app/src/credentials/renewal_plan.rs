@@ -18,6 +18,10 @@ use crate::credentials::lifecycle::refresh_with_new_periods;
 use crate::credentials::operations::Recording;
 use crate::{App, AppError, Officer, Reader, Result};
 
+/// Advisory-lock keys, one per agency, that renewal plans take (PostgreSQL; SQLite has one
+/// writer anyway).
+pub(crate) const RENEWAL_LOCK: i64 = 0x524e_0000_0000;
+
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
 pub struct CandidateParams {
     /// Credentials expiring within this many days (default 90), plus every expired one.
@@ -304,6 +308,10 @@ impl App {
             }
         }
         let mut tx = self.store.begin().await?;
+        // Before anything is read: the same plan sent to two instances at once would
+        // otherwise both see the credentials unplanned and give each two open periods. The
+        // second waits here, then reads the first's periods and skips them.
+        credence_store::lock(&mut tx, RENEWAL_LOCK + actor.agency_id.get()).await?;
         let ctx = self.ctx(&mut tx, actor).await?;
         let ty = credence_store::catalog::credential_types::credential_type(
             &mut tx,

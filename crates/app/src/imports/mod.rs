@@ -26,6 +26,9 @@ use crate::credentials::lifecycle::Ctx;
 use crate::{Actor, App, AppError, Result};
 use sheet::{Cell, Sheet};
 
+/// Advisory-lock keys, one per agency, that import commits take.
+const IMPORT_LOCK: i64 = 0x494d_0000_0000;
+
 /// What a file imports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -677,6 +680,11 @@ impl App {
     pub async fn commit_import(&self, actor: &Actor, id: ImportId) -> Result<ImportView> {
         actor.officer()?;
         let mut tx = self.store.begin().await?;
+        // One commit at a time per agency (PostgreSQL; SQLite has one writer anyway): the
+        // same preview committed on two instances at once would otherwise get past the
+        // status check twice, and the second would fail on a member the first just wrote.
+        // Waiting here, it reads the first's outcome: 409, or the rows as they now are.
+        credence_store::lock(&mut tx, IMPORT_LOCK + actor.agency_id.get()).await?;
         let row = store::import(&mut tx, actor.agency_id, id)
             .await?
             .ok_or(AppError::NotFound)?;

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{people_with_credentials, Body, Deployment, PgDatabase, S3Server, Scratch, RED_PNG};
+use crate::support::{
+    people_with_credentials, Body, Deployment, PgDatabase, S3Server, Scratch, RED_PNG,
+};
 
 #[test]
 fn files_in_s3_on_sqlite() {
@@ -59,7 +61,10 @@ fn files_in_s3(deployment: Deployment) {
     let keys = s3.keys();
     assert_eq!(keys.len(), 4, "the logo and three PDFs: {keys:?}");
     for c in certificates {
-        let pdf = server.get(&format!("/api/v1/certificates/{}/pdf", c["id"].as_str().unwrap()), &token);
+        let pdf = server.get(
+            &format!("/api/v1/certificates/{}/pdf", c["id"].as_str().unwrap()),
+            &token,
+        );
         assert_eq!(pdf.status, 200);
         assert_eq!(pdf.header("content-type"), Some("application/pdf"));
         assert!(pdf.body.starts_with(b"%PDF-"));
@@ -73,9 +78,19 @@ fn files_in_s3(deployment: Deployment) {
         &token,
         json!({"certificate_ids": certificates.iter().map(|c| c["id"].clone()).collect::<Vec<_>>()}),
     );
-    assert_eq!(merged.status, 200, "{}", String::from_utf8_lossy(&merged.body));
+    assert_eq!(
+        merged.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&merged.body)
+    );
     assert!(merged.body.starts_with(b"%PDF-"));
-    let rows = |d: &Deployment| (d.count("SELECT COUNT(*) FROM files"), d.count("SELECT COUNT(*) FROM certificates"));
+    let rows = |d: &Deployment| {
+        (
+            d.count("SELECT COUNT(*) FROM files"),
+            d.count("SELECT COUNT(*) FROM certificates"),
+        )
+    };
     let before = rows(&deployment);
     assert_eq!(before, (4, 3));
 
@@ -108,12 +123,18 @@ fn files_in_s3(deployment: Deployment) {
             "a certificate download",
             timed(|| {
                 server.get(
-                    &format!("/api/v1/certificates/{}/pdf", certificates[0]["id"].as_str().unwrap()),
+                    &format!(
+                        "/api/v1/certificates/{}/pdf",
+                        certificates[0]["id"].as_str().unwrap()
+                    ),
                     &token,
                 )
             }),
         ),
-        ("the logo", timed(|| server.get("/api/v1/agency/logo", &token))),
+        (
+            "the logo",
+            timed(|| server.get("/api/v1/agency/logo", &token)),
+        ),
     ] {
         assert_eq!(
             response.status,
@@ -134,7 +155,11 @@ fn files_in_s3(deployment: Deployment) {
             "{what}: {problem}"
         );
     }
-    assert_eq!(rows(&deployment), before, "no row names a file that was not stored");
+    assert_eq!(
+        rows(&deployment),
+        before,
+        "no row names a file that was not stored"
+    );
     // The server itself stays up and answers what needs no file.
     server.get("/api/v1/certificates", &token).expect(200);
 }

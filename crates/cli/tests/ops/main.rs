@@ -4,5 +4,5 @@
 
 mod files_s3;
 mod kills;
-mod two_instances;
 mod support;
+mod two_instances;

@@ -79,7 +79,7 @@ impl Deployment {
             .arg(&self.data_dir)
             .env("CREDENCE_DATABASE_URL", &self.database_url)
             .env("CREDENCE_TODAY", TODAY)
-            .env("CREDENCE_LOG", "warn");
+            .env("CREDENCE_LOG", "info,sqlx=warn,tower_http=warn");
         for (k, v) in &self.env {
             c.env(k, v);
         }
@@ -250,11 +250,16 @@ impl Body {
     }
 }
 
-#[derive(Debug)]
 pub struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, String::from_utf8_lossy(&self.body))
+    }
 }
 
 impl Resp {
@@ -314,7 +319,8 @@ pub fn try_request(
 ) -> std::io::Result<Resp> {
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
     if let Some(t) = token {
         head.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
@@ -335,7 +341,10 @@ pub fn try_request(
 
 fn parse_response(raw: &[u8]) -> std::io::Result<Resp> {
     let cut = || std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "response cut short");
-    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(cut)?;
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(cut)?;
     let head = String::from_utf8_lossy(&raw[..end]).into_owned();
     let mut lines = head.split("\r\n");
     let status: u16 = lines
@@ -478,7 +487,14 @@ impl S3Server {
     pub fn start(bucket: &str) -> S3Server {
         let port = free_port();
         let mut command = Command::new("python3");
-        command.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()]);
+        command.args([
+            "-m",
+            "moto.server",
+            "-H",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+        ]);
         let child = start_listening(
             command,
             port,
@@ -630,13 +646,21 @@ pub fn people_with_credentials(server: &Server, token: &str, n: usize) -> Vec<St
             "POST",
             "/api/v1/imports",
             token,
-            Some(Body::multipart(&[("kind", "members")], "members.csv", csv.as_bytes())),
+            Some(Body::multipart(
+                &[("kind", "members")],
+                "members.csv",
+                csv.as_bytes(),
+            )),
         )
         .expect(201);
     assert_eq!(preview["errors"], serde_json::json!([]), "{preview}");
     let import = preview["id"].as_str().unwrap();
     server
-        .post(&format!("/api/v1/imports/{import}/commit"), token, Value::Null)
+        .post(
+            &format!("/api/v1/imports/{import}/commit"),
+            token,
+            Value::Null,
+        )
         .expect(200);
     let members = server.get("/api/v1/members?limit=500", token).expect(200);
     let member_ids: Vec<Value> = members["items"]
