@@ -404,6 +404,29 @@ pub async fn finish_daily_job(
     Ok(())
 }
 
+/// Extends an unfinished claim to `lease_until`: the instance running the job is still at it.
+/// (Should its claim have lapsed and been taken over, this extends the new claim, which is
+/// just as well: that one is running.) False when the job is finished.
+pub async fn renew_daily_job(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    job: &str,
+    day: chrono::NaiveDate,
+    lease_until: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let renewed = query(
+        "UPDATE daily_job_runs SET lease_until = $4 \
+         WHERE agency_id = $1 AND job = $2 AND ran_for = $3 AND finished_at IS NULL",
+    )
+    .arg(agency_id)
+    .arg(job)
+    .arg(day)
+    .arg(lease_until)
+    .execute(tx)
+    .await?;
+    Ok(renewed == 1)
+}
+
 /// Gives up an unfinished claim at once (the job failed), so the next attempt need not wait
 /// for the lease.
 pub async fn release_daily_job(

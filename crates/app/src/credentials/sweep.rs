@@ -163,18 +163,23 @@ pub(crate) async fn apply_expiring_window(
     }
 }
 
-/// How long a claim on an agency's daily jobs keeps other instances off them. A sweep that
-/// outlives it may be run twice at once, which is harmless (the sweep is idempotent and each
-/// batch takes the sweep lock; reminders are queued once each), so it only has to outlast a
-/// normal run; an instance killed mid-run delays the day's jobs by at most this much.
-pub const DAILY_JOB_LEASE: chrono::Duration = chrono::Duration::minutes(15);
+/// How long a claim on an agency's daily jobs keeps other instances off them. The instance
+/// running them renews it every [`DAILY_JOB_RENEWAL`], so a long sweep keeps its claim, and
+/// an instance killed mid-run holds the day's jobs up for at most this long (it was 15
+/// minutes without renewal: a server killed and restarted sent the day's reminders a quarter
+/// of an hour late). Were a claim to lapse all the same, running twice at once is harmless:
+/// the sweep is idempotent and each batch takes the sweep lock; reminders are queued once.
+pub const DAILY_JOB_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// How often a running claim is renewed: well inside the lease.
+const DAILY_JOB_RENEWAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 const DAILY_JOB: &str = "sweep";
 
 impl App {
     /// Runs the sweep, then queues reminders, for every agency whose local day has turned
     /// since its last finished run. The server calls this at start (catching up) and every
-    /// minute after. The day is marked done only once both have run: a claim left by an
+    /// 15 seconds after. The day is marked done only once both have run: a claim left by an
     /// instance that died is taken over when its lease expires, and the sweep simply runs
     /// again (it is idempotent).
     pub async fn run_daily_jobs(&self) -> Result<usize> {
@@ -194,7 +199,10 @@ impl App {
             if !claimed {
                 continue;
             }
-            match self.daily_jobs_of(a.id, today).await {
+            let renewing = self.renew_while_running(a.id, today);
+            let done = self.daily_jobs_of(a.id, today).await;
+            renewing.abort();
+            match done {
                 Ok((report, queued)) => {
                     tracing::info!(agency = %a.slug, %today, examined = report.examined, auto_issued = report.auto_issued, reminders = queued, "daily jobs");
                     ran += 1;
@@ -209,6 +217,41 @@ impl App {
             }
         }
         Ok(ran)
+    }
+
+    /// Renews the claim on an agency's daily jobs until aborted.
+    fn renew_while_running(
+        &self,
+        agency_id: AgencyId,
+        today: chrono::NaiveDate,
+    ) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(DAILY_JOB_RENEWAL).await;
+                let renewed = async {
+                    let mut tx = store.begin().await?;
+                    let lease_until = credence_store::now() + DAILY_JOB_LEASE;
+                    let live = credence_store::renew_daily_job(
+                        &mut tx,
+                        agency_id,
+                        DAILY_JOB,
+                        today,
+                        lease_until,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok::<_, credence_store::StoreError>(live)
+                };
+                match renewed.await {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not renew the claim on the daily jobs")
+                    }
+                }
+            }
+        })
     }
 
     /// One agency's daily jobs for `today`, then the mark that they are done.

@@ -42,6 +42,17 @@ struct Attachment {
     bytes: Vec<u8>,
 }
 
+/// How long an SMTP conversation may take before it is given up.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long a claim on an outbox message keeps other instances off it: longer than an SMTP
+/// conversation may take, so no two instances send it at once. An instance killed while
+/// sending holds its message up for this long (it was five minutes, for a batch of 50).
+const MAIL_LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+/// A pass stops after this many failed messages in a row (the server is likely down).
+const FAILURES_BEFORE_PAUSE: usize = 5;
+
 impl Mailer {
     /// Checks and opens the configuration; a malformed URL or sender is an error at start.
     pub fn from_url(url: &str, from: &str) -> std::result::Result<Mailer, String> {
@@ -65,13 +76,18 @@ impl Mailer {
             .map_err(|_| format!("the sender address {from:?} is not an e-mail address"))?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
-            .timeout(Some(Duration::from_secs(15)))
+            .timeout(Some(SMTP_TIMEOUT))
             .build();
         Ok(Mailer { transport, from })
     }
 
+    /// Sends one outbox message. Its Message-ID is made from the outbox row, the same on
+    /// every attempt: a message sent again after a crash between the server's acceptance and
+    /// our record of it (the one moment delivery cannot be made exactly-once) is the same
+    /// message, which mail systems recognise as such.
     async fn send(
         &self,
+        outbox_id: MessageId,
         to: &str,
         subject: &str,
         body: &str,
@@ -80,7 +96,9 @@ impl Mailer {
         let to: Mailbox = to
             .parse()
             .map_err(|e| format!("bad recipient {to:?}: {e}"))?;
+        let message_id = format!("<outbox.{outbox_id}@{}>", self.from.email.domain());
         let builder = Message::builder()
+            .message_id(Some(message_id))
             .from(self.from.clone())
             .to(to)
             .subject(subject);
@@ -341,58 +359,48 @@ impl App {
             return Ok(0);
         };
         let mut sent = 0;
-        loop {
+        let mut failures_in_a_row = 0;
+        // One message per claim: a claim then covers exactly the message being sent, so an
+        // instance killed mid-pass holds up only that one (for the lease), and `attempts`
+        // counts the tries actually begun.
+        while failures_in_a_row < FAILURES_BEFORE_PAUSE {
             let mut tx = self.store.begin().await?;
-            let batch = outbox::claim(
-                &mut tx,
-                outbox::Channel::Mail,
-                50,
-                chrono::Duration::minutes(5),
-            )
-            .await?;
+            let claimed = outbox::claim(&mut tx, outbox::Channel::Mail, 1, MAIL_LEASE).await?;
             tx.commit().await?;
-            if batch.is_empty() {
-                return Ok(sent);
-            }
-            let mut failures = 0;
-            for m in &batch {
-                let result = match self.attachment(m).await {
-                    Ok(attachment) => {
-                        mailer
-                            .send(&m.recipient, &m.subject, &m.body, attachment)
-                            .await
-                    }
-                    Err(e) => Err(e.to_string()),
-                };
-                let mut tx = self.store.begin().await?;
-                match result {
-                    Ok(()) => {
-                        outbox::mark_sent(&mut tx, m.id).await?;
-                        sent += 1;
-                    }
-                    Err(error) => {
-                        failures += 1;
-                        let backoff =
-                            chrono::Duration::seconds(60 * 2i64.pow(m.attempts.clamp(0, 8) as u32))
-                                .min(chrono::Duration::hours(6));
-                        tracing::warn!(message = %m.id, %error, attempts = m.attempts + 1, "e-mail not delivered; will retry");
-                        outbox::mark_failed(
-                            &mut tx,
-                            m.id,
-                            &error,
-                            backoff,
-                            m.attempts + 1 >= MAX_ATTEMPTS,
-                        )
-                        .await?;
-                    }
+            let Some(m) = claimed.into_iter().next() else {
+                break;
+            };
+            let result = match self.attachment(&m).await {
+                Ok(attachment) => {
+                    mailer
+                        .send(m.id, &m.recipient, &m.subject, &m.body, attachment)
+                        .await
                 }
-                tx.commit().await?;
+                Err(e) => Err(e.to_string()),
+            };
+            let mut tx = self.store.begin().await?;
+            match result {
+                Ok(()) => {
+                    outbox::mark_sent(&mut tx, m.id).await?;
+                    sent += 1;
+                    failures_in_a_row = 0;
+                }
+                Err(error) => {
+                    failures_in_a_row += 1;
+                    let backoff = chrono::Duration::seconds(
+                        60 * 2i64.pow((m.attempts - 1).clamp(0, 8) as u32),
+                    )
+                    .min(chrono::Duration::hours(6));
+                    tracing::warn!(message = %m.id, %error, attempts = m.attempts, "e-mail not delivered; will retry");
+                    outbox::mark_failed(&mut tx, m.id, &error, backoff, m.attempts >= MAX_ATTEMPTS)
+                        .await?;
+                }
             }
-            if failures == batch.len() {
-                // The server is unreachable: stop here and let the backoff work.
-                return Ok(sent);
-            }
+            tx.commit().await?;
         }
+        // After several failures in a row the server is likely unreachable: the rest waits
+        // for the next pass, and the failed ones for their backoff.
+        Ok(sent)
     }
 
     /// The file a message carries, read from storage.

@@ -427,7 +427,7 @@ impl App {
                         Some(w) => self
                             .post_event(client, w, m.id, &m.subject, &m.body)
                             .await
-                            .map_err(|e| (e, m.attempts + 1 >= MAX_ATTEMPTS)),
+                            .map_err(|e| (e, m.attempts >= MAX_ATTEMPTS)),
                     };
                     (m, outcome)
                 }
@@ -442,10 +442,10 @@ impl App {
                     }
                     Err((error, give_up)) => {
                         let backoff = chrono::Duration::seconds(
-                            30 * 2i64.pow(m.attempts.clamp(0, 10) as u32),
+                            30 * 2i64.pow((m.attempts - 1).clamp(0, 10) as u32),
                         )
                         .min(chrono::Duration::hours(6));
-                        tracing::warn!(delivery = %m.id, %error, attempts = m.attempts + 1, "webhook not delivered");
+                        tracing::warn!(delivery = %m.id, %error, attempts = m.attempts, "webhook not delivered");
                         outbox::mark_failed(&mut tx, m.id, &error, backoff, give_up).await?;
                     }
                 }

@@ -131,6 +131,13 @@ impl Deployment {
 
     /// Counts rows straight from the database (`SELECT COUNT(*) …`).
     pub fn count(&self, sql: &str) -> i64 {
+        let mut values = self.ids(sql);
+        assert_eq!(values.len(), 1, "{sql}");
+        values.remove(0)
+    }
+
+    /// The integers of a one-column query, straight from the database.
+    pub fn ids(&self, sql: &str) -> Vec<i64> {
         let url = self.database_url.clone();
         let sql = sql.to_string();
         std::thread::spawn(move || {
@@ -141,13 +148,13 @@ impl Deployment {
                 .block_on(async {
                     let store = credence_store::Store::connect(&url).await.unwrap();
                     let mut tx = store.read().await.unwrap();
-                    let n: i64 = credence_store::query(sql.as_str())
-                        .scalar(&mut tx)
+                    let values: Vec<i64> = credence_store::query(sql.as_str())
+                        .scalars(&mut tx)
                         .await
                         .unwrap();
                     drop(tx);
                     store.close().await;
-                    n
+                    values
                 })
         })
         .join()

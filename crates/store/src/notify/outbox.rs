@@ -101,7 +101,9 @@ pub enum Channel {
 }
 
 /// Claims up to `limit` messages of `channel` that are due, for `lease` (a crashed sender's
-/// claim expires and the message is tried again).
+/// claim expires and the message is tried again). Claiming counts the attempt, so a message
+/// whose sender died mid-attempt shows two attempts once it is sent: an e-mail the server had
+/// accepted just before the crash may then have gone twice (with the same Message-ID).
 pub async fn claim(
     tx: &mut Tx,
     channel: Channel,
@@ -119,7 +121,7 @@ pub async fn claim(
         Channel::Webhook => "=",
     };
     let sql = format!(
-        "UPDATE outbox SET status = 'sending', next_attempt_at = $1
+        "UPDATE outbox SET status = 'sending', next_attempt_at = $1, attempts = attempts + 1
          WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= $2
                           AND kind {kind} 'webhook'
                       ORDER BY next_attempt_at, id LIMIT $3{lock})
@@ -134,8 +136,11 @@ pub async fn claim(
 }
 
 pub async fn mark_sent(tx: &mut Tx, id: MessageId) -> Result<()> {
-    query("UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = $2").arg(now()).arg(id)
-        .execute(tx).await?;
+    query("UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = $2")
+        .arg(now())
+        .arg(id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
@@ -148,8 +153,13 @@ pub async fn mark_failed(
     give_up: bool,
 ) -> Result<()> {
     let status = if give_up { "failed" } else { "queued" };
-    query("UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $4").arg(status).arg(error).arg(now() + retry_in).arg(id)
-        .execute(tx).await?;
+    query("UPDATE outbox SET status = $1, last_error = $2, next_attempt_at = $3 WHERE id = $4")
+        .arg(status)
+        .arg(error)
+        .arg(now() + retry_in)
+        .arg(id)
+        .execute(tx)
+        .await?;
     Ok(())
 }
 
