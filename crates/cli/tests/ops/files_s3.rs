@@ -168,6 +168,11 @@ fn files_in_s3(deployment: Deployment) {
 fn timed(f: impl FnOnce() -> crate::support::Resp) -> crate::support::Resp {
     let started = Instant::now();
     let r = f();
+    eprintln!(
+        "storage down: answered {} in {:?}",
+        r.status,
+        started.elapsed()
+    );
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "answered after {:?}",
