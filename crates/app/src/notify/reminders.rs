@@ -285,53 +285,68 @@ impl App {
             .unwrap_or(0);
         let horizon = ctx.today + Days::new(u64::from(furthest));
         let lapsed_since = ctx.today - Days::new(LAPSE_GRACE_DAYS as u64);
-        let mut messages = Vec::new();
-        let mut digest = Vec::new();
-        for (kind, rows) in [
-            (
-                "expiration",
-                outbox::expiring_between(&mut tx, agency_id, lapsed_since, horizon).await?,
-            ),
-            (
-                "period_due",
-                outbox::periods_due_between(&mut tx, agency_id, lapsed_since, horizon).await?,
-            ),
-        ] {
-            for a in rows {
-                // A type's own thresholds win over the agency's.
-                let own = a.reminder_offsets.as_deref().map(parse_offsets);
-                let offsets = own.as_deref().unwrap_or(&agency_offsets);
-                let Some(threshold) = due_threshold(a.date, ctx.today, offsets, LAPSE_GRACE_DAYS)
-                else {
-                    continue;
+        let mut digest = Digest::default();
+        let mut added = 0;
+        for kind in ["expiration", "period_due"] {
+            let mut page = outbox::ApproachingPage {
+                after: None,
+                limit: REMINDER_PAGE,
+            };
+            loop {
+                let rows = match kind {
+                    "expiration" => {
+                        outbox::expiring_between(&mut tx, agency_id, lapsed_since, horizon, page)
+                            .await?
+                    }
+                    _ => {
+                        outbox::periods_due_between(&mut tx, agency_id, lapsed_since, horizon, page)
+                            .await?
+                    }
                 };
-                let r = reminder(&a, kind, threshold);
-                let to_member = member_message(&a, kind, &r);
-                let to_supervisor = supervisor_message(&a, kind, &r, copy);
-                if to_member.is_some() || to_supervisor.is_some() {
-                    let copied = match &to_supervisor {
-                        Some(m) => format!(", copied to {}", m.recipient),
-                        None => String::new(),
+                let mut messages = Vec::new();
+                for a in &rows {
+                    // A type's own thresholds win over the agency's.
+                    let own = a.reminder_offsets.as_deref().map(parse_offsets);
+                    let offsets = own.as_deref().unwrap_or(&agency_offsets);
+                    let Some(threshold) =
+                        due_threshold(a.date, ctx.today, offsets, LAPSE_GRACE_DAYS)
+                    else {
+                        continue;
                     };
-                    digest.push(format!(
-                        "- {} {}: {} ({}{copied})",
-                        a.first_name,
-                        a.last_name,
-                        r.subject,
-                        threshold.key()
-                    ));
+                    let r = reminder(a, kind, threshold);
+                    let to_member = member_message(a, kind, &r);
+                    let to_supervisor = supervisor_message(a, kind, &r, copy);
+                    if to_member.is_some() || to_supervisor.is_some() {
+                        let copied = match &to_supervisor {
+                            Some(m) => format!(", copied to {}", m.recipient),
+                            None => String::new(),
+                        };
+                        digest.note(format!(
+                            "- {} {}: {} ({}{copied})",
+                            a.first_name,
+                            a.last_name,
+                            r.subject,
+                            threshold.key()
+                        ));
+                    }
+                    messages.extend(to_member);
+                    messages.extend(to_supervisor);
                 }
-                messages.extend(to_member);
-                messages.extend(to_supervisor);
+                added += outbox::enqueue(&mut tx, agency_id, &messages).await?;
+                match rows.last() {
+                    Some(last) if rows.len() as i64 == page.limit => {
+                        page.after = Some((last.date, last.credential_id));
+                    }
+                    _ => break,
+                }
             }
         }
-        let mut added = outbox::enqueue(&mut tx, agency_id, &messages).await?;
         if added > 0 {
             // Admins get one digest a day rather than a message per credential.
             let body = format!(
                 "Reminders sent to members on {}:\n\n{}\n",
                 ctx.today,
-                digest.join("\n")
+                digest.text()
             );
             let admins: Vec<NewMessage> = outbox::admin_emails(&mut tx, agency_id)
                 .await?
@@ -496,9 +511,61 @@ pub(crate) fn message_view(m: outbox::Message) -> OutboxMessage {
     }
 }
 
+/// Approaching dates read per page by the reminder pass.
+const REMINDER_PAGE: i64 = 5_000;
+
+/// Lines of the admins' daily digest: one per reminder up to [`Digest::MAX_LINES`], then a
+/// count, so a day with thousands of reminders is still a readable e-mail (the outbox lists
+/// every message).
+#[derive(Default)]
+struct Digest {
+    lines: Vec<String>,
+    more: usize,
+}
+
+impl Digest {
+    const MAX_LINES: usize = 500;
+
+    fn note(&mut self, line: String) {
+        if self.lines.len() < Self::MAX_LINES {
+            self.lines.push(line);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut text = self.lines.join("\n");
+        if self.more > 0 {
+            text.push_str(&format!(
+                "\n… and {} more; the outbox lists every message.",
+                self.more
+            ));
+        }
+        text
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_digest_lists_five_hundred_reminders_then_counts_the_rest() {
+        let mut digest = Digest::default();
+        for n in 0..502 {
+            digest.note(format!("- reminder {n}"));
+        }
+        let text = digest.text();
+        assert_eq!(text.lines().count(), Digest::MAX_LINES + 1);
+        assert!(text.starts_with("- reminder 0\n"));
+        assert!(text.contains("- reminder 499\n"));
+        assert!(!text.contains("reminder 500"));
+        assert!(text.ends_with("… and 2 more; the outbox lists every message."));
+        let mut short = Digest::default();
+        short.note("- one".into());
+        assert_eq!(short.text(), "- one");
+    }
 
     #[test]
     fn smtp_urls_are_checked() {

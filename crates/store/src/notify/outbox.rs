@@ -207,14 +207,15 @@ pub async fn expiring_between(
     agency_id: AgencyId,
     from: NaiveDate,
     to: NaiveDate,
+    page: ApproachingPage,
 ) -> Result<Vec<Approaching>> {
     approaching(
         db,
         agency_id,
         "c.expiration_date",
         "c.revoked = FALSE",
-        from,
-        to,
+        (from, to),
+        page,
     )
     .await
 }
@@ -226,6 +227,7 @@ pub async fn periods_due_between(
     agency_id: AgencyId,
     from: NaiveDate,
     to: NaiveDate,
+    page: ApproachingPage,
 ) -> Result<Vec<Approaching>> {
     // When the period ends with the issuance, the expiration reminder already says it.
     approaching(
@@ -233,10 +235,19 @@ pub async fn periods_due_between(
         agency_id,
         "c.due_date",
         "c.progress < 100 AND c.withdrawn = FALSE AND (c.expiration_date IS NULL OR c.due_date <> c.expiration_date)",
-        from,
-        to,
+        (from, to),
+        page,
     )
     .await
+}
+
+/// A keyset page of approaching dates: after the last row of the page before (its date and
+/// credential; `None` first), at most `limit` rows. The reminder pass reads them a page at
+/// a time so its memory does not grow with the agency.
+#[derive(Debug, Clone, Copy)]
+pub struct ApproachingPage {
+    pub after: Option<(NaiveDate, CredentialId)>,
+    pub limit: i64,
 }
 
 async fn approaching(
@@ -244,9 +255,16 @@ async fn approaching(
     agency_id: AgencyId,
     column: &str,
     condition: &str,
-    from: NaiveDate,
-    to: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+    page: ApproachingPage,
 ) -> Result<Vec<Approaching>> {
+    let (keyset, limit) = match page.after {
+        Some(_) => (
+            format!(" AND ({column} > $4 OR ({column} = $4 AND c.id > $5))"),
+            "$6",
+        ),
+        None => (String::new(), "$4"),
+    };
     let sql = format!(
         "SELECT c.id AS credential_id, c.member_id, m.email, m.first_name, m.last_name, t.name AS type_name,
              {column} AS date, c.period_id, t.reminder_offsets,
@@ -255,15 +273,14 @@ async fn approaching(
          JOIN members m ON m.id = c.member_id
          JOIN credential_types t ON t.id = c.credential_type_id
          LEFT JOIN members s ON s.agency_id = m.agency_id AND s.id = m.supervisor_member_id AND s.active = TRUE
-         WHERE c.agency_id = $1 AND {column} >= $2 AND {column} <= $3 AND {condition} AND m.active = TRUE
-         ORDER BY {column}, c.id"
+         WHERE c.agency_id = $1 AND {column} >= $2 AND {column} <= $3 AND {condition} AND m.active = TRUE{keyset}
+         ORDER BY {column}, c.id LIMIT {limit}"
     );
-    query(&sql)
-        .arg(agency_id)
-        .arg(from)
-        .arg(to)
-        .fetch_all(db)
-        .await
+    let mut q = query(&sql).arg(agency_id).arg(from).arg(to);
+    if let Some((date, id)) = page.after {
+        q = q.arg(date).arg(id);
+    }
+    q.arg(page.limit).fetch_all(db).await
 }
 
 /// E-mail addresses of the agency's active admin logins.
