@@ -39,9 +39,13 @@ pub struct NewProvider<'a> {
 
 /// Saves the agency's provider, replacing the one before (its version goes up by one).
 pub async fn save_provider(tx: &mut Tx, agency_id: AgencyId, p: &NewProvider<'_>) -> Result<()> {
-    let changed = query(
-        "UPDATE oidc_providers SET name = $2, issuer = $3, client_id = $4, sealed_client_secret = $5,
-                create_accounts = $6, version = version + 1, updated_at = $7 WHERE agency_id = $1",
+    query(
+        "INSERT INTO oidc_providers (agency_id, name, issuer, client_id, sealed_client_secret, create_accounts, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (agency_id) DO UPDATE SET name = excluded.name, issuer = excluded.issuer,
+             client_id = excluded.client_id, sealed_client_secret = excluded.sealed_client_secret,
+             create_accounts = excluded.create_accounts, version = oidc_providers.version + 1,
+             updated_at = excluded.updated_at",
     )
     .arg(agency_id)
     .arg(p.name)
@@ -52,21 +56,6 @@ pub async fn save_provider(tx: &mut Tx, agency_id: AgencyId, p: &NewProvider<'_>
     .arg(now())
     .execute(tx)
     .await?;
-    if changed == 0 {
-        query(
-            "INSERT INTO oidc_providers (agency_id, name, issuer, client_id, sealed_client_secret, create_accounts, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .arg(agency_id)
-        .arg(p.name)
-        .arg(p.issuer)
-        .arg(p.client_id)
-        .arg(p.sealed_client_secret)
-        .arg(p.create_accounts)
-        .arg(now())
-        .execute(tx)
-        .await?;
-    }
     Ok(())
 }
 
