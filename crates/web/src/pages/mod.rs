@@ -459,7 +459,8 @@ impl IntoResponse for PageError {
                     .collect::<Vec<_>>()
                     .join("; "),
             ),
-            AppError::Conflict(m) | AppError::BadRequest(m) => (StatusCode::CONFLICT, m),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, m),
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             AppError::RateLimited(m) => (StatusCode::TOO_MANY_REQUESTS, m),
             AppError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, m),
             err @ AppError::Internal { .. } => {
