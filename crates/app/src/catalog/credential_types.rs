@@ -144,6 +144,32 @@ pub struct NewCredentialType {
     pub enrolment_group_ids: Option<Vec<GroupId>>,
 }
 
+impl NewCredentialType {
+    /// A type with a code, a name and a description, everything else left to its default
+    /// (the demo's types and the starter templates start from this).
+    pub fn named(code: &str, name: &str, description: impl Into<String>) -> NewCredentialType {
+        NewCredentialType {
+            code: code.into(),
+            name: name.into(),
+            description: Some(description.into()),
+            invisible: None,
+            effective_from: None,
+            due_date: None,
+            grace_period_days: None,
+            validity_months: None,
+            expiration_rounding: None,
+            auto_issue: None,
+            auto_certificate: None,
+            renewal: None,
+            renewal_window_days: None,
+            number_pattern: None,
+            reminder_days: None,
+            requirements: None,
+            enrolment_group_ids: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialTypePatch {

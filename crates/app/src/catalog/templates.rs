@@ -116,28 +116,6 @@ fn hours(
     }
 }
 
-fn base(code: &str, name: &str, description: String) -> NewCredentialType {
-    NewCredentialType {
-        code: code.into(),
-        name: name.into(),
-        description: Some(description),
-        invisible: None,
-        effective_from: None,
-        due_date: None,
-        grace_period_days: None,
-        validity_months: None,
-        expiration_rounding: None,
-        auto_issue: None,
-        renewal: None,
-        renewal_window_days: None,
-        number_pattern: None,
-        reminder_days: None,
-        requirements: None,
-        enrolment_group_ids: None,
-        auto_certificate: None,
-    }
-}
-
 fn nremt(level: &Nccp) -> NewCredentialType {
     let mut ce = hours(
         &format!("{} hours of continuing education (NCCP)", level.total),
@@ -151,7 +129,7 @@ fn nremt(level: &Nccp) -> NewCredentialType {
     );
     // NREMT limits distributive education; online courses carry the `online` flag.
     ce.max_hours_by_source = Some(BTreeMap::from([("online".to_string(), level.online)]));
-    let mut t = base(
+    let mut t = NewCredentialType::named(
         level.code,
         level.name,
         format!(
@@ -190,7 +168,7 @@ fn iso_fire() -> NewCredentialType {
         Vec::new(),
     );
     hazmat.repeatable = Some(true);
-    let mut t = base(
+    let mut t = NewCredentialType::named(
         "ISO-TRAINING",
         "ISO fire training hours",
         format!(

@@ -146,28 +146,6 @@ pub(crate) fn checklist_req(title: &str) -> RequirementInput {
     }
 }
 
-fn new_type(code: &str, name: &str, description: &str) -> NewCredentialType {
-    NewCredentialType {
-        code: code.into(),
-        name: name.into(),
-        description: Some(description.into()),
-        invisible: None,
-        effective_from: None,
-        due_date: None,
-        grace_period_days: None,
-        validity_months: None,
-        expiration_rounding: None,
-        auto_issue: None,
-        auto_certificate: None,
-        renewal: None,
-        renewal_window_days: None,
-        number_pattern: None,
-        reminder_days: None,
-        requirements: None,
-        enrolment_group_ids: None,
-    }
-}
-
 impl App {
     /// Creates the demo agency once; on every run, sets a fresh admin password and token so
     /// the printed access always works.
@@ -226,7 +204,7 @@ impl App {
         }
         let course = |code: &str| course_req(course_ids[code]);
 
-        let mut emt = new_type(
+        let mut emt = NewCredentialType::named(
             "EMT-B",
             "EMT-Basic",
             "State EMT-Basic certification; 24 hours of continuing education every two years.",
@@ -237,7 +215,7 @@ impl App {
         emt.renewal_window_days = Some(365);
         emt.requirements = Some(vec![hours_req(24.0, "CE"), course("CPR-BLS")]);
 
-        let mut cpr = new_type(
+        let mut cpr = NewCredentialType::named(
             "CPR",
             "CPR / BLS Provider",
             "Cardiopulmonary resuscitation for healthcare providers.",
@@ -247,7 +225,7 @@ impl App {
         cpr.renewal_window_days = Some(90);
         cpr.requirements = Some(vec![course("CPR-BLS")]);
 
-        let mut hazmat = new_type(
+        let mut hazmat = NewCredentialType::named(
             "HAZMAT-A",
             "Hazmat Awareness",
             "First responder awareness level, renewed yearly.",
@@ -256,7 +234,7 @@ impl App {
         hazmat.grace_period_days = Some(30);
         hazmat.requirements = Some(vec![course("HAZ-AWR")]);
 
-        let mut driver = new_type(
+        let mut driver = NewCredentialType::named(
             "DO",
             "Driver/Operator",
             "Apparatus driver/operator: EVOC, pump operations and a skills check-off.",
@@ -270,13 +248,13 @@ impl App {
             checklist_req("Hydrant hook-up and pump test"),
         ]);
 
-        let mut instructor = new_type("FI-1", "Fire Instructor I", "State fire instructor certification, tracked for records; does not automatically renew.");
+        let mut instructor = NewCredentialType::named("FI-1", "Fire Instructor I", "State fire instructor certification, tracked for records; does not automatically renew.");
         instructor.validity_months = Some(36);
         instructor.renewal = Some(RenewalPolicy::Manual);
         instructor.expiration_rounding = Some(ExpirationRounding::EndOfYear);
         instructor.requirements = Some(vec![course("FI-1")]);
 
-        let mut ics = new_type(
+        let mut ics = NewCredentialType::named(
             "ICS-200",
             "ICS-200 (one-time)",
             "Incident Command System, a one-time completion due by the end of June.",

@@ -655,6 +655,16 @@ pub fn export_response(export: credence_app::imports::exports::Export) -> Respon
         .into_response()
 }
 
+/// The messages about `field` among a form's errors, joined, for beside that field.
+pub fn messages_for(errors: &[credence_domain::FieldError], field: &str) -> Option<String> {
+    let messages: Vec<&str> = errors
+        .iter()
+        .filter(|e| e.field == field)
+        .map(|e| e.message.as_str())
+        .collect();
+    (!messages.is_empty()).then(|| messages.join("; "))
+}
+
 pub fn csv_response(filename: &str, body: String) -> Response {
     (
         [

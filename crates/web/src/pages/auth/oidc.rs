@@ -172,13 +172,7 @@ struct SettingsPage {
 
 impl SettingsPage {
     fn error_of(&self, field: &str) -> Option<String> {
-        let messages: Vec<&str> = self
-            .errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-            .collect();
-        (!messages.is_empty()).then(|| messages.join("; "))
+        crate::pages::messages_for(&self.errors, field)
     }
 
     fn label(field: &str) -> &str {

@@ -117,13 +117,7 @@ struct SettingsPage {
 impl SettingsPage {
     /// The errors about `field`, joined, for beside it.
     fn error_of(&self, field: &str) -> Option<String> {
-        let messages: Vec<&str> = self
-            .errors
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-            .collect();
-        (!messages.is_empty()).then(|| messages.join("; "))
+        crate::pages::messages_for(&self.errors, field)
     }
 
     /// What a field is called on the page, for the summary of errors.
