@@ -212,13 +212,52 @@ class Bench:
         self.token = run(self.binary, env, "token", "create", "--agency", "bench", "--role", "admin",
                          "--name", "load bench")
         self.interference.phase = f"{self.db} start-up jobs"
-        self.log_path = self.work / "server.log"
-        self.log_file = open(self.log_path, "w")
-        self.server = start(self.binary, env, args.port, self.log_file)
+        self.start_server()
         self.base = f"http://127.0.0.1:{args.port}"
         self.counts = Counts(self.db, env, self.work)
         self.interference.phase = f"{self.db} gather"
         self.gather()
+
+    def start_server(self):
+        """(Re)starts `credence serve`, each time with a log of its own. The first start waits
+        until its start-up jobs are over; a restart only until it is ready, as today's daily
+        jobs have run already (and are not logged again)."""
+        self.starts = getattr(self, "starts", 0) + 1
+        self.log_path = self.work / f"server-{self.starts}.log"
+        self._log_seen = 0
+        self.log_file = open(self.log_path, "w")
+        if self.starts == 1:
+            self.server = start(self.binary, self.env, self.args.port, self.log_file)
+        else:
+            env = {**self.env, "CREDENCE_LOG": "warn,credence_app::credentials::sweep=info"}
+            self.server = subprocess.Popen([self.binary, "serve", "--bind", f"127.0.0.1:{self.args.port}"],
+                                           env=env, stdout=self.log_file, stderr=subprocess.STDOUT)
+            deadline = time.time() + 300
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{self.base}/readyz").status == 200:
+                        break
+                except OSError:
+                    pass
+                if time.time() > deadline or self.server.poll() is not None:
+                    raise RuntimeError(f"the restarted server did not become ready; see {self.log_path}")
+                time.sleep(0.2)
+        self.server_log_problems()  # its start-up warnings are not the load's
+
+    def stop_server(self):
+        self.server.terminate()
+        self.server.wait()
+        self.log_file.close()
+
+    def probe_write(self) -> int:
+        """One training record through the API: the status it gets."""
+        api = Api(self.args.port, self.token)
+        member = (self.data / "members.txt").read_text().split()[0]
+        course = re.search(r"^course=(.*)$", (self.data / "config.txt").read_text(), re.M).group(1)
+        status, _ = api.request("POST", "/api/v1/training-records",
+                                {"member_id": member, "course_id": course, "completed_on": str(self.today)})
+        api.close()
+        return status
 
     def gather(self):
         """Ids for the mix, through the API; new types and a course for the writes."""
@@ -364,12 +403,22 @@ class Bench:
         res["server_log"] = self.server_log_problems()
         if self.server.poll() is not None:
             raise RuntimeError(f"the server exited ({self.server.returncode}); see {self.log_path}")
+        # wrk stops by closing its connections, so the requests then in flight are cancelled
+        # on the server. A write must still work afterwards; if it does not, the next run
+        # would measure a broken server, so it is restarted, and the report says so.
+        res["write_after"] = self.probe_write()
+        if not 200 <= res["write_after"] < 300:
+            log(f"after this run a write answers {res['write_after']}: restarting the server")
+            self.stop_server()
+            self.start_server()
+            res["restarted"] = True
+            res["write_after_restart"] = self.probe_write()
         return res
 
     def server_log_problems(self) -> list[str]:
         """New ERROR/WARN lines in the server log since the last look."""
-        text = self.log_path.read_text(errors="replace")
-        seen = getattr(self, "_log_seen", 0)
+        text = re.sub(r"\x1b\[[0-9;]*m", "", self.log_path.read_text(errors="replace"))
+        seen = self._log_seen
         self._log_seen = len(text)
         return [line for line in text[seen:].splitlines() if " ERROR " in line or " WARN " in line][:5]
 
@@ -383,6 +432,9 @@ class Bench:
                 log(f"  {kind}: {k['bad']} non-2xx {k['codes']}, {k['skipped']} skipped; e.g. {k['samples'][:1]}")
         for line in r["server_log"]:
             log(f"  server log: {line[:300]}")
+        if r.get("restarted"):
+            log(f"  writes failed after wrk stopped ({r['write_after']}); restarted, a write then answers "
+                f"{r['write_after_restart']}")
 
     # the benchmark --------------------------------------------------------------------
 
@@ -437,9 +489,7 @@ class Bench:
             self.result["pools_left"] = {"issue": len(self.issue_pool), "assign": len(self.assign_pool)}
         finally:
             if self.server is not None:
-                self.server.terminate()
-                self.server.wait()
-                self.log_file.close()
+                self.stop_server()
             if getattr(self, "counts", None):
                 self.counts.close()
             if self.args.keep:
@@ -483,13 +533,20 @@ def render(results: list[dict], args, vers: dict, started: str, busy: dict) -> s
                      f"{r['sample_credentials']:,} credentials, {r['types']} types, {r['groups']} groups; "
                      f"{r['issue_pool']:,} credentials to issue, {r['assign_pool']:,} assignments of "
                      f"{args.assign_set} members over {r['assign_types']} new types.")
-        lines += ["", "| connections | throughput req/s | p50 ms | p99 ms | raw p99 ms | max ms | errors | writes landed |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| connections | throughput req/s | p50 ms | p99 ms | raw p99 ms | max ms | errors | writes landed "
+                  "| a write after wrk stopped |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for i, s in enumerate(r["steps"]):
             mark = " **(knee)**" if i == r["knee"] else ""
+            after = (f"**{s['write_after']}**, server restarted" if s.get("restarted") else str(s["write_after"]))
             lines.append(f"| {s['connections']}{mark} | {s['throughput']:.0f} | {s['p50']:.1f} | {s['p99']:.1f} | "
                          f"{s['raw_p99']:.1f} | {s['max']:.0f} | {s['errors']} | "
-                         f"{'yes' if s['writes_consistent'] else '**no**'} |")
+                         f"{'yes' if s['writes_consistent'] else '**no**'} | {after} |")
+        if any(s.get("restarted") for s in r["steps"]):
+            lines += ["", "After some runs a write no longer succeeded: wrk stops by closing its connections, which "
+                      "cancels the requests in flight, and a cancelled write can leave the server unable to write "
+                      "(see the server log). The server was restarted before the next run, so each step measures a "
+                      "working server."]
         k = r["steps"][r["knee"]]
         lines += ["", f"Knee: {k['connections']} connections, {k['throughput']:.0f} req/s ({r['knee_reason']})."]
         h = r.get("hold")
