@@ -660,9 +660,13 @@ async fn serve(app: App, addr: SocketAddr, config: &Config) -> anyhow::Result<()
             let app = app.clone();
             move || deliver_mail(app.clone())
         })),
-        tokio::spawn(every(5, stop, {
+        tokio::spawn(every(5, stop.clone(), {
             let app = app.clone();
             move || deliver_webhooks(app.clone())
+        })),
+        tokio::spawn(every(5, stop, {
+            let app = app.clone();
+            move || render_certificates(app.clone())
         })),
     ];
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
@@ -726,6 +730,16 @@ async fn every<Fut>(
 async fn daily_jobs(app: App) {
     if let Err(e) = app.run_daily_jobs().await {
         tracing::error!(error = %e, "daily jobs failed; retrying in 15 s");
+    }
+}
+
+/// One pass of the certificate renderer: renders what issuing workflows queued (types that
+/// certify every issuance); failures back off per batch.
+async fn render_certificates(app: App) {
+    match app.render_queued_certificates().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(certificates = n, "rendered queued certificates"),
+        Err(e) => tracing::error!(error = %e, "rendering queued certificates failed"),
     }
 }
 

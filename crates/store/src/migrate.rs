@@ -75,6 +75,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(32, "0032_hours_rules"),
     both!(33, "0033_oidc"),
     both!(34, "0034_auto_certificates"),
+    both!(35, "0035_certificate_renders"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

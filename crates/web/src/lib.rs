@@ -13,8 +13,9 @@ mod serve;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use credence_app::App;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -111,6 +112,8 @@ pub fn router(app: App, metrics: Option<PrometheusHandle>, options: &HttpOptions
         .merge(pages::routes())
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
+        // Innermost, inside the timeout: see `run_to_completion`.
+        .layer(middleware::from_fn(run_to_completion))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(verify_guard, rate_limit::guard))
         .layer(middleware::from_fn(record_metrics))
@@ -127,6 +130,21 @@ pub fn router(app: App, metrics: Option<PrometheusHandle>, options: &HttpOptions
             response
         }))
         .with_state(app)
+}
+
+/// Runs a request's handler to its end even when nobody waits for the answer any more.
+/// Hyper drops the future of a request whose client disconnected, and the timeout drops it
+/// after two minutes; a workflow dropped between its statements — or inside SQLite's
+/// `BEGIN IMMEDIATE` — would leave its database connection in a half-open transaction that
+/// broke every later write until a restart. As its own task it finishes (committing or
+/// rolling back) whatever becomes of the connection; a panic still fails just the request.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
+    match tokio::spawn(next.run(req).in_current_span()).await {
+        Ok(response) => response,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// The path as request logs show it: the secret of a one-time link (`/invitations/{token}`,

@@ -429,6 +429,11 @@ pub(crate) async fn create_tracks(
         created.extend(ids);
     }
     subscribers.emit(tx, issued_events).await?;
+    // Held credentials recorded for a type that certifies every issuance get their
+    // certificates too, queued for the background renderer.
+    if rule.row.auto_certificate && issue.is_some() {
+        crate::documents::certificates::request_certificates(tx, ctx, &created).await?;
+    }
     refresh(tx, ctx, &to_issue).await?;
     let audit = match plan {
         Plan::Period(d) => {

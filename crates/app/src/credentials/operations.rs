@@ -187,7 +187,7 @@ impl App {
         // What the operation left must be what is there now: anything else is a later
         // change (an issue, a sign-off, a document, a certificate…) an undo would discard.
         let left: HistoryState = serde_json::from_str(&op.after_state).map_err(internal)?;
-        if now != left {
+        if now != rendered_since(left, &now) {
             return Err(AppError::Conflict(
                 "a later change touched the credentials of this operation; undoing it would discard that change".into(),
             ));
@@ -261,4 +261,22 @@ impl App {
             removed: gone,
         })
     }
+}
+
+/// What an operation left, with the certificate requests it queued that the background
+/// renderer has generated since counted as generated: that is the operation's own work
+/// finishing, not a later change. An issued certificate still is one.
+fn rendered_since(mut left: HistoryState, now: &HistoryState) -> HistoryState {
+    let generated: HashSet<i64> = now
+        .certificates
+        .iter()
+        .filter(|c| c.status == "generated")
+        .map(|c| c.id.get())
+        .collect();
+    for c in &mut left.certificates {
+        if c.status == "ready_to_be_requested" && generated.contains(&c.id.get()) {
+            c.status = "generated".to_string();
+        }
+    }
+    left
 }

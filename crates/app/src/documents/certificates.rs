@@ -28,6 +28,15 @@ use crate::{Actor, App, AppError, Officer, Reader, Result};
 /// At most this many certificates in one request.
 pub const MAX_BATCH: usize = 2000;
 
+/// The background renderer claims this many queued certificates at a time, holds a claim
+/// this long, renders at most this many in one pass (so that a stopping server waits
+/// seconds, not minutes), and gives up on a certificate after this many failed attempts
+/// (retried after 1, 4, 9, 16 minutes).
+const RENDER_BATCH: i64 = 50;
+const RENDER_LEASE_MINUTES: i64 = 10;
+const RENDER_PASS_LIMIT: usize = 1000;
+const RENDER_ATTEMPTS: i32 = 5;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CertificateStatus {
@@ -496,9 +505,10 @@ impl App {
         self.render_rows(actor, rows, "regenerate").await
     }
 
-    /// Renders the certificates an issue just requested (types with `auto_certificate`).
-    /// The issue has committed already, so a failure here leaves the request in place, Ready
-    /// to Be Requested, for Generate to finish later; it is logged, not answered.
+    /// Renders the certificates an issue just requested (types with `auto_certificate`), so
+    /// that a single issue answers with its certificate made. The issue has committed
+    /// already, so a failure here leaves the request queued for the background renderer
+    /// ([`App::render_queued_certificates`]); it is logged, not answered.
     pub(crate) async fn render_requested(&self, actor: &Actor, ids: &[CertificateId]) {
         if ids.is_empty() {
             return;
@@ -509,8 +519,93 @@ impl App {
         }
         .await;
         if let Err(e) = rendered {
-            tracing::warn!(error = %e, "automatic certificates stay requested: rendering failed");
+            tracing::warn!(error = %e, "automatic certificates stay queued: rendering failed");
         }
+    }
+
+    /// One pass of the background renderer: renders the certificates issuing workflows
+    /// queued (types with `auto_certificate`: bulk issues, renewals, imports, automatic
+    /// issues), in every agency, a batch at a time until none is due or the pass has done
+    /// [`RENDER_PASS_LIMIT`]. A batch that fails is retried later with a growing delay and
+    /// left Ready to Be Requested (for Generate) after [`RENDER_ATTEMPTS`]. Answers how many
+    /// it rendered.
+    pub async fn render_queued_certificates(&self) -> Result<usize> {
+        let mut rendered = 0;
+        while rendered < RENDER_PASS_LIMIT {
+            let claims = {
+                let mut tx = self.store.begin().await?;
+                let lease = chrono::Duration::minutes(RENDER_LEASE_MINUTES);
+                let claims = store::claim_renders(&mut tx, RENDER_BATCH, lease).await?;
+                tx.commit().await?;
+                claims
+            };
+            if claims.is_empty() {
+                break;
+            }
+            let mut by_agency: std::collections::BTreeMap<AgencyId, Vec<store::RenderClaim>> =
+                Default::default();
+            for c in claims {
+                by_agency.entry(c.agency_id).or_default().push(c);
+            }
+            for (agency_id, claims) in by_agency {
+                rendered += self.render_claimed(agency_id, &claims).await?;
+            }
+        }
+        Ok(rendered)
+    }
+
+    /// Renders one agency's claimed certificates, those still waiting for it.
+    async fn render_claimed(
+        &self,
+        agency_id: AgencyId,
+        claims: &[store::RenderClaim],
+    ) -> Result<usize> {
+        let actor = Actor::system(agency_id, "system:certificates");
+        let ids: Vec<CertificateId> = claims.iter().map(|c| c.id).collect();
+        let rows = {
+            let mut tx = self.store.read().await?;
+            store::certificates_by_ids(&mut tx, agency_id, &ids).await?
+        };
+        // Generated, issued or revoked meanwhile: nothing is left to render for those.
+        let (waiting, settled): (Vec<CertificateRow>, Vec<CertificateRow>) =
+            rows.into_iter().partition(|r| {
+                r.status == CertificateStatus::ReadyToBeRequested.as_str() && r.revoked_at.is_none()
+            });
+        let settled: Vec<CertificateId> = settled.iter().map(|r| r.id).collect();
+        self.reschedule_renders(agency_id, &settled, None).await?;
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let waiting_ids: Vec<CertificateId> = waiting.iter().map(|r| r.id).collect();
+        match self.render_rows(&actor, waiting, "generate").await {
+            Ok(done) => Ok(done.len()),
+            Err(e) => {
+                tracing::warn!(error = %e, agency = %agency_id, certificates = waiting_ids.len(),
+                    "rendering queued certificates failed; retrying later");
+                let attempts = claims.iter().map(|c| c.render_attempts).max().unwrap_or(1);
+                let next = (attempts < RENDER_ATTEMPTS).then(|| {
+                    chrono::Utc::now() + chrono::Duration::minutes(i64::from(attempts.pow(2)))
+                });
+                self.reschedule_renders(agency_id, &waiting_ids, next)
+                    .await?;
+                Ok(0)
+            }
+        }
+    }
+
+    async fn reschedule_renders(
+        &self,
+        agency_id: AgencyId,
+        ids: &[CertificateId],
+        due: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        store::reschedule_renders(&mut tx, agency_id, ids, due).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn render_rows(
@@ -903,8 +998,9 @@ async fn branding_of(db: &mut impl Conn, agency_id: AgencyId) -> Result<Branding
 /// Records a certificate request for the current issuance of each credential, in the
 /// issuing transaction (types with `auto_certificate`), so an issuance of such a type never
 /// exists without its certificate. Earlier issuances keep their certificates: that is the
-/// credential's certificate history. The caller renders the requests after it commits
-/// ([`App::render_requested`]); until then each previews from its recorded data.
+/// credential's certificate history. The requests are queued for the background renderer
+/// ([`App::render_queued_certificates`]); a single issue renders its own at once after it
+/// commits ([`App::render_requested`]). Until rendered each previews from its recorded data.
 pub(crate) async fn request_certificates(
     tx: &mut Tx,
     ctx: &Ctx,
@@ -939,6 +1035,7 @@ pub(crate) async fn request_certificates(
             status: CertificateStatus::ReadyToBeRequested.as_str(),
             file_id: None,
             created_by: &ctx.actor,
+            queued: true,
         };
         ids.push(store::insert_certificate(tx, ctx.agency_id, &certificate).await?);
     }
@@ -970,6 +1067,7 @@ async fn write_one(
                     status,
                     file_id: None,
                     created_by: &actor.label,
+                    queued: false,
                 },
             )
             .await?

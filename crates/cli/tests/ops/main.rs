@@ -2,6 +2,7 @@
 //! to (S3-compatible storage, SMTP, PostgreSQL) started here. docs/operations.md says what
 //! they measured and how to run them.
 
+mod abandoned_requests;
 mod files_s3;
 mod kills;
 mod support;

@@ -244,6 +244,9 @@ pub struct NewCertificate<'a> {
     pub status: &'a str,
     pub file_id: Option<FileId>,
     pub created_by: &'a str,
+    /// Rendered by the background renderer ([`claim_renders`]): an issuing workflow's
+    /// automatic request.
+    pub queued: bool,
 }
 
 pub async fn insert_certificate(
@@ -253,9 +256,10 @@ pub async fn insert_certificate(
 ) -> Result<CertificateId> {
     let at = now();
     let generated_at = n.file_id.map(|_| at);
+    let render_due_at = n.queued.then_some(at);
     query("INSERT INTO certificates (agency_id, public_id, issuance_id, credential_id, member_id, template_id,
-            template_version, data_snapshot, status, number, file_id, created_by, created_at, generated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id").arg(agency_id).arg(n.public_id).arg(n.facts.issuance_id).arg(n.facts.credential_id).arg(n.facts.member_id).arg(n.template_id).arg(n.template_version).arg(n.data_snapshot).arg(n.status).arg(n.facts.number.as_deref()).arg(n.file_id).arg(n.created_by).arg(at).arg(generated_at)
+            template_version, data_snapshot, status, number, file_id, created_by, created_at, generated_at, render_due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id").arg(agency_id).arg(n.public_id).arg(n.facts.issuance_id).arg(n.facts.credential_id).arg(n.facts.member_id).arg(n.template_id).arg(n.template_version).arg(n.data_snapshot).arg(n.status).arg(n.facts.number.as_deref()).arg(n.file_id).arg(n.created_by).arg(at).arg(generated_at).arg(render_due_at)
         .scalar(tx).await
 }
 
@@ -268,7 +272,8 @@ pub struct Generation<'a> {
     pub file_id: FileId,
 }
 
-/// Records a (re)generated file; only certificates not yet issued change.
+/// Records a (re)generated file; only certificates not yet issued change. A queued
+/// background render of it is then done.
 pub async fn set_generated(
     tx: &mut Tx,
     agency_id: AgencyId,
@@ -276,10 +281,68 @@ pub async fn set_generated(
     g: &Generation<'_>,
 ) -> Result<bool> {
     let n = query("UPDATE certificates SET status = 'generated', template_id = $1, template_version = $2, data_snapshot = $3,
-            number = $4, file_id = $5, generated_at = $6
+            number = $4, file_id = $5, generated_at = $6, render_due_at = NULL
          WHERE agency_id = $7 AND id = $8 AND status <> 'issued'").arg(g.template_id).arg(g.template_version).arg(g.data_snapshot).arg(g.number).arg(g.file_id).arg(now()).arg(agency_id).arg(id)
         .execute(tx).await?;
     Ok(n == 1)
+}
+
+/// A certificate the background renderer claimed, and how many times it has been claimed.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct RenderClaim {
+    pub agency_id: AgencyId,
+    pub id: CertificateId,
+    pub render_attempts: i32,
+}
+
+/// Claims up to `limit` queued certificates whose render is due, in any agency, for
+/// `lease`: the claim moves the due time forward, so a renderer that dies mid-batch leaves
+/// them to be claimed again once the lease lapses, and counts the attempt.
+pub async fn claim_renders(
+    tx: &mut Tx,
+    limit: i64,
+    lease: chrono::Duration,
+) -> Result<Vec<RenderClaim>> {
+    let at = now();
+    let lock = if tx.backend() == crate::Backend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE certificates SET render_due_at = $1, render_attempts = render_attempts + 1
+         WHERE id IN (SELECT id FROM certificates WHERE render_due_at <= $2
+                      ORDER BY render_due_at, id LIMIT $3{lock})
+         RETURNING agency_id, id, render_attempts"
+    );
+    query(&sql)
+        .arg(at + lease)
+        .arg(at)
+        .arg(limit)
+        .fetch_all(tx)
+        .await
+}
+
+/// Sets when the queued render of certificates is next due; `None` takes them off the
+/// queue (rendered some other way, issued, revoked, or given up on).
+pub async fn reschedule_renders(
+    tx: &mut Tx,
+    agency_id: AgencyId,
+    ids: &[CertificateId],
+    due: Option<DateTime<Utc>>,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let backend = tx.backend();
+    let mut q = Query::new("UPDATE certificates SET render_due_at = ");
+    q.bind(due)
+        .push(" WHERE +agency_id = ")
+        .bind(agency_id)
+        .push(" AND id IN ")
+        .bind_json_ids(backend, ids);
+    q.execute(tx).await?;
+    Ok(())
 }
 
 /// Locks a generated certificate; false when it is not in the generated state.

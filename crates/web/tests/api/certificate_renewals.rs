@@ -20,10 +20,20 @@ fn id(v: &Value) -> String {
 /// A published manual-renewal type (no requirements), with or without certificates on every
 /// issuance.
 async fn fire_instructor(t: &TestApp, auto_certificate: bool) -> String {
-    let ty = t.post("/api/v1/credential-types", json!({
-        "code": "FI", "name": "Fire Instructor I", "validity_months": 12, "renewal": "manual",
-        "auto_certificate": auto_certificate
-    })).await.expect(201);
+    a_type(t, "FI", "Fire Instructor I", auto_certificate).await
+}
+
+async fn a_type(t: &TestApp, code: &str, name: &str, auto_certificate: bool) -> String {
+    let ty = t
+        .post(
+            "/api/v1/credential-types",
+            json!({
+                "code": code, "name": name, "validity_months": 12, "renewal": "manual",
+                "auto_certificate": auto_certificate
+            }),
+        )
+        .await
+        .expect(201);
     assert_eq!(ty["auto_certificate"], auto_certificate);
     let ty = id(&ty);
     t.post(&format!("/api/v1/credential-types/{ty}/publish"), json!({}))
@@ -152,26 +162,86 @@ both_databases! {
         assert_eq!(t.get(&format!("/api/v1/credential-types/{ty}")).await.expect(200)["auto_certificate"], false);
     }
 
-    async fn bulk_issues_of_an_auto_certificate_type_request_their_certificates(t) {
+    async fn bulk_issues_of_an_auto_certificate_type_get_their_certificates_rendered_in_the_background(t) {
         let ty = fire_instructor(t, true).await;
         let a = issued_last_year(t, &ty, "Ava", "Smith").await;
         let b = issued_last_year(t, &ty, "Noah", "Lee").await;
         t.post("/api/v1/renewals", json!({"credential_type_id": ty, "credential_ids": [a, b],
             "period_start": "2026-03-01", "period_end": "2026-06-30"})).await.expect(200);
         let bulk = t.post("/api/v1/credentials/bulk-update", json!({"credential_ids": [a, b], "fields": {"issue_date": "2026-03-01"}})).await.expect(200);
+        let new_of = |certificates: Vec<Value>| certificates.into_iter().find(|c| c["issue_date"] == "2026-03-01").expect("the renewal's certificate");
         for cid in [&a, &b] {
             let certificates = certificates_of(t, cid).await;
             assert_eq!(certificates.len(), 2, "{certificates:?}");
-            let new = certificates.iter().find(|c| c["issue_date"] == "2026-03-01").unwrap();
-            assert_eq!(new["status"], "ready_to_be_requested", "requested in the issue, rendered by Generate");
+            let new = new_of(certificates);
+            assert_eq!(new["status"], "ready_to_be_requested", "requested in the issue, queued for rendering");
             // It previews from its recorded data meanwhile.
-            let pdf = t.get(&format!("/api/v1/certificates/{}/pdf", id(new))).await;
+            let pdf = t.get(&format!("/api/v1/certificates/{}/pdf", id(&new))).await;
             assert!(pdf.bytes.starts_with(b"%PDF"));
         }
-        // Undoing the bulk issue takes its certificate requests with it.
+
+        // The background renderer (every few seconds in `credence serve`) makes them.
+        assert_eq!(t.app.render_queued_certificates().await.unwrap(), 2);
+        assert_eq!(t.app.render_queued_certificates().await.unwrap(), 0, "each once");
+        for cid in [&a, &b] {
+            let new = new_of(certificates_of(t, cid).await);
+            assert_eq!(new["status"], "generated");
+            assert!(new["generated_at"].is_string());
+            let audit = t.get(&format!("/api/v1/audit-events?subject_id={}", id(&new))).await.expect(200);
+            let by: Vec<(&str, &str)> = audit["items"].as_array().unwrap().iter()
+                .map(|e| (e["action"].as_str().unwrap(), e["actor"].as_str().unwrap())).collect();
+            assert!(by.contains(&("generate", "system:certificates")), "{by:?}");
+        }
+
+        // Rendering finished the operation's own work: undoing the bulk issue still works,
+        // and takes its certificates with it.
         let op = bulk["operation_id"].as_str().unwrap();
         t.post(&format!("/api/v1/operations/{op}/undo"), json!({})).await.expect(200);
         assert_eq!(certificates_of(t, &a).await.len(), 1);
+        assert_eq!(t.app.render_queued_certificates().await.unwrap(), 0);
+    }
+
+    async fn queued_certificates_that_were_revoked_or_generated_meanwhile_are_not_rendered(t) {
+        let ty = fire_instructor(t, true).await;
+        let a = issued_last_year(t, &ty, "Ava", "Smith").await;
+        let b = issued_last_year(t, &ty, "Noah", "Lee").await;
+        t.post("/api/v1/renewals", json!({"credential_type_id": ty, "credential_ids": [a, b],
+            "period_start": "2026-03-01", "period_end": "2026-06-30"})).await.expect(200);
+        t.post("/api/v1/credentials/bulk-update", json!({"credential_ids": [a, b], "fields": {"issue_date": "2026-03-01"}})).await.expect(200);
+        let queued = |cid: String| async move {
+            certificates_of(t, &cid).await.into_iter().find(|c| c["issue_date"] == "2026-03-01").unwrap()
+        };
+        // One is generated by hand, the other's issuance revoked.
+        let by_hand = queued(a.clone()).await;
+        t.post("/api/v1/certificates/regenerate", json!({"certificate_ids": [id(&by_hand)]})).await.expect(200);
+        t.post(&format!("/api/v1/credentials/{b}/revoke"), json!({"reason": "issued in error"})).await.expect(200);
+        assert_eq!(t.app.render_queued_certificates().await.unwrap(), 0);
+        assert_eq!(queued(a.clone()).await["generated_at"], t.get(&format!("/api/v1/certificates/{}", id(&by_hand))).await.expect(200)["generated_at"]);
+        assert_eq!(queued(b.clone()).await["status"], "revoked");
+    }
+
+    async fn recording_held_credentials_of_an_auto_certificate_type_certifies_them(t) {
+        let ty = fire_instructor(t, true).await;
+        let a = id(&create_member(t, "Ava", "Smith").await);
+        let b = id(&create_member(t, "Noah", "Lee").await);
+        let held = t.post("/api/v1/assignments", json!({"credential_type_id": ty, "mode": "active_with_period",
+            "issue_date": "2026-01-15", "member_ids": [a, b]})).await.expect(200);
+        let created: Vec<String> = held["created"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect();
+        assert_eq!(created.len(), 2);
+        for cid in &created {
+            let certificates = certificates_of(t, cid).await;
+            assert_eq!(certificates.len(), 1, "{certificates:?}");
+            assert_eq!((certificates[0]["status"].as_str(), certificates[0]["issue_date"].as_str()), (Some("ready_to_be_requested"), Some("2026-01-15")));
+        }
+        assert_eq!(t.app.render_queued_certificates().await.unwrap(), 2);
+        for cid in &created {
+            assert_eq!(certificates_of(t, cid).await[0]["status"], "generated");
+        }
+        // Recording them for a type that does not certify makes none.
+        let plain = a_type(t, "FI-II", "Fire Instructor II", false).await;
+        let none = t.post("/api/v1/assignments", json!({"credential_type_id": plain, "mode": "active_with_period",
+            "issue_date": "2026-01-15", "member_ids": [a]})).await.expect(200);
+        assert!(certificates_of(t, none["created"][0].as_str().unwrap()).await.is_empty());
     }
 
     async fn many_certificates_download_as_a_zip_of_their_own_pdfs(t) {
