@@ -70,6 +70,8 @@ struct DashboardPage {
     expiring_count: i64,
     /// When the counts were taken (they may be up to a minute old).
     computed_at: String,
+    /// Newer changes are being counted in the background (a large agency while it writes).
+    recounting: bool,
     by_type: Vec<Bar>,
     by_group: Vec<Bar>,
     expiring: Vec<CredentialView>,
@@ -114,7 +116,8 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         return Ok(axum::response::Redirect::to("/me").into_response_page());
     }
     let actor = &user.actor;
-    let summary = app.summary(&actor.reader()?).await?;
+    let counted = app.summary(&actor.reader()?).await?;
+    let summary = &counted.summary;
     let ten = PageParams {
         limit: Some(10),
         cursor: None,
@@ -192,6 +195,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
             .computed_at
             .map(|t| t.format("%H:%M:%S UTC").to_string())
             .unwrap_or_default(),
+        recounting: !counted.current,
     }))
 }
 
