@@ -397,9 +397,11 @@ fn explain(
     for i in order {
         let r = &records[*i];
         if let Some(first) = repeat_of.get(i) {
+            // In whole cents, as every other record: a repeat of less than a cent has
+            // nothing left to explain.
             out.push(RecordTally {
                 index: *i,
-                hours: r.hours.max(0.0),
+                hours: hours(cents(r.hours)),
                 counted: 0.0,
                 toward: Vec::new(),
                 not_counted: (cents(r.hours) > 0).then_some(NotCounted::Repeat { first: *first }),
@@ -553,6 +555,20 @@ mod tests {
                 },
             ],
             repeatable: false,
+        }
+    }
+
+    #[test]
+    fn a_repeat_of_less_than_a_cent_shows_nothing_left_unexplained() {
+        // Found by `counted_hours_respect_every_limit`: a repeat's hours were shown unrounded
+        // (0.006) beside "nothing to explain" (it rounds to 0 cents).
+        let records = vec![
+            rec(Some(1), "2026-01-01", 0.006, "NCCR", "online"),
+            rec(Some(1), "2026-01-01", 7.4, "NCCR", "online"),
+        ];
+        let t = tally(40.0, "", &nremt(), &records, window());
+        for r in &t.records {
+            assert_eq!(r.not_counted.is_some(), r.counted < r.hours, "{r:?}");
         }
     }
 
