@@ -174,27 +174,33 @@ build.page_dashboard = function() return page("/") end
 
 build.page_credentials = function()
   local v = math.random(5)
-  local f
-  if v == 1 then f = { status = pick(statuses), sort = "member" }
-  elseif v == 2 then f = { type = pick(types), sort = "-expiration_date" }
-  elseif v == 3 then f = { q = pick(names), sort = "member" }
-  elseif v == 4 then f = { status = "overdue", group = pick(groups), sort = "status" }
-  else f = { within = "90", sort = "expiration_date" } end
-  return page(credentials_form(f))
+  local f, variant
+  if v == 1 then f, variant = { status = pick(statuses), sort = "member" }, "status"
+  elseif v == 2 then f, variant = { type = pick(types), sort = "-expiration_date" }, "type"
+  elseif v == 3 then f, variant = { q = pick(names), sort = "member" }, "name"
+  elseif v == 4 then f, variant = { status = "overdue", group = pick(groups), sort = "status" }, "group_overdue"
+  else f, variant = { within = "90", sort = "expiration_date" }, "expiring" end
+  local method, path, headers = page(credentials_form(f))
+  return method, path, headers, nil, variant
 end
 
 build.page_member = function() return page("/members/" .. pick(members)) end
 
 build.api_list = function()
   local v = math.random(6)
-  local q
-  if v == 1 then q = "status=" .. pick(statuses)
-  elseif v == 2 then q = "credential_type_id=" .. pick(types) .. "&sort=-expiration_date"
-  elseif v == 3 then q = "q=" .. pick(names)
-  elseif v == 4 then q = "group_id=" .. pick(groups) .. "&status=overdue&sort=" .. pick(sorts)
-  elseif v == 5 then q = "member_id=" .. pick(members)
-  else q = "expiring_within_days=60&sort=expiration_date" end
-  return api("GET", "/api/v1/credentials?" .. q .. "&limit=50")
+  local q, variant
+  if v == 1 then
+    local status = pick(statuses)
+    q, variant = "status=" .. status, "status_" .. status
+  elseif v == 2 then q, variant = "credential_type_id=" .. pick(types) .. "&sort=-expiration_date", "type"
+  elseif v == 3 then q, variant = "q=" .. pick(names), "name"
+  elseif v == 4 then
+    local sort = pick(sorts)
+    q, variant = "group_id=" .. pick(groups) .. "&status=overdue&sort=" .. sort, "group_overdue_" .. sort
+  elseif v == 5 then q, variant = "member_id=" .. pick(members), "member"
+  else q, variant = "expiring_within_days=60&sort=expiration_date", "expiring" end
+  local method, path, headers = api("GET", "/api/v1/credentials?" .. q .. "&limit=50")
+  return method, path, headers, nil, variant
 end
 
 build.api_credential = function() return api("GET", "/api/v1/credentials/" .. pick(credentials)) end
@@ -245,7 +251,10 @@ function request()
   for _, m in ipairs(mix) do
     if r < m.upto then kind = m.name; break end
   end
-  local method, path, headers, body = build[kind]()
+  local method, path, headers, body, variant = build[kind]()
+  -- Reads name their filter variant ("api_list:status_overdue"), so a slow one shows
+  -- apart in the per-kind table; writes keep their plain kind, which load.py counts.
+  if variant then kind = kind .. ":" .. variant end
   if method == nil then
     -- A write pool ran dry: a training record instead, counted as one.
     kind = "record"

@@ -362,11 +362,26 @@ class Bench:
                 k["samples"] += s["samples"]
                 k["lat_us"] += s["lat_us"]
         all_lat = [x for k in kinds.values() for x in k["lat_us"]]
+        # Reads come per filter variant ("api_list:status_overdue"); the whole kind is
+        # added as its own row ("api_list"), after the totals above are taken.
+        whole: dict = {}
+        for kind, k in kinds.items():
+            if ":" not in kind:
+                continue
+            w = whole.setdefault(kind.split(":")[0], {"sent": 0, "ok": 0, "bad": 0, "skipped": 0, "codes": {},
+                                                       "samples": [], "lat_us": []})
+            for f in ("sent", "ok", "bad", "skipped"):
+                w[f] += k[f]
+            for code, n in k["codes"].items():
+                w["codes"][code] = w["codes"].get(code, 0) + n
+            w["lat_us"] += k["lat_us"]
+        totals_kinds = dict(kinds)
+        kinds.update(whole)
         secs = summary["duration_us"] / 1e6
         e = summary["errors"]
         socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
-        bad = sum(k["bad"] for k in kinds.values())
-        skipped = sum(k["skipped"] for k in kinds.values())
+        bad = sum(k["bad"] for k in totals_kinds.values())
+        skipped = sum(k["skipped"] for k in totals_kinds.values())
         res = {
             "connections": connections, "threads": threads, "seconds": secs, "rate": rate,
             "requests": summary["requests"], "throughput": summary["requests"] / secs,
