@@ -207,6 +207,8 @@ class Bench:
             import psycopg
             with psycopg.connect(env["CREDENCE_DATABASE_URL"], autocommit=True) as pg:
                 pg.execute("VACUUM (ANALYZE)")
+                # Write out the seed's dirty pages, as a server in steady use would have.
+                pg.execute("CHECKPOINT")
         run(self.binary, env, "user", "create", "--agency", "bench", "--email", "admin@bench.test",
             "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
         self.token = run(self.binary, env, "token", "create", "--agency", "bench", "--role", "admin",

@@ -76,6 +76,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(33, "0033_oidc"),
     both!(34, "0034_auto_certificates"),
     both!(35, "0035_certificate_renders"),
+    both!(36, "0036_status_sort_indexes"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases
