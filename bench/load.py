@@ -149,6 +149,20 @@ def pages_of(api: Api, path: str, cap: int) -> list[dict]:
     return out
 
 
+def empty_counts() -> dict:
+    return {"sent": 0, "ok": 0, "bad": 0, "skipped": 0, "codes": {}, "samples": [], "lat_us": []}
+
+
+def add_counts(into: dict, s: dict) -> None:
+    """Adds one kind's answers, codes and latencies to another's (samples are the caller's)."""
+    for f in ("sent", "ok", "bad", "skipped"):
+        into[f] += s[f]
+    for code, n in s["codes"].items():
+        into["codes"][code] = into["codes"].get(code, 0) + n
+    into["lat_us"] += s["lat_us"]
+
+
+
 class Counts:
     """Rows that writes add, counted directly in the database."""
 
@@ -355,14 +369,8 @@ class Bench:
         kinds: dict = {}
         for r in reports:
             for kind, s in r["kinds"].items():
-                k = kinds.setdefault(kind, {"sent": 0, "ok": 0, "bad": 0, "skipped": 0, "codes": {},
-                                            "samples": [], "lat_us": []})
-                for f in ("sent", "ok", "bad", "skipped"):
-                    k[f] += s[f]
-                for code, n in s["codes"].items():
-                    k["codes"][code] = k["codes"].get(code, 0) + n
-                k["samples"] += s["samples"]
-                k["lat_us"] += s["lat_us"]
+                add_counts(kinds.setdefault(kind, empty_counts()), s)
+                kinds[kind]["samples"] += s["samples"]
         all_lat = [x for k in kinds.values() for x in k["lat_us"]]
         # Reads come per filter variant ("api_list:status_overdue"); the whole kind is
         # added as its own row ("api_list"), after the totals above are taken.
@@ -370,13 +378,7 @@ class Bench:
         for kind, k in kinds.items():
             if ":" not in kind:
                 continue
-            w = whole.setdefault(kind.split(":")[0], {"sent": 0, "ok": 0, "bad": 0, "skipped": 0, "codes": {},
-                                                       "samples": [], "lat_us": []})
-            for f in ("sent", "ok", "bad", "skipped"):
-                w[f] += k[f]
-            for code, n in k["codes"].items():
-                w["codes"][code] = w["codes"].get(code, 0) + n
-            w["lat_us"] += k["lat_us"]
+            add_counts(whole.setdefault(kind.split(":")[0], empty_counts()), k)
         totals_kinds = dict(kinds)
         kinds.update(whole)
         secs = summary["duration_us"] / 1e6
