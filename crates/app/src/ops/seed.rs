@@ -52,6 +52,16 @@ pub fn seed_member(i: usize, prefix: &str) -> SeedMember {
     }
 }
 
+/// The cohort (of `cohorts`) the `j`-th member falls in for the `k`-th type: rotated per type
+/// so every member has a mix, and scrambled per member so a cohort does not line up with a
+/// station. (A plain `(j + k) % 4` put every member of a station in one status for each type,
+/// which no agency has, and which sent a station's overdue list through every other
+/// station's overdue credentials first.)
+fn cohort_of(j: usize, k: usize, cohorts: usize) -> usize {
+    let scrambled = ((j as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize;
+    (scrambled + k) % cohorts
+}
+
 impl App {
     /// Adds `count` members to the agency, each in one station and one shift, in one
     /// transaction of multi-row inserts. Groups are created when missing.
@@ -206,7 +216,7 @@ impl App {
             let cohort: Vec<MemberId> = member_ids
                 .iter()
                 .enumerate()
-                .filter(|(j, _)| (j + k) % plans.len() == i)
+                .filter(|(j, _)| cohort_of(*j, k, plans.len()) == i)
                 .map(|(_, m)| *m)
                 .collect();
             created += create_tracks(&mut tx, &ctx, rule, &cohort, plan, "seed")
@@ -215,5 +225,36 @@ impl App {
         }
         tx.commit().await?;
         Ok(created)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every station (members `j % 4`) gets every cohort of a type in about equal shares.
+    #[test]
+    fn cohorts_do_not_follow_stations() {
+        for k in 0..4 {
+            for station in 0..STATIONS.len() {
+                let mut counts = [0usize; 4];
+                for j in (station..40_000).step_by(STATIONS.len()) {
+                    counts[cohort_of(j, k, 4)] += 1;
+                }
+                for n in counts {
+                    assert!((2_200..2_800).contains(&n), "{station} {k} {counts:?}");
+                }
+            }
+        }
+    }
+
+    /// Each member's cohort turns with the type, so a member holds a mix of statuses.
+    #[test]
+    fn a_member_has_every_cohort_over_four_types() {
+        for j in 0..1_000 {
+            let mut seen: Vec<usize> = (0..4).map(|k| cohort_of(j, k, 4)).collect();
+            seen.sort_unstable();
+            assert_eq!(seen, vec![0, 1, 2, 3]);
+        }
     }
 }

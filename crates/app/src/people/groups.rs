@@ -58,6 +58,19 @@ pub struct GroupMembersView {
     pub member_ids: Vec<MemberId>,
 }
 
+/// A group as a filter or picker offers it: no member count, which would mean counting
+/// every membership of the agency on each page that shows a group filter (12 ms of each
+/// Manage Credentials view at 100,000 members on SQLite).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupChoice {
+    pub id: GroupId,
+    pub name: String,
+    pub kind: String,
+}
+
+/// The most groups a filter or picker lists.
+const CHOICES_LIMIT: i64 = 1_000;
+
 fn view(g: Group, member_count: i64) -> GroupView {
     GroupView {
         id: g.id,
@@ -129,6 +142,21 @@ impl App {
         let rows = store::groups_page(&mut tx, actor.agency_id, page.after()?, limit + 1).await?;
         let views = self.with_counts(&mut tx, actor, rows).await?;
         Ok(paginate(views, limit, |g| g.id.get(), |g| g))
+    }
+
+    /// The agency's groups by name, for filters and pickers.
+    #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]
+    pub async fn group_choices(&self, actor: &Reader) -> Result<Vec<GroupChoice>> {
+        let mut db = self.store.read().await?;
+        let rows = store::groups_by_name(&mut db, actor.agency_id, CHOICES_LIMIT).await?;
+        Ok(rows
+            .into_iter()
+            .map(|g| GroupChoice {
+                id: g.id,
+                name: g.name,
+                kind: g.kind,
+            })
+            .collect())
     }
 
     #[tracing::instrument(skip_all, fields(agency = %actor.agency_id, actor = %actor.label))]

@@ -79,6 +79,18 @@ pub async fn groups_page(
         .await
 }
 
+/// The agency's first `limit` groups by name, for pickers and filters.
+pub async fn groups_by_name(
+    db: &mut impl Conn,
+    agency_id: AgencyId,
+    limit: i64,
+) -> Result<Vec<Group>> {
+    let sql = format!(
+        "SELECT {GROUP_COLUMNS} FROM agency_groups WHERE agency_id = $1 ORDER BY name, id LIMIT $2"
+    );
+    query(&sql).arg(agency_id).arg(limit).fetch_all(db).await
+}
+
 /// The agency's groups among `ids`, by name.
 pub async fn groups_by_ids(
     db: &mut impl Conn,

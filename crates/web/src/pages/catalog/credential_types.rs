@@ -15,7 +15,7 @@ use credence_app::catalog::credential_types::{
 use credence_app::catalog::templates::{TemplateCopy, TemplateView};
 use credence_app::ids::{CredentialTypeId, GroupId, Id, IdKind, ParseIdError};
 use credence_app::page::PageParams;
-use credence_app::people::groups::GroupView;
+use credence_app::people::groups::GroupChoice;
 use credence_app::App;
 use credence_domain::credential_type::RequirementKind;
 use credence_domain::{ExpirationRounding, RenewalPolicy};
@@ -136,7 +136,7 @@ struct FormPage {
     t: Option<CredentialTypeView>,
     reqs: Vec<ReqRow>,
     courses: Vec<CourseView>,
-    groups: Vec<GroupView>,
+    groups: Vec<GroupChoice>,
 }
 
 impl FormPage {

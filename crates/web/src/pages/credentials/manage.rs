@@ -20,7 +20,7 @@ use credence_app::ids::{
     CredentialId, CredentialTypeId, GroupId, IssuanceId, MemberId, OperationId, RequirementId,
 };
 use credence_app::page::PageParams;
-use credence_app::people::groups::GroupView;
+use credence_app::people::groups::GroupChoice;
 use credence_app::training::records::SignOffInput;
 use credence_app::training::sign_offs::BulkSignOff;
 use credence_app::{Actor, App, AppError};
@@ -143,7 +143,7 @@ struct ListPage {
     rows: Vec<Row>,
     next: Option<String>,
     types: Vec<CredentialTypeView>,
-    groups: Vec<GroupView>,
+    groups: Vec<GroupChoice>,
     statuses: Vec<(&'static str, &'static str)>,
     can_manage: bool,
 }
@@ -173,17 +173,8 @@ pub(crate) async fn all_types(
         .items)
 }
 
-pub(crate) async fn all_groups(app: &App, actor: &Actor) -> Result<Vec<GroupView>, AppError> {
-    Ok(app
-        .groups(
-            &actor.reader()?,
-            &PageParams {
-                limit: Some(500),
-                cursor: None,
-            },
-        )
-        .await?
-        .items)
+pub(crate) async fn all_groups(app: &App, actor: &Actor) -> Result<Vec<GroupChoice>, AppError> {
+    app.group_choices(&actor.reader()?).await
 }
 
 /// Member and type names for a list of credentials.

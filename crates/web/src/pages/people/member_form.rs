@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use credence_app::ids::{GroupId, MemberId};
 use credence_app::page::PageParams;
-use credence_app::people::groups::GroupView;
+use credence_app::people::groups::GroupChoice;
 use credence_app::people::members::{MemberListFilter, MemberPatch, MemberView, NewMember};
 use credence_app::{Actor, App, AppError};
 use serde::Deserialize;
@@ -92,7 +92,7 @@ struct FormPage {
     m: Option<MemberView>,
     f: MemberForm,
     errors: BTreeMap<String, String>,
-    groups: Vec<GroupView>,
+    groups: Vec<GroupChoice>,
     supervisors: Vec<Choice>,
     supervisors_cut: bool,
 }

@@ -16,7 +16,7 @@ use credence_app::credentials::assign::{AssignMode, Assignment};
 use credence_app::credentials::views::CredentialDetail;
 use credence_app::ids::{CourseId, CredentialTypeId, GroupId, MemberId};
 use credence_app::page::PageParams;
-use credence_app::people::groups::GroupView;
+use credence_app::people::groups::GroupChoice;
 use credence_app::people::members::{MemberListFilter, MemberPatch, MemberView};
 use credence_app::training::records::{NewTrainingRecord, Source, TrainingRecordView};
 use credence_app::App;
@@ -92,7 +92,7 @@ struct ListPage {
     rows: Vec<ListRow>,
     count: i64,
     next: Option<String>,
-    groups: Vec<GroupView>,
+    groups: Vec<GroupChoice>,
     can_admin: bool,
 }
 

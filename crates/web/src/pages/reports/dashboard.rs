@@ -143,16 +143,7 @@ pub async fn page(State(app): State<App>, user: WebUser) -> PageResult {
         .map(|c| c.member_id)
         .collect();
     let names = app.names(actor, &member_ids).await?;
-    let groups = app
-        .groups(
-            &actor.reader()?,
-            &PageParams {
-                limit: Some(500),
-                cursor: None,
-            },
-        )
-        .await?
-        .items;
+    let groups = app.group_choices(&actor.reader()?).await?;
     let group_name = |id: &credence_app::ids::GroupId| {
         groups
             .iter()

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use chrono::NaiveDate;
 use credence_app::ids::GroupId;
-use credence_app::people::groups::GroupView;
+use credence_app::people::groups::GroupChoice;
 use credence_app::reports::hours::{HoursParams, HoursReport};
 use credence_app::{App, AppError};
 use serde::Deserialize;
@@ -67,7 +67,7 @@ impl HoursQuery {
 #[template(path = "hours.html")]
 struct HoursPage {
     layout: Layout,
-    groups: Vec<GroupView>,
+    groups: Vec<GroupChoice>,
     q: HoursQuery,
     from: String,
     to: String,

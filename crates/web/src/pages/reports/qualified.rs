@@ -8,7 +8,7 @@ use axum::extract::State;
 use chrono::NaiveDate;
 use credence_app::catalog::credential_types::CredentialTypeView;
 use credence_app::ids::{CredentialTypeId, GroupId};
-use credence_app::people::groups::GroupView;
+use credence_app::people::groups::GroupChoice;
 use credence_app::reports::qualified::{QualifiedNames, QualifiedParams, QualifiedReport};
 use credence_app::{App, AppError};
 use serde::Deserialize;
@@ -73,7 +73,7 @@ impl QualifiedQuery {
 struct QualifiedPage {
     layout: Layout,
     types: Vec<CredentialTypeView>,
-    groups: Vec<GroupView>,
+    groups: Vec<GroupChoice>,
     q: QualifiedQuery,
     /// The day in the date field: the one asked about, else today.
     on: String,

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use credence_app::catalog::qualifications::QualificationView;
 use credence_app::ids::{GroupId, QualificationId};
 use credence_app::page::PageParams;
-use credence_app::people::groups::GroupView;
+use credence_app::people::groups::GroupChoice;
 use credence_app::reports::readiness::{ReadinessNames, ReadinessParams, ReadinessReport};
 use credence_app::{App, AppError};
 use serde::Deserialize;
@@ -62,7 +62,7 @@ pub struct Row {
 struct ReadinessPage {
     layout: Layout,
     qualifications: Vec<QualificationView>,
-    groups: Vec<GroupView>,
+    groups: Vec<GroupChoice>,
     q: ReadinessQuery,
     on: String,
     report: Option<ReadinessReport>,

@@ -28,7 +28,6 @@ use serde::Deserialize;
 use crate::extract::PathIds;
 use crate::pages::auth::session::{CsrfForm, HtmlQuery};
 use crate::pages::catalog::courses::{number, Errors};
-use crate::pages::credentials::manage::all_groups;
 use crate::pages::people::picker::{MemberPicker, Picked};
 use crate::pages::{error_text, redirect_with, render, Layout, PageError, PageResult, WebUser};
 
@@ -104,6 +103,18 @@ impl ClassForm {
     fn is_course(&self, id: &CourseId) -> bool {
         self.course_id == id.to_string()
     }
+}
+
+/// The groups with their member counts, for enrolling a whole group into a class: the
+/// count tells the officer how many seats the choice takes.
+async fn counted_groups(
+    app: &App,
+    actor: &credence_app::Actor,
+) -> Result<Vec<GroupView>, AppError> {
+    Ok(app
+        .groups(&actor.reader()?, &PageParams::first(500))
+        .await?
+        .items)
 }
 
 #[derive(Template)]
@@ -295,7 +306,7 @@ async fn class_page(
     let (picker, groups) = if can_manage && k.status != "completed" {
         let picked = picked.unwrap_or_default();
         let picker = MemberPicker::load(app, actor, &picked).await?;
-        (Some(picker), all_groups(app, actor).await?)
+        (Some(picker), counted_groups(app, actor).await?)
     } else {
         (None, Vec::new())
     };
