@@ -77,6 +77,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(34, "0034_auto_certificates"),
     both!(35, "0035_certificate_renders"),
     both!(36, "0036_status_sort_indexes"),
+    both!(37, "0037_issuance_dates_in_index"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

@@ -275,6 +275,26 @@ impl Query {
         self
     }
 
+    /// Appends ` AND (sort, id) > (value, last)` (or `<` when `descending`), the keyset
+    /// continuation after the last row of a page ordered by `sort, id`. A row comparison,
+    /// which both databases use as a bound on the index; spelled out as
+    /// `sort > v OR (sort = v AND id > last)` it was only a filter on PostgreSQL, so a
+    /// deep page read every row before it.
+    pub fn push_after(
+        &mut self,
+        (sort, id_column): (&str, &str),
+        descending: bool,
+        value: impl Into<Arg>,
+        id: i64,
+    ) -> &mut Self {
+        let cmp = if descending { "<" } else { ">" };
+        self.push(&format!(" AND ({sort}, {id_column}) {cmp} ("))
+            .bind(value)
+            .push(", ")
+            .bind(id)
+            .push(")")
+    }
+
     /// Appends `(a, b, c)` with one placeholder per value: for short lists of fixed values
     /// (statuses); sets that grow with the data go as JSON ([`Query::bind_json_ids`]).
     pub fn bind_list<T: Into<Arg>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {

@@ -157,13 +157,7 @@ pub async fn find_courses(
             .push(")");
     }
     if let Some((code, id)) = after {
-        q.push(" AND (code > ")
-            .bind(code.clone())
-            .push(" OR (code = ")
-            .bind(code)
-            .push(" AND id > ")
-            .bind(id)
-            .push("))");
+        q.push_after(("code", "id"), false, code, id);
     }
     q.push(" ORDER BY code, id LIMIT ").bind(limit);
     q.fetch_all(db).await

@@ -259,10 +259,7 @@ async fn approaching(
     page: ApproachingPage,
 ) -> Result<Vec<Approaching>> {
     let (keyset, limit) = match page.after {
-        Some(_) => (
-            format!(" AND ({column} > $4 OR ({column} = $4 AND c.id > $5))"),
-            "$6",
-        ),
+        Some(_) => (format!(" AND ({column}, c.id) > ($4, $5)"), "$6"),
         None => (String::new(), "$4"),
     };
     let sql = format!(

@@ -187,13 +187,7 @@ pub async fn members_page(
     q.bind(agency_id);
     push_filter(&mut q, filter);
     if let Some((name, id)) = after {
-        q.push(" AND (m.sort_name > ")
-            .bind(name.clone())
-            .push(" OR (m.sort_name = ")
-            .bind(name)
-            .push(" AND m.id > ")
-            .bind(id)
-            .push("))");
+        q.push_after(("m.sort_name", "m.id"), false, name, id);
     }
     q.push(" ORDER BY m.sort_name, m.id LIMIT ").bind(limit);
     q.fetch_all(db).await

@@ -129,14 +129,7 @@ pub async fn classes_page(
     }
     let ascending = when == When::Upcoming;
     if let Some((day, id)) = after {
-        let op = if ascending { ">" } else { "<" };
-        q.push(&format!(" AND (k.held_on {op} "))
-            .bind(day)
-            .push(" OR (k.held_on = ")
-            .bind(day)
-            .push(&format!(" AND k.id {op} "))
-            .bind(id)
-            .push("))");
+        q.push_after(("k.held_on", "k.id"), !ascending, day, id);
     }
     if ascending {
         q.push(" ORDER BY k.held_on, k.id LIMIT ");
