@@ -1,0 +1,3 @@
+-- Nothing to do: every SQLite index already holds the rowid, so readiness's lookups of a
+-- member's tracks by `credentials_member_type_key` are covering already. The PostgreSQL
+-- migration adds the id to that key.
