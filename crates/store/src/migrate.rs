@@ -79,6 +79,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(36, "0036_status_sort_indexes"),
     both!(37, "0037_issuance_dates_in_index"),
     per_dialect!(38, "0038_track_ids_in_key"),
+    both!(39, "0039_group_member_count"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases

@@ -120,12 +120,26 @@ pub async fn member_counts(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = Query::new("SELECT group_id, COUNT(*) FROM group_memberships WHERE agency_id = ");
+    let mut q = Query::new("SELECT id, member_count FROM agency_groups WHERE agency_id = ");
     q.bind(agency_id)
-        .push(" AND group_id IN ")
+        .push(" AND id IN ")
         .bind_json_ids(db.backend(), ids)
-        .push(" GROUP BY group_id");
+        .push(" AND member_count > 0");
     q.fetch_all(db).await
+}
+
+/// Changes the stored sizes of groups by `(group_id, delta)`: by delta, so two transactions
+/// that change one group's members both count (each UPDATE adds to the row the other left).
+async fn count_members(tx: &mut Tx, agency_id: AgencyId, deltas: &[(GroupId, i64)]) -> Result<()> {
+    for (group_id, delta) in deltas.iter().filter(|(_, d)| *d != 0) {
+        query("UPDATE agency_groups SET member_count = member_count + $1 WHERE agency_id = $2 AND id = $3")
+            .arg(*delta)
+            .arg(agency_id)
+            .arg(*group_id)
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Of `ids`, those that are groups of the agency.
@@ -263,6 +277,8 @@ pub async fn remove_group_members(
         in_group("DELETE FROM group_memberships WHERE agency_id = ", chunk)
     })
     .await?;
+    let gone = i64::try_from(removed.len()).unwrap_or(i64::MAX);
+    count_members(tx, agency_id, &[(group_id, -gone)]).await?;
     execute_in_batches(tx, &removed, |chunk| {
         let mut q = in_group(
             "DELETE FROM group_membership_periods WHERE agency_id = ",
@@ -307,7 +323,8 @@ pub async fn add_memberships(
         "INSERT INTO group_memberships (agency_id, group_id, member_id, created_at)
          SELECT $1, v.group_id, v.member_id, $3 FROM {source} AS v
          WHERE NOT EXISTS (SELECT 1 FROM group_memberships gm
-             WHERE gm.agency_id = $1 AND gm.group_id = v.group_id AND gm.member_id = v.member_id)"
+             WHERE gm.agency_id = $1 AND gm.group_id = v.group_id AND gm.member_id = v.member_id)
+         RETURNING group_id"
     );
     let periods = format!(
         "INSERT INTO group_membership_periods (agency_id, group_id, member_id, from_date)
@@ -319,12 +336,17 @@ pub async fn add_memberships(
     for chunk in pairs.chunks(crate::JSON_BATCH) {
         let rows: Vec<[i64; 2]> = chunk.iter().map(|(g, m)| [g.get(), m.get()]).collect();
         let json = serde_json::to_string(&rows).unwrap_or_default();
-        query(&current)
+        let joined: Vec<GroupId> = query(&current)
             .arg(agency_id)
             .arg(json.as_str())
             .arg(at)
-            .execute(tx)
+            .scalars(tx)
             .await?;
+        let mut deltas: std::collections::BTreeMap<GroupId, i64> = Default::default();
+        for g in joined {
+            *deltas.entry(g).or_default() += 1;
+        }
+        count_members(tx, agency_id, &deltas.into_iter().collect::<Vec<_>>()).await?;
         query(&periods)
             .arg(agency_id)
             .arg(json.as_str())
