@@ -950,7 +950,10 @@ class Run:
             if self.db == "sqlite":
                 size = sum(f.stat().st_size for f in self.data_dir.glob("credence.sqlite3*"))
             else:
-                size = self.open_raw().fetchall("SELECT pg_database_size(current_database())")[0][0]
+                raw = self.open_raw()
+                size = raw.fetchall("SELECT pg_database_size(current_database())")[0][0]
+                buffers = raw.fetchall("SHOW shared_buffers")[0][0]
+                return f"{size / 1e9:.2f} GB (PostgreSQL shared_buffers {buffers})"
             return f"{size / 1e9:.2f} GB"
         except Exception as e:  # noqa: BLE001 - informational only
             return f"unknown ({e})"

@@ -210,8 +210,11 @@ def bench(db, args, binary, lines):
         reader = run(binary, env, "token", "create", "--agency", "bench", "--role", "officer")
         api.close()
         api = Api(port, reader)
+        settings = ""
+        if pg is not None:
+            settings = f", PostgreSQL shared_buffers {pg.execute('SHOW shared_buffers').fetchone()[0]}"
         lines.append(f"\n#### {db}: {args.members * args.credentials_per_member:,} credentials, "
-                     f"{args.requests} requests each\n")
+                     f"{args.requests} requests each ({args.group_requests} per readiness case){settings}\n")
         lines.append("| request | rows | API p50 ms | API p95 ms | raw SQL p50 ms | raw SQL p95 ms | target | met |")
         lines.append("|---|---|---|---|---|---|---|---|")
 

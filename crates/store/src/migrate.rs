@@ -80,6 +80,7 @@ const MIGRATIONS: &[Migration] = &[
     both!(37, "0037_issuance_dates_in_index"),
     per_dialect!(38, "0038_track_ids_in_key"),
     both!(39, "0039_group_member_count"),
+    both!(40, "0040_set_aside_indexes"),
 ];
 
 /// A fingerprint of every migration's text: test harnesses name their template databases
@@ -156,5 +157,7 @@ pub async fn run(store: &Store) -> Result<usize> {
         count += 1;
     }
     tx.commit().await?;
+    // Indexes a bulk seed set aside and did not get to build (it was stopped).
+    crate::ops::seed::build_set_aside_indexes(store).await?;
     Ok(count)
 }

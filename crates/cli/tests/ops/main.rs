@@ -5,5 +5,6 @@
 mod abandoned_requests;
 mod files_s3;
 mod kills;
+mod seed_indexes;
 mod support;
 mod two_instances;

@@ -86,6 +86,13 @@ impl Deployment {
         c
     }
 
+    /// The binary with this deployment's settings and `args`, to start as it suits the test.
+    pub fn command_for(&self, args: &[&str]) -> Command {
+        let mut c = self.command();
+        c.args(args);
+        c
+    }
+
     /// Runs a command to its end; panics with its stderr when it fails. Answers stdout.
     pub fn run(&self, args: &[&str]) -> String {
         let out = self.command().args(args).output().unwrap();

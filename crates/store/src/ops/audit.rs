@@ -363,15 +363,9 @@ pub(crate) async fn append(tx: &mut Tx, pending: Vec<Pending>) -> Result<()> {
 
 /// `count` new event ids in ascending order.
 async fn new_ids(tx: &mut Tx, count: usize) -> Result<Vec<i64>> {
-    let count = i64::try_from(count).map_err(|_| StoreError::Corrupt("too many events".into()))?;
     match tx.backend() {
         Backend::Postgres => {
-            let mut ids: Vec<i64> = query(
-                "SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) FROM generate_series(1, $1)",
-            )
-            .arg(count)
-            .scalars(tx)
-            .await?;
+            let mut ids = crate::credentials::next_values(tx, "audit_events", count).await?;
             ids.sort_unstable();
             Ok(ids)
         }
@@ -380,6 +374,8 @@ async fn new_ids(tx: &mut Tx, count: usize) -> Result<Vec<i64>> {
             let last: i64 = query("SELECT COALESCE(MAX(id), 0) FROM audit_events")
                 .scalar(tx)
                 .await?;
+            let count =
+                i64::try_from(count).map_err(|_| StoreError::Corrupt("too many events".into()))?;
             Ok((last + 1..=last + count).collect())
         }
     }
