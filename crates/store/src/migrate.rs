@@ -158,6 +158,6 @@ pub async fn run(store: &Store) -> Result<usize> {
     }
     tx.commit().await?;
     // Indexes a bulk seed set aside and did not get to build (it was stopped).
-    crate::ops::seed::build_set_aside_indexes(store).await?;
+    crate::ops::seed::restore_set_aside(store).await?;
     Ok(count)
 }

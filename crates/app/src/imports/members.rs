@@ -269,7 +269,7 @@ pub(crate) async fn apply(
     plan: Plan,
     import: ImportId,
 ) -> Result<()> {
-    let ids = credence_store::credentials::reserve_ids(tx, "members", plan.creates.len()).await?;
+    let ids = credence_store::query::reserve_ids(tx, "members", plan.creates.len()).await?;
     let created: Vec<(MemberId, MemberFields)> = plan
         .creates
         .iter()

@@ -130,12 +130,12 @@ impl App {
         };
         let adding = (member_ids.len() * per_member) as u64;
         let set_aside =
-            credence_store::ops::seed::set_aside_indexes(&self.store, "credentials", adding)
+            credence_store::ops::seed::set_aside_for_load(&self.store, "credentials", adding)
                 .await?;
         let created = self.seed_types(&actor, &member_ids, per_member).await;
-        // Built even when the seed failed: a table without its indexes answers slowly.
+        // Restored even when the seed failed: a table without its indexes answers slowly.
         if set_aside > 0 {
-            credence_store::ops::seed::build_set_aside_indexes(&self.store).await?;
+            credence_store::ops::seed::restore_set_aside(&self.store).await?;
         }
         report.credentials = created?;
         Ok(report)

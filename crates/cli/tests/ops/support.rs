@@ -143,6 +143,28 @@ impl Deployment {
         values.remove(0)
     }
 
+    /// Runs one statement straight on the database and rolls it back; answers its error.
+    pub fn refused(&self, sql: &str) -> Option<String> {
+        let url = self.database_url.clone();
+        let sql = sql.to_string();
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async {
+                    let store = credence_store::Store::connect(&url).await.unwrap();
+                    let mut tx = store.begin().await.unwrap();
+                    let result = credence_store::query(sql.as_str()).execute(&mut tx).await;
+                    drop(tx);
+                    store.close().await;
+                    result.err().map(|e| e.to_string())
+                })
+        })
+        .join()
+        .unwrap()
+    }
+
     /// The integers of a one-column query, straight from the database.
     pub fn ids(&self, sql: &str) -> Vec<i64> {
         let url = self.database_url.clone();

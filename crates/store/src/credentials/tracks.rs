@@ -74,7 +74,7 @@ pub struct TrackStart {
 /// their first period (as `start` names them); returns `(credential_id, member_id)`.
 ///
 /// Every row is written once: the ids of the issuances and periods are reserved first
-/// (see [`reserve_ids`]), so a credential row is inserted already pointing at them instead
+/// (see [`crate::query::reserve_ids`]), so a credential row is inserted already pointing at them instead
 /// of being updated afterwards, which would write all of its indexes a second time.
 pub async fn insert_tracks(
     tx: &mut Tx,
@@ -87,11 +87,13 @@ pub async fn insert_tracks(
     let mut out = Vec::with_capacity(member_ids.len());
     for chunk in member_ids.chunks(crate::JSON_BATCH) {
         let issuance_ids = match start.issue_date {
-            Some(_) => Some(reserve_ids(tx, "issuances", chunk.len()).await?),
+            Some(_) => Some(crate::query::reserve_ids(tx, "issuances", chunk.len()).await?),
             None => None,
         };
         let period_ids = match start.period {
-            Some(_) => Some(reserve_ids(tx, "completion_periods", chunk.len()).await?),
+            Some(_) => {
+                Some(crate::query::reserve_ids(tx, "completion_periods", chunk.len()).await?)
+            }
             None => None,
         };
         // Each member's reserved (issuance id, period id).
@@ -242,42 +244,6 @@ async fn insert_track_rows(
         start.period.map(|p| p.due).into(),
     ];
     q.fetch_all(tx).await
-}
-
-/// `count` fresh ids of `table`, which must be one of ours with an `id` key, for rows the
-/// caller inserts with explicit ids in this transaction. SQLite: the write transaction
-/// holds the database's only write lock, so the ids after the largest are free, as
-/// SQLite itself would assign them. PostgreSQL: drawn from the column's sequence.
-pub async fn reserve_ids(tx: &mut Tx, table: &'static str, count: usize) -> Result<Vec<i64>> {
-    match tx.backend() {
-        Backend::Sqlite => {
-            let sql = format!("SELECT COALESCE(MAX(id), 0) FROM {table}");
-            let max: i64 = query(&sql).scalar(tx).await?;
-            Ok((1..=count as i64).map(|i| max + i).collect())
-        }
-        Backend::Postgres => next_values(tx, table, count).await,
-    }
-}
-
-/// `count` values of the sequence behind `table.id` (PostgreSQL), in the order taken.
-///
-/// The sequence is looked up once and passed as a parameter cast to `regclass` once per
-/// statement: `nextval(pg_get_serial_sequence(…))` resolved it again for every value, 4 µs
-/// each, about a minute of a 10M-credential seed (300,000 values: 1.3 s, now 0.33 s).
-pub(crate) async fn next_values(
-    tx: &mut Tx,
-    table: &'static str,
-    count: usize,
-) -> Result<Vec<i64>> {
-    let sequence: String = query("SELECT pg_get_serial_sequence($1, 'id')")
-        .arg(table)
-        .scalar(tx)
-        .await?;
-    query("SELECT nextval($1::regclass) FROM generate_series(1, $2)")
-        .arg(sequence)
-        .arg(count as i64)
-        .scalars(tx)
-        .await
 }
 
 /// Withdraws the type's tracks that were never issued (its type is being retired); returns

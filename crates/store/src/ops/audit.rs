@@ -365,7 +365,7 @@ pub(crate) async fn append(tx: &mut Tx, pending: Vec<Pending>) -> Result<()> {
 async fn new_ids(tx: &mut Tx, count: usize) -> Result<Vec<i64>> {
     match tx.backend() {
         Backend::Postgres => {
-            let mut ids = crate::credentials::next_values(tx, "audit_events", count).await?;
+            let mut ids = crate::query::next_values(tx, "audit_events", count).await?;
             ids.sort_unstable();
             Ok(ids)
         }

@@ -85,14 +85,29 @@ pub async fn newest_member_ids(
     Ok(ids)
 }
 
-/// Drops the secondary indexes of `table` (those that back no constraint) before a bulk
-/// load on PostgreSQL, which then builds each once with [`build_set_aside_indexes`] instead
-/// of updating all of them row by row. Their definitions are kept in `set_aside_indexes` by
-/// the transaction that drops them, so they are built again even if the load is stopped
-/// (the next start of any instance builds them). Only for a load of at least as many rows
-/// as the table holds: building an index reads the whole table. Answers how many were set
-/// aside: none on SQLite, and none while another load's indexes wait to be built.
-pub async fn set_aside_indexes(store: &Store, table: &str, adding: u64) -> Result<usize> {
+/// The tables a seed fills row by row: their foreign keys are set aside with the
+/// credentials table's indexes.
+const LOADED_TABLES: [&str; 4] = [
+    "credentials",
+    "completion_periods",
+    "issuances",
+    "audit_events",
+];
+
+/// Sets aside, before a bulk load on PostgreSQL, what PostgreSQL would otherwise do for
+/// every row: the secondary indexes of `table` (those that back no constraint), updated
+/// row by row, and the foreign keys of the tables a seed fills, each checked per row by a
+/// trigger that also locks the row it points at (every member row, once per type, and
+/// every new credential twice more, from its period and its issuance). At the end
+/// [`restore_set_aside`] builds each index with one sort and checks each key with
+/// one join.
+///
+/// What was set aside is written to `set_aside_indexes` by the transaction that drops it,
+/// so it is restored even if the load is stopped (the next start of any instance does it).
+/// Only for a load of at least as many rows as `table` holds: building an index and
+/// checking a key read the whole table. Answers how many were set aside: none on SQLite,
+/// and none while another load's items wait to be restored.
+pub async fn set_aside_for_load(store: &Store, table: &str, adding: u64) -> Result<usize> {
     if store.backend() != Backend::Postgres {
         return Ok(0);
     }
@@ -116,6 +131,32 @@ pub async fn set_aside_indexes(store: &Store, table: &str, adding: u64) -> Resul
     if waiting > 0 {
         return Ok(0);
     }
+    let mut set_aside = secondary_indexes(&mut tx, table).await?;
+    for loaded in LOADED_TABLES {
+        set_aside.extend(foreign_keys(&mut tx, loaded).await?);
+    }
+    for aside in &set_aside {
+        query("INSERT INTO set_aside_indexes (name, definition, set_aside_at) VALUES ($1, $2, $3)")
+            .arg(aside.name.as_str())
+            .arg(aside.definition.as_str())
+            .arg(now())
+            .execute(&mut tx)
+            .await?;
+        tx.execute_script(&aside.drop).await?;
+    }
+    tx.commit().await?;
+    Ok(set_aside.len())
+}
+
+/// An index or a foreign key taken off a table for a load: the statement that restores it
+/// (a foreign key is added `NOT VALID`, then validated) and the one that drops it.
+struct SetAside {
+    name: String,
+    definition: String,
+    drop: String,
+}
+
+async fn secondary_indexes(tx: &mut Tx, table: &str) -> Result<Vec<SetAside>> {
     let indexes: Vec<(String, String)> = query(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i
          WHERE i.schemaname = current_schema() AND i.tablename = $1
@@ -123,28 +164,76 @@ pub async fn set_aside_indexes(store: &Store, table: &str, adding: u64) -> Resul
          ORDER BY i.indexname",
     )
     .arg(table)
-    .fetch_all(&mut tx)
+    .fetch_all(tx)
     .await?;
-    for (name, definition) in &indexes {
-        query("INSERT INTO set_aside_indexes (name, definition, set_aside_at) VALUES ($1, $2, $3)")
-            .arg(name.as_str())
-            .arg(definition.as_str())
-            .arg(now())
-            .execute(&mut tx)
-            .await?;
-        tx.execute_script(&format!("DROP INDEX \"{name}\"")).await?;
-    }
-    tx.commit().await?;
-    Ok(indexes.len())
+    Ok(indexes
+        .into_iter()
+        .map(|(name, definition)| SetAside {
+            drop: format!("DROP INDEX \"{name}\""),
+            name,
+            definition,
+        })
+        .collect())
 }
 
-/// Builds the indexes [`set_aside_indexes`] dropped, one transaction each; answers how many
-/// this call built. Two instances starting at once share the work: each takes a different
-/// index (`SKIP LOCKED`), and a definition is re-run as `IF NOT EXISTS`.
-pub async fn build_set_aside_indexes(store: &Store) -> Result<usize> {
+async fn foreign_keys(tx: &mut Tx, table: &str) -> Result<Vec<SetAside>> {
+    let keys: Vec<(String, String)> = query(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+         WHERE contype = 'f' AND conrelid = to_regclass($1) ORDER BY conname",
+    )
+    .arg(table)
+    .fetch_all(tx)
+    .await?;
+    Ok(keys
+        .into_iter()
+        .map(|(name, key)| SetAside {
+            definition: format!("ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {key} NOT VALID"),
+            drop: format!("ALTER TABLE {table} DROP CONSTRAINT \"{name}\""),
+            name,
+        })
+        .collect())
+}
+
+/// Restores what [`set_aside_for_load`] set aside and answers how many it restored, in two
+/// steps: first every foreign key comes back at once, `NOT VALID` (enforced for new rows
+/// from then on, a catalogue change that checks nothing), then two workers take one item
+/// each at a time: build an index, or validate a key against the rows already there. Two
+/// instances starting at once share the work the same way (`SKIP LOCKED`); a definition is
+/// re-run as `IF NOT EXISTS`. A key that existing rows break stays waiting, and the start
+/// that met it fails with the constraint's name, like a migration that cannot apply.
+pub async fn restore_set_aside(store: &Store) -> Result<usize> {
     if store.backend() != Backend::Postgres {
         return Ok(0);
     }
+    add_set_aside_keys(store).await?;
+    let (a, b) = tokio::try_join!(restore_one_by_one(store), restore_one_by_one(store))?;
+    Ok(a + b)
+}
+
+/// The foreign keys waiting in `set_aside_indexes` that are missing, added without
+/// checking the rows already there. Adding a key locks the table it points at, which for
+/// every key here is `agencies`: one transaction for all of them instead of workers that
+/// would wait for each other.
+async fn add_set_aside_keys(store: &Store) -> Result<()> {
+    let mut tx = store.begin().await?;
+    tx.execute_script("LOCK TABLE set_aside_indexes IN EXCLUSIVE MODE")
+        .await?;
+    let keys: Vec<(String, String)> = query(
+        "SELECT s.name, s.definition FROM set_aside_indexes s
+         WHERE s.definition LIKE 'ALTER TABLE %'
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = s.name AND c.contype = 'f')
+         ORDER BY s.name",
+    )
+    .fetch_all(&mut tx)
+    .await?;
+    for (_, definition) in &keys {
+        tx.execute_script(definition).await?;
+    }
+    tx.commit().await
+}
+
+/// Takes waiting items one at a time until none is left that no one else holds.
+async fn restore_one_by_one(store: &Store) -> Result<usize> {
     let mut built = 0;
     loop {
         let mut tx = store.begin().await?;
@@ -159,7 +248,7 @@ pub async fn build_set_aside_indexes(store: &Store) -> Result<usize> {
         // A sort of ten million keys fits in memory instead of spilling to disk.
         tx.execute_script("SET LOCAL maintenance_work_mem = '1GB'")
             .await?;
-        tx.execute_script(&definition.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+        tx.execute_script(&restore_statement(&name, &definition))
             .await?;
         query("DELETE FROM set_aside_indexes WHERE name = $1")
             .arg(name.as_str())
@@ -167,7 +256,39 @@ pub async fn build_set_aside_indexes(store: &Store) -> Result<usize> {
             .await?;
         tx.commit().await?;
         built += 1;
-        tracing::info!(index = name, "built an index a bulk load had set aside");
+        tracing::info!(name, "restored what a bulk load had set aside");
     }
     Ok(built)
+}
+
+/// The statement that finishes restoring a set-aside item: an index is built (unless it
+/// exists), a foreign key already added `NOT VALID` is validated.
+fn restore_statement(name: &str, definition: &str) -> String {
+    match definition.split_once(" ADD CONSTRAINT ") {
+        Some((alter_table, _)) => format!("{alter_table} VALIDATE CONSTRAINT \"{name}\""),
+        None => definition.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::restore_statement;
+
+    #[test]
+    fn a_key_is_validated_and_an_index_built_only_when_missing() {
+        assert_eq!(
+            restore_statement(
+                "issuances_agency_id_fkey",
+                "ALTER TABLE issuances ADD CONSTRAINT \"issuances_agency_id_fkey\" FOREIGN KEY (agency_id) REFERENCES agencies(id) NOT VALID"
+            ),
+            "ALTER TABLE issuances VALIDATE CONSTRAINT \"issuances_agency_id_fkey\""
+        );
+        assert_eq!(
+            restore_statement(
+                "credentials_due_idx",
+                "CREATE INDEX credentials_due_idx ON public.credentials USING btree (agency_id, due_date)"
+            ),
+            "CREATE INDEX IF NOT EXISTS credentials_due_idx ON public.credentials USING btree (agency_id, due_date)"
+        );
+    }
 }

@@ -341,7 +341,7 @@ fn member_source(backend: crate::Backend) -> String {
     )
 }
 
-/// Inserts members with ids the caller reserved (`credentials::reserve_ids`), thousands per
+/// Inserts members with ids the caller reserved (`query::reserve_ids`), thousands per
 /// statement (rows as one JSON value, see [`crate::query::json_rows`]).
 pub async fn insert_members(
     tx: &mut Tx,
