@@ -52,14 +52,33 @@ pub fn seed_member(i: usize, prefix: &str) -> SeedMember {
     }
 }
 
+/// The `i`-th member's number scrambled (a multiplicative hash), so what is derived from it
+/// does not line up with anything else derived from `i`.
+fn scrambled(i: usize) -> usize {
+    ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize
+}
+
 /// The cohort (of `cohorts`) the `j`-th member falls in for the `k`-th type: rotated per type
 /// so every member has a mix, and scrambled per member so a cohort does not line up with a
 /// station. (A plain `(j + k) % 4` put every member of a station in one status for each type,
 /// which no agency has, and which sent a station's overdue list through every other
 /// station's overdue credentials first.)
 fn cohort_of(j: usize, k: usize, cohorts: usize) -> usize {
-    let scrambled = ((j as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize;
-    (scrambled + k) % cohorts
+    (scrambled(j) + k) % cohorts
+}
+
+/// The station and the shift (indexes into [`STATIONS`] and [`SHIFTS`]) of the `i`-th
+/// member. Scrambled, because first names repeat every 32 members: a plain `i % 4` put
+/// every Ava in Station 1 and no Amara, so a station's list in name order first read
+/// through whole names it holds none of (at 10M, 2,490 overdue credentials for a page of 51).
+/// A different mix from [`scrambled`] (SplitMix64's finaliser), which is linear in `i`: the
+/// two derived from one hash would make stations follow cohorts instead.
+fn station_and_shift(i: usize) -> (usize, usize) {
+    let mut z = (i as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    let s = ((z ^ (z >> 31)) >> 32) as usize;
+    (s % STATIONS.len(), (s / STATIONS.len()) % SHIFTS.len())
 }
 
 impl App {
@@ -93,11 +112,9 @@ impl App {
         let ids = insert_members(&mut tx, agency.id, &people).await?;
         let mut pairs = Vec::with_capacity(ids.len() * 2);
         for (i, m) in ids.iter().enumerate() {
-            pairs.push((group_ids[i % STATIONS.len()], *m));
-            pairs.push((
-                group_ids[STATIONS.len() + (i / STATIONS.len()) % SHIFTS.len()],
-                *m,
-            ));
+            let (station, shift) = station_and_shift(i);
+            pairs.push((group_ids[station], *m));
+            pairs.push((group_ids[STATIONS.len() + shift], *m));
         }
         let today = self.clock.today(&agency.time_zone);
         groups::add_memberships(&mut tx, agency.id, &pairs, today).await?;
@@ -253,19 +270,48 @@ impl App {
 mod tests {
     use super::*;
 
-    /// Every station (members `j % 4`) gets every cohort of a type in about equal shares.
+    /// Every station gets every cohort of a type in about equal shares.
     #[test]
     fn cohorts_do_not_follow_stations() {
         for k in 0..4 {
-            for station in 0..STATIONS.len() {
-                let mut counts = [0usize; 4];
-                for j in (station..40_000).step_by(STATIONS.len()) {
-                    counts[cohort_of(j, k, 4)] += 1;
-                }
-                for n in counts {
-                    assert!((2_200..2_800).contains(&n), "{station} {k} {counts:?}");
+            let mut counts = [[0usize; 4]; STATIONS.len()];
+            for j in 0..40_000 {
+                counts[station_and_shift(j).0][cohort_of(j, k, 4)] += 1;
+            }
+            for (station, cohorts) in counts.iter().enumerate() {
+                for n in cohorts {
+                    assert!((2_200..2_800).contains(n), "{station} {k} {counts:?}");
                 }
             }
+        }
+    }
+
+    /// Everyone of a first name is not in one station: each name is spread over all four
+    /// stations and all three shifts, and every station has about a quarter of the members.
+    #[test]
+    fn stations_do_not_follow_names() {
+        let members = 40_000;
+        let mut by_name = vec![[0usize; 4]; FIRST_NAMES.len()];
+        let mut shifts = [0usize; 3];
+        for i in 0..members {
+            let (station, shift) = station_and_shift(i);
+            by_name[i % FIRST_NAMES.len()][station] += 1;
+            shifts[shift] += 1;
+        }
+        for counts in &by_name {
+            let per_station = members / FIRST_NAMES.len() / STATIONS.len();
+            for n in counts {
+                assert!(
+                    n * 10 > per_station * 8 && n * 10 < per_station * 12,
+                    "{counts:?}"
+                );
+            }
+        }
+        for n in shifts {
+            assert!(
+                n * 10 > members / 3 * 9 && n * 10 < members / 3 * 11,
+                "{shifts:?}"
+            );
         }
     }
 
