@@ -145,50 +145,48 @@ impl Deployment {
 
     /// Runs one statement straight on the database and rolls it back; answers its error.
     pub fn refused(&self, sql: &str) -> Option<String> {
-        let url = self.database_url.clone();
-        let sql = sql.to_string();
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let store = credence_store::Store::connect(&url).await.unwrap();
-                    let mut tx = store.begin().await.unwrap();
-                    let result = credence_store::query(sql.as_str()).execute(&mut tx).await;
-                    drop(tx);
-                    store.close().await;
-                    result.err().map(|e| e.to_string())
-                })
+        let (url, sql) = (self.database_url.clone(), sql.to_string());
+        on_own_runtime(async move {
+            let store = credence_store::Store::connect(&url).await.unwrap();
+            let mut tx = store.begin().await.unwrap();
+            let result = credence_store::query(sql.as_str()).execute(&mut tx).await;
+            drop(tx);
+            store.close().await;
+            result.err().map(|e| e.to_string())
         })
-        .join()
-        .unwrap()
     }
 
     /// The integers of a one-column query, straight from the database.
     pub fn ids(&self, sql: &str) -> Vec<i64> {
-        let url = self.database_url.clone();
-        let sql = sql.to_string();
-        std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap()
-                .block_on(async {
-                    let store = credence_store::Store::connect(&url).await.unwrap();
-                    let mut tx = store.read().await.unwrap();
-                    let values: Vec<i64> = credence_store::query(sql.as_str())
-                        .scalars(&mut tx)
-                        .await
-                        .unwrap();
-                    drop(tx);
-                    store.close().await;
-                    values
-                })
+        let (url, sql) = (self.database_url.clone(), sql.to_string());
+        on_own_runtime(async move {
+            let store = credence_store::Store::connect(&url).await.unwrap();
+            let mut tx = store.read().await.unwrap();
+            let values: Vec<i64> = credence_store::query(sql.as_str())
+                .scalars(&mut tx)
+                .await
+                .unwrap();
+            drop(tx);
+            store.close().await;
+            values
         })
-        .join()
-        .unwrap()
     }
+}
+
+/// Runs `work` to its end on a thread and runtime of its own: the tests are plain threads,
+/// and a runtime cannot be started inside one that is running.
+fn on_own_runtime<T: Send + 'static>(
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work)
+    })
+    .join()
+    .unwrap()
 }
 
 /// A running `credence serve`; killed (SIGKILL) on drop.
