@@ -102,8 +102,9 @@ const LOADED_TABLES: [&str; 4] = [
 /// [`restore_set_aside`] builds each index with one sort and checks each key with
 /// one join.
 ///
-/// What was set aside is written to `set_aside_indexes` by the transaction that drops it,
-/// so it is restored even if the load is stopped (the next start of any instance does it).
+/// What was set aside is written to `set_aside_indexes` (named before it held keys too) by
+/// the transaction that drops it, so it is restored even if the load is stopped (the next
+/// start of any instance does it).
 /// Only for a load of at least as many rows as `table` holds: building an index and
 /// checking a key read the whole table. Answers how many were set aside: none on SQLite,
 /// and none while another load's items wait to be restored.
