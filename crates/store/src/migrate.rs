@@ -157,7 +157,7 @@ pub async fn run(store: &Store) -> Result<usize> {
         count += 1;
     }
     tx.commit().await?;
-    // Indexes a bulk seed set aside and did not get to build (it was stopped).
+    // Indexes and foreign keys a bulk seed set aside and did not get to restore (it was stopped).
     crate::ops::seed::restore_set_aside(store).await?;
     Ok(count)
 }

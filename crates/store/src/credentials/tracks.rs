@@ -1,6 +1,7 @@
 //! New tracks: who an assignment selects, and their credential rows with a first issuance and period.
 
 use super::*;
+use crate::query::reserve_ids;
 use credence_domain::ids::{AgencyId, CredentialId, CredentialTypeId, GroupId, MemberId};
 
 /// Who an assignment is for.
@@ -74,7 +75,7 @@ pub struct TrackStart {
 /// their first period (as `start` names them); returns `(credential_id, member_id)`.
 ///
 /// Every row is written once: the ids of the issuances and periods are reserved first
-/// (see [`crate::query::reserve_ids`]), so a credential row is inserted already pointing at them instead
+/// (see [`reserve_ids`]), so a credential row is inserted already pointing at them instead
 /// of being updated afterwards, which would write all of its indexes a second time.
 pub async fn insert_tracks(
     tx: &mut Tx,
@@ -87,13 +88,11 @@ pub async fn insert_tracks(
     let mut out = Vec::with_capacity(member_ids.len());
     for chunk in member_ids.chunks(crate::JSON_BATCH) {
         let issuance_ids = match start.issue_date {
-            Some(_) => Some(crate::query::reserve_ids(tx, "issuances", chunk.len()).await?),
+            Some(_) => Some(reserve_ids(tx, "issuances", chunk.len()).await?),
             None => None,
         };
         let period_ids = match start.period {
-            Some(_) => {
-                Some(crate::query::reserve_ids(tx, "completion_periods", chunk.len()).await?)
-            }
+            Some(_) => Some(reserve_ids(tx, "completion_periods", chunk.len()).await?),
             None => None,
         };
         // Each member's reserved (issuance id, period id).
